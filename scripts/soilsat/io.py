@@ -1,0 +1,76 @@
+"""Writing outputs: atomic file placement and Cloud-Optimised GeoTIFFs on the study grid."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+
+from soilsat.grid import StudyGrid
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path` and move it into place only on success."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent)) / final.name
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp.parent, ignore_errors=True)
+
+
+def write_cog(
+    path: str | os.PathLike,
+    bands: np.ndarray,
+    grid: StudyGrid,
+    band_names: Sequence[str],
+    tags: Mapping[str, object] | None = None,
+    band_tags: Sequence[Mapping[str, object]] | None = None,
+    nodata: float = np.nan,
+) -> None:
+    """Write a (band, y, x) float32 stack on the study grid as a COG, atomically."""
+    bands = np.asarray(bands, dtype=np.float32)
+    if bands.ndim == 2:
+        bands = bands[None]
+    if bands.shape[1:] != grid.shape:
+        raise ValueError(f"raster shape {bands.shape[1:]} does not match the study grid {grid.shape}")
+    if len(band_names) != bands.shape[0]:
+        raise ValueError(f"{len(band_names)} band names for {bands.shape[0]} bands")
+    profile = dict(
+        driver="COG", width=grid.width, height=grid.height, count=bands.shape[0], dtype="float32",
+        crs=grid.crs, transform=grid.transform, nodata=nodata, compress="DEFLATE", predictor=3,
+        blocksize=256, overview_resampling="average",
+    )
+    with atomic_path(path) as tmp:
+        # The COG driver writes from a source dataset, so stage the bands in memory first.
+        mem_profile = {k: v for k, v in profile.items() if k not in ("driver", "compress", "predictor", "blocksize", "overview_resampling")}
+        with rasterio.MemoryFile() as mem:
+            with mem.open(driver="GTiff", **mem_profile) as src:
+                src.write(bands)
+                for i, name in enumerate(band_names, start=1):
+                    src.set_band_description(i, name)
+                    if band_tags:
+                        src.update_tags(i, **{k: str(v) for k, v in band_tags[i - 1].items()})
+                if tags:
+                    src.update_tags(**{k: str(v) for k, v in tags.items()})
+                rasterio.shutil.copy(src, tmp, **{k: v for k, v in profile.items() if k in ("driver", "compress", "predictor", "blocksize", "overview_resampling")})
+
+
+def read_bands(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read every band of a raster into a dict keyed by band description."""
+    with rasterio.open(path) as src:
+        data = src.read().astype(np.float32)
+        names = [d or f"band_{i + 1}" for i, d in enumerate(src.descriptions)]
+        if src.nodata is not None and not np.isnan(src.nodata):
+            data[data == src.nodata] = np.nan
+    return dict(zip(names, data))
