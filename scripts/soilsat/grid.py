@@ -107,3 +107,8 @@ def region_grid(
     y0 = math.ceil((cy + half) / resolution) * resolution
     n = int(round(2 * half / resolution))
     return StudyGrid(region=region, epsg=epsg, x0=x0, y0=y0, width=n, height=n, resolution=resolution)
+
+
+def grid_from_config(region: dict, grid: dict) -> StudyGrid:
+    """The study grid of one `regions:` entry under the `grid:` settings of a configuration."""
+    return region_grid(region["name"], region["lon"], region["lat"], region["size_m"], grid["margin_m"], grid["resolution"])

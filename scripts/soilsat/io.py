@@ -74,3 +74,13 @@ def read_bands(path: str | os.PathLike) -> dict[str, np.ndarray]:
         if src.nodata is not None and not np.isnan(src.nodata):
             data[data == src.nodata] = np.nan
     return dict(zip(names, data))
+
+
+def write_dataset_cog(path: str | os.PathLike, dataset, grid: StudyGrid, tags: Mapping[str, object] | None = None) -> None:
+    """Write every (y, x) variable of an xarray Dataset as one band of a COG, in order."""
+    names = [name for name, var in dataset.data_vars.items() if var.dims == ("y", "x")]
+    stack = np.stack([dataset[name].values.astype(np.float32) for name in names])
+    band_tags = [{k: v for k, v in dataset[name].attrs.items() if isinstance(v, (str, int, float))} for name in names]
+    merged = {k: v for k, v in dataset.attrs.items() if isinstance(v, (str, int, float))}
+    merged.update(tags or {})
+    write_cog(path, stack, grid, names, tags=merged, band_tags=band_tags)

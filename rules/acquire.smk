@@ -1,0 +1,89 @@
+# Acquire: search each source into a catalog (checkpoint), then fetch item by item.
+
+
+rule demo_world:
+    output:
+        archive=directory(f"{RESOURCES}/archive"),
+        truth=directory(f"{RESOURCES}/truth"),
+    params:
+        period=config["period"],
+        regions=config["regions"],
+        grid=config["grid"],
+        demo=config["demo"],
+    log:
+        f"{LOGS}/acquire/demo_world.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/acquire/demo_world.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        "../envs/acquire.yaml"
+    script:
+        "../scripts/demo_world.py"
+
+
+checkpoint search:
+    input:
+        unpack(provider_inputs),
+    output:
+        f"{RESULTS}/catalog/{{source}}.csv",
+    params:
+        provider=config["provider"],
+        regions=REGIONS,
+        period=config["period"],
+    log:
+        f"{LOGS}/acquire/search_{{source}}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    conda:
+        "../envs/acquire.yaml"
+    script:
+        "../scripts/search.py"
+
+
+rule fetch_product:
+    input:
+        unpack(provider_inputs),
+        catalog=f"{RESULTS}/catalog/{{source}}.csv",
+    output:
+        f"{RESOURCES}/{{source}}/{{product}}.zip",
+    params:
+        provider=config["provider"],
+    log:
+        f"{LOGS}/acquire/fetch_{{source}}_{{product}}.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=60,
+        downloads=1,
+    retries: 2
+    conda:
+        "../envs/acquire.yaml"
+    script:
+        "../scripts/fetch.py"
+
+
+rule fetch_ancillary:
+    input:
+        unpack(provider_inputs),
+        catalog=f"{RESULTS}/catalog/{{kind}}.csv",
+    output:
+        directory(f"{RESOURCES}/{{kind}}"),
+    params:
+        provider=config["provider"],
+    log:
+        f"{LOGS}/acquire/fetch_{{kind}}.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=60,
+        downloads=1,
+    retries: 2
+    conda:
+        "../envs/acquire.yaml"
+    script:
+        "../scripts/fetch.py"

@@ -1,0 +1,70 @@
+# Figures and tables of the reproduced studies, from stored results only.
+
+
+rule metrics_table:
+    input:
+        f"{RESULTS}/models/random_forest/metrics.csv",
+    output:
+        report(
+            f"{RESULTS}/metrics.csv",
+            caption="report/metrics.rst",
+            category="Simonsen 2021",
+            subcategory="Metrics",
+        ),
+    log:
+        f"{LOGS}/figures/metrics_table.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    conda:
+        "../envs/figures.yaml"
+    script:
+        "../scripts/metrics_table.py"
+
+
+rule figure_observed_vs_predicted:
+    input:
+        f"{RESULTS}/models/random_forest/predictions.csv",
+    output:
+        report(
+            f"{RESULTS}/figures/observed_vs_predicted.png",
+            caption="report/observed_vs_predicted.rst",
+            category="Simonsen 2021",
+            subcategory="Models",
+        ),
+    log:
+        f"{LOGS}/figures/observed_vs_predicted.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/figures.yaml"
+    script:
+        "../scripts/figure_observed_vs_predicted.py"
+
+
+rule figure_probe_timeseries:
+    input:
+        dataset=f"{RESULTS}/datasets/probes.nc",
+        predictions=f"{RESULTS}/models/random_forest/predictions.csv",
+    output:
+        report(
+            f"{RESULTS}/figures/probe_timeseries.png",
+            caption="report/probe_timeseries.rst",
+            category="Simonsen 2021",
+            subcategory="Data",
+        ),
+    params:
+        probe=config["figures"]["probe"],
+    log:
+        f"{LOGS}/figures/probe_timeseries.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/figures.yaml"
+    script:
+        "../scripts/figure_probe_timeseries.py"

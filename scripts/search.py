@@ -1,0 +1,13 @@
+"""Checkpoint search: write the catalog of one source over the study's regions and period."""
+
+from soilsat.acquire.provider import get_provider, write_catalog
+from soilsat.config import period
+from soilsat.logs import to_file
+
+with to_file(snakemake.log[0]) as log:
+    provider = get_provider(snakemake.params.provider, snakemake.input)
+    start, end = period({"period": snakemake.params.period})
+    source = snakemake.wildcards.source
+    catalog = provider.search(source, snakemake.params.regions, start, end)
+    log.info("%s: %d items found for regions %s, %s to %s", source, len(catalog), snakemake.params.regions, start, end)
+    write_catalog(catalog, snakemake.output[0])

@@ -1,0 +1,100 @@
+"""The provider interface of the acquire stage: search a source into a catalog, fetch one item."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from soilsat.acquire.sources import PRODUCT_SOURCES
+from soilsat.errors import ProductError
+from soilsat.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+# Columns of every catalog table, whatever the provider.
+CATALOG_COLUMNS = [
+    "name", "source", "product_type", "platform", "sensing_start", "sensing_stop",
+    "orbit_direction", "relative_orbit", "absolute_orbit", "tile", "processing_baseline",
+    "cloud_cover", "footprint_wkt", "regions", "size", "checksum", "href",
+]
+
+
+
+class Provider(Protocol):
+    """Where raw data come from."""
+
+    def search(self, source: str, regions: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Catalog of the items of `source` over the regions and period."""
+
+    def fetch(self, item: pd.Series, destination: Path) -> None:
+        """Retrieve one catalog item to `destination`, verified, unmodified."""
+
+
+def md5sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex MD5 digest of a file."""
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class DemoProvider:
+    """Serves the local demo archive as a remote archive would (catalog + verified copies)."""
+
+    def __init__(self, archive_dir: str | os.PathLike):
+        self.archive_dir = Path(archive_dir)
+        index_path = self.archive_dir / "index.csv"
+        if not index_path.exists():
+            raise ProductError(index_path, "the demo archive has no index; regenerate it with the demo_world rule")
+        self.index = pd.read_csv(index_path, dtype={"relative_orbit": "Int64", "absolute_orbit": "Int64"})
+
+    def search(self, source: str, regions: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Catalog of the items of `source` over the regions and period."""
+        items = self.index[(self.index["source"] == source) & self.index["regions"].isin(regions)].copy()
+        if source in PRODUCT_SOURCES:
+            sensing = pd.to_datetime(items["sensing_start"], utc=True)
+            first = pd.Timestamp(start, tz="UTC")
+            last = pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1)
+            items = items[(sensing >= first) & (sensing < last)]
+        items["checksum"] = items.pop("md5")
+        items["href"] = [str((self.archive_dir / p).resolve()) for p in items["path"]]
+        return items.reindex(columns=CATALOG_COLUMNS).sort_values(["sensing_start", "name"]).reset_index(drop=True)
+
+    def fetch(self, item: pd.Series, destination: Path) -> None:
+        """Copy one archive item into place after checking its checksum."""
+        source = Path(item["href"])
+        if not source.exists():
+            raise ProductError(source, "listed in the catalog but missing from the demo archive")
+        with atomic_path(destination) as tmp:
+            shutil.copyfile(source, tmp)
+            got = md5sum(tmp)
+            if got != item["checksum"]:
+                raise ProductError(source, f"checksum mismatch: catalog says {item['checksum']}, file has {got}")
+        log.info("fetched %s (%d bytes)", destination.name, destination.stat().st_size)
+
+
+def get_provider(name: str, inputs: Mapping[str, str]) -> Provider:
+    """The provider named in the configuration, given the local inputs its rule declared."""
+    if name == "demo":
+        return DemoProvider(inputs["archive"])
+    raise ValueError(f"unknown provider {name!r}")
+
+
+def write_catalog(catalog: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a catalog table atomically."""
+    with atomic_path(path) as tmp:
+        catalog.to_csv(tmp, index=False)
+
+
+def read_catalog(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a catalog table written by write_catalog."""
+    return pd.read_csv(path, dtype={"relative_orbit": "Int64", "absolute_orbit": "Int64", "name": str})

@@ -1,0 +1,66 @@
+"""The soilsat command-line tool: things users do outside the workflow's DAG."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+from soilsat.errors import SoilsatError
+
+
+def product_kind(path: Path) -> str:
+    """What a path holds: 'sentinel1', 'sentinel2' or 'ismn'; ValueError when none of them."""
+    if not path.exists():
+        raise ValueError(f"{path}: no such file or folder")
+    if path.is_dir():
+        names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+        safe_name = path.name
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+        safe_name = next((n.split("/")[0] for n in names if n.split("/")[0].endswith(".SAFE")), path.name)
+    else:
+        raise ValueError(f"{path}: neither a folder nor a zip archive")
+    if any(n.endswith("manifest.safe") for n in names) or safe_name.endswith(".SAFE"):
+        if safe_name.startswith("S1"):
+            return "sentinel1"
+        if safe_name.startswith("S2"):
+            return "sentinel2"
+    if any(n.endswith(".stm") for n in names):
+        return "ismn"
+    raise ValueError(f"{path}: not a Sentinel-1 or Sentinel-2 SAFE product, nor an ISMN archive")
+
+
+def inspect(path: Path) -> dict:
+    """A JSON-serialisable summary of any product the workflow reads."""
+    kind = product_kind(path)
+    if kind == "sentinel1":
+        from soilsat.sar.safe import summarize
+    elif kind == "sentinel2":
+        from soilsat.optical.safe import summarize
+    else:
+        from soilsat.acquire.ismn import summarize
+    return {"kind": kind, "path": str(path)} | summarize(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `soilsat` console script."""
+    parser = argparse.ArgumentParser(prog="soilsat", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    p_inspect = commands.add_parser("inspect", help="print a JSON summary of a SAFE product or an ISMN archive")
+    p_inspect.add_argument("path", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "inspect":
+            print(json.dumps(inspect(args.path), indent=2, default=str))
+    except (SoilsatError, ValueError) as err:
+        print(f"soilsat {args.command}: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Checks on a validated configuration and the objects derived from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from typing import TYPE_CHECKING
+
+from soilsat.errors import ConfigError
+
+if TYPE_CHECKING:  # the Snakefile imports this module with only the standard library at hand
+    from soilsat.demo.world import WorldSpec
+    from soilsat.grid import StudyGrid
+
+# Size and difficulty of the named demo worlds; config keys under `demo:` override them.
+DEMO_PRESETS: dict[str, dict[str, float]] = {
+    "default": dict(probes_per_region=12, lucas_samples=300, s1_repeat_days=12, s2_revisit_days=5,
+                    speckle_looks=4.4, cloud_fraction=0.3, probe_noise=0.02),
+    "tiny": dict(probes_per_region=4, lucas_samples=40, s1_repeat_days=12, s2_revisit_days=10,
+                 speckle_looks=4.4, cloud_fraction=0.2, probe_noise=0.02),
+}
+
+
+def check(config: Mapping) -> None:
+    """Raise ConfigError for what the schema cannot express (naming the key)."""
+    start, end = period(config)
+    if end < start:
+        raise ConfigError(f"config key period.end ({end}) is before period.start ({start})")
+    names = [r["name"] for r in config["regions"]]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"config key regions: duplicate region names {duplicates}")
+    if config["demo"]["preset"] not in DEMO_PRESETS:
+        raise ConfigError(f"config key demo.preset: unknown preset {config['demo']['preset']!r}; "
+                          f"choose one of {sorted(DEMO_PRESETS)}")
+
+
+def period(config: Mapping) -> tuple[dt.date, dt.date]:
+    """The study period as dates."""
+    try:
+        return (dt.date.fromisoformat(str(config["period"]["start"])),
+                dt.date.fromisoformat(str(config["period"]["end"])))
+    except ValueError as err:
+        raise ConfigError(f"config key period: {err}") from None
+
+
+def study_grids(config: Mapping) -> dict[str, "StudyGrid"]:
+    """The study grid of every region, by region name."""
+    from soilsat.grid import region_grid
+
+    return {
+        r["name"]: region_grid(r["name"], r["lon"], r["lat"], r["size_m"],
+                               config["grid"]["margin_m"], config["grid"]["resolution"])
+        for r in config["regions"]
+    }
+
+
+def world_spec(config: Mapping) -> "WorldSpec":
+    """The demo world described by a configuration: its preset with explicit keys applied."""
+    from soilsat.demo.world import RegionSpec, WorldSpec
+
+    demo = dict(config["demo"])
+    values = dict(DEMO_PRESETS[demo.pop("preset")])
+    seed = demo.pop("seed")
+    values.update({k: v for k, v in demo.items() if v is not None})
+    start, end = period(config)
+    regions = tuple(RegionSpec(r["name"], r["lon"], r["lat"], r["size_m"], r["climate"]) for r in config["regions"])
+    return WorldSpec(regions=regions, start=start, end=end, seed=seed, margin_m=config["grid"]["margin_m"],
+                     resolution=config["grid"]["resolution"],
+                     probes_per_region=int(values["probes_per_region"]), lucas_samples=int(values["lucas_samples"]),
+                     s1_repeat_days=int(values["s1_repeat_days"]), s2_revisit_days=int(values["s2_revisit_days"]),
+                     speckle_looks=float(values["speckle_looks"]), cloud_fraction=float(values["cloud_fraction"]),
+                     probe_noise=float(values["probe_noise"]))

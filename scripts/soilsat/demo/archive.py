@@ -1,0 +1,66 @@
+"""Write the demo world as a local archive in genuine formats, with its truth beside it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from soilsat.demo import ancillary, ismn, sentinel1, sentinel2
+from soilsat.demo.world import RegionWorld, WorldSpec, make_world
+
+log = logging.getLogger(__name__)
+
+INDEX_COLUMNS = [
+    "source", "name", "path", "product_type", "platform", "sensing_start", "sensing_stop",
+    "orbit_direction", "relative_orbit", "absolute_orbit", "tile", "processing_baseline",
+    "cloud_cover", "footprint_wkt", "regions", "size", "md5",
+]
+
+
+def write_truth(world: list[RegionWorld], truth_dir: Path) -> None:
+    """Store each region's truth as NetCDF and the probe and sample tables as CSV."""
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    for region in world:
+        encoding = {name: {"zlib": True, "complevel": 1} for name in region.truth.data_vars}
+        encoding["sm"] = {"zlib": True, "complevel": 1, "dtype": "int16", "scale_factor": 1e-4,
+                          "_FillValue": -32768, "chunksizes": (1,) + region.grid.shape}
+        region.truth.to_netcdf(truth_dir / f"{region.spec.name}.nc", engine="netcdf4", encoding=encoding)
+    pd.concat([r.probes for r in world]).to_csv(truth_dir / "probes.csv", index=False)
+    pd.concat([r.samples for r in world]).to_csv(truth_dir / "samples.csv", index=False)
+
+
+def open_truth(truth_dir: str | os.PathLike, region: str) -> xr.Dataset:
+    """Open one region's stored truth."""
+    return xr.open_dataset(Path(truth_dir) / f"{region}.nc", engine="netcdf4")
+
+
+def build_archive(spec: WorldSpec, archive_dir: Path, truth_dir: Path) -> pd.DataFrame:
+    """Generate the world and write every product and table of the demo archive."""
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    log.info("generating the demo world: %d regions, %s to %s", len(spec.regions), spec.start, spec.end)
+    world = make_world(spec)
+    write_truth(world, truth_dir)
+    rows: list[dict] = []
+    log.info("writing Sentinel-1 GRD products")
+    rows += sentinel1.write_products(world, spec, archive_dir, truth_dir)
+    log.info("wrote %d Sentinel-1 products; writing Sentinel-2 products", len(rows))
+    n = len(rows)
+    rows += sentinel2.write_products(world, spec, archive_dir, truth_dir)
+    log.info("wrote %d Sentinel-2 products; writing probes, weather and maps", len(rows) - n)
+    rows.append(ismn.write_ismn_archive(world, spec, archive_dir / "ismn" / "demo_ismn_header_values.zip") | {"path": "ismn/demo_ismn_header_values.zip"})
+    rows += ancillary.write_weather(world, archive_dir)
+    rows += ancillary.write_dem(world, archive_dir)
+    rows += ancillary.write_landcover(world, archive_dir)
+    rows += ancillary.write_soil(world, archive_dir)
+    rows += ancillary.write_lucas(world, archive_dir)
+    index = pd.DataFrame(rows)
+    if "region" in index:
+        index["regions"] = index.pop("region")
+    index = index.reindex(columns=INDEX_COLUMNS)
+    index.to_csv(archive_dir / "index.csv", index=False)
+    log.info("demo archive complete: %d items in %s", len(index), archive_dir)
+    return index

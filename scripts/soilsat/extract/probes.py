@@ -1,0 +1,183 @@
+"""The probe dataset: one row per probe and day with soil moisture and its covariates."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import rasterio
+import xarray as xr
+
+import soilsat
+from soilsat import COPERNICUS_ATTRIBUTION
+from soilsat.extract.series import consecutive_dry_days, interpolate_within, sample_rasters
+from soilsat.extract.static import STATIC_BANDS
+from soilsat.grid import StudyGrid
+
+log = logging.getLogger(__name__)
+
+VARIABLES = {
+    "ssm": ("m3 m-3", "surface soil moisture 0-5 cm, daily mean of good-quality probe values"),
+    "ts_max": ("degC", "daily maximum soil temperature at the probe"),
+    "sigma0_vv": ("1", "Sentinel-1 sigma0 VV (linear) at the probe pixel"),
+    "sigma0_vh": ("1", "Sentinel-1 sigma0 VH (linear) at the probe pixel"),
+    "sigma0_vv_db": ("dB", "Sentinel-1 sigma0 VV in decibels"),
+    "sigma0_vh_db": ("dB", "Sentinel-1 sigma0 VH in decibels"),
+    "incidence_angle": ("degree", "Sentinel-1 incidence angle at the probe pixel"),
+    "ndvi": ("1", "Sentinel-2 NDVI (B8A, B4), interpolated within the window"),
+    "ndwi": ("1", "Sentinel-2 NDWI (B8A, B12), interpolated within the window"),
+    "precipitation": ("mm", "daily precipitation sum"),
+    "dry_days": ("day", "consecutive days with precipitation below 0.1 mm"),
+    "tmin": ("degC", "daily minimum air temperature"),
+    "tmean": ("degC", "daily mean air temperature"),
+    "tmax": ("degC", "daily maximum air temperature"),
+    "elevation": ("m", "terrain height"),
+    "slope": ("percent", "terrain slope"),
+    "aspect_x": ("1", "cosine of the terrain aspect"),
+    "aspect_y": ("1", "sine of the terrain aspect"),
+    "landcover": ("1", "CORINE Land Cover level-3 code"),
+    "clay": ("percent", "topsoil clay content"),
+    "silt": ("percent", "topsoil silt content"),
+    "sand": ("percent", "topsoil sand content"),
+    "organic_carbon": ("g kg-1", "topsoil organic carbon"),
+    "base_saturation": ("percent", "topsoil base saturation"),
+}
+
+
+def locate_probes(sites: pd.DataFrame, grids: Mapping[str, StudyGrid]) -> pd.DataFrame:
+    """Region, row and column of each probe site; sites outside every grid are logged and dropped."""
+    located = []
+    for grid in grids.values():
+        x, y = grid.to_grid_crs(sites["lon"].to_numpy(), sites["lat"].to_numpy())
+        inside = grid.contains(x, y)
+        row, col = grid.rowcol(x, y)
+        part = sites.loc[inside].copy()
+        part["region"] = grid.region
+        part["row"] = row[inside]
+        part["col"] = col[inside]
+        located.append(part)
+    out = pd.concat(located, ignore_index=True).drop_duplicates("probe")
+    outside = sorted(set(sites["probe"]) - set(out["probe"]))
+    if outside:
+        log.warning("probes outside every region's study grid, excluded: %s", ", ".join(outside))
+    return out.sort_values("probe").reset_index(drop=True)
+
+
+def read_tags(path: str | os.PathLike) -> dict[str, str]:
+    """Dataset-level tags of a raster."""
+    with rasterio.open(path) as src:
+        return src.tags()
+
+
+def usable_optical(paths: Sequence[str], min_valid_fraction: float) -> list[str]:
+    """Sentinel-2 rasters whose valid fraction reaches the threshold; the others are logged."""
+    keep = []
+    for path in paths:
+        fraction = float(read_tags(path).get("valid_fraction", "nan"))
+        if fraction >= min_valid_fraction:
+            keep.append(path)
+        else:
+            log.info("dropped %s: valid fraction %.3f below %.3f", os.path.basename(path), fraction, min_valid_fraction)
+    return keep
+
+
+def radar_series(paths: Sequence[str], pixels: pd.DataFrame) -> pd.DataFrame:
+    """Daily sigma0 VV/VH and incidence angle at each probe (mean of same-day acquisitions)."""
+    samples = sample_rasters(paths, pixels, ["sigma0_VV", "sigma0_VH", "incidence_angle"], "sensing_start")
+    samples = samples.rename(columns={"sigma0_VV": "sigma0_vv", "sigma0_VH": "sigma0_vh"})
+    return samples.groupby(["probe", "time"])[["sigma0_vv", "sigma0_vh", "incidence_angle"]].mean()
+
+
+def optical_series(paths: Sequence[str], pixels: pd.DataFrame) -> pd.DataFrame:
+    """NDVI and NDWI observations at each probe, masked pixels left missing."""
+    samples = sample_rasters(paths, pixels, ["NDVI", "NDWI"], "sensing_time")
+    samples = samples.rename(columns={"NDVI": "ndvi", "NDWI": "ndwi"})
+    return samples.groupby(["probe", "time"])[["ndvi", "ndwi"]].mean()
+
+
+def static_values(paths: Mapping[str, str], pixels: pd.DataFrame) -> pd.DataFrame:
+    """Static covariates at each probe pixel."""
+    frames = []
+    for region, group in pixels.groupby("region"):
+        with rasterio.open(paths[region]) as src:
+            data = src.read()
+        values = data[:, group["row"].to_numpy(), group["col"].to_numpy()].T
+        frames.append(pd.DataFrame(values, columns=STATIC_BANDS, index=group["probe"].to_numpy()))
+    return pd.concat(frames)
+
+
+def build_dataset(
+    sites: pd.DataFrame,
+    daily: pd.DataFrame,
+    weather: Mapping[str, pd.DataFrame],
+    grids: Mapping[str, StudyGrid],
+    sentinel1: Sequence[str],
+    sentinel2: Sequence[str],
+    static: Mapping[str, str],
+    start: str,
+    end: str,
+    window_days: int,
+    min_valid_fraction: float,
+) -> xr.Dataset:
+    """The probe x day dataset; every value not observed stays missing (NaN)."""
+    pixels = locate_probes(sites, grids)
+    days = pd.date_range(start, end, freq="D", name="time")
+    probes = pixels["probe"].tolist()
+    index = pd.MultiIndex.from_product([probes, days], names=["probe", "time"])
+    table = pd.DataFrame(index=index)
+    table = table.join(daily.set_index(["probe", "time"])[["ssm", "ts_max"]])
+    radar = radar_series(sentinel1, pixels)
+    table = table.join(radar)
+    for pol in ("vv", "vh"):
+        linear = table[f"sigma0_{pol}"].where(table[f"sigma0_{pol}"] > 0)
+        table[f"sigma0_{pol}_db"] = 10 * np.log10(linear)
+    optical = optical_series(usable_optical(sentinel2, min_valid_fraction), pixels).reindex(index)
+    for name in ("ndvi", "ndwi"):
+        table[name] = optical.groupby(level="probe", group_keys=False)[name].apply(
+            lambda s: interpolate_within(s.droplevel("probe"), window_days).set_axis(s.index)
+        )
+    region_of = pixels.set_index("probe")["region"]
+    for column in ("precipitation", "tmin", "tmean", "tmax", "dry_days"):
+        table[column] = np.nan
+    for probe in probes:
+        frame = weather[region_of[probe]].reindex(days)
+        rows = table.index.get_level_values("probe") == probe
+        for column in ("precipitation", "tmin", "tmean", "tmax"):
+            table.loc[rows, column] = frame[column].to_numpy()
+        table.loc[rows, "dry_days"] = consecutive_dry_days(frame["precipitation"].to_numpy())
+    no_days = [p for p in probes if table.loc[p, "ssm"].notna().sum() == 0]
+    if no_days:
+        log.warning("probes with no valid soil-moisture day, excluded: %s", ", ".join(no_days))
+        table = table.drop(index=no_days, level="probe")
+        pixels = pixels[~pixels["probe"].isin(no_days)]
+    dataset = xr.Dataset.from_dataframe(table)
+    statics = static_values(static, pixels)
+    for name in STATIC_BANDS:
+        dataset[name] = ("probe", statics.loc[dataset["probe"].values, name].to_numpy())
+    located = pixels.set_index("probe").loc[dataset["probe"].values]
+    for name in ("region", "lat", "lon", "row", "col"):
+        dataset.coords[name] = ("probe", located[name].to_numpy())
+    for name, (units, long_name) in VARIABLES.items():
+        if name in dataset:
+            dataset[name].attrs.update(units=units, long_name=long_name)
+    dataset.attrs.update(
+        Conventions="CF-1.10",
+        title="soilsat probe dataset",
+        source=f"soilsat {soilsat.__version__}",
+        comment=f"{COPERNICUS_ATTRIBUTION}. Missing values are not observed; nothing is filled.",
+        sentinel1_products=len(sentinel1),
+        sentinel2_products=len(sentinel2),
+    )
+    log.info("probe dataset: %d probes x %d days, %d probe-days with soil moisture and sigma0",
+             dataset.sizes["probe"], dataset.sizes["time"],
+             int((dataset["ssm"].notnull() & dataset["sigma0_vv"].notnull()).sum()))
+    return dataset
+
+
+def to_table(dataset: xr.Dataset) -> pd.DataFrame:
+    """The probe dataset as a tidy table, static covariates repeated on each day."""
+    table = dataset.to_dataframe().reset_index()
+    return table

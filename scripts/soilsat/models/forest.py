@@ -1,0 +1,59 @@
+"""Random-forest soil-moisture model evaluated by leave-one-probe-out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestRegressor
+
+log = logging.getLogger(__name__)
+
+DAILY_FEATURES = (
+    "sigma0_vv_db", "sigma0_vh_db", "incidence_angle", "ndvi", "ndwi",
+    "precipitation", "dry_days", "tmin", "tmean", "tmax",
+)
+STATIC_FEATURES = ("elevation", "slope", "aspect_x", "aspect_y", "landcover", "clay", "silt", "sand", "organic_carbon")
+
+
+def training_rows(table: pd.DataFrame, features: Sequence[str], target: str = "ssm") -> pd.DataFrame:
+    """Probe-days on which the target and every feature are observed."""
+    missing = [c for c in (*features, target) if c not in table]
+    if missing:
+        raise ValueError(f"probe table lacks columns {missing}")
+    return table.dropna(subset=[*features, target])
+
+
+def leave_one_probe_out(
+    table: pd.DataFrame,
+    features: Sequence[str],
+    target: str = "ssm",
+    seed: int = 42,
+    n_estimators: int = 200,
+    min_samples_leaf: int = 5,
+    n_jobs: int = 1,
+) -> pd.DataFrame:
+    """Predict every probe-day from a forest trained on all other probes; returns the predictions table."""
+    rows = training_rows(table, features, target)
+    probes = sorted(rows["probe"].unique())
+    if len(probes) < 3:
+        raise ValueError(f"leave-one-probe-out needs at least 3 probes with observed days, found {len(probes)}: {probes}")
+    out = []
+    for i, probe in enumerate(probes, start=1):
+        test = rows["probe"] == probe
+        forest = RandomForestRegressor(n_estimators=n_estimators, min_samples_leaf=min_samples_leaf,
+                                       random_state=seed, n_jobs=n_jobs)
+        forest.fit(rows.loc[~test, list(features)].to_numpy(), rows.loc[~test, target].to_numpy())
+        predicted = forest.predict(rows.loc[test, list(features)].to_numpy())
+        fold = rows.loc[test, ["probe", "time", "region", "landcover"]].copy()
+        fold["observed"] = rows.loc[test, target].to_numpy()
+        fold["predicted"] = predicted
+        out.append(fold)
+        log.info("fold %d of %d (probe %s): %d training days, %d test days, MAE %.4f",
+                 i, len(probes), probe, int((~test).sum()), int(test.sum()),
+                 float(np.abs(predicted - fold["observed"]).mean()))
+    predictions = pd.concat(out, ignore_index=True)
+    predictions.insert(0, "model", "random_forest")
+    return predictions
