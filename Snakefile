@@ -2,7 +2,6 @@
 # Run with `snakemake --cores N`; the shipped config.yaml runs the offline demo world.
 from snakemake.utils import min_version, validate
 
-
 min_version("9.0")
 
 
@@ -25,6 +24,6 @@ include: "rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True

@@ -5,21 +5,21 @@ rule demo_world:
     output:
         archive=directory(f"{RESOURCES}/archive"),
         truth=directory(f"{RESOURCES}/truth"),
+    log:
+        f"{LOGS}/acquire/demo_world.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/acquire/demo_world.tsv"
+    conda:
+        "../envs/acquire.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
     params:
         period=config["period"],
         regions=config["regions"],
         grid=config["grid"],
         demo=config["demo"],
-    log:
-        f"{LOGS}/acquire/demo_world.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/acquire/demo_world.tsv"
-    threads: 1
-    resources:
-        mem_mb=8000,
-        runtime=60,
-    conda:
-        "../envs/acquire.yaml"
     script:
         "../scripts/demo_world.py"
 
@@ -29,18 +29,18 @@ checkpoint search:
         unpack(provider_inputs),
     output:
         f"{RESULTS}/catalog/{{source}}.csv",
-    params:
-        provider=config["provider"],
-        regions=REGIONS,
-        period=config["period"],
     log:
         f"{LOGS}/acquire/search_{{source}}.log",
+    conda:
+        "../envs/acquire.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
-    conda:
-        "../envs/acquire.yaml"
+    params:
+        provider=config["provider"],
+        regions=REGIONS,
+        period=config["period"],
     script:
         "../scripts/search.py"
 
@@ -51,18 +51,18 @@ rule fetch_product:
         catalog=f"{RESULTS}/catalog/{{source}}.csv",
     output:
         f"{RESOURCES}/{{source}}/{{product}}.zip",
-    params:
-        provider=config["provider"],
     log:
         f"{LOGS}/acquire/fetch_{{source}}_{{product}}.log",
+    retries: 2
+    conda:
+        "../envs/acquire.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=60,
         downloads=1,
-    retries: 2
-    conda:
-        "../envs/acquire.yaml"
+    params:
+        provider=config["provider"],
     script:
         "../scripts/fetch.py"
 
@@ -73,17 +73,17 @@ rule fetch_ancillary:
         catalog=f"{RESULTS}/catalog/{{kind}}.csv",
     output:
         directory(f"{RESOURCES}/{{kind}}"),
-    params:
-        provider=config["provider"],
     log:
         f"{LOGS}/acquire/fetch_{{kind}}.log",
+    retries: 2
+    conda:
+        "../envs/acquire.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=60,
         downloads=1,
-    retries: 2
-    conda:
-        "../envs/acquire.yaml"
+    params:
+        provider=config["provider"],
     script:
         "../scripts/fetch.py"

@@ -8,17 +8,17 @@ rule static_layers:
         soil=f"{RESOURCES}/soil",
     output:
         f"{RESULTS}/static/{{region}}.tif",
-    params:
-        region=region_config,
-        grid=config["grid"],
     log:
         f"{LOGS}/extract/static_{{region}}.log",
+    conda:
+        "../envs/extract.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../envs/extract.yaml"
+    params:
+        region=region_config,
+        grid=config["grid"],
     script:
         "../scripts/static_layers.py"
 
@@ -33,21 +33,21 @@ rule extract_probes:
     output:
         dataset=f"{RESULTS}/datasets/probes.nc",
         table=f"{RESULTS}/datasets/probes.parquet",
+    log:
+        f"{LOGS}/extract/probes.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/extract/probes.tsv"
+    conda:
+        "../envs/extract.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
     params:
         regions=config["regions"],
         grid=config["grid"],
         period=config["period"],
         extract=config["extract"],
         min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
-    log:
-        f"{LOGS}/extract/probes.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/extract/probes.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
-    conda:
-        "../envs/extract.yaml"
     script:
         "../scripts/extract_probes.py"

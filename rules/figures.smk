@@ -13,12 +13,12 @@ rule metrics_table:
         ),
     log:
         f"{LOGS}/figures/metrics_table.log",
+    conda:
+        "../envs/figures.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=10,
-    conda:
-        "../envs/figures.yaml"
     script:
         "../scripts/metrics_table.py"
 
@@ -35,12 +35,12 @@ rule figure_observed_vs_predicted:
         ),
     log:
         f"{LOGS}/figures/observed_vs_predicted.log",
+    conda:
+        "../envs/figures.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/figures.yaml"
     script:
         "../scripts/figure_observed_vs_predicted.py"
 
@@ -56,15 +56,15 @@ rule figure_probe_timeseries:
             category="Simonsen 2021",
             subcategory="Data",
         ),
-    params:
-        probe=config["figures"]["probe"],
     log:
         f"{LOGS}/figures/probe_timeseries.log",
+    conda:
+        "../envs/figures.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/figures.yaml"
+    params:
+        probe=config["figures"]["probe"],
     script:
         "../scripts/figure_probe_timeseries.py"

@@ -6,19 +6,19 @@ rule sentinel1_sigma0:
         product=f"{RESOURCES}/sentinel1/{{product}}.zip",
     output:
         f"{RESULTS}/sentinel1/{{region}}/{{product}}.tif",
-    params:
-        region=region_config,
-        grid=config["grid"],
-        polarisations=config["sentinel1"]["polarisations"],
     log:
         f"{LOGS}/sentinel1/{{region}}/{{product}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/sentinel1/{{region}}/{{product}}.tsv"
+    conda:
+        "../envs/sentinel1.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../envs/sentinel1.yaml"
+    params:
+        region=region_config,
+        grid=config["grid"],
+        polarisations=config["sentinel1"]["polarisations"],
     script:
         "../scripts/sentinel1.py"

@@ -6,19 +6,19 @@ rule sentinel2_l2a:
         product=f"{RESOURCES}/sentinel2/{{product}}.zip",
     output:
         f"{RESULTS}/sentinel2/{{region}}/{{product}}.tif",
-    params:
-        region=region_config,
-        grid=config["grid"],
-        masks=config["sentinel2"],
     log:
         f"{LOGS}/sentinel2/{{region}}/{{product}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/sentinel2/{{region}}/{{product}}.tsv"
+    conda:
+        "../envs/sentinel2.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../envs/sentinel2.yaml"
+    params:
+        region=region_config,
+        grid=config["grid"],
+        masks=config["sentinel2"],
     script:
         "../scripts/sentinel2.py"

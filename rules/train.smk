@@ -7,18 +7,18 @@ rule train_random_forest:
     output:
         predictions=f"{RESULTS}/models/random_forest/predictions.csv",
         metrics=f"{RESULTS}/models/random_forest/metrics.csv",
-    params:
-        seed=config["train"]["seed"],
-        forest=config["train"]["random_forest"],
     log:
         f"{LOGS}/train/random_forest.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/random_forest.tsv"
+    conda:
+        "../envs/train.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/train.yaml"
+    params:
+        seed=config["train"]["seed"],
+        forest=config["train"]["random_forest"],
     script:
         "../scripts/train_random_forest.py"

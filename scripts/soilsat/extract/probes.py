@@ -47,6 +47,17 @@ VARIABLES = {
 }
 
 
+def probe_days(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sites (probe, lat, lon) and daily site values (probe, time, ssm, ts_max), frozen days removed."""
+    daily = daily.rename(columns={"site": "probe", "date": "time", "sm": "ssm"})
+    frozen = daily["ts_max"] <= 0.0
+    if frozen.any():
+        log.info("%d probe-days with soil temperature at or below 0 degC removed as frozen", int(frozen.sum()))
+    daily = daily.assign(ssm=daily["ssm"].where(~frozen))
+    sites = daily.groupby("probe", as_index=False)[["lat", "lon"]].first()
+    return sites, daily[["probe", "time", "ssm", "ts_max"]]
+
+
 def locate_probes(sites: pd.DataFrame, grids: Mapping[str, StudyGrid]) -> pd.DataFrame:
     """Region, row and column of each probe site; sites outside every grid are logged and dropped."""
     located = []

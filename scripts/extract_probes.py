@@ -1,0 +1,29 @@
+"""Rule extract_probes: the probe x day dataset of soil moisture and covariates."""
+
+from pathlib import Path
+
+from soilsat.acquire.ismn import daily_soil_moisture, read_ismn
+from soilsat.acquire.tables import read_weather
+from soilsat.extract.probes import build_dataset, probe_days, to_table
+from soilsat.extract.static import region_file
+from soilsat.grid import grid_from_config
+from soilsat.io import atomic_path
+from soilsat.logs import to_file
+
+with to_file(snakemake.log[0]) as log:
+    params = snakemake.params
+    grids = {r["name"]: grid_from_config(r, params.grid) for r in params.regions}
+    archives = sorted(Path(snakemake.input.ismn).glob("*.zip"))
+    probes, hourly = read_ismn(archives[0])
+    sites, daily = probe_days(daily_soil_moisture(hourly, probes))
+    weather = {name: read_weather(region_file(snakemake.input.weather, name, ".csv")) for name in grids}
+    static = dict(zip(grids, snakemake.input.static))
+    dataset = build_dataset(
+        sites, daily, weather, grids, snakemake.input.sentinel1, snakemake.input.sentinel2,
+        static, params.period["start"], params.period["end"],
+        params.extract["interpolation_window_days"], params.min_valid_fraction,
+    )
+    with atomic_path(snakemake.output.dataset) as tmp:
+        dataset.to_netcdf(tmp, engine="netcdf4")
+    with atomic_path(snakemake.output.table) as tmp:
+        to_table(dataset).to_parquet(tmp, index=False)
