@@ -1,0 +1,66 @@
+"""End-to-end: the whole workflow on the tiny demo world, and what a user finds afterwards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import xarray as xr
+
+from conftest import ROOT, run_workflow
+
+pytestmark = pytest.mark.e2e
+
+
+def test_outputs_exist_and_nothing_left_to_do(tiny_run):
+    results = tiny_run / "results" / "tiny"
+    for name in ["metrics.csv", "figures/observed_vs_predicted.png", "figures/probe_timeseries.png",
+                 "datasets/probes.nc", "datasets/probes.parquet"]:
+        assert (results / name).stat().st_size > 0, name
+    proc = run_workflow(tiny_run, "--dry-run", configfile=ROOT / "tests" / "configs" / "tiny.yaml")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_catalogs_and_rasters_per_product(tiny_run):
+    results = tiny_run / "results" / "tiny"
+    s1 = pd.read_csv(results / "catalog" / "sentinel1.csv")
+    s2 = pd.read_csv(results / "catalog" / "sentinel2.csv")
+    assert set(s1["regions"]) == {"skjern", "duero"}
+    assert set(s2["product_type"]) == {"S2MSI2A"}
+    for _, row in s1.iterrows():
+        path = results / "sentinel1" / row["regions"] / f"{row['name']}.tif"
+        with rasterio.open(path) as src:
+            assert src.descriptions[:2] == ("sigma0_VV", "sigma0_VH")
+            assert src.crs.to_epsg() == (32632 if row["regions"] == "skjern" else 32630)
+            assert src.res == (10.0, 10.0)
+            assert "Copernicus" in src.tags()["attribution"]
+    assert len(list((results / "sentinel2").rglob("*.tif"))) == len(s2)
+
+
+def test_probe_dataset_matches_truth(tiny_run):
+    dataset = xr.open_dataset(tiny_run / "results" / "tiny" / "datasets" / "probes.nc")
+    truth_dir = tiny_run / "resources" / "demo" / "tiny" / "truth"
+    probes = pd.read_csv(truth_dir / "probes.csv")
+    assert dataset.sizes["time"] == 50
+    assert dataset.sizes["probe"] >= 0.75 * len(probes)
+    errors = []
+    for region, group in probes.groupby("region"):
+        truth = xr.open_dataset(truth_dir / f"{region}.nc")
+        for _, p in group.iterrows():
+            if p["probe"] not in dataset["probe"].values:
+                continue
+            measured = dataset["ssm"].sel(probe=p["probe"]).values
+            true = truth["sm"].values[:, p["row"], p["col"]]
+            ok = np.isfinite(measured)
+            errors.append(measured[ok] - true[ok])
+    errors = np.concatenate(errors)
+    assert np.median(np.abs(errors)) < 0.02, "daily probe SSM deviates from the truth beyond the sensor noise"
+
+
+def test_metrics_table_reports_a_real_model(tiny_run):
+    metrics = pd.read_csv(tiny_run / "results" / "tiny" / "metrics.csv")
+    overall = metrics[(metrics["model"] == "random_forest") & (metrics["level"] == "all")].iloc[0]
+    assert overall["n"] > 20
+    assert 0 < overall["mae"] < 0.15
+    assert set(metrics["level"]) == {"all", "region", "landcover", "probe"}
