@@ -10,10 +10,10 @@ with to_file(snakemake.log[0]) as log:
     provider = get_provider(snakemake.params.provider, snakemake.input)
     output = Path(snakemake.output[0])
     if "product" in snakemake.wildcards.keys():
-        item = catalog.loc[catalog["name"] == snakemake.wildcards.product].iloc[0]
+        item = next(row for row in catalog if row["name"] == snakemake.wildcards.product)
         provider.fetch(item, output)
     else:
         output.mkdir(parents=True, exist_ok=True)
-        for i, (_, item) in enumerate(catalog.iterrows(), start=1):
+        for i, item in enumerate(catalog, start=1):
             provider.fetch(item, output / Path(item["href"]).name)
             log.info("%s: %d of %d items fetched", snakemake.wildcards.kind, i, len(catalog))

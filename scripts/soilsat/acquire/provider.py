@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import csv
 import logging
 import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Protocol
 
 from soilsat.acquire.sources import PRODUCT_SOURCES
 from soilsat.errors import ProductError
 from soilsat.io import atomic_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ class Provider(Protocol):
     def search(self, source: str, regions: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
         """Catalog of the items of `source` over the regions and period."""
 
-    def fetch(self, item: pd.Series, destination: Path) -> None:
+    def fetch(self, item: Mapping[str, str], destination: Path) -> None:
         """Retrieve one catalog item to `destination`, verified, unmodified."""
 
 
@@ -52,14 +54,18 @@ class DemoProvider:
 
     def __init__(self, archive_dir: str | os.PathLike):
         self.archive_dir = Path(archive_dir)
-        index_path = self.archive_dir / "index.csv"
-        if not index_path.exists():
-            raise ProductError(index_path, "the demo archive has no index; regenerate it with the demo_world rule")
-        self.index = pd.read_csv(index_path, dtype={"relative_orbit": "Int64", "absolute_orbit": "Int64"})
 
     def search(self, source: str, regions: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
         """Catalog of the items of `source` over the regions and period."""
-        items = self.index[(self.index["source"] == source) & self.index["regions"].isin(regions)].copy()
+        import pandas as pd
+
+        index_path = self.archive_dir / "index.csv"
+        if not index_path.exists():
+            raise ProductError(index_path, "the demo archive has no index; regenerate it with the demo_world rule")
+        index = pd.read_csv(index_path, dtype={"relative_orbit": "Int64", "absolute_orbit": "Int64"})
+        # Items without regions (a probe archive, a sample table) serve every region.
+        covers = index["regions"].fillna("").map(lambda r: not r or bool(set(r.split(";")) & set(regions)))
+        items = index[(index["source"] == source) & covers].copy()
         if source in PRODUCT_SOURCES:
             sensing = pd.to_datetime(items["sensing_start"], utc=True)
             first = pd.Timestamp(start, tz="UTC")
@@ -69,7 +75,7 @@ class DemoProvider:
         items["href"] = [str((self.archive_dir / p).resolve()) for p in items["path"]]
         return items.reindex(columns=CATALOG_COLUMNS).sort_values(["sensing_start", "name"]).reset_index(drop=True)
 
-    def fetch(self, item: pd.Series, destination: Path) -> None:
+    def fetch(self, item: Mapping[str, str], destination: Path) -> None:
         """Copy one archive item into place after checking its checksum."""
         source = Path(item["href"])
         if not source.exists():
@@ -95,6 +101,7 @@ def write_catalog(catalog: pd.DataFrame, path: str | os.PathLike) -> None:
         catalog.to_csv(tmp, index=False)
 
 
-def read_catalog(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a catalog table written by write_catalog."""
-    return pd.read_csv(path, dtype={"relative_orbit": "Int64", "absolute_orbit": "Int64", "name": str})
+def read_catalog(path: str | os.PathLike) -> list[dict[str, str]]:
+    """The rows of a catalog table written by write_catalog (standard library only, for light fetch jobs)."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
