@@ -12,7 +12,7 @@
 - soil: one HWSD-like raster per region at 250 m, grid-aligned so each cell is 25 x 25 study
   pixels (cells overhanging the grid edge average the pixels they cover); bands clay, silt,
   sand (% weight), organic_carbon (% weight) and base_saturation (%, synthetic).
-- lucas: one LUCAS-2018-topsoil-like CSV for all regions (columns POINTID, NUTS_0, TH_LAT,
+- lucas: one LUCAS-2018-topsoil-like CSV for all regions (lucas/LUCAS_TOPSOIL_2018_demo.csv) (columns POINTID, NUTS_0, TH_LAT,
   TH_LONG, SURVEY_DATE dd-mm-yy, Elev, LC, LU, LC0_Desc, LC1_Desc, Depth, pH_H2O, OC (g/kg),
   CaCO3, N, Clay, Silt, Sand (%)). POINTID keeps the demo world's sample id.
 """
@@ -199,9 +199,21 @@ def _country(lon: float, lat: float) -> str:
 LUCAS_CROPS = {"B11": "Common wheat", "B13": "Barley", "B16": "Maize"}
 
 
-def write_lucas(world: list[RegionWorld], path: Path) -> dict:
-    """All regions' samples as one LUCAS-2018-topsoil-like CSV; returns its index entry."""
+LUCAS_NAME = "LUCAS_TOPSOIL_2018_demo.csv"
+
+
+def write_lucas(world: list[RegionWorld], path: Path) -> list[dict]:
+    """All regions' samples as one LUCAS-2018-topsoil-like CSV; returns its index entry (a list of one).
+
+    `path` is either the CSV file (entry path relative to its folder) or an archive folder
+    (the file goes to `<folder>/lucas/LUCAS_TOPSOIL_2018_demo.csv`, entry path relative to
+    the folder), like the other writers of this module.
+    """
     path = Path(path)
+    if path.suffix.lower() == ".csv":
+        root = path.parent
+    else:
+        root, path = path, path / "lucas" / LUCAS_NAME
     rng = np.random.default_rng([7919, len(world)] + [len(r.samples) for r in world])
     frames = []
     for region in world:
@@ -237,4 +249,4 @@ def write_lucas(world: list[RegionWorld], path: Path) -> dict:
     table = pd.concat(frames, ignore_index=True)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, lineterminator="\n")
-    return _entry("lucas", path, path.parent)
+    return [_entry("lucas", path, root)]

@@ -1,0 +1,158 @@
+"""Reading real ISMN downloads and tabular inputs; errors name the file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from soilsat.acquire.ismn import daily_soil_moisture, read_ismn, summarize
+from soilsat.acquire.tables import read_lucas, read_weather
+from soilsat.errors import ProductError
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real" / "ismn"
+COSMOS = REAL / "Data_seperate_files_header_20170810_20180809.zip"
+SMOSMANIA = REAL / "Data_SMOSMANIA_header_values.zip"
+
+needs_fixtures = pytest.mark.skipif(not (COSMOS.exists() and SMOSMANIA.exists()),
+                                    reason="real ISMN fixtures not present")
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture()
+def cosmos(tmp_path):
+    # read a copy, so a stray metadata folder would show up beside it
+    path = tmp_path / COSMOS.name
+    shutil.copy(COSMOS, path)
+    return path
+
+
+@needs_fixtures
+def test_cosmos_archive(cosmos):
+    before = _md5(cosmos)
+    probes, hourly = read_ismn(cosmos, None, None, depth_to=None)
+    assert sorted(probes["station"]) == ["ARM-1", "Barrow-ARM"]
+    assert set(probes["network"]) == {"COSMOS"}
+    depths = dict(zip(probes["station"], zip(probes["depth_from"], probes["depth_to"])))
+    assert depths == {"ARM-1": (0.0, 0.19), "Barrow-ARM": (0.0, 0.21)}
+    arm = probes.set_index("station").loc["ARM-1"]
+    assert arm["lat"] == pytest.approx(36.6054) and arm["lon"] == pytest.approx(-97.4878)
+    assert arm["elevation"] == pytest.approx(322.0)
+    assert arm["clay"] == 23.0 and arm["sand"] == 36.0 and arm["silt"] == 41.0
+    assert arm["organic_carbon"] == pytest.approx(1.27) and arm["landcover_cci"] == 130
+    assert arm["climate"] == "Cfa"
+    a = hourly[hourly["station"] == "ARM-1"]
+    assert a["time"].min() == pd.Timestamp("2017-08-10 00:00")
+    assert a["time"].max() == pd.Timestamp("2018-08-09 23:00")
+    assert a["value"].iloc[0] == pytest.approx(0.141) and a["flag"].iloc[0] == "G"
+    assert {"G", "D03"} <= set(a["flag"])
+    # the surface filter drops the 0-0.19 m cosmic-ray probes
+    assert read_ismn(cosmos, None, None, depth_to=0.05)[0].empty
+    # daily means of good values only
+    daily = daily_soil_moisture(hourly, probes, depth_to=0.25)
+    assert set(daily["site"]) == {"ARM-1", "Barrow-ARM"}
+    day = daily[(daily["site"] == "ARM-1") & (daily["date"] == "2017-08-10")]
+    good = a[(a["time"].dt.normalize() == "2017-08-10") & (a["flag"] == "G")]["value"]
+    assert day["sm"].iloc[0] == pytest.approx(good.mean())
+    # the input is untouched and nothing was written beside it
+    assert _md5(cosmos) == before
+    assert sorted(p.name for p in cosmos.parent.iterdir()) == [cosmos.name]
+
+
+@needs_fixtures
+def test_station_filter(cosmos):
+    probes, hourly = read_ismn(cosmos, ["COSMOS"], ["Barrow-ARM"], depth_to=None)
+    assert list(probes["station"]) == ["Barrow-ARM"] and set(hourly["station"]) == {"Barrow-ARM"}
+    assert read_ismn(cosmos, ["OTHER"], None, depth_to=None)[0].empty
+
+
+@needs_fixtures
+def test_smosmania_cr_only_line_endings():
+    with zipfile.ZipFile(SMOSMANIA) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".stm"))
+        raw = zf.read(name)
+    assert b"\n" not in raw and raw.count(b"\r") > 100
+    probes, hourly = read_ismn(SMOSMANIA, None, None, depth_to=0.05)
+    assert list(probes["station"]) == ["Narbonne"]
+    # the network comes from the file names, not the wrapper folder of this archive
+    assert list(probes["network"]) == ["SMOSMANIA"]
+    assert (probes["depth_from"].iloc[0], probes["depth_to"].iloc[0]) == (0.05, 0.05)
+    assert probes["sensor"].iloc[0] == "ThetaProbe-ML2X"
+    assert hourly["time"].min() == pd.Timestamp("2007-01-01 01:00")
+    assert hourly["time"].max() == pd.Timestamp("2007-01-31 23:00")
+    assert hourly["value"].iloc[0] == pytest.approx(0.214)
+    assert len(hourly) == 741
+
+
+@needs_fixtures
+def test_summarize_real_archives():
+    s = summarize(COSMOS)
+    json.dumps(s)
+    assert s["networks"] == ["COSMOS"] and s["n_stations"] == 2
+    assert s["stations"] == {"COSMOS": ["ARM-1", "Barrow-ARM"]}
+    assert s["variables"] == ["soil_moisture"]
+    assert s["depths"] == [[0.0, 0.19], [0.0, 0.21]]
+    assert s["time_from"] == "2017-08-10T00:00:00" and s["time_to"] == "2018-08-09T23:00:00"
+    s = summarize(SMOSMANIA)
+    json.dumps(s)
+    assert s["networks"] == ["SMOSMANIA"] and s["stations"] == {"SMOSMANIA": ["Narbonne"]}
+    assert s["depths"] == [[0.05, 0.05]]
+    assert s["time_from"] == "2007-01-01T01:00:00" and s["time_to"] == "2007-01-31T23:00:00"
+
+
+@pytest.mark.parametrize("content", [b"this is not a zip file\n", b"PK\x03\x04 broken", b""])
+def test_garbage_file(tmp_path, content):
+    bad = tmp_path / "garbage_ismn.zip"
+    bad.write_bytes(content)
+    with pytest.raises(ProductError) as err:
+        read_ismn(bad, None, None)
+    assert "garbage_ismn.zip" in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(ProductError, match="garbage_ismn.zip"):
+        summarize(bad)
+
+
+def test_zip_without_ismn_files(tmp_path):
+    path = tmp_path / "other.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("readme.txt", "hello")
+    with pytest.raises(ProductError, match="other.zip.*ISMN"):
+        summarize(path)
+
+
+def test_missing_archive(tmp_path):
+    with pytest.raises(ProductError, match="nothere.zip"):
+        read_ismn(tmp_path / "nothere.zip", None, None)
+
+
+def test_lucas_missing_column(tmp_path):
+    path = tmp_path / "lucas_bad.csv"
+    path.write_text("POINTID,TH_LAT,TH_LONG,SURVEY_DATE,OC,Silt,Sand\nA1,55.9,8.9,04-06-18,12.0,20,70\n")
+    with pytest.raises(ProductError) as err:
+        read_lucas(path)
+    msg = str(err.value)
+    assert "lucas_bad.csv" in msg and "clay" in msg and "\n" not in msg
+
+
+def test_lucas_variants(tmp_path):
+    path = tmp_path / "lucas_2009.csv"
+    path.write_text("POINT_ID,GPS_LAT,GPS_LONG,clay,silt,sand,OC\n1001,41.3,-5.3,20,30,50,8.5\n1002,,,1,1,1,1\n")
+    t = read_lucas(path, year=2009)
+    assert list(t.columns) == ["point_id", "lat", "lon", "year", "clay", "silt", "sand", "oc"]
+    assert len(t) == 1 and t["year"].iloc[0] == 2009 and t["point_id"].iloc[0] == "1001"
+    with pytest.raises(ProductError, match="survey date"):
+        read_lucas(path)
+
+
+def test_weather_missing_column(tmp_path):
+    path = tmp_path / "weather_x.csv"
+    path.write_text("# station_id: X\ndate,precipitation_mm,tmin_c,tmax_c\n2020-01-01,1.0,-1,4\n")
+    with pytest.raises(ProductError, match="weather_x.csv.*tmean"):
+        read_weather(path)
