@@ -17,6 +17,7 @@ import datetime as dt
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
@@ -113,8 +114,8 @@ class SafeContainer:
             raise ProductError(where, "missing from the product") from None
         except FileNotFoundError:
             raise ProductError(where, "missing from the product") from None
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise ProductError(where, f"unreadable ({exc})") from None
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+            raise ProductError(where, f"unreadable, corrupt zip member ({exc})") from None
 
     def gdal_path(self, rel: str) -> str:
         """A path GDAL/rasterio can open directly (``/vsizip/`` for zipped products)."""
@@ -150,29 +151,26 @@ def _local(tag: object) -> str:
 
 
 def _find(node: etree._Element, path: str) -> etree._Element | None:
-    """First descendant matching a '/'-separated path of local names ('//' prefix: anywhere)."""
-    parts = path.split("/")
-    anywhere = path.startswith("//")
-    parts = [p for p in parts if p]
-    candidates = node.iter() if anywhere else [node]
-    for start in candidates:
-        found = _walk(start, parts if not anywhere else parts, first_is_self=anywhere)
-        if found is not None:
-            return found
-    return None
+    """First element matching a '/'-separated path of local names (namespaces ignored).
 
-
-def _walk(node: etree._Element, parts: list[str], first_is_self: bool) -> etree._Element | None:
-    if first_is_self:
-        if _local(node.tag) != parts[0]:
-            return None
+    A plain path starts at the children of `node`; a '//' prefix lets its first step match
+    any descendant.
+    """
+    parts = [p for p in path.split("/") if p]
+    if path.startswith("//"):
+        starts = [e for e in node.iter() if _local(e.tag) == parts[0]]
         parts = parts[1:]
-    current = [node]
-    for part in parts:
-        current = [c for n in current for c in n if _local(c.tag) == part]
-        if not current:
-            return None
-    return current[0]
+    else:
+        starts = [node]
+    for start in starts:
+        current = [start]
+        for part in parts:
+            current = [c for n in current for c in n if _local(c.tag) == part]
+            if not current:
+                break
+        if current:
+            return current[0]
+    return None
 
 
 def _children(node: etree._Element, name: str) -> list[etree._Element]:
@@ -311,7 +309,8 @@ class Annotation:
     incidence_angle_mid_swath: float
     pass_direction: str
     orbit: pd.DataFrame  # time, x, y, z, vx, vy, vz
-    geolocation: pd.DataFrame  # azimuthTime, slantRangeTime, line, pixel, latitude, longitude, height, incidenceAngle, elevationAngle
+    # azimuthTime, slantRangeTime, line, pixel, latitude, longitude, height, incidenceAngle, elevationAngle
+    geolocation: pd.DataFrame
     coordinate_conversion: tuple[CoordinateConversion, ...]
 
 
@@ -522,7 +521,9 @@ def parse_calibration(root: etree._Element, where: str) -> Calibration:
         luts = {k: r.array(k, v) for k in ("sigmaNought", "betaNought", "gamma", "dn")}
         for k, lut in luts.items():
             if lut.size != pixel.size:
-                raise ProductError(where, f"calibration vector at line {r.text('line', v)}: {k} has {lut.size} values for {pixel.size} pixels")
+                raise ProductError(
+                    where, f"calibration vector at line {r.text('line', v)}: {k} has {lut.size} values for {pixel.size} pixels"
+                )
         vectors.append(
             CalibrationVector(
                 azimuth_time=_dt64(r.time("azimuthTime", v)), line=r.number("line", v, int), pixel=pixel,
@@ -612,7 +613,9 @@ class S1Product:
         if not rel:
             raise ProductError(self.container.describe(MANIFEST), f"lists no {role} file for polarisation {pol.upper()}")
         if not self.container.exists(rel):
-            raise ProductError(self.container.describe(rel), f"{role} file of polarisation {pol.upper()} is missing from the product")
+            raise ProductError(
+                self.container.describe(rel), f"{role} file of polarisation {pol.upper()} is missing from the product"
+            )
         return rel
 
     def polarisation(self, pol: str) -> PolarisationData:
@@ -660,7 +663,12 @@ def open_product(path: str | os.PathLike) -> S1Product:
 
 
 def summarize(path: str | os.PathLike) -> dict:
-    """A JSON-serialisable summary of a product and of each polarisation present in it."""
+    """A JSON-serialisable summary of a product and of each polarisation present in it.
+
+    A polarisation listed in the manifest whose XMLs are all absent is left out of the
+    per-polarisation entries (``available_polarisations`` says which are in); one with some
+    but not all of its annotation/calibration/noise XMLs raises ProductError.
+    """
     with open_product(path) as product:
         m = product.manifest
         available = product.available_polarisations
@@ -689,7 +697,12 @@ def summarize(path: str | os.PathLike) -> dict:
             "geolocation_points": {},
             "measurement": {},
         }
-        for pol in available:
+        for pol in m.polarisations:
+            if pol not in available:
+                f = m.files.get(pol, PolarisationFiles())
+                if any(x and product.container.exists(x) for x in (f.annotation, f.calibration, f.noise)):
+                    product.polarisation(pol)  # partly present: raises, naming the missing file
+                continue  # wholly absent (a trimmed or partial copy): reported as unavailable
             data = product.polarisation(pol)
             out["image_size"][pol] = {"lines": data.annotation.number_of_lines, "samples": data.annotation.number_of_samples}
             out["calibration_vectors"][pol] = len(data.calibration.vectors)
