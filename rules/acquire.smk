@@ -39,6 +39,9 @@ checkpoint search:
         runtime=30,
     params:
         provider=config["provider"],
+        product_type=lambda wildcards: product_type(
+            wildcards.source, config["sentinel2"]["level"]
+        ),
         regions=REGIONS,
         period=config["period"],
     script:

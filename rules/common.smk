@@ -5,7 +5,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from soilsat.config import check as check_config  # noqa: E402
-from soilsat.acquire.sources import ANCILLARY_SOURCES, PRODUCT_SOURCES  # noqa: E402
+from soilsat.acquire.sources import (  # noqa: E402
+    ANCILLARY_SOURCES,
+    PRODUCT_SOURCES,
+    product_type,
+)
 
 check_config(config)
 

@@ -8,6 +8,6 @@ with to_file(snakemake.log[0]) as log:
     provider = get_provider(snakemake.params.provider, snakemake.input)
     start, end = period({"period": snakemake.params.period})
     source = snakemake.wildcards.source
-    catalog = provider.search(source, snakemake.params.regions, start, end)
+    catalog = provider.search(source, snakemake.params.regions, start, end, snakemake.params.product_type)
     log.info("%s: %d items found for regions %s, %s to %s", source, len(catalog), snakemake.params.regions, start, end)
     write_catalog(catalog, snakemake.output[0])

@@ -18,9 +18,11 @@ def to_file(path: str | os.PathLike, level: int = logging.INFO) -> Iterator[logg
     for handler in handlers:
         handler.setFormatter(fmt)
         root.addHandler(handler)
-    root.setLevel(level)
+    # Third-party libraries speak only when something is wrong; soilsat reports progress.
+    root.setLevel(logging.WARNING)
     logging.captureWarnings(True)
     log = logging.getLogger("soilsat")
+    log.setLevel(level)
     try:
         yield log
     except Exception as err:

@@ -33,8 +33,10 @@ CATALOG_COLUMNS = [
 class Provider(Protocol):
     """Where raw data come from."""
 
-    def search(self, source: str, regions: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Catalog of the items of `source` over the regions and period."""
+    def search(
+        self, source: str, regions: Sequence[str], start: dt.date, end: dt.date, product_type: str | None = None
+    ) -> pd.DataFrame:
+        """Catalog of the items of `source` (of one product type, if given) over the regions and period."""
 
     def fetch(self, item: Mapping[str, str], destination: Path) -> None:
         """Retrieve one catalog item to `destination`, verified, unmodified."""
@@ -55,8 +57,10 @@ class DemoProvider:
     def __init__(self, archive_dir: str | os.PathLike):
         self.archive_dir = Path(archive_dir)
 
-    def search(self, source: str, regions: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Catalog of the items of `source` over the regions and period."""
+    def search(
+        self, source: str, regions: Sequence[str], start: dt.date, end: dt.date, product_type: str | None = None
+    ) -> pd.DataFrame:
+        """Catalog of the items of `source` (of one product type, if given) over the regions and period."""
         import pandas as pd
 
         index_path = self.archive_dir / "index.csv"
@@ -65,7 +69,10 @@ class DemoProvider:
         index = pd.read_csv(index_path, dtype={"relative_orbit": "Int64", "absolute_orbit": "Int64"})
         # Items without regions (a probe archive, a sample table) serve every region.
         covers = index["regions"].fillna("").map(lambda r: not r or bool(set(r.split(";")) & set(regions)))
-        items = index[(index["source"] == source) & covers].copy()
+        wanted = (index["source"] == source) & covers
+        if product_type:
+            wanted &= index["product_type"] == product_type
+        items = index[wanted].copy()
         if source in PRODUCT_SOURCES:
             sensing = pd.to_datetime(items["sensing_start"], utc=True)
             first = pd.Timestamp(start, tz="UTC")

@@ -204,10 +204,7 @@ def ground_point(
     lat0: np.ndarray | float,
     iterations: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Longitude and latitude (deg) of the point at a height seen at zero Doppler at time t and slant range.
-
-    Newton on (lat, lon) from a first guess (lon0, lat0) on the right-looking side.
-    """
+    """Longitude, latitude (deg) at a height seen at zero Doppler at time t and slant range (Newton from a right-side guess)."""
     t, slant_range = np.broadcast_arrays(np.asarray(t, float), np.asarray(slant_range, float))
     height = np.broadcast_to(np.asarray(height, float), t.shape)
     lon = np.broadcast_to(np.radians(np.asarray(lon0, float)), t.shape).copy()

@@ -49,7 +49,7 @@ VARIABLES = {
 
 def probe_days(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sites (probe, lat, lon) and daily site values (probe, time, ssm, ts_max), frozen days removed."""
-    daily = daily.rename(columns={"site": "probe", "date": "time", "sm": "ssm"})
+    daily = daily.drop(columns=["probe"]).rename(columns={"site": "probe", "date": "time", "sm": "ssm"})
     frozen = daily["ts_max"] <= 0.0
     if frozen.any():
         log.info("%d probe-days with soil temperature at or below 0 degC removed as frozen", int(frozen.sum()))

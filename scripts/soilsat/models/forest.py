@@ -48,6 +48,7 @@ def leave_one_probe_out(
         forest.fit(rows.loc[~test, list(features)].to_numpy(), rows.loc[~test, target].to_numpy())
         predicted = forest.predict(rows.loc[test, list(features)].to_numpy())
         fold = rows.loc[test, ["probe", "time", "region", "landcover"]].copy()
+        fold["landcover"] = fold["landcover"].astype(int)
         fold["observed"] = rows.loc[test, target].to_numpy()
         fold["predicted"] = predicted
         out.append(fold)
