@@ -34,20 +34,20 @@ SOLAR_IRRADIANCE = {"B01": 1884.69, "B02": 1959.66, "B03": 1823.24, "B04": 1512.
                     "B8A": 955.32, "B09": 812.92, "B10": 367.15, "B11": 245.59, "B12": 85.25}
 
 # Endmember spectra (reflectance, BOA), in BANDS order.
-DRY_SOIL = np.array([0.09, 0.11, 0.15, 0.21, 0.235, 0.25, 0.26, 0.265, 0.27, 0.275, 0.0, 0.33, 0.32])
-VEGETATION = np.array([0.03, 0.035, 0.08, 0.04, 0.12, 0.32, 0.42, 0.46, 0.47, 0.45, 0.0, 0.22, 0.10])
-WATER = np.array([0.06, 0.055, 0.045, 0.03, 0.02, 0.012, 0.01, 0.008, 0.007, 0.005, 0.0, 0.003, 0.002])
-SNOW = np.array([0.92, 0.93, 0.92, 0.90, 0.88, 0.86, 0.84, 0.82, 0.80, 0.70, 0.0, 0.10, 0.06])
-CLOUD = np.array([0.62, 0.64, 0.65, 0.66, 0.66, 0.66, 0.65, 0.65, 0.64, 0.55, 0.30, 0.48, 0.38])
+DRY_SOIL = np.array([0.09, 0.11, 0.15, 0.21, 0.235, 0.25, 0.26, 0.265, 0.27, 0.275, 0.0, 0.33, 0.32], dtype=np.float32)
+VEGETATION = np.array([0.03, 0.035, 0.08, 0.04, 0.12, 0.32, 0.42, 0.46, 0.47, 0.45, 0.0, 0.22, 0.10], dtype=np.float32)
+WATER = np.array([0.06, 0.055, 0.045, 0.03, 0.02, 0.012, 0.01, 0.008, 0.007, 0.005, 0.0, 0.003, 0.002], dtype=np.float32)
+SNOW = np.array([0.92, 0.93, 0.92, 0.90, 0.88, 0.86, 0.84, 0.82, 0.80, 0.70, 0.0, 0.10, 0.06], dtype=np.float32)
+CLOUD = np.array([0.62, 0.64, 0.65, 0.66, 0.66, 0.66, 0.65, 0.65, 0.64, 0.55, 0.30, 0.48, 0.38], dtype=np.float32)
 # Soil darkening per unit volumetric moisture: exp(-k * sm); strongest in the SWIR.
-MOISTURE_K = np.array([1.0, 1.0, 1.0, 1.0, 1.05, 1.1, 1.1, 1.1, 1.1, 1.2, 1.0, 1.5, 1.6])
+MOISTURE_K = np.array([1.0, 1.0, 1.0, 1.0, 1.05, 1.1, 1.1, 1.1, 1.1, 1.2, 1.0, 1.55, 1.6], dtype=np.float32)
 # Fractional B12 loss per % clay (the Al-OH absorption near 2200 nm).
-CLAY_B12 = 0.0025
+CLAY_B12 = 0.0018
 # Fractional loss of soil brightness per g/kg organic carbon (all bands).
 SOC_DARKENING = 0.004
 # Atmosphere: path reflectance and total transmission per band (a clear, rural atmosphere).
-PATH = np.array([0.10, 0.08, 0.05, 0.03, 0.025, 0.02, 0.018, 0.015, 0.014, 0.01, 0.002, 0.004, 0.002])
-TRANSMISSION = np.array([0.80, 0.84, 0.88, 0.91, 0.92, 0.93, 0.94, 0.95, 0.95, 0.60, 0.05, 0.96, 0.95])
+PATH = np.array([0.10, 0.08, 0.05, 0.03, 0.025, 0.02, 0.018, 0.015, 0.014, 0.01, 0.002, 0.004, 0.002], dtype=np.float32)
+TRANSMISSION = np.array([0.80, 0.84, 0.88, 0.91, 0.92, 0.93, 0.94, 0.95, 0.95, 0.60, 0.05, 0.96, 0.95], dtype=np.float32)
 # Fraction of the surface signal left in a cloud shadow (diffuse light only).
 SHADOW_FACTOR = 0.35
 
@@ -71,13 +71,18 @@ def surface_reflectance(
 ) -> np.ndarray:
     """Noise-free BOA reflectance (13, y, x) of a soil/vegetation mixture, water dark."""
     sm = np.clip(np.asarray(sm, dtype=np.float32), 0.0, 0.6)
-    soil = DRY_SOIL[:, None, None] * np.exp(-MOISTURE_K[:, None, None] * sm[None])
-    soil = soil * np.clip(1.0 - SOC_DARKENING * np.asarray(soc), 0.5, 1.0)[None]
-    soil[BAND_INDEX["B12"]] *= np.clip(1.0 - CLAY_B12 * np.asarray(clay), 0.6, 1.0)
-    f = np.clip(np.asarray(fcover, dtype=np.float32), 0.0, 1.0)[None]
-    mix = (1.0 - f) * soil + f * VEGETATION[:, None, None]
-    mix = np.where(np.asarray(water, dtype=bool)[None], WATER[:, None, None], mix)
-    return mix.astype(np.float32)
+    f = np.clip(np.asarray(fcover, dtype=np.float32), 0.0, 1.0)
+    soc_factor = np.clip(1.0 - np.float32(SOC_DARKENING) * np.asarray(soc, dtype=np.float32), 0.5, 1.0)
+    clay_factor = np.clip(1.0 - np.float32(CLAY_B12) * np.asarray(clay, dtype=np.float32), 0.6, 1.0)
+    water = np.asarray(water, dtype=bool)
+    out = np.empty((len(BANDS),) + sm.shape, dtype=np.float32)
+    for i in range(len(BANDS)):
+        soil = DRY_SOIL[i] * np.exp(-MOISTURE_K[i] * sm) * soc_factor
+        if i == BAND_INDEX["B12"]:
+            soil *= clay_factor
+        out[i] = (1.0 - f) * soil + f * VEGETATION[i]
+        out[i][water] = WATER[i]
+    return out
 
 
 def top_of_atmosphere(boa: np.ndarray) -> np.ndarray:
@@ -127,6 +132,7 @@ def make_scene(
         thr = -np.inf
     else:
         thr = float(np.quantile(field, 1.0 - frac))
+    field = field.astype(np.float32)
     alpha = np.clip((field - thr) / 0.5, 0.0, 1.0).astype(np.float32)
     cloud = field > thr
     below = np.clip(thr - field, 0.0, None)
@@ -141,15 +147,17 @@ def make_scene(
     if snow_cover > 0.0:
         sfield = smooth_noise(rng, shape, 40.0)
         snow = (sfield < np.quantile(sfield, snow_cover)) & ~np.asarray(water, dtype=bool)
-    ground = np.where(snow[None], SNOW[:, None, None], surface)
-    ground = ground * np.where(shadow, 1.0 - (1.0 - SHADOW_FACTOR) * np.minimum(shade * 2, 1.0), 1.0)[None]
-    a = alpha[None]
-    boa = (1.0 - a) * ground + a * CLOUD[:, None, None]
-    toa_ground = top_of_atmosphere(ground)
-    toa = (1.0 - a) * toa_ground + a * CLOUD[:, None, None]
+    dark = np.where(shadow, 1.0 - (1.0 - SHADOW_FACTOR) * np.minimum(shade * 2, 1.0), 1.0).astype(np.float32)
+    clear = 1.0 - alpha
+    boa = np.empty_like(surface)
+    toa = np.empty_like(surface)
+    for i in range(len(BANDS)):
+        ground = np.where(snow, SNOW[i], surface[i]) * dark
+        boa[i] = clear * ground + alpha * CLOUD[i]
+        toa[i] = clear * (PATH[i] + TRANSMISSION[i] * ground) + alpha * CLOUD[i]
     boa[BAND_INDEX["B10"]] = 0.0
     snow_prob = np.where(snow & ~cloud, 100, 0).astype(np.uint8)
-    return Scene(boa=boa.astype(np.float32), toa=toa.astype(np.float32), surface=surface,
+    return Scene(boa=boa, toa=toa, surface=surface,
                  cloud=cloud, cloud_probability=prob, shadow=shadow, snow=snow & ~cloud,
                  snow_probability=snow_prob)
 

@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import math
 import os
-import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -47,7 +46,8 @@ SCL_CLASSES = {0: "NO_DATA", 1: "SATURATED_DEFECTIVE", 2: "CAST_SHADOWS", 3: "CL
                11: "SNOW_ICE"}
 TRUTH_BANDS = ("cloud", "snow", "shadow", "ndvi_true", "ndwi_true", "nbr2_true", "bare_true")
 PSD = "https://psd-14.sentinel2.eo.esa.int/PSD"
-JP2_OPTIONS = dict(QUALITY=100, REVERSIBLE="YES", RESOLUTIONS=1, NUM_THREADS=1)
+# Lossless, one resolution level, GeoJP2 georeferencing only (GMLJP2 boxes cost ~10 ms a file).
+JP2_OPTIONS = dict(QUALITY=100, REVERSIBLE="YES", RESOLUTIONS=1, NUM_THREADS=1, GMLJP2="NO", GeoJP2="YES")
 
 _MGRS_ROW = "ABCDEFGHJKLMNPQRSTUV"
 _MGRS_COL = ("ABCDEFGH", "JKLMNPQR", "STUVWXYZ")
@@ -145,15 +145,17 @@ def acquisition(world: RegionWorld, spec: WorldSpec, region_index: int, day: pd.
     return rf.make_scene(surface, water, rng, spec.cloud_fraction, snow)
 
 
-def scene_classification(scene: rf.Scene) -> np.ndarray:
+def scene_classification(scene: rf.Scene, boa20: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """A Sen2Cor-like SCL at 20 m from the scene's reflectance and masks."""
-    boa = _aggregate(scene.boa, 2)
+    boa20 = boa20 or {}
+    b = {k: boa20[k] if k in boa20 else _aggregate(scene.boa[rf.BAND_INDEX[k]], 2)
+         for k in ("B03", "B04", "B08", "B8A")}
     cloud = _aggregate(scene.cloud, 2, "max")
     prob = _aggregate(scene.cloud_probability, 2, "max")
     shadow = _aggregate(scene.shadow, 2, "max")
     snow = _aggregate(scene.snow, 2, "max")
-    ndvi = rf.index(boa[rf.BAND_INDEX["B8A"]], boa[rf.BAND_INDEX["B04"]])
-    ndwi_green = rf.index(boa[rf.BAND_INDEX["B03"]], boa[rf.BAND_INDEX["B08"]])
+    ndvi = rf.index(b["B8A"], b["B04"])
+    ndwi_green = rf.index(b["B03"], b["B08"])
     scl = np.where(ndvi >= 0.35, 4, 5).astype(np.uint8)
     scl[ndwi_green > 0.2] = 6
     scl[snow] = 11
@@ -165,19 +167,18 @@ def scene_classification(scene: rf.Scene) -> np.ndarray:
 
 def to_dn(reflectance: np.ndarray) -> np.ndarray:
     """uint16 digital numbers: round(reflectance * 10000) - OFFSET, never 0 (no data) or 65535."""
-    dn = np.round(np.asarray(reflectance, dtype=np.float64) * QUANTIFICATION) - OFFSET
+    dn = np.round(np.asarray(reflectance, dtype=np.float32) * np.float32(QUANTIFICATION)) - np.float32(OFFSET)
     return np.clip(dn, 1, 65534).astype(np.uint16)
 
 
-def _write_jp2(path: Path, data: np.ndarray, tile: DemoTile, resolution: int, nodata: int | None = 0) -> None:
-    """Write one band as lossless JPEG 2000 with georeferencing."""
+def _write_jp2(path: Path, data: np.ndarray, tile: DemoTile, resolution: int) -> None:
+    """Write one band as lossless JPEG 2000 with GeoJP2 georeferencing and no sidecar."""
     path.parent.mkdir(parents=True, exist_ok=True)
     profile = dict(driver="JP2OpenJPEG", width=data.shape[1], height=data.shape[0], count=1,
                    dtype=data.dtype.name, crs=f"EPSG:{tile.epsg}", transform=tile.transform(resolution))
-    if nodata is not None:
-        profile["nodata"] = nodata
-    with rasterio.open(path, "w", **profile, **JP2_OPTIONS) as dst:
-        dst.write(data, 1)
+    with rasterio.Env(GDAL_PAM_ENABLED="NO"):
+        with rasterio.open(path, "w", **profile, **JP2_OPTIONS) as dst:
+            dst.write(data, 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,6 +206,18 @@ class ProductId:
     @property
     def stem(self) -> str:
         return f"T{self.tile}_{self.sensing:%Y%m%dT%H%M%S}"
+
+    @property
+    def tile_id(self) -> str:
+        """The granule (tile) identifier in ESA's long form."""
+        return (f"S2{self.platform[-1]}_OPER_MSI_{self.level}_TL_DEMO_{self.generation:%Y%m%dT%H%M%S}"
+                f"_A{self.absolute_orbit:06d}_T{self.tile}_N{BASELINE}")
+
+    @property
+    def datastrip_id(self) -> str:
+        """The datastrip identifier in ESA's long form."""
+        return (f"S2{self.platform[-1]}_OPER_MSI_{self.level}_DS_DEMO_{self.generation:%Y%m%dT%H%M%S}"
+                f"_S{self.sensing:%Y%m%dT%H%M%S}_N{BASELINE}")
 
 
 def product_id(level: str, platform: str, day: pd.Timestamp, lon: float, tile: str) -> ProductId:
@@ -237,8 +250,9 @@ def product_mtd(pid: ProductId, image_files: list[str], tile: DemoTile, cloud_co
     """The product metadata (MTD_MSIL2A.xml / MTD_MSIL1C.xml) in ESA's user-product layout."""
     lvl = pid.level[1:]  # "2A" or "1C"
     ns = f"{PSD}/User_Product_Level-{lvl}.xsd"
-    root = etree.Element(f"{{{ns}}}Level-{lvl}_User_Product", nsmap={"n1": ns, "xsi": "http://www.w3.org/2001/XMLSchema-instance"})
-    root.set("{http://www.w3.org/2001/XMLSchema-instance}schemaLocation", f"{ns} {ns}")
+    xsi = "http://www.w3.org/2001/XMLSchema-instance"
+    root = etree.Element(f"{{{ns}}}Level-{lvl}_User_Product", nsmap={"n1": ns, "xsi": xsi})
+    root.set(f"{{{xsi}}}schemaLocation", f"{ns} {ns}")
     gi = _el(root, f"{{{ns}}}General_Info")
     info = _el(gi, "Product_Info")
     stop = pid.sensing + dt.timedelta(seconds=5)
@@ -250,7 +264,8 @@ def product_mtd(pid: ProductId, image_files: list[str], tile: DemoTile, cloud_co
     _el(info, "PROCESSING_BASELINE", BASELINE)
     _el(info, "PRODUCT_DOI", f"https://doi.org/10.5270/S2_-{'znk9xsj' if pid.level == 'L2A' else '742ikth'}")
     _el(info, "GENERATION_TIME", f"{pid.generation:%Y-%m-%dT%H:%M:%S}.000000Z")
-    dtk = _el(info, "Datatake", datatakeIdentifier=f"G{pid.platform}_{pid.sensing:%Y%m%dT%H%M%S}_{pid.absolute_orbit:06d}_N{BASELINE}")
+    dtk = _el(info, "Datatake",
+              datatakeIdentifier=f"G{pid.platform}_{pid.sensing:%Y%m%dT%H%M%S}_{pid.absolute_orbit:06d}_N{BASELINE}")
     _el(dtk, "SPACECRAFT_NAME", "Sentinel-2A" if pid.platform == "S2A" else "Sentinel-2B")
     _el(dtk, "DATATAKE_TYPE", "INS-NOBS")
     _el(dtk, "DATATAKE_SENSING_START", f"{pid.sensing:%Y-%m-%dT%H:%M:%S}.024Z")
@@ -265,8 +280,7 @@ def product_mtd(pid: ProductId, image_files: list[str], tile: DemoTile, cloud_co
     _el(q, "PRODUCT_FORMAT", "SAFE_COMPACT")
     org = _el(info, "Product_Organisation")
     gl = _el(org, "Granule_List")
-    gr = _el(gl, "Granule", datastripIdentifier=f"S2{pid.platform[-1]}_OPER_MSI_{pid.level}_DS_DEMO_{pid.generation:%Y%m%dT%H%M%S}_S{pid.sensing:%Y%m%dT%H%M%S}_N{BASELINE}",
-             granuleIdentifier=f"S2{pid.platform[-1]}_OPER_MSI_{pid.level}_TL_DEMO_{pid.generation:%Y%m%dT%H%M%S}_A{pid.absolute_orbit:06d}_T{pid.tile}_N{BASELINE}",
+    gr = _el(gl, "Granule", datastripIdentifier=pid.datastrip_id, granuleIdentifier=pid.tile_id,
              imageFormat="JPEG2000")
     for f in image_files:
         _el(gr, "IMAGE_FILE", f)
@@ -337,7 +351,7 @@ def tile_mtd(pid: ProductId, tile: DemoTile, cloud_cover: float, masks: list[str
     ns = f"{PSD}/S2_PDI_Level-{lvl}_Tile_Metadata.xsd"
     root = etree.Element(f"{{{ns}}}Level-{lvl}_Tile_ID", nsmap={"n1": ns})
     gi = _el(root, f"{{{ns}}}General_Info")
-    _el(gi, "TILE_ID", f"S2{pid.platform[-1]}_OPER_MSI_{pid.level}_TL_DEMO_{pid.generation:%Y%m%dT%H%M%S}_A{pid.absolute_orbit:06d}_T{pid.tile}_N{BASELINE}")
+    _el(gi, "TILE_ID", pid.tile_id)
     _el(gi, "SENSING_TIME", f"{pid.sensing:%Y-%m-%dT%H:%M:%S}.024Z")
     geo = _el(root, f"{{{ns}}}Geometric_Info")
     tg = _el(geo, "Tile_Geocoding", metadataLevel="Brief")
@@ -383,7 +397,8 @@ def _md5(path: Path) -> str:
 def manifest(safe_dir: Path, pid: ProductId) -> bytes:
     """A SAFE manifest (XFDU) listing every file of the product with its size and MD5."""
     xfdu = "urn:ccsds:schema:xfdu:1"
-    root = etree.Element(f"{{{xfdu}}}XFDU", nsmap={"xfdu": xfdu}, version="esa/safe/sentinel/1.1/sentinel-2/msi/archive_l" + pid.level[1:].lower() + "_user_product")
+    version = f"esa/safe/sentinel/1.1/sentinel-2/msi/archive_l{pid.level[1:].lower()}_user_product"
+    root = etree.Element(f"{{{xfdu}}}XFDU", nsmap={"xfdu": xfdu}, version=version)
     ipm = _el(root, "informationPackageMap")
     cu = _el(ipm, f"{{{xfdu}}}contentUnit", unitType="Product_Level-" + pid.level[1:], textInfo=pid.name)
     _el(root, "metadataSection")
@@ -409,9 +424,15 @@ def _zip_dir(src: Path, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
+def _bands_at(refl: np.ndarray, resolution: int, bands: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Selected bands of a 10 m (13, y, x) stack, block-averaged to 10, 20 or 60 m."""
+    return {b: _aggregate(refl[rf.BAND_INDEX[b]], resolution // 10) for b in bands}
+
+
 def write_safe(pid: ProductId, scene: rf.Scene, tile: DemoTile, dest_zip: Path) -> float:
     """Write one L2A or L1C product as a zipped SAFE; return its cloud cover (percent)."""
-    scl = scene_classification(scene)
+    boa20 = _bands_at(scene.boa, 20, L2A_BANDS[20] + ("B08",)) if pid.level == "L2A" else None
+    scl = scene_classification(scene, boa20)
     cloud_cover = float(np.isin(scl, (8, 9, 10)).mean() * 100)
     snow_cover = float((scl == 11).mean() * 100)
     with tempfile.TemporaryDirectory(dir=dest_zip.parent, prefix=".s2-") as tmp:
@@ -419,29 +440,27 @@ def write_safe(pid: ProductId, scene: rf.Scene, tile: DemoTile, dest_zip: Path) 
         gdir = safe / "GRANULE" / pid.granule
         image_files: list[str] = []
         masks: list[str] = []
-        refl = scene.boa if pid.level == "L2A" else scene.toa
         if pid.level == "L2A":
             for res, bands in L2A_BANDS.items():
-                agg = _aggregate(refl, res // 10)
+                agg = boa20 if res == 20 else _bands_at(scene.boa, res, bands)
                 for b in bands + (("SCL",) if res == 20 else ()):
-                    data = scl if b == "SCL" else to_dn(agg[rf.BAND_INDEX[b]])
+                    data = scl if b == "SCL" else to_dn(agg[b])
                     rel = f"IMG_DATA/R{res}m/{pid.stem}_{b}_{res}m"
-                    _write_jp2(gdir / f"{rel}.jp2", data, tile, res, nodata=0)
+                    _write_jp2(gdir / f"{rel}.jp2", data, tile, res)
                     image_files.append(f"GRANULE/{pid.granule}/{rel}")
             for name, arr in (("MSK_CLDPRB_20m", scene.cloud_probability), ("MSK_SNWPRB_20m", scene.snow_probability)):
-                _write_jp2(gdir / "QI_DATA" / f"{name}.jp2", _aggregate(arr, 2, "max").astype(np.uint8), tile, 20, nodata=None)
+                prob = _aggregate(arr, 2, "max").astype(np.uint8)
+                _write_jp2(gdir / "QI_DATA" / f"{name}.jp2", prob, tile, 20)
                 masks.append(f"GRANULE/{pid.granule}/QI_DATA/{name}.jp2")
         else:
-            cache: dict[int, np.ndarray] = {}
             for b in L1C_BANDS:
                 res = rf.RESOLUTION[b]
-                if res not in cache:
-                    cache[res] = _aggregate(refl, res // 10)
                 rel = f"IMG_DATA/{pid.stem}_{b}"
-                _write_jp2(gdir / f"{rel}.jp2", to_dn(cache[res][rf.BAND_INDEX[b]]), tile, res, nodata=0)
+                data = to_dn(_aggregate(scene.toa[rf.BAND_INDEX[b]], res // 10))
+                _write_jp2(gdir / f"{rel}.jp2", data, tile, res)
                 image_files.append(f"GRANULE/{pid.granule}/{rel}")
             cld = _aggregate(scene.cloud_probability, 6, "max") >= 65
-            _write_jp2(gdir / "QI_DATA" / "MSK_CLASSI_B00.jp2", cld.astype(np.uint8), tile, 60, nodata=None)
+            _write_jp2(gdir / "QI_DATA" / "MSK_CLASSI_B00.jp2", cld.astype(np.uint8), tile, 60)
             masks.append(f"GRANULE/{pid.granule}/QI_DATA/MSK_CLASSI_B00.jp2")
         (gdir / "MTD_TL.xml").write_bytes(tile_mtd(pid, tile, cloud_cover, masks))
         for d in ("AUX_DATA",):
@@ -451,7 +470,8 @@ def write_safe(pid: ProductId, scene: rf.Scene, tile: DemoTile, dest_zip: Path) 
         (safe / "rep_info").mkdir(exist_ok=True)
         mtd_name = "MTD_MSIL2A.xml" if pid.level == "L2A" else "MTD_MSIL1C.xml"
         (safe / mtd_name).write_bytes(product_mtd(pid, image_files, tile, cloud_cover, snow_cover))
-        (safe / "INSPIRE.xml").write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd"/>\n')
+        (safe / "INSPIRE.xml").write_bytes(
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd"/>\n')
         (safe / "manifest.safe").write_bytes(manifest(safe, pid))
         _zip_dir(safe, dest_zip)
     return cloud_cover
@@ -466,9 +486,16 @@ def write_truth(path: Path, scene: rf.Scene, tile: DemoTile, grid: StudyGrid, na
               tags={"product": name, "source": "demo world truth"})
 
 
-def _one_overpass(args: tuple) -> list[dict]:
+# The worlds and settings of the running write_products, inherited by forked workers.
+_JOB_CONTEXT: dict = {}
+
+
+def _one_overpass(job: tuple[int, dict]) -> list[dict]:
     """Write every requested level of one overpass; return their catalog rows."""
-    world, spec, region_index, row, archive_dir, truth_dir, levels = args
+    region_index, row = job
+    ctx = _JOB_CONTEXT
+    world, spec = ctx["world"][region_index], ctx["spec"]
+    archive_dir, truth_dir, levels = ctx["archive_dir"], ctx["truth_dir"], ctx["levels"]
     day = pd.Timestamp(row["date"]).normalize()
     tile = demo_tile(world.grid, world.spec.lon, world.spec.lat)
     scene = acquisition(world, spec, region_index, day, tile)
@@ -478,7 +505,8 @@ def _one_overpass(args: tuple) -> list[dict]:
         dest = Path(archive_dir) / "sentinel2" / f"{pid.name}.zip"
         cloud_cover = write_safe(pid, scene, tile, dest)
         if level == "L2A":
-            write_truth(Path(truth_dir) / "sentinel2" / f"{pid.name}_{world.spec.name}.tif", scene, tile, world.grid, pid.name)
+            truth = Path(truth_dir) / "sentinel2" / f"{pid.name}_{world.spec.name}.tif"
+            write_truth(truth, scene, tile, world.grid, pid.name)
         out.append({
             "source": "sentinel2", "name": pid.name, "path": f"sentinel2/{pid.name}.zip",
             "product_type": "S2MSI2A" if level == "L2A" else "S2MSI1C", "platform": row["platform"],
@@ -497,29 +525,36 @@ def write_products(
     archive_dir: Path,
     truth_dir: Path,
     levels: tuple[str, ...] = ("L2A", "L1C"),
-    workers: int = 1,
+    workers: int | None = None,
 ) -> list[dict]:
-    """Write the L2A/L1C products of every scheduled overpass; return one dict per product."""
+    """Write the L2A/L1C products of every scheduled overpass; return one dict per product.
+
+    `workers` processes (default: up to 2 of the CPUs this process may use) share the
+    overpasses; the result does not depend on their number.
+    """
     unknown = set(levels) - {"L2A", "L1C"}
     if unknown:
         raise ValueError(f"unknown Sentinel-2 level(s) {sorted(unknown)}; use L2A and/or L1C")
+    if workers is None:
+        workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
     (Path(archive_dir) / "sentinel2").mkdir(parents=True, exist_ok=True)
     (Path(truth_dir) / "sentinel2").mkdir(parents=True, exist_ok=True)
-    by_name = {w.spec.name: (i, w) for i, w in enumerate(world)}
-    jobs = []
-    for _, row in sentinel2_schedule(spec).iterrows():
-        if row["region"] not in by_name:
-            continue
-        i, w = by_name[row["region"]]
-        jobs.append((w, spec, i, row.to_dict(), str(archive_dir), str(truth_dir), tuple(levels)))
-    if workers > 1 and len(jobs) > 1:
-        import concurrent.futures as cf
-        import multiprocessing as mp
+    by_name = {w.spec.name: i for i, w in enumerate(world)}
+    jobs = [(by_name[row["region"]], row) for row in sentinel2_schedule(spec).to_dict("records")
+            if row["region"] in by_name]
+    _JOB_CONTEXT.update(world=list(world), spec=spec, archive_dir=str(archive_dir),
+                        truth_dir=str(truth_dir), levels=tuple(levels))
+    try:
+        if workers > 1 and len(jobs) > 1:
+            import concurrent.futures as cf
+            import multiprocessing as mp
 
-        with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as ex:
-            results = list(ex.map(_one_overpass, jobs, chunksize=4))
-    else:
-        results = [_one_overpass(j) for j in jobs]
+            with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as ex:
+                results = list(ex.map(_one_overpass, jobs, chunksize=2))
+        else:
+            results = [_one_overpass(j) for j in jobs]
+    finally:
+        _JOB_CONTEXT.clear()
     return [r for rows in results for r in rows]
 
 

@@ -1,0 +1,293 @@
+"""Sentinel-2 optical chain: SAFE reader, indices and L2A processing onto the study grid."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+
+from soilsat.demo import reflectance as rf
+from soilsat.demo.sentinel2 import acquisition, demo_tile, write_products
+from soilsat.demo.world import RegionSpec, WorldSpec, make_world
+from soilsat.errors import ProductError
+from soilsat.grid import StudyGrid
+from soilsat.optical import indices
+from soilsat.optical.process import l2a_on_grid
+from soilsat.optical.safe import read_band, read_metadata, summarize
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    spec = WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),), start=dt.date(2020, 4, 1),
+                     end=dt.date(2020, 4, 30), probes_per_region=3, lucas_samples=10)
+    world = make_world(spec)
+    root = tmp_path_factory.mktemp("s2opt")
+    rows = write_products(world, spec, root / "archive", root / "truth", workers=1)
+    l2a = [r for r in rows if r["product_type"] == "S2MSI2A"]
+    l1c = [r for r in rows if r["product_type"] == "S2MSI1C"]
+    return spec, world, root, l2a, l1c
+
+
+@pytest.fixture()
+def unzipped(demo, tmp_path):
+    """A writable SAFE folder of the first L2A product."""
+    _, _, root, l2a, _ = demo
+    with zipfile.ZipFile(root / "archive" / l2a[0]["path"]) as z:
+        z.extractall(tmp_path)
+    return tmp_path / f"{l2a[0]['name']}.SAFE"
+
+
+def _truth(root: Path, name: str) -> dict[str, np.ndarray]:
+    with rasterio.open(root / "truth" / "sentinel2" / f"{name}_t.tif") as t:
+        return dict(zip(t.descriptions, t.read()))
+
+
+# ---- indices ---------------------------------------------------------------------------
+
+
+def test_normalised_differences_analytic():
+    np.testing.assert_allclose(indices.ndvi(np.array([0.5, 0.3]), np.array([0.1, 0.3])), [2 / 3, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(indices.ndwi(0.4, 0.2), 1 / 3, rtol=1e-6)
+    np.testing.assert_allclose(indices.nbr2(0.30, 0.25), 0.05 / 0.55, rtol=1e-6)
+    assert np.isnan(indices.ndvi(0.0, 0.0)) and np.isnan(indices.nbr2(np.nan, 0.2))
+    assert indices.ndvi(np.ones((2, 3)), np.zeros((2, 3))).dtype == np.float32
+
+
+def test_evi_analytic():
+    # 2.5 * (0.5 - 0.1) / (0.5 + 6 * 0.1 - 7.5 * 0.05 + 1) = 1.0 / 1.725
+    np.testing.assert_allclose(indices.evi(0.5, 0.1, 0.05), 1.0 / 1.725, rtol=1e-6)
+    np.testing.assert_allclose(indices.evi(0.5, 0.1, 0.05, G=1.0, C1=0, C2=0, L=0), 0.8, rtol=1e-6)
+    assert np.isnan(indices.evi(0.0, 0.0, 0.0, L=0.0))
+
+
+def test_bare_soil_mask_rule():
+    ndvi = np.array([0.1, 0.3, 0.1, 0.1, 0.1, np.nan])
+    nbr2 = np.array([0.05, 0.05, 0.08, 0.05, 0.05, 0.05])
+    b2 = np.array([0.10, 0.10, 0.10, 0.12, 0.10, 0.10])
+    b3 = np.array([0.12, 0.12, 0.12, 0.11, 0.12, 0.12])
+    b4 = np.array([0.15, 0.15, 0.15, 0.15, 0.11, 0.15])
+    np.testing.assert_array_equal(indices.bare_soil_mask(ndvi, nbr2, b2, b3, b4), [1, 0, 0, 0, 0, 0])
+    assert indices.bare_soil_mask(0.28, 0.05, 0.1, 0.12, 0.15, ndvi_max=0.3)
+
+
+# ---- SAFE reader -----------------------------------------------------------------------
+
+
+def test_summarize_l2a_and_l1c(demo):
+    _, _, root, l2a, l1c = demo
+    s = summarize(root / "archive" / l2a[0]["path"])
+    json.dumps(s)
+    assert s["level"] == "L2A" and s["processing_baseline"] == "05.00" and s["tile"] == "32UMH"
+    assert s["quantification_value"] == 10000 and s["spacecraft"] == "Sentinel-2A"
+    assert s["sensing_time"].startswith(l2a[0]["sensing_start"][:19])
+    bands = {(b["band"], b["resolution_m"]) for b in s["bands"]}
+    assert {("B02", 10), ("B08", 10), ("B8A", 20), ("B12", 20), ("SCL", 20), ("B01", 60)} <= bands
+    assert all(b["offset"] == (0 if b["band"] == "SCL" else -1000) for b in s["bands"])
+    s1 = summarize(root / "archive" / l1c[0]["path"])
+    json.dumps(s1)
+    assert s1["level"] == "L1C" and len(s1["bands"]) == 13
+    assert {b["band"]: b["resolution_m"] for b in s1["bands"]}["B10"] == 60
+
+
+def test_folder_mtd_and_zip_agree(demo, unzipped):
+    _, _, root, l2a, _ = demo
+    z = read_metadata(root / "archive" / l2a[0]["path"])
+    f = read_metadata(unzipped)
+    m = read_metadata(unzipped / "MTD_MSIL2A.xml")
+    assert z.tile == f.tile == m.tile and z.baseline == f.baseline and z.offsets == f.offsets
+    assert set(z.band_files) == set(f.band_files) == set(m.band_files)
+    np.testing.assert_array_equal(read_band(z, "B8A").values, read_band(f, "B8A").values)
+
+
+def test_reflectance_read_back_equals_truth(demo):
+    spec, world, root, l2a, _ = demo
+    tile = demo_tile(world[0].grid, 8.95, 55.95)
+    for row in l2a[:3]:
+        product = read_metadata(root / "archive" / row["path"])
+        scene = acquisition(world[0], spec, 0, pd.Timestamp(row["sensing_start"][:10]), tile)
+        b02 = read_band(product, "B02")
+        assert b02.dtype == np.float32 and b02.shape == tile.shape(10)
+        assert b02.attrs["crs"] == f"EPSG:{tile.epsg}"
+        np.testing.assert_allclose(b02.values, scene.boa[rf.BAND_INDEX["B02"]], atol=0.5e-4 + 1e-6)
+        b11 = read_band(product, "B11")
+        expected = scene.boa[rf.BAND_INDEX["B11"]].reshape(tile.height // 2, 2, tile.width // 2, 2).mean(axis=(1, 3))
+        np.testing.assert_allclose(b11.values, expected, atol=0.5e-4 + 1e-6)
+        assert read_band(product, "B01").shape == tile.shape(60)
+        scl = read_band(product, "SCL")
+        assert scl.dtype == np.uint8 and set(np.unique(scl.values)) <= {3, 4, 5, 6, 8, 9, 11}
+        cld = read_band(product, "MSK_CLDPRB_20m")
+        assert cld.shape == tile.shape(20) and cld.values.max() <= 100
+        assert read_band(product, "MSK_SNWPRB_20m").shape == tile.shape(20)
+
+
+def test_nodata_dn_becomes_nan(unzipped):
+    path = next(unzipped.glob("GRANULE/*/IMG_DATA/R20m/*_B05_20m.jp2"))
+    with rasterio.open(path) as src:
+        data, profile = src.read(1), src.profile
+    data[:5, :7] = 0
+    data[10, 10] = 1000
+    profile.update(QUALITY=100, REVERSIBLE="YES")
+    path.unlink()
+    with rasterio.Env(GDAL_PAM_ENABLED="NO"):
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(data, 1)
+    b05 = read_band(unzipped, "B05")
+    assert np.isnan(b05.values[:5, :7]).all() and np.isfinite(b05.values[5:, 7:]).all()
+    assert b05.values[10, 10] == 0.0
+
+
+def test_offsets_by_baseline(unzipped):
+    mtd = unzipped / "MTD_MSIL2A.xml"
+    text = mtd.read_text()
+    import re
+
+    stripped = re.sub(r"<BOA_ADD_OFFSET_VALUES_LIST>.*?</BOA_ADD_OFFSET_VALUES_LIST>", "", text, flags=re.S)
+    mtd.write_text(stripped)
+    with pytest.raises(ProductError, match="MTD_MSIL2A.xml.*BOA_ADD_OFFSET"):
+        read_metadata(unzipped)
+    mtd.write_text(stripped.replace("<PROCESSING_BASELINE>05.00<", "<PROCESSING_BASELINE>02.14<"))
+    old = read_metadata(unzipped)
+    assert old.baseline == "02.14" and set(old.offsets.values()) == {0.0}
+    # Pre-04.00 products have no offset: DN / 10000.
+    b = read_band(old, "B02")
+    with rasterio.open(old.band_files[("B02", 10)]) as src:
+        np.testing.assert_allclose(b.values, src.read(1) / 10000.0, rtol=1e-6)
+
+
+def test_xml_entities_are_refused(unzipped):
+    mtd = unzipped / "MTD_MSIL2A.xml"
+    text = mtd.read_text()
+    evil = text.replace("<?xml version='1.0' encoding='UTF-8'?>",
+                        "<?xml version='1.0' encoding='UTF-8'?>\n<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>")
+    assert evil != text
+    mtd.write_text(evil)
+    with pytest.raises(ProductError, match="MTD_MSIL2A.xml"):
+        read_metadata(unzipped)
+
+
+def test_missing_mtd(unzipped):
+    (unzipped / "MTD_MSIL2A.xml").unlink()
+    with pytest.raises(ProductError, match="MTD_MSIL2A.xml"):
+        read_metadata(unzipped)
+
+
+def test_missing_band_names_the_file(unzipped):
+    path = next(unzipped.glob("GRANULE/*/IMG_DATA/R10m/*_B04_10m.jp2"))
+    path.unlink()
+    product = read_metadata(unzipped)
+    with pytest.raises(ProductError, match=path.name) as err:
+        read_band(product, "B04")
+    assert "\n" not in str(err.value)
+
+
+def test_corrupt_jp2_names_the_file(unzipped):
+    path = next(unzipped.glob("GRANULE/*/IMG_DATA/R10m/*_B08_10m.jp2"))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3 :] = b"\x00" * (len(data) - len(data) // 3)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ProductError, match=path.name) as err:
+        read_band(unzipped, "B08")
+    assert "\n" not in str(err.value)
+    path.write_bytes(b"this is not a JPEG 2000 file")
+    with pytest.raises(ProductError, match=path.name):
+        read_band(unzipped, "B08")
+
+
+def test_truncated_zip_names_the_file(demo, tmp_path):
+    _, _, root, l2a, _ = demo
+    src = root / "archive" / l2a[0]["path"]
+    bad = tmp_path / src.name
+    bad.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    with pytest.raises(ProductError, match=bad.name) as err:
+        summarize(bad)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ProductError, match="no such file"):
+        read_metadata(tmp_path / "nothing.zip")
+
+
+def test_missing_band_in_zip_names_the_member(demo, tmp_path):
+    _, _, root, l2a, _ = demo
+    src = root / "archive" / l2a[0]["path"]
+    dst = tmp_path / src.name
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            if not item.filename.endswith("_B12_20m.jp2"):
+                zout.writestr(item, zin.read(item.filename))
+    with pytest.raises(ProductError, match=r"_B12_20m\.jp2"):
+        l2a_on_grid(dst, demo[1][0].grid)
+
+
+# ---- L2A onto the study grid -----------------------------------------------------------
+
+
+def test_l2a_on_grid_matches_truth(demo):
+    _, world, root, l2a, _ = demo
+    grid = world[0].grid
+    diffs = {"NDVI": [], "NDWI": [], "NBR2": []}
+    hits = cloud_px = false_alarms = clear_px = 0
+    agree = valid_px = 0
+    for row in l2a:
+        ds = l2a_on_grid(root / "archive" / row["path"], grid)
+        assert ds.sizes == {"y": grid.height, "x": grid.width}
+        assert set(rf.BANDS) - {"B01", "B09", "B10"} <= set(ds.data_vars)
+        assert ds.attrs["baseline"] == "05.00" and ds.attrs["product"] == row["name"]
+        t = _truth(root, row["name"])
+        valid = ds["valid"].values == 1
+        assert ds.attrs["valid_fraction"] == pytest.approx(valid.mean())
+        assert np.isnan(ds["B04"].values[~valid]).all() and np.isfinite(ds["B04"].values[valid]).all()
+        for k in diffs:
+            diffs[k].append(np.abs(ds[k].values - t[f"{k.lower()}_true"])[valid])
+        cloud = t["cloud"] == 1
+        hits += (~valid[cloud]).sum()
+        cloud_px += cloud.sum()
+        clear = ~cloud & (t["shadow"] == 0) & (t["snow"] == 0)
+        false_alarms += (~valid[clear]).sum()
+        clear_px += clear.sum()
+        agree += (ds["bare"].values[valid] == t["bare_true"][valid]).sum()
+        valid_px += valid.sum()
+    for k, d in diffs.items():
+        assert np.median(np.concatenate(d)) <= 0.01, k
+    assert cloud_px > 0 and hits / cloud_px >= 0.95
+    assert false_alarms / clear_px <= 0.05
+    assert agree / valid_px >= 0.95
+
+
+def test_l2a_on_grid_other_crs_and_thresholds(demo):
+    _, world, root, l2a, _ = demo
+    g = world[0].grid
+    path = root / "archive" / l2a[0]["path"]
+    ref = l2a_on_grid(path, g)
+    # The same area on a 20 m grid in the neighbouring UTM zone: reprojected by rasterio.warp.
+    import pyproj
+
+    t = pyproj.Transformer.from_crs(g.crs, "EPSG:32633", always_xy=True)
+    xs, ys = t.transform([g.bounds[0], g.bounds[2]], [g.bounds[1], g.bounds[3]])
+    other = StudyGrid("t33", 32633, float(np.floor(min(xs) / 20) * 20 + 200), float(np.ceil(max(ys) / 20) * 20 - 200),
+                      width=int((max(xs) - min(xs) - 400) // 20), height=int((max(ys) - min(ys) - 400) // 20), resolution=20)
+    ds = l2a_on_grid(path, other)
+    assert ds.sizes == {"y": other.height, "x": other.width}
+    assert ds.attrs["valid_fraction"] > 0.3
+    # Compare with the same-CRS result at the pixel centres of the other grid.
+    xx, yy = np.meshgrid(other.x_coords(), other.y_coords())
+    bx, by = pyproj.Transformer.from_crs(other.crs, g.crs, always_xy=True).transform(xx, yy)
+    r, c = g.rowcol(bx, by)
+    ok = g.contains(bx, by) & (ds["valid"].values == 1)
+    ref_ndvi = np.full(ok.shape, np.nan, dtype=np.float32)
+    ref_ndvi[ok] = ref["NDVI"].values[r[ok], c[ok]]
+    both = ok & np.isfinite(ref_ndvi)
+    assert both.mean() > 0.3
+    assert np.median(np.abs(ds["NDVI"].values[both] - ref_ndvi[both])) < 0.03
+    strict = l2a_on_grid(path, g, cloud_prob_max=1, scl_invalid=(0,))
+    assert strict.attrs["valid_fraction"] <= ref.attrs["valid_fraction"]
+
+
+def test_l2a_on_grid_refuses_l1c(demo):
+    _, world, root, _, l1c = demo
+    with pytest.raises(ProductError, match="L1C"):
+        l2a_on_grid(root / "archive" / l1c[0]["path"], world[0].grid)
