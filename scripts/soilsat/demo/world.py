@@ -116,7 +116,7 @@ def smooth_field(rng: np.random.Generator, shape: tuple[int, int], scale_px: flo
 def make_weather(rng: np.random.Generator, days: pd.DatetimeIndex, climate: str) -> pd.DataFrame:
     """Daily precipitation (mm) and air temperature min/mean/max (degC) for one region."""
     c = CLIMATES[climate]
-    doy = days.dayofyear.values
+    doy = days.day_of_year.values
     season = np.cos(2 * np.pi * (doy - 200) / 365.25)  # +1 in mid-July
     anomaly = np.zeros(len(days))
     for i in range(1, len(days)):
@@ -178,7 +178,7 @@ def parcel_phenology(
     rng: np.random.Generator, days: pd.DatetimeIndex, classes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Daily vegetation cover (time, parcel) and tilled bare-soil flags per parcel."""
-    doy = days.dayofyear.values.astype(float)[:, None]
+    doy = days.day_of_year.values.astype(float)[:, None]
     n = len(classes)
     fcover = np.zeros((len(days), n), dtype=np.float32)
     bare = np.zeros((len(days), n), dtype=bool)
@@ -238,7 +238,7 @@ def bucket_model(
     tmean = weather["tmean"].to_numpy()
     precip = weather["precipitation"].to_numpy()
     dtr = (weather["tmax"] - weather["tmin"]).to_numpy()
-    doy = weather.index.dayofyear.to_numpy()
+    doy = weather.index.day_of_year.to_numpy()
     for i in range(len(weather)):
         veg = fcover[i][parcel]
         pet = max(0.0, 0.0023 * 17 * (tmean[i] + 17.8) * np.sqrt(max(dtr[i], 0.1)) * 0.6)
