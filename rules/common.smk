@@ -72,4 +72,6 @@ def final_outputs():
         f"{RESULTS}/figures/observed_vs_predicted.png",
         f"{RESULTS}/figures/probe_timeseries.png",
         f"{RESULTS}/datasets/probes.nc",
+        f"{RESULTS}/datasets/samples.nc",
+        f"{RESULTS}/datasets/windows.nc",
     ]

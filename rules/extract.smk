@@ -51,3 +51,54 @@ rule extract_probes:
         min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
     script:
         "../scripts/extract_probes.py"
+
+
+rule extract_samples:
+    input:
+        sentinel1=product_rasters("sentinel1"),
+        sentinel2=product_rasters("sentinel2"),
+        lucas=f"{RESOURCES}/lucas",
+    output:
+        dataset=f"{RESULTS}/datasets/samples.nc",
+        table=f"{RESULTS}/datasets/samples.parquet",
+    log:
+        f"{LOGS}/extract/samples.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/extract/samples.tsv"
+    conda:
+        "../envs/extract.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        regions=config["regions"],
+        grid=config["grid"],
+        samples=config["extract"]["samples"],
+    script:
+        "../scripts/extract_samples.py"
+
+
+rule extract_windows:
+    input:
+        sentinel2=product_rasters("sentinel2"),
+        static=expand(f"{RESULTS}/static/{{region}}.tif", region=REGIONS),
+        lucas=f"{RESOURCES}/lucas",
+    output:
+        f"{RESULTS}/datasets/windows.nc",
+    log:
+        f"{LOGS}/extract/windows.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/extract/windows.tsv"
+    conda:
+        "../envs/extract.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        regions=config["regions"],
+        grid=config["grid"],
+        windows=config["extract"]["windows"],
+    script:
+        "../scripts/extract_windows.py"

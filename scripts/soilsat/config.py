@@ -31,6 +31,8 @@ def check(config: Mapping) -> None:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"config key regions: duplicate region names {duplicates}")
+    if config["extract"]["windows"]["size"] % 2 == 0:
+        raise ConfigError(f"config key extract.windows.size must be odd, got {config['extract']['windows']['size']}")
     if config["demo"]["preset"] not in DEMO_PRESETS:
         raise ConfigError(f"config key demo.preset: unknown preset {config['demo']['preset']!r}; "
                           f"choose one of {sorted(DEMO_PRESETS)}")

@@ -47,7 +47,7 @@ SCL_CLASSES = {0: "NO_DATA", 1: "SATURATED_DEFECTIVE", 2: "CAST_SHADOWS", 3: "CL
 TRUTH_BANDS = ("cloud", "snow", "shadow", "ndvi_true", "ndwi_true", "nbr2_true", "bare_true")
 PSD = "https://psd-14.sentinel2.eo.esa.int/PSD"
 # Lossless, one resolution level, GeoJP2 georeferencing only (GMLJP2 boxes cost ~10 ms a file).
-JP2_OPTIONS = dict(QUALITY=100, REVERSIBLE="YES", RESOLUTIONS=1, NUM_THREADS=1, GMLJP2="NO", GeoJP2="YES")
+JP2_OPTIONS = dict(QUALITY=100, REVERSIBLE="YES", RESOLUTIONS=1, GMLJP2="NO", GeoJP2="YES")
 
 _MGRS_ROW = "ABCDEFGHJKLMNPQRSTUV"
 _MGRS_COL = ("ABCDEFGH", "JKLMNPQR", "STUVWXYZ")

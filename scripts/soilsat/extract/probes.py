@@ -14,6 +14,7 @@ import xarray as xr
 import soilsat
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.extract.series import consecutive_dry_days, interpolate_within, sample_rasters
+from soilsat.extract.samples import locate
 from soilsat.extract.static import STATIC_BANDS
 from soilsat.grid import StudyGrid
 
@@ -60,21 +61,7 @@ def probe_days(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def locate_probes(sites: pd.DataFrame, grids: Mapping[str, StudyGrid]) -> pd.DataFrame:
     """Region, row and column of each probe site; sites outside every grid are logged and dropped."""
-    located = []
-    for grid in grids.values():
-        x, y = grid.to_grid_crs(sites["lon"].to_numpy(), sites["lat"].to_numpy())
-        inside = grid.contains(x, y)
-        row, col = grid.rowcol(x, y)
-        part = sites.loc[inside].copy()
-        part["region"] = grid.region
-        part["row"] = row[inside]
-        part["col"] = col[inside]
-        located.append(part)
-    out = pd.concat(located, ignore_index=True).drop_duplicates("probe")
-    outside = sorted(set(sites["probe"]) - set(out["probe"]))
-    if outside:
-        log.warning("probes outside every region's study grid, excluded: %s", ", ".join(outside))
-    return out.sort_values("probe").reset_index(drop=True)
+    return locate(sites, grids, "probe")
 
 
 def read_tags(path: str | os.PathLike) -> dict[str, str]:
