@@ -64,3 +64,39 @@ def test_metrics_table_reports_a_real_model(tiny_run):
     assert overall["n"] > 20
     assert 0 < overall["mae"] < 0.15
     assert set(metrics["level"]) == {"all", "region", "landcover", "probe"}
+
+
+def test_probe_values_equal_rasters_at_probe_pixels(tiny_run):
+    results = tiny_run / "results" / "tiny"
+    dataset = xr.open_dataset(results / "datasets" / "probes.nc")
+    checked = {"sigma0_vv": 0, "ndvi": 0}
+    for source, variable, band, tag in [("sentinel1", "sigma0_vv", "sigma0_VV", "sensing_start"),
+                                        ("sentinel2", "ndvi", "NDVI", "sensing_time")]:
+        for path in sorted((results / source).rglob("*.tif")):
+            with rasterio.open(path) as src:
+                region = src.tags()["region"]
+                day = pd.Timestamp(src.tags()[tag]).tz_localize(None).normalize()
+                data = src.read(list(src.descriptions).index(band) + 1)
+            for probe in dataset["probe"].values[dataset["region"].values == region]:
+                at = dataset.sel(probe=probe)
+                value = float(at[variable].sel(time=day))
+                expected = float(data[int(at["row"]), int(at["col"])])
+                if np.isfinite(value) and np.isfinite(expected):
+                    assert value == pytest.approx(expected, rel=1e-6), (probe, path.name)
+                    checked[variable] += 1
+    assert checked["sigma0_vv"] >= 20 and checked["ndvi"] >= 10, checked
+    assert "observed" in dataset and set(dataset["feature"].values) >= {"ssm", "sigma0_vv", "ndvi"}
+    assert bool((dataset["observed"].sel(feature="ssm") == dataset["ssm"].notnull()).all())
+
+
+def test_sample_and_window_datasets(tiny_run):
+    results = tiny_run / "results" / "tiny"
+    samples = xr.open_dataset(results / "datasets" / "samples.nc")
+    truth = pd.read_csv(tiny_run / "resources" / "demo" / "tiny" / "truth" / "samples.csv").set_index("point_id")
+    assert samples.sizes["sample"] >= 20
+    assert np.allclose(samples["clay"].values, truth.loc[samples["sample"].values, "clay"].values, atol=0.11)
+    bare_b11 = samples["B11"].values[np.isfinite(samples["B11"].values)]
+    assert ((bare_b11 > 0) & (bare_b11 < 1)).all()
+    windows = xr.open_dataset(results / "datasets" / "windows.nc")
+    assert windows["windows"].shape[1:] == (10, 5, 5)
+    assert set(windows["phenology"]["metric"].values) >= {"greenup", "peak", "dormancy", "amplitude"}

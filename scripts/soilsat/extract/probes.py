@@ -13,7 +13,7 @@ import xarray as xr
 
 import soilsat
 from soilsat import COPERNICUS_ATTRIBUTION
-from soilsat.extract.series import consecutive_dry_days, interpolate_within, sample_rasters
+from soilsat.extract.series import consecutive_dry_days, interpolate_within, sample_rasters, zscore_outliers
 from soilsat.extract.samples import locate
 from soilsat.extract.static import STATIC_BANDS
 from soilsat.grid import StudyGrid
@@ -46,6 +46,10 @@ VARIABLES = {
     "organic_carbon": ("g kg-1", "topsoil organic carbon"),
     "base_saturation": ("percent", "topsoil base saturation"),
 }
+
+
+DYNAMIC = ("ssm", "ts_max", "sigma0_vv", "sigma0_vh", "incidence_angle", "ndvi", "ndwi",
+           "precipitation", "dry_days", "tmin", "tmean", "tmax")
 
 
 def probe_days(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -82,10 +86,24 @@ def usable_optical(paths: Sequence[str], min_valid_fraction: float) -> list[str]
     return keep
 
 
-def radar_series(paths: Sequence[str], pixels: pd.DataFrame) -> pd.DataFrame:
-    """Daily sigma0 VV/VH and incidence angle at each probe (mean of same-day acquisitions)."""
-    samples = sample_rasters(paths, pixels, ["sigma0_VV", "sigma0_VH", "incidence_angle"], "sensing_start")
+def radar_series(
+    paths: Sequence[str], pixels: pd.DataFrame, orbits: str = "merged", statistic: str = "pixel",
+    radius_px: int = 0, max_z: float | None = 2.0,
+) -> pd.DataFrame:
+    """Daily sigma0 VV/VH (linear) and incidence angle at each probe, outliers removed, same-day passes averaged."""
+    bands = ["sigma0_VV", "sigma0_VH", "incidence_angle"]
+    samples = sample_rasters(paths, pixels, bands, "sensing_start", radius_px, statistic)
     samples = samples.rename(columns={"sigma0_VV": "sigma0_vv", "sigma0_VH": "sigma0_vh"})
+    if orbits != "merged" and len(samples):
+        samples = samples[samples["orbit_direction"].str.upper() == orbits.upper()]
+    if max_z is not None:
+        for pol in ("sigma0_vv", "sigma0_vh"):
+            db = 10 * np.log10(samples[pol].where(samples[pol] > 0))
+            kept = db.groupby(samples["probe"]).transform(lambda s: zscore_outliers(s, max_z))
+            removed = int((db.notna() & kept.isna()).sum())
+            if removed:
+                log.info("%s: %d observations beyond a z-score of %.1f removed", pol, removed, max_z)
+            samples[pol] = samples[pol].where(kept.notna())
     return samples.groupby(["probe", "time"])[["sigma0_vv", "sigma0_vh", "incidence_angle"]].mean()
 
 
@@ -119,15 +137,21 @@ def build_dataset(
     end: str,
     window_days: int,
     min_valid_fraction: float,
+    sigma0: Mapping[str, object] | None = None,
 ) -> xr.Dataset:
-    """The probe x day dataset; every value not observed stays missing (NaN)."""
+    """The probe x day dataset; every value not observed stays missing, with an `observed` mask."""
+    sigma0 = dict(sigma0 or {})
+    resolution = next(iter(grids.values())).resolution
     pixels = locate_probes(sites, grids)
     days = pd.date_range(start, end, freq="D", name="time")
     probes = pixels["probe"].tolist()
     index = pd.MultiIndex.from_product([probes, days], names=["probe", "time"])
     table = pd.DataFrame(index=index)
     table = table.join(daily.set_index(["probe", "time"])[["ssm", "ts_max"]])
-    radar = radar_series(sentinel1, pixels)
+    radar = radar_series(
+        sentinel1, pixels, orbits=sigma0.get("orbits", "merged"), statistic=sigma0.get("statistic", "pixel"),
+        radius_px=int(round(float(sigma0.get("buffer_m", 0)) / resolution)), max_z=sigma0.get("max_z", 2.0),
+    )
     table = table.join(radar)
     for pol in ("vv", "vh"):
         linear = table[f"sigma0_{pol}"].where(table[f"sigma0_{pol}"] > 0)
@@ -158,6 +182,14 @@ def build_dataset(
     located = pixels.set_index("probe").loc[dataset["probe"].values]
     for name in ("region", "lat", "lon", "row", "col"):
         dataset.coords[name] = ("probe", located[name].to_numpy())
+    codes = sorted(int(c) for c in np.unique(dataset["landcover"].values[np.isfinite(dataset["landcover"].values)]))
+    for code in codes:
+        dataset[f"landcover_{code}"] = ("probe", (dataset["landcover"].values == code).astype(np.int8))
+        dataset[f"landcover_{code}"].attrs.update(units="1", long_name=f"land cover is CORINE class {code} (one-hot)")
+    dynamic = [name for name in DYNAMIC if name in dataset]
+    dataset["observed"] = xr.concat([dataset[name].notnull() for name in dynamic], dim="feature").astype(np.int8)
+    dataset = dataset.assign_coords(feature=dynamic).transpose("probe", "time", "feature")
+    dataset["observed"].attrs.update(long_name="1 where the daily variable named by `feature` was observed, 0 where it is missing")
     for name, (units, long_name) in VARIABLES.items():
         if name in dataset:
             dataset[name].attrs.update(units=units, long_name=long_name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -41,28 +42,64 @@ def consecutive_dry_days(precipitation: np.ndarray, threshold_mm: float = 0.1) -
     return out
 
 
+def window_statistic(data: np.ndarray, row: int, col: int, radius_px: int, statistic: str) -> np.ndarray:
+    """Per-band value at a pixel, or the mean or median of the valid pixels within a radius of it."""
+    if radius_px == 0 or statistic == "pixel":
+        return data[:, row, col]
+    r0, r1 = max(row - radius_px, 0), min(row + radius_px + 1, data.shape[1])
+    c0, c1 = max(col - radius_px, 0), min(col + radius_px + 1, data.shape[2])
+    rr, cc = np.mgrid[r0:r1, c0:c1]
+    inside = (rr - row) ** 2 + (cc - col) ** 2 <= radius_px**2
+    values = data[:, r0:r1, c0:c1][:, inside]
+    reduce = {"mean": np.nanmean, "median": np.nanmedian}[statistic]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return reduce(values, axis=1)
+
+
 def sample_rasters(
     paths: Iterable[str | os.PathLike],
     pixels: pd.DataFrame,
     bands: Sequence[str],
     time_tag: str,
+    radius_px: int = 0,
+    statistic: str = "pixel",
 ) -> pd.DataFrame:
-    """Values of `bands` at probe pixels (columns probe, row, col) in each raster, one row per probe and raster."""
+    """Values of `bands` at the pixels (columns probe, region, row, col) of each raster's own region.
+
+    One row per probe and raster; `statistic` "mean" or "median" reduces the pixels within `radius_px`.
+    """
     frames = []
     for path in paths:
         with rasterio.open(path) as src:
+            tags = src.tags()
+            here = pixels[pixels["region"] == tags["region"]]
+            if here.empty:
+                continue
             names = list(src.descriptions)
             missing = [b for b in bands if b not in names]
             if missing:
                 raise ValueError(f"{path}: raster lacks bands {missing}")
             data = src.read([names.index(b) + 1 for b in bands])
-            tags = src.tags()
-        values = data[:, pixels["row"].to_numpy(), pixels["col"].to_numpy()].T
-        frame = pd.DataFrame(values, columns=list(bands))
-        frame.insert(0, "probe", pixels["probe"].to_numpy())
-        frame.insert(1, "time", pd.Timestamp(tags[time_tag]).tz_localize(None).normalize())
+        values = np.array([window_statistic(data, r, c, radius_px, statistic) for r, c in zip(here["row"], here["col"])])
+        frame = pd.DataFrame(values.reshape(len(here), len(bands)), columns=list(bands))
+        frame.insert(0, "probe", here["probe"].to_numpy())
+        time = pd.Timestamp(tags[time_tag])
+        frame.insert(1, "time", (time.tz_localize(None) if time.tzinfo else time).normalize())
         frame.insert(2, "product", tags.get("product", os.path.basename(str(path))))
+        for key in ("orbit_direction",):
+            if key in tags:
+                frame[key] = tags[key]
         frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=["probe", "time", "product", *bands])
     return pd.concat(frames, ignore_index=True)
+
+
+def zscore_outliers(values: pd.Series, max_z: float) -> pd.Series:
+    """Values with |z| above `max_z` (z over the series' own observations) set to missing."""
+    observed = values.dropna()
+    if len(observed) < 3 or observed.std(ddof=0) == 0:
+        return values
+    z = (values - observed.mean()) / observed.std(ddof=0)
+    return values.where(~(z.abs() > max_z))

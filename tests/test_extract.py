@@ -1,0 +1,91 @@
+"""Extraction rules on hand-made data with known answers."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from soilsat.extract.probes import probe_days
+from soilsat.extract.samples import closest_in_time, drop_outliers, locate, phenology, smooth_daily
+from soilsat.extract.series import window_statistic, zscore_outliers
+from soilsat.extract.static import slope_aspect
+from soilsat.grid import region_grid
+
+
+def test_frozen_days_removed_and_sites_kept():
+    daily = pd.DataFrame({
+        "site": ["a", "a", "a", "b"], "probe": ["A", "A", "A", "B"],
+        "date": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-01"]),
+        "sm": [0.2, 0.3, 0.25, 0.1], "ts_max": [1.0, 0.0, -2.0, np.nan], "lat": [50.0] * 3 + [51.0], "lon": [8.0] * 3 + [9.0],
+    })
+    sites, days = probe_days(daily)
+    assert sites["probe"].tolist() == ["a", "b"]
+    assert days["ssm"].iloc[0] == 0.2 and np.isnan(days["ssm"].iloc[1]) and np.isnan(days["ssm"].iloc[2])
+    assert days["ssm"].iloc[3] == 0.1  # unknown soil temperature is not taken as frozen
+
+
+def test_zscore_outliers_removed():
+    values = pd.Series([-12.0, -11.5, -12.5, -12.2, -11.8, -3.0, np.nan])
+    out = zscore_outliers(values, 2.0)
+    assert np.isnan(out.iloc[5])
+    assert out.iloc[:5].tolist() == values.iloc[:5].tolist()
+    assert np.isnan(out.iloc[6])
+
+
+def test_buffer_statistics():
+    data = np.arange(25, dtype=np.float32).reshape(1, 5, 5)
+    assert window_statistic(data, 2, 2, 0, "pixel")[0] == 12
+    # radius 1 = the pixel and its 4 edge neighbours
+    assert window_statistic(data, 2, 2, 1, "mean")[0] == pytest.approx(np.mean([7, 11, 12, 13, 17]))
+    data[0, 1, 2] = np.nan
+    assert window_statistic(data, 2, 2, 1, "median")[0] == pytest.approx(np.median([11, 12, 13, 17]))
+
+
+def test_aspect_and_slope_of_a_plane():
+    # A plane rising to the east by 1 m per 10 m pixel: slope 10 %, facing (downslope) west.
+    elevation = np.tile(np.arange(6, dtype=float), (6, 1))
+    slope, aspect = slope_aspect(elevation, 10.0)
+    assert np.allclose(slope, 10.0)
+    assert np.allclose(np.cos(aspect), 0.0, atol=1e-6) and np.allclose(np.sin(aspect), -1.0)
+    # Rising to the north (rows run south): downslope faces south, aspect pi.
+    slope, aspect = slope_aspect(elevation.T[::-1].copy(), 10.0)
+    assert np.allclose(np.cos(aspect), -1.0)
+
+
+def test_points_outside_grid_are_logged(caplog):
+    grid = region_grid("a", 9.0, 56.0, 1000, 0)
+    points = pd.DataFrame({"probe": ["in", "out"], "lon": [9.0, 12.0], "lat": [56.0, 56.0]})
+    with caplog.at_level(logging.WARNING):
+        located = locate(points, {"a": grid}, "probe")
+    assert located["probe"].tolist() == ["in"]
+    assert "out" in caplog.text
+
+
+def test_closest_acquisition_within_window():
+    times = pd.Series(pd.to_datetime(["2020-01-01T17:00", "2020-01-04T06:00", "2020-01-10T17:00"]))
+    assert closest_in_time(times, pd.Timestamp("2020-01-04T10:30"), 1) == 1
+    assert closest_in_time(times, pd.Timestamp("2020-01-07T10:30"), 1) is None
+
+
+def test_band_outliers_dropped():
+    table = pd.DataFrame({"B02": [0.1] * 20 + [0.9], "B03": [0.2] * 21})
+    table.loc[:19, "B02"] += np.linspace(-0.01, 0.01, 20)
+    assert len(drop_outliers(table, ["B02", "B03"], 3.0)) == 20
+
+
+def test_phenology_of_a_symmetric_season():
+    days = pd.date_range("2020-01-01", "2020-12-31", freq="D")
+    doy = days.day_of_year.to_numpy()
+    curve = pd.Series(0.2 + 0.6 * np.exp(-0.5 * ((doy - 180) / 30.0) ** 2), index=days)
+    p = phenology(curve)
+    assert p["peak"] == 180
+    assert p["amplitude"] == pytest.approx(0.6, abs=1e-3)
+    assert p["greenup"] < p["maturity"] < p["peak"] < p["senescence"] < p["dormancy"]
+    assert p["peak"] - p["greenup"] == pytest.approx(p["dormancy"] - p["peak"], abs=1)
+    # a sparse record smoothed into a daily curve keeps the season's timing
+    sparse = curve.iloc[::10]
+    smoothed = smooth_daily(pd.Series(sparse.index), sparse.to_numpy(), 2020)
+    assert abs(phenology(smoothed)["peak"] - 180) <= 5
