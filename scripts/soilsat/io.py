@@ -9,11 +9,12 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
-import rasterio
-import rasterio.shutil
+from typing import TYPE_CHECKING
 
-from soilsat.grid import StudyGrid
+if TYPE_CHECKING:  # numpy and rasterio load on first use, so light jobs (fetching) start fast
+    import numpy as np
+
+    from soilsat.grid import StudyGrid
 
 
 @contextlib.contextmanager
@@ -36,9 +37,13 @@ def write_cog(
     band_names: Sequence[str],
     tags: Mapping[str, object] | None = None,
     band_tags: Sequence[Mapping[str, object]] | None = None,
-    nodata: float = np.nan,
+    nodata: float = float("nan"),
 ) -> None:
     """Write a (band, y, x) float32 stack on the study grid as a COG, atomically."""
+    import numpy as np
+    import rasterio
+    import rasterio.shutil
+
     bands = np.asarray(bands, dtype=np.float32)
     if bands.ndim == 2:
         bands = bands[None]
@@ -68,6 +73,9 @@ def write_cog(
 
 def read_bands(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read every band of a raster into a dict keyed by band description."""
+    import numpy as np
+    import rasterio
+
     with rasterio.open(path) as src:
         data = src.read().astype(np.float32)
         names = [d or f"band_{i + 1}" for i, d in enumerate(src.descriptions)]
@@ -78,6 +86,8 @@ def read_bands(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def write_dataset_cog(path: str | os.PathLike, dataset, grid: StudyGrid, tags: Mapping[str, object] | None = None) -> None:
     """Write every (y, x) variable of an xarray Dataset as one band of a COG, in order."""
+    import numpy as np
+
     names = [name for name, var in dataset.data_vars.items() if var.dims == ("y", "x")]
     stack = np.stack([dataset[name].values.astype(np.float32) for name in names])
     band_tags = [{k: v for k, v in dataset[name].attrs.items() if isinstance(v, (str, int, float))} for name in names]
