@@ -51,15 +51,17 @@ def catalog_rows(source):
         return list(csv.DictReader(f))
 
 
-def product_rasters(source):
-    """An input function: the processed raster of every (region, product) of a source."""
+def product_rasters(source, of_region=False):
+    """An input function: the processed raster of every (region, product) of a source,
+    or, with `of_region`, of the products of the `region` wildcard only."""
 
     def rasters(wildcards):
+        wanted = [wildcards.region] if of_region else REGIONS
         return sorted(
             f"{RESULTS}/{source}/{region}/{row['name']}.tif"
             for row in catalog_rows(source)
             for region in row["regions"].split(";")
-            if region in REGIONS
+            if region in wanted
         )
 
     return rasters
@@ -74,4 +76,20 @@ def final_outputs():
         f"{RESULTS}/datasets/probes.nc",
         f"{RESULTS}/datasets/samples.nc",
         f"{RESULTS}/datasets/windows.nc",
+        *expand(f"{RESULTS}/maps/ssm_{{region}}", region=REGIONS),
+        *expand(f"{RESULTS}/maps/clay_{{region}}.tif", region=REGIONS),
+        *expand(f"{RESULTS}/maps/soc_{{region}}.tif", region=REGIONS),
     ]
+
+
+# Sentinel-2 inputs
+def sentinel2_l2a_input(wildcards):
+    """The L2A product of a Sentinel-2 job: the archive's L2A zip, or Sen2Cor's output for an L1C product."""
+    if config["sentinel2"]["level"] == "L1C":
+        return f"{RESULTS}/sen2cor/{wildcards.product}"
+    return f"{RESOURCES}/sentinel2/{wildcards.product}.zip"
+
+
+def sentinel2_products(wildcards):
+    """Every processed Sentinel-2 COG of the study (a target for the optical stage alone)."""
+    return product_rasters("sentinel2")(wildcards)

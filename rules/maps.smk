@@ -1,0 +1,82 @@
+# Maps: models fitted on all probes or samples, applied to every pixel of each region's study grid.
+
+
+rule map_ssm:
+    input:
+        dataset=f"{RESULTS}/datasets/probes.nc",
+        sentinel1=product_rasters("sentinel1", of_region=True),
+        sentinel2=product_rasters("sentinel2", of_region=True),
+        static=f"{RESULTS}/static/{{region}}.tif",
+        weather=f"{RESOURCES}/weather",
+    output:
+        directory(f"{RESULTS}/maps/ssm_{{region}}"),
+    log:
+        f"{LOGS}/maps/ssm_{{region}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/maps/ssm_{{region}}.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        region=region_config,
+        grid=config["grid"],
+        maps=config["maps"],
+        window_days=config["extract"]["interpolation_window_days"],
+        seed=config["train"]["seed"],
+        forest=config["train"]["random_forest"],
+    script:
+        "../scripts/map_ssm.py"
+
+
+rule map_clay:
+    input:
+        samples=f"{RESULTS}/datasets/samples.nc",
+        sentinel2=product_rasters("sentinel2", of_region=True),
+    output:
+        f"{RESULTS}/maps/clay_{{region}}.tif",
+    log:
+        f"{LOGS}/maps/clay_{{region}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/maps/clay_{{region}}.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        region=region_config,
+        grid=config["grid"],
+        seed=config["train"]["seed"],
+        forest=config["train"]["random_forest"],
+    script:
+        "../scripts/map_clay.py"
+
+
+rule map_soc:
+    input:
+        windows=f"{RESULTS}/datasets/windows.nc",
+        sentinel2=product_rasters("sentinel2", of_region=True),
+        static=f"{RESULTS}/static/{{region}}.tif",
+    output:
+        f"{RESULTS}/maps/soc_{{region}}.tif",
+    log:
+        f"{LOGS}/maps/soc_{{region}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/maps/soc_{{region}}.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        region=region_config,
+        grid=config["grid"],
+        seed=config["train"]["seed"],
+        forest=config["train"]["random_forest"],
+    script:
+        "../scripts/map_soc.py"

@@ -1,0 +1,45 @@
+"""Rule map_ssm: surface soil moisture maps of one region from a forest fitted on every probe."""
+
+from pathlib import Path
+
+import xarray as xr
+
+from soilsat import COPERNICUS_ATTRIBUTION
+from soilsat.acquire.tables import read_weather
+from soilsat.extract.probes import to_table
+from soilsat.extract.samples import raster_index
+from soilsat.extract.stack import daily_stack, predict_map
+from soilsat.extract.static import region_file
+from soilsat.grid import grid_from_config
+from soilsat.io import write_cog
+from soilsat.logs import to_file
+from soilsat.models.forest import DAILY_FEATURES, STATIC_FEATURES
+from soilsat.models.maps import fit_forest, map_dates, probe_training
+
+with to_file(snakemake.log[0]) as log:
+    params = snakemake.params
+    region = params.region["name"]
+    grid = grid_from_config(params.region, params.grid)
+    features = DAILY_FEATURES + STATIC_FEATURES
+    x, y = probe_training(to_table(xr.open_dataset(snakemake.input.dataset)), features)
+    forest = params.forest
+    model = fit_forest(x, y, params.seed, forest["n_estimators"], forest["min_samples_leaf"], snakemake.threads)
+    log.info("forest fitted on %d probe-days of every region", len(y))
+    radar = raster_index(snakemake.input.sentinel1, "sensing_start")
+    radar = radar[radar["region"] == region]
+    optical = raster_index(snakemake.input.sentinel2, "sensing_time")
+    optical = optical[optical["region"] == region]
+    weather = read_weather(region_file(snakemake.input.weather, region, ".csv"))
+    out = Path(snakemake.output[0])
+    out.mkdir(parents=True, exist_ok=True)
+    for day in map_dates(radar["time"], params.maps["ssm_dates"]):
+        row = radar[radar["time"] == day].iloc[0]
+        date = day.normalize()
+        stack = daily_stack(row["path"], optical, weather, snakemake.input.static, date,
+                            params.window_days, features)
+        ssm = predict_map(model, stack)
+        write_cog(out / f"ssm_{region}_{date:%Y%m%d}.tif", ssm, grid, ["ssm"],
+                  tags={"region": region, "date": f"{date:%Y-%m-%d}", "units": "m3 m-3", "model": "random_forest",
+                        "sentinel1_product": row["product"], "attribution": COPERNICUS_ATTRIBUTION})
+        log.info("soil-moisture map of %s on %s: %.0f %% of pixels mapped", region, f"{date:%Y-%m-%d}",
+                 100 * float((ssm == ssm).mean()))
