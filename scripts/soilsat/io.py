@@ -22,6 +22,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path` and move it into place only on success."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
+    # A run killed while writing leaves its staging folder behind: clear it before writing anew.
+    for stale in final.parent.glob(f".{final.name}.*"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent)) / final.name
     try:
         yield tmp
