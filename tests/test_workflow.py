@@ -100,3 +100,24 @@ def test_sample_and_window_datasets(tiny_run):
     windows = xr.open_dataset(results / "datasets" / "windows.nc")
     assert windows["windows"].shape[1:] == (10, 5, 5)
     assert set(windows["phenology"]["metric"].values) >= {"greenup", "peak", "dormancy", "amplitude"}
+
+
+def test_inspect_demo_products(tiny_run):
+    import json
+    import subprocess
+    import sys
+
+    resources = tiny_run / "resources" / "demo" / "tiny"
+    s1 = sorted((resources / "sentinel1").glob("*.zip"))[0]
+    s2 = sorted((resources / "sentinel2").glob("*.zip"))[0]
+    ismn = sorted((resources / "ismn").glob("*.zip"))[0]
+    summaries = {}
+    for path in (s1, s2, ismn):
+        proc = subprocess.run([sys.executable, "-m", "soilsat.cli", "inspect", str(path)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        summaries[path] = json.loads(proc.stdout)
+    assert summaries[s1]["kind"] == "sentinel1" and summaries[s1]["mode"] == "IW"
+    assert sorted(summaries[s1]["polarisations"]) == ["VH", "VV"]
+    assert summaries[s1]["sensing_start"][:10] == f"{s1.name[17:21]}-{s1.name[21:23]}-{s1.name[23:25]}"
+    assert summaries[s2]["kind"] == "sentinel2" and summaries[s2]["level"] in ("L2A", "Level-2A")
+    assert summaries[ismn]["kind"] == "ismn" and len(summaries[ismn]["networks"]) == 2
