@@ -1,4 +1,7 @@
 # Acquire: search each source into a catalog (checkpoint), then fetch item by item.
+from soilsat.acquire.sources import check_inputs, provider_settings
+
+check_inputs(config)
 
 
 rule demo_world:
@@ -44,6 +47,7 @@ checkpoint search:
         ),
         regions=REGIONS,
         period=config["period"],
+        settings=provider_settings(config),
     script:
         "../scripts/search.py"
 
@@ -66,6 +70,7 @@ rule fetch_product:
         downloads=1,
     params:
         provider=config["provider"],
+        settings=provider_settings(config),
     script:
         "../scripts/fetch.py"
 
@@ -88,5 +93,29 @@ rule fetch_ancillary:
         downloads=1,
     params:
         provider=config["provider"],
+        settings=provider_settings(config),
+    script:
+        "../scripts/fetch.py"
+
+
+rule fetch_orbit:
+    input:
+        unpack(provider_inputs),
+        catalog=f"{RESULTS}/catalog/sentinel1.csv",
+    output:
+        f"{RESOURCES}/orbits/{{product}}.EOF",
+    log:
+        f"{LOGS}/acquire/fetch_orbit_{{product}}.log",
+    retries: 2
+    conda:
+        "../envs/acquire.yaml"
+    threads: 1
+    resources:
+        mem_mb=300,
+        runtime=15,
+        downloads=1,
+    params:
+        provider=config["provider"],
+        settings=provider_settings(config),
     script:
         "../scripts/fetch.py"

@@ -5,7 +5,7 @@ from soilsat.config import period
 from soilsat.logs import to_file
 
 with to_file(snakemake.log[0]) as log:
-    provider = get_provider(snakemake.params.provider, snakemake.input)
+    provider = get_provider(snakemake.params.provider, snakemake.input, snakemake.params.settings)
     start, end = period({"period": snakemake.params.period})
     source = snakemake.wildcards.source
     catalog = provider.search(source, snakemake.params.regions, start, end, snakemake.params.product_type)

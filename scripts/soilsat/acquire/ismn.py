@@ -309,3 +309,15 @@ def summarize(archive: str | os.PathLike) -> dict:
         "time_from": t0.isoformat(),
         "time_to": t1.isoformat(),
     }
+
+
+def probe_table(
+    archive: str | os.PathLike,
+    networks: list[str] | None = None,
+    stations: list[str] | None = None,
+    depth_to: float | None = 0.05,
+) -> pd.DataFrame:
+    """The sensors of an ISMN download (metadata, static variables; no time series) selected as in read_ismn."""
+    with open_ismn(Path(archive)) as iface:
+        table = _select(sensor_table(iface), networks, stations, depth_to)
+    return table[PROBE_COLUMNS].copy()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import csv
+import hashlib
 import logging
 import os
 import shutil
@@ -27,7 +27,6 @@ CATALOG_COLUMNS = [
     "orbit_direction", "relative_orbit", "absolute_orbit", "tile", "processing_baseline",
     "cloud_cover", "footprint_wkt", "regions", "size", "checksum", "href",
 ]
-
 
 
 class Provider(Protocol):
@@ -95,11 +94,26 @@ class DemoProvider:
         log.info("fetched %s (%d bytes)", destination.name, destination.stat().st_size)
 
 
-def get_provider(name: str, inputs: Mapping[str, str]) -> Provider:
-    """The provider named in the configuration, given the local inputs its rule declared."""
+def get_provider(name: str, inputs: Mapping[str, str], settings: Mapping | None = None) -> Provider:
+    """The provider named in the configuration, given the local inputs its rule declared.
+
+    Real providers also take `settings`: the config's `regions`, `grid` and the sections
+    of their sources (`cdse`, `orbits`, `ismn`, `weather`, `dem`, `landcover`, `soil`, `lucas`).
+    """
     if name == "demo":
         return DemoProvider(inputs["archive"])
+    if name == "cdse":
+        from soilsat.acquire.copernicus import CopernicusProvider
+
+        if settings is None:
+            raise ValueError("provider 'cdse' needs the config settings of its sources")
+        return CopernicusProvider(settings)
     raise ValueError(f"unknown provider {name!r}")
+
+
+def item_filename(item: Mapping[str, str]) -> str:
+    """The file name an ancillary catalog item is delivered under (its name; the demo's equal its href's)."""
+    return item["name"] if Path(item["name"]).suffix else Path(item["href"]).name
 
 
 def write_catalog(catalog: pd.DataFrame, path: str | os.PathLike) -> None:

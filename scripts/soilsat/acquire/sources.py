@@ -13,3 +13,21 @@ def product_type(source: str, sentinel2_level: str) -> str | None:
     if source == "sentinel2":
         return SENTINEL2_PRODUCT_TYPES[sentinel2_level]
     return None
+
+# Config sections handed to a real provider (with `regions` and `grid`).
+PROVIDER_SECTIONS = ("regions", "grid", "cdse", "orbits", "ismn", "weather", "dem", "landcover", "soil", "lucas")
+
+
+def check_inputs(config: dict) -> None:
+    """Stop with a ConfigError naming the key when a study asks for an input soilsat cannot acquire yet."""
+    from soilsat.errors import ConfigError
+
+    if config.get("smap", {}).get("enabled"):
+        raise ConfigError("config key smap.enabled: SMAP brightness temperatures (Tsagkatakis 2021) are not "
+                          "supported yet; soilsat acquires only Sentinel-1/2, ISMN, weather, DEM, land cover, "
+                          "soil and LUCAS. Set smap.enabled: false to run the Sentinel-1 part of the study.")
+
+
+def provider_settings(config: dict) -> dict:
+    """The config sections a provider reads (what rules pass as `params.settings`)."""
+    return {key: config[key] for key in PROVIDER_SECTIONS if key in config}

@@ -1,0 +1,98 @@
+"""The real-data provider (`provider: cdse`): each source from where it really lives.
+
+Sentinel-1/2 products and precise orbits come from the Copernicus Data Space Ecosystem,
+weather from Open-Meteo, the DEM from the public Copernicus DEM bucket, and ISMN, CORINE,
+HWSD and LUCAS from the files the user downloaded (they need registration or a licence).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from soilsat.acquire import dem, userfiles, weather
+from soilsat.acquire.archives import check_safe_zip
+from soilsat.acquire.cdse import CdseClient
+from soilsat.acquire.provider import CATALOG_COLUMNS
+from soilsat.acquire.sources import ANCILLARY_SOURCES, PRODUCT_SOURCES
+from soilsat.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+USER_SOURCES = ("ismn", "landcover", "soil", "lucas")
+
+
+class CopernicusProvider:
+    """Search and fetch every source of a real study; settings are the config sections (see get_provider)."""
+
+    def __init__(self, settings: Mapping, client: CdseClient | None = None):
+        self.settings = settings
+        self._client = client
+
+    @property
+    def client(self) -> CdseClient:
+        """The CDSE client (made on first use)."""
+        if self._client is None:
+            self._client = CdseClient(self.settings["cdse"])
+        return self._client
+
+    @property
+    def margin_m(self) -> float:
+        """The study grid's margin around each AOI."""
+        return float(self.settings["grid"]["margin_m"])
+
+    def regions(self, names: Sequence[str]) -> list[Mapping]:
+        """The configs of the named regions."""
+        known = {r["name"]: r for r in self.settings["regions"]}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise ConfigError(f"config key regions: no region named {missing}")
+        return [known[n] for n in names]
+
+    def search(self, source: str, regions: Sequence[str], start: dt.date, end: dt.date,
+               product_type: str | None = None) -> pd.DataFrame:
+        """Catalog of the items of `source` over the regions and period."""
+        where = self.regions(regions)
+        if source in PRODUCT_SOURCES:
+            if not product_type:
+                raise ConfigError(f"source {source}: a CDSE search needs a product type")
+            frame = self.client.search(source, product_type, where, start, end, self.margin_m)
+        elif source == "weather":
+            frame = weather.catalog(self.settings["weather"], where, start, end)
+        elif source == "dem":
+            frame = dem.catalog(self.settings["dem"], where, self.margin_m)
+        elif source in USER_SOURCES:
+            frame = userfiles.catalog(source, self.settings[source], where)
+        else:
+            raise ConfigError(f"unknown source {source!r}; known: {PRODUCT_SOURCES + ANCILLARY_SOURCES}")
+        return frame.reindex(columns=CATALOG_COLUMNS).reset_index(drop=True)
+
+    def fetch(self, item: Mapping[str, str], destination: Path) -> None:
+        """Retrieve one catalog item to `destination`, verified."""
+        source = item["source"]
+        destination = Path(destination)
+        if source in PRODUCT_SOURCES:
+            self.client.download(item, destination, verify=check_safe_zip)
+            log.info("fetched %s (%d bytes)", destination.name, destination.stat().st_size)
+        elif source == "weather":
+            weather.fetch(item, destination, self.settings["weather"])
+        elif source == "dem":
+            region = self.regions([item["regions"]])[0]
+            dem.fetch(item, destination, self.settings["dem"], region, self.margin_m)
+        elif source in USER_SOURCES:
+            names = [n for n in str(item.get("regions") or "").split(";") if n]
+            userfiles.fetch(item, destination, self.settings[source], self.regions(names), self.margin_m)
+        else:
+            raise ConfigError(f"unknown source {source!r}")
+
+    def fetch_orbit(self, item: Mapping[str, str], destination: Path) -> str:
+        """The precise (else restituted) orbit file of one Sentinel-1 item, as `destination`."""
+        from soilsat.acquire.orbits import fetch_orbit, fetch_orbit_asf
+
+        if self.settings["orbits"]["source"] == "asf":
+            return fetch_orbit_asf(item, destination, self.settings["orbits"])
+        return fetch_orbit(self.client, item, destination, self.settings["orbits"])

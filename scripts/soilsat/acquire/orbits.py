@@ -1,0 +1,179 @@
+"""Precise orbits of Sentinel-1 products: the AUX_POEORB (else AUX_RESORB) file covering a product.
+
+From CDSE (catalogue search, download with the account's token) or, without credentials,
+from ASF's public S3 bucket of orbit files (an S3 listing by production month, since the
+file names start with the production time, then a plain download).
+
+The file chosen covers the product's sensing time plus a margin on both sides; among
+several, the most recently produced one wins. CDSE packs each EOF file in a zip; the
+EOF inside is delivered unmodified (its name may differ from the product's, so it is
+written as <product>.EOF and keeps its own name in the first line of the log).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import tempfile
+import zipfile
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+import requests
+
+from soilsat.acquire.archives import check_members
+from soilsat.acquire.cdse import COLLECTIONS, ISO, CdseClient, _attr
+from soilsat.acquire.download import RetryPolicy, download, request
+from soilsat.errors import ProductError
+from soilsat.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+_EOF = re.compile(r"^(S1[A-D_])_OPER_(AUX_POEORB|AUX_RESORB)_OPOD_(\d{8}T\d{6})_V(\d{8}T\d{6})_(\d{8}T\d{6})")
+
+
+def parse_eof_name(name: str) -> dict[str, object]:
+    """Platform, type, production time and validity interval of an EOF file name."""
+    match = _EOF.match(Path(name).name)
+    if not match:
+        raise ValueError(f"{name!r} is not a Sentinel-1 orbit file name")
+    mission, kind, produced, start, stop = match.groups()
+    parse = lambda s: dt.datetime.strptime(s, "%Y%m%dT%H%M%S")  # noqa: E731
+    return {"platform": mission, "type": kind, "produced": parse(produced), "start": parse(start), "stop": parse(stop)}
+
+
+def _naive(value: str | dt.datetime) -> dt.datetime:
+    """A time as a naive UTC datetime."""
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_convert(None) if stamp.tzinfo else stamp).to_pydatetime()
+
+
+def pick_orbit(names: Sequence[str], platform: str, start: str | dt.datetime, stop: str | dt.datetime,
+               margin_s: float, types: Sequence[str] = ("AUX_POEORB", "AUX_RESORB")) -> str | None:
+    """The orbit file covering [start - margin, stop + margin]: first type preferred, newest production first."""
+    first, last = _naive(start) - dt.timedelta(seconds=margin_s), _naive(stop) + dt.timedelta(seconds=margin_s)
+    for kind in types:
+        covering = []
+        for name in names:
+            try:
+                info = parse_eof_name(name)
+            except ValueError:
+                continue
+            if info["type"] == kind and info["platform"] == platform and info["start"] <= first and info["stop"] >= last:
+                covering.append((info["produced"], name))
+        if covering:
+            return max(covering)[1]
+    return None
+
+
+def orbit_filter(kind: str, platform: str, start: dt.datetime, stop: dt.datetime) -> str:
+    """The OData $filter of orbit files of one type and platform valid over [start, stop]."""
+    return " and ".join([f"Collection/Name eq '{COLLECTIONS[kind]}'", _attr("String", "productType", "eq", kind),
+                         f"startswith(Name,'{platform}_')", f"ContentDate/Start lt {start.strftime(ISO)}",
+                         f"ContentDate/End gt {stop.strftime(ISO)}"])
+
+
+def find_orbit(client: CdseClient, item: Mapping, settings: Mapping) -> dict:
+    """The catalogue entry of the orbit file of one Sentinel-1 catalog item (ProductError if none)."""
+    platform = item["name"][:3]
+    margin = dt.timedelta(seconds=float(settings["margin_s"]))
+    first, last = _naive(item["sensing_start"]) - margin, _naive(item["sensing_stop"]) + margin
+    for kind in settings["types"]:
+        products = list(client.pages(orbit_filter(kind, platform, first, last)))
+        by_name = {p["Name"]: p for p in products}
+        chosen = pick_orbit(list(by_name), platform, item["sensing_start"], item["sensing_stop"],
+                            float(settings["margin_s"]), [kind])
+        if chosen:
+            return by_name[chosen]
+    raise ProductError(item["name"], f"no orbit file ({' or '.join(settings['types'])}) covers the product "
+                                     f"with {settings['margin_s']} s margin in the CDSE catalogue")
+
+
+def fetch_orbit(client: CdseClient, item: Mapping, destination: str | Path, settings: Mapping) -> str:
+    """Download the orbit file of one Sentinel-1 item and write its EOF to `destination`; returns the EOF name."""
+    from soilsat.acquire.cdse import catalog_row
+
+    product = find_orbit(client, item, settings)
+    row = catalog_row(product, "orbits", client.settings["download_url"])
+    destination = Path(destination)
+    with tempfile.TemporaryDirectory(prefix="soilsat-orbit-", dir=destination.parent if destination.parent.exists() else None) as tmp:
+        got = client.download(row, Path(tmp) / "orbit.download")
+        eof_name, data = _eof_bytes(got, product["Name"])
+    with atomic_path(destination) as out:
+        out.write_bytes(data)
+    log.info("orbit of %s: %s", item["name"], eof_name)
+    return eof_name
+
+
+def _eof_bytes(path: Path, name: str) -> tuple[str, bytes]:
+    """The EOF inside a downloaded orbit product (a zip, or the bare EOF)."""
+    if zipfile.is_zipfile(path):
+        members = [m for m in check_members(path) if m.upper().endswith(".EOF")]
+        if len(members) != 1:
+            raise ProductError(name, f"expected one .EOF file in the orbit zip, found {len(members)}")
+        with zipfile.ZipFile(path) as zf:
+            data = zf.read(members[0])
+        eof = Path(members[0]).name
+    else:
+        data, eof = path.read_bytes(), name
+    if b"<Earth_Explorer_File" not in data[:2000]:
+        raise ProductError(name, "downloaded orbit file is not an Earth Explorer (EOF) XML file")
+    return eof, data
+
+
+def _months(first: dt.datetime, last: dt.datetime) -> list[str]:
+    """YYYYMM of every month from first to last."""
+    out, month = [], dt.datetime(first.year, first.month, 1)
+    while month <= last:
+        out.append(month.strftime("%Y%m"))
+        month = dt.datetime(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return out
+
+
+def asf_list(session: requests.Session, base_url: str, prefix: str, policy: RetryPolicy) -> list[str]:
+    """Keys under a prefix of an S3 bucket (ListObjectsV2, following continuation tokens)."""
+    keys, token = [], None
+    while True:
+        params = {"list-type": "2", "prefix": prefix}
+        if token:
+            params["continuation-token"] = token
+        root = ET.fromstring(request(session, "GET", base_url.rstrip("/") + "/", policy, params=params).content)
+        ns = root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
+        keys += [k.text for k in root.iter(f"{ns}Key") if k.text]
+        truncated = (root.findtext(f"{ns}IsTruncated") or "false").lower() == "true"
+        token = root.findtext(f"{ns}NextContinuationToken")
+        if not truncated or not token:
+            return keys
+
+
+def fetch_orbit_asf(item: Mapping, destination: str | Path, settings: Mapping,
+                    session: requests.Session | None = None) -> str:
+    """The orbit file of one Sentinel-1 item from ASF's public bucket (no credentials); returns the EOF name."""
+    session = session or requests.Session()
+    policy = RetryPolicy.from_config(settings["retries"])
+    platform = item["name"][:3]
+    start = _naive(item["sensing_start"])
+    # POEORB files appear about 20 days after the day they cover, RESORB within hours.
+    lag = {"AUX_POEORB": (0, 40), "AUX_RESORB": (0, 2)}
+    for kind in settings["types"]:
+        names = []
+        for month in _months(start + dt.timedelta(days=lag[kind][0]), start + dt.timedelta(days=lag[kind][1])):
+            names += asf_list(session, settings["asf_url"], f"{kind}/{platform}_OPER_{kind}_OPOD_{month}", policy)
+        by_name = {Path(k).name: k for k in names}
+        chosen = pick_orbit(list(by_name), platform, item["sensing_start"], item["sensing_stop"],
+                            float(settings["margin_s"]), [kind])
+        if chosen:
+            url = f"{settings['asf_url'].rstrip('/')}/{by_name[chosen]}"
+            destination = Path(destination)
+            with tempfile.TemporaryDirectory(prefix="soilsat-orbit-") as tmp:
+                got = download(session, url, Path(tmp) / chosen, policy)
+                eof_name, data = _eof_bytes(got, chosen)
+            with atomic_path(destination) as out:
+                out.write_bytes(data)
+            log.info("orbit of %s: %s (ASF)", item["name"], eof_name)
+            return eof_name
+    raise ProductError(item["name"], f"no orbit file ({' or '.join(settings['types'])}) covers the product "
+                                     f"with {settings['margin_s']} s margin in the ASF bucket")

@@ -1,0 +1,236 @@
+"""Inputs the user downloads by hand (registration or licence needed): ISMN, CORINE, HWSD texture, LUCAS.
+
+Each is named in the config (`ismn.archive`, `landcover.path`, `soil.path`, `lucas.path`);
+search checks it exists and lists it, fetch delivers it in the form downstream reads:
+the ISMN zip (only the configured networks and stations) with its probe table, rasters
+clipped to the AOI plus margin, LUCAS as one normalised CSV.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+import rasterio
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window, from_bounds
+
+from soilsat.acquire.dem import aoi_bounds
+from soilsat.acquire.provider import md5sum
+from soilsat.errors import ConfigError, ProductError
+from soilsat.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+SOIL_BANDS = ["clay", "silt", "sand", "organic_carbon", "base_saturation"]
+LUCAS_COLUMNS = ["point_id", "lat", "lon", "year", "clay", "silt", "sand", "oc"]
+
+# What each kind needs, for the error a user sees when it is missing.
+EXPECTED = {
+    "ismn": ("ismn.archive", "an ISMN download (zip or folder, 'header + values' format) from ismn.earth"),
+    "landcover": ("landcover.path", "CORINE Land Cover 2018 raster (U2018_CLC2018_V2020_20u1.tif) from land.copernicus.eu"),
+    "soil": ("soil.path", f"a soil-texture GeoTIFF from HWSD with bands {', '.join(SOIL_BANDS)}"),
+    "lucas": ("lucas.path", "a LUCAS topsoil table (2009 xlsx, 2015 csv + coordinates csv, or 2018 csv) from ESDAC"),
+}
+
+
+def user_path(kind: str, settings: Mapping) -> Path:
+    """The configured file of a user-supplied source; ConfigError naming the key and the expected file if absent."""
+    key, what = EXPECTED[kind]
+    value = settings.get("archive" if kind == "ismn" else "path")
+    if not value:
+        raise ConfigError(f"config key {key} is not set: download {what} and name it there")
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise ConfigError(f"config key {key}: {path} not found; expected {what}")
+    return path
+
+
+def catalog(kind: str, settings: Mapping, regions: Sequence[Mapping]) -> pd.DataFrame:
+    """The catalog of a user-supplied source: one row per delivered file."""
+    path = user_path(kind, settings)
+    checksum = md5sum(path) if path.is_file() else ""
+    size = path.stat().st_size if path.is_file() else None
+    if kind in ("landcover", "soil"):
+        names = [(f"{kind}_{r['name']}.tif", r["name"]) for r in regions]
+    elif kind == "ismn":
+        names = [(f"{path.stem if path.is_file() else path.name}.zip", ";".join(r["name"] for r in regions))]
+    else:
+        names = [("lucas.csv", ";".join(r["name"] for r in regions))]
+    return pd.DataFrame([{"name": n, "source": kind, "product_type": "user-supplied", "regions": reg,
+                          "size": size, "checksum": checksum, "href": str(path.resolve())} for n, reg in names])
+
+
+def _verified(item: Mapping) -> Path:
+    path = Path(item["href"])
+    if not path.exists():
+        raise ProductError(path, "listed in the catalog but no longer there")
+    if item.get("checksum") and path.is_file() and md5sum(path) != item["checksum"]:
+        raise ProductError(path, "changed since the search (checksum differs); run the search again")
+    return path
+
+
+def _keep_member(name: str, networks: Sequence[str] | None, stations: Sequence[str] | None) -> bool:
+    """Whether an ISMN zip member belongs to the configured networks/stations (top-level files always do)."""
+    parts = PurePosixPath(name).parts
+    if len(parts) < 3 or not parts[-1].lower().endswith((".stm", ".csv")):
+        return True
+    folders = set(parts[:-1])
+    return (not networks or bool(folders & set(networks))) and (not stations or bool(folders & set(stations)))
+
+
+def fetch_ismn(item: Mapping, destination: Path, settings: Mapping) -> None:
+    """The ISMN zip restricted to the configured networks and stations, and its probe table beside it."""
+    from soilsat.acquire.ismn import probe_table
+
+    source = _verified(item)
+    networks, stations = settings.get("networks") or None, settings.get("stations") or None
+    with atomic_path(destination) as tmp:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+            if source.is_dir():
+                members = [(p, p.relative_to(source).as_posix()) for p in sorted(source.rglob("*")) if p.is_file()]
+                for path, name in members:
+                    if _keep_member(name, networks, stations):
+                        out.write(path, name)
+            else:
+                with zipfile.ZipFile(source) as zin:
+                    for info in zin.infolist():
+                        if not info.is_dir() and _keep_member(info.filename, networks, stations):
+                            out.writestr(info, zin.read(info))
+        probes = probe_table(tmp, networks, stations, settings["depth_to"])
+        if probes.empty:
+            raise ProductError(source, f"no soil-moisture sensor at 0-{settings['depth_to']} m in networks {networks} "
+                                       f"and stations {stations} (config keys ismn.networks, ismn.stations)")
+        with atomic_path(destination.with_name(destination.stem + "_probes.csv")) as table:
+            probes.to_csv(table, index=False)
+    log.info("ISMN: %d sensors of %d stations", len(probes), probes["station"].nunique())
+
+
+def clip_raster(source: Path, destination: Path, region: Mapping, margin_m: float,
+                band_names: Sequence[str] | None = None) -> None:
+    """The part of a raster covering a region's AOI plus margin, in the raster's own CRS and pixels."""
+    try:
+        src = rasterio.open(source)
+    except rasterio.errors.RasterioIOError as exc:
+        raise ProductError(source, f"not a readable raster ({exc})") from None
+    with src:
+        bounds = transform_bounds("EPSG:4326", src.crs, *aoi_bounds(region, margin_m))
+        exact = from_bounds(*bounds, transform=src.transform)
+        col, row = math.floor(exact.col_off), math.floor(exact.row_off)
+        window = Window(col, row, math.ceil(exact.col_off + exact.width) - col,
+                        math.ceil(exact.row_off + exact.height) - row)
+        try:
+            window = window.intersection(Window(0, 0, src.width, src.height))
+        except rasterio.errors.WindowError:
+            raise ProductError(source, f"does not cover region {region['name']}") from None
+        data = src.read(window=window)
+        if data.size == 0:
+            raise ProductError(source, f"does not cover region {region['name']}")
+        names = list(band_names or src.descriptions)
+        profile = dict(driver="GTiff", width=data.shape[2], height=data.shape[1], count=data.shape[0],
+                       dtype=data.dtype, crs=src.crs, transform=src.window_transform(window), nodata=src.nodata,
+                       compress="DEFLATE")
+        with atomic_path(destination) as tmp:
+            with rasterio.open(tmp, "w", **profile) as dst:
+                dst.write(data)
+                for i, name in enumerate(names, start=1):
+                    if name:
+                        dst.set_band_description(i, name)
+
+
+def soil_band_names(path: Path, settings: Mapping) -> list[str]:
+    """The soil raster's band names: `soil.bands` if given, else its band descriptions; all of SOIL_BANDS needed."""
+    with rasterio.open(path) as src:
+        names = list(settings.get("bands") or [(d or "").lower() for d in src.descriptions])
+        if len(names) != src.count:
+            raise ConfigError(f"config key soil.bands names {len(names)} bands; {path} has {src.count}")
+    missing = [b for b in SOIL_BANDS if b not in names]
+    if missing:
+        raise ProductError(path, f"soil raster lacks band(s) {', '.join(missing)} (bands: {names}); "
+                                 "name them in config key soil.bands")
+    return names
+
+
+def _lucas_frame(path: Path) -> pd.DataFrame:
+    """The raw LUCAS table of a csv or xlsx file."""
+    try:
+        if path.suffix.lower() in (".xlsx", ".xls"):
+            return pd.read_excel(path)
+        return pd.read_csv(path, low_memory=False)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise ProductError(path, f"not a readable LUCAS table ({type(exc).__name__}: {exc})") from None
+
+
+def _with_coordinates(frame: pd.DataFrame, path: Path, coords: Path) -> pd.DataFrame:
+    """The 2015 release: survey coordinates TH_LAT/TH_LONG joined from a separate point table."""
+    if not coords.exists():
+        raise ConfigError(f"config key lucas.coordinates: {coords} not found; expected the LUCAS point "
+                          "coordinates (POINT_ID, TH_LAT, TH_LONG) as CSV")
+    xy = pd.read_csv(coords, low_memory=False)
+    key_t = next((c for c in ("POINTID", "POINT_ID", "Point_ID") if c in frame.columns), None)
+    key_c = next((c for c in ("POINT_ID", "POINTID", "Point_ID") if c in xy.columns), None)
+    if key_t is None or key_c is None:
+        raise ProductError(coords if key_c is None else path, "lacks a point id column (POINTID or POINT_ID)")
+    if not {"TH_LAT", "TH_LONG"} <= set(xy.columns):
+        raise ProductError(coords, "lacks coordinate column(s) TH_LAT, TH_LONG")
+    xy = xy.rename(columns={key_c: key_t})[[key_t, "TH_LAT", "TH_LONG"]]
+    frame = frame.drop(columns=[c for c in ("TH_LAT", "TH_LONG") if c in frame.columns])
+    return frame.merge(xy, on=key_t, how="left")
+
+
+def read_lucas_any(settings: Mapping) -> pd.DataFrame:
+    """A LUCAS topsoil release (2009 xlsx, 2015 csv + coordinates csv, 2018 csv) as the normalised table."""
+    from soilsat.acquire.tables import read_lucas
+
+    path = user_path("lucas", settings)
+    frame = _lucas_frame(path)
+    if settings.get("coordinates"):
+        frame = _with_coordinates(frame, path, Path(settings["coordinates"]).expanduser())
+    prefixes = settings.get("land_cover_prefixes") or []
+    if prefixes:
+        column = next((c for c in ("LC1", "LC") if c in frame.columns), None)
+        if column is None:
+            raise ProductError(path, "has no land-cover column (LC1 or LC) for config key lucas.land_cover_prefixes")
+        frame = frame[frame[column].astype(str).str.startswith(tuple(prefixes))]
+    with tempfile.TemporaryDirectory(prefix="soilsat-lucas-") as tmp:
+        table_path = Path(tmp) / f"{path.stem}.csv"
+        frame.to_csv(table_path, index=False)
+        table = read_lucas(table_path, year=settings.get("year"))
+    return table[LUCAS_COLUMNS]
+
+
+def within_regions(table: pd.DataFrame, regions: Sequence[Mapping], margin_m: float) -> pd.DataFrame:
+    """LUCAS points inside any region's AOI plus margin."""
+    keep = np.zeros(len(table), dtype=bool)
+    for r in regions:
+        west, south, east, north = aoi_bounds(r, margin_m)
+        keep |= table["lon"].between(west, east).to_numpy() & table["lat"].between(south, north).to_numpy()
+    return table[keep].reset_index(drop=True)
+
+
+def fetch(item: Mapping, destination: Path, settings: Mapping, regions: Sequence[Mapping], margin_m: float) -> None:
+    """Deliver one user-supplied item into the ancillary folder."""
+    kind = item["source"]
+    if kind == "ismn":
+        fetch_ismn(item, destination, settings)
+        return
+    if kind == "lucas":
+        table = read_lucas_any(settings)
+        if settings.get("clip_to_regions", True):
+            table = within_regions(table, regions, margin_m)
+        with atomic_path(destination) as tmp:
+            table.to_csv(tmp, index=False)
+        log.info("LUCAS: %d points", len(table))
+        return
+    source = _verified(item)
+    region = next(r for r in regions if r["name"] == item["regions"])
+    names = soil_band_names(source, settings) if kind == "soil" else ["landcover"]
+    clip_raster(source, destination, region, margin_m, names)
+    log.info("%s of %s clipped from %s", kind, region["name"], source.name)

@@ -1,0 +1,213 @@
+"""A real HTTP server on 127.0.0.1 that plays CDSE (catalogue, identity, download) and other providers.
+
+Tests start it, register answers and faults, point the config's base URLs at it and read
+back what it was asked (`server.requests`). Faults are queued per path and consumed one
+per request: "429" (with Retry-After: 0), "500", "drop" (half the body, then the
+connection is closed), "401" (an expired token). `routes` answer other paths from their
+query parameters (e.g. an S3 bucket listing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import urllib.parse
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+TOKEN_PATH = "/auth/token"
+CATALOGUE_PATH = "/odata/v1"
+DOWNLOAD_PATH = "/download/odata/v1"
+
+_DATE = re.compile(r"ContentDate/Start (ge|gt|lt) (\S+?Z)")
+
+
+class Loopback:
+    """State of the fake services: users, tokens, files, catalogue answers and queued faults."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, str] = {}
+        self.files: dict[str, bytes] = {}
+        self.faults: dict[str, deque[str]] = defaultdict(deque)
+        self.catalogue: Callable[[dict[str, str]], dict] | None = None
+        self.routes: dict[str, Callable[[dict[str, str]], tuple[bytes, str]]] = {}
+        self.requests: list[dict] = []
+        self.valid_tokens: set[str] = set()
+        self.token_lifetime_s = 600
+        self._n = 0
+        self._lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def fault(self, path: str, *kinds: str) -> None:
+        """Queue faults for the next requests of `path`."""
+        self.faults[path].extend(kinds)
+
+    def new_token(self) -> dict:
+        """Issue an access/refresh token pair."""
+        with self._lock:
+            self._n += 1
+            access, refresh = f"access-{self._n}", f"refresh-{self._n}"
+        self.valid_tokens.add(access)
+        return {"access_token": access, "refresh_token": refresh, "expires_in": self.token_lifetime_s,
+                "refresh_expires_in": 3600, "token_type": "Bearer"}
+
+    def expire_tokens(self) -> None:
+        """Make every issued access token invalid (the next use answers 401)."""
+        self.valid_tokens.clear()
+
+
+def recorded_pages(pages: list[dict], page_size: int = 10) -> Callable[[dict[str, str]], dict]:
+    """A catalogue answering by $skip with recorded OData pages (an empty page past the last)."""
+
+    def answer(params: dict[str, str]) -> dict:
+        skip, top = int(params.get("$skip", 0)), int(params.get("$top", page_size))
+        if top != page_size or skip % page_size:
+            return {"value": [], "@odata.count": pages[0].get("@odata.count", 0)}
+        index = skip // page_size
+        page = dict(pages[index]) if index < len(pages) else {"value": []}
+        if params.get("$count") == "true":
+            page["@odata.count"] = pages[0].get("@odata.count", 0)
+        return page
+
+    return answer
+
+
+def synthetic_catalogue(products: list[dict]) -> Callable[[dict[str, str]], dict]:
+    """A catalogue filtering `products` by the ContentDate/Start bounds of the $filter, ordered by start."""
+
+    def answer(params: dict[str, str]) -> dict:
+        chosen = sorted(products, key=lambda p: p["ContentDate"]["Start"])
+        for op, value in _DATE.findall(params.get("$filter", "")):
+            v = value.replace(".000Z", "").replace("Z", "")
+            if op == "ge":
+                chosen = [p for p in chosen if p["ContentDate"]["Start"].rstrip("Z")[:19] >= v[:19]]
+            elif op == "gt":
+                chosen = [p for p in chosen if p["ContentDate"]["Start"].rstrip("Z")[:19] > v[:19]]
+            else:
+                chosen = [p for p in chosen if p["ContentDate"]["Start"].rstrip("Z")[:19] < v[:19]]
+        skip, top = int(params.get("$skip", 0)), int(params.get("$top", 20))
+        page = {"value": chosen[skip:skip + top]}
+        if params.get("$count") == "true":
+            page["@odata.count"] = len(chosen)
+        return page
+
+    return answer
+
+
+def _handler(state: Loopback) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # keep test output clean
+            pass
+
+        def _send(self, code: int, body: bytes = b"", headers: dict | None = None) -> None:
+            self.send_response(code)
+            for k, v in (headers or {}).items():
+                self.send_header(k, str(v))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, code: int, obj: object) -> None:
+            self._send(code, json.dumps(obj).encode(), {"Content-Type": "application/json"})
+
+        def _fault(self, path: str) -> str | None:
+            queue = state.faults.get(path)
+            return queue.popleft() if queue else None
+
+        def _record(self, body: bytes = b"") -> None:
+            state.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
+                                   "body": body.decode(errors="replace")})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            body = self.rfile.read(length)
+            self._record(body)
+            path = urllib.parse.urlsplit(self.path).path
+            fault = self._fault(path)
+            if fault in ("429", "500"):
+                return self._send(int(fault), b"busy", {"Retry-After": "0"})
+            if path != TOKEN_PATH:
+                return self._send(404)
+            form = dict(urllib.parse.parse_qsl(body.decode()))
+            if form.get("client_id") != "cdse-public":
+                return self._json(401, {"error": "invalid_client"})
+            if form.get("grant_type") == "password":
+                if state.users.get(form.get("username")) != form.get("password"):
+                    return self._json(401, {"error": "invalid_grant"})
+                return self._json(200, state.new_token())
+            if form.get("grant_type") == "refresh_token" and form.get("refresh_token", "").startswith("refresh-"):
+                return self._json(200, state.new_token())
+            return self._json(400, {"error": "unsupported_grant_type"})
+
+        def do_GET(self) -> None:
+            self._record()
+            split = urllib.parse.urlsplit(self.path)
+            path = urllib.parse.unquote(split.path)
+            params = dict(urllib.parse.parse_qsl(split.query))
+            fault = self._fault(path)
+            if fault in ("429", "500"):
+                return self._send(int(fault), b"busy", {"Retry-After": "0"})
+            if path in state.routes:
+                body, content_type = state.routes[path](params)
+                return self._send(200, body, {"Content-Type": content_type})
+            if path == f"{CATALOGUE_PATH}/Products" and state.catalogue is not None:
+                return self._json(200, state.catalogue(params))
+            if path.startswith(DOWNLOAD_PATH) or path in state.files:
+                return self._file(path, fault)
+            return self._send(404, b"not found")
+
+        def _file(self, path: str, fault: str | None) -> None:
+            if path.startswith(DOWNLOAD_PATH):
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                if fault == "401" or token not in state.valid_tokens:
+                    return self._json(401, {"detail": "Expired signature!"})
+            data = state.files.get(path)
+            if data is None:
+                return self._send(404, b"not found")
+            start = 0
+            match = re.match(r"bytes=(\d+)-", self.headers.get("Range", ""))
+            if match:
+                start = int(match.group(1))
+            body = data[start:]
+            self.send_response(206 if start else 200)
+            if start:
+                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Type", "application/zip")
+            self.end_headers()
+            if fault == "drop":
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(2)
+                return
+            self.wfile.write(body)
+
+    return Handler
+
+
+@contextlib.contextmanager
+def serve() -> Iterator[Loopback]:
+    """Run the loopback services in a thread for the duration of the block."""
+    state = Loopback()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server.daemon_threads = True
+    state.server = server
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

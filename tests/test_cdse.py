@@ -1,0 +1,251 @@
+"""The CDSE client against a loopback server: recorded catalogue pages, date splitting, downloads with faults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import sys
+import zipfile
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from conftest import real_fixture  # noqa: E402
+from loopback import CATALOGUE_PATH, DOWNLOAD_PATH, TOKEN_PATH, recorded_pages, serve, synthetic_catalogue  # noqa: E402
+
+from soilsat.acquire.archives import check_safe_zip, safe_extract  # noqa: E402
+from soilsat.acquire.cdse import CdseClient, aoi_polygon, odata_filter  # noqa: E402
+from soilsat.acquire.credentials import Credentials, load_credentials, totp_code  # noqa: E402
+from soilsat.acquire.download import TransferError  # noqa: E402
+from soilsat.acquire.provider import CATALOG_COLUMNS  # noqa: E402
+from soilsat.errors import ConfigError, ProductError  # noqa: E402
+
+USER, PASSWORD = "tester@example.org", "s3cret-Pa55word-for-tests"
+
+
+def settings_for(url: str, **extra) -> dict:
+    """A cdse config section pointing at the loopback server, with tiny backoff delays."""
+    return {"catalogue_url": f"{url}{CATALOGUE_PATH}", "download_url": f"{url}{DOWNLOAD_PATH}",
+            "token_url": f"{url}{TOKEN_PATH}", "client_id": "cdse-public", "page_size": 10, "max_results": 10000,
+            "orbit_direction": None, "relative_orbits": [], "cloud_cover_max": None,
+            "retries": {"max_tries": 4, "base_delay_s": 0.001, "max_delay_s": 0.01, "timeout_s": 5}} | extra
+
+
+@pytest.fixture()
+def server(monkeypatch):
+    monkeypatch.setenv("CDSE_USERNAME", USER)
+    monkeypatch.setenv("CDSE_PASSWORD", PASSWORD)
+    monkeypatch.delenv("CDSE_TOTP_SECRET", raising=False)
+    with serve() as state:
+        state.users[USER] = PASSWORD
+        yield state
+
+
+def recorded() -> list[dict]:
+    folder = real_fixture("cdse")
+    return [json.loads((folder / f"odata_s1_page_{i}.json").read_text()) for i in (1, 2, 3)]
+
+
+def safe_zip(name: str = "S1A_IW_GRDH_1SDV_20200101T000000_20200101T000025_030000_036000_ABCD", extra: dict | None = None,
+             drop_listed: bool = False) -> bytes:
+    """A small zipped SAFE whose manifest lists its files."""
+    files = {"annotation/a.xml": b"<a/>", "measurement/m.tiff": b"\x00" * 4096}
+    manifest = "<xfdu>" + "".join(f'<fileLocation locatorType="URL" href="./{k}"/>' for k in files) + "</xfdu>"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(f"{name}.SAFE/manifest.safe", manifest)
+        for k, v in files.items():
+            if drop_listed and k.startswith("measurement"):
+                continue
+            z.writestr(f"{name}.SAFE/{k}", v)
+        for k, v in (extra or {}).items():
+            z.writestr(k, v)
+    return buf.getvalue()
+
+
+def item_for(server, data: bytes, pid: str = "0000-aaaa", md5: str | None = None) -> dict:
+    server.files[f"{DOWNLOAD_PATH}/Products({pid})/$value"] = data
+    return {"name": "P", "source": "sentinel1", "size": str(len(data)), "checksum": md5 or hashlib.md5(data).hexdigest(),
+            "href": f"{server.url}{DOWNLOAD_PATH}/Products({pid})/$value"}
+
+
+def test_recorded_pages_are_paged_with_skip(server):
+    pages = recorded()
+    server.catalogue = recorded_pages(pages)
+    client = CdseClient(settings_for(server.url))
+    products = list(client.pages("Collection/Name eq 'SENTINEL-1'"))
+    assert [p["Name"] for p in products] == [p["Name"] for page in pages for p in page["value"]]
+    asked = [r["path"] for r in server.requests if r["path"].startswith(f"{CATALOGUE_PATH}/Products")]
+    skips = [int(dict(parse_qsl(p.split("?", 1)[1]))["$skip"]) for p in asked]
+    assert skips == [0, 10, 20, 30]  # @odata.count says 47, the fourth page comes back empty
+    assert "%24count=true" in asked[0] and "%24count" not in asked[1]
+
+
+def test_search_builds_the_catalog_from_recorded_products(server):
+    pages = recorded()
+    server.catalogue = recorded_pages(pages)
+    client = CdseClient(settings_for(server.url))
+    catalog = client.search("sentinel1", "IW_GRDH_1S", [{"name": "a", "lon": 9.0, "lat": 56.0, "size_m": 5000}],
+                            dt.date(2014, 4, 5), dt.date(2014, 4, 13))
+    assert list(catalog.columns) == CATALOG_COLUMNS
+    assert len(catalog) == 30 and catalog["name"].is_unique
+    first = pages[0]["value"][0]
+    row = catalog[catalog["name"] == first["Name"].removesuffix(".SAFE")].iloc[0]
+    assert row["checksum"] == "23383d85c5231487ce13d1c10aeb8e7b"
+    assert row["size"] == first["ContentLength"] and row["platform"] == "S1A" and row["regions"] == "a"
+    assert row["href"] == f"{server.url}{DOWNLOAD_PATH}/Products({first['Id']})/$value"
+    assert catalog["sensing_start"].is_monotonic_increasing
+
+
+def _product(i: int, when: dt.datetime) -> dict:
+    return {"Id": f"id-{i}", "Name": f"S1A_IW_GRDH_1SDV_{when:%Y%m%dT%H%M%S}_X{i:03d}.SAFE", "ContentLength": 10,
+            "Checksum": [{"Algorithm": "MD5", "Value": "0" * 32}], "Footprint": None, "Attributes": [],
+            "ContentDate": {"Start": when.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+                            "End": (when + dt.timedelta(seconds=25)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")}}
+
+
+def test_date_range_is_split_past_the_result_limit(server):
+    t0 = dt.datetime(2020, 1, 1)
+    products = [_product(i, t0 + dt.timedelta(hours=11 * i)) for i in range(60)]
+    server.catalogue = synthetic_catalogue(products)
+    client = CdseClient(settings_for(server.url, max_results=25, page_size=7))
+    got = list(client.search_window("IW_GRDH_1S", t0, t0 + dt.timedelta(days=30)))
+    assert sorted(p["Id"] for p in got) == sorted(p["Id"] for p in products)
+    assert len(got) == 60
+    # Every window that was paged through held at most max_results products.
+    paged = [dict(parse_qsl(r["path"].split("?", 1)[1])) for r in server.requests
+             if "Products" in r["path"] and "%24top=7" in r["path"] and "%24skip=0" in r["path"]]
+    assert len(paged) >= 3
+    for params in paged:
+        assert server.catalogue(params | {"$count": "true", "$top": "1"})["@odata.count"] <= 25
+
+
+def test_filter_names_aoi_type_orbit_and_clouds():
+    ring = aoi_polygon(9.0, 56.0, 5000)
+    f = odata_filter("IW_GRDH_1S", dt.datetime(2020, 1, 1), dt.datetime(2020, 2, 1), ring=ring,
+                     orbit_direction="descending", relative_orbits=[44, 117], cloud_cover_max=20)
+    assert "Collection/Name eq 'SENTINEL-1'" in f and "Value eq 'IW_GRDH_1S'" in f
+    assert "OData.CSC.Intersects(area=geography'SRID=4326;POLYGON((" in f
+    assert "Value eq 'DESCENDING'" in f and "Value eq 44) or" in f and "cloudCover" not in f
+    assert "ContentDate/Start ge 2020-01-01T00:00:00.000Z" in f and "ContentDate/Start lt 2020-02-01T00:00:00.000Z" in f
+    s2 = odata_filter("S2MSI2A", dt.datetime(2020, 1, 1), dt.datetime(2020, 2, 1), cloud_cover_max=20)
+    assert "Collection/Name eq 'SENTINEL-2'" in s2 and "cloudCover' and att/OData.CSC.DoubleAttribute/Value le 20.00" in s2
+    with pytest.raises(ConfigError, match="GRD_XX"):
+        odata_filter("GRD_XX", dt.datetime(2020, 1, 1), dt.datetime(2020, 2, 1))
+    assert ring[0] == ring[-1] and len(ring) == 5
+
+
+def test_download_survives_429_500_and_a_dropped_connection(server, tmp_path, caplog):
+    data = safe_zip()
+    item = item_for(server, data)
+    path = f"{DOWNLOAD_PATH}/Products(0000-aaaa)/$value"
+    server.fault(path, "429", "500", "drop")
+    client = CdseClient(settings_for(server.url))
+    with caplog.at_level(logging.DEBUG):
+        client.download(item, tmp_path / "P.zip", verify=check_safe_zip)
+    assert (tmp_path / "P.zip").read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["P.zip"]
+    ranges = [r["headers"].get("Range") for r in server.requests if r["path"] == path]
+    assert ranges[:3] == [None, None, None] and ranges[3] == f"bytes={len(data) // 2}-"
+    assert "HTTP 429" in caplog.text and "connection dropped" in caplog.text
+    assert PASSWORD not in caplog.text and "access-" not in caplog.text
+
+
+def test_expired_token_is_refreshed(server, tmp_path):
+    data = safe_zip()
+    item = item_for(server, data)
+    client = CdseClient(settings_for(server.url))
+    client.download(item, tmp_path / "first.zip")
+    server.expire_tokens()
+    client.download(item, tmp_path / "second.zip")
+    assert (tmp_path / "second.zip").read_bytes() == data
+    grants = [r["body"] for r in server.requests if r["path"] == TOKEN_PATH]
+    assert len(grants) == 2 and "grant_type=password" in grants[0] and "grant_type=refresh_token" in grants[1]
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes() and b"access-" not in path.read_bytes()
+
+
+def test_token_is_renewed_before_expiry(server, tmp_path):
+    server.token_lifetime_s = 30  # less than the refresh margin: every use needs a new token
+    item = item_for(server, safe_zip())
+    client = CdseClient(settings_for(server.url))
+    client.download(item, tmp_path / "a.zip")
+    client.download(item, tmp_path / "b.zip")
+    grants = [r["body"] for r in server.requests if r["path"] == TOKEN_PATH]
+    assert len(grants) == 2
+    downloads = [r for r in server.requests if r["path"].startswith(DOWNLOAD_PATH)]
+    assert len(downloads) == 2  # no 401 round trip: the token was renewed before it was used
+
+
+def test_wrong_checksum_leaves_nothing(server, tmp_path):
+    item = item_for(server, safe_zip(), md5="0" * 32)
+    with pytest.raises(ProductError, match="checksum mismatch: catalogue says MD5 0{32}"):
+        CdseClient(settings_for(server.url)).download(item, tmp_path / "P.zip")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_zip_with_parent_entries_is_rejected(server, tmp_path):
+    item = item_for(server, safe_zip(extra={"../evil.txt": b"x"}))
+    with pytest.raises(ProductError, match=r"unsafe zip member '\.\./evil\.txt': a '\.\.' path"):
+        CdseClient(settings_for(server.url)).download(item, tmp_path / "P.zip", verify=check_safe_zip)
+    assert list(tmp_path.iterdir()) == []
+    assert not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_manifest_files_must_be_in_the_zip(tmp_path):
+    (tmp_path / "p.zip").write_bytes(safe_zip(drop_listed=True))
+    with pytest.raises(ProductError, match="1 file.s. listed in manifest.safe missing from the zip, e.g. measurement/m.tiff"):
+        check_safe_zip(tmp_path / "p.zip")
+    (tmp_path / "ok.zip").write_bytes(safe_zip())
+    written = safe_extract(tmp_path / "ok.zip", tmp_path / "out")
+    assert sorted(p.name for p in written) == ["a.xml", "m.tiff", "manifest.safe"]
+
+
+def test_persistent_server_error_is_a_clear_failure(server, tmp_path):
+    item = item_for(server, safe_zip())
+    server.fault(f"{DOWNLOAD_PATH}/Products(0000-aaaa)/$value", "500", "500", "500", "500")
+    with pytest.raises(TransferError, match=r"Products\(0000-aaaa\)/\$value: HTTP 500 after 4 tries"):
+        CdseClient(settings_for(server.url)).download(item, tmp_path / "P.zip")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wrong_password_names_the_credentials_not_the_secret(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("CDSE_PASSWORD", "wrong-password-xyz")
+    item = item_for(server, safe_zip())
+    with pytest.raises(TransferError) as err:
+        CdseClient(settings_for(server.url)).download(item, tmp_path / "P.zip")
+    assert "CDSE login failed" in str(err.value) and "HTTP 401" in str(err.value)
+    assert "wrong-password-xyz" not in str(err.value) and USER not in str(err.value)
+
+
+def test_credentials_from_environment_or_netrc(tmp_path):
+    creds = load_credentials("https://identity.example/token", {"CDSE_USERNAME": "u", "CDSE_PASSWORD": "pw"})
+    assert (creds.username, creds.password) == ("u", "pw") and "pw" not in repr(creds)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine identity.example login nuser password npass\n")
+    netrc.chmod(0o600)
+    creds = load_credentials("https://identity.example/token", {}, str(netrc))
+    assert (creds.username, creds.password) == ("nuser", "npass")
+    with pytest.raises(ConfigError, match="set CDSE_USERNAME and CDSE_PASSWORD"):
+        load_credentials("https://identity.example/token", {}, str(tmp_path / "none"))
+
+
+def test_totp_matches_rfc6238_vector():
+    # RFC 6238 appendix B, SHA-1 secret "12345678901234567890" at T=59 s: 94287082 (8 digits).
+    assert totp_code("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", at=59, digits=8) == "94287082"
+    assert totp_code("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", at=1111111109, digits=8) == "07081804"
+
+
+def test_totp_is_sent_with_the_password_grant(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("CDSE_TOTP_SECRET", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")
+    CdseClient(settings_for(server.url)).download(item_for(server, safe_zip()), tmp_path / "P.zip")
+    grant = next(r["body"] for r in server.requests if r["path"] == TOKEN_PATH)
+    assert "totp=" in grant and len(grant.split("totp=")[1].split("&")[0]) == 6
+    assert Credentials("a", "b", "c").__repr__() == "Credentials()"

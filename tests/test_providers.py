@@ -1,0 +1,311 @@
+"""The real provider (`provider: cdse`) source by source, against the loopback server and user files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from conftest import real_fixture  # noqa: E402
+from loopback import DOWNLOAD_PATH, serve  # noqa: E402
+from test_cdse import PASSWORD, USER, safe_zip, settings_for  # noqa: E402
+
+from soilsat.acquire.dem import tile_name, tiles_for, to_ellipsoidal  # noqa: E402
+from soilsat.acquire.orbits import parse_eof_name, pick_orbit  # noqa: E402
+from soilsat.acquire.provider import CATALOG_COLUMNS, get_provider, item_filename  # noqa: E402
+from soilsat.acquire.tables import read_weather  # noqa: E402
+from soilsat.errors import ConfigError, ProductError  # noqa: E402
+
+RETRIES = {"max_tries": 3, "base_delay_s": 0.001, "max_delay_s": 0.01, "timeout_s": 5}
+REGION = {"name": "skjern", "lon": 8.99, "lat": 55.95, "size_m": 2000}
+
+
+@pytest.fixture()
+def server(monkeypatch):
+    monkeypatch.setenv("CDSE_USERNAME", USER)
+    monkeypatch.setenv("CDSE_PASSWORD", PASSWORD)
+    with serve() as state:
+        state.users[USER] = PASSWORD
+        yield state
+
+
+def settings(url: str, tmp: Path, **sections) -> dict:
+    base = {
+        "regions": [REGION], "grid": {"margin_m": 500, "resolution": 10},
+        "cdse": settings_for(url), "orbits": {"types": ["AUX_POEORB", "AUX_RESORB"], "margin_s": 60, "source": "cdse",
+                   "asf_url": f"{url}/asf", "retries": RETRIES},
+        "weather": {"url": f"{url}/v1/archive", "model": "era5_land", "cache_dir": str(tmp / "cache" / "weather"),
+                    "retries": RETRIES},
+        "dem": {"url": f"{url}/dem", "margin_m": 0, "geoid_grid": None, "cache_dir": str(tmp / "cache" / "dem"),
+                "retries": RETRIES},
+        "ismn": {"archive": None, "networks": None, "stations": None, "depth_to": 0.05},
+        "landcover": {"path": None}, "soil": {"path": None, "bands": None},
+        "lucas": {"path": None, "coordinates": None, "year": None, "land_cover_prefixes": [], "clip_to_regions": True},
+    }
+    for key, value in sections.items():
+        base[key] = base[key] | value
+    return base
+
+
+def test_sentinel1_search_and_fetch(server, tmp_path):
+    data = safe_zip("S1A_IW_GRDH_1SDV_20200105T171500_20200105T171525_030000_036000_ABCD")
+    product = {"Id": "abc-1", "Name": "S1A_IW_GRDH_1SDV_20200105T171500_20200105T171525_030000_036000_ABCD.SAFE",
+               "ContentLength": len(data), "Footprint": "geography'SRID=4326;POLYGON ((8 55, 10 55, 10 57, 8 57, 8 55))'",
+               "Checksum": [{"Algorithm": "MD5", "Value": hashlib.md5(data).hexdigest()}],
+               "ContentDate": {"Start": "2020-01-05T17:15:00.000000Z", "End": "2020-01-05T17:15:25.000000Z"},
+               "Attributes": [{"Name": "productType", "Value": "IW_GRDH_1S"},
+                              {"Name": "orbitDirection", "Value": "ASCENDING"},
+                              {"Name": "relativeOrbitNumber", "Value": 117}, {"Name": "orbitNumber", "Value": 30000},
+                              {"Name": "platformShortName", "Value": "SENTINEL-1"},
+                              {"Name": "platformSerialIdentifier", "Value": "A"}]}
+    server.catalogue = lambda params: {"value": [product], "@odata.count": 1}
+    server.files[f"{DOWNLOAD_PATH}/Products(abc-1)/$value"] = data
+    provider = get_provider("cdse", {}, settings(server.url, tmp_path))
+    catalog = provider.search("sentinel1", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 31), "IW_GRDH_1S")
+    assert list(catalog.columns) == CATALOG_COLUMNS and len(catalog) == 1
+    row = catalog.iloc[0]
+    assert row["footprint_wkt"] == "POLYGON ((8 55, 10 55, 10 57, 8 57, 8 55))"
+    assert (row["orbit_direction"], row["relative_orbit"], row["regions"]) == ("ASCENDING", 117, "skjern")
+    query = next(r["path"] for r in server.requests if "Products?" in r["path"])
+    assert "Intersects" in query and "IW_GRDH_1S" in query
+    out = tmp_path / "sentinel1" / f"{row['name']}.zip"
+    provider.fetch({k: str(v) for k, v in row.items()}, out)
+    assert out.read_bytes() == data
+
+
+def test_orbit_file_is_chosen_by_cover_and_production():
+    names = ["S1A_OPER_AUX_POEORB_OPOD_20200125T120000_V20200104T225942_20200106T005942.EOF",
+             "S1A_OPER_AUX_POEORB_OPOD_20200126T120000_V20200104T225942_20200106T005942.EOF",
+             "S1A_OPER_AUX_POEORB_OPOD_20200126T120000_V20200105T225942_20200107T005942.EOF",
+             "S1B_OPER_AUX_POEORB_OPOD_20200127T120000_V20200104T225942_20200106T005942.EOF",
+             "S1A_OPER_AUX_RESORB_OPOD_20200105T190000_V20200105T160000_20200105T200000.EOF"]
+    start, stop = "2020-01-05T17:15:00Z", "2020-01-05T17:15:25Z"
+    assert pick_orbit(names, "S1A", start, stop, 60) == names[1]
+    assert pick_orbit(names[4:], "S1A", start, stop, 60) == names[4]
+    assert pick_orbit(names[4:], "S1A", "2020-01-05T19:59:30Z", "2020-01-05T19:59:55Z", 60) is None
+    assert parse_eof_name(names[0])["stop"] == dt.datetime(2020, 1, 6, 0, 59, 42)
+
+
+def test_orbit_fetch_delivers_the_eof(server, tmp_path):
+    eof_name = "S1A_OPER_AUX_POEORB_OPOD_20200126T120000_V20200104T225942_20200106T005942.EOF"
+    eof = b'<?xml version="1.0"?>\n<Earth_Explorer_File><Data_Block type="xml"/></Earth_Explorer_File>\n'
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(eof_name, eof)
+    data = buf.getvalue()
+    orbit = {"Id": "orb-1", "Name": eof_name, "ContentLength": len(data), "Footprint": None, "Attributes": [],
+             "Checksum": [{"Algorithm": "MD5", "Value": hashlib.md5(data).hexdigest()}],
+             "ContentDate": {"Start": "2020-01-04T22:59:42.000000Z", "End": "2020-01-06T00:59:42.000000Z"}}
+    server.catalogue = lambda params: ({"value": [orbit], "@odata.count": 1} if "AUX_POEORB" in params["$filter"]
+                                       else {"value": [], "@odata.count": 0})
+    server.files[f"{DOWNLOAD_PATH}/Products(orb-1)/$value"] = data
+    provider = get_provider("cdse", {}, settings(server.url, tmp_path))
+    item = {"name": "S1A_IW_GRDH_1SDV_20200105T171500_20200105T171525_030000_036000_ABCD",
+            "sensing_start": "2020-01-05T17:15:00.000000Z", "sensing_stop": "2020-01-05T17:15:25.000000Z"}
+    got = provider.fetch_orbit(item, tmp_path / "orbits" / f"{item['name']}.EOF")
+    assert got == eof_name and (tmp_path / "orbits" / f"{item['name']}.EOF").read_bytes() == eof
+    query = next(r["path"] for r in server.requests if "Products?" in r["path"])
+    assert "startswith%28Name%2C%27S1A_%27%29" in query
+    late = dict(item, sensing_start="2020-01-06T00:59:00Z", sensing_stop="2020-01-06T00:59:25Z")
+    with pytest.raises(ProductError, match="no orbit file .AUX_POEORB or AUX_RESORB. covers the product"):
+        provider.fetch_orbit(late, tmp_path / "orbits" / "late.EOF")
+    assert not (tmp_path / "orbits" / "late.EOF").exists()
+
+
+def test_orbit_from_the_asf_bucket_without_credentials(server, tmp_path, monkeypatch):
+    monkeypatch.delenv("CDSE_USERNAME")
+    monkeypatch.delenv("CDSE_PASSWORD")
+    keys = [f"AUX_POEORB/S1A_OPER_AUX_POEORB_OPOD_202001{d:02d}T080000_V202001{d - 21:02d}T225942_202001{d - 19:02d}T005942.EOF"
+            for d in range(23, 31)] + ["AUX_POEORB/S1B_OPER_AUX_POEORB_OPOD_20200125T080000_V20200104T225942_20200106T005942.EOF"]
+    eof = b'<?xml version="1.0"?>\n<Earth_Explorer_File><Data_Block type="xml"/></Earth_Explorer_File>\n'
+    for key in keys:
+        server.files[f"/asf/{key}"] = eof
+
+    def listing(params: dict) -> tuple[bytes, str]:
+        chosen = [k for k in keys if k.startswith(params["prefix"])]
+        first = params.get("continuation-token") != "page2"
+        page = chosen[:4] if first else chosen[4:]
+        more = first and len(chosen) > 4
+        body = ('<?xml version="1.0"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                + "".join(f"<Contents><Key>{k}</Key></Contents>" for k in page)
+                + f"<IsTruncated>{'true' if more else 'false'}</IsTruncated>"
+                + ("<NextContinuationToken>page2</NextContinuationToken>" if more else "") + "</ListBucketResult>")
+        return body.encode(), "application/xml"
+
+    server.routes["/asf/"] = listing
+    conf = settings(server.url, tmp_path, orbits={"source": "asf"})
+    provider = get_provider("cdse", {}, conf)
+    item = {"name": "S1A_IW_GRDH_1SDV_20200105T171500_20200105T171525_030000_036000_ABCD",
+            "sensing_start": "2020-01-05T17:15:00.000000Z", "sensing_stop": "2020-01-05T17:15:25.000000Z"}
+    got = provider.fetch_orbit(item, tmp_path / "orbits" / "x.EOF")
+    # Validity 2020-01-04T22:59:42 to 2020-01-06T00:59:42 is produced on the 25th (d - 21 = 4).
+    assert got == "S1A_OPER_AUX_POEORB_OPOD_20200125T080000_V20200104T225942_20200106T005942.EOF"
+    assert (tmp_path / "orbits" / "x.EOF").read_bytes() == eof
+    listed = [r["path"] for r in server.requests if r["path"].startswith("/asf/?")]
+    assert any("continuation-token=page2" in p for p in listed)
+    assert not any(r["path"] == "/auth/token" for r in server.requests)
+
+
+def test_weather_from_open_meteo_with_cached_answer(server, tmp_path):
+    answer = {"latitude": 55.95, "longitude": 9.0, "elevation": 31.0,
+              "daily": {"time": ["2020-01-01", "2020-01-02", "2020-01-03"], "precipitation_sum": [0.0, 4.2, None],
+                        "temperature_2m_min": [-1.5, 0.5, 1.0], "temperature_2m_mean": [1.0, 2.5, 3.0],
+                        "temperature_2m_max": [3.0, 4.0, 5.0]}}
+    server.files["/v1/archive"] = json.dumps(answer).encode()
+    server.fault("/v1/archive", "429")
+    conf = settings(server.url, tmp_path)
+    provider = get_provider("cdse", {}, conf)
+    catalog = provider.search("weather", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 3))
+    item = catalog.iloc[0].to_dict()
+    assert item_filename(item) == "weather_skjern.csv"
+    assert "daily=precipitation_sum%2Ctemperature_2m_min" in item["href"] and "models=era5_land" in item["href"]
+    provider.fetch(item, tmp_path / "weather" / "weather_skjern.csv")
+    table = read_weather(tmp_path / "weather" / "weather_skjern.csv")
+    assert table.index.strftime("%Y-%m-%d").tolist() == ["2020-01-01", "2020-01-02", "2020-01-03"]
+    assert table["precipitation"].tolist()[:2] == [0.0, 4.2] and np.isnan(table["precipitation"].iloc[2])
+    assert table["tmin"].tolist() == [-1.5, 0.5, 1.0] and table.attrs["latitude"] == 55.95
+    n = len(server.requests)
+    provider.fetch(item, tmp_path / "again.csv")  # served from the raw-response cache
+    assert len(server.requests) == n and len(list((tmp_path / "cache" / "weather").glob("*.json"))) == 1
+
+
+def _tile(path: Path, lat: int, lon: int, value: float, n: int = 60) -> None:
+    profile = dict(driver="GTiff", width=n, height=n, count=1, dtype="float32", crs="EPSG:4326",
+                   transform=from_origin(lon, lat + 1, 1 / n, 1 / n), nodata=-32767.0)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.full((1, n, n), value, dtype=np.float32))
+
+
+def test_dem_tiles_are_mosaicked_clipped_and_made_ellipsoidal(server, tmp_path):
+    assert tile_name(55, 8) == "Copernicus_DSM_COG_10_N55_00_E008_00_DEM"
+    assert tile_name(-1, -71) == "Copernicus_DSM_COG_10_S01_00_W071_00_DEM"
+    bounds = (8.98, 55.94, 9.01, 55.96)
+    assert tiles_for(bounds) == [tile_name(55, 8), tile_name(55, 9)]
+    for lon, value in ((8, 10.0), (9, 20.0)):
+        _tile(tmp_path / "t.tif", 55, lon, value)
+        name = tile_name(55, lon)
+        server.files[f"/dem/{name}/{name}.tif"] = (tmp_path / "t.tif").read_bytes()
+    geoid = tmp_path / "geoid.tif"
+    with rasterio.open(geoid, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32", crs="EPSG:4326",
+                       transform=from_origin(7, 58, 1, 1)) as dst:
+        dst.write(np.full((1, 4, 4), 40.0, dtype=np.float32))
+    provider = get_provider("cdse", {}, settings(server.url, tmp_path, dem={"geoid_grid": str(geoid)}))
+    item = provider.search("dem", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)).iloc[0].to_dict()
+    provider.fetch(item, tmp_path / "dem" / "dem_skjern.tif")
+    with rasterio.open(tmp_path / "dem" / "dem_skjern.tif") as src:
+        h = src.read(1)
+        west, south, east, north = src.bounds
+        assert src.tags()["VERTICAL_DATUM"] == "WGS84 ellipsoid"
+    assert west < 8.99 - 0.01 and east > 8.99 + 0.01 and south < 55.95 < north
+    assert set(np.unique(h)) == {50.0, 60.0}  # 10 and 20 m above EGM2008 plus a 40 m undulation
+
+
+def test_dem_geoid_grid_must_cover():
+    heights = np.zeros((2, 2), dtype=np.float32)
+    with pytest.raises(ProductError, match="geoid grid not found"):
+        to_ellipsoidal(heights, from_origin(0, 1, 0.5, 0.5), "EPSG:4326", "/nonexistent/egm08.tif")
+
+
+def test_ismn_archive_is_restricted_to_configured_networks(tmp_path):
+    archive = real_fixture("ismn", "Data_seperate_files_header_20170810_20180809.zip")
+    conf = settings("http://127.0.0.1:9", tmp_path, ismn={"archive": str(archive), "networks": ["COSMOS"],
+                                                            "stations": ["ARM-1"], "depth_to": 0.3})
+    provider = get_provider("cdse", {}, conf)
+    item = provider.search("ismn", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)).iloc[0].to_dict()
+    assert item["checksum"] == hashlib.md5(archive.read_bytes()).hexdigest()
+    out = tmp_path / "ismn" / item_filename(item)
+    provider.fetch(item, out)
+    names = zipfile.ZipFile(out).namelist()
+    assert any("ARM-1" in n for n in names) and not any("Barrow" in n for n in names)
+    probes = pd.read_csv(out.with_name(out.stem + "_probes.csv"))
+    assert set(probes["station"]) == {"ARM-1"} and (probes["depth_to"] <= 0.3).all()
+
+
+def test_missing_user_files_name_the_key_and_the_expected_file(tmp_path):
+    provider = get_provider("cdse", {}, settings("http://127.0.0.1:9", tmp_path,
+                                                 landcover={"path": str(tmp_path / "clc.tif")}))
+    with pytest.raises(ConfigError, match=r"config key landcover.path: .*clc.tif not found; expected CORINE Land Cover 2018"):
+        provider.search("landcover", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2))
+    with pytest.raises(ConfigError, match="config key ismn.archive is not set: download an ISMN download"):
+        provider.search("ismn", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2))
+
+
+def test_landcover_and_soil_are_clipped_to_the_aoi(tmp_path):
+    clc = tmp_path / "clc.tif"
+    with rasterio.open(clc, "w", driver="GTiff", width=400, height=400, count=1, dtype="uint8", crs="EPSG:4326",
+                       transform=from_origin(8.5, 56.5, 0.0025, 0.0025)) as dst:
+        dst.write(np.arange(400 * 400).reshape(1, 400, 400).astype(np.uint8) % 40 + 200)
+    soil = tmp_path / "hwsd.tif"
+    with rasterio.open(soil, "w", driver="GTiff", width=40, height=40, count=5, dtype="float32", crs="EPSG:4326",
+                       transform=from_origin(8.5, 56.5, 0.025, 0.025)) as dst:
+        dst.write(np.stack([np.full((40, 40), v, np.float32) for v in (20, 30, 50, 1.2, 60)]))
+    provider = get_provider("cdse", {}, settings("http://127.0.0.1:9", tmp_path, landcover={"path": str(clc)},
+                                                 soil={"path": str(soil), "bands": ["clay", "silt", "sand",
+                                                                                    "organic_carbon", "base_saturation"]}))
+    for kind in ("landcover", "soil"):
+        item = provider.search(kind, ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)).iloc[0].to_dict()
+        provider.fetch(item, tmp_path / kind / item_filename(item))
+    with rasterio.open(tmp_path / "landcover" / "landcover_skjern.tif") as src:
+        w, s, e, n = src.bounds
+        assert src.width < 400 and w <= 8.99 - 0.0237 and e >= 8.99 + 0.0237 and s <= 55.95 - 0.0135 <= n
+        assert src.read(1).min() >= 200
+    with rasterio.open(tmp_path / "soil" / "soil_skjern.tif") as src:
+        assert list(src.descriptions) == ["clay", "silt", "sand", "organic_carbon", "base_saturation"]
+        assert src.read(1)[0, 0] == 20 and src.read(5)[0, 0] == 60
+
+
+def test_soil_raster_without_band_names_is_refused(tmp_path):
+    soil = tmp_path / "hwsd.tif"
+    with rasterio.open(soil, "w", driver="GTiff", width=40, height=40, count=2, dtype="float32", crs="EPSG:4326",
+                       transform=from_origin(8.5, 56.5, 0.025, 0.025)) as dst:
+        dst.write(np.zeros((2, 40, 40), np.float32))
+    provider = get_provider("cdse", {}, settings("http://127.0.0.1:9", tmp_path, soil={"path": str(soil)}))
+    item = provider.search("soil", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)).iloc[0].to_dict()
+    with pytest.raises(ProductError, match="soil raster lacks band.s. clay, silt, sand, organic_carbon, base_saturation"):
+        provider.fetch(item, tmp_path / "soil" / "soil_skjern.tif")
+    assert not (tmp_path / "soil" / "soil_skjern.tif").exists()
+
+
+def test_lucas_releases_become_one_table(tmp_path):
+    rows = {"POINTID": [1, 2, 3], "Clay": [20, 35, 10], "Silt": [40, 40, 30], "Sand": [40, 25, 60],
+            "OC": [12.0, 30.5, 8.0], "LC1": ["B11", "C21", "B16"]}
+    coords = {"TH_LAT": [55.951, 55.949, 48.0], "TH_LONG": [8.991, 8.989, 2.0]}
+    pd.DataFrame(rows | coords).to_excel(tmp_path / "lucas2009.xlsx", index=False)
+    conf = {"path": str(tmp_path / "lucas2009.xlsx"), "year": 2009, "land_cover_prefixes": ["B"]}
+    provider = get_provider("cdse", {}, settings("http://127.0.0.1:9", tmp_path, lucas=conf))
+    item = provider.search("lucas", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)).iloc[0].to_dict()
+    provider.fetch(item, tmp_path / "lucas" / "lucas.csv")
+    table = pd.read_csv(tmp_path / "lucas" / "lucas.csv")
+    assert list(table.columns) == ["point_id", "lat", "lon", "year", "clay", "silt", "sand", "oc"]
+    assert table["point_id"].tolist() == [1] and table["year"].tolist() == [2009]  # cropland inside the AOI
+    # 2015: the table without coordinates, joined with the point coordinates.
+    pd.DataFrame(rows | {"SURVEY_DATE": ["02-06-15"] * 3}).to_csv(tmp_path / "lucas2015.csv", index=False)
+    pd.DataFrame({"POINT_ID": [1, 2, 3]} | coords).to_csv(tmp_path / "grid2015.csv", index=False)
+    conf = {"path": str(tmp_path / "lucas2015.csv"), "coordinates": str(tmp_path / "grid2015.csv")}
+    provider = get_provider("cdse", {}, settings("http://127.0.0.1:9", tmp_path, lucas=conf))
+    provider.fetch(item, tmp_path / "lucas15.csv")
+    table = pd.read_csv(tmp_path / "lucas15.csv")
+    assert table["point_id"].tolist() == [1, 2] and table["year"].tolist() == [2015, 2015]
+    assert table["oc"].tolist() == [12.0, 30.5]
+
+
+def test_demo_provider_still_served_by_get_provider(tmp_path):
+    pd.DataFrame([{"source": "dem", "name": "dem_a.tif", "path": "dem/dem_a.tif", "md5": "x", "regions": "a"}]).to_csv(
+        tmp_path / "index.csv", index=False)
+    catalog = get_provider("demo", {"archive": str(tmp_path)}).search("dem", ["a"], dt.date(2020, 1, 1),
+                                                                       dt.date(2020, 1, 2))
+    assert item_filename(catalog.iloc[0].to_dict()) == "dem_a.tif"
+    with pytest.raises(ValueError, match="unknown provider 'nope'"):
+        get_provider("nope", {})
