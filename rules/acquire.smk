@@ -80,7 +80,7 @@ rule fetch_ancillary:
         unpack(provider_inputs),
         catalog=f"{RESULTS}/catalog/{{kind}}.csv",
     output:
-        directory(f"{RESOURCES}/{{kind}}"),
+        directory(f"{ANCILLARY}/{{kind}}"),
     log:
         f"{LOGS}/acquire/fetch_{{kind}}.log",
     retries: 2

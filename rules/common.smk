@@ -23,6 +23,8 @@ RESOURCES = (
     if config["provider"] == "demo"
     else f"resources/{config['provider']}"
 )
+# Ancillary data (probes, weather, DEM, maps, samples) are clipped to a study's regions.
+ANCILLARY = RESOURCES if config["provider"] == "demo" else f"{RESOURCES}/{STUDY}"
 
 
 wildcard_constraints:
@@ -74,9 +76,20 @@ def final_outputs():
         f"{RESULTS}/figures/observed_vs_predicted.png",
         f"{RESULTS}/figures/probe_timeseries.png",
         f"{RESULTS}/datasets/probes.nc",
+        *expand(f"{RESULTS}/maps/ssm_{{region}}", region=REGIONS),
+    ] + (sample_outputs() if uses_samples() else [])
+
+
+def uses_samples():
+    """Whether the study has LUCAS-like samples (the demo world always has)."""
+    return config["provider"] == "demo" or bool(config["lucas"]["path"])
+
+
+def sample_outputs():
+    """The sample datasets and the clay and organic-carbon maps made from them."""
+    return [
         f"{RESULTS}/datasets/samples.nc",
         f"{RESULTS}/datasets/windows.nc",
-        *expand(f"{RESULTS}/maps/ssm_{{region}}", region=REGIONS),
         *expand(f"{RESULTS}/maps/clay_{{region}}.tif", region=REGIONS),
         *expand(f"{RESULTS}/maps/soc_{{region}}.tif", region=REGIONS),
     ]

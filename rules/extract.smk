@@ -3,9 +3,9 @@
 
 rule static_layers:
     input:
-        dem=f"{RESOURCES}/dem",
-        landcover=f"{RESOURCES}/landcover",
-        soil=f"{RESOURCES}/soil",
+        dem=f"{ANCILLARY}/dem",
+        landcover=f"{ANCILLARY}/landcover",
+        soil=f"{ANCILLARY}/soil",
     output:
         f"{RESULTS}/static/{{region}}.tif",
     log:
@@ -28,8 +28,8 @@ rule extract_probes:
         sentinel1=product_rasters("sentinel1"),
         sentinel2=product_rasters("sentinel2"),
         static=expand(f"{RESULTS}/static/{{region}}.tif", region=REGIONS),
-        ismn=f"{RESOURCES}/ismn",
-        weather=f"{RESOURCES}/weather",
+        ismn=f"{ANCILLARY}/ismn",
+        weather=f"{ANCILLARY}/weather",
     output:
         dataset=f"{RESULTS}/datasets/probes.nc",
         table=f"{RESULTS}/datasets/probes.parquet",
@@ -57,7 +57,7 @@ rule extract_samples:
     input:
         sentinel1=product_rasters("sentinel1"),
         sentinel2=product_rasters("sentinel2"),
-        lucas=f"{RESOURCES}/lucas",
+        lucas=f"{ANCILLARY}/lucas",
     output:
         dataset=f"{RESULTS}/datasets/samples.nc",
         table=f"{RESULTS}/datasets/samples.parquet",
@@ -83,7 +83,7 @@ rule extract_windows:
     input:
         sentinel2=product_rasters("sentinel2"),
         static=expand(f"{RESULTS}/static/{{region}}.tif", region=REGIONS),
-        lucas=f"{RESOURCES}/lucas",
+        lucas=f"{ANCILLARY}/lucas",
     output:
         f"{RESULTS}/datasets/windows.nc",
     log:

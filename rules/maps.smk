@@ -7,7 +7,7 @@ rule map_ssm:
         sentinel1=product_rasters("sentinel1", of_region=True),
         sentinel2=product_rasters("sentinel2", of_region=True),
         static=f"{RESULTS}/static/{{region}}.tif",
-        weather=f"{RESOURCES}/weather",
+        weather=f"{ANCILLARY}/weather",
     output:
         directory(f"{RESULTS}/maps/ssm_{{region}}"),
     log:
