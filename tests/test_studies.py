@@ -34,10 +34,13 @@ def test_the_four_studies_are_there():
 def test_study_dry_runs_to_its_search_checkpoints(study, tmp_path):
     proc = dry_run(tmp_path, study)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    name = yaml.safe_load(study.read_text())["study"]
+    config = yaml.safe_load(study.read_text())
+    name = config["study"]
     searched = {line.split("catalog/")[1].removesuffix(".csv") for line in proc.stdout.splitlines()
                 if f"results/{name}/catalog/" in line and "output:" in line}
-    assert searched == SOURCES
+    # A study without LUCAS samples (the probe study) does not search for them.
+    expected = SOURCES if config.get("lucas", {}).get("path") else SOURCES - {"lucas"}
+    assert searched == expected
     assert "resources/cdse/" in proc.stdout and "demo_world" not in proc.stdout
 
 
