@@ -1,9 +1,38 @@
-# Sentinel-2: each L2A product becomes masked reflectance and indices on the study grid.
+# Sentinel-2: each L2A product (from the archive, or made from L1C by Sen2Cor) becomes
+# masked reflectance and indices on the study grid.
+from soilsat.optical.sen2cor import preflight as sen2cor_preflight  # noqa: E402
+
+if config["sentinel2"]["level"] == "L1C":
+    # A missing Sen2Cor fails here, before any job runs.
+    sen2cor_preflight(config["sentinel2"]["sen2cor"])
+
+
+rule sen2cor:
+    input:
+        product=f"{RESOURCES}/sentinel2/{{product}}.zip",
+    output:
+        directory(f"{RESULTS}/sen2cor/{{product}}"),
+    log:
+        job=f"{LOGS}/sen2cor/{{product}}.log",
+        sen2cor=f"{LOGS}/sen2cor/{{product}}.sen2cor.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/sen2cor/{{product}}.tsv"
+    conda:
+        "../envs/sentinel2.yaml"
+    threads: config["sentinel2"]["sen2cor"]["threads"]
+    resources:
+        mem_mb=config["sentinel2"]["sen2cor"]["mem_mb"],
+        runtime=config["sentinel2"]["sen2cor"]["runtime"],
+    params:
+        sen2cor=config["sentinel2"]["sen2cor"],
+        sentinel2=config["sentinel2"],
+    script:
+        "../scripts/sen2cor.py"
 
 
 rule sentinel2_l2a:
     input:
-        product=f"{RESOURCES}/sentinel2/{{product}}.zip",
+        product=sentinel2_l2a_input,
     output:
         f"{RESULTS}/sentinel2/{{region}}/{{product}}.tif",
     log:
@@ -19,6 +48,11 @@ rule sentinel2_l2a:
     params:
         region=region_config,
         grid=config["grid"],
-        masks=config["sentinel2"],
+        sentinel2=config["sentinel2"],
     script:
         "../scripts/sentinel2.py"
+
+
+rule sentinel2_all:
+    input:
+        sentinel2_products,

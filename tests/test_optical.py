@@ -15,10 +15,10 @@ import rasterio
 from soilsat.demo import reflectance as rf
 from soilsat.demo.sentinel2 import acquisition, demo_tile, write_products
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
-from soilsat.errors import ProductError
+from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
-from soilsat.optical import indices
-from soilsat.optical.process import l2a_on_grid
+from soilsat.optical import indices, masks
+from soilsat.optical.process import OpticalSettings, l2a_on_grid, settings_from_config
 from soilsat.optical.safe import read_band, read_metadata, summarize
 
 
@@ -283,7 +283,7 @@ def test_l2a_on_grid_other_crs_and_thresholds(demo):
     both = ok & np.isfinite(ref_ndvi)
     assert both.mean() > 0.3
     assert np.median(np.abs(ds["NDVI"].values[both] - ref_ndvi[both])) < 0.03
-    strict = l2a_on_grid(path, g, cloud_prob_max=1, scl_invalid=(0,))
+    strict = l2a_on_grid(path, g, cloud_probability_max=1, scl_invalid=(0,))
     assert strict.attrs["valid_fraction"] <= ref.attrs["valid_fraction"]
 
 
@@ -291,3 +291,92 @@ def test_l2a_on_grid_refuses_l1c(demo):
     _, world, root, _, l1c = demo
     with pytest.raises(ProductError, match="L1C"):
         l2a_on_grid(root / "archive" / l1c[0]["path"], world[0].grid)
+
+
+# ---- masks, AOI fraction and configured indices ----------------------------------------
+
+
+def test_clear_mask_scl_and_probabilities():
+    scl = np.array([[0, 4, 5, 8], [9, 3, 11, 6]])
+    cld = np.array([[0, 89, 90, 0], [0, 0, 0, 95]])
+    snw = np.array([[0, 0, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(masks.clear_mask(scl, cld, snw), [[0, 1, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(masks.clear_mask(scl, None, None, scl_invalid=(0,)), [[0, 1, 1, 1], [1, 1, 1, 1]])
+    np.testing.assert_array_equal(masks.clear_mask(scl, cld, snw + 90, scl_invalid=()), np.zeros((2, 4)))
+
+
+def test_dilation_grows_invalid_by_a_disk():
+    valid = np.ones((9, 9), dtype=bool)
+    valid[4, 4] = False
+    out = masks.dilate_invalid(valid, 2)
+    assert (~out).sum() == 13  # a disk of radius 2: 1 + 4 + 4 + 4 pixels
+    assert not out[4, 2] and not out[3, 3] and out[2, 2] and out[4, 1]
+    np.testing.assert_array_equal(masks.dilate_invalid(valid, 0), valid)
+    with pytest.raises(ValueError):
+        masks.dilate_invalid(valid, -1)
+
+
+def test_valid_fraction_over_the_aoi_only():
+    g = StudyGrid("r", 32632, 0.0, 1000.0, width=10, height=10, resolution=10)
+    valid = np.zeros((10, 10), dtype=bool)
+    valid[2:8, 2:8] = True  # the AOI of a 20 m margin is rows/cols 2..7
+    assert masks.valid_fraction(valid, g, 20.0) == 1.0
+    assert masks.valid_fraction(valid, g, 0.0) == pytest.approx(0.36)
+    with pytest.raises(ValueError, match="no AOI"):
+        masks.aoi_slices(g, 50.0)
+
+
+def test_configured_indices_and_thresholds(demo):
+    _, world, root, l2a, _ = demo
+    g = world[0].grid
+    path = root / "archive" / l2a[0]["path"]
+    s2 = {"bands": ["B02", "B03", "B04", "B08", "B8A", "B11", "B12"], "cloud_probability_max": 90,
+          "snow_probability_max": 90, "scl_invalid": [0, 1, 3, 8, 9, 10, 11], "mask_dilation_px": 2,
+          "resampling": {"reflectance": "bilinear", "masks": "nearest"},
+          "indices": {"ndvi": {"nir": "B08", "red": "B04"}, "ndwi": {"nir": "B8A", "swir": "B11"},
+                      "evi": {"nir": "B8A", "red": "B04", "blue": "B02", "G": 2.0, "C1": 5, "C2": 7, "L": 0.5},
+                      "bare_soil": {"ndvi_max": 0.35, "nbr2_max": 0.1}}}
+    s = settings_from_config(s2)
+    assert s.ndvi_bands == ("B08", "B04") and s.evi_coefficients == (2.0, 5.0, 7.0, 0.5)
+    ds = l2a_on_grid(path, g, s, aoi_margin_m=250)
+    plain = l2a_on_grid(path, g, aoi_margin_m=250)
+    assert list(ds.data_vars)[:7] == s2["bands"] and "B05" not in ds
+    ok = ds["valid"].values == 1
+    np.testing.assert_allclose(ds["NDVI"].values[ok], indices.ndvi(ds["B08"].values, ds["B04"].values)[ok], atol=1e-6)
+    np.testing.assert_allclose(ds["NDWI"].values[ok], indices.ndwi(ds["B8A"].values, ds["B11"].values)[ok], atol=1e-6)
+    np.testing.assert_allclose(ds["EVI"].values[ok], indices.evi(ds["B8A"].values, ds["B04"].values, ds["B02"].values,
+                                                                 G=2.0, C1=5, C2=7, L=0.5)[ok], atol=1e-5)
+    bare = indices.bare_soil_mask(ds["NDVI"].values, ds["NBR2"].values, ds["B02"].values, ds["B03"].values,
+                                  ds["B04"].values, ndvi_max=0.35, nbr2_max=0.1) & ok
+    np.testing.assert_array_equal(ds["bare"].values, bare)
+    assert "NDWI (B8A, B11)" in ds["NDWI"].attrs["long_name"]
+    # Dilation only removes pixels; the AOI fraction is over the grid without its margin.
+    assert not (ok & (plain["valid"].values == 0)).any()
+    assert ds.attrs["valid_fraction"] == pytest.approx(masks.valid_fraction(ok, g, 250))
+    assert ds.attrs["valid_fraction"] <= plain.attrs["valid_fraction"]
+    with pytest.raises(ConfigError, match="sentinel2.resampling.reflectance"):
+        OpticalSettings(resampling_reflectance="magic")
+
+
+def test_resampling_choice_changes_20m_bands_only(demo):
+    _, world, root, l2a, _ = demo
+    g = world[0].grid
+    path = root / "archive" / l2a[0]["path"]
+    bil = l2a_on_grid(path, g)
+    near = l2a_on_grid(path, g, resampling_reflectance="nearest")
+    ok = (bil["valid"].values == 1) & (near["valid"].values == 1)
+    # 10 m bands sit on the grid's pixels: any kernel returns them unchanged.
+    np.testing.assert_allclose(bil["B04"].values[ok], near["B04"].values[ok], atol=1e-6)
+    # Nearest neighbour keeps 2 x 2 blocks of one 20 m value; bilinear does not.
+    b = near["B11"].values
+    assert np.nanmax(np.abs(bil["B11"].values[ok] - b[ok])) > 1e-3
+    src = read_band(read_metadata(path), "B11").values
+    assert np.isin(b[ok], src).all()
+
+
+def test_folder_holding_one_safe_is_read(unzipped):
+    parent = unzipped.parent
+    assert read_metadata(parent).mtd == read_metadata(unzipped).mtd
+    (unzipped / "MTD_MSIL2A.xml").unlink()
+    with pytest.raises(ProductError, match=r"\.SAFE/MTD_MSIL2A\.xml: product metadata missing"):
+        read_metadata(parent)

@@ -1,8 +1,15 @@
-"""An L2A product on a study grid: 10 m reflectances, cloud/snow masking and indices."""
+"""An L2A product on a study grid: 10 m reflectances, clear-sky mask, indices and bare soil.
+
+20 m (and 60 m) bands are resampled onto the 10 m study grid, and reprojected when the
+grid's UTM zone differs from the tile's, by rasterio.warp (GDAL's warper): bilinear for
+reflectance and nearest neighbour for the SCL and probability masks by default.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Mapping
 
 import numpy as np
 import xarray as xr
@@ -11,12 +18,61 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
-from soilsat.errors import ProductError
+from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
-from soilsat.optical import indices
+from soilsat.optical import indices, masks
 from soilsat.optical.safe import Product, read_band, read_metadata
 
 L2A_BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+PROBABILITY_MASKS = ("MSK_CLDPRB_20m", "MSK_SNWPRB_20m")
+
+
+@dataclasses.dataclass(frozen=True)
+class OpticalSettings:
+    """How an L2A product is masked, resampled and turned into indices (the `sentinel2:` config keys)."""
+
+    bands: tuple[str, ...] = L2A_BANDS
+    cloud_probability_max: float = 90
+    snow_probability_max: float = 90
+    scl_invalid: tuple[int, ...] = (0, 1, 3, 8, 9, 10, 11)
+    mask_dilation_px: int = 0
+    resampling_reflectance: str = "bilinear"
+    resampling_masks: str = "nearest"
+    ndvi_bands: tuple[str, str] = ("B8A", "B04")
+    ndwi_bands: tuple[str, str] = ("B8A", "B12")
+    evi_bands: tuple[str, str, str] = ("B08", "B04", "B02")
+    evi_coefficients: tuple[float, float, float, float] = (2.5, 6.0, 7.5, 1.0)
+    bare_ndvi_max: float = 0.25
+    bare_nbr2_max: float = 0.075
+
+    def __post_init__(self) -> None:
+        for key, name in (("resampling.reflectance", self.resampling_reflectance),
+                          ("resampling.masks", self.resampling_masks)):
+            if name not in Resampling.__members__:
+                raise ConfigError(f"config key sentinel2.{key}: unknown resampling {name!r}")
+        if self.mask_dilation_px < 0:
+            raise ConfigError(f"config key sentinel2.mask_dilation_px: must be >= 0, not {self.mask_dilation_px}")
+
+    @property
+    def needed_bands(self) -> tuple[str, ...]:
+        """Every reflectance band read: the kept ones and those the indices and the bare-soil rule use."""
+        extra = self.ndvi_bands + self.ndwi_bands + self.evi_bands + ("B02", "B03", "B04", "B11", "B12")
+        return tuple(dict.fromkeys(self.bands + extra))
+
+
+def settings_from_config(s2: Mapping) -> OpticalSettings:
+    """OpticalSettings from a validated `sentinel2:` config section (the schema fills the defaults)."""
+    ix = s2["indices"]
+    evi = ix["evi"]
+    return OpticalSettings(
+        bands=tuple(s2["bands"]), cloud_probability_max=float(s2["cloud_probability_max"]),
+        snow_probability_max=float(s2["snow_probability_max"]), scl_invalid=tuple(int(c) for c in s2["scl_invalid"]),
+        mask_dilation_px=int(s2["mask_dilation_px"]), resampling_reflectance=s2["resampling"]["reflectance"],
+        resampling_masks=s2["resampling"]["masks"], ndvi_bands=(ix["ndvi"]["nir"], ix["ndvi"]["red"]),
+        ndwi_bands=(ix["ndwi"]["nir"], ix["ndwi"]["swir"]), evi_bands=(evi["nir"], evi["red"], evi["blue"]),
+        evi_coefficients=(float(evi["G"]), float(evi["C1"]), float(evi["C2"]), float(evi["L"])),
+        bare_ndvi_max=float(ix["bare_soil"]["ndvi_max"]), bare_nbr2_max=float(ix["bare_soil"]["nbr2_max"]),
+    )
 
 
 def to_grid(da: xr.DataArray, grid: StudyGrid, resampling: str, dtype: str = "float32",
@@ -34,53 +90,65 @@ def to_grid(da: xr.DataArray, grid: StudyGrid, resampling: str, dtype: str = "fl
     return out
 
 
+def _probability(product: Product, name: str, grid: StudyGrid, resampling: str) -> np.ndarray | None:
+    """A cloud/snow probability mask on the grid, or None for products that have none (old baselines)."""
+    try:
+        return to_grid(read_band(product, name), grid, resampling, dtype="int16", fill=0)
+    except ProductError:
+        if name in product.mask_files and _listed(product, name):
+            raise
+        return None
+
+
 def l2a_on_grid(
     safe_path: str | os.PathLike | Product,
     grid: StudyGrid,
-    bands: tuple[str, ...] = L2A_BANDS,
-    cloud_prob_max: float = 90,
-    snow_prob_max: float = 90,
-    scl_invalid: tuple[int, ...] = (0, 1, 3, 8, 9, 10, 11),
-    resampling: str = "bilinear",
+    settings: OpticalSettings | None = None,
+    aoi_margin_m: float = 0.0,
+    **overrides: object,
 ) -> xr.Dataset:
-    """Reflectances, NDVI/NDWI/NBR2/EVI, bare-soil and validity masks of an L2A product on a grid."""
+    """Reflectances, NDVI/NDWI/NBR2/EVI, bare-soil and validity masks of an L2A product on a grid.
+
+    `overrides` replace single fields of `settings`; `aoi_margin_m` is the grid margin left
+    out of the valid fraction.
+    """
+    s = dataclasses.replace(settings or OpticalSettings(), **overrides)
     product = safe_path if isinstance(safe_path, Product) else read_metadata(safe_path)
     if product.level != "L2A":
         raise ProductError(product.mtd, f"is a {product.level} product; atmospheric correction (L2A) is needed")
-    needed = tuple(dict.fromkeys(bands + ("B02", "B03", "B04", "B08", "B8A", "B11", "B12")))
-    refl = {b: to_grid(read_band(product, b), grid, resampling) for b in needed}
-    scl = to_grid(read_band(product, "SCL"), grid, "nearest", dtype="int16", fill=0)
-    valid = ~np.isin(scl, scl_invalid)
-    for name, limit in (("MSK_CLDPRB_20m", cloud_prob_max), ("MSK_SNWPRB_20m", snow_prob_max)):
-        try:
-            prob = to_grid(read_band(product, name), grid, "nearest", dtype="int16", fill=0)
-        except ProductError:
-            if name in product.mask_files and _listed(product, name):
-                raise
-            continue  # older products without the probability masks: SCL alone decides
-        valid &= prob < limit
-    for b in needed:
+    refl = {b: to_grid(read_band(product, b), grid, s.resampling_reflectance) for b in s.needed_bands}
+    scl = to_grid(read_band(product, "SCL"), grid, s.resampling_masks, dtype="int16", fill=0)
+    cloud, snow = (_probability(product, name, grid, s.resampling_masks) for name in PROBABILITY_MASKS)
+    valid = masks.clear_mask(scl, cloud, snow, s.scl_invalid, s.cloud_probability_max, s.snow_probability_max)
+    valid = masks.dilate_invalid(valid, s.mask_dilation_px)
+    for b in s.needed_bands:
         valid &= np.isfinite(refl[b])
-    out = {b: np.where(valid, refl[b], np.nan).astype(np.float32) for b in needed}
-    ndvi = indices.ndvi(out["B8A"], out["B04"])
+    out = {b: np.where(valid, refl[b], np.nan).astype(np.float32) for b in s.needed_bands}
+    ndvi = indices.ndvi(out[s.ndvi_bands[0]], out[s.ndvi_bands[1]])
     nbr2 = indices.nbr2(out["B11"], out["B12"])
-    data_vars = {b: (("y", "x"), out[b], {"units": "1", "long_name": f"{b} surface reflectance"}) for b in bands}
+    G, C1, C2, L = s.evi_coefficients
+    evi = indices.evi(*(out[b] for b in s.evi_bands), G=G, C1=C1, C2=C2, L=L)
+    bare = indices.bare_soil_mask(ndvi, nbr2, out["B02"], out["B03"], out["B04"], s.bare_ndvi_max, s.bare_nbr2_max)
+    data_vars = {b: (("y", "x"), out[b], {"units": "1", "long_name": f"{b} surface reflectance"}) for b in s.bands}
     data_vars.update({
-        "NDVI": (("y", "x"), ndvi, {"long_name": "NDVI (B8A, B04)"}),
-        "NDWI": (("y", "x"), indices.ndwi(out["B8A"], out["B12"]), {"long_name": "NDWI (B8A, B12)"}),
+        "NDVI": (("y", "x"), ndvi, {"long_name": f"NDVI ({s.ndvi_bands[0]}, {s.ndvi_bands[1]})"}),
+        "NDWI": (("y", "x"), indices.ndwi(out[s.ndwi_bands[0]], out[s.ndwi_bands[1]]),
+                 {"long_name": f"NDWI ({s.ndwi_bands[0]}, {s.ndwi_bands[1]})"}),
         "NBR2": (("y", "x"), nbr2, {"long_name": "NBR2 (B11, B12)"}),
-        "EVI": (("y", "x"), indices.evi(out["B08"], out["B04"], out["B02"]), {"long_name": "EVI (B08, B04, B02)"}),
-        "bare": (("y", "x"), (indices.bare_soil_mask(ndvi, nbr2, out["B02"], out["B03"], out["B04"]) & valid).astype(np.uint8),
-                 {"long_name": "bare soil (Tziolas 2020 rule)"}),
+        "EVI": (("y", "x"), evi, {"long_name": "EVI ({}, {}, {}; G {}, C1 {}, C2 {}, L {})".format(*s.evi_bands, G, C1, C2, L)}),
+        "bare": (("y", "x"), (bare & valid).astype(np.uint8),
+                 {"long_name": f"bare soil (Tziolas 2020: NDVI < {s.bare_ndvi_max}, NBR2 < {s.bare_nbr2_max}, B3 > B2, B4 > B3)"}),
         "valid": (("y", "x"), valid.astype(np.uint8), {"long_name": "clear observation (not cloud, shadow, snow or no data)"}),
     })
     return xr.Dataset(
         data_vars, coords={"y": grid.y_coords(), "x": grid.x_coords()},
         attrs={"product": os.path.basename(product.root).removesuffix(".SAFE"), "sensing_time": product.sensing_time,
                "baseline": product.baseline, "tile": product.tile, "crs": grid.crs,
-               "transform": list(grid.transform)[:6], "valid_fraction": float(valid.mean()),
-               "cloud_prob_max": cloud_prob_max, "snow_prob_max": snow_prob_max,
-               "scl_invalid": list(scl_invalid), "resampling": resampling},
+               "transform": list(grid.transform)[:6],
+               "valid_fraction": masks.valid_fraction(valid, grid, aoi_margin_m),
+               "cloud_probability_max": s.cloud_probability_max, "snow_probability_max": s.snow_probability_max,
+               "scl_invalid": ",".join(str(c) for c in s.scl_invalid), "mask_dilation_px": s.mask_dilation_px,
+               "resampling": f"{s.resampling_reflectance} (reflectance), {s.resampling_masks} (masks)"},
     )
 
 

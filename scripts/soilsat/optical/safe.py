@@ -116,8 +116,13 @@ def _locate(path: str | os.PathLike) -> tuple[str, str, str, frozenset[str] | No
     else:
         safe_dir = p
         found = sorted(f for f in p.iterdir() if _MTD.search(f.name))
+        inner = sorted(f for f in p.iterdir() if f.is_dir() and f.name.endswith(".SAFE"))
+        if not found and len(inner) == 1:
+            # A folder holding one SAFE, as the Sen2Cor rule leaves it.
+            safe_dir = inner[0]
+            found = sorted(f for f in safe_dir.iterdir() if _MTD.search(f.name))
         if not found:
-            raise ProductError(p / "MTD_MSIL2A.xml", "product metadata missing from the SAFE folder")
+            raise ProductError(safe_dir / "MTD_MSIL2A.xml", "product metadata missing from the SAFE folder")
         mtd = found[0]
     try:
         data = mtd.read_bytes()

@@ -1,0 +1,306 @@
+"""Sen2Cor at its boundary: the command we build, the GIPP we hand over, and how we take over
+(or refuse) what L2A_Process writes, with a test double of L2A_Process (tests/sen2cor_double/)
+standing in for ESA's software; and the L1C route of the workflow end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import yaml
+
+from conftest import ROOT, run_workflow
+from soilsat.demo.sentinel2 import write_products
+from soilsat.demo.world import RegionSpec, WorldSpec, make_world
+from soilsat.errors import ConfigError, ProductError
+from soilsat.optical.process import l2a_on_grid
+from soilsat.optical.sen2cor import (L1C_NAME, L2A_NAME, Sen2CorSettings, command, job_gipp, resolve_executable,
+                                     resolve_gipp, run_sen2cor, tail)
+
+DOUBLE = ROOT / "tests" / "sen2cor_double"
+GIPP = DOUBLE / "L2A_GIPP.xml"
+PINNED = "docker://example.org/sen2cor@sha256:" + "ab" * 32
+
+
+@pytest.fixture(scope="module", autouse=True)
+def venv_python_first():
+    """The doubles run with `python3` from PATH: make it this interpreter's environment."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        yield
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """One region's L1C and L2A products (3 overpasses)."""
+    spec = WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),), start=dt.date(2020, 4, 1),
+                     end=dt.date(2020, 4, 25), probes_per_region=3, lucas_samples=10)
+    world = make_world(spec)
+    root = tmp_path_factory.mktemp("s2c")
+    rows = write_products(world, spec, root / "archive", root / "truth", workers=1)
+    l1c = [root / "archive" / r["path"] for r in rows if r["product_type"] == "S2MSI1C"]
+    l2a = [root / "archive" / r["path"] for r in rows if r["product_type"] == "S2MSI2A"]
+    return world[0].grid, l1c, l2a
+
+
+def double(mode: str = "") -> Sen2CorSettings:
+    """Settings that run one of the test doubles."""
+    name = "L2A_Process" + (f"_{mode}" if mode else "")
+    return Sen2CorSettings(executable=str(DOUBLE / name), gipp=str(GIPP))
+
+
+# ---- the command line and the GIPP -----------------------------------------------------
+
+
+def test_native_command_is_sen2cors(tmp_path):
+    cmd = command(Sen2CorSettings(), "/opt/sen2cor/bin/L2A_Process", tmp_path / "in" / "A.SAFE", tmp_path / "out",
+                  tmp_path / "g.xml", threads=4, mem_mb=6000)
+    assert cmd == ["/opt/sen2cor/bin/L2A_Process", "--resolution", "10", "--output_dir", str(tmp_path / "out"),
+                   "--GIP_L2A", str(tmp_path / "g.xml"), str(tmp_path / "in" / "A.SAFE")]
+
+
+def test_container_commands_pass_limits_and_mounts(tmp_path):
+    l1c, out, gipp = tmp_path / "in" / "A.SAFE", tmp_path / "out", tmp_path / "cfg" / "g.xml"
+    for p in (l1c.parent, out, gipp.parent):
+        p.mkdir(parents=True)
+    s = Sen2CorSettings(container=PINNED, container_runtime="apptainer")
+    cmd = command(s, "/usr/bin/apptainer", l1c, out, gipp, threads=3, mem_mb=6000)
+    assert cmd[:3] == ["/usr/bin/apptainer", "exec", "--cleanenv"]
+    assert cmd[cmd.index("--cpus") + 1] == "3" and cmd[cmd.index("--memory") + 1] == "6000M"
+    binds = {cmd[i + 1] for i, a in enumerate(cmd) if a == "--bind"}
+    assert binds == {f"{p.resolve()}:{p.resolve()}" for p in (l1c.parent, out, gipp.parent)}
+    assert cmd[cmd.index(PINNED) + 1 :] == ["L2A_Process", "--resolution", "10", "--output_dir", str(out),
+                                            "--GIP_L2A", str(gipp), str(l1c)]
+    d = command(Sen2CorSettings(container=PINNED, container_runtime="docker"), "/usr/bin/docker", l1c, out, gipp,
+                threads=2, mem_mb=4000)
+    assert d[:3] == ["/usr/bin/docker", "run", "--rm"] and d[d.index("--memory") + 1] == "4000m"
+    assert d[d.index("--entrypoint") + 1] == "L2A_Process" and d[d.index(PINNED) + 1] == "--resolution"
+
+
+def test_container_must_be_pinned_and_runtime_present():
+    with pytest.raises(ConfigError, match="sentinel2.sen2cor.container.*not pinned"):
+        resolve_executable(Sen2CorSettings(container="docker://example.org/sen2cor:2.11"))
+    with pytest.raises(ConfigError, match="container_runtime.*no-such-runtime"):
+        resolve_executable(Sen2CorSettings(container=PINNED, container_runtime="no-such-runtime"))
+
+
+def test_missing_install_says_how_to_install_or_switch():
+    with pytest.raises(ConfigError) as err:
+        resolve_executable(Sen2CorSettings(executable="L2A_Process_not_installed_here"))
+    msg = str(err.value)
+    assert "sentinel2.sen2cor.executable" in msg and "L2A_Process_not_installed_here" in msg
+    assert "install Sen2Cor" in msg and "sentinel2.level: L2A" in msg and "\n" not in msg
+    assert resolve_executable(double()) == str(DOUBLE / "L2A_Process")
+
+
+def test_gipp_copy_sets_threads(tmp_path, monkeypatch):
+    out = job_gipp(GIPP, tmp_path / "g.xml", threads=3)
+    text, original = out.read_text(), GIPP.read_text()
+    assert "<Nr_Threads>3</Nr_Threads>" in text and "<Nr_Threads>AUTO</Nr_Threads>" in original
+    assert text.replace("<Nr_Threads>3<", "<Nr_Threads>AUTO<") == original
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<Level-2A_Ground_Image_Processing_Parameter/>")
+    with pytest.raises(ProductError, match="bad.xml.*Nr_Threads"):
+        job_gipp(bad, tmp_path / "x.xml", 1)
+    with pytest.raises(ConfigError, match="sentinel2.sen2cor.gipp.*nothing.xml"):
+        resolve_gipp(Sen2CorSettings(gipp=str(tmp_path / "nothing.xml")))
+    home = tmp_path / "home"
+    (home / "cfg").mkdir(parents=True)
+    shutil.copy(GIPP, home / "cfg" / "L2A_GIPP.xml")
+    monkeypatch.setenv("SEN2COR_HOME", str(home))
+    assert resolve_gipp(Sen2CorSettings()) == home / "cfg" / "L2A_GIPP.xml"
+
+
+def test_tail_joins_last_lines(tmp_path):
+    log = tmp_path / "s.log"
+    log.write_text("".join(f"line {i}\n\n" for i in range(30)))
+    assert tail(log, 3) == "line 27 | line 28 | line 29"
+    assert tail(tmp_path / "none.log") == "(no Sen2Cor log)"
+
+
+# ---- running the double ----------------------------------------------------------------
+
+
+def test_double_output_is_taken_over_and_matches_the_archive_l2a(demo, tmp_path):
+    grid, l1c, l2a = demo
+    out = tmp_path / "sen2cor" / "p"
+    safe = run_sen2cor(l1c[0], out, double(), tmp_path / "s.log", threads=3)
+    m, n = L2A_NAME.match(safe.name), L1C_NAME.match(l1c[0].stem)
+    assert m and n and m.group(3) == "9999" and (m.group(2), m.group(5)) == (n.group(2), n.group(5))
+    assert [p.name for p in out.iterdir()] == [safe.name]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no scratch left
+    log = (tmp_path / "s.log").read_text()
+    assert "TEST DOUBLE" in log and "Nr_Threads 3" in log and safe.name in log
+    ds = l2a_on_grid(out, grid, aoi_margin_m=250)
+    ref = l2a_on_grid(next(p for p in l2a if n.group(2) in p.name), grid, aoi_margin_m=250)
+    assert ds.attrs["product"] == safe.name.removesuffix(".SAFE") and ds.attrs["baseline"] == "99.99"
+    both = (ds["valid"].values == 1) & (ref["valid"].values == 1)
+    assert both.mean() > 0.2
+    for k in ("NDVI", "NDWI", "B04", "B12"):
+        assert np.median(np.abs(ds[k].values - ref[k].values)[both]) < 0.01, k
+
+
+def test_failing_sen2cor_leaves_nothing_and_reports_its_log(demo, tmp_path):
+    _, l1c, _ = demo
+    out = tmp_path / "sen2cor" / "p"
+    with pytest.raises(ProductError) as err:
+        run_sen2cor(l1c[0], out, double("failing"), tmp_path / "s.log")
+    msg = str(err.value)
+    assert msg.startswith(str(l1c[0])) and "exited with status 1" in msg and "\n" not in msg
+    assert "ERROR: L2A_Tables" in msg and "terminated with at least one error" in msg
+    assert not out.exists() and list(out.parent.iterdir()) == []
+
+
+def test_partial_l2a_fails_naming_the_missing_file(demo, tmp_path):
+    _, l1c, _ = demo
+    out = tmp_path / "sen2cor" / "p"
+    with pytest.raises(ProductError, match=r"_B12_20m\.jp2: missing or empty.*partial.*terminated successfully"):
+        run_sen2cor(l1c[0], out, double("partial"), tmp_path / "s.log")
+    assert not out.exists() and list(out.parent.iterdir()) == []
+
+
+def test_l2a_input_and_truncated_zip_are_refused(demo, tmp_path):
+    _, l1c, l2a = demo
+    with pytest.raises(ProductError, match="L2A product; Sen2Cor needs an L1C"):
+        run_sen2cor(l2a[0], tmp_path / "a", double(), tmp_path / "s.log")
+    bad = tmp_path / l1c[0].name
+    bad.write_bytes(l1c[0].read_bytes()[: l1c[0].stat().st_size // 2])
+    with pytest.raises(ProductError, match=f"{bad.name}: unreadable or truncated zip"):
+        run_sen2cor(bad, tmp_path / "b", double(), tmp_path / "s.log")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+# ---- the L1C route of the workflow -----------------------------------------------------
+
+
+def l1c_config(workdir: Path, executable: str) -> Path:
+    """The tiny test world, shortened, on the L1C route with the given Sen2Cor executable."""
+    cfg = yaml.safe_load((ROOT / "tests" / "configs" / "tiny.yaml").read_text())
+    cfg["period"] = {"start": "2020-04-01", "end": "2020-04-25"}
+    cfg["sentinel2"] = {"level": "L1C", "sen2cor": {"executable": executable, "gipp": str(GIPP), "threads": 1}}
+    path = workdir / "l1c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    shutil.copy(ROOT / "config.yaml", workdir / "config.yaml")
+    return path
+
+
+def snakemake(workdir: Path, config: Path, *targets: str, check: bool = True):
+    """Run the workflow for some targets (targets go before --configfile, which takes several values)."""
+    return run_workflow(workdir, *targets, "--configfile", str(config), check=check)
+
+
+@pytest.fixture(scope="module")
+def l1c_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("l1c")
+    config = l1c_config(workdir, str(DOUBLE / "L2A_Process"))
+    snakemake(workdir, config, "sentinel2_all")
+    return workdir, config
+
+
+def _catalog(workdir: Path) -> list[str]:
+    import csv
+
+    with open(workdir / "results" / "tiny" / "catalog" / "sentinel2.csv", newline="") as f:
+        return [(row["name"], row["regions"]) for row in csv.DictReader(f)]
+
+
+@pytest.mark.e2e
+def test_l1c_route_end_to_end(l1c_run):
+    workdir, _ = l1c_run
+    rows = _catalog(workdir)
+    assert len(rows) >= 4 and all("_MSIL1C_" in name for name, _ in rows)
+    regions = set()
+    for name, region in rows:
+        cog = workdir / "results" / "tiny" / "sentinel2" / region / f"{name}.tif"
+        with rasterio.open(cog) as src:
+            tags, names = src.tags(), src.descriptions
+            ndvi = src.read(names.index("NDVI") + 1)
+        regions.add(region)
+        m = L2A_NAME.match(tags["product"] + ".SAFE")
+        assert m and m.group(3) == "9999" and m.group(2) == L1C_NAME.match(name).group(2)
+        assert tags["source_product"] == name and tags["level"] == "L1C" and tags["baseline"] == "99.99"
+        assert 0.0 <= float(tags["valid_fraction"]) <= 1.0
+        assert {"NDVI", "NDWI", "NBR2", "EVI", "bare", "valid", "B04", "B12"} <= set(names)
+        assert float(tags["valid_fraction"]) == 0 or np.isfinite(ndvi).any()
+        sen2cor = workdir / "results" / "tiny" / "sen2cor" / name / (tags["product"] + ".SAFE")
+        assert (sen2cor / "MTD_MSIL2A.xml").is_file()
+        log = (workdir / "logs" / "tiny" / "sen2cor" / f"{name}.sen2cor.log").read_text()
+        assert "TEST DOUBLE" in log and "Nr_Threads 1" in log
+    assert regions == {"skjern", "duero"}
+
+
+@pytest.mark.e2e
+def test_l1c_route_failure_is_reported(tmp_path, l1c_run):
+    src, _ = l1c_run
+    shutil.copytree(src / "resources", tmp_path / "resources")  # the same demo world, not generated again
+    config = l1c_config(tmp_path, str(DOUBLE / "L2A_Process_failing"))
+    proc = snakemake(tmp_path, config, "sentinel2_all", check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "Sen2Cor exited with status 1" in out and "ERROR: L2A_Tables" in out
+    failed = [p for p in (tmp_path / "logs" / "tiny" / "sen2cor").glob("*.log") if not p.name.endswith(".sen2cor.log")]
+    assert failed and "Sen2Cor exited with status 1" in failed[0].read_text()
+    left = tmp_path / "results" / "tiny" / "sen2cor"
+    assert not left.exists() or [p for p in left.iterdir() if p.name.startswith("S2")] == []
+
+
+@pytest.mark.e2e
+def test_missing_sen2cor_fails_at_once(tmp_path):
+    config = l1c_config(tmp_path, "L2A_Process_not_installed_here")
+    proc = snakemake(tmp_path, config, "sentinel2_all", "--dry-run", check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "L2A_Process_not_installed_here" in out and "install Sen2Cor" in out and "sentinel2.level: L2A" in out
+    assert not (tmp_path / "resources").exists()
+
+
+def _break(kind: str, safe: Path, l1c_zip: Path) -> str:
+    """Damage one product the way `kind` says; return the file name the error must give."""
+    if kind == "corrupt JP2":
+        path = next(safe.glob("GRANULE/*/IMG_DATA/R10m/*_B08_10m.jp2"))
+        data = bytearray(path.read_bytes())
+        data[len(data) // 3 :] = b"\x00" * (len(data) - len(data) // 3)
+        path.write_bytes(bytes(data))
+        return path.name
+    if kind == "missing MTD":
+        (safe / "MTD_MSIL2A.xml").unlink()
+        return "MTD_MSIL2A.xml"
+    if kind == "missing band":
+        path = next(safe.glob("GRANULE/*/IMG_DATA/R10m/*_B04_10m.jp2"))
+        path.unlink()
+        return path.name
+    data = l1c_zip.read_bytes()
+    l1c_zip.write_bytes(data[: len(data) // 2])
+    return l1c_zip.name
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("case", [(0, "corrupt JP2"), (1, "missing MTD"), (2, "missing band"), (3, "truncated SAFE")],
+                         ids=lambda c: c[1])
+def test_damaged_products_fail_the_job_naming_the_file(l1c_run, case):
+    workdir, config = l1c_run
+    index, kind = case
+    name, region = _catalog(workdir)[index]
+    product_dir = workdir / "results" / "tiny" / "sen2cor" / name
+    safe = next(product_dir.glob("*.SAFE"))
+    l1c_zip = workdir / "resources" / "demo" / "tiny" / "sentinel2" / f"{name}.zip"
+    expected = _break(kind, safe, l1c_zip)
+    if kind == "truncated SAFE":
+        target, log = f"results/tiny/sen2cor/{name}", workdir / "logs" / "tiny" / "sen2cor" / f"{name}.log"
+    else:
+        target = f"results/tiny/sentinel2/{region}/{name}.tif"
+        log = workdir / "logs" / "tiny" / "sentinel2" / region / f"{name}.log"
+    # Only the damaged job runs again (not the fetch, whatever else changed in the config).
+    proc = snakemake(workdir, config, target, "--force", "--rerun-triggers", "mtime",
+                     "--allowed-rules", "sen2cor", "sentinel2_l2a", check=False)
+    assert proc.returncode != 0
+    assert f"{expected}" in proc.stderr + proc.stdout
+    lines = [line for line in log.read_text().splitlines() if "ProductError" in line]
+    assert lines and expected in lines[-1]
+    assert not (workdir / target).exists()
