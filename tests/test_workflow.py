@@ -63,7 +63,10 @@ def test_metrics_table_reports_a_real_model(tiny_run):
     overall = metrics[(metrics["model"] == "random_forest") & (metrics["level"] == "all")].iloc[0]
     assert overall["n"] > 20
     assert 0 < overall["mae"] < 0.15
-    assert set(metrics["level"]) == {"all", "region", "landcover", "probe"}
+    assert {"all", "region", "landcover", "probe"} <= set(metrics["level"])
+    dataset = xr.open_dataset(tiny_run / "results" / "tiny" / "datasets" / "probes.nc")
+    both = int((dataset["ssm"].notnull() & dataset["sigma0_vv"].notnull()).sum())
+    assert overall["n"] <= both, "the model saw more probe-days than the dataset holds"
 
 
 def test_probe_values_equal_rasters_at_probe_pixels(tiny_run):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-METRICS = ("n", "mae", "rmse", "ubrmse", "bias", "r", "r2")
+METRICS = ("n", "mae", "rmse", "ubrmse", "bias", "r", "r2", "rpiq")
+LEVELS = (("all", []), ("region", ["region"]), ("landcover", ["landcover"]), ("probe", ["probe"]))
 
 
 def scores(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """MAE, RMSE, unbiased RMSE, bias (predicted - observed), Pearson r and R2 over valid pairs."""
+    """MAE, RMSE, unbiased RMSE, bias (predicted - observed), Pearson r, R2 and RPIQ over valid pairs."""
     obs = np.asarray(observed, dtype=float)
     pred = np.asarray(predicted, dtype=float)
     ok = np.isfinite(obs) & np.isfinite(pred)
@@ -23,8 +24,10 @@ def scores(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     r = float(np.corrcoef(obs, pred)[0, 1]) if n > 1 and obs.std() > 0 and pred.std() > 0 else np.nan
     ss_tot = float(np.sum((obs - obs.mean()) ** 2))
     r2 = 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else np.nan
+    iqr = float(np.subtract(*np.percentile(obs, [75, 25])))
+    rpiq = iqr / rmse if rmse > 0 else np.nan
     return {"n": n, "mae": float(np.abs(err).mean()), "rmse": rmse,
-            "ubrmse": float(np.sqrt(max(rmse**2 - bias**2, 0.0))), "bias": bias, "r": r, "r2": r2}
+            "ubrmse": float(np.sqrt(max(rmse**2 - bias**2, 0.0))), "bias": bias, "r": r, "r2": r2, "rpiq": rpiq}
 
 
 def grouped_scores(predictions: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -37,11 +40,23 @@ def grouped_scores(predictions: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def metrics_table(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Scores per model overall, per region, per land cover and per probe, stacked in one tidy table."""
+    """Scores per model (and variant) overall, per region, land cover and probe, stacked in one tidy table.
+
+    A table with a `repeat` column is scored on its repeat-averaged rows (repeat == 'mean'), and each
+    single repeat is scored as well under level 'repeat'.
+    """
+    keys = ["model", "variant"] if "variant" in predictions else ["model"]
+    table = predictions
+    extra_levels = []
+    if "repeat" in predictions:
+        repeat = predictions["repeat"].astype(str)
+        table = predictions[repeat == "mean"]
+        if (repeat != "mean").any():
+            extra_levels.append(("repeat", ["repeat"], predictions[repeat != "mean"].astype({"repeat": str})))
     frames = []
-    for level, extra in [("all", []), ("region", ["region"]), ("landcover", ["landcover"]), ("probe", ["probe"])]:
-        table = grouped_scores(predictions, ["model", *extra])
-        table.insert(1, "level", level)
-        table.insert(2, "group", table[extra[0]].astype(str) if extra else "all")
-        frames.append(table.drop(columns=extra))
+    for level, extra, data in [(lvl, ex, table) for lvl, ex in LEVELS] + extra_levels:
+        scored = grouped_scores(data, [*keys, *extra])
+        scored.insert(len(keys), "level", level)
+        scored.insert(len(keys) + 1, "group", scored[extra[0]].astype(str) if extra else "all")
+        frames.append(scored.drop(columns=extra))
     return pd.concat(frames, ignore_index=True)

@@ -209,5 +209,5 @@ def build_dataset(
 
 def to_table(dataset: xr.Dataset) -> pd.DataFrame:
     """The probe dataset as a tidy table, static covariates repeated on each day."""
-    table = dataset.to_dataframe().reset_index()
-    return table
+    daily = dataset.drop_dims("feature", errors="ignore")
+    return daily.to_dataframe().reset_index()

@@ -1,0 +1,12 @@
+"""Rule train_baseline: the climatology or change-detection soil-moisture baseline."""
+
+import xarray as xr
+
+from soilsat.evaluate.store import write_results
+from soilsat.logs import to_file
+from soilsat.models.baselines import run_baseline
+
+with to_file(snakemake.log[0]) as log:
+    predictions = run_baseline(xr.load_dataset(snakemake.input[0]), snakemake.wildcards.baseline,
+                               dict(snakemake.params.settings))
+    write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)
