@@ -69,6 +69,21 @@ def product_rasters(source, of_region=False):
     return rasters
 
 
+PROBE_MODELS = [
+    "random_forest",
+    "lstm_full",
+    "lstm_minimum",
+    "lstm_agriculture",
+    "climatology",
+    "change_detection",
+]
+
+
+def model_tables(kind):
+    """The `kind` table (predictions or metrics) of every soil-moisture model."""
+    return [f"{RESULTS}/models/{model}/{kind}.csv" for model in PROBE_MODELS]
+
+
 def final_outputs():
     """Everything `rule all` asks for."""
     return [

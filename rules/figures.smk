@@ -3,7 +3,7 @@
 
 rule metrics_table:
     input:
-        f"{RESULTS}/models/random_forest/metrics.csv",
+        model_tables("metrics"),
     output:
         report(
             f"{RESULTS}/metrics.csv",
