@@ -1,5 +1,7 @@
 # Shared definitions and input functions of the soilsat workflow.
 import csv
+import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -14,6 +16,15 @@ from soilsat.acquire.sources import (  # noqa: E402
 check_config(config)
 
 STUDY = config["study"]
+# Recorded in every dataset so it can be traced to the configuration that made it
+# (the sections that shape the data; model, map and figure settings are left out).
+CONFIG_HASH = hashlib.sha256(
+    json.dumps(
+        {k: v for k, v in config.items() if k not in ("train", "maps", "figures")},
+        sort_keys=True,
+        default=str,
+    ).encode()
+).hexdigest()
 RESULTS = f"results/{STUDY}"
 LOGS = f"logs/{STUDY}"
 REGIONS = [region["name"] for region in config["regions"]]

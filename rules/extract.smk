@@ -49,6 +49,7 @@ rule extract_probes:
         period=config["period"],
         extract=config["extract"],
         min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
+        config_hash=CONFIG_HASH,
     script:
         "../scripts/extract_probes.py"
 
@@ -75,6 +76,7 @@ rule extract_samples:
         regions=config["regions"],
         grid=config["grid"],
         samples=config["extract"]["samples"],
+        config_hash=CONFIG_HASH,
     script:
         "../scripts/extract_samples.py"
 
@@ -85,7 +87,8 @@ rule extract_windows:
         static=expand(f"{RESULTS}/static/{{region}}.tif", region=REGIONS),
         lucas=f"{ANCILLARY}/lucas",
     output:
-        f"{RESULTS}/datasets/windows.nc",
+        dataset=f"{RESULTS}/datasets/windows.nc",
+        table=f"{RESULTS}/datasets/windows.parquet",
     log:
         f"{LOGS}/extract/windows.log",
     benchmark:
@@ -100,5 +103,6 @@ rule extract_windows:
         regions=config["regions"],
         grid=config["grid"],
         windows=config["extract"]["windows"],
+        config_hash=CONFIG_HASH,
     script:
         "../scripts/extract_windows.py"

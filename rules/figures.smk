@@ -1,15 +1,45 @@
-# Figures and tables of the reproduced studies, from stored results only.
+# Figures and tables of the reproduced studies, from stored results only (never re-training).
+
+# Model result folders (results/<study>/models/<model>[_<variant>]) each figure family reads;
+# a folder holds predictions.csv and metrics.csv in the tidy layout of soilsat.evaluate.store.
+SSM_MODEL_RESULTS = [f"{RESULTS}/models/random_forest"]
+CLAY_MODEL_RESULTS = [f"{RESULTS}/models/tziolas_{model}" for model in ("cnn", "rf", "ann")]
+SOC_MODEL_RESULTS = [f"{RESULTS}/models/zhang_{model}" for model in ("cnn_lstm", "rf")]
+CNN_ACTIVATIONS = f"{RESULTS}/models/tziolas_cnn/activations.csv"
+
+DATA_FIGURES = [
+    "correlation_static",
+    "correlation_dynamic",
+    "violins_static",
+    "violins_dynamic",
+    "ssm_by_landcover",
+    "ssm_by_region",
+    "ssm_sigma0",
+    "sigma0_by_landcover",
+    "ssm_ndwi",
+    "probe_indices",
+    "probe_weather",
+]
+MODEL_FIGURES = [
+    "regional_mae",
+    "error_by_landcover",
+    "observed_vs_predicted",
+    "observed_vs_predicted_agriculture",
+    "weekly_error",
+    "probe_predictions",
+]
 
 
 rule metrics_table:
     input:
-        model_tables("metrics"),
+        [f"{folder}/metrics.csv" for folder in SSM_MODEL_RESULTS],
     output:
         report(
             f"{RESULTS}/metrics.csv",
             caption="report/metrics.rst",
             category="Simonsen 2021",
-            subcategory="Metrics",
+            subcategory="Models",
+            labels={"table": "metrics of every model"},
         ),
     log:
         f"{LOGS}/figures/metrics_table.log",
@@ -23,41 +53,47 @@ rule metrics_table:
         "../scripts/metrics_table.py"
 
 
-rule figure_observed_vs_predicted:
+rule table_mae:
     input:
-        f"{RESULTS}/models/random_forest/predictions.csv",
+        [f"{folder}/metrics.csv" for folder in SSM_MODEL_RESULTS],
     output:
-        report(
-            f"{RESULTS}/figures/observed_vs_predicted.png",
-            caption="report/observed_vs_predicted.rst",
+        csv=report(
+            f"{RESULTS}/tables/mae_{{level}}.csv",
+            caption="report/table_mae.rst",
             category="Simonsen 2021",
             subcategory="Models",
+            labels={"table": "MAE per {level}"},
         ),
+        markdown=f"{RESULTS}/tables/mae_{{level}}.md",
     log:
-        f"{LOGS}/figures/observed_vs_predicted.log",
+        f"{LOGS}/figures/table_mae_{{level}}.log",
+    wildcard_constraints:
+        level="landcover|probe",
     conda:
         "../envs/figures.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=500,
         runtime=10,
     script:
-        "../scripts/figure_observed_vs_predicted.py"
+        "../scripts/table_mae.py"
 
 
-rule figure_probe_timeseries:
+rule figure_probe_dataset:
     input:
-        dataset=f"{RESULTS}/datasets/probes.nc",
-        predictions=f"{RESULTS}/models/random_forest/predictions.csv",
+        f"{RESULTS}/datasets/probes.nc",
     output:
         report(
-            f"{RESULTS}/figures/probe_timeseries.png",
-            caption="report/probe_timeseries.rst",
+            f"{RESULTS}/figures/simonsen/{{figure}}.png",
+            caption="report/probe_dataset.rst",
             category="Simonsen 2021",
             subcategory="Data",
+            labels={"figure": "{figure}"},
         ),
     log:
-        f"{LOGS}/figures/probe_timeseries.log",
+        f"{LOGS}/figures/simonsen_{{figure}}.log",
+    wildcard_constraints:
+        figure="|".join(DATA_FIGURES),
     conda:
         "../envs/figures.yaml"
     threads: 1
@@ -67,4 +103,177 @@ rule figure_probe_timeseries:
     params:
         probe=config["figures"]["probe"],
     script:
-        "../scripts/figure_probe_timeseries.py"
+        "../scripts/figure_probe_dataset.py"
+
+
+rule figure_ssm_models:
+    input:
+        predictions=[f"{folder}/predictions.csv" for folder in SSM_MODEL_RESULTS],
+        metrics=[f"{folder}/metrics.csv" for folder in SSM_MODEL_RESULTS],
+    output:
+        report(
+            f"{RESULTS}/figures/simonsen/{{figure}}.png",
+            caption="report/ssm_models.rst",
+            category="Simonsen 2021",
+            subcategory="Models",
+            labels={"figure": "{figure}"},
+        ),
+    log:
+        f"{LOGS}/figures/simonsen_{{figure}}.log",
+    wildcard_constraints:
+        figure="|".join(MODEL_FIGURES),
+    conda:
+        "../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        probe=config["figures"]["probe"],
+    script:
+        "../scripts/figure_ssm_models.py"
+
+
+rule figure_clay_maps:
+    input:
+        expand(f"{RESULTS}/maps/clay_{{region}}.tif", region=REGIONS),
+    output:
+        report(
+            f"{RESULTS}/figures/tziolas/clay_maps.png",
+            caption="report/clay_maps.rst",
+            category="Tziolas 2020",
+            subcategory="Maps",
+            labels={"figure": "clay maps"},
+        ),
+    log:
+        f"{LOGS}/figures/tziolas_clay_maps.log",
+    conda:
+        "../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        title="Topsoil clay predicted from bare-soil Sentinel-2 spectra",
+    script:
+        "../scripts/figure_map_panels.py"
+
+
+rule figure_soc_maps:
+    input:
+        expand(f"{RESULTS}/maps/soc_{{region}}.tif", region=REGIONS),
+    output:
+        report(
+            f"{RESULTS}/figures/zhang/soc_maps.png",
+            caption="report/soc_maps.rst",
+            category="Zhang 2022",
+            subcategory="Maps",
+            labels={"figure": "SOC maps"},
+        ),
+    log:
+        f"{LOGS}/figures/zhang_soc_maps.log",
+    conda:
+        "../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        title="Soil organic carbon predicted from covariate windows",
+    script:
+        "../scripts/figure_map_panels.py"
+
+
+rule figure_quicklook:
+    input:
+        f"{RESULTS}/maps/{{quantity}}_{{region}}.tif",
+    output:
+        report(
+            f"{RESULTS}/figures/maps/{{quantity}}_{{region}}.png",
+            caption="report/quicklook.rst",
+            category="{quantity_study}",
+            subcategory="Maps",
+            labels={"map": "{quantity}", "region": "{region}"},
+        ),
+    log:
+        f"{LOGS}/figures/quicklook_{{quantity}}_{{region}}.log",
+    wildcard_constraints:
+        quantity="clay|soc",
+    conda:
+        "../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/figure_quicklook.py"
+
+
+rule figure_clay_models:
+    input:
+        [f"{folder}/predictions.csv" for folder in CLAY_MODEL_RESULTS],
+    output:
+        report(
+            f"{RESULTS}/figures/tziolas/observed_vs_predicted.png",
+            caption="report/clay_models.rst",
+            category="Tziolas 2020",
+            subcategory="Models",
+            labels={"figure": "observed vs predicted clay"},
+        ),
+    log:
+        f"{LOGS}/figures/tziolas_observed_vs_predicted.log",
+    conda:
+        "../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/figure_clay_models.py"
+
+
+rule figure_clay_filters:
+    input:
+        activations=CNN_ACTIVATIONS,
+        samples=f"{RESULTS}/datasets/samples.nc",
+    output:
+        report(
+            f"{RESULTS}/figures/tziolas/filters.png",
+            caption="report/clay_filters.rst",
+            category="Tziolas 2020",
+            subcategory="Models",
+            labels={"figure": "CNN filter interpretation"},
+        ),
+    log:
+        f"{LOGS}/figures/tziolas_filters.log",
+    conda:
+        "../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/figure_clay_filters.py"
+
+
+rule figure_soc_repeats:
+    input:
+        [f"{folder}/metrics.csv" for folder in SOC_MODEL_RESULTS],
+    output:
+        report(
+            f"{RESULTS}/figures/zhang/repeats.png",
+            caption="report/soc_repeats.rst",
+            category="Zhang 2022",
+            subcategory="Models",
+            labels={"figure": "RMSE and R2 over the repeats"},
+        ),
+    log:
+        f"{LOGS}/figures/zhang_repeats.log",
+    conda:
+        "../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/figure_soc_repeats.py"

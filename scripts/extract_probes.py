@@ -22,6 +22,7 @@ with to_file(snakemake.log[0]) as log:
         sites, daily, weather, grids, snakemake.input.sentinel1, snakemake.input.sentinel2,
         static, params.period["start"], params.period["end"],
         params.extract["interpolation_window_days"], params.min_valid_fraction, params.extract["sigma0"],
+        config_hash=params.config_hash,
     )
     with atomic_path(snakemake.output.dataset) as tmp:
         dataset.to_netcdf(tmp, engine="netcdf4")

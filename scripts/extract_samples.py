@@ -6,6 +6,7 @@ from soilsat.acquire.tables import read_lucas
 from soilsat.extract.samples import bare_soil_observations, locate, raster_index, sample_dataset
 from soilsat.grid import grid_from_config
 from soilsat.io import atomic_path
+from soilsat.extract.probes import product_names
 from soilsat.logs import to_file
 
 with to_file(snakemake.log[0]) as log:
@@ -22,6 +23,8 @@ with to_file(snakemake.log[0]) as log:
         outlier_sd=params.samples["outlier_sd"],
     )
     dataset = sample_dataset(samples, observations)
+    dataset.attrs["config_sha256"] = params.config_hash
+    dataset.attrs["sentinel2_products"] = " ".join(product_names(snakemake.input.sentinel2))
     with atomic_path(snakemake.output.dataset) as tmp:
         dataset.to_netcdf(tmp, engine="netcdf4")
     with atomic_path(snakemake.output.table) as tmp:

@@ -89,3 +89,35 @@ def test_phenology_of_a_symmetric_season():
     sparse = curve.iloc[::10]
     smoothed = smooth_daily(pd.Series(sparse.index), sparse.to_numpy(), 2020)
     assert abs(phenology(smoothed)["peak"] - 180) <= 5
+
+
+def test_probe_without_valid_day_is_logged_and_dropped(caplog):
+    from soilsat.extract.probes import drop_probes_without_days
+
+    index = pd.MultiIndex.from_product([["p1", "p2"], pd.date_range("2020-01-01", periods=3)], names=["probe", "time"])
+    table = pd.DataFrame({"ssm": [0.1, np.nan, 0.2, np.nan, np.nan, np.nan]}, index=index)
+    with caplog.at_level(logging.WARNING):
+        kept = drop_probes_without_days(table)
+    assert kept.index.get_level_values("probe").unique().tolist() == ["p1"]
+    assert "p2" in caplog.text and "no valid soil-moisture day" in caplog.text
+
+
+def test_sample_without_bare_soil_is_logged_and_dropped(tmp_path, caplog):
+    from soilsat.extract.samples import S2_BANDS, bare_soil_observations
+    from soilsat.io import write_cog
+
+    grid = region_grid("a", 9.0, 56.0, 200, 0)
+    bands = np.full((len(S2_BANDS) + 2,) + grid.shape, 0.2, np.float32)
+    bands[-2] = 0  # bare
+    bands[-2, 5, 5] = 1  # only the first sample's pixel is bare soil
+    bands[-1] = 1  # valid
+    path = tmp_path / "s2.tif"
+    write_cog(path, bands, grid, [*S2_BANDS, "bare", "valid"], tags={"region": "a"})
+    samples = pd.DataFrame({"point_id": ["A1", "A2"], "region": "a", "row": [5, 10], "col": [5, 10]})
+    optical = pd.DataFrame({"path": [str(path)], "region": ["a"], "time": [pd.Timestamp("2020-05-01")], "product": ["s2"]})
+    radar = pd.DataFrame(columns=["path", "region", "time", "product"])
+    with caplog.at_level(logging.WARNING):
+        observations = bare_soil_observations(samples, optical, radar, pair_days=1, outlier_sd=3)
+    assert observations["point_id"].tolist() == ["A1"]
+    assert np.isnan(observations["VV"]).all()  # no Sentinel-1 within a day: the gap stays a gap
+    assert "A2" in caplog.text and "without any bare-soil observation" in caplog.text

@@ -63,6 +63,20 @@ def probe_days(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return sites, daily[["probe", "time", "ssm", "ts_max"]]
 
 
+def drop_probes_without_days(table: pd.DataFrame) -> pd.DataFrame:
+    """The (probe, time) table without the probes that have no valid soil-moisture day; they are logged."""
+    counts = table["ssm"].notna().groupby(level="probe").sum()
+    empty = sorted(counts.index[counts == 0])
+    if empty:
+        log.warning("probes with no valid soil-moisture day, excluded: %s", ", ".join(empty))
+    return table.drop(index=empty, level="probe")
+
+
+def product_names(paths: Sequence[str]) -> list[str]:
+    """Product ids of processed rasters (file names without extension)."""
+    return sorted(os.path.splitext(os.path.basename(str(p)))[0] for p in paths)
+
+
 def locate_probes(sites: pd.DataFrame, grids: Mapping[str, StudyGrid]) -> pd.DataFrame:
     """Region, row and column of each probe site; sites outside every grid are logged and dropped."""
     return locate(sites, grids, "probe")
@@ -138,6 +152,7 @@ def build_dataset(
     window_days: int,
     min_valid_fraction: float,
     sigma0: Mapping[str, object] | None = None,
+    config_hash: str = "",
 ) -> xr.Dataset:
     """The probe x day dataset; every value not observed stays missing, with an `observed` mask."""
     sigma0 = dict(sigma0 or {})
@@ -170,11 +185,8 @@ def build_dataset(
         for column in ("precipitation", "tmin", "tmean", "tmax"):
             table.loc[rows, column] = frame[column].to_numpy()
         table.loc[rows, "dry_days"] = consecutive_dry_days(frame["precipitation"].to_numpy())
-    no_days = [p for p in probes if table.loc[p, "ssm"].notna().sum() == 0]
-    if no_days:
-        log.warning("probes with no valid soil-moisture day, excluded: %s", ", ".join(no_days))
-        table = table.drop(index=no_days, level="probe")
-        pixels = pixels[~pixels["probe"].isin(no_days)]
+    table = drop_probes_without_days(table)
+    pixels = pixels[pixels["probe"].isin(table.index.get_level_values("probe"))]
     dataset = xr.Dataset.from_dataframe(table)
     statics = static_values(static, pixels)
     for name in STATIC_BANDS:
@@ -198,8 +210,9 @@ def build_dataset(
         title="soilsat probe dataset",
         source=f"soilsat {soilsat.__version__}",
         comment=f"{COPERNICUS_ATTRIBUTION}. Missing values are not observed; nothing is filled.",
-        sentinel1_products=len(sentinel1),
-        sentinel2_products=len(sentinel2),
+        sentinel1_products=" ".join(product_names(sentinel1)),
+        sentinel2_products=" ".join(product_names(usable_optical(sentinel2, min_valid_fraction))),
+        config_sha256=config_hash,
     )
     log.info("probe dataset: %d probes x %d days, %d probe-days with soil moisture and sigma0",
              dataset.sizes["probe"], dataset.sizes["time"],

@@ -234,3 +234,13 @@ def window_dataset(samples: pd.DataFrame, windows: xr.DataArray, yearly: xr.Data
     dataset.attrs.update(Conventions="CF-1.10", title="soilsat covariate windows and phenology (Zhang 2022)",
                          source=f"soilsat {soilsat.__version__}", comment=COPERNICUS_ATTRIBUTION)
     return dataset
+
+
+def window_table(dataset: xr.Dataset) -> pd.DataFrame:
+    """The window dataset for people: one row per sample and year, centre-pixel covariates and phenology."""
+    centre = dataset["windows"].isel(wy=dataset.sizes["wy"] // 2, wx=dataset.sizes["wx"] // 2)
+    covariates = centre.to_pandas().add_prefix("static_")
+    phenology = dataset["phenology"].to_dataframe().reset_index().pivot_table(
+        index=["sample", "year"], columns="metric", values="phenology", dropna=False).reset_index()
+    targets = dataset[["oc", "clay", "silt", "sand"]].to_dataframe()
+    return phenology.merge(covariates, left_on="sample", right_index=True).merge(targets, left_on="sample", right_index=True)
