@@ -52,10 +52,22 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     p_inspect = commands.add_parser("inspect", help="print a JSON summary of a SAFE product or an ISMN archive")
     p_inspect.add_argument("path", type=Path)
+    p_s1 = commands.add_parser("s1", help="Sentinel-1 tools")
+    s1_commands = p_s1.add_subparsers(dest="s1_command", required=True)
+    p_geo = s1_commands.add_parser(
+        "geolocation-check", help="compare our orbit/range-Doppler geometry with a GRD product's geolocation grid"
+    )
+    p_geo.add_argument("path", type=Path, help="SAFE folder or zip")
+    p_geo.add_argument("--polarisation", action="append", help="check only this polarisation (repeatable)")
     args = parser.parse_args(argv)
     try:
         if args.command == "inspect":
             print(json.dumps(inspect(args.path), indent=2, default=str))
+        elif args.command == "s1" and args.s1_command == "geolocation-check":
+            from soilsat.sar.geolocation_check import check_product
+
+            for record in check_product(args.path, args.polarisation):
+                print(json.dumps(record), flush=True)
     except (SoilsatError, ValueError) as err:
         print(f"soilsat {args.command}: {err}", file=sys.stderr)
         return 1

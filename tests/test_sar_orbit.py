@@ -1,0 +1,252 @@
+"""Orbits: EOF files, selection, interpolation accuracy, zero-Doppler, and the geolocation check on real ESA metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from lxml import etree
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+from conftest import real_fixture  # noqa: E402
+from soilsat import cli  # noqa: E402
+from soilsat.demo import orbit as demo_orbit  # noqa: E402
+from soilsat.errors import ProductError  # noqa: E402
+from soilsat.sar import orbit as orb  # noqa: E402
+from soilsat.sar.geolocation_check import check_product, point_errors  # noqa: E402
+from soilsat.sar.safe import open_product  # noqa: E402
+
+S1A_ZIP = ("s1", "S1A_IW_GRDH_1SDV_20150203T043109_20150203T043134_004454_00574F_6D00.zip")
+S1B_SAFE = ("s1", "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE")
+PASS = dict(lon=8.95, lat=55.95, date="2020-04-03", direction="ASCENDING")
+
+
+def _utc(t: np.datetime64 | dt.datetime) -> str:
+    return "UTC=" + pd.Timestamp(t).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def write_eof(path: Path, orbit: demo_orbit.Orbit, created: dt.datetime, start: dt.datetime, stop: dt.datetime,
+              mission: str = "Sentinel-1A", kind: str = "POEORB", drop: str | None = None) -> Path:
+    """An Earth Explorer orbit file of the demo orbit's state vectors (optionally without one OSV field)."""
+    root = etree.Element("Earth_Explorer_File")
+    fixed = etree.SubElement(etree.SubElement(root, "Earth_Explorer_Header"), "Fixed_Header")
+    etree.SubElement(fixed, "File_Name").text = path.stem
+    etree.SubElement(fixed, "Mission").text = mission
+    etree.SubElement(fixed, "File_Type").text = f"AUX_{kind}"
+    validity = etree.SubElement(fixed, "Validity_Period")
+    etree.SubElement(validity, "Validity_Start").text = _utc(start)
+    etree.SubElement(validity, "Validity_Stop").text = _utc(stop)
+    source = etree.SubElement(fixed, "Source")
+    etree.SubElement(source, "Creation_Date").text = _utc(created)
+    osvs = etree.SubElement(etree.SubElement(root, "Data_Block", type="xml"), "List_of_OSVs", count=str(len(orbit.time)))
+    for t, p, v in zip(orbit.datetimes(orbit.time), orbit.position, orbit.velocity):
+        osv = etree.SubElement(osvs, "OSV")
+        etree.SubElement(osv, "TAI").text = _utc(t + np.timedelta64(37, "s"))
+        etree.SubElement(osv, "UTC").text = _utc(t)
+        for name, value in zip(("X", "Y", "Z", "VX", "VY", "VZ"), (*p, *v)):
+            if name != drop:
+                etree.SubElement(osv, name, unit="m" if len(name) == 1 else "m/s").text = f"{value:.6f}"
+        etree.SubElement(osv, "Quality").text = "NOMINAL"
+    path.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def analytic():
+    """The demo orbit at 10 s (as ESA's files give it) and densely (the analytic reference)."""
+    coarse = demo_orbit.pass_orbit(**PASS, step_s=10.0, half_span_s=300.0)
+    dense = demo_orbit.pass_orbit(**PASS, step_s=0.5, half_span_s=300.0)
+    return coarse, dense
+
+
+def _as_datetime(t: np.datetime64) -> dt.datetime:
+    return pd.Timestamp(t).to_pydatetime()
+
+
+# --------------------------------------------------------------------------- interpolation
+
+
+def test_lagrange_degree3_matches_the_analytic_orbit(analytic):
+    coarse, dense = analytic
+    o = orb.Orbit(coarse.epoch, coarse.time, coarse.position, coarse.velocity, "lagrange", 3, "demo")
+    inside = (dense.time > -280) & (dense.time < 280)
+    pos, vel, _ = o.state(dense.time[inside])
+    assert np.abs(pos - dense.position[inside]).max() < 0.005  # metres
+    assert np.abs(vel - dense.velocity[inside]).max() < 1e-4  # m/s
+    # at the state vectors themselves Lagrange is exact
+    pos0, vel0, _ = o.state(coarse.time)
+    np.testing.assert_allclose(pos0, coarse.position, atol=1e-6)
+    np.testing.assert_allclose(vel0, coarse.velocity, atol=1e-9)
+
+
+def test_acceleration_is_the_derivative_of_velocity(analytic):
+    coarse, _ = analytic
+    for method, degree in (("lagrange", 3), ("polynomial", 7)):
+        o = orb.Orbit(coarse.epoch, coarse.time, coarse.position, coarse.velocity, method, degree, "demo")
+        t = np.linspace(-200, 200, 41)
+        _, v_lo, _ = o.state(t - 0.01)
+        _, v_hi, _ = o.state(t + 0.01)
+        _, _, acc = o.state(t)
+        np.testing.assert_allclose(acc, (v_hi - v_lo) / 0.02, atol=2e-4)
+
+
+def test_polynomial_fit_on_an_annotation_length_orbit(analytic):
+    coarse, dense = analytic
+    keep = np.abs(coarse.time) <= 80  # 17 vectors, as an annotation holds
+    o = orb.Orbit.from_state_vectors(coarse.datetimes(coarse.time[keep]), coarse.position[keep], coarse.velocity[keep],
+                                     method="polynomial", degree=5)
+    inside = np.abs(dense.time) < 70
+    pos, vel, _ = o.state(o.seconds(dense.datetimes(dense.time[inside])))
+    assert np.abs(pos - dense.position[inside]).max() < 0.01
+    assert np.abs(vel - dense.velocity[inside]).max() < 1e-3
+
+
+def test_unknown_method_and_too_few_vectors_are_refused(analytic):
+    coarse, _ = analytic
+    with pytest.raises(ValueError, match="not one of"):
+        orb.Orbit(coarse.epoch, coarse.time, coarse.position, coarse.velocity, "spline", 3)
+    with pytest.raises(ValueError, match="too few"):
+        orb.Orbit(coarse.epoch, coarse.time[:3], coarse.position[:3], coarse.velocity[:3], "lagrange", 3)
+
+
+def test_zero_doppler_of_a_ground_point(analytic):
+    coarse, _ = analytic
+    o = orb.Orbit(coarse.epoch, coarse.time, coarse.position, coarse.velocity, "lagrange", 3, "demo")
+    lon, lat, h = np.array([8.9, 9.0, 8.95]), np.array([55.9, 56.0, 55.95]), np.array([0.0, 150.0, 1200.0])
+    xyz = orb.geodetic_to_ecef(lon, lat, h)
+    t, r = orb.zero_doppler(o, xyz)
+    pos, vel, _ = o.state(t)
+    doppler = np.einsum("ij,ij->i", xyz - pos, vel) / (np.linalg.norm(vel, axis=1) * r)
+    assert np.abs(doppler).max() < 1e-10
+    np.testing.assert_allclose(r, np.linalg.norm(xyz - pos, axis=1), rtol=0, atol=1e-6)
+    t_ref, r_ref = demo_orbit.zero_doppler(coarse, xyz, t0=0.0)
+    np.testing.assert_allclose(t, t_ref, atol=1e-5)
+    np.testing.assert_allclose(r, r_ref, atol=0.01)
+    # our WGS 84 conversion agrees with the demo world's
+    np.testing.assert_allclose(xyz, demo_orbit.geodetic_to_ecef(lon, lat, h), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- EOF files
+
+
+def test_read_eof(tmp_path, analytic):
+    coarse, _ = analytic
+    start, stop = _as_datetime(coarse.datetimes(coarse.time[0])), _as_datetime(coarse.datetimes(coarse.time[-1]))
+    path = write_eof(tmp_path / "S1A_OPER_AUX_POEORB_OPOD_20200423T121500_V20200402T225942_20200404T005942.EOF",
+                     coarse, dt.datetime(2020, 4, 23, 12, 15), start, stop)
+    eof = orb.read_eof(path)
+    assert (eof.mission, eof.kind, eof.created) == ("S1A", "POEORB", dt.datetime(2020, 4, 23, 12, 15))
+    assert (eof.validity_start, eof.validity_stop) == (start, stop)
+    assert eof.orbit.method == "lagrange" and eof.orbit.degree == 3
+    assert eof.orbit.epoch == coarse.datetimes(coarse.time[0])
+    np.testing.assert_allclose(eof.orbit.time, coarse.time - coarse.time[0])
+    np.testing.assert_allclose(eof.orbit.position, coarse.position, atol=1e-6)
+    np.testing.assert_allclose(eof.orbit.velocity, coarse.velocity, atol=1e-6)
+
+
+def test_read_eof_errors_name_the_file(tmp_path, analytic):
+    coarse, _ = analytic
+    t0, t1 = _as_datetime(coarse.datetimes(coarse.time[0])), _as_datetime(coarse.datetimes(coarse.time[-1]))
+    bad = write_eof(tmp_path / "no_vz.EOF", coarse, dt.datetime(2020, 4, 23), t0, t1, drop="VZ")
+    with pytest.raises(ProductError, match=r"no_vz\.EOF: OSV 1 has no VZ"):
+        orb.read_eof(bad)
+    junk = tmp_path / "junk.EOF"
+    junk.write_text("<Earth_Explorer_File><unclosed>")
+    with pytest.raises(ProductError, match=r"junk\.EOF: orbit file XML does not parse"):
+        orb.read_eof(junk)
+    with pytest.raises(ProductError, match=r"absent\.EOF: no such orbit file"):
+        orb.read_eof(tmp_path / "absent.EOF")
+
+
+def test_select_eof_needs_the_margin_and_prefers_the_newest(tmp_path, analytic):
+    coarse, _ = analytic
+    t = lambda s: _as_datetime(coarse.datetimes(s))  # noqa: E731
+    start, stop = t(-10.0), t(10.0)  # the product
+    files = {
+        "old": write_eof(tmp_path / "old.EOF", coarse, dt.datetime(2020, 4, 10), t(-300), t(300)),
+        "new": write_eof(tmp_path / "new.EOF", coarse, dt.datetime(2020, 4, 23), t(-300), t(300)),
+        "short": write_eof(tmp_path / "short.EOF", coarse, dt.datetime(2020, 5, 1), t(-40), t(40)),
+        "other": write_eof(tmp_path / "other.EOF", coarse, dt.datetime(2020, 5, 2), t(-300), t(300), mission="Sentinel-1B"),
+        "resorb": write_eof(tmp_path / "resorb.EOF", coarse, dt.datetime(2020, 4, 3), t(-300), t(300), kind="RESORB"),
+    }
+    eofs = {k: orb.read_eof(p) for k, p in files.items()}
+    chosen = orb.select_eof(eofs.values(), start, stop, mission="S1A", margin_s=60)
+    assert chosen.path == files["new"]
+    # with a margin the short file does not cover, it is never chosen; without, it is the newest
+    assert orb.select_eof([eofs["short"]], start, stop, "S1A", margin_s=60) is None
+    assert orb.select_eof(eofs.values(), start, stop, "S1A", margin_s=20).path == files["short"]
+    assert orb.select_eof([eofs["other"]], start, stop, "S1A") is None
+    assert orb.select_eof([eofs["old"], eofs["resorb"]], start, stop, "S1A").path == files["old"]
+
+
+def test_product_orbit_uses_the_eof_or_warns(tmp_path, analytic, caplog):
+    coarse, _ = analytic
+    t = lambda s: _as_datetime(coarse.datetimes(s))  # noqa: E731
+    ann = type("Annotation", (), {})()
+    keep = np.abs(coarse.time) <= 80
+    ann.orbit = pd.DataFrame({"time": coarse.datetimes(coarse.time[keep]),
+                              **{k: coarse.position[keep, i] for i, k in enumerate("xyz")},
+                              **{f"v{k}": coarse.velocity[keep, i] for i, k in enumerate("xyz")}})
+    path = write_eof(tmp_path / "full.EOF", coarse, dt.datetime(2020, 4, 23), t(-300), t(300))
+    o = orb.product_orbit(ann, t(-10), t(10), "S1A", [path])
+    assert o.source == "full.EOF" and o.method == "lagrange"
+    with caplog.at_level(logging.WARNING, logger="soilsat.sar.orbit"):
+        o = orb.product_orbit(ann, t(-10), t(10), "S1B", [path])
+    assert o.source == "annotation" and o.method == "polynomial"
+    assert "using the annotation orbit" in caplog.text
+
+
+# --------------------------------------------------------------------------- real ESA metadata
+
+
+@pytest.mark.parametrize("fixture", [S1A_ZIP, S1B_SAFE], ids=["ipf-002.70-zip", "ipf-003.40-safe"])
+@pytest.mark.parametrize("method", ["polynomial", "lagrange"])
+def test_geolocation_grid_of_real_products(fixture, method):
+    path = real_fixture(*fixture)
+    with open_product(path) as product:
+        pols = product.available_polarisations
+        assert pols
+        for pol in pols:
+            errors = point_errors(product.annotation(pol), method)
+            assert errors.range_m.size == 210
+            assert np.abs(errors.range_m).max() < 0.1, f"{pol}: slant range off by {np.abs(errors.range_m).max():.3f} m"
+            assert np.abs(errors.azimuth_lines).max() < 0.1, f"{pol}: azimuth off by {np.abs(errors.azimuth_lines).max():.3f} lines"
+            # ESA's polynomials and its grid disagree by up to about half a pixel: reported, loosely bounded here
+            assert np.hypot(errors.line, errors.pixel).max() < 1.0
+
+
+def test_cli_geolocation_check_prints_one_line_per_annotation(capsys):
+    path = real_fixture(*S1A_ZIP)
+    assert cli.main(["s1", "geolocation-check", str(path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["annotation"][:13] for r in records] == ["s1a-iw-grd-vv", "s1a-iw-grd-vh"]
+    for r in records:
+        assert set(r) == {"product", "annotation", "points", "azimuth_max_lines", "range_max_m", "max_px", "rms_px"}
+        assert r["product"] == S1A_ZIP[1][:-4]
+        assert r["points"] == 210
+        assert r["range_max_m"] < 0.1 and r["azimuth_max_lines"] < 0.1
+        assert 0 < r["rms_px"] <= r["max_px"] < 1.0
+
+
+def test_cli_geolocation_check_names_a_missing_annotation(capsys):
+    path = real_fixture(*S1B_SAFE)  # the manifest lists a VH annotation the folder lacks
+    assert cli.main(["s1", "geolocation-check", str(path)]) == 1
+    captured = capsys.readouterr()
+    records = [json.loads(line) for line in captured.out.strip().splitlines()]
+    assert [r["annotation"] for r in records] == ["s1b-iw-grd-vv-20211223t051122-20211223t051147-030148-039993-001.xml"]
+    assert "annotation/s1b-iw-grd-vh-20211223t051122-20211223t051147-030148-039993-002.xml" in captured.err
+    assert "missing" in captured.err
+    assert cli.main(["s1", "geolocation-check", str(path), "--polarisation", "vv"]) == 0
+
+
+def test_check_product_of_a_missing_path(tmp_path):
+    with pytest.raises(ProductError, match="no such file or folder"):
+        list(check_product(tmp_path / "S1A_nothing.zip"))
