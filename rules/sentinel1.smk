@@ -1,24 +1,35 @@
-# Sentinel-1: each GRD product becomes calibrated sigma0 on the study grid of each region it covers.
+# Sentinel-1: each GRD product becomes calibrated, speckle-filtered, terrain-corrected sigma0 on the
+# study grid of each region it covers, through one SNAP graph run by SNAP or by soilsat's own operators.
+from soilsat.sar.snap import preflight as snap_preflight  # noqa: E402
+
+SENTINEL1 = config["sentinel1"]
+if SENTINEL1["engine"] == "snap":
+    # A missing SNAP fails here, before any job runs.
+    snap_preflight(SENTINEL1["snap"])
 
 
 rule sentinel1_sigma0:
     input:
         product=f"{RESOURCES}/sentinel1/{{product}}.zip",
+        dem=f"{ANCILLARY}/dem",
     output:
-        f"{RESULTS}/sentinel1/{{region}}/{{product}}.tif",
+        raster=f"{RESULTS}/sentinel1/{{region}}/{{product}}.tif",
+        graph=f"{RESULTS}/sentinel1/{{region}}/{{product}}.graph.xml",
     log:
         f"{LOGS}/sentinel1/{{region}}/{{product}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/sentinel1/{{region}}/{{product}}.tsv"
     conda:
         "../envs/sentinel1.yaml"
-    threads: 1
+    container:
+        SENTINEL1["snap"]["container"] if SENTINEL1["engine"] == "snap" else None
+    threads: SENTINEL1["threads"]
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=SENTINEL1["mem_mb"],
+        runtime=SENTINEL1["runtime"],
     params:
         region=region_config,
         grid=config["grid"],
-        polarisations=config["sentinel1"]["polarisations"],
+        sentinel1=SENTINEL1,
     script:
         "../scripts/sentinel1.py"

@@ -1,14 +1,34 @@
-"""Rule sentinel1_sigma0: one GRD product to sigma0 on one region's study grid."""
+"""Rule sentinel1_sigma0: one GRD product through the SNAP graph to sigma0 on one region's study grid."""
+
+from pathlib import Path
 
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.grid import grid_from_config
 from soilsat.io import write_dataset_cog
 from soilsat.logs import to_file
-from soilsat.sar.process import sigma0_on_grid
+from soilsat.sar import graph, snap
+from soilsat.sar.engine import dem_nodata, product_tags, run_graph, set_threads
+from soilsat.sar.safe import open_product
 
+settings = snakemake.params.sentinel1
 with to_file(snakemake.log[0]) as log:
     grid = grid_from_config(snakemake.params.region, snakemake.params.grid)
-    log.info("calibrating and geocoding %s onto the %s grid", snakemake.wildcards.product, grid.region)
-    dataset = sigma0_on_grid(snakemake.input.product, grid, tuple(snakemake.params.polarisations))
-    write_dataset_cog(snakemake.output[0], dataset, grid, tags={"region": grid.region, "attribution": COPERNICUS_ATTRIBUTION})
-    log.info("valid fraction on the grid: %.3f", float(dataset["mask"].mean()))
+    dem = Path(snakemake.input.dem) / f"dem_{grid.region}.tif"
+    output = Path(snakemake.output.raster)
+    staging = output.parent / f".{output.stem}.snap.tif"  # where SNAP's Write node puts its GeoTIFF
+    xml = graph.build_graph(snakemake.input.product, staging, grid, dem, settings, dem_nodata(dem))
+    graph.write_graph(snakemake.output.graph, xml)
+    tags = {"region": grid.region, "engine": settings["engine"], "graph_hash": graph.graph_hash(xml),
+            "attribution": COPERNICUS_ATTRIBUTION}
+    log.info("%s on the %s grid with engine %s (graph %s)", snakemake.wildcards.product, grid.region,
+             settings["engine"], tags["graph_hash"])
+    if settings["engine"] == "snap":
+        dataset = snap.run_graph(snakemake.output.graph, staging, grid, settings["polarisations"], settings["snap"],
+                                 snakemake.threads, snakemake.resources.mem_mb)
+        with open_product(snakemake.input.product) as product:
+            dataset.attrs.update(product_tags(product))
+        write_dataset_cog(output, dataset, grid, tags=tags)
+    else:
+        set_threads(snakemake.threads)
+        dataset = run_graph(snakemake.output.graph, grid, output, orbit_files=snakemake.input.get("orbits", []), tags=tags)
+    log.info("valid fraction on the grid: %.3f", float((dataset["mask"] == 1).mean()))

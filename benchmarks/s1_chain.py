@@ -1,0 +1,201 @@
+"""Benchmark: the full builtin Sentinel-1 chain on a full-size IW GRDH product, onto a 10 m study grid.
+
+The product is ESA's real S1B metadata (manifest, VV annotation, calibration and noise from
+../shared/fixtures/real/s1; VH gets copies of the VV XMLs) with a synthetic measurement
+TIFF pair of the full image size (16,705 lines x 26,102 samples, uint16, gamma speckle of
+4.4 looks over a field pattern, zero no-value borders as IPF 3.40 writes them). A smooth
+synthetic DEM covers the grid. The chain (graph from the shipped config's defaults, run by
+soilsat.sar.engine.run_graph, COG written) runs in a child process after a warm-up on a
+1 km grid (numba compiles once); the parent reports the child's wall time of the timed run
+and its peak RSS (ru_maxrss of the child, warm-up included).
+
+The study grid is a square of --grid-km centred on the footprint: the engine reads only the
+image window the grid needs, so --grid-km 0 asks for the whole footprint's bounding box.
+
+Keys: wall_s, peak_rss_gb, mpix_per_s (image pixels read and filtered, both polarisations,
+per second), grid_mpix, image_window, machine.
+
+Run: PYTHONPATH=scripts .venv/bin/python benchmarks/s1_chain.py [--grid-km 50] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT.parent / "shared" / "fixtures" / "real" / "s1" / \
+    "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE"
+BLOCK = 1024
+
+
+def _machine() -> str:
+    """A one-line description of this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{platform.system()} {platform.machine()}, {cpu}, nproc {os.cpu_count()}, load {load:.1f}"
+
+
+def make_safe(dest: Path, seed: int = 0) -> Path:
+    """The synthetic full-size product: the fixture's metadata, VH XMLs copied from VV, synthetic DN."""
+    import rasterio
+    from rasterio.windows import Window
+
+    from soilsat.sar.safe import open_product
+
+    safe = dest / FIXTURE.name
+    shutil.copytree(FIXTURE, safe)
+    with open_product(safe) as product:
+        files = {pol: product.manifest.files[pol] for pol in ("VV", "VH")}
+        data = product.polarisation("VV")
+    for role in ("annotation", "calibration", "noise"):
+        text = (safe / getattr(files["VV"], role)).read_text()
+        text = text.replace("<polarisation>VV</polarisation>", "<polarisation>VH</polarisation>")
+        (safe / getattr(files["VH"], role)).write_text(text)
+    ann = data.annotation
+    lines, samples = ann.number_of_lines, ann.number_of_samples
+    amp = float(np.mean([v.sigma_nought.mean() for v in data.calibration.vectors]))
+    rng = np.random.default_rng(seed)
+    (safe / "measurement").mkdir(exist_ok=True)
+    cols = np.arange(samples)
+    for pol, offset_db in (("VV", 0.0), ("VH", -7.0)):
+        profile = dict(driver="GTiff", width=samples, height=lines, count=1, dtype="uint16")
+        with rasterio.open(safe / files[pol].measurement, "w", **profile) as dst:
+            for r0 in range(0, lines, BLOCK):
+                r1 = min(r0 + BLOCK, lines)
+                rows = np.arange(r0, r1)[:, None]
+                field = ((rows // 40) * 7 + (cols[None, :] // 40) * 13) % 11  # 400 m fields of 11 kinds
+                sigma0 = 10 ** ((-15.0 + offset_db + field - 5.0) / 10.0)
+                dn = np.sqrt(sigma0 * rng.gamma(4.4, 1 / 4.4, sigma0.shape)) * amp
+                block = np.clip(np.rint(dn), 1, 65535).astype(np.uint16)
+                block[:, :80] = 0
+                block[:, -80:] = 0
+                if r0 == 0:
+                    block[:30] = 0
+                if r1 == lines:
+                    block[-30:] = 0
+                dst.write(block, 1, window=Window(0, r0, samples, r1 - r0))
+    return safe
+
+
+def study_grid(safe: Path, grid_km: float):
+    """A 10 m grid of grid_km side centred on the footprint (grid_km 0: the footprint's bounding box)."""
+    import pyproj
+
+    from soilsat.grid import StudyGrid, region_grid, utm_epsg
+    from soilsat.sar.safe import open_product
+
+    with open_product(safe) as product:
+        geo = product.annotation("VV").geolocation
+    lon, lat = geo["longitude"].to_numpy(), geo["latitude"].to_numpy()
+    clon, clat = float(lon.mean()), float(lat.mean())
+    if grid_km > 0:
+        return region_grid("bench", clon, clat, grid_km * 1000.0, 0.0, 10.0)
+    epsg = utm_epsg(clon, clat)
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True).transform(lon, lat)
+    x0, y0 = np.floor(min(x) / 10) * 10, np.ceil(max(y) / 10) * 10
+    return StudyGrid("bench", epsg, float(x0), float(y0), int((max(x) - x0) / 10) + 1, int((y0 - min(y)) / 10) + 1, 10.0)
+
+
+def make_dem(safe: Path, grid, path: Path) -> None:
+    """A smooth synthetic DEM (30 m, 2 km wider than the grid) at the annotation's mean terrain height."""
+    from soilsat.grid import StudyGrid
+    from soilsat.io import write_cog
+    from soilsat.sar.safe import open_product
+
+    with open_product(safe) as product:
+        base = float(product.annotation("VV").geolocation["height"].mean())
+    pad = 2000.0
+    w, h = int((grid.width * 10 + 2 * pad) / 30) + 1, int((grid.height * 10 + 2 * pad) / 30) + 1
+    outer = StudyGrid("dem", grid.epsg, grid.x0 - pad, grid.y0 + pad, w, h, 30.0)
+    yy, xx = np.mgrid[0:h, 0:w] * 30.0
+    z = base + 40 * np.sin(xx / 3000.0) * np.cos(yy / 4000.0) + 15 * np.sin(xx / 900.0 + yy / 700.0)
+    write_cog(path, z.astype(np.float32), outer, ["elevation"])
+
+
+def child(work: Path, grid_km: float) -> dict:
+    """Warm up on a 1 km grid, then run the chain on the benchmark grid; returns timings."""
+    import yaml
+    from snakemake.utils import validate
+
+    from soilsat.sar import engine, graph
+
+    engine.set_threads(os.cpu_count() or 1)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    validate(config, str(ROOT / "rules" / "schemas" / "config.schema.yaml"))
+    safe = work / FIXTURE.name
+    results = {}
+    for name, km in (("warmup", 1.0), ("timed", grid_km)):
+        grid = study_grid(safe, km)
+        dem = work / f"dem_{name}.tif"
+        make_dem(safe, grid, dem)
+        out = work / f"{name}.tif"
+        g = work / f"{name}.graph.xml"
+        graph.write_graph(g, graph.build_graph(safe, work / f".{name}.snap.tif", grid, dem, config["sentinel1"]))
+        t0 = time.perf_counter()
+        ds = engine.run_graph(g, grid, out)
+        wall = time.perf_counter() - t0
+        window = [int(v) for v in ds.attrs["image_window"].split()]
+        results[name] = {"wall_s": wall, "grid": [grid.height, grid.width], "window": window}
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grid-km", type=float, default=50.0, help="side of the study grid (0: the whole footprint)")
+    parser.add_argument("--keep", type=Path, default=None, help="a folder to build the product in and keep")
+    parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        print(json.dumps(child(args.child, args.grid_km)))
+        return
+    work = args.keep or Path(tempfile.mkdtemp(prefix="s1_chain_"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        if not (work / FIXTURE.name / "measurement").exists():
+            t0 = time.perf_counter()
+            make_safe(work)
+            print(f"synthetic product written in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"))
+        proc = subprocess.run([sys.executable, __file__, "--child", str(work), "--grid-km", str(args.grid_km)],
+                              capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            raise SystemExit(proc.stderr[-4000:])
+        runs = json.loads(proc.stdout.strip().splitlines()[-1])
+        peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+        timed = runs["timed"]
+        r0, r1, c0, c1 = timed["window"]
+        image_mpix = 2 * (r1 - r0) * (c1 - c0) / 1e6
+        result = {
+            "wall_s": round(timed["wall_s"], 2), "peak_rss_gb": round(peak_gb, 2),
+            "mpix_per_s": round(image_mpix / timed["wall_s"], 2), "image_mpix": round(image_mpix, 1),
+            "image_window": timed["window"], "grid": timed["grid"],
+            "grid_mpix": round(timed["grid"][0] * timed["grid"][1] / 1e6, 1),
+            "warmup_s": round(runs["warmup"]["wall_s"], 2), "grid_km": args.grid_km, "machine": _machine(),
+        }
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

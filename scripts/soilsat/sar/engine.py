@@ -1,0 +1,470 @@
+"""The builtin engine: soilsat's own operators execute the Sentinel-1 SNAP graph.
+
+The graph (see :mod:`soilsat.sar.graph`) is parsed, its node chain checked, and each node's
+parameters read back; every setting the chain uses comes from the graph, none from here:
+
+=========================  ==================================================================
+Apply-Orbit-File           the EOF file covering the product (:func:`soilsat.sar.orbit.product_orbit`);
+                           without one, the annotation orbit and a warning (continueOnFail)
+ThermalNoiseRemoval        range x azimuth noise LUTs (IPF >= 2.9) or the range LUT alone,
+                           subtracted from DN^2, clipped at 0 (:mod:`soilsat.sar.calibration`)
+Remove-GRD-Border-Noise    :mod:`soilsat.sar.border` for IPF < 2.90 (borderLimit, trimThreshold)
+Calibration                sigma0 = (DN^2 - noise) / A_sigma^2, the LUT bilinear over line and pixel
+Speckle-Filter             :func:`soilsat.sar.speckle.lee_sigma` (windowSize, targetWindowSize,
+                           sigmaStr, numLooksStr)
+Terrain-Correction         :mod:`soilsat.sar.terrain`, range-Doppler on the external DEM, bilinear,
+                           onto the study grid (pixelSpacingInMeter and mapProjection must match it)
+=========================  ==================================================================
+
+Memory stays bounded by blocks on both sides. The geometry is computed on the grid first,
+in blocks of grid rows (the float64 planes of the range-Doppler kernel exist for one block;
+what is kept is each pixel's image line and pixel, two angles and two flags). Then only the
+image window the grid needs (plus the filter's halo, and out to an image edge when border
+noise must be searched there) is read, in blocks of lines: each block is calibrated,
+filtered with a halo of lines on each side and sampled at the grid pixels whose image line
+falls in it, so a block's arrays are all that is held of the image. What still grows with
+the grid is the per-pixel geometry kept (about 26 bytes a pixel) and the output bands.
+One deviation from a whole-image filter: the Lee sigma point-target threshold (98th
+percentile) is taken per block of lines, as SNAP takes it per tile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import rasterio
+import xarray as xr
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.windows import Window
+
+from soilsat import COPERNICUS_ATTRIBUTION
+from soilsat.errors import ConfigError, ProductError
+from soilsat.grid import StudyGrid
+from soilsat.io import write_dataset_cog
+from soilsat.sar import border, graph, terrain
+from soilsat.sar.calibration import lut_on_image, noise_on_image, sigma0
+from soilsat.sar.orbit import annotation_orbit, product_orbit, read_eof, select_eof
+from soilsat.sar.safe import PolarisationData, S1Product, open_product
+from soilsat.sar.speckle import lee_sigma
+
+log = logging.getLogger(__name__)
+
+BLOCK_LINES = 1024  # image lines calibrated and filtered at a time
+GRID_BLOCK_ROWS = 1024  # grid rows whose geometry is computed at a time
+LAYOVER_HALO_ROWS = 128  # extra grid rows on each side of a block for the layover/shadow sweeps
+BANDS = ("incidence_angle", "local_incidence_angle", "mask")  # after the sigma0 bands
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainSpec:
+    """Everything the builtin engine takes from a graph, by the SNAP node and parameter it comes from."""
+
+    graph: str  # where the graph came from (for messages)
+    graph_hash: str
+    product: Path  # Read.file
+    polarisations: tuple[str, ...]  # Calibration.selectedPolarisations
+    geo_region: str | None  # Subset.geoRegion
+    continue_on_fail: bool  # Apply-Orbit-File.continueOnFail
+    border_limit: int  # Remove-GRD-Border-Noise.borderLimit
+    trim_threshold: float  # Remove-GRD-Border-Noise.trimThreshold
+    looks: int  # Speckle-Filter.numLooksStr
+    window: int  # Speckle-Filter.windowSize
+    target: int  # Speckle-Filter.targetWindowSize
+    sigma: float  # Speckle-Filter.sigmaStr
+    dem: Path  # Terrain-Correction.externalDEMFile
+    dem_nodata: float  # Terrain-Correction.externalDEMNoDataValue
+    pixel_spacing: float  # Terrain-Correction.pixelSpacingInMeter
+    map_projection: str  # Terrain-Correction.mapProjection
+
+
+def chain_spec(nodes: Sequence[graph.Node], xml: str, where: str = "graph") -> ChainSpec:
+    """Read the chain's settings back from a parsed graph (ConfigError naming node and parameter)."""
+    by = graph.check_chain(nodes, where)
+
+    def p(op: str, name: str, kind=str):
+        return graph.parameter(by[op], name, where, kind)
+
+    speckle_filter = p("Speckle-Filter", "filter")
+    if speckle_filter != "Lee Sigma":
+        raise ConfigError(f"{where}: the builtin engine runs the Lee Sigma speckle filter only, not {speckle_filter!r}")
+    for name in ("demResamplingMethod", "imgResamplingMethod"):
+        if p("Terrain-Correction", name) != "BILINEAR_INTERPOLATION":
+            raise ConfigError(f"{where}: the builtin engine resamples bilinearly only ({name}={p('Terrain-Correction', name)})")
+    if p("Terrain-Correction", "demName") != "External DEM":
+        raise ConfigError(f"{where}: the builtin engine needs demName 'External DEM' with an externalDEMFile")
+    if p("Terrain-Correction", "externalDEMApplyEGM", bool):
+        raise ConfigError(f"{where}: the builtin engine needs ellipsoidal DEM heights (externalDEMApplyEGM false)")
+    if not p("Calibration", "outputSigmaBand", bool):
+        raise ConfigError(f"{where}: the chain calibrates to sigma0 (Calibration outputSigmaBand true)")
+    pols = tuple(s.strip().upper() for s in p("Calibration", "selectedPolarisations").split(",") if s.strip())
+    if not pols:
+        raise ConfigError(f"{where}: node Calibration selects no polarisation")
+    return ChainSpec(
+        graph=where, graph_hash=graph.graph_hash(xml), product=Path(p("Read", "file")), polarisations=pols,
+        geo_region=p("Subset", "geoRegion") if "Subset" in by else None,
+        continue_on_fail=p("Apply-Orbit-File", "continueOnFail", bool),
+        border_limit=p("Remove-GRD-Border-Noise", "borderLimit", int),
+        trim_threshold=p("Remove-GRD-Border-Noise", "trimThreshold", float),
+        looks=p("Speckle-Filter", "numLooksStr", int), window=p("Speckle-Filter", "windowSize", graph.window_size),
+        target=p("Speckle-Filter", "targetWindowSize", graph.window_size), sigma=p("Speckle-Filter", "sigmaStr", float),
+        dem=Path(p("Terrain-Correction", "externalDEMFile")),
+        dem_nodata=p("Terrain-Correction", "externalDEMNoDataValue", float),
+        pixel_spacing=p("Terrain-Correction", "pixelSpacingInMeter", float),
+        map_projection=p("Terrain-Correction", "mapProjection"),
+    )
+
+
+def read_chain(path: str | os.PathLike) -> ChainSpec:
+    """The chain settings of a graph file."""
+    nodes, xml = graph.read_graph(path)
+    return chain_spec(nodes, xml, str(path))
+
+
+def check_grid(spec: ChainSpec, grid: StudyGrid) -> None:
+    """ConfigError unless the graph's Terrain-Correction output is the study grid (and Subset covers it)."""
+    if abs(spec.pixel_spacing - grid.resolution) > 1e-9:
+        raise ConfigError(f"{spec.graph}: pixelSpacingInMeter {spec.pixel_spacing} is not the grid's {grid.resolution} m")
+    try:
+        same = pyproj.CRS.from_user_input(spec.map_projection) == pyproj.CRS.from_user_input(grid.crs)
+    except pyproj.exceptions.CRSError:
+        raise ConfigError(f"{spec.graph}: mapProjection is not a CRS pyproj understands") from None
+    if not same:
+        raise ConfigError(f"{spec.graph}: mapProjection is not the study grid's CRS {grid.crs}")
+    if spec.geo_region is not None:
+        numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:[eE]-?\d+)?", spec.geo_region)]
+        if len(numbers) < 6 or len(numbers) % 2:
+            raise ConfigError(f"{spec.graph}: Subset geoRegion is not a WKT polygon: {spec.geo_region!r}")
+        lon, lat = np.array(numbers[0::2]), np.array(numbers[1::2])
+        w, s, e, n = grid.lonlat_bounds()
+        if lon.min() > w or lon.max() < e or lat.min() > s or lat.max() < n:
+            raise ConfigError(f"{spec.graph}: Subset geoRegion does not cover the study grid {grid.region}")
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def product_tags(product: S1Product) -> dict[str, object]:
+    """The tags every Sentinel-1 output carries about its product (sensing_start in ISO form)."""
+    m = product.manifest
+    return {
+        "product": m.name, "mission": m.mission, "orbit_direction": m.orbit_direction,
+        "relative_orbit": m.relative_orbit, "absolute_orbit": m.absolute_orbit,
+        "sensing_start": m.sensing_start.isoformat(), "ipf_version": m.ipf_version,
+        "attribution": COPERNICUS_ATTRIBUTION,
+    }
+
+
+def dem_nodata(path: str | os.PathLike) -> float | None:
+    """The no-data value a DEM file declares (None when it declares none; ProductError when unreadable)."""
+    try:
+        with rasterio.open(path) as src:
+            return src.nodata
+    except RasterioError as exc:
+        raise ProductError(path, f"DEM unreadable ({exc})") from None
+
+
+def set_threads(threads: int) -> None:
+    """Let the numba kernels (terrain correction, Lee sigma) use the job's threads."""
+    import numba
+
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+
+
+def read_dem(path: Path, nodata: float) -> tuple[np.ndarray, object, object]:
+    """(heights, transform, crs) of the external DEM; `nodata` and the file's own no-data become NaN."""
+    try:
+        with rasterio.open(path) as src:
+            heights = src.read(1).astype(np.float64)
+            transform, crs, own = src.transform, src.crs, src.nodata
+    except RasterioError as exc:
+        raise ProductError(path, f"DEM unreadable ({exc})") from None
+    if crs is None:
+        raise ProductError(path, "DEM has no CRS")
+    for value in (nodata, own):
+        if value is not None and np.isfinite(value):
+            heights[heights == value] = np.nan
+    return heights, transform, crs
+
+
+def chain_orbit(product: S1Product, annotation, orbit_files: Sequence[str | os.PathLike], continue_on_fail: bool):
+    """Apply-Orbit-File: the EOF orbit covering the product, else the annotation orbit (or fail)."""
+    m = product.manifest
+    if not continue_on_fail and select_eof((read_eof(f) for f in orbit_files), m.sensing_start, m.sensing_stop, m.mission) is None:
+        raise ProductError(product.path, f"no orbit file covers the product among {len(orbit_files)} given, "
+                                         "and Apply-Orbit-File has continueOnFail false")
+    if not orbit_files:
+        log.warning("no precise orbit file given for %s: using the annotation orbit", m.name)
+        return annotation_orbit(annotation)
+    return product_orbit(annotation, m.sensing_start, m.sensing_stop, m.mission, orbit_files)
+
+
+def image_window(geo: Geometry, valid: np.ndarray, lines: int, samples: int, halo: int):
+    """(row0, row1, col0, col1) of the image the valid grid pixels need, plus `halo`; None if none."""
+    if not valid.any():
+        return None
+    line, pixel = geo.line[valid], geo.pixel[valid]
+    r0 = max(int(np.floor(line.min())) - halo, 0)
+    r1 = min(int(np.ceil(line.max())) + halo + 1, lines)
+    c0 = max(int(np.floor(pixel.min())) - halo, 0)
+    c1 = min(int(np.ceil(pixel.max())) + halo + 1, samples)
+    return r0, r1, c0, c1
+
+
+class Measurement:
+    """Windowed reads of one polarisation's measurement GeoTIFF (ProductError naming it when unreadable)."""
+
+    def __init__(self, product: S1Product, data: PolarisationData):
+        self.where = product.describe(data.measurement or "")
+        ann = data.annotation
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)  # GRD measurements carry GCPs only
+                self.src = rasterio.open(product.measurement_path(data.polarisation))
+        except RasterioError as exc:
+            raise ProductError(self.where, f"measurement unreadable ({exc})") from None
+        if (self.src.height, self.src.width) != (ann.number_of_lines, ann.number_of_samples):
+            self.src.close()
+            raise ProductError(self.where, f"measurement is {self.src.height} x {self.src.width} but the annotation "
+                                           f"says {ann.number_of_lines} x {ann.number_of_samples}")
+
+    def read(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        """The DN of image rows r0:r1, columns c0:c1."""
+        try:
+            return self.src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
+        except RasterioError as exc:
+            raise ProductError(self.where, f"measurement unreadable at lines {r0}-{r1} ({exc})") from None
+
+    def close(self) -> None:
+        self.src.close()
+
+
+# --------------------------------------------------------------------------- geometry, block by block of grid rows
+
+
+@dataclasses.dataclass(frozen=True)
+class Geometry:
+    """Image position (float64), incidence angles (float32, degrees) and layover/shadow of every grid pixel."""
+
+    line: np.ndarray
+    pixel: np.ndarray
+    incidence_angle: np.ndarray
+    local_incidence_angle: np.ndarray
+    layover: np.ndarray
+    shadow: np.ndarray
+
+
+def grid_geometry(model: terrain.RangeDopplerModel, grid: StudyGrid, heights: np.ndarray,
+                  rows: int = GRID_BLOCK_ROWS, halo: int = LAYOVER_HALO_ROWS) -> Geometry:
+    """terrain.grid_geometry computed in blocks of grid rows, so its float64 planes exist for one block only.
+
+    The layover/shadow sweeps of a block see `halo` more rows on each side: a zero-Doppler line
+    crosses the grid at the track's angle to north (about 10-15 degrees), so 128 rows (1.3 km)
+    hold the pixels within about 5 km of range of every pixel of the block.
+    """
+    shape = grid.shape
+    out = Geometry(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan, np.float32),
+                   np.full(shape, np.nan, np.float32), np.zeros(shape, bool), np.zeros(shape, bool))
+    for g0 in range(0, grid.height, rows):
+        g1 = min(g0 + rows, grid.height)
+        h0, h1 = max(g0 - halo, 0), min(g1 + halo, grid.height)
+        raw = terrain._raw_geometry(model, grid, heights[h0:h1], (h0, h1, 0, grid.width))
+        with np.errstate(invalid="ignore"):
+            incidence = np.degrees(np.arccos(np.clip(raw[3], -1.0, 1.0)))
+            local = np.degrees(np.arccos(np.clip(raw[4], -1.0, 1.0)))
+        layover, shadow = terrain.layover_shadow(model, grid, raw[0], raw[2], raw[5], raw[6], incidence)
+        with np.errstate(invalid="ignore"):
+            shadow |= local > 90.0  # facing away from the radar: active shadow
+        core = slice(g0 - h0, g1 - h0)
+        out.line[g0:g1], out.pixel[g0:g1] = raw[0][core], raw[1][core]
+        out.incidence_angle[g0:g1], out.local_incidence_angle[g0:g1] = incidence[core], local[core]
+        out.layover[g0:g1], out.shadow[g0:g1] = layover[core], shadow[core]
+        del raw
+    return out
+
+
+def inside_image(geo: Geometry, n_lines: int, n_samples: int) -> np.ndarray:
+    """Whether each grid pixel falls within the image (half a pixel of slack at its edges)."""
+    with np.errstate(invalid="ignore"):
+        return (geo.line >= -0.5) & (geo.line <= n_lines - 0.5) & (geo.pixel >= -0.5) & (geo.pixel <= n_samples - 0.5)
+
+
+# --------------------------------------------------------------------------- the radiometric chain on a block
+
+
+@dataclasses.dataclass(frozen=True)
+class BorderPlan:
+    """Remove-GRD-Border-Noise over a window: which edges it touches and each column's top/bottom runs."""
+
+    active: bool
+    left: bool
+    right: bool
+    top: np.ndarray  # per window column
+    bottom: np.ndarray
+    scale: float
+    limit: int
+    threshold: float
+
+
+def noise_block(data: PolarisationData, r0: int, r1: int, c0: int, c1: int, scale: float) -> np.ndarray:
+    """ThermalNoiseRemoval's noise power (DN^2) on image rows r0:r1, columns c0:c1."""
+    if not data.noise.range_vectors:
+        return np.zeros((r1 - r0, c1 - c0))
+    noise = noise_on_image(data.noise.range_vectors, (r0, r1), (c0, c1), data.noise.azimuth_vectors)
+    return noise * scale if scale != 1.0 else noise
+
+
+def plan_border(spec: ChainSpec, product: S1Product, data: PolarisationData, meas: Measurement,
+                window: tuple[int, int, int, int]) -> BorderPlan:
+    """The border-noise plan of one polarisation over a window (inactive from IPF 2.90, with a log line)."""
+    r0, r1, c0, c1 = window
+    ann = data.annotation
+    ipf = product.manifest.ipf_tuple
+    empty = np.zeros(c1 - c0, dtype=np.int64)
+    if not border.needs_border_removal(ipf):
+        return BorderPlan(False, False, False, empty, empty, 1.0, spec.border_limit, spec.trim_threshold)
+    scale = border.noise_scale(ipf, data.calibration.vectors[0].dn)
+    lim = spec.border_limit
+    top, bottom = empty, empty
+    if r0 == 0:
+        n = min(lim, r1)
+        good = border.signal(meas.read(0, n, c0, c1), noise_block(data, 0, n, c0, c1, scale), spec.trim_threshold)
+        top = border.edge_depths(good, good[:0], lim)[0]
+    if r1 == ann.number_of_lines:
+        n0 = max(r1 - lim, r0)
+        good = border.signal(meas.read(n0, r1, c0, c1), noise_block(data, n0, r1, c0, c1, scale), spec.trim_threshold)
+        bottom = border.edge_depths(good[:0], good, lim)[1]
+    return BorderPlan(True, c0 == 0, c1 == ann.number_of_samples, top, bottom, scale, lim, spec.trim_threshold)
+
+
+def sigma0_block(data: PolarisationData, meas: Measurement, plan: BorderPlan, rows: tuple[int, int],
+                 cols: tuple[int, int], n_lines: int) -> np.ndarray:
+    """Thermal noise removal, border noise removal and calibration of image rows x cols: linear sigma0, NaN no-value."""
+    (r0, r1), (c0, c1) = rows, cols
+    dn = meas.read(r0, r1, c0, c1)
+    noise = noise_block(data, r0, r1, c0, c1, plan.scale)
+    lut = lut_on_image(data.calibration.vectors, (r0, r1), (c0, c1), "sigma_nought")
+    out = sigma0(dn, lut, noise)
+    if plan.active:
+        good = border.signal(dn, noise, plan.threshold)
+        zeros = np.zeros(r1 - r0, dtype=np.int64)
+        left, right = border.side_depths(good, plan.limit)
+        mask = border.border_mask(dn.shape, r0, n_lines, left if plan.left else zeros, right if plan.right else zeros,
+                                  plan.top, plan.bottom)
+        out[mask] = np.nan
+    return out
+
+
+# --------------------------------------------------------------------------- the whole chain
+
+
+def run_chain(spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.PathLike] = (),
+              block_lines: int = BLOCK_LINES) -> xr.Dataset:
+    """Execute a chain on the study grid: sigma0 bands, incidence angles and mask (see terrain_correct)."""
+    check_grid(spec, grid)
+    with open_product(spec.product) as product:
+        datas = {pol: product.polarisation(pol) for pol in spec.polarisations}
+        ann = datas[spec.polarisations[0]].annotation
+        for pol, d in datas.items():
+            if (d.annotation.number_of_lines, d.annotation.number_of_samples) != (ann.number_of_lines, ann.number_of_samples):
+                raise ProductError(product.describe(d.measurement or ""), f"polarisation {pol} differs in image size")
+        orbit = chain_orbit(product, ann, orbit_files, spec.continue_on_fail)
+        heights = terrain.dem_on_grid(read_dem(spec.dem, spec.dem_nodata), grid).astype(np.float32)
+        model = terrain.RangeDopplerModel.from_annotation(ann, orbit)
+        geo = grid_geometry(model, grid, heights)
+        valid = inside_image(geo, ann.number_of_lines, ann.number_of_samples) & np.isfinite(heights)
+        del heights
+        halo = max(spec.window // 2, 2 * (spec.target // 2)) + 2
+        window = image_window(geo, valid, ann.number_of_lines, ann.number_of_samples, halo)
+        if not border.needs_border_removal(product.manifest.ipf_tuple):
+            log.info("IPF %s masks GRD borders itself (>= 2.90): Remove-GRD-Border-Noise leaves %s as it is",
+                     product.manifest.ipf_version, product.name)
+        elif window is not None:
+            log.info("IPF %s: removing GRD border noise (borderLimit %d, trimThreshold %g)",
+                     product.manifest.ipf_version, spec.border_limit, spec.trim_threshold)
+            r0, r1, c0, c1 = window
+            lim = spec.border_limit
+            window = (0 if r0 < lim else r0, ann.number_of_lines if r1 > ann.number_of_lines - lim else r1,
+                      0 if c0 < lim else c0, ann.number_of_samples if c1 > ann.number_of_samples - lim else c1)
+        images = {pol: np.full(grid.shape, np.nan, dtype=np.float32) for pol in spec.polarisations}
+        if window is not None:
+            log.info("image window lines %d-%d, samples %d-%d of %d x %d", *window, ann.number_of_lines, ann.number_of_samples)
+            _filter_and_sample(spec, product, datas, geo, valid, window, images, block_lines)
+        attrs = {**product_tags(product), "crs": grid.crs, "region": grid.region, "engine": "builtin",
+                 "graph_hash": spec.graph_hash, "orbit": orbit.source,
+                 "image_window": " ".join(str(v) for v in window) if window else "none"}
+    return _dataset(images, geo, valid, grid, attrs)
+
+
+def _filter_and_sample(spec: ChainSpec, product: S1Product, datas: dict[str, PolarisationData],
+                       geo: Geometry, valid: np.ndarray, window: tuple[int, int, int, int],
+                       images: dict[str, np.ndarray], block_lines: int) -> None:
+    """Calibrate, filter and sample the image window block by block of lines into `images` (on the grid)."""
+    r0, r1, c0, c1 = window
+    n_lines = datas[spec.polarisations[0]].annotation.number_of_lines
+    halo = max(spec.window // 2, 2 * (spec.target // 2))
+    flat = np.flatnonzero(valid.ravel())
+    line = geo.line.ravel()[flat]
+    pixel = geo.pixel.ravel()[flat]
+    block = np.clip(np.floor((line + 0.5 - r0) / block_lines), 0, max((r1 - r0 - 1) // block_lines, 0)).astype(np.int64)
+    order = np.argsort(block, kind="stable")
+    bounds = np.searchsorted(block[order], np.arange((r1 - r0 - 1) // block_lines + 2))
+    meters = {pol: Measurement(product, d) for pol, d in datas.items()}
+    try:
+        plans = {pol: plan_border(spec, product, d, meters[pol], window) for pol, d in datas.items()}
+        for k in range(len(bounds) - 1):
+            pick = order[bounds[k]:bounds[k + 1]]
+            if pick.size == 0:
+                continue
+            b0, b1 = r0 + k * block_lines, min(r0 + (k + 1) * block_lines, r1)
+            s0, s1 = max(b0 - 1 - halo, r0), min(b1 + 1 + halo, r1)
+            for pol, data in datas.items():
+                cal = sigma0_block(data, meters[pol], plans[pol], (s0, s1), (c0, c1), n_lines)
+                filtered = lee_sigma(cal, looks=spec.looks, window=spec.window, target=spec.target, sigma=spec.sigma)
+                del cal
+                sampled = terrain.sample_image(filtered, line[pick][None, :], pixel[pick][None, :], offset=(s0, c0))[0]
+                images[pol].ravel()[flat[pick]] = sampled
+    finally:
+        for meas in meters.values():
+            meas.close()
+
+
+def _dataset(images: dict[str, np.ndarray], geo: Geometry, valid: np.ndarray, grid: StudyGrid,
+             attrs: dict) -> xr.Dataset:
+    """The output dataset: sigma0 bands, incidence angles and mask, as terrain_correct lays them out."""
+    ok = valid.copy()
+    for image in images.values():
+        ok &= np.isfinite(image)
+    mask = np.where(ok, terrain.MASK_VALID, terrain.MASK_NODATA).astype(np.uint8)
+    mask[ok & geo.shadow] = terrain.MASK_SHADOW
+    mask[ok & geo.layover] = terrain.MASK_LAYOVER
+    coords = {"y": grid.y_coords(), "x": grid.x_coords()}
+    ds = xr.Dataset(
+        {f"sigma0_{pol}": (("y", "x"), img, {"units": "1", "long_name": f"sigma0 {pol} (linear)"}) for pol, img in images.items()},
+        coords=coords, attrs=attrs,
+    )
+    ds["incidence_angle"] = (("y", "x"), np.where(valid, geo.incidence_angle, np.float32(np.nan)),
+                             {"units": "degree", "long_name": "ellipsoid incidence angle"})
+    ds["local_incidence_angle"] = (("y", "x"), np.where(valid, geo.local_incidence_angle, np.float32(np.nan)),
+                                   {"units": "degree", "long_name": "local incidence angle (DEM surface)"})
+    ds["mask"] = (("y", "x"), mask, {"long_name": "no data (0), valid (1), layover (2), shadow (3)"})
+    return ds
+
+
+def run_graph(graph_path: str | os.PathLike, grid: StudyGrid, output: str | os.PathLike,
+              orbit_files: Sequence[str | os.PathLike] = (), tags: dict | None = None,
+              block_lines: int = BLOCK_LINES) -> xr.Dataset:
+    """Execute a graph file with the builtin engine and write the result as one COG at `output` (atomically)."""
+    spec = read_chain(graph_path)
+    log.info("builtin engine: %s (graph %s), Lee sigma %dx%d/%dx%d sigma %.1f looks %d", spec.product.name,
+             spec.graph_hash, spec.window, spec.window, spec.target, spec.target, spec.sigma, spec.looks)
+    ds = run_chain(spec, grid, orbit_files, block_lines)
+    write_dataset_cog(output, ds, grid, tags=tags)
+    return ds

@@ -1,0 +1,251 @@
+"""The Sentinel-1 chain as a SNAP graph: built from the configuration, written as XML, read back.
+
+The graph is the one description of the chain (after Filipponi 2019) that both engines run:
+SNAP's ``gpt`` executes it as it is (engine ``snap``), and :mod:`soilsat.sar.engine` reads
+it back and runs soilsat's own operator for each node (engine ``builtin``). Node ids,
+operator names and parameter names are spelled as SNAP's operators spell them, so the file
+kept beside each output opens in SNAP's Graph Builder:
+
+    Read -> [Subset] -> Apply-Orbit-File -> ThermalNoiseRemoval -> Remove-GRD-Border-Noise
+         -> Calibration -> Speckle-Filter -> Terrain-Correction -> Write
+
+No setting has a default here: every value comes from the validated configuration (the
+schema holds the defaults), from the study grid or from the job's files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pyproj
+from lxml import etree
+
+from soilsat.errors import ConfigError
+from soilsat.grid import StudyGrid
+from soilsat.io import atomic_path
+
+GRAPH_ID = "soilsat-sentinel1"
+WRITE_FORMAT = "GeoTIFF-BigTIFF"
+# The chain's operators in order; Subset is optional and, when present, follows Read.
+CHAIN = (
+    "Read", "Apply-Orbit-File", "ThermalNoiseRemoval", "Remove-GRD-Border-Noise", "Calibration",
+    "Speckle-Filter", "Terrain-Correction", "Write",
+)
+OPTIONAL = {"Subset": "Read"}  # optional operator -> the node it follows
+NO_DEM_NODATA = -32768.0  # given to SNAP when the DEM file declares no no-data value
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Node:
+    """One node of a SNAP graph: id, operator, source node ids and parameters (as text)."""
+
+    id: str
+    operator: str
+    sources: tuple[str, ...]
+    parameters: dict[str, str]
+
+
+def _flag(value: bool) -> str:
+    """A boolean as SNAP writes it."""
+    return "true" if value else "false"
+
+
+def _window(size: int) -> str:
+    """A square window as SNAP's Speckle-Filter spells it (7 -> '7x7')."""
+    return f"{int(size)}x{int(size)}"
+
+
+def map_projection_wkt(grid: StudyGrid) -> str:
+    """The grid CRS as WKT 1 (the form SNAP's Terrain-Correction parses)."""
+    return pyproj.CRS.from_user_input(grid.crs).to_wkt("WKT1_GDAL")
+
+
+def subset_polygon(grid: StudyGrid, margin_m: float) -> str:
+    """The grid's footprint widened by `margin_m`, as a WGS 84 WKT polygon (Subset's geoRegion)."""
+    left, bottom, right, top = grid.bounds
+    t = pyproj.Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    w, s, e, n = t.transform_bounds(left - margin_m, bottom - margin_m, right + margin_m, top + margin_m, densify_pts=21)
+    return f"POLYGON(({w:.6f} {s:.6f}, {e:.6f} {s:.6f}, {e:.6f} {n:.6f}, {w:.6f} {n:.6f}, {w:.6f} {s:.6f}))"
+
+
+def chain_nodes(
+    product: str | os.PathLike,
+    output: str | os.PathLike,
+    grid: StudyGrid,
+    dem: str | os.PathLike,
+    settings: Mapping,
+    dem_nodata: float | None = None,
+) -> list[Node]:
+    """The nodes of the chain for one product and one study grid, from the `sentinel1:` settings.
+
+    `dem_nodata` is the DEM file's own no-data value (None or NaN: the DEM has none, and
+    SNAP is given -32768, a height no terrain has)."""
+    nodata = NO_DEM_NODATA if dem_nodata is None or dem_nodata != dem_nodata else float(dem_nodata)
+    try:
+        pols = ",".join(p.upper() for p in settings["polarisations"])
+        orbit, border, speckle = settings["orbit"], settings["border_noise"], settings["speckle"]
+        subset = settings["subset"]
+        nodes = [Node("Read", "Read", (), {"file": str(Path(product).resolve()), "formatName": "SENTINEL-1"})]
+        if subset["enabled"]:
+            nodes.append(Node("Subset", "Subset", ("Read",), {
+                "sourceBands": "", "region": "", "geoRegion": subset_polygon(grid, float(subset["margin_m"])),
+                "subSamplingX": "1", "subSamplingY": "1", "fullSwath": "false", "copyMetadata": "true",
+            }))
+        nodes += [
+            Node("Apply-Orbit-File", "Apply-Orbit-File", (nodes[-1].id,), {
+                "orbitType": str(orbit["type"]), "polyDegree": str(int(orbit["poly_degree"])),
+                "continueOnFail": _flag(orbit["continue_on_fail"]),
+            }),
+            Node("ThermalNoiseRemoval", "ThermalNoiseRemoval", ("Apply-Orbit-File",), {
+                "selectedPolarisations": pols, "removeThermalNoise": "true", "reIntroduceThermalNoise": "false",
+            }),
+            Node("Remove-GRD-Border-Noise", "Remove-GRD-Border-Noise", ("ThermalNoiseRemoval",), {
+                "selectedPolarisations": pols, "borderLimit": str(int(border["border_limit"])),
+                "trimThreshold": repr(float(border["trim_threshold"])),
+            }),
+            Node("Calibration", "Calibration", ("Remove-GRD-Border-Noise",), {
+                "selectedPolarisations": pols, "outputImageInComplex": "false", "outputImageScaleInDb": "false",
+                "createGammaBand": "false", "createBetaBand": "false", "outputSigmaBand": "true",
+                "outputGammaBand": "false", "outputBetaBand": "false",
+            }),
+            Node("Speckle-Filter", "Speckle-Filter", ("Calibration",), {
+                "sourceBands": ",".join(f"Sigma0_{p}" for p in pols.split(",")), "filter": "Lee Sigma",
+                "windowSize": _window(speckle["window"]), "targetWindowSize": _window(speckle["target_window"]),
+                "sigmaStr": repr(float(speckle["sigma"])), "numLooksStr": str(int(speckle["looks"])),
+            }),
+            Node("Terrain-Correction", "Terrain-Correction", ("Speckle-Filter",), {
+                "sourceBands": ",".join(f"Sigma0_{p}" for p in pols.split(",")),
+                "demName": "External DEM", "externalDEMFile": str(Path(dem).resolve()),
+                "externalDEMNoDataValue": repr(nodata), "externalDEMApplyEGM": "false",
+                "demResamplingMethod": "BILINEAR_INTERPOLATION", "imgResamplingMethod": "BILINEAR_INTERPOLATION",
+                "pixelSpacingInMeter": repr(float(grid.resolution)), "mapProjection": map_projection_wkt(grid),
+                "alignToStandardGrid": "true", "standardGridOriginX": repr(float(grid.x0)),
+                "standardGridOriginY": repr(float(grid.y0)), "nodataValueAtSea": "false", "saveDEM": "false",
+                "saveLatLon": "false", "saveIncidenceAngleFromEllipsoid": "true", "saveLocalIncidenceAngle": "true",
+                "saveProjectedLocalIncidenceAngle": "false", "saveSelectedSourceBand": "true",
+                "saveLayoverShadowMask": "true", "outputComplex": "false", "applyRadiometricNormalization": "false",
+            }),
+            Node("Write", "Write", ("Terrain-Correction",), {"file": str(Path(output).resolve()), "formatName": WRITE_FORMAT}),
+        ]
+    except KeyError as exc:
+        raise ConfigError(f"config key sentinel1.{exc.args[0]} is missing (validate the config against the schema)") from None
+    return nodes
+
+
+def to_xml(nodes: Sequence[Node]) -> str:
+    """The SNAP graph XML of a node list (as Graph Builder writes it)."""
+    root = etree.Element("graph", id=GRAPH_ID)
+    etree.SubElement(root, "version").text = "1.0"
+    for node in nodes:
+        el = etree.SubElement(root, "node", id=node.id)
+        etree.SubElement(el, "operator").text = node.operator
+        sources = etree.SubElement(el, "sources")
+        for k, src in enumerate(node.sources):
+            etree.SubElement(sources, "sourceProduct" if k == 0 else f"sourceProduct.{k}", refid=src)
+        params = etree.SubElement(el, "parameters", {"class": "com.bc.ceres.binding.dom.XppDomElement"})
+        for name, value in node.parameters.items():
+            etree.SubElement(params, name).text = value
+    return etree.tostring(root, pretty_print=True, xml_declaration=False, encoding="unicode")
+
+
+def build_graph(
+    product: str | os.PathLike, output: str | os.PathLike, grid: StudyGrid, dem: str | os.PathLike, settings: Mapping,
+    dem_nodata: float | None = None,
+) -> str:
+    """The chain's SNAP graph XML for one product, study grid and DEM (see :func:`chain_nodes`)."""
+    return to_xml(chain_nodes(product, output, grid, dem, settings, dem_nodata))
+
+
+def write_graph(path: str | os.PathLike, xml: str) -> None:
+    """Write a graph XML file atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(xml, encoding="utf-8")
+
+
+def graph_hash(xml: str) -> str:
+    """A short, stable fingerprint of a graph (sha256 of its XML text, first 16 hex digits)."""
+    return hashlib.sha256(xml.encode("utf-8")).hexdigest()[:16]
+
+
+def parse_graph(xml: str, where: str = "graph") -> list[Node]:
+    """The nodes of a SNAP graph XML text, in file order (ConfigError naming `where` if malformed)."""
+    try:
+        root = etree.fromstring(xml.encode("utf-8"), parser=_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise ConfigError(f"{where}: graph XML does not parse ({exc})") from None
+    if root.tag != "graph":
+        raise ConfigError(f"{where}: not a SNAP graph (root element {root.tag!r})")
+    nodes = []
+    for el in root.findall("node"):
+        node_id, op = el.get("id"), el.findtext("operator")
+        if not node_id or not op:
+            raise ConfigError(f"{where}: a node lacks its id or operator")
+        src_el = el.find("sources")
+        sources = tuple(s.get("refid") or (s.text or "").strip() for s in (src_el if src_el is not None else ()))
+        params_el = el.find("parameters")
+        params = {p.tag: (p.text or "").strip() for p in (params_el if params_el is not None else ())}
+        nodes.append(Node(node_id, op.strip(), sources, params))
+    return nodes
+
+
+def read_graph(path: str | os.PathLike) -> tuple[list[Node], str]:
+    """The nodes and the XML text of a graph file (ConfigError naming the file if unreadable)."""
+    try:
+        xml = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: graph file unreadable ({exc.strerror})") from None
+    return parse_graph(xml, str(path)), xml
+
+
+def check_chain(nodes: Sequence[Node], where: str = "graph") -> dict[str, Node]:
+    """The chain's nodes by operator, after checking their order and links (ConfigError otherwise)."""
+    by_op: dict[str, Node] = {}
+    for node in nodes:
+        if node.operator in by_op:
+            raise ConfigError(f"{where}: operator {node.operator} appears twice")
+        by_op[node.operator] = node
+    unknown = sorted(set(by_op) - set(CHAIN) - set(OPTIONAL))
+    if unknown:
+        raise ConfigError(f"{where}: operators {unknown} are not part of the Sentinel-1 chain")
+    missing = [op for op in CHAIN if op not in by_op]
+    if missing:
+        raise ConfigError(f"{where}: the chain lacks {', '.join(missing)}")
+    order = list(CHAIN)
+    for op, after in OPTIONAL.items():
+        if op in by_op:
+            order.insert(order.index(after) + 1, op)
+    for prev, op in zip(order, order[1:]):
+        if by_op[op].sources != (by_op[prev].id,):
+            raise ConfigError(
+                f"{where}: node {by_op[op].id} ({op}) must take its source from {by_op[prev].id} ({prev}), "
+                f"not {list(by_op[op].sources)}"
+            )
+    return by_op
+
+
+def parameter(node: Node, name: str, where: str = "graph", kind=str):
+    """A node parameter converted by `kind` (ConfigError naming node and parameter when missing or malformed)."""
+    if name not in node.parameters:
+        raise ConfigError(f"{where}: node {node.id} has no parameter {name}")
+    text = node.parameters[name]
+    try:
+        if kind is bool:
+            if text.lower() not in ("true", "false"):
+                raise ValueError(text)
+            return text.lower() == "true"
+        return kind(text)
+    except ValueError:
+        raise ConfigError(f"{where}: node {node.id} parameter {name}={text!r} is not a valid {kind.__name__}") from None
+
+
+def window_size(text: str) -> int:
+    """The side of a square window spelled as SNAP does ('7x7' -> 7)."""
+    a, sep, b = text.lower().partition("x")
+    if not sep or a != b:
+        raise ValueError(text)
+    return int(a)

@@ -1,0 +1,330 @@
+"""The builtin engine (soilsat.sar.engine) running the SNAP graph on demo products, and GRD border noise."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from scipy import ndimage
+
+from soilsat.demo.ancillary import write_dem
+from soilsat.demo.sentinel1 import NESZ_DB, write_products
+from soilsat.demo.world import RegionSpec, WorldSpec, make_world
+from soilsat.errors import ConfigError, ProductError
+from soilsat.io import read_bands
+from soilsat.sar import border, engine, graph
+from soilsat.sar.safe import open_product
+
+from test_sar_graph import sentinel1_settings
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """The tiny demo world: its region, Sentinel-1 products, truth and DEM folder."""
+    root = tmp_path_factory.mktemp("s1_engine")
+    spec = WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),), start=date(2020, 4, 1),
+                     end=date(2020, 4, 20), probes_per_region=3, lucas_samples=10)
+    regions = make_world(spec)
+    records = write_products(regions, spec, root / "archive", root / "truth")
+    write_dem(regions, root / "dem")
+    return root, regions[0], records
+
+
+def make_graph(world, out_dir: Path, product: Path | None = None, rec: dict | None = None, **overrides) -> Path:
+    """The chain's graph for a product of the world (the first one by default), written beside the output."""
+    root, region, records = world
+    rec = rec or records[0]
+    product = product or root / "archive" / rec["path"]
+    xml = graph.build_graph(product, out_dir / f".{rec['name']}.snap.tif", region.grid, root / "dem" / "dem_t.tif",
+                            sentinel1_settings(**overrides))
+    path = out_dir / f"{rec['name']}.tif.graph.xml"
+    graph.write_graph(path, xml)
+    return path
+
+
+@pytest.fixture(scope="module")
+def outputs(world, tmp_path_factory):
+    """Every demo product through the full builtin chain: (record, output COG, graph path) each."""
+    out_dir = tmp_path_factory.mktemp("s1_out")
+    region = world[1]
+    done = []
+    for rec in world[2]:
+        g = make_graph(world, out_dir, rec=rec)
+        out = out_dir / f"{rec['name']}.tif"
+        engine.run_graph(g, region.grid, out, tags={"region": region.grid.region})
+        done.append((rec, out, g))
+    return done
+
+
+def _xcorr_offset(a: np.ndarray, b: np.ndarray, m: int = 3) -> tuple[float, float]:
+    """(row, col) shift of b against a at the normalised cross-correlation peak, refined by a parabola."""
+    a, b = np.nan_to_num(a - np.nanmean(a)), np.nan_to_num(b - np.nanmean(b))
+    n0, n1 = a.shape
+    core = a[m:n0 - m, m:n1 - m]
+    c = np.empty((2 * m + 1, 2 * m + 1))
+    for i in range(-m, m + 1):
+        for j in range(-m, m + 1):
+            other = b[m + i:n0 - m + i, m + j:n1 - m + j]
+            c[i + m, j + m] = (core * other).sum() / np.sqrt((core**2).sum() * (other**2).sum())
+    i, j = np.unravel_index(np.argmax(c), c.shape)
+    assert 0 < i < 2 * m and 0 < j < 2 * m
+    sub = lambda lo, mid, hi: 0.5 * (lo - hi) / (lo - 2 * mid + hi)  # noqa: E731
+    return i - m + sub(c[i - 1, j], c[i, j], c[i + 1, j]), j - m + sub(c[i, j - 1], c[i, j], c[i, j + 1])
+
+
+def _field_means(region, image: np.ndarray) -> np.ndarray:
+    """Mean of `image` over the interior (2 pixels in) of every parcel of at least 100 interior pixels."""
+    labels = region.truth["parcel"].values
+    interior = ndimage.minimum_filter(labels, 5) == ndimage.maximum_filter(labels, 5)
+    ids, counts = np.unique(labels[interior], return_counts=True)
+    big = ids[counts >= 100]
+    assert big.size >= 20
+    return ndimage.mean(image.astype(float), labels=np.where(interior, labels, -1), index=big)
+
+
+def test_output_cog_layout_and_tags(world, outputs):
+    region = world[1]
+    for rec, out, g in outputs:
+        with rasterio.open(out) as src:
+            assert src.descriptions == ("sigma0_VV", "sigma0_VH", "incidence_angle", "local_incidence_angle", "mask")
+            assert src.crs.to_epsg() == region.grid.epsg and src.shape == region.grid.shape
+            assert src.transform.almost_equals(region.grid.transform)
+            assert np.isnan(src.nodata)
+            tags = src.tags()
+        assert tags["product"] == rec["name"]
+        assert tags["orbit_direction"] == rec["orbit_direction"]
+        assert int(tags["relative_orbit"]) == rec["relative_orbit"]
+        assert dt.datetime.fromisoformat(tags["sensing_start"]) == dt.datetime.fromisoformat(rec["sensing_start"].rstrip("Z"))
+        assert tags["graph_hash"] == graph.graph_hash(g.read_text())
+        assert tags["attribution"] == "Contains modified Copernicus Sentinel data"
+        assert tags["engine"] == "builtin" and tags["region"] == "t"
+        bands = read_bands(out)
+        assert np.all(bands["mask"] == 1)  # gentle terrain, product covering the grid with a margin
+        assert np.all(np.isfinite(bands["sigma0_VV"])) and np.all(bands["sigma0_VV"] >= 0)
+        assert 25 < np.nanmean(bands["incidence_angle"]) < 50
+        assert np.all(np.abs(bands["local_incidence_angle"] - bands["incidence_angle"]) < 20)
+
+
+def test_sigma0_against_the_truth_over_fields(world, outputs):
+    root, region, _ = world
+    for rec, out, _ in outputs:
+        ours = read_bands(out)
+        truth = read_bands(root / "truth" / "sentinel1" / f"{rec['name']}_t.tif")
+        for pol in ("VV", "VH"):
+            t = _field_means(region, truth[f"sigma0_{pol}"])
+            diff = 10 * np.log10(_field_means(region, ours[f"sigma0_{pol}"]) / t)
+            # Near the noise floor the zeros of clipped noise removal stay outside the Lee sigma range and
+            # lift the filtered mean (about +0.5 dB at 1.5 dB above the NESZ): fields are judged above 3 dB.
+            strong = 10 * np.log10(t) > NESZ_DB[pol] + 3
+            assert strong.sum() >= 10 or pol == "VH"
+            if strong.sum() >= 10:
+                assert np.median(np.abs(diff[strong])) <= 0.3, f"{rec['name']} {pol}: {np.round(diff[strong], 2)}"
+
+
+def test_geolocation_within_half_a_pixel(world, outputs):
+    root = world[0]
+    for rec, out, _ in outputs:
+        ours = read_bands(out)["sigma0_VV"]
+        truth = read_bands(root / "truth" / "sentinel1" / f"{rec['name']}_t.tif")["sigma0_VV"]
+        dy, dx = _xcorr_offset(10 * np.log10(truth), 10 * np.log10(np.maximum(ours, 1e-6)))
+        assert np.hypot(dy, dx) < 0.5, f"{rec['name']}: offset ({dy:.2f}, {dx:.2f}) pixels"
+
+
+def test_looks_are_read_back_from_the_graph(world, tmp_path, monkeypatch):
+    seen = []
+    real = engine.lee_sigma
+
+    def spy(image, looks=1, window=7, target=3, sigma=0.9):
+        seen.append((looks, window, target, sigma))
+        return real(image, looks=looks, window=window, target=target, sigma=sigma)
+
+    monkeypatch.setattr(engine, "lee_sigma", spy)
+    g = make_graph(world, tmp_path, **{"speckle.looks": 2, "speckle.window": 9, "speckle.sigma": 0.8})
+    spec = engine.read_chain(g)
+    assert (spec.looks, spec.window, spec.target, spec.sigma) == (2, 9, 3, 0.8)
+    engine.run_graph(g, world[1].grid, tmp_path / "o.tif")
+    assert seen and set(seen) == {(2, 9, 3, 0.8)}
+
+
+def test_blocks_agree_with_one_window(world, tmp_path):
+    g = make_graph(world, tmp_path)
+    spec = engine.read_chain(g)
+    whole = engine.run_chain(spec, world[1].grid, block_lines=4096)
+    blocks = engine.run_chain(spec, world[1].grid, block_lines=40)
+    for pol in ("VV", "VH"):
+        a, b = whole[f"sigma0_{pol}"].values, blocks[f"sigma0_{pol}"].values
+        # only the per-block point-target threshold may differ: nearly every pixel is identical
+        assert np.mean(a == b) > 0.99
+        np.testing.assert_allclose(np.nanmean(a), np.nanmean(b), rtol=1e-3)
+
+
+def test_border_noise_is_logged_as_masked_from_ipf_2_90(world, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="soilsat")
+    engine.run_chain(engine.read_chain(make_graph(world, tmp_path)), world[1].grid)
+    assert "IPF 003.40 masks GRD borders itself (>= 2.90)" in caplog.text
+    assert "no precise orbit file given" in caplog.text
+
+
+def test_the_graph_must_match_the_grid(world, tmp_path):
+    from soilsat.grid import region_grid
+
+    g = make_graph(world, tmp_path)
+    other = region_grid("t", 8.95, 55.95, 1500, 250, resolution=20)
+    with pytest.raises(ConfigError, match="pixelSpacingInMeter 10.0 is not the grid's 20"):
+        engine.run_graph(g, other, tmp_path / "o.tif")
+    far = region_grid("t", 14.0, 55.95, 1500, 250)  # another UTM zone
+    with pytest.raises(ConfigError, match="mapProjection is not the study grid's CRS EPSG:32633"):
+        engine.run_graph(g, far, tmp_path / "o.tif")
+    assert not (tmp_path / "o.tif").exists()
+
+
+# --------------------------------------------------------------------------- broken products
+
+
+def rewrite_zip(src: Path, dst: Path, change) -> Path:
+    """A copy of a zip whose members pass through `change(name, data)` (None drops a member)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = change(info.filename, zin.read(info))
+            if data is not None:
+                zout.writestr(info, data)
+    return dst
+
+
+@pytest.mark.parametrize("case, member, message", [
+    ("truncated", "measurement/s1a-iw-grd-vv-", "measurement unreadable"),
+    ("no_calibration", "annotation/calibration/calibration-s1a-iw-grd-vh-", "calibration file of polarisation VH is missing"),
+    ("no_noise", "annotation/calibration/noise-s1a-iw-grd-vv-", "noise file of polarisation VV is missing"),
+])
+def test_broken_products_fail_naming_the_file(world, tmp_path, case, member, message):
+    root, region, records = world
+    src = root / "archive" / records[0]["path"]
+
+    def change(name, data):
+        if member in name:
+            return data[: len(data) // 2] if case == "truncated" else None
+        return data
+
+    broken = rewrite_zip(src, tmp_path / src.name, change)
+    g = make_graph(world, tmp_path, product=broken)
+    out = tmp_path / "out.tif"
+    with pytest.raises(ProductError) as err:
+        engine.run_graph(g, region.grid, out)
+    assert member in err.value.path and message in str(err.value)
+    assert str(broken) in err.value.path
+    assert not out.exists() and not list(tmp_path.glob(".out.tif*"))
+
+
+def test_a_polarisation_the_product_lacks(world, tmp_path):
+    g = make_graph(world, tmp_path, polarisations=["HH"])
+    out = tmp_path / "out.tif"
+    with pytest.raises(ProductError, match=r"manifest.safe: polarisation HH not in this product \(it has VV/VH\)"):
+        engine.run_graph(g, world[1].grid, out)
+    assert not out.exists()
+
+
+def test_a_missing_dem_is_named(world, tmp_path):
+    g = make_graph(world, tmp_path)
+    text = g.read_text().replace("dem_t.tif", "dem_nowhere.tif")
+    g.write_text(text)
+    with pytest.raises(ProductError, match="dem_nowhere.tif: DEM unreadable"):
+        engine.run_graph(g, world[1].grid, tmp_path / "out.tif")
+
+
+# --------------------------------------------------------------------------- border noise
+
+
+def test_border_rule_by_ipf_version():
+    assert border.needs_border_removal((2, 70)) and border.needs_border_removal((2, 43))
+    assert not border.needs_border_removal((2, 90)) and not border.needs_border_removal((3, 40))
+    assert border.noise_scale((2, 70), np.full(5, 474.0)) == 1.0
+    assert border.noise_scale((2, 43), np.full(5, 474.0)) == 474.0**2
+
+
+def test_border_runs_from_each_edge():
+    dn = np.full((40, 60), 100, dtype=np.uint16)
+    dn[:, :5] = 12  # low "no-value" samples on the left
+    dn[7, :9] = 12  # a deeper run on one line
+    dn[:, -3:] = 20
+    dn[:2] = 8
+    dn[-4:, 30] = 0
+    noise = np.zeros(dn.shape)
+    noise[:, 5] = 100**2  # column 5 is all noise: part of the left run
+    good = border.signal(dn, noise, 0.5)
+    assert not good[10, 5] and good[10, 6]
+    left, right = border.side_depths(good, 500)
+    assert left[10] == 6 and left[7] == 9 and np.all(right[2:] == 3)
+    assert left[0] == right[1] == 60  # an all-noise line is no-value across
+    top, bottom = border.edge_depths(good[:20], good[20:], 500)
+    assert top[30] == 2 and bottom[30] == 4 and bottom[31] == 0
+    mask = border.border_mask(dn.shape, 0, 40, left, right, top, bottom)
+    assert mask[10, :6].all() and not mask[10, 6:-3].any() and mask[10, -3:].all()
+    assert mask[:2].all() and mask[-4:, 30].all() and not mask[-4:, 31].all()
+    # the search stops at border_limit: a run deeper than the limit is trimmed only up to it
+    left4, _ = border.side_depths(good, 4)
+    assert left4.max() == 4
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+def test_border_noise_on_an_old_product(world, tmp_path):
+    """An IPF 2.70 product with low border samples instead of zeros: the border is trimmed, the rest kept."""
+    root, region, records = world
+    src = root / "archive" / records[0]["path"]
+
+    def change(name, data):
+        if name.endswith("manifest.safe"):
+            return data.replace(b'version="003.40"', b'version="002.70"')
+        if "measurement/" in name:
+            with rasterio.MemoryFile(data) as mem, mem.open() as ds:
+                dn = ds.read(1)
+                profile = ds.profile
+            dn[dn == 0] = 12
+            with rasterio.MemoryFile() as out:
+                with out.open(**profile) as dst:
+                    dst.write(dn, 1)
+                return out.read()
+        return data
+
+    old = rewrite_zip(src, tmp_path / src.name, change)
+    g = make_graph(world, tmp_path, product=old)
+    spec = engine.read_chain(g)
+    with open_product(old) as product:
+        assert product.manifest.ipf_version == "002.70"
+        data = product.polarisation("VV")
+        ann = data.annotation
+        window = (0, ann.number_of_lines, 0, ann.number_of_samples)
+        meas = engine.Measurement(product, data)
+        plan = engine.plan_border(spec, product, data, meas, window)
+        assert plan.active and plan.left and plan.right
+        image = engine.sigma0_block(data, meas, plan, (0, ann.number_of_lines), (0, ann.number_of_samples), ann.number_of_lines)
+        meas.close()
+    assert np.isnan(image[:, :36]).all() and np.isnan(image[:24]).all()
+    assert np.isnan(image[-24:]).all() and np.isnan(image[:, -36:]).all()
+    inner = image[24:-24, 36:-36]
+    assert np.isfinite(inner).mean() > 0.99  # the signal is kept
+
+
+def test_geometry_in_grid_blocks_equals_the_whole(world):
+    root, region, records = world
+    with open_product(root / "archive" / records[0]["path"]) as product:
+        ann = product.annotation("VV")
+    from soilsat.sar import terrain
+    from soilsat.sar.orbit import annotation_orbit
+
+    model = terrain.RangeDopplerModel.from_annotation(ann, annotation_orbit(ann))
+    heights = region.truth["elevation"].values.astype(float)
+    heights[60:70, 80:90] += 400.0  # a steep block: layover and shadow near block edges
+    whole = terrain.grid_geometry(model, region.grid, heights)
+    blocks = engine.grid_geometry(model, region.grid, heights, rows=32, halo=32)
+    np.testing.assert_array_equal(blocks.line, whole.line)
+    np.testing.assert_array_equal(blocks.pixel, whole.pixel)
+    np.testing.assert_allclose(blocks.local_incidence_angle, whole.local_incidence_angle, atol=1e-4)
+    assert whole.layover.any() and whole.shadow.any()
+    np.testing.assert_array_equal(blocks.layover, whole.layover)
+    np.testing.assert_array_equal(blocks.shadow, whole.shadow)

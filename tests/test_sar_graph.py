@@ -1,0 +1,152 @@
+"""The Sentinel-1 SNAP graph (soilsat.sar.graph): built from the config, written as XML, read back and checked."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pyproj
+import pytest
+import yaml
+from lxml import etree
+from snakemake.utils import validate
+
+from soilsat.errors import ConfigError
+from soilsat.grid import region_grid
+from soilsat.sar import graph
+
+ROOT = Path(__file__).resolve().parents[1]
+GRID = region_grid("t", 8.95, 55.95, 1500, 250)
+
+
+def sentinel1_settings(**overrides) -> dict:
+    """The `sentinel1:` section of the shipped config, validated (schema defaults filled in), with overrides."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    validate(config, str(ROOT / "rules" / "schemas" / "config.schema.yaml"))
+    section = copy.deepcopy(config["sentinel1"])
+    for key, value in overrides.items():
+        *parents, last = key.split(".")
+        node = section
+        for p in parents:
+            node = node[p]
+        node[last] = value
+    return section
+
+
+def build(tmp_path: Path, **overrides) -> str:
+    return graph.build_graph(tmp_path / "p.zip", tmp_path / "out.tif", GRID, tmp_path / "dem.tif",
+                             sentinel1_settings(**overrides))
+
+
+def test_the_chain_as_snap_spells_it(tmp_path):
+    root = etree.fromstring(build(tmp_path).encode())
+    assert root.tag == "graph" and root.findtext("version") == "1.0"
+    nodes = root.findall("node")
+    assert [n.get("id") for n in nodes] == [
+        "Read", "Apply-Orbit-File", "ThermalNoiseRemoval", "Remove-GRD-Border-Noise", "Calibration",
+        "Speckle-Filter", "Terrain-Correction", "Write",
+    ]
+    assert [n.findtext("operator") for n in nodes] == [n.get("id") for n in nodes]
+    # each node reads the one before it
+    for prev, node in zip(nodes, nodes[1:]):
+        assert node.find("sources/sourceProduct").get("refid") == prev.get("id")
+    params = {n.get("id"): {p.tag: p.text or "" for p in n.find("parameters")} for n in nodes}
+    assert params["Read"] == {"file": str((tmp_path / "p.zip").resolve()), "formatName": "SENTINEL-1"}
+    assert params["Apply-Orbit-File"] == {"orbitType": "Sentinel Precise (Auto Download)", "polyDegree": "3",
+                                          "continueOnFail": "true"}
+    assert params["ThermalNoiseRemoval"] == {"selectedPolarisations": "VV,VH", "removeThermalNoise": "true",
+                                             "reIntroduceThermalNoise": "false"}
+    assert params["Remove-GRD-Border-Noise"] == {"selectedPolarisations": "VV,VH", "borderLimit": "500",
+                                                 "trimThreshold": "0.5"}
+    assert params["Calibration"]["outputSigmaBand"] == "true"
+    assert params["Calibration"]["outputBetaBand"] == params["Calibration"]["outputGammaBand"] == "false"
+    assert params["Calibration"]["outputImageScaleInDb"] == "false"
+    assert params["Speckle-Filter"] == {"sourceBands": "Sigma0_VV,Sigma0_VH", "filter": "Lee Sigma", "windowSize": "7x7",
+                                        "targetWindowSize": "3x3", "sigmaStr": "0.9", "numLooksStr": "1"}
+    tc = params["Terrain-Correction"]
+    assert tc["demName"] == "External DEM"
+    assert tc["externalDEMFile"] == str((tmp_path / "dem.tif").resolve())
+    assert tc["externalDEMNoDataValue"] == "-32768.0" and tc["externalDEMApplyEGM"] == "false"
+    assert tc["demResamplingMethod"] == tc["imgResamplingMethod"] == "BILINEAR_INTERPOLATION"
+    assert tc["pixelSpacingInMeter"] == "10.0"
+    assert pyproj.CRS.from_wkt(tc["mapProjection"]) == pyproj.CRS.from_epsg(GRID.epsg)
+    assert (tc["alignToStandardGrid"], tc["standardGridOriginX"], tc["standardGridOriginY"]) == (
+        "true", repr(float(GRID.x0)), repr(float(GRID.y0)))
+    assert tc["saveLocalIncidenceAngle"] == tc["saveLayoverShadowMask"] == tc["saveIncidenceAngleFromEllipsoid"] == "true"
+    assert tc["nodataValueAtSea"] == "false"
+    assert params["Write"] == {"file": str((tmp_path / "out.tif").resolve()), "formatName": "GeoTIFF-BigTIFF"}
+
+
+def test_looks_walks_from_the_config_into_num_looks(tmp_path):
+    # the default comes from the schema alone
+    schema = yaml.safe_load((ROOT / "rules" / "schemas" / "config.schema.yaml").read_text())
+    looks = schema["properties"]["sentinel1"]["properties"]["speckle"]["properties"]["looks"]
+    assert looks["default"] == 1 and looks["type"] == "integer" and looks["description"]
+    nodes = graph.parse_graph(build(tmp_path, **{"speckle.looks": 2, "speckle.window": 9, "speckle.sigma": 0.8}))
+    speckle = next(n for n in nodes if n.id == "Speckle-Filter")
+    assert (speckle.parameters["numLooksStr"], speckle.parameters["windowSize"], speckle.parameters["sigmaStr"]) == ("2", "9x9", "0.8")
+
+
+def test_subset_first_when_enabled(tmp_path):
+    nodes = graph.parse_graph(build(tmp_path, **{"subset.enabled": True, "subset.margin_m": 1000}))
+    assert [n.id for n in nodes[:3]] == ["Read", "Subset", "Apply-Orbit-File"]
+    assert nodes[2].sources == ("Subset",)
+    region = nodes[1].parameters["geoRegion"]
+    assert region.startswith("POLYGON((")
+    lons = [float(p.split()[0]) for p in region[9:-2].split(",")]
+    w, s, e, n = GRID.lonlat_bounds()
+    assert min(lons) < w - 0.01 and max(lons) > e + 0.01  # 1 km wider than the grid on each side
+    graph.check_chain(nodes)
+
+
+def test_polarisations_and_the_dem_nodata(tmp_path):
+    xml = graph.build_graph(tmp_path / "p.zip", tmp_path / "o.tif", GRID, tmp_path / "d.tif",
+                            sentinel1_settings(polarisations=["VV"]), dem_nodata=-9999.0)
+    nodes = {n.id: n for n in graph.parse_graph(xml)}
+    assert nodes["Calibration"].parameters["selectedPolarisations"] == "VV"
+    assert nodes["Speckle-Filter"].parameters["sourceBands"] == "Sigma0_VV"
+    assert nodes["Terrain-Correction"].parameters["externalDEMNoDataValue"] == "-9999.0"
+
+
+def test_round_trip_and_hash(tmp_path):
+    settings = sentinel1_settings()
+    nodes = graph.chain_nodes(tmp_path / "p.zip", tmp_path / "o.tif", GRID, tmp_path / "d.tif", settings)
+    xml = graph.to_xml(nodes)
+    assert graph.parse_graph(xml) == nodes
+    path = tmp_path / "g.graph.xml"
+    graph.write_graph(path, xml)
+    assert graph.read_graph(path) == (nodes, xml)
+    assert graph.graph_hash(xml) == graph.graph_hash(graph.to_xml(nodes))
+    assert graph.graph_hash(xml) != graph.graph_hash(build(tmp_path, **{"speckle.looks": 2}))
+    assert len(graph.graph_hash(xml)) == 16
+
+
+def test_a_broken_chain_is_named(tmp_path):
+    nodes = graph.parse_graph(build(tmp_path))
+    with pytest.raises(ConfigError, match="the chain lacks Speckle-Filter"):
+        graph.check_chain([n for n in nodes if n.operator != "Speckle-Filter"], "g.xml")
+    relinked = [graph.Node(n.id, n.operator, ("Read",) if n.id == "Calibration" else n.sources, n.parameters) for n in nodes]
+    with pytest.raises(ConfigError, match=r"g.xml: node Calibration \(Calibration\) must take its source from Remove-GRD-Border-Noise"):
+        graph.check_chain(relinked, "g.xml")
+    with pytest.raises(ConfigError, match=r"operators \['Multilook'\] are not part"):
+        graph.check_chain(nodes + [graph.Node("ML", "Multilook", ("Write",), {})], "g.xml")
+    with pytest.raises(ConfigError, match="g.xml: graph XML does not parse"):
+        graph.parse_graph("<graph><node>", "g.xml")
+    with pytest.raises(ConfigError, match="g.xml: node Speckle-Filter parameter numLooksStr='two' is not a valid int"):
+        graph.parameter(graph.Node("Speckle-Filter", "Speckle-Filter", (), {"numLooksStr": "two"}), "numLooksStr", "g.xml", int)
+    with pytest.raises(ConfigError, match="has no parameter sigmaStr"):
+        graph.parameter(graph.Node("Speckle-Filter", "Speckle-Filter", (), {}), "sigmaStr", "g.xml")
+
+
+def test_missing_settings_are_named(tmp_path):
+    settings = sentinel1_settings()
+    del settings["speckle"]
+    with pytest.raises(ConfigError, match="config key sentinel1.speckle is missing"):
+        graph.build_graph(tmp_path / "p.zip", tmp_path / "o.tif", GRID, tmp_path / "d.tif", settings)
+
+
+def test_window_sizes():
+    assert graph.window_size("7x7") == 7
+    for bad in ("7x5", "7", "axa"):
+        with pytest.raises(ValueError):
+            graph.window_size(bad)
