@@ -99,11 +99,36 @@ def final_outputs():
     """Everything `rule all` asks for."""
     return [
         f"{RESULTS}/metrics.csv",
-        f"{RESULTS}/figures/observed_vs_predicted.png",
-        f"{RESULTS}/figures/probe_timeseries.png",
+        *figure_outputs(),
         f"{RESULTS}/datasets/probes.nc",
         *expand(f"{RESULTS}/maps/ssm_{{region}}", region=REGIONS),
     ] + (sample_outputs() if uses_samples() else [])
+
+
+def figure_outputs():
+    """The figures and tables of rules/figures.smk whose inputs the workflow makes today."""
+    figures = [
+        *expand(
+            f"{RESULTS}/figures/simonsen/{{figure}}.png",
+            figure=DATA_FIGURES + MODEL_FIGURES,
+        ),
+        *expand(
+            f"{RESULTS}/tables/mae_{{level}}.{{ext}}",
+            level=["landcover", "probe"],
+            ext=["csv", "md"],
+        ),
+    ]
+    if uses_samples():
+        figures += [
+            f"{RESULTS}/figures/tziolas/clay_maps.png",
+            f"{RESULTS}/figures/zhang/soc_maps.png",
+            *expand(
+                f"{RESULTS}/figures/maps/{{quantity}}_{{region}}.png",
+                quantity=["clay", "soc"],
+                region=REGIONS,
+            ),
+        ]
+    return figures
 
 
 def uses_samples():
@@ -132,3 +157,10 @@ def sentinel2_l2a_input(wildcards):
 def sentinel2_products(wildcards):
     """Every processed Sentinel-2 COG of the study (a target for the optical stage alone)."""
     return product_rasters("sentinel2")(wildcards)
+
+
+def sentinel1_orbit_input(wildcards):
+    """The precise orbit file of a Sentinel-1 product, where the provider delivers one."""
+    if config["provider"] == "demo":
+        return {}
+    return {"orbits": [f"{RESOURCES}/orbits/{wildcards.product}.EOF"]}

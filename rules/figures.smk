@@ -2,8 +2,10 @@
 
 # Model result folders (results/<study>/models/<model>[_<variant>]) each figure family reads;
 # a folder holds predictions.csv and metrics.csv in the tidy layout of soilsat.evaluate.store.
-SSM_MODEL_RESULTS = [f"{RESULTS}/models/random_forest"]
-CLAY_MODEL_RESULTS = [f"{RESULTS}/models/tziolas_{model}" for model in ("cnn", "rf", "ann")]
+SSM_MODEL_RESULTS = [f"{RESULTS}/models/{model}" for model in PROBE_MODELS]
+CLAY_MODEL_RESULTS = [
+    f"{RESULTS}/models/tziolas_{model}" for model in ("cnn", "rf", "ann")
+]
 SOC_MODEL_RESULTS = [f"{RESULTS}/models/zhang_{model}" for model in ("cnn_lstm", "rf")]
 CNN_ACTIVATIONS = f"{RESULTS}/models/tziolas_cnn/activations.csv"
 
@@ -184,21 +186,42 @@ rule figure_soc_maps:
         "../scripts/figure_map_panels.py"
 
 
-rule figure_quicklook:
+rule figure_quicklook_clay:
     input:
-        f"{RESULTS}/maps/{{quantity}}_{{region}}.tif",
+        f"{RESULTS}/maps/clay_{{region}}.tif",
     output:
         report(
-            f"{RESULTS}/figures/maps/{{quantity}}_{{region}}.png",
+            f"{RESULTS}/figures/maps/clay_{{region}}.png",
             caption="report/quicklook.rst",
-            category="{quantity_study}",
+            category="Tziolas 2020",
             subcategory="Maps",
-            labels={"map": "{quantity}", "region": "{region}"},
+            labels={"map": "clay quick-look", "region": "{region}"},
         ),
     log:
-        f"{LOGS}/figures/quicklook_{{quantity}}_{{region}}.log",
-    wildcard_constraints:
-        quantity="clay|soc",
+        f"{LOGS}/figures/quicklook_clay_{{region}}.log",
+    conda:
+        "../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/figure_quicklook.py"
+
+
+rule figure_quicklook_soc:
+    input:
+        f"{RESULTS}/maps/soc_{{region}}.tif",
+    output:
+        report(
+            f"{RESULTS}/figures/maps/soc_{{region}}.png",
+            caption="report/quicklook.rst",
+            category="Zhang 2022",
+            subcategory="Maps",
+            labels={"map": "soc quick-look", "region": "{region}"},
+        ),
+    log:
+        f"{LOGS}/figures/quicklook_soc_{{region}}.log",
     conda:
         "../envs/figures.yaml"
     threads: 1
@@ -252,6 +275,8 @@ rule figure_clay_filters:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        fraction=config["figures"]["filter_top_fraction"],
     script:
         "../scripts/figure_clay_filters.py"
 

@@ -10,6 +10,7 @@ if SENTINEL1["engine"] == "snap":
 
 rule sentinel1_sigma0:
     input:
+        unpack(sentinel1_orbit_input),
         product=f"{RESOURCES}/sentinel1/{{product}}.zip",
         dem=f"{ANCILLARY}/dem",
     output:
@@ -23,6 +24,8 @@ rule sentinel1_sigma0:
         "../envs/sentinel1.yaml"
     container:
         SENTINEL1["snap"]["container"] if SENTINEL1["engine"] == "snap" else None
+    envmodules:
+        *SENTINEL1["snap"]["envmodules"],
     threads: SENTINEL1["threads"]
     resources:
         mem_mb=SENTINEL1["mem_mb"],

@@ -19,6 +19,8 @@ rule sen2cor:
         f"{RESULTS}/benchmarks/sen2cor/{{product}}.tsv"
     conda:
         "../envs/sentinel2.yaml"
+    envmodules:
+        *config["sentinel2"]["sen2cor"]["envmodules"],
     threads: config["sentinel2"]["sen2cor"]["threads"]
     resources:
         mem_mb=config["sentinel2"]["sen2cor"]["mem_mb"],

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.e2e
 
 def test_outputs_exist_and_nothing_left_to_do(tiny_run):
     results = tiny_run / "results" / "tiny"
-    for name in ["metrics.csv", "figures/observed_vs_predicted.png", "figures/probe_timeseries.png",
-                 "datasets/probes.nc", "datasets/probes.parquet"]:
+    for name in ["metrics.csv", "figures/simonsen/observed_vs_predicted.png", "figures/simonsen/probe_indices.png",
+                 "tables/mae_landcover.md", "datasets/probes.nc", "datasets/probes.parquet"]:
         assert (results / name).stat().st_size > 0, name
     proc = run_workflow(tiny_run, "--dry-run", configfile=ROOT / "tests" / "configs" / "tiny.yaml")
     assert "Nothing to be done" in proc.stdout + proc.stderr

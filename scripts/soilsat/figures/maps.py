@@ -1,0 +1,53 @@
+"""Quick-look PNGs of map COGs: one band with CRS and units from its tags, colour bar, scale bar, attribution."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from matplotlib.figure import Figure
+
+from soilsat.figures.common import attribute, crs_name, map_panel, panels, plt, read_map, unit_label
+
+# Colour maps per mapped quantity, the band's description being the key.
+CMAPS = {"ssm": "YlGnBu", "clay": "copper_r", "soc": "YlOrBr", "oc": "YlOrBr"}
+NAMES = {"ssm": "Surface soil moisture", "clay": "Topsoil clay", "soc": "Soil organic carbon", "oc": "Soil organic carbon"}
+
+
+def quicklook(path: str | os.PathLike, band: str | None = None) -> Figure:
+    """A quick-look figure of one band of a map COG."""
+    layer = read_map(path, band)
+    name = band or _band_name(path)
+    fig, ax = plt.subplots(figsize=(6.4, 5.6), layout="constrained")
+    map_panel(ax, layer, f"{NAMES.get(name, name)} ({unit_label(layer.units)})", cmap=CMAPS.get(name, "viridis"))
+    when = f" {layer.tags['date']}" if "date" in layer.tags else ""
+    ax.set_title(f"{NAMES.get(name, name)}, {layer.tags.get('region', '')}{when}\n{crs_name(layer.crs)}",
+                 fontsize=10)
+    attribute(fig)
+    return fig
+
+
+def map_panels(paths: Sequence[str | os.PathLike], title: str) -> Figure:
+    """One panel per map COG (a region each) on a shared colour scale, as Tziolas Fig 13 and Zhang Fig 9."""
+    import numpy as np
+
+    layers = [read_map(path) for path in paths]
+    name = _band_name(paths[0])
+    values = np.concatenate([layer.values[np.isfinite(layer.values)] for layer in layers])
+    limits = (float(np.percentile(values, 2)), float(np.percentile(values, 98))) if values.size else (0.0, 1.0)
+    fig, axes = panels(len(layers), 5.0, 2)
+    for ax, layer in zip(axes, layers):
+        map_panel(ax, layer, f"{NAMES.get(name, name)} ({unit_label(layer.units)})", cmap=CMAPS.get(name, "viridis"),
+                  limits=limits)
+        ax.set_title(f"{layer.tags.get('region', '')} ({crs_name(layer.crs)})", fontsize=10)
+    fig.suptitle(title)
+    attribute(fig)
+    return fig
+
+
+def _band_name(path: str | os.PathLike) -> str:
+    """The description of a raster's first band."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        return src.descriptions[0] or "value"

@@ -1,0 +1,103 @@
+"""Figures after Tziolas et al. (2020): clay models (Fig 9 and the ablations) and CNN filter interpretation (Figs 10-11)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.figure import Figure
+
+from soilsat.errors import ProductError
+from soilsat.evaluate.metrics import scores
+from soilsat.figures.common import attribute, model_keys, model_label, panels, plt, select_model
+
+PREDICTIONS_COLUMNS = ("model", "sample", "observed", "predicted")
+ACTIVATIONS_COLUMNS = ("sample", "filter", "activation")
+OPTICAL = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+RADAR = ("VV", "VH")
+
+
+def observed_vs_predicted_clay(predictions: pd.DataFrame, target: str = "clay") -> Figure:
+    """Observed against predicted topsoil clay per model (variant) with R2, RMSE and RPIQ (Fig 9, ablations)."""
+    if "target" in predictions:
+        predictions = predictions[predictions["target"] == target]
+    keys = model_keys(predictions)
+    values = predictions[["observed", "predicted"]].to_numpy(dtype=float)
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    pad = 0.04 * (hi - lo) + 0.5
+    limits = (max(lo - pad, 0.0) if lo >= 0 else lo - pad, hi + pad)
+    fig, axes = panels(len(keys), 4.0, 3)
+    for ax, (model, variant) in zip(axes, keys):
+        rows = select_model(predictions, model, variant).dropna(subset=["observed", "predicted"])
+        s = scores(rows["observed"], rows["predicted"])
+        ax.scatter(rows["observed"], rows["predicted"], s=14, alpha=0.7, edgecolor="none")
+        ax.plot(limits, limits, color="0.3", ls="--", lw=1, label="1:1")
+        ax.set_xlim(limits)
+        ax.set_ylim(limits)
+        ax.set_aspect("equal")
+        ax.set_xlabel(f"Observed {target} (%)")
+        ax.set_ylabel(f"Predicted {target} (%)")
+        ax.set_title(model_label(model, variant))
+        ax.text(0.04, 0.96, f"R² = {s['r2']:.2f}\nRMSE = {s['rmse']:.2f} %\nRPIQ = {s['rpiq']:.2f}\nn = {s['n']}",
+                transform=ax.transAxes, va="top", ha="left", fontsize=8,
+                bbox=dict(boxstyle="round", facecolor="white", alpha=0.8))
+        ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle(f"Observed against predicted topsoil {target}, test set")
+    attribute(fig)
+    return fig
+
+
+def top_activating(activations: pd.DataFrame, filters: Sequence[int] | None = None, count: int = 6,
+                   fraction: float = 0.05) -> dict[int, list[str]]:
+    """Samples in the top `fraction` of activation of each filter; by default the `count` most active filters."""
+    table = activations.astype({"sample": str})
+    if filters is None:
+        filters = table.groupby("filter")["activation"].mean().sort_values(ascending=False).index[:count].tolist()
+    chosen = {}
+    for f in filters:
+        rows = table[table["filter"] == f]
+        if rows.empty:
+            raise ProductError("activations table", f"no activations of filter {f}")
+        threshold = rows["activation"].quantile(1.0 - fraction)
+        chosen[int(f)] = rows.loc[rows["activation"] >= threshold, "sample"].tolist()
+    return chosen
+
+
+def filter_boxplots(activations: pd.DataFrame, samples: xr.Dataset, filters: Sequence[int] | None = None,
+                    fraction: float = 0.05) -> Figure:
+    """Inputs and clay of the top-activating training samples of six last-layer filters, as boxplots (Figs 10-11)."""
+    chosen = top_activating(activations, filters, 6, fraction)
+    ids = [str(s) for s in samples["sample"].values]
+    missing = sorted({s for group in chosen.values() for s in group} - set(ids))
+    if missing:
+        raise ProductError("activations table", f"samples not in the sample dataset: {', '.join(missing[:5])}")
+    # Each sample's inputs are summarised by the median over its bare-soil observations.
+    optical = [b for b in OPTICAL if b in samples]
+    radar = [b for b in RADAR if b in samples]
+    medians = pd.DataFrame({b: samples[b].median("observation").values for b in optical + radar}, index=ids)
+    clay = pd.Series(samples["clay"].values, index=ids)
+    fig, axes = plt.subplots(len(chosen), 3, figsize=(11, 2.1 * len(chosen) + 1.2), layout="constrained",
+                             gridspec_kw={"width_ratios": [len(optical), max(len(radar), 1) + 0.6, 1.6]},
+                             squeeze=False)
+    for index, (f, members) in enumerate(chosen.items()):
+        ax_s2, ax_s1, ax_clay = axes[index]
+        ax_s2.boxplot([medians.loc[members, b].dropna() for b in optical], tick_labels=optical, showfliers=False)
+        ax_s2.set_ylabel(f"Filter {f}\nReflectance (-)")
+        ax_s1.boxplot([medians.loc[members, b].dropna() for b in radar], tick_labels=radar, showfliers=False)
+        ax_s1.set_ylabel("σ⁰ (dB)")
+        ax_clay.boxplot([clay.loc[members].dropna(), clay.dropna()], tick_labels=["top", "all"], showfliers=False)
+        ax_clay.set_ylabel("Clay (%)")
+        if index < len(chosen) - 1:  # band names once, under the last row
+            for ax in axes[index]:
+                ax.tick_params(labelbottom=False)
+    axes[0, 0].set_title("Sentinel-2 bands")
+    axes[0, 1].set_title("Sentinel-1")
+    axes[0, 2].set_title("Clay")
+    axes[-1, 0].set_xlabel("Band")
+    axes[-1, 1].set_xlabel("Polarisation")
+    axes[-1, 2].set_xlabel("Samples")
+    fig.suptitle(f"Top {100 * fraction:g} % activating training samples of six last-layer CNN filters")
+    attribute(fig)
+    return fig
