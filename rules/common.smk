@@ -102,6 +102,7 @@ def final_outputs():
         *figure_outputs(),
         f"{RESULTS}/datasets/probes.nc",
         *expand(f"{RESULTS}/maps/ssm_{{region}}", region=REGIONS),
+        *expand(f"{RESULTS}/figures/simonsen/ssm_map_{{region}}.png", region=REGIONS),
     ] + (sample_outputs() if uses_samples() else [])
 
 

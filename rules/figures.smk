@@ -302,3 +302,27 @@ rule figure_soc_repeats:
         runtime=10,
     script:
         "../scripts/figure_soc_repeats.py"
+
+
+rule figure_ssm_map:
+    input:
+        maps=f"{RESULTS}/maps/ssm_{{region}}",
+        sentinel1=product_rasters("sentinel1", of_region=True),
+    output:
+        report(
+            f"{RESULTS}/figures/simonsen/ssm_map_{{region}}.png",
+            caption="report/ssm_map.rst",
+            category="Simonsen 2021",
+            subcategory="Maps",
+            labels={"figure": "SSM map beside sigma0", "region": "{region}"},
+        ),
+    log:
+        f"{LOGS}/figures/ssm_map_{{region}}.log",
+    conda:
+        "../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/figure_ssm_map.py"
