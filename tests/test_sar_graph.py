@@ -119,6 +119,9 @@ def test_round_trip_and_hash(tmp_path):
     assert graph.graph_hash(xml) == graph.graph_hash(graph.to_xml(nodes))
     assert graph.graph_hash(xml) != graph.graph_hash(build(tmp_path, **{"speckle.looks": 2}))
     assert len(graph.graph_hash(xml)) == 16
+    elsewhere = graph.to_xml(graph.chain_nodes(tmp_path / "x" / "p.zip", tmp_path / "x" / "o.tif", GRID,
+                                               tmp_path / "x" / "d.tif", settings))
+    assert elsewhere != xml and graph.graph_hash(elsewhere) == graph.graph_hash(xml)  # paths are not the chain
 
 
 def test_a_broken_chain_is_named(tmp_path):

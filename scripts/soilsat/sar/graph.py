@@ -167,9 +167,17 @@ def write_graph(path: str | os.PathLike, xml: str) -> None:
         tmp.write_text(xml, encoding="utf-8")
 
 
+# Parameters naming files: they differ between working directories, not between processing chains.
+PATH_PARAMETERS = ("file", "externalDEMFile")
+
+
 def graph_hash(xml: str) -> str:
-    """A short, stable fingerprint of a graph (sha256 of its XML text, first 16 hex digits)."""
-    return hashlib.sha256(xml.encode("utf-8")).hexdigest()[:16]
+    """A short fingerprint of a graph's processing chain: sha256 of its XML without file paths (16 hex digits)."""
+    root = etree.fromstring(xml.encode("utf-8"), parser=_PARSER)
+    for name in PATH_PARAMETERS:
+        for element in root.iter(name):
+            element.text = ""
+    return hashlib.sha256(etree.tostring(root, method="c14n")).hexdigest()[:16]
 
 
 def parse_graph(xml: str, where: str = "graph") -> list[Node]:
