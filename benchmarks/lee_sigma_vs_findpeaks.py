@@ -30,19 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from soilsat.sar.speckle import lee_sigma
-
-
-def machine() -> str:
-    """Platform, CPU model and number of cores of this machine, in words."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.platform()}, {cpu}, nproc {os.cpu_count()}, Python {platform.python_version()}"
+from machine import describe  # benchmarks/machine.py
 
 
 def scene(size: int, seed: int = 0) -> np.ndarray:
@@ -112,7 +100,7 @@ def main() -> None:
         "interior_median_rel_diff": float(f"{np.median(rel):.2e}"),
         "interior_p99_rel_diff": float(f"{np.quantile(rel, 0.99):.2e}"),
         "load_average": [round(load_before, 1), round(load_after, 1)],
-        "machine": machine(),
+        "machine": describe(),
     }
     print(json.dumps(result))
 

@@ -33,25 +33,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import describe  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT.parent / "shared" / "fixtures" / "real" / "s1" / \
     "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE"
 BLOCK = 1024
-
-
-def _machine() -> str:
-    """A one-line description of this machine."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{platform.system()} {platform.machine()}, {cpu}, nproc {os.cpu_count()}, load {load:.1f}"
 
 
 def make_safe(dest: Path, seed: int = 0) -> Path:
@@ -189,7 +176,7 @@ def main() -> None:
             "mpix_per_s": round(image_mpix / timed["wall_s"], 2), "image_mpix": round(image_mpix, 1),
             "image_window": timed["window"], "grid": timed["grid"],
             "grid_mpix": round(timed["grid"][0] * timed["grid"][1] / 1e6, 1),
-            "warmup_s": round(runs["warmup"]["wall_s"], 2), "grid_km": args.grid_km, "machine": _machine(),
+            "warmup_s": round(runs["warmup"]["wall_s"], 2), "grid_km": args.grid_km, "machine": describe(),
         }
     finally:
         if args.keep is None:

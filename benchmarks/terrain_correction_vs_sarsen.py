@@ -41,21 +41,7 @@ from soilsat.sar.orbit import annotation_orbit
 from soilsat.sar.process import read_sigma0_window
 from soilsat.sar.safe import open_product
 from soilsat.sar.terrain import terrain_correct
-
-
-def machine() -> str:
-    """CPU model, cores and memory of this machine, in words."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal"))
-        mem = f", {mem_kb / 2**20:.0f} GiB"
-    except (OSError, StopIteration):
-        mem = ""
-    return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}"
+from machine import describe  # benchmarks/machine.py
 
 
 def run_ours(zip_path: Path, dem: np.ndarray, grid, out: Path | None) -> np.ndarray:
@@ -168,7 +154,7 @@ def main() -> None:
         "grid": list(grid.shape),
         "with_file_writes": bool(args.write),
         "sarsen_version": __import__("sarsen").__version__,
-        "machine": machine(),
+        "machine": describe(),
     }))
 
 
