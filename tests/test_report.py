@@ -89,7 +89,7 @@ def test_report_shows_every_figure_in_its_study_and_stage(tiny_run, report, tmp_
     images = {item["path"]: item for item in check["found"] if item["kind"] == "image"}
     assert not [item for item in check["found"] if item["kind"] == "broken"]
     figures = sorted(p.relative_to(tiny_run).as_posix() for p in (tiny_run / "results").rglob("figures/**/*.png"))
-    assert len(figures) == 11 + 6 + 2 + 4  # probe data, SSM models, clay and SOC panels, four quick-looks
+    assert len(figures) == 11 + 6 + 2 + 2 + 4  # probe data, SSM models, Fig 28 per region, clay and SOC panels, four quick-looks
     assert sorted(images) == figures
     for path, item in images.items():
         assert item["width"] >= 600 and item["height"] >= 400, path
