@@ -15,6 +15,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 from scipy import ndimage
+from soilsat.optical.indices import normalized_difference
 
 # The 13 MSI bands, in ESA's band_id order (0..12).
 BANDS: tuple[str, ...] = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A",
@@ -162,20 +163,11 @@ def make_scene(
                  snow_probability=snow_prob)
 
 
-def index(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Normalised difference (a - b) / (a + b), NaN where the sum is zero."""
-    a = np.asarray(a, dtype=np.float32)
-    b = np.asarray(b, dtype=np.float32)
-    s = a + b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(s != 0, (a - b) / s, np.nan).astype(np.float32)
-
-
 def truth_indices(surface: np.ndarray) -> dict[str, np.ndarray]:
     """NDVI (B8A/B4), NDWI (B8A/B12), NBR2 (B11/B12) and the bare-soil rule from BOA."""
     b = {name: surface[i] for i, name in enumerate(BANDS)}
-    ndvi = index(b["B8A"], b["B04"])
-    ndwi = index(b["B8A"], b["B12"])
-    nbr2 = index(b["B11"], b["B12"])
+    ndvi = normalized_difference(b["B8A"], b["B04"])
+    ndwi = normalized_difference(b["B8A"], b["B12"])
+    nbr2 = normalized_difference(b["B11"], b["B12"])
     bare = (ndvi < 0.25) & (nbr2 < 0.075) & (b["B03"] > b["B02"]) & (b["B04"] > b["B03"])
     return {"ndvi_true": ndvi, "ndwi_true": ndwi, "nbr2_true": nbr2, "bare_true": bare.astype(np.float32)}
