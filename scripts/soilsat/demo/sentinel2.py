@@ -26,6 +26,7 @@ import rasterio
 from affine import Affine
 from lxml import etree
 
+from soilsat.optical.indices import normalized_difference
 from soilsat.demo import reflectance as rf
 from soilsat.demo.world import RegionWorld, WorldSpec, sentinel2_schedule
 from soilsat.grid import StudyGrid
@@ -154,8 +155,8 @@ def scene_classification(scene: rf.Scene, boa20: dict[str, np.ndarray] | None = 
     prob = _aggregate(scene.cloud_probability, 2, "max")
     shadow = _aggregate(scene.shadow, 2, "max")
     snow = _aggregate(scene.snow, 2, "max")
-    ndvi = rf.index(b["B8A"], b["B04"])
-    ndwi_green = rf.index(b["B03"], b["B08"])
+    ndvi = normalized_difference(b["B8A"], b["B04"])
+    ndwi_green = normalized_difference(b["B03"], b["B08"])
     scl = np.where(ndvi >= 0.35, 4, 5).astype(np.uint8)
     scl[ndwi_green > 0.2] = 6
     scl[snow] = 11
