@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -58,3 +61,15 @@ def test_every_schema_key_has_type_description_default():
                 walk(sub["items"], where + "[]")
 
     walk(schema, "")
+
+
+def test_workflow_lints_clean_and_is_snakefmt_formatted():
+    """`snakemake --lint` finds nothing and `snakefmt --check` would change no file (issue 2)."""
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "snakefmt").exists():
+        pytest.skip(f"snakefmt not found in {bin_dir}")
+    lint = subprocess.run([str(bin_dir / "snakemake"), "--lint", "--workflow-profile", "none"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr, lint.stdout[-3000:]
+    fmt = subprocess.run([str(bin_dir / "snakefmt"), "--check", "."], capture_output=True, text=True, cwd=ROOT)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
