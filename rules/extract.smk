@@ -73,6 +73,7 @@ rule extract_samples:
         mem_mb=4000,
         runtime=60,
     params:
+        min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
         regions=config["regions"],
         grid=config["grid"],
         samples=config["extract"]["samples"],
@@ -100,6 +101,7 @@ rule extract_windows:
         mem_mb=4000,
         runtime=60,
     params:
+        min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
         regions=config["regions"],
         grid=config["grid"],
         windows=config["extract"]["windows"],

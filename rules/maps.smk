@@ -21,6 +21,7 @@ rule map_ssm:
         mem_mb=4000,
         runtime=30,
     params:
+        min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
         region=region_config,
         grid=config["grid"],
         maps=config["maps"],
@@ -48,6 +49,7 @@ rule map_clay:
         mem_mb=4000,
         runtime=30,
     params:
+        min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
         region=region_config,
         grid=config["grid"],
         seed=config["train"]["seed"],
@@ -74,6 +76,7 @@ rule map_soc:
         mem_mb=4000,
         runtime=30,
     params:
+        min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
         region=region_config,
         grid=config["grid"],
         seed=config["train"]["seed"],

@@ -9,6 +9,7 @@ from soilsat.extract.samples import (
     raster_index,
     window_dataset,
     window_table,
+    usable_optical,
     yearly_phenology,
 )
 from soilsat.grid import grid_from_config
@@ -20,11 +21,12 @@ with to_file(snakemake.log[0]) as log:
     params = snakemake.params
     grids = {r["name"]: grid_from_config(r, params.grid) for r in params.regions}
     samples = locate(read_lucas(sorted(Path(snakemake.input.lucas).glob("*.csv"))[0]), grids, "point_id")
+    sentinel2 = usable_optical(snakemake.input.sentinel2, params.min_valid_fraction)
     windows = covariate_windows(dict(zip(grids, snakemake.input.static)), samples, params.windows["size"])
-    yearly = yearly_phenology(samples, raster_index(snakemake.input.sentinel2, "sensing_time"))
+    yearly = yearly_phenology(samples, raster_index(sentinel2, "sensing_time"))
     dataset = window_dataset(samples, windows, yearly)
     dataset.attrs["config_sha256"] = params.config_hash
-    dataset.attrs["sentinel2_products"] = " ".join(product_names(snakemake.input.sentinel2))
+    dataset.attrs["sentinel2_products"] = " ".join(product_names(sentinel2))
     with atomic_path(snakemake.output.dataset) as tmp:
         dataset.to_netcdf(tmp, engine="netcdf4")
     with atomic_path(snakemake.output.table) as tmp:

@@ -3,7 +3,7 @@
 import xarray as xr
 
 from soilsat import COPERNICUS_ATTRIBUTION
-from soilsat.extract.samples import raster_index
+from soilsat.extract.samples import raster_index, usable_optical
 from soilsat.extract.stack import median_bare_spectra, predict_map
 from soilsat.grid import grid_from_config
 from soilsat.io import write_cog
@@ -16,7 +16,7 @@ with to_file(snakemake.log[0]) as log:
     x, y = clay_training(xr.open_dataset(snakemake.input.samples))
     forest = params.forest
     model = fit_forest(x, y, params.seed, forest["n_estimators"], forest["min_samples_leaf"], snakemake.threads)
-    optical = raster_index(snakemake.input.sentinel2, "sensing_time")
+    optical = raster_index(usable_optical(snakemake.input.sentinel2, params.min_valid_fraction), "sensing_time")
     optical = optical[optical["region"] == grid.region]
     stack = median_bare_spectra(optical, add_coordinates=grid.lonlat())
     clay = predict_map(model, stack)

@@ -4,7 +4,7 @@ import numpy as np
 import xarray as xr
 
 from soilsat import COPERNICUS_ATTRIBUTION
-from soilsat.extract.samples import raster_index
+from soilsat.extract.samples import raster_index, usable_optical
 from soilsat.extract.stack import mean_index, predict_map, read_named
 from soilsat.grid import grid_from_config
 from soilsat.io import write_cog
@@ -17,7 +17,7 @@ with to_file(snakemake.log[0]) as log:
     x, y = soc_training(xr.open_dataset(snakemake.input.windows))
     forest = params.forest
     model = fit_forest(x, y, params.seed, forest["n_estimators"], forest["min_samples_leaf"], snakemake.threads)
-    optical = raster_index(snakemake.input.sentinel2, "sensing_time")
+    optical = raster_index(usable_optical(snakemake.input.sentinel2, params.min_valid_fraction), "sensing_time")
     optical = optical[optical["region"] == grid.region]
     static = read_named(snakemake.input.static, list(SOC_FEATURES[:-1]))
     stack = np.concatenate([static, mean_index(optical, "EVI")[None]])

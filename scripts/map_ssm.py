@@ -7,7 +7,7 @@ import xarray as xr
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.acquire.tables import read_weather
 from soilsat.extract.probes import to_table
-from soilsat.extract.samples import raster_index
+from soilsat.extract.samples import raster_index, usable_optical
 from soilsat.extract.stack import daily_stack, predict_map
 from soilsat.extract.static import region_file
 from soilsat.grid import grid_from_config
@@ -27,7 +27,7 @@ with to_file(snakemake.log[0]) as log:
     log.info("forest fitted on %d probe-days of every region", len(y))
     radar = raster_index(snakemake.input.sentinel1, "sensing_start")
     radar = radar[radar["region"] == region]
-    optical = raster_index(snakemake.input.sentinel2, "sensing_time")
+    optical = raster_index(usable_optical(snakemake.input.sentinel2, params.min_valid_fraction), "sensing_time")
     optical = optical[optical["region"] == region]
     weather = read_weather(region_file(snakemake.input.weather, region, ".csv"))
     out = Path(snakemake.output[0])

@@ -121,3 +121,55 @@ def test_sample_without_bare_soil_is_logged_and_dropped(tmp_path, caplog):
     assert observations["point_id"].tolist() == ["A1"]
     assert np.isnan(observations["VV"]).all()  # no Sentinel-1 within a day: the gap stays a gap
     assert "A2" in caplog.text and "without any bare-soil observation" in caplog.text
+
+
+def _tagged_s2(path, valid_fraction: str | None) -> str:
+    """A one-band Sentinel-2-like raster with an optional valid_fraction tag."""
+    from soilsat.io import write_cog
+
+    grid = region_grid("a", 9.0, 56.0, 100, 0)
+    tags = {"region": "a", "sensing_time": "2020-05-01T10:30:00"}
+    if valid_fraction is not None:
+        tags["valid_fraction"] = valid_fraction
+    write_cog(path, np.full((1,) + grid.shape, 0.5, np.float32), grid, ["NDVI"], tags=tags)
+    return str(path)
+
+
+def test_products_under_min_valid_fraction_dropped_and_logged(tmp_path, caplog):
+    from soilsat.extract.samples import usable_optical
+
+    clear = _tagged_s2(tmp_path / "S2A_clear.tif", "0.8000")
+    cloudy = _tagged_s2(tmp_path / "S2A_cloudy.tif", "0.0100")
+    edge = _tagged_s2(tmp_path / "S2A_edge.tif", "0.0500")
+    with caplog.at_level(logging.INFO, logger="soilsat.extract.samples"):
+        kept = usable_optical([clear, cloudy, edge], 0.05)
+    assert kept == [clear, edge]  # the threshold itself is kept
+    assert ("dropped Sentinel-2 product S2A_cloudy: valid fraction 0.010 below sentinel2.min_valid_fraction 0.050"
+            in caplog.text)
+    assert "S2A_clear" not in caplog.text and "S2A_edge" not in caplog.text
+    assert "2 of 3 Sentinel-2 products kept" in caplog.text
+
+
+def test_product_without_valid_fraction_tag_is_an_error_naming_it(tmp_path):
+    from soilsat.extract.samples import usable_optical
+
+    bare = _tagged_s2(tmp_path / "S2A_untagged.tif", None)
+    with pytest.raises(ValueError, match="S2A_untagged.tif: Sentinel-2 raster has no valid_fraction tag"):
+        usable_optical([bare], 0.05)
+
+
+@pytest.mark.parametrize("rule, script", [
+    ("extract_probes", "extract_probes"), ("extract_samples", "extract_samples"), ("extract_windows", "extract_windows"),
+    ("map_ssm", "map_ssm"), ("map_clay", "map_clay"), ("map_soc", "map_soc"),
+])
+def test_every_sentinel2_consumer_honours_min_valid_fraction(rule, script):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    rules = "".join(p.read_text() for p in (root / "rules").glob("*.smk"))
+    body = rules[rules.index(f"rule {rule}:"):].split("\nrule ")[0]
+    assert 'min_valid_fraction=config["sentinel2"]["min_valid_fraction"]' in body
+    source = (root / "scripts" / f"{script}.py").read_text()
+    assert "params.min_valid_fraction" in source
+    # the one shared filter, not a copy of it
+    assert "usable_optical(" in source or "build_dataset(" in source

@@ -14,7 +14,7 @@ import xarray as xr
 import soilsat
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.extract.series import consecutive_dry_days, interpolate_within, sample_rasters, zscore_outliers
-from soilsat.extract.samples import locate
+from soilsat.extract.samples import locate, usable_optical
 from soilsat.extract.static import STATIC_BANDS
 from soilsat.grid import StudyGrid
 
@@ -88,18 +88,6 @@ def read_tags(path: str | os.PathLike) -> dict[str, str]:
         return src.tags()
 
 
-def usable_optical(paths: Sequence[str], min_valid_fraction: float) -> list[str]:
-    """Sentinel-2 rasters whose valid fraction reaches the threshold; the others are logged."""
-    keep = []
-    for path in paths:
-        fraction = float(read_tags(path).get("valid_fraction", "nan"))
-        if fraction >= min_valid_fraction:
-            keep.append(path)
-        else:
-            log.info("dropped %s: valid fraction %.3f below %.3f", os.path.basename(path), fraction, min_valid_fraction)
-    return keep
-
-
 def radar_series(
     paths: Sequence[str], pixels: pd.DataFrame, orbits: str = "merged", statistic: str = "pixel",
     radius_px: int = 0, max_z: float | None = 2.0,
@@ -171,7 +159,8 @@ def build_dataset(
     for pol in ("vv", "vh"):
         linear = table[f"sigma0_{pol}"].where(table[f"sigma0_{pol}"] > 0)
         table[f"sigma0_{pol}_db"] = 10 * np.log10(linear)
-    optical = optical_series(usable_optical(sentinel2, min_valid_fraction), pixels).reindex(index)
+    sentinel2 = usable_optical(sentinel2, min_valid_fraction)
+    optical = optical_series(sentinel2, pixels).reindex(index)
     for name in ("ndvi", "ndwi"):
         table[name] = optical.groupby(level="probe", group_keys=False)[name].apply(
             lambda s: interpolate_within(s.droplevel("probe"), window_days).set_axis(s.index)
@@ -211,7 +200,7 @@ def build_dataset(
         source=f"soilsat {soilsat.__version__}",
         comment=f"{COPERNICUS_ATTRIBUTION}. Missing values are not observed; nothing is filled.",
         sentinel1_products=" ".join(product_names(sentinel1)),
-        sentinel2_products=" ".join(product_names(usable_optical(sentinel2, min_valid_fraction))),
+        sentinel2_products=" ".join(product_names(sentinel2)),
         config_sha256=config_hash,
     )
     log.info("probe dataset: %d probes x %d days, %d probe-days with soil moisture and sigma0",

@@ -53,6 +53,25 @@ def raster_index(paths: Sequence[str], time_tag: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["path", "region", "time", "product"])
 
 
+def usable_optical(paths: Sequence[str], min_valid_fraction: float) -> list[str]:
+    """Sentinel-2 rasters whose `valid_fraction` tag reaches `sentinel2.min_valid_fraction`; each dropped one is logged with the reason."""
+    keep = []
+    for path in paths:
+        with rasterio.open(path) as src:
+            tag = src.tags().get("valid_fraction")
+        if tag is None:
+            raise ValueError(f"{path}: Sentinel-2 raster has no valid_fraction tag; reprocess it with the sentinel2 rule")
+        fraction = float(tag)
+        if fraction >= min_valid_fraction:
+            keep.append(str(path))
+        else:
+            log.info("dropped Sentinel-2 product %s: valid fraction %.3f below sentinel2.min_valid_fraction %.3f",
+                     os.path.splitext(os.path.basename(str(path)))[0], fraction, min_valid_fraction)
+    if len(keep) < len(paths):
+        log.info("%d of %d Sentinel-2 products kept (sentinel2.min_valid_fraction %.3f)", len(keep), len(paths), min_valid_fraction)
+    return keep
+
+
 def values_at(path: str, bands: Sequence[str], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Values of named bands at pixels, as (pixel, band)."""
     with rasterio.open(path) as src:
