@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from soilsat.evaluate.metrics import scores
 from soilsat.extract.series import consecutive_dry_days, interpolate_within
@@ -33,3 +34,65 @@ def test_scores_known_values():
     assert s["n"] == 3
     assert np.isclose(s["mae"], 0.1) and np.isclose(s["bias"], 0.1) and np.isclose(s["rmse"], 0.1)
     assert np.isclose(s["ubrmse"], 0.0, atol=1e-9) and np.isclose(s["r"], 1.0)
+
+
+def _sentinel1_raster(path, grid, vv: float, vh: float, ellipsoid: float, local: float, start: str, direction: str | None):
+    """A Sentinel-1 COG laid out as the sentinel1 rule writes it, with constant bands."""
+    from soilsat.io import write_cog
+
+    bands = np.stack([np.full(grid.shape, v, np.float32) for v in (vv, vh, ellipsoid, local, 1.0)])
+    tags = {"region": grid.region, "sensing_start": start, "product": path.stem}
+    if direction is not None:
+        tags["orbit_direction"] = direction
+    write_cog(path, bands, grid, ["sigma0_VV", "sigma0_VH", "incidence_angle", "local_incidence_angle", "mask"], tags=tags)
+    return str(path)
+
+
+def _radar_setup(tmp_path, untagged: bool = False):
+    from soilsat.grid import region_grid
+
+    grid = region_grid("a", 9.0, 56.0, 100, 0)
+    paths = [
+        _sentinel1_raster(tmp_path / "asc1.tif", grid, 0.10, 0.02, 35.0, 30.0, "2020-05-01T17:10:00", "ASCENDING"),
+        _sentinel1_raster(tmp_path / "dsc1.tif", grid, 0.20, 0.04, 41.0, 44.0, "2020-05-01T05:40:00",
+                          None if untagged else "DESCENDING"),
+        _sentinel1_raster(tmp_path / "dsc2.tif", grid, 0.30, 0.06, 39.0, 36.0, "2020-05-03T05:40:00", "DESCENDING"),
+    ]
+    pixels = pd.DataFrame({"probe": ["p"], "region": ["a"], "row": [4], "col": [4]})
+    return paths, pixels
+
+
+def test_radar_series_reads_the_local_incidence_angle_and_merges_orbits(tmp_path):
+    from soilsat.extract.probes import radar_series
+
+    paths, pixels = _radar_setup(tmp_path)
+    merged = radar_series(paths, pixels, orbits="merged", max_z=None)
+    day1, day3 = merged.loc[("p", pd.Timestamp("2020-05-01"))], merged.loc[("p", pd.Timestamp("2020-05-03"))]
+    # same-day ascending and descending passes averaged; the angle is the local one (30, 44), not the ellipsoid's (35, 41)
+    assert day1["sigma0_vv"] == pytest.approx(0.15) and day1["sigma0_vh"] == pytest.approx(0.03)
+    assert day1["incidence_angle"] == pytest.approx(37.0)
+    assert day3["incidence_angle"] == pytest.approx(36.0) and day3["sigma0_vv"] == pytest.approx(0.30)
+
+
+@pytest.mark.parametrize("orbits, expected", [
+    ("ascending", {"2020-05-01": (0.10, 30.0)}),
+    ("descending", {"2020-05-01": (0.20, 44.0), "2020-05-03": (0.30, 36.0)}),
+])
+def test_radar_series_per_orbit_direction(tmp_path, orbits, expected):
+    from soilsat.extract.probes import radar_series
+
+    paths, pixels = _radar_setup(tmp_path)
+    out = radar_series(paths, pixels, orbits=orbits, max_z=None)
+    assert [t.strftime("%Y-%m-%d") for t in out.index.get_level_values("time")] == list(expected)
+    for day, (vv, angle) in expected.items():
+        row = out.loc[("p", pd.Timestamp(day))]
+        assert row["sigma0_vv"] == pytest.approx(vv) and row["incidence_angle"] == pytest.approx(angle)
+
+
+def test_radar_series_one_direction_needs_the_orbit_tag(tmp_path):
+    from soilsat.extract.probes import radar_series
+
+    paths, pixels = _radar_setup(tmp_path, untagged=True)
+    with pytest.raises(ValueError, match="lack an orbit_direction tag: dsc1"):
+        radar_series(paths, pixels, orbits="descending", max_z=None)
+    assert len(radar_series(paths, pixels, orbits="merged", max_z=None)) == 2  # merged needs no tag

@@ -27,7 +27,7 @@ VARIABLES = {
     "sigma0_vh": ("1", "Sentinel-1 sigma0 VH (linear) at the probe pixel"),
     "sigma0_vv_db": ("dB", "Sentinel-1 sigma0 VV in decibels"),
     "sigma0_vh_db": ("dB", "Sentinel-1 sigma0 VH in decibels"),
-    "incidence_angle": ("degree", "Sentinel-1 incidence angle at the probe pixel"),
+    "incidence_angle": ("degree", "Sentinel-1 local incidence angle (DEM surface) at the probe pixel"),
     "ndvi": ("1", "Sentinel-2 NDVI (B8A, B4), interpolated within the window"),
     "ndwi": ("1", "Sentinel-2 NDWI (B8A, B12), interpolated within the window"),
     "precipitation": ("mm", "daily precipitation sum"),
@@ -88,16 +88,30 @@ def read_tags(path: str | os.PathLike) -> dict[str, str]:
         return src.tags()
 
 
+INCIDENCE_BAND = "local_incidence_angle"  # the Sentinel-1 COG band read into the `incidence_angle` variable
+
+
 def radar_series(
     paths: Sequence[str], pixels: pd.DataFrame, orbits: str = "merged", statistic: str = "pixel",
     radius_px: int = 0, max_z: float | None = 2.0,
 ) -> pd.DataFrame:
-    """Daily sigma0 VV/VH (linear) and incidence angle at each probe, outliers removed, same-day passes averaged."""
-    bands = ["sigma0_VV", "sigma0_VH", "incidence_angle"]
+    """Daily sigma0 VV/VH (linear) and local incidence angle at each probe, outliers removed, same-day passes averaged.
+
+    `orbits` "merged" keeps both orbit directions; "ascending" or "descending" keeps only that one.
+    """
+    bands = ["sigma0_VV", "sigma0_VH", INCIDENCE_BAND]
     samples = sample_rasters(paths, pixels, bands, "sensing_start", radius_px, statistic)
-    samples = samples.rename(columns={"sigma0_VV": "sigma0_vv", "sigma0_VH": "sigma0_vh"})
+    samples = samples.rename(columns={"sigma0_VV": "sigma0_vv", "sigma0_VH": "sigma0_vh", INCIDENCE_BAND: "incidence_angle"})
     if orbits != "merged" and len(samples):
-        samples = samples[samples["orbit_direction"].str.upper() == orbits.upper()]
+        if "orbit_direction" not in samples:
+            samples["orbit_direction"] = np.nan
+        untagged = sorted(samples.loc[samples["orbit_direction"].isna(), "product"].astype(str).unique())
+        if untagged:
+            raise ValueError(f"extract.sigma0.orbits is {orbits!r} but these Sentinel-1 rasters lack an "
+                             f"orbit_direction tag: {', '.join(untagged)}")
+        keep = samples["orbit_direction"].str.upper() == orbits.upper()
+        log.info("sigma0 from %s passes only: %d of %d observations kept", orbits, int(keep.sum()), len(samples))
+        samples = samples[keep]
     if max_z is not None:
         for pol in ("sigma0_vv", "sigma0_vh"):
             db = 10 * np.log10(samples[pol].where(samples[pol] > 0))

@@ -72,7 +72,7 @@ def daily_stack(
     features: Sequence[str],
 ) -> np.ndarray:
     """The (feature, y, x) stack of the probe model's daily features on one acquisition day."""
-    sar = read_named(sentinel1_path, ["sigma0_VV", "sigma0_VH", "incidence_angle"])
+    sar = read_named(sentinel1_path, ["sigma0_VV", "sigma0_VH", "local_incidence_angle"])  # as in the probe dataset
     static = read_named(static_path, STATIC_BANDS)
     shape = sar.shape[1:]
     days = weather.index
