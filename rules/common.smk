@@ -118,6 +118,7 @@ def figure_outputs():
             level=["landcover", "probe"],
             ext=["csv", "md"],
         ),
+        *expand(f"{RESULTS}/figures/maps/ssm_{{region}}", region=REGIONS),
     ]
     if uses_samples():
         figures += [
@@ -128,6 +129,9 @@ def figure_outputs():
                 quantity=["clay", "soc"],
                 region=REGIONS,
             ),
+            f"{RESULTS}/figures/tziolas/observed_vs_predicted.png",
+            f"{RESULTS}/figures/tziolas/filters.png",
+            f"{RESULTS}/figures/zhang/repeats.png",
         ]
     return figures
 

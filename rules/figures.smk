@@ -326,3 +326,27 @@ rule figure_ssm_map:
         runtime=10,
     script:
         "../scripts/figure_ssm_map.py"
+
+
+rule figure_quicklook_ssm:
+    input:
+        f"{RESULTS}/maps/ssm_{{region}}",
+    output:
+        report(
+            directory(f"{RESULTS}/figures/maps/ssm_{{region}}"),
+            patterns=["{name}.png"],
+            caption="report/quicklook_ssm.rst",
+            category="Simonsen 2021",
+            subcategory="Maps",
+            labels={"map": "{name}", "region": "{region}"},
+        ),
+    log:
+        f"{LOGS}/figures/quicklook_ssm_{{region}}.log",
+    conda:
+        "../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/figure_quicklook_ssm.py"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -268,6 +270,20 @@ def test_quicklook_reads_units_and_crs_from_tags(cogs, tmp_path):
     limits = {ax.images[0].get_clim() for ax in fig.axes if ax.images}
     assert len(limits) == 1  # one colour scale for every region
     check(fig, tmp_path / "clay.png", labels=["Topsoil clay (%)", "duero (EPSG:32632)"])
+
+
+def test_quicklook_folder_draws_every_ssm_map(cogs, tmp_path):
+    maps_dir = tmp_path / "maps" / "ssm_skjern"
+    maps_dir.mkdir(parents=True)
+    for day in ("20200410", "20200422"):
+        shutil.copy(cogs["ssm"], maps_dir / f"ssm_skjern_{day}.tif")
+    written = maps.quicklook_folder(maps_dir, tmp_path / "figures" / "ssm_skjern")
+    assert [p.name for p in written] == ["ssm_skjern_20200410.png", "ssm_skjern_20200422.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ProductError, match="empty: holds no map COG"):
+        maps.quicklook_folder(tmp_path / "empty", tmp_path / "figures" / "none")
+    assert not (tmp_path / "figures" / "none").exists()  # nothing half-written
 
 
 @pytest.fixture(scope="module")

@@ -89,13 +89,16 @@ def test_report_shows_every_figure_in_its_study_and_stage(tiny_run, report, tmp_
     images = {item["path"]: item for item in check["found"] if item["kind"] == "image"}
     assert not [item for item in check["found"] if item["kind"] == "broken"]
     figures = sorted(p.relative_to(tiny_run).as_posix() for p in (tiny_run / "results").rglob("figures/**/*.png"))
-    assert len(figures) == 11 + 6 + 2 + 2 + 4  # probe data, SSM models, Fig 28 per region, clay and SOC panels, four quick-looks
+    ssm_maps = len(list((tiny_run / "results").rglob("maps/ssm_*/*.tif")))
+    assert ssm_maps >= 2  # at least one mapped date per region
+    # probe data, SSM models, Fig 28 per region, clay and SOC panels, clay and SOC quick-looks, one per SSM map
+    assert len(figures) == 11 + 6 + 2 + 2 + 4 + ssm_maps
     assert sorted(images) == figures
     for path, item in images.items():
         assert item["width"] >= 600 and item["height"] >= 400, path
         name = Path(path).stem
         folder = Path(path).parent.name
-        study = STUDY_OF.get(folder) or ("Tziolas 2020" if name.startswith("clay") else "Zhang 2022")
+        study = STUDY_OF.get(folder) or {"clay": "Tziolas 2020", "soc": "Zhang 2022", "ssm": "Simonsen 2021"}[name[:4].rstrip("_")]
         stage = "Maps" if "maps" in path else "Data" if name in DATA_FIGURES else "Models"
         assert (item["category"], item["subcategory"]) == (study, stage), path
     tables = {item["path"] for item in check["found"] if item["kind"] == "other"}

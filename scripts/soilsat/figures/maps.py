@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from soilsat.errors import ProductError
 from soilsat.figures.common import attribute, crs_name, map_panel, panels, plt, read_map, unit_label
 
 # Colour maps per mapped quantity, the band's description being the key.
@@ -43,6 +45,21 @@ def map_panels(paths: Sequence[str | os.PathLike], title: str) -> Figure:
     fig.suptitle(title)
     attribute(fig)
     return fig
+
+
+def quicklook_folder(maps: str | os.PathLike, out: str | os.PathLike) -> list[Path]:
+    """One quick-look PNG per map COG of a folder, named after it, written into `out` (made whole or not at all)."""
+    from soilsat.figures.common import save
+    from soilsat.io import atomic_path
+
+    cogs = sorted(Path(maps).glob("*.tif"))
+    if not cogs:
+        raise ProductError(maps, "holds no map COG (*.tif) to draw")
+    with atomic_path(out) as staging:
+        Path(staging).mkdir(parents=True)
+        for cog in cogs:
+            save(quicklook(cog), Path(staging) / f"{cog.stem}.png")
+    return [Path(out) / f"{cog.stem}.png" for cog in cogs]
 
 
 def _band_name(path: str | os.PathLike) -> str:
