@@ -4,10 +4,10 @@ from pathlib import Path
 
 from soilsat.acquire.ismn import daily_soil_moisture, read_ismn
 from soilsat.acquire.tables import read_weather
+from soilsat.extract.cf import write_dataset
 from soilsat.extract.probes import build_dataset, probe_days, to_table
 from soilsat.extract.static import region_file
 from soilsat.grid import grid_from_config
-from soilsat.io import atomic_path
 from soilsat.logs import to_file
 
 with to_file(snakemake.log[0]) as log:
@@ -24,7 +24,4 @@ with to_file(snakemake.log[0]) as log:
         params.extract["interpolation_window_days"], params.min_valid_fraction, params.extract["sigma0"],
         config_hash=params.config_hash,
     )
-    with atomic_path(snakemake.output.dataset) as tmp:
-        dataset.to_netcdf(tmp, engine="netcdf4")
-    with atomic_path(snakemake.output.table) as tmp:
-        to_table(dataset).to_parquet(tmp, index=False)
+    write_dataset(dataset, to_table(dataset), snakemake.output.dataset, snakemake.output.table)

@@ -3,10 +3,16 @@
 from pathlib import Path
 
 from soilsat.acquire.tables import read_lucas
-from soilsat.extract.samples import bare_soil_observations, locate, raster_index, sample_dataset, usable_optical
+from soilsat.extract.cf import write_dataset
+from soilsat.extract.samples import (
+    bare_soil_observations,
+    locate,
+    raster_index,
+    sample_dataset,
+    sample_table,
+    usable_optical,
+)
 from soilsat.grid import grid_from_config
-from soilsat.io import atomic_path
-from soilsat.extract.probes import product_names
 from soilsat.logs import to_file
 
 with to_file(snakemake.log[0]) as log:
@@ -23,10 +29,6 @@ with to_file(snakemake.log[0]) as log:
         pair_days=params.samples["sentinel1_pair_days"],
         outlier_sd=params.samples["outlier_sd"],
     )
-    dataset = sample_dataset(samples, observations)
-    dataset.attrs["config_sha256"] = params.config_hash
-    dataset.attrs["sentinel2_products"] = " ".join(product_names(sentinel2))
-    with atomic_path(snakemake.output.dataset) as tmp:
-        dataset.to_netcdf(tmp, engine="netcdf4")
-    with atomic_path(snakemake.output.table) as tmp:
-        observations.to_parquet(tmp, index=False)
+    dataset = sample_dataset(samples, observations, params.config_hash,
+                             {"sentinel1": snakemake.input.sentinel1, "sentinel2": sentinel2})
+    write_dataset(dataset, sample_table(dataset), snakemake.output.dataset, snakemake.output.table)

@@ -11,9 +11,9 @@ import pandas as pd
 import rasterio
 import xarray as xr
 
-import soilsat
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.extract.series import consecutive_dry_days, interpolate_within, sample_rasters, zscore_outliers
+from soilsat.extract.cf import add_provenance, product_names
 from soilsat.extract.samples import locate, usable_optical
 from soilsat.extract.static import STATIC_BANDS
 from soilsat.grid import StudyGrid
@@ -70,11 +70,6 @@ def drop_probes_without_days(table: pd.DataFrame) -> pd.DataFrame:
     if empty:
         log.warning("probes with no valid soil-moisture day, excluded: %s", ", ".join(empty))
     return table.drop(index=empty, level="probe")
-
-
-def product_names(paths: Sequence[str]) -> list[str]:
-    """Product ids of processed rasters (file names without extension)."""
-    return sorted(os.path.splitext(os.path.basename(str(p)))[0] for p in paths)
 
 
 def locate_probes(sites: pd.DataFrame, grids: Mapping[str, StudyGrid]) -> pd.DataFrame:
@@ -208,15 +203,10 @@ def build_dataset(
     for name, (units, long_name) in VARIABLES.items():
         if name in dataset:
             dataset[name].attrs.update(units=units, long_name=long_name)
-    dataset.attrs.update(
-        Conventions="CF-1.10",
-        title="soilsat probe dataset",
-        source=f"soilsat {soilsat.__version__}",
-        comment=f"{COPERNICUS_ATTRIBUTION}. Missing values are not observed; nothing is filled.",
-        sentinel1_products=" ".join(product_names(sentinel1)),
-        sentinel2_products=" ".join(product_names(sentinel2)),
-        config_sha256=config_hash,
-    )
+    dataset["observed"].attrs["units"] = "1"
+    dataset.attrs.update(title="soilsat probe dataset",
+                         comment=f"{COPERNICUS_ATTRIBUTION}. Missing values are not observed; nothing is filled.")
+    add_provenance(dataset, config_hash, {"sentinel1": sentinel1, "sentinel2": sentinel2})
     log.info("probe dataset: %d probes x %d days, %d probe-days with soil moisture and sigma0",
              dataset.sizes["probe"], dataset.sizes["time"],
              int((dataset["ssm"].notnull() & dataset["sigma0_vv"].notnull()).sum()))

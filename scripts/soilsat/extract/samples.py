@@ -11,8 +11,8 @@ import pandas as pd
 import rasterio
 import xarray as xr
 
-import soilsat
 from soilsat import COPERNICUS_ATTRIBUTION
+from soilsat.extract.cf import add_provenance
 from soilsat.extract.static import STATIC_BANDS
 from soilsat.grid import StudyGrid
 
@@ -140,29 +140,53 @@ def bare_soil_observations(
     return table.reset_index(drop=True)
 
 
-def sample_dataset(samples: pd.DataFrame, observations: pd.DataFrame) -> xr.Dataset:
+TARGETS = {
+    "clay": ("percent", "LUCAS topsoil clay content"),
+    "silt": ("percent", "LUCAS topsoil silt content"),
+    "sand": ("percent", "LUCAS topsoil sand content"),
+    "oc": ("g kg-1", "LUCAS topsoil organic carbon"),
+}
+
+
+def sample_dataset(
+    samples: pd.DataFrame, observations: pd.DataFrame, config_hash: str = "",
+    products: Mapping[str, Sequence[str]] | None = None,
+) -> xr.Dataset:
     """The sample x observation dataset (observations padded with missing values) with targets per sample."""
     kept = samples[samples["point_id"].isin(observations["point_id"])].set_index("point_id")
     observations = observations.assign(observation=observations.groupby("point_id").cumcount())
+    if "s1_time" not in observations:
+        observations["s1_time"] = pd.NaT
     wide = observations.set_index(["point_id", "observation"])
-    variables = [*S2_BANDS, "VV", "VH", "time"]
+    variables = [*S2_BANDS, "VV", "VH", "time", "s1_time"]
     dataset = xr.Dataset.from_dataframe(wide[variables]).rename(point_id="sample")
     dataset = dataset.reindex(sample=kept.index.to_numpy())
-    for name in ("clay", "silt", "sand", "oc"):
+    dataset["s1_time"] = dataset["s1_time"].astype("datetime64[ns]")
+    for name in TARGETS:
         dataset[name] = ("sample", kept[name].to_numpy(dtype=float))
     for name in ("lat", "lon", "region", "row", "col"):
         dataset.coords[name] = ("sample", kept[name].to_numpy())
-    units = {"clay": "percent", "silt": "percent", "sand": "percent", "oc": "g kg-1", "VV": "dB", "VH": "dB"}
-    for name in dataset.data_vars:
-        if name in S2_BANDS:
-            dataset[name].attrs.update(units="1", long_name=f"Sentinel-2 L2A surface reflectance {name}")
-        elif name in units:
-            dataset[name].attrs["units"] = units[name]
-    dataset.attrs.update(Conventions="CF-1.10", title="soilsat bare-soil sample series (Tziolas 2020)",
-                         source=f"soilsat {soilsat.__version__}", comment=COPERNICUS_ATTRIBUTION)
+    for name in S2_BANDS:
+        dataset[name].attrs.update(units="1", long_name=f"Sentinel-2 L2A surface reflectance {name} on a bare-soil day")
+    for pol in ("VV", "VH"):
+        dataset[pol].attrs.update(units="dB", long_name=f"Sentinel-1 sigma0 {pol} of the acquisition closest in time")
+    dataset["time"].attrs["long_name"] = "Sentinel-2 sensing time of the observation"
+    dataset["s1_time"].attrs["long_name"] = "Sentinel-1 sensing start of the paired acquisition"
+    for name, (units, long_name) in TARGETS.items():
+        dataset[name].attrs.update(units=units, long_name=long_name)
+    dataset.coords["lat"].attrs.update(units="degrees_north", long_name="latitude")
+    dataset.coords["lon"].attrs.update(units="degrees_east", long_name="longitude")
+    dataset.attrs.update(title="soilsat bare-soil sample series (Tziolas 2020)", comment=COPERNICUS_ATTRIBUTION)
+    add_provenance(dataset, config_hash, products or {})
     log.info("sample dataset: %d samples, up to %d bare-soil observations each, %d observations in all",
              dataset.sizes["sample"], dataset.sizes["observation"], len(observations))
     return dataset
+
+
+def sample_table(dataset: xr.Dataset) -> pd.DataFrame:
+    """The sample dataset for people: one row per bare-soil observation, padding dropped, targets repeated."""
+    table = dataset.to_dataframe().reset_index()
+    return table[table["time"].notna()].reset_index(drop=True)
 
 
 def covariate_windows(static_paths: Mapping[str, str], samples: pd.DataFrame, size: int) -> xr.DataArray:
@@ -241,18 +265,27 @@ def yearly_phenology(samples: pd.DataFrame, optical: pd.DataFrame, index: str = 
                         coords={"sample": samples["point_id"].to_numpy(), "year": years, "metric": list(PHENOLOGY_METRICS)})
 
 
-def window_dataset(samples: pd.DataFrame, windows: xr.DataArray, yearly: xr.DataArray) -> xr.Dataset:
+def window_dataset(
+    samples: pd.DataFrame, windows: xr.DataArray, yearly: xr.DataArray, config_hash: str = "",
+    products: Mapping[str, Sequence[str]] | None = None,
+) -> xr.Dataset:
     """The Zhang 2022 dataset: covariate windows, yearly phenology series and the targets per sample."""
     dataset = xr.Dataset({"windows": windows, "phenology": yearly})
-    for name in ("oc", "clay", "silt", "sand"):
+    for name in TARGETS:
         dataset[name] = ("sample", samples[name].to_numpy(dtype=float))
+        dataset[name].attrs.update(units=TARGETS[name][0], long_name=TARGETS[name][1])
     for name in ("lat", "lon", "region"):
         dataset.coords[name] = ("sample", samples[name].to_numpy())
-    dataset["oc"].attrs.update(units="g kg-1", long_name="topsoil organic carbon")
-    dataset["phenology"].attrs.update(long_name="day of year of phenology stages, amplitude and mean of the EVI curve")
-    dataset.attrs.update(Conventions="CF-1.10", title="soilsat covariate windows and phenology (Zhang 2022)",
-                         source=f"soilsat {soilsat.__version__}", comment=COPERNICUS_ATTRIBUTION)
-    return dataset
+    dataset.coords["lat"].attrs.update(units="degrees_north", long_name="latitude")
+    dataset.coords["lon"].attrs.update(units="degrees_east", long_name="longitude")
+    dataset["windows"].attrs.update(
+        units="1", long_name="static covariates in a window centred on the sample",
+        comment="each covariate in its own units, as in the probe dataset's data dictionary")
+    dataset["phenology"].attrs.update(
+        units="1", long_name="day of year of phenology stages, amplitude and mean of the EVI curve",
+        comment="greenup, maturity, peak, senescence, dormancy: day of year; amplitude, mean_evi: EVI (1)")
+    dataset.attrs.update(title="soilsat covariate windows and phenology (Zhang 2022)", comment=COPERNICUS_ATTRIBUTION)
+    return add_provenance(dataset, config_hash, products or {})
 
 
 def window_table(dataset: xr.Dataset) -> pd.DataFrame:
