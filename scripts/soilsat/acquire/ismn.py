@@ -21,6 +21,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -163,6 +164,59 @@ def sensor_table(iface) -> pd.DataFrame:
     return table
 
 
+_STAMP = re.compile(r"^\d{4}/\d{2}/\d{2}$|^\d{2}:\d{2}$")
+_COLUMNS = "date, time, value, ISMN flag, provider flag"
+
+
+def _member_text(archive: Path, file_path: str) -> str:
+    """The text of one data file of the archive (zip member or file under the folder)."""
+    try:
+        if archive.is_file():
+            with zipfile.ZipFile(archive) as zf:
+                data = zf.read(str(file_path))
+        else:
+            data = (archive / file_path).read_bytes()
+    except (KeyError, OSError, zipfile.BadZipFile) as exc:
+        raise ProductError(f"{archive}!{file_path}", f"unreadable ISMN data file ({exc})") from None
+    return data.decode("latin-1")
+
+
+def check_stm(archive: Path, file_path: str) -> None:
+    """Check every data line of a header + values .stm file: date, time, value, ISMN flag, provider flag.
+
+    The provider flag may be missing (real SMOSMANIA files have such lines); any other column
+    count, a line without a time at its start or a value that is not a number is an error.
+
+    The ismn package reads these files with pandas and either fails deep inside it (a line of
+    garbage) or quietly drops or invents columns (a line with too few or too many fields); here
+    the first such line is a ProductError naming the file and the line, so a damaged download
+    never reaches the daily table. Lines may end in LF, CRLF or CR only (SMOSMANIA). Files in
+    ISMN's CEOP format (no header line) are left to the ismn package.
+    """
+    lines = _member_text(archive, file_path).splitlines()
+    if not lines or _STAMP.match((lines[0].split() or [""])[0]):
+        return
+    where = f"{archive}!{file_path}"
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split()
+        if not fields:
+            continue
+        problem = None
+        if len(fields) not in (4, 5):
+            problem = f"{len(fields)} columns instead of 4 or 5 ({_COLUMNS}; the provider flag may be empty)"
+        elif not (_STAMP.match(fields[0]) and _STAMP.match(fields[1])):
+            problem = f"no 'YYYY/MM/DD HH:MM' time at its start"
+        else:
+            try:
+                float(fields[2])
+            except ValueError:
+                problem = f"value {fields[2]!r} is not a number"
+        if problem:
+            shown = line.strip()[:80].encode("ascii", "backslashreplace").decode()
+            raise ProductError(where, f"line {number}: {problem}: {shown!r}; the file is damaged, "
+                                      "download it again from the ISMN data portal")
+
+
 def _select(table: pd.DataFrame, networks: Sequence[str] | None, stations: Sequence[str] | None,
             depth_to: float | None) -> pd.DataFrame:
     keep = np.ones(len(table), dtype=bool)
@@ -191,10 +245,13 @@ def read_ismn(
         table = _select(sensor_table(iface), networks, stations, depth_to)
         frames = []
         for rec in table.itertuples(index=False):
+            check_stm(archive, rec.file_path)
             try:
                 data = iface.read_ts(int(rec.ismn_idx))
             except Exception as exc:
-                raise ProductError(archive, f"cannot read {rec.file_path} ({type(exc).__name__}: {exc})") from None
+                msg = " ".join(str(exc).split())[:200]
+                raise ProductError(f"{archive}!{rec.file_path}", f"unreadable ISMN data file ({type(exc).__name__}: "
+                                                                 f"{msg}); download it again from the ISMN data portal") from None
             var = rec.variable
             if var not in data.columns:
                 raise ProductError(archive, f"{rec.file_path}: no '{var}' column")

@@ -17,12 +17,13 @@ import logging
 import re
 import tempfile
 import zipfile
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 import requests
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as ET
 
 from soilsat.acquire.archives import check_members
 from soilsat.acquire.cdse import COLLECTIONS, ISO, CdseClient, _attr
@@ -133,6 +134,17 @@ def _months(first: dt.datetime, last: dt.datetime) -> list[str]:
     return out
 
 
+def _listing(content: bytes, where: str):
+    """The root of an S3 ListObjectsV2 answer, parsed with DTDs and entities refused."""
+    try:
+        return ET.fromstring(content, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise ProductError(where, f"bucket listing declares a DTD or entities ({type(exc).__name__}); refused, "
+                                  "an S3 listing never does: check settings orbits.asf_url") from None
+    except ET.ParseError as exc:
+        raise ProductError(where, f"bucket listing is not XML ({exc}); check settings orbits.asf_url") from None
+
+
 def asf_list(session: requests.Session, base_url: str, prefix: str, policy: RetryPolicy) -> list[str]:
     """Keys under a prefix of an S3 bucket (ListObjectsV2, following continuation tokens)."""
     keys, token = [], None
@@ -140,7 +152,8 @@ def asf_list(session: requests.Session, base_url: str, prefix: str, policy: Retr
         params = {"list-type": "2", "prefix": prefix}
         if token:
             params["continuation-token"] = token
-        root = ET.fromstring(request(session, "GET", base_url.rstrip("/") + "/", policy, params=params).content)
+        root = _listing(request(session, "GET", base_url.rstrip("/") + "/", policy, params=params).content,
+                        f"{base_url.rstrip('/')}/?prefix={prefix}")
         ns = root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
         keys += [k.text for k in root.iter(f"{ns}Key") if k.text]
         truncated = (root.findtext(f"{ns}IsTruncated") or "false").lower() == "true"

@@ -121,7 +121,12 @@ def clip_raster(source: Path, destination: Path, region: Mapping, margin_m: floa
     except rasterio.errors.RasterioIOError as exc:
         raise ProductError(source, f"not a readable raster ({exc})") from None
     with src:
-        bounds = transform_bounds("EPSG:4326", src.crs, *aoi_bounds(region, margin_m))
+        aoi = aoi_bounds(region, margin_m)
+        bounds = transform_bounds("EPSG:4326", src.crs, *aoi)
+        have = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+        uncovered = (f"does not cover region {region['name']}: the raster spans lon {have[0]:.4f}..{have[2]:.4f}, "
+                     f"lat {have[1]:.4f}..{have[3]:.4f}, the AOI plus {margin_m:g} m margin lon {aoi[0]:.4f}..{aoi[2]:.4f}, "
+                     f"lat {aoi[1]:.4f}..{aoi[3]:.4f}; supply a file that covers the region")
         exact = from_bounds(*bounds, transform=src.transform)
         col, row = math.floor(exact.col_off), math.floor(exact.row_off)
         window = Window(col, row, math.ceil(exact.col_off + exact.width) - col,
@@ -129,10 +134,10 @@ def clip_raster(source: Path, destination: Path, region: Mapping, margin_m: floa
         try:
             window = window.intersection(Window(0, 0, src.width, src.height))
         except rasterio.errors.WindowError:
-            raise ProductError(source, f"does not cover region {region['name']}") from None
+            raise ProductError(source, uncovered) from None
         data = src.read(window=window)
         if data.size == 0:
-            raise ProductError(source, f"does not cover region {region['name']}")
+            raise ProductError(source, uncovered)
         names = list(band_names or src.descriptions)
         profile = dict(driver="GTiff", width=data.shape[2], height=data.shape[1], count=data.shape[0],
                        dtype=data.dtype, crs=src.crs, transform=src.window_transform(window), nodata=src.nodata,

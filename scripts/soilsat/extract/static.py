@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+import rasterio.errors
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
@@ -27,7 +28,12 @@ def region_file(folder: str | os.PathLike, region: str, suffix: str = ".tif") ->
 
 def on_grid(path: str | os.PathLike, grid: StudyGrid, resampling: Resampling, band: int | None = None) -> np.ndarray:
     """Reproject a raster (all bands, or one) onto the study grid; nodata becomes NaN."""
-    with rasterio.open(path) as src:
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise ProductError(path, f"not a readable raster ({' '.join(str(exc).split())[:200]})") from None
+    with src:
+        bounds = src.bounds
         indexes = [band] if band else list(range(1, src.count + 1))
         out = np.full((len(indexes),) + grid.shape, np.nan, dtype=np.float32)
         for k, i in enumerate(indexes):
@@ -36,9 +42,14 @@ def on_grid(path: str | os.PathLike, grid: StudyGrid, resampling: Resampling, ba
                 dst_transform=grid.transform, dst_crs=grid.crs, resampling=resampling,
             )
         names = [src.descriptions[i - 1] for i in indexes]
-    if np.isnan(out).all(axis=0).any() and not np.isnan(out).all():
-        uncovered = float(np.isnan(out).all(axis=0).mean())
-        raise ProductError(path, f"does not cover the study grid of region {grid.region} ({uncovered:.0%} of it uncovered)")
+    uncovered = float(np.isnan(out).all(axis=0).mean())
+    if uncovered > 0:
+        west, south, east, north = grid.bounds
+        raise ProductError(path, f"does not cover the study grid of region {grid.region} ({uncovered:.0%} of it "
+                                 f"uncovered or no data): the raster spans x {bounds.left:.0f}..{bounds.right:.0f}, "
+                                 f"y {bounds.bottom:.0f}..{bounds.top:.0f} in its CRS, the grid x {west:.0f}..{east:.0f}, "
+                                 f"y {south:.0f}..{north:.0f} in {grid.crs}; supply a raster covering the region's AOI "
+                                 "plus the grid margin")
     return out if band is None else out[0]
 
 

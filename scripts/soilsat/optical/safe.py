@@ -20,6 +20,7 @@ import numpy as np
 import rasterio
 import xarray as xr
 from affine import Affine
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 from rasterio.errors import RasterioError
 
@@ -135,6 +136,10 @@ def _parse(data: bytes, where: str) -> Element:
     """Parse XML with entity expansion, DTDs and network access refused."""
     try:
         return SafeET.fromstring(data, forbid_dtd=True)
+    except DefusedXmlException as e:
+        raise ProductError(where, f"XML declares a DTD or entities ({type(e).__name__}: external entities or "
+                                  "entity expansion), which Sentinel-2 metadata never does; refused. The file is "
+                                  "not ESA's: download the product again") from None
     except Exception as e:  # defusedxml and expat errors share no base class
         raise ProductError(where, f"invalid XML ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
 

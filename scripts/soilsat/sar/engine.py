@@ -377,6 +377,9 @@ def run_chain(spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.P
                 raise ProductError(product.describe(d.measurement or ""), f"polarisation {pol} differs in image size")
         orbit = chain_orbit(product, ann, orbit_files, spec.continue_on_fail)
         heights = terrain.dem_on_grid(read_dem(spec.dem, spec.dem_nodata), grid).astype(np.float32)
+        if not np.isfinite(heights).any():
+            raise ProductError(spec.dem, f"DEM does not cover the study grid of region {grid.region} (no height at any "
+                                         "grid pixel); supply a DEM covering the region's AOI plus the grid margin")
         model = terrain.RangeDopplerModel.from_annotation(ann, orbit)
         geo = grid_geometry(model, grid, heights)
         valid = inside_image(geo, ann.number_of_lines, ann.number_of_samples) & np.isfinite(heights)

@@ -46,6 +46,12 @@ _RESOLUTIONS = {"F": "full", "H": "high", "M": "medium", "_": "not applicable"}
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True
 )
+# A document type declaration (with its entities) ahead of the root element. ESA's metadata never
+# has one, and refusing it outright stops external entities (XXE) and entity expansion
+# ("billion laughs") before lxml sees them.
+_DOCTYPE = re.compile(rb"^(\xef\xbb\xbf)?\s*(<\?xml[^>]*\?>)?\s*(<!--.*?-->\s*|<\?.*?\?>\s*)*<!DOCTYPE", re.S)
+_DTD_REFUSED = ("XML declares a DTD (<!DOCTYPE>, entity declarations: external entities or entity expansion), "
+                "which Sentinel-1 metadata never does; refused. The file is not ESA's: download the product again")
 
 
 # --------------------------------------------------------------------------- containers
@@ -126,10 +132,16 @@ class SafeContainer:
 
     def xml(self, rel: str) -> etree._Element:
         data = self.read(rel)
+        where = self.describe(rel)
+        if _DOCTYPE.match(data):
+            raise ProductError(where, _DTD_REFUSED)
         try:
-            return etree.fromstring(data, parser=_PARSER)
+            root = etree.fromstring(data, parser=_PARSER)
         except etree.XMLSyntaxError as exc:
-            raise ProductError(self.describe(rel), f"XML does not parse ({exc})") from None
+            raise ProductError(where, f"XML does not parse ({exc})") from None
+        if root.getroottree().docinfo.internalDTD is not None:  # a prolog the byte check did not see (odd encoding)
+            raise ProductError(where, _DTD_REFUSED)
+        return root
 
     def close(self) -> None:
         if self._zip is not None:
@@ -214,20 +226,31 @@ class _Reader:
             values = np.array((node.text or "").split(), dtype=dtype)
         except ValueError:
             raise ProductError(self.where, f"element {path.strip('/')} holds non-numeric values") from None
-        count = node.get("count")
-        if count is not None and int(count) != values.size:
+        count = self._count(node, path)
+        if count is not None and count != values.size:
             raise ProductError(
                 self.where, f"element {path.strip('/')} says count={count} but holds {values.size} values"
             )
         return values
 
+    def _count(self, node: etree._Element, path: str) -> int | None:
+        count = node.get("count")
+        if count is None:
+            return None
+        try:
+            return int(count)
+        except ValueError:
+            raise ProductError(self.where, f"element {path.strip('/')} has a non-numeric count={count!r}") from None
+
     def list_items(self, list_name: str, item_name: str) -> list[etree._Element]:
         lst = self.node(list_name)
         items = _children(lst, item_name)
-        count = lst.get("count")
-        if count is not None and int(count) != len(items):
+        count = self._count(lst, list_name)
+        if count is not None and count != len(items):
+            missing = f": {count - len(items)} {item_name} missing" if count > len(items) else ""
             raise ProductError(
-                self.where, f"{list_name.strip('/')} says count={count} but holds {len(items)} {item_name}"
+                self.where, f"{list_name.strip('/')} says count={count} but holds {len(items)} {item_name}{missing} "
+                            "(truncated or edited file; download the product again)"
             )
         return items
 
@@ -531,7 +554,8 @@ def parse_calibration(root: etree._Element, where: str) -> Calibration:
             )
         )
     if not vectors:
-        raise ProductError(where, "no calibration vectors")
+        raise ProductError(where, "calibration vectors missing: calibrationVectorList holds no calibrationVector, "
+                                  "so sigma0 cannot be calibrated; download the product again")
     const = r.opt_text("calibrationInformation/absoluteCalibrationConstant")
     return Calibration(absolute_calibration_constant=float(const) if const else 1.0, vectors=tuple(vectors))
 
