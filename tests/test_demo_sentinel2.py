@@ -146,7 +146,8 @@ def test_truth_rasters_on_study_grid(demo):
         assert truth.exists() == (r["product_type"] == "S2MSI2A")
         if truth.exists():
             with rasterio.open(truth) as t:
-                assert t.descriptions == ("cloud", "snow", "shadow", "ndvi_true", "ndwi_true", "nbr2_true", "bare_true")
+                assert t.descriptions == ("cloud", "snow", "shadow", "ndvi_true", "ndwi_true", "nbr2_true", "bare_true",
+                                          "evi_true")
                 assert (t.height, t.width) == grid.shape and t.transform == grid.transform
                 cloud = t.read(1)
                 assert abs(cloud.mean() * 100 - r["cloud_cover"]) < 25  # the tile is wider than the grid

@@ -229,9 +229,10 @@ def test_missing_band_in_zip_names_the_member(demo, tmp_path):
 def test_l2a_on_grid_matches_truth(demo):
     _, world, root, l2a, _ = demo
     grid = world[0].grid
-    diffs = {"NDVI": [], "NDWI": [], "NBR2": []}
+    diffs = {"NDVI": [], "NDWI": [], "NBR2": [], "EVI": []}
     hits = cloud_px = false_alarms = clear_px = 0
     agree = valid_px = 0
+    bare_days = []  # per product: (truth bare-soil pixel-days, of those flagged, pixel-days flagged bare)
     for row in l2a:
         ds = l2a_on_grid(root / "archive" / row["path"], grid)
         assert ds.sizes == {"y": grid.height, "x": grid.width}
@@ -251,11 +252,30 @@ def test_l2a_on_grid_matches_truth(demo):
         clear_px += clear.sum()
         agree += (ds["bare"].values[valid] == t["bare_true"][valid]).sum()
         valid_px += valid.sum()
-    for k, d in diffs.items():
-        assert np.median(np.concatenate(d)) <= 0.01, k
+        truth_bare, mask_bare = (t["bare_true"] == 1) & valid, (ds["bare"].values == 1) & valid
+        bare_days.append((truth_bare.sum(), (truth_bare & mask_bare).sum(), mask_bare.sum()))
+    mad = {k: float(np.median(np.concatenate(d))) for k, d in diffs.items()}
+    print("median absolute differences to the truth:", mad)
+    for k in ("NDVI", "NDWI", "NBR2"):
+        assert mad[k] <= 0.01, k
+    # EVI = 2.5 (NIR - red) / (NIR + 6 red - 7.5 blue + 1) amplifies reflectance error (d EVI / d NIR is about
+    # 2.5 / (NIR + 1), ~2 on vegetation, against ~1 for NDVI), yet the 0.01 holds with a wide margin:
+    # measured median 7e-5 (NDVI 1e-4), as the L2A chain reproduces the truth reflectance to the DN quantum.
+    assert mad["EVI"] <= 0.01
     assert cloud_px > 0 and hits / cloud_px >= 0.95
     assert false_alarms / clear_px <= 0.05
     assert agree / valid_px >= 0.95
+    # Per bare-soil day: of the (pixel, day) pairs the truth calls bare soil, the mask finds >= 95 %, and of the
+    # pairs the mask calls bare soil >= 95 % are bare in the truth (measured 95.6 % and 99.9 %); and no single day
+    # falls below 90 % (measured 94.1 % at worst), so one broken day cannot hide in the pooled number.
+    truth_days, found, flagged = (np.array(c) for c in zip(*bare_days))
+    print(f"bare-soil days: {found.sum()} of {truth_days.sum()} truth pixel-days found, {flagged.sum()} flagged; "
+          f"{int((truth_days > 0).sum())} of {len(l2a)} products have bare soil; recall per product",
+          np.round(found / np.maximum(truth_days, 1), 4))
+    assert truth_days.sum() > 0 and (truth_days > 0).sum() >= 2
+    assert found.sum() / truth_days.sum() >= 0.95
+    assert found.sum() / flagged.sum() >= 0.95
+    assert np.all(found[truth_days > 0] / truth_days[truth_days > 0] >= 0.90)
 
 
 def test_l2a_on_grid_other_crs_and_thresholds(demo):

@@ -26,7 +26,7 @@ import rasterio
 from affine import Affine
 from lxml import etree
 
-from soilsat.optical.indices import normalized_difference
+from soilsat.optical.indices import evi, normalized_difference
 from soilsat.demo import reflectance as rf
 from soilsat.demo.world import RegionWorld, WorldSpec, sentinel2_schedule
 from soilsat.grid import StudyGrid
@@ -45,7 +45,7 @@ SCL_CLASSES = {0: "NO_DATA", 1: "SATURATED_DEFECTIVE", 2: "CAST_SHADOWS", 3: "CL
                4: "VEGETATION", 5: "NOT_VEGETATED", 6: "WATER", 7: "UNCLASSIFIED",
                8: "CLOUD_MEDIUM_PROBABILITY", 9: "CLOUD_HIGH_PROBABILITY", 10: "THIN_CIRRUS",
                11: "SNOW_ICE"}
-TRUTH_BANDS = ("cloud", "snow", "shadow", "ndvi_true", "ndwi_true", "nbr2_true", "bare_true")
+TRUTH_BANDS = ("cloud", "snow", "shadow", "ndvi_true", "ndwi_true", "nbr2_true", "bare_true", "evi_true")
 PSD = "https://psd-14.sentinel2.eo.esa.int/PSD"
 # Lossless, one resolution level, GeoJP2 georeferencing only (GMLJP2 boxes cost ~10 ms a file).
 JP2_OPTIONS = dict(QUALITY=100, REVERSIBLE="YES", RESOLUTIONS=1, GMLJP2="NO", GeoJP2="YES")
@@ -479,10 +479,13 @@ def write_safe(pid: ProductId, scene: rf.Scene, tile: DemoTile, dest_zip: Path) 
 
 
 def write_truth(path: Path, scene: rf.Scene, tile: DemoTile, grid: StudyGrid, name: str) -> None:
-    """The truth of one acquisition on the study grid: masks and noise-free indices."""
-    idx = rf.truth_indices(_crop(scene.surface, tile, grid))
+    """The truth of one acquisition on the study grid: masks and noise-free indices (EVI with B08, B04, B02)."""
+    surface = _crop(scene.surface, tile, grid)
+    idx = rf.truth_indices(surface)
+    band = {name: surface[i] for i, name in enumerate(rf.BANDS)}
+    evi_true = evi(band["B08"], band["B04"], band["B02"])  # the config's default EVI bands and coefficients
     layers = [_crop(scene.cloud, tile, grid), _crop(scene.snow, tile, grid), _crop(scene.shadow, tile, grid),
-              idx["ndvi_true"], idx["ndwi_true"], idx["nbr2_true"], idx["bare_true"]]
+              idx["ndvi_true"], idx["ndwi_true"], idx["nbr2_true"], idx["bare_true"], evi_true]
     write_cog(path, np.stack([np.asarray(a, dtype=np.float32) for a in layers]), grid, TRUTH_BANDS,
               tags={"product": name, "source": "demo world truth"})
 
