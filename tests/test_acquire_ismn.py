@@ -156,3 +156,44 @@ def test_weather_missing_column(tmp_path):
     path.write_text("# station_id: X\ndate,precipitation_mm,tmin_c,tmax_c\n2020-01-01,1.0,-1,4\n")
     with pytest.raises(ProductError, match="weather_x.csv.*tmean"):
         read_weather(path)
+
+
+def _hand_made_station():
+    """One station with three 0-5 cm sensors: A, B 6 m north of A, C 30 m east of A; and one sensor at 0.3 m."""
+    import numpy as np
+
+    lat0, lon0 = 56.0, 9.0
+    east_30m = 30.0 / (111_320.0 * np.cos(np.radians(lat0)))
+    sensors = {"A": (lat0, lon0, 0.05, 0.20), "B": (lat0 + 6.0 / 111_320.0, lon0, 0.05, 0.30),
+               "C": (lat0, lon0 + east_30m, 0.05, 0.40), "D": (lat0, lon0, 0.30, 0.90)}
+    probes = pd.DataFrame([{"probe": "NET_ST", "network": "NET", "station": "ST", "sensor": s, "variable": "soil_moisture",
+                            "lat": la, "lon": lo, "depth_from": 0.0, "depth_to": d} for s, (la, lo, d, _) in sensors.items()])
+    hours = pd.date_range("2020-06-01", periods=24, freq="h")
+    hourly = pd.concat([pd.DataFrame({"probe": "NET_ST", "network": "NET", "station": "ST", "sensor": s,
+                                      "variable": "soil_moisture", "depth_from": 0.0, "depth_to": d, "time": hours,
+                                      "value": v, "flag": "G"}) for s, (_, _, d, v) in sensors.items()], ignore_index=True)
+    hourly.loc[(hourly["sensor"] == "A") & (hourly.index % 24 == 0), ["value", "flag"]] = [5.0, "D01"]  # a bad hour
+    return probes, hourly, sensors
+
+
+def test_sensors_within_10_m_become_one_site():
+    from soilsat.acquire.ismn import sites_of
+
+    probes, _, _ = _hand_made_station()
+    sites = sites_of(probes).set_index("sensor")["site"]
+    assert sites["A"] == sites["B"] == sites["D"] == "NET_ST-1"  # B is 6 m from A; D is A's position, deeper
+    assert sites["C"] == "NET_ST-2"  # 30 m away: a site of its own
+    assert sites_of(probes, radius_m=40.0)["site"].unique().tolist() == ["NET_ST"]  # one site keeps the probe id
+
+
+def test_site_average_of_sensors_within_10_m():
+    probes, hourly, sensors = _hand_made_station()
+    daily = daily_soil_moisture(hourly, probes).set_index("site")
+    assert daily.index.tolist() == ["NET_ST-1", "NET_ST-2"]
+    # A (0.20; its one bad-flagged 5.0 left out) and B (0.30) averaged with equal weight; D is below 5 cm
+    assert daily.loc["NET_ST-1", "sm"] == pytest.approx(0.25)
+    assert daily.loc["NET_ST-1", "n_sensors"] == 2 and daily.loc["NET_ST-1", "n_hours"] == 23 + 24
+    assert daily.loc["NET_ST-2", "sm"] == pytest.approx(0.40) and daily.loc["NET_ST-2", "n_sensors"] == 1
+    # the site sits at the mean position of its 0-5 cm sensors (D, deeper, is not one of them)
+    assert daily.loc["NET_ST-1", "lat"] == pytest.approx((sensors["A"][0] + sensors["B"][0]) / 2, abs=1e-9)
+    assert daily.loc["NET_ST-2", "lon"] == pytest.approx(sensors["C"][1], abs=1e-9)
