@@ -2,7 +2,8 @@
 
 Tests start it, register answers and faults, point the config's base URLs at it and read
 back what it was asked (`server.requests`). Faults are queued per path and consumed one
-per request: "429" (with Retry-After: 0), "500", "drop" (half the body, then the
+per request: "429" (with Retry-After: 0), "429:N" (with Retry-After: N, seconds or an HTTP
+date), "500", "drop" (half the body, then the
 connection is closed), "401" (an expired token). `routes` answer other paths from their
 query parameters (e.g. an S3 bucket listing).
 """
@@ -124,6 +125,14 @@ def _handler(state: Loopback) -> type[BaseHTTPRequestHandler]:
             queue = state.faults.get(path)
             return queue.popleft() if queue else None
 
+        def _busy(self, fault: str | None) -> bool:
+            """Answer a queued 429/500 fault ("429:N" sends Retry-After: N); False if `fault` is none of them."""
+            code, _, retry_after = (fault or "").partition(":")
+            if code not in ("429", "500"):
+                return False
+            self._send(int(code), b"busy", {"Retry-After": retry_after or "0"})
+            return True
+
         def _record(self, body: bytes = b"") -> None:
             state.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
                                    "body": body.decode(errors="replace")})
@@ -134,8 +143,8 @@ def _handler(state: Loopback) -> type[BaseHTTPRequestHandler]:
             self._record(body)
             path = urllib.parse.urlsplit(self.path).path
             fault = self._fault(path)
-            if fault in ("429", "500"):
-                return self._send(int(fault), b"busy", {"Retry-After": "0"})
+            if self._busy(fault):
+                return
             if path != TOKEN_PATH:
                 return self._send(404)
             form = dict(urllib.parse.parse_qsl(body.decode()))
@@ -155,8 +164,8 @@ def _handler(state: Loopback) -> type[BaseHTTPRequestHandler]:
             path = urllib.parse.unquote(split.path)
             params = dict(urllib.parse.parse_qsl(split.query))
             fault = self._fault(path)
-            if fault in ("429", "500"):
-                return self._send(int(fault), b"busy", {"Retry-After": "0"})
+            if self._busy(fault):
+                return
             if path in state.routes:
                 body, content_type = state.routes[path](params)
                 return self._send(200, body, {"Content-Type": content_type})

@@ -249,3 +249,44 @@ def test_totp_is_sent_with_the_password_grant(server, tmp_path, monkeypatch):
     grant = next(r["body"] for r in server.requests if r["path"] == TOKEN_PATH)
     assert "totp=" in grant and len(grant.split("totp=")[1].split("&")[0]) == 6
     assert Credentials("a", "b", "c").__repr__() == "Credentials()"
+
+
+def test_retry_after_is_honoured(server, tmp_path, caplog):
+    import time
+
+    data = safe_zip()
+    item = item_for(server, data)
+    path = f"{DOWNLOAD_PATH}/Products(0000-aaaa)/$value"
+    server.fault(path, "429:1")
+    retries = {"max_tries": 4, "base_delay_s": 0.001, "max_delay_s": 5, "timeout_s": 5}
+    client = CdseClient(settings_for(server.url, retries=retries))
+    start = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        client.download(item, tmp_path / "P.zip", verify=check_safe_zip)
+    waited = time.monotonic() - start
+    assert waited >= 1.0  # the server asked for a second; the backoff alone would have waited <= 1 ms
+    assert (tmp_path / "P.zip").read_bytes() == data
+    assert "HTTP 429; retrying in 1.0 s" in caplog.text
+    assert [r["path"] for r in server.requests].count(path) == 2
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("0", 0.0), ("1", 1.0), ("120", 120.0), (" 7 ", 7.0), ("2.5", 2.5),
+    ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),  # RFC 9110 IMF-fixdate, 30 s after `now`
+    ("Wednesday, 21-Oct-15 07:29:00 GMT", 60.0),  # obsolete RFC 850 form
+    ("Wed Oct 21 07:28:10 2015", 10.0),  # obsolete asctime form, GMT by definition
+    ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),  # a date in the past: retry at once
+    (None, None), ("", None), ("soon", None), ("-5", None),
+])
+def test_retry_after_parser(header, expected):
+    from soilsat.acquire.download import retry_after_seconds
+
+    now = dt.datetime(2015, 10, 21, 7, 28, 0, tzinfo=dt.timezone.utc).timestamp()
+    assert retry_after_seconds(header, now=now) == (None if expected is None else pytest.approx(expected))
+
+
+def test_retry_after_is_capped_by_the_policy():
+    from soilsat.acquire.download import RetryPolicy
+
+    policy = RetryPolicy(max_delay_s=10.0)
+    assert policy.delay(0, retry_after=3600.0) == 10.0 and policy.delay(5, retry_after=2.0) == 2.0

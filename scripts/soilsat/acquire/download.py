@@ -10,11 +10,13 @@ checksum check before anything is moved into place.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import email.utils
 import hashlib
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -54,15 +56,21 @@ class TransferError(Exception):
     """A request that failed for good (after its retries, or with a status not worth retrying)."""
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """The Retry-After header as seconds (it may be a number or an HTTP date)."""
-    if not value:
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date (RFC 9110 10.2.3); None if absent or unreadable."""
+    if not value or not value.strip():
         return None
-    try:
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
         return float(value)
-    except ValueError:
+    try:
         when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time()) if when else None
+    except (TypeError, ValueError, IndexError):
+        log.warning("unreadable Retry-After header %r ignored", value[:80])
+        return None
+    if when.tzinfo is None:  # an HTTP-date is always GMT
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _redact(url: str) -> str:
