@@ -229,18 +229,21 @@ class Measurement:
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)  # GRD measurements carry GCPs only
                 self.src = rasterio.open(product.measurement_path(data.polarisation))
         except RasterioError as exc:
-            raise ProductError(self.where, f"measurement unreadable ({exc})") from None
+            raise ProductError(self.where, f"measurement unreadable ({exc}); truncated or corrupt download? "
+                                           "Download the product again") from None
         if (self.src.height, self.src.width) != (ann.number_of_lines, ann.number_of_samples):
             self.src.close()
             raise ProductError(self.where, f"measurement is {self.src.height} x {self.src.width} but the annotation "
-                                           f"says {ann.number_of_lines} x {ann.number_of_samples}")
+                                           f"says {ann.number_of_lines} x {ann.number_of_samples}; the product is "
+                                           "damaged: download it again")
 
     def read(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         """The DN of image rows r0:r1, columns c0:c1."""
         try:
             return self.src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
         except RasterioError as exc:
-            raise ProductError(self.where, f"measurement unreadable at lines {r0}-{r1} ({exc})") from None
+            raise ProductError(self.where, f"measurement unreadable at lines {r0}-{r1} ({exc}); truncated or "
+                                           "corrupt download? Download the product again") from None
 
     def close(self) -> None:
         self.src.close()
