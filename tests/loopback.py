@@ -103,6 +103,41 @@ def synthetic_catalogue(products: list[dict]) -> Callable[[dict[str, str]], dict
     return answer
 
 
+_ATTRIBUTE = re.compile(r"att/Name eq '(\w+)' and att/OData\.CSC\.\w+Attribute/Value (eq|le|lt|ge|gt) ('[^']*'|[-\d.]+)")
+
+
+def attribute_catalogue(products: list[dict]) -> Callable[[dict[str, str]], dict]:
+    """A catalogue that applies the Collection/Name and Attribute conditions of the $filter, all ANDed (as CDSE does,
+    e.g. productType eq 'S2MSI2A', cloudCover le 20.00) to `products`, ordered by sensing start."""
+    ops = {"eq": lambda a, b: a == b, "le": lambda a, b: a <= b, "lt": lambda a, b: a < b,
+           "ge": lambda a, b: a >= b, "gt": lambda a, b: a > b}
+
+    def keep(product: dict, filter_: str) -> bool:
+        collection = re.search(r"Collection/Name eq '([^']+)'", filter_)
+        if collection and product.get("_collection") not in (None, collection.group(1)):
+            return False
+        attrs = {a["Name"]: a["Value"] for a in product.get("Attributes") or []}
+        for name, op, literal in _ATTRIBUTE.findall(filter_):
+            if name not in attrs:
+                return False
+            wanted = literal.strip("'") if literal.startswith("'") else float(literal)
+            value = attrs[name] if isinstance(wanted, str) else float(attrs[name])
+            if not ops[op](value, wanted):
+                return False
+        return True
+
+    def answer(params: dict[str, str]) -> dict:
+        filter_ = params.get("$filter", "")
+        chosen = sorted((p for p in products if keep(p, filter_)), key=lambda p: p["ContentDate"]["Start"])
+        skip, top = int(params.get("$skip", 0)), int(params.get("$top", 20))
+        page = {"value": [{k: v for k, v in p.items() if not k.startswith("_")} for p in chosen[skip:skip + top]]}
+        if params.get("$count") == "true":
+            page["@odata.count"] = len(chosen)
+        return page
+
+    return answer
+
+
 def _handler(state: Loopback) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
