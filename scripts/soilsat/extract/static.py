@@ -34,6 +34,7 @@ def on_grid(path: str | os.PathLike, grid: StudyGrid, resampling: Resampling, ba
         raise ProductError(path, f"not a readable raster ({' '.join(str(exc).split())[:200]})") from None
     with src:
         bounds = src.bounds
+        digits = 4 if src.crs is not None and src.crs.is_geographic else 0
         indexes = [band] if band else list(range(1, src.count + 1))
         out = np.full((len(indexes),) + grid.shape, np.nan, dtype=np.float32)
         for k, i in enumerate(indexes):
@@ -46,8 +47,8 @@ def on_grid(path: str | os.PathLike, grid: StudyGrid, resampling: Resampling, ba
     if uncovered > 0:
         west, south, east, north = grid.bounds
         raise ProductError(path, f"does not cover the study grid of region {grid.region} ({uncovered:.0%} of it "
-                                 f"uncovered or no data): the raster spans x {bounds.left:.0f}..{bounds.right:.0f}, "
-                                 f"y {bounds.bottom:.0f}..{bounds.top:.0f} in its CRS, the grid x {west:.0f}..{east:.0f}, "
+                                 f"uncovered or no data): the raster spans x {bounds.left:.{digits}f}..{bounds.right:.{digits}f}, "
+                                 f"y {bounds.bottom:.{digits}f}..{bounds.top:.{digits}f} in its CRS, the grid x {west:.0f}..{east:.0f}, "
                                  f"y {south:.0f}..{north:.0f} in {grid.crs}; supply a raster covering the region's AOI "
                                  "plus the grid margin")
     return out if band is None else out[0]
