@@ -37,7 +37,18 @@ def run_workflow(workdir: Path, *args: str, configfile: Path | None = None, chec
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """A complete workflow run on the tiny demo world; returns its working directory."""
+    """A complete workflow run on the tiny demo world; returns its working directory.
+
+    SOILSAT_TINY_RUN=<folder> reuses a finished run of tests/configs/tiny.yaml made with the
+    current code (to iterate on one e2e test without paying for the run again); the tests only
+    read it.
+    """
+    reuse = os.environ.get("SOILSAT_TINY_RUN")
+    if reuse:
+        workdir = Path(reuse)
+        if not (workdir / "results" / "tiny" / "metrics.csv").is_file():
+            pytest.fail(f"SOILSAT_TINY_RUN={reuse}: not a finished run of tests/configs/tiny.yaml")
+        return workdir
     workdir = tmp_path_factory.mktemp("tiny")
     shutil.copy(ROOT / "config.yaml", workdir / "config.yaml")
     run_workflow(workdir, configfile=ROOT / "tests" / "configs" / "tiny.yaml")
