@@ -20,6 +20,7 @@ include: "rules/sentinel1.smk"
 include: "rules/sentinel2.smk"
 include: "rules/extract.smk"
 include: "rules/train.smk"
+include: "rules/train_samples.smk"
 include: "rules/maps.smk"
 include: "rules/figures.smk"
 

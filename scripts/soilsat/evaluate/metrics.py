@@ -40,7 +40,7 @@ def grouped_scores(predictions: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def metrics_table(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Scores per model (and variant) overall, per region, land cover and probe, stacked in one tidy table.
+    """Scores per model (and variant) overall, per region, land cover and probe (those the table has), stacked.
 
     A table with a `repeat` column is scored on its repeat-averaged rows (repeat == 'mean'), and each
     single repeat is scored as well under level 'repeat'.
@@ -54,7 +54,8 @@ def metrics_table(predictions: pd.DataFrame) -> pd.DataFrame:
         if (repeat != "mean").any():
             extra_levels.append(("repeat", ["repeat"], predictions[repeat != "mean"].astype({"repeat": str})))
     frames = []
-    for level, extra, data in [(lvl, ex, table) for lvl, ex in LEVELS] + extra_levels:
+    levels = [(lvl, ex, table) for lvl, ex in LEVELS if all(c in table for c in ex)]  # point studies lack probes
+    for level, extra, data in levels + extra_levels:
         scored = grouped_scores(data, [*keys, *extra])
         scored.insert(len(keys), "level", level)
         scored.insert(len(keys) + 1, "group", scored[extra[0]].astype(str) if extra else "all")

@@ -87,6 +87,10 @@ def filter_boxplots(activations: pd.DataFrame, samples: xr.Dataset, filters: Seq
         ax_s2.set_ylabel(f"Filter {f}\nReflectance (-)")
         ax_s1.boxplot([medians.loc[members, b].dropna() for b in radar], tick_labels=radar, showfliers=False)
         ax_s1.set_ylabel("σ⁰ (dB)")
+        if medians.loc[members, radar].isna().all().all():  # no Sentinel-1 pair within the pairing window
+            ax_s1.text(0.5, 0.5, "no paired\nSentinel-1", transform=ax_s1.transAxes, ha="center", va="center",
+                       fontsize=8, color="0.4")
+            ax_s1.tick_params(labelleft=False, left=False)
         ax_clay.boxplot([clay.loc[members].dropna(), clay.dropna()], tick_labels=["top", "all"], showfliers=False)
         ax_clay.set_ylabel("Clay (%)")
         if index < len(chosen) - 1:  # band names once, under the last row

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -9,6 +11,13 @@ from matplotlib.figure import Figure
 from soilsat.figures.common import attribute, model_label, plt
 
 METRICS_COLUMNS = ("model", "variant", "rmse", "r2")
+# Covariate groups in the order of the paper's Table 4 (soilsat.models.soc.GROUPS); others follow.
+GROUP_ORDER = ("static", "static_phenology", "static_EVI", "static_phenology_EVI")
+
+
+def tick_label(group: str, width: int = 16) -> str:
+    """A covariate group's name for the axis, wrapped when long so that neighbours do not overlap."""
+    return textwrap.fill(group.replace("_", " "), width)
 
 
 def repeat_scores(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -22,7 +31,8 @@ def repeat_scores(metrics: pd.DataFrame) -> pd.DataFrame:
 def repeat_boxplots(metrics: pd.DataFrame, units: str = "g/kg") -> Figure:
     """Boxplots of RMSE and R2 over the repeats, per covariate group (x) and model (colour) (Fig 8)."""
     table = repeat_scores(metrics)
-    groups = list(dict.fromkeys(table["variant"].astype(str)))
+    found = list(dict.fromkeys(table["variant"].astype(str)))
+    groups = [g for g in GROUP_ORDER if g in found] + [g for g in found if g not in GROUP_ORDER]
     models = list(dict.fromkeys(table["model"].astype(str)))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     step = 0.8 / len(models)
@@ -39,7 +49,7 @@ def repeat_boxplots(metrics: pd.DataFrame, units: str = "g/kg") -> Figure:
                 box.set_facecolor(colours[k % len(colours)])
                 box.set_alpha(0.7)
             ax.plot([], [], "s", color=colours[k % len(colours)], label=model_label(model))
-        ax.set_xticks(range(len(groups)), [g.replace("_", " ") for g in groups])
+        ax.set_xticks(range(len(groups)), [tick_label(g) for g in groups])
         ax.set_xlim(-0.6, len(groups) - 0.4)
         ax.set_xlabel("Covariate group")
         ax.set_ylabel(label)

@@ -8,6 +8,7 @@ Table 3 of the paper convolves across the 12 spectral channels (kernel 3 x 1, no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,23 +84,30 @@ class MedianAnn(nn.Module):
 
 
 def train_model(model: nn.Module, inputs: Tensor, coords: Tensor | None, target: Tensor, settings: CnnSettings,
-                seed: int) -> nn.Module:
-    """Adam with mini-batches on a target already scaled to [-1, 1]; MSE plus the L2 penalty."""
+                seed: int, progress: Callable[[int, float], None] | None = None) -> nn.Module:
+    """Adam with mini-batches on a target already scaled to [-1, 1]; MSE plus the L2 penalty.
+
+    `progress(epoch, mean_mse)` is called after every epoch (epochs count from 1).
+    """
     if len(target) == 0:
         raise ValueError("empty training set")
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     model.train()
-    for _ in range(settings.epochs):
+    for epoch in range(1, settings.epochs + 1):
         order = torch.randperm(len(target), generator=generator)
+        total = 0.0
         for start in range(0, len(order), settings.batch_size):
             idx = order[start:start + settings.batch_size]
             predicted = model(inputs[idx], None if coords is None else coords[idx])
-            loss = nn.functional.mse_loss(predicted, target[idx])
-            loss = loss + settings.l2 * sum((w**2).sum() for w in model.l2_weights())
+            mse = nn.functional.mse_loss(predicted, target[idx])
+            loss = mse + settings.l2 * sum((w**2).sum() for w in model.l2_weights())
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+            total += mse.item() * len(idx)
+        if progress is not None:
+            progress(epoch, total / len(order))
     return model.eval()
 
 

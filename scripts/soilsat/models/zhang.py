@@ -8,6 +8,8 @@ linear output. Trained with MSE and Adam under 5-fold cross-validation x 10 repe
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
@@ -35,19 +37,24 @@ class CnnLstm(nn.Module):
 
 
 def train_model(model: CnnLstm, windows: Tensor, series: Tensor | None, target: Tensor, epochs: int,
-                batch_size: int, learning_rate: float, seed: int) -> CnnLstm:
-    """MSE with Adam over shuffled mini-batches."""
+                batch_size: int, learning_rate: float, seed: int,
+                progress: Callable[[int, float], None] | None = None) -> CnnLstm:
+    """MSE with Adam over shuffled mini-batches; `progress(epoch, mean_mse)` is called after every epoch."""
     if len(target) == 0:
         raise ValueError("empty training set")
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     model.train()
-    for _ in range(epochs):
+    for epoch in range(1, epochs + 1):
         order = torch.randperm(len(target), generator=generator)
+        total = 0.0
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             loss = nn.functional.mse_loss(model(windows[idx], None if series is None else series[idx]), target[idx])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+            total += loss.item() * len(idx)
+        if progress is not None:
+            progress(epoch, total / len(order))
     return model.eval()
