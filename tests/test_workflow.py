@@ -124,3 +124,32 @@ def test_inspect_demo_products(tiny_run):
     assert summaries[s1]["sensing_start"][:10] == f"{s1.name[17:21]}-{s1.name[21:23]}-{s1.name[23:25]}"
     assert summaries[s2]["kind"] == "sentinel2" and summaries[s2]["level"] in ("L2A", "Level-2A")
     assert summaries[ismn]["kind"] == "ismn" and len(summaries[ismn]["networks"]) == 2
+
+
+def test_point_study_models_and_their_figures(tiny_run):
+    results = tiny_run / "results" / "tiny"
+    for name in ["figures/tziolas/observed_vs_predicted.png", "figures/tziolas/filters.png",
+                 "figures/zhang/repeats.png", "models/tziolas_cnn/activations.csv", "models/tziolas_rf/grid_search.csv"]:
+        assert (results / name).stat().st_size > 0, name
+    samples = xr.open_dataset(results / "datasets" / "samples.nc")
+    for model, variants in [("cnn", {"default", "without_SAR", "without_SAR_and_coordinates"}),
+                            ("rf", {"default", "without_coordinates"}), ("ann", {"default"})]:
+        metrics = pd.read_csv(results / "models" / f"tziolas_{model}" / "metrics.csv")
+        overall = metrics[metrics["level"] == "all"]
+        assert set(overall["variant"]) == variants, model
+        assert np.isfinite(overall[["r2", "rmse", "rpiq"]]).all().all(), model
+        n = samples.sizes["sample"]
+        assert (overall["n"] == n - round(0.8 * n)).all(), "the Kennard-Stone test set is the other 20 %"
+        assert (overall["rmse"] < 15).all(), f"{model}: clay RMSE beyond the spread of the demo's clay"
+    search = pd.read_csv(results / "models" / "tziolas_rf" / "grid_search.csv")
+    assert search.groupby("variant")["best"].sum().eq(1).all()
+    activations = pd.read_csv(results / "models" / "tziolas_cnn" / "activations.csv")
+    assert activations["filter"].nunique() == 16 and (activations["activation"] >= 0).all()
+    windows = xr.open_dataset(results / "datasets" / "windows.nc")
+    for model in ("cnn_lstm", "rf"):
+        metrics = pd.read_csv(results / "models" / f"zhang_{model}" / "metrics.csv")
+        repeats = metrics[metrics["level"] == "repeat"]
+        assert repeats.groupby("variant").size().to_dict() == dict.fromkeys(
+            ["static", "static_EVI", "static_phenology", "static_phenology_EVI"], 2), model
+        assert np.isfinite(repeats[["rmse", "r2"]]).all().all()
+        assert (repeats["rmse"] < 2 * float(np.nanstd(windows["oc"].values))).all(), f"{model}: RMSE beyond 2 sd of SOC"
