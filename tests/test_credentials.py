@@ -1,0 +1,75 @@
+"""Credentials never leave the environment: an acquire run against the loopback CDSE, then every file of it searched."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import ROOT, SNAKEMAKE
+from loopback import DOWNLOAD_PATH, serve, synthetic_catalogue
+from test_cdse import PASSWORD, USER, safe_zip, settings_for
+
+pytestmark = pytest.mark.e2e
+NAMES = ["S1A_IW_GRDH_1SDV_20200403T171500_20200403T171525_032000_036000_ABCD",
+         "S1A_IW_GRDH_1SDV_20200415T171500_20200415T171525_032175_036600_BCDE"]
+TOKENS = re.compile(r"(access|refresh)-\d+")
+
+
+def _product(index: int, name: str, data: bytes) -> dict:
+    start = f"{name[17:21]}-{name[21:23]}-{name[23:25]}T17:15:00.000000Z"
+    return {"Id": f"id-{index}", "Name": f"{name}.SAFE", "ContentLength": len(data),
+            "Footprint": "geography'SRID=4326;POLYGON ((8 55, 10 55, 10 57, 8 57, 8 55))'",
+            "Checksum": [{"Algorithm": "MD5", "Value": hashlib.md5(data).hexdigest()}],
+            "ContentDate": {"Start": start, "End": start.replace("17:15:00", "17:15:25")},
+            "Attributes": [{"Name": "productType", "Value": "IW_GRDH_1S"},
+                           {"Name": "orbitDirection", "Value": "ASCENDING"},
+                           {"Name": "relativeOrbitNumber", "Value": 117}, {"Name": "orbitNumber", "Value": 32000},
+                           {"Name": "platformShortName", "Value": "SENTINEL-1"},
+                           {"Name": "platformSerialIdentifier", "Value": "A"}]}
+
+
+def test_acquire_run_leaves_no_password_or_token_behind(tmp_path):
+    config = yaml.safe_load((ROOT / "tests" / "configs" / "tiny.yaml").read_text())
+    config.pop("demo", None)
+    config |= {"study": "creds", "provider": "cdse", "regions": config["regions"][:1]}
+    with serve() as server:
+        server.users[USER] = PASSWORD
+        products = []
+        for i, name in enumerate(NAMES):
+            data = safe_zip(name)
+            products.append(_product(i, name, data))
+            server.files[f"{DOWNLOAD_PATH}/Products(id-{i})/$value"] = data
+        server.catalogue = synthetic_catalogue(products)
+        cdse = settings_for(server.url)
+        config["cdse"] = {k: cdse[k] for k in ("catalogue_url", "download_url", "token_url", "retries")}
+        configfile = tmp_path / "creds.yaml"
+        configfile.write_text(yaml.safe_dump(config))
+        (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CDSE_")}
+        env |= {"PYTHONPATH": str(ROOT / "scripts"), "HOME": str(tmp_path), "NETRC": str(tmp_path / "no-netrc"),
+                "CDSE_USERNAME": USER, "CDSE_PASSWORD": PASSWORD}
+        targets = [f"resources/cdse/sentinel1/{name}.zip" for name in NAMES]
+        cmd = [str(SNAKEMAKE), *targets, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+               "--cores", "1", "--configfile", str(configfile)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        issued = server._n
+        requests = list(server.requests)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for target in targets:
+        assert (tmp_path / target).stat().st_size > 0
+    # the run did use the credentials: a password grant, then downloads with the bearer token
+    assert issued >= 1 and any("Products(id-0)/$value" in r["path"] for r in requests)
+    searched = [p for d in ("logs", "results", ".snakemake/log") for p in (tmp_path / d).rglob("*") if p.is_file()]
+    assert any("logs" in p.parts for p in searched) and any(p.suffix == ".csv" for p in searched)
+    leaks = []
+    for path in searched:
+        text = path.read_bytes().decode("utf-8", "replace")
+        if PASSWORD in text or TOKENS.search(text):
+            leaks.append(str(path.relative_to(tmp_path)))
+    assert not leaks, f"the password or a token is written in {leaks}"
+    assert PASSWORD not in proc.stdout + proc.stderr and not TOKENS.search(proc.stdout + proc.stderr)
