@@ -91,8 +91,9 @@ def test_report_shows_every_figure_in_its_study_and_stage(tiny_run, report, tmp_
     figures = sorted(p.relative_to(tiny_run).as_posix() for p in (tiny_run / "results").rglob("figures/**/*.png"))
     ssm_maps = len(list((tiny_run / "results").rglob("maps/ssm_*/*.tif")))
     assert ssm_maps >= 2  # at least one mapped date per region
-    # probe data, SSM models, Fig 28 per region, clay and SOC panels, clay and SOC quick-looks, one per SSM map
-    assert len(figures) == 11 + 6 + 2 + 2 + 4 + ssm_maps
+    # probe data, SSM models, Fig 28 per region, clay and SOC panels, clay and SOC quick-looks,
+    # clay models + CNN filters + SOC repeats, one per SSM map
+    assert len(figures) == 11 + 6 + 2 + 2 + 4 + 3 + ssm_maps
     assert sorted(images) == figures
     for path, item in images.items():
         assert item["width"] >= 600 and item["height"] >= 400, path
