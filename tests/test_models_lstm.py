@@ -7,7 +7,7 @@ import torch
 import xarray as xr
 
 from soilsat.errors import ConfigError
-from soilsat.models import lstm
+from soilsat.models import lstm, lstm_cpu
 from soilsat.models.lstm import LstmSettings, SimonsenLstm
 from soilsat.models.splits import leave_one_probe_out
 
@@ -60,6 +60,29 @@ def test_ensemble_forward_and_gradients_equal_torch_lstm_per_member():
             np.testing.assert_allclose(grads[f"w_hh{layer}"][e].numpy(), cell.weight_hh_l0.grad.T.numpy(), atol=1e-6)
             np.testing.assert_allclose(grads[f"b{layer}"][e, 0].numpy(), cell.bias_ih_l0.grad.numpy(), atol=1e-6)
         np.testing.assert_allclose(grads["w_out"][e, :, 0].numpy(), module.out.weight.grad[0].numpy(), atol=1e-6)
+
+
+def test_cpu_kernels_equal_the_torch_ensemble_with_dropout_and_l2():
+    torch.manual_seed(3)
+    members, steps, n_inputs = 4, 23, 6
+    params = stacked_from_modules([SimonsenLstm(n_inputs).eval() for _ in range(members)])
+    x = torch.randn(steps, members, n_inputs)
+    masks = [torch.empty(steps, members, 16).bernoulli_(0.9) / 0.9 for _ in range(2)]
+    target, valid = torch.randn(steps, members), torch.rand(steps, members) > 0.2
+    predicted, state = lstm.forward(params, x, masks)
+    _, d_y = lstm.masked_mae(predicted, target, valid)
+    reference = lstm.backward(params, state, d_y, recurrent_l2=1e-2)
+    member_major = [m.transpose(0, 1).contiguous().numpy() for m in masks]
+    predicted_cpu, state_cpu = lstm_cpu.forward(params, x.transpose(0, 1).contiguous().numpy(), member_major)
+    np.testing.assert_allclose(predicted_cpu.T, predicted.numpy(), atol=2e-6)
+    grads = lstm_cpu.backward(params, state_cpu, d_y.T.contiguous().numpy(), recurrent_l2=1e-2)
+    assert set(grads) == set(reference)
+    for name, grad in reference.items():
+        assert grads[name].shape == grad.shape, name
+        np.testing.assert_allclose(grads[name].numpy(), grad.numpy(), atol=2e-6, err_msg=name)
+    # without dropout masks too, as predictions are made
+    np.testing.assert_allclose(lstm_cpu.forward(params, x.transpose(0, 1).contiguous().numpy())[0].T,
+                               lstm.forward(params, x)[0].numpy(), atol=2e-6)
 
 
 def test_recurrent_l2_adds_its_gradient():

@@ -3,7 +3,8 @@
 Every member of a protocol (one fold x repeat) keeps its own weights, data, dropout masks and
 batch-size-1 Adam updates, but all members advance together: the recurrences run as batched
 matrix products over stacked per-member weights (torch.baddbmm), with the backward pass through
-time written out by hand. A hand-written backward is used because autograd would record about
+time written out by hand (on the CPU, each layer's whole recurrence runs as one compiled loop per member:
+:mod:`soilsat.models.lstm_cpu`). A hand-written backward is used because autograd would record about
 ten graph nodes per time step and layer (883 steps x 2 layers) whose bookkeeping dominates this
 tiny network; here the per-step work is six fused tensor operations, and the weight gradients are
 accumulated after the loop as a few large batched products. `SimonsenLstm` is the same network as
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from soilsat.models import lstm_cpu
 from soilsat.models.splits import Fold, member_rng
 
 log = logging.getLogger(__name__)
@@ -244,9 +246,16 @@ def train_ensemble(inputs: np.ndarray, observed: np.ndarray, target: np.ndarray,
             masks = [torch.empty(x.shape[0], members, settings.units, device=device)
                      .bernoulli_(keep, generator=generator) / keep for _ in range(settings.layers)]
             with torch.no_grad():
-                predicted, state = forward(params, x, masks)
-                loss, d_y = masked_mae(predicted, y, valid)
-                grads = backward(params, state, d_y, settings.recurrent_l2)
+                if device == "cpu":  # one compiled loop per layer (soilsat.models.lstm_cpu)
+                    masks_m = [m.transpose(0, 1).contiguous().numpy() for m in masks]
+                    predicted_m, state = lstm_cpu.forward(params, x.transpose(0, 1).contiguous().numpy(), masks_m)
+                    loss, d_y = masked_mae(torch.from_numpy(predicted_m).transpose(0, 1), y, valid)
+                    grads = lstm_cpu.backward(params, state, d_y.transpose(0, 1).contiguous().numpy(),
+                                              settings.recurrent_l2)
+                else:
+                    predicted, state = forward(params, x, masks)
+                    loss, d_y = masked_mae(predicted, y, valid)
+                    grads = backward(params, state, d_y, settings.recurrent_l2)
             for name, p in params.items():
                 p.grad = grads[name]
             optimiser.step()

@@ -6,10 +6,13 @@ import torch
 
 
 def deterministic(seed: int, threads: int) -> None:
-    """Seed torch, forbid non-deterministic kernels and fix the number of CPU threads."""
+    """Seed torch, forbid non-deterministic kernels and fix the number of CPU threads (torch and numba)."""
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(max(1, int(threads)))
+    import numba
+
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
 
 
 def device(name: str) -> str:
