@@ -44,6 +44,7 @@ IMPORT_PACKAGES = {
     "PIL": "pillow",
     "pyarrow": "pyarrow",
     "pyproj": "pyproj",
+    "shapefile": "pyshp",
     "rasterio": "rasterio",
     "requests": "requests",
     "rioxarray": "rioxarray",

@@ -52,7 +52,7 @@ def settings(url: str, tmp: Path, **sections) -> dict:
                 "retries": RETRIES},
         "ismn": {"archive": None, "networks": None, "stations": None, "depth_to": 0.05},
         "landcover": {"path": None}, "soil": {"path": None, "bands": None},
-        "lucas": {"path": None, "coordinates": None, "year": None, "land_cover_prefixes": [], "clip_to_regions": True},
+        "lucas": {"path": None, "coordinates": None, "points": None, "year": None, "land_cover_prefixes": [], "clip_to_regions": True},
     }
     for key, value in sections.items():
         base[key] = base[key] | value

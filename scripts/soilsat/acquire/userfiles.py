@@ -37,7 +37,8 @@ EXPECTED = {
     "ismn": ("ismn.archive", "an ISMN download (zip or folder, 'header + values' format) from ismn.earth"),
     "landcover": ("landcover.path", "CORINE Land Cover 2018 raster (U2018_CLC2018_V2020_20u1.tif) from land.copernicus.eu"),
     "soil": ("soil.path", f"a soil-texture GeoTIFF from HWSD with bands {', '.join(SOIL_BANDS)}"),
-    "lucas": ("lucas.path", "a LUCAS topsoil table (2009 xlsx, 2015 csv + coordinates csv, or 2018 csv) from ESDAC"),
+    "lucas": ("lucas.path", "a LUCAS topsoil table (2009 xlsx, 2015 csv + coordinates csv or point shapefile, "
+                            "or 2018 csv) from ESDAC"),
 }
 
 
@@ -190,14 +191,86 @@ def _with_coordinates(frame: pd.DataFrame, path: Path, coords: Path) -> pd.DataF
     return frame.merge(xy, on=key_t, how="left")
 
 
+ID_COLUMNS = ("POINT_ID", "POINTID", "Point_ID")
+
+
+def _id_text(values: pd.Series) -> pd.Series:
+    """Point ids as text that matches across tables: 1, 1.0 and '1' all become '1'."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().all() and (numbers % 1 == 0).all():
+        return numbers.astype("int64").astype(str)
+    return values.astype(str).str.strip()
+
+
+def _points_crs(shp: Path) -> "pyproj.CRS":
+    """The CRS of a shapefile from its .prj; ProductError naming the file when absent or unknown."""
+    import pyproj
+
+    prj = shp.with_suffix(".prj")
+    if not prj.exists():
+        raise ProductError(shp, f"has no {prj.name} beside it: the CRS of the points is unknown "
+                                "(LUCAS ships them in EPSG:4326 or ETRS89-LAEA EPSG:3035)")
+    try:
+        return pyproj.CRS.from_user_input(prj.read_text(errors="replace").strip())
+    except pyproj.exceptions.CRSError as exc:
+        raise ProductError(prj, f"unknown CRS, not a WKT pyproj can read ({exc})") from None
+
+
+def read_points(shp: Path) -> pd.DataFrame:
+    """A LUCAS point shapefile as (point_id, TH_LAT, TH_LONG) in EPSG:4326, reprojected from its .prj CRS."""
+    import pyproj
+    import shapefile
+
+    if not shp.exists():
+        raise ConfigError(f"config key lucas.points: {shp} not found; expected the LUCAS point shapefile "
+                          "(.shp with .shx, .dbf, .prj; a POINT_ID field)")
+    crs = _points_crs(shp)
+    try:
+        with shapefile.Reader(str(shp)) as reader:
+            fields = [f[0] for f in reader.fields[1:]]
+            key = next((c for c in ID_COLUMNS if c in fields), None)
+            if key is None:
+                raise ProductError(shp, f"lacks a point id field ({' or '.join(ID_COLUMNS[:2])}); fields: {fields}")
+            rows = [(sr.record[key], *(sr.shape.points[0][:2] if sr.shape.points else (np.nan, np.nan)))
+                    for sr in reader.iterShapeRecords()]
+    except shapefile.ShapefileException as exc:
+        raise ProductError(shp, f"not a readable shapefile ({exc})") from None
+    ids, x, y = zip(*rows) if rows else ((), (), ())
+    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(
+        np.asarray(x, float), np.asarray(y, float))
+    return pd.DataFrame({"point_id": _id_text(pd.Series(ids, dtype=object)),
+                         "TH_LAT": np.asarray(lat, float), "TH_LONG": np.asarray(lon, float)})
+
+
+def _with_points(frame: pd.DataFrame, path: Path, shp: Path) -> pd.DataFrame:
+    """The 2015 release: coordinates joined from the point shapefile; every table id must have a point."""
+    key = next((c for c in ID_COLUMNS if c in frame.columns), None)
+    if key is None:
+        raise ProductError(path, "lacks a point id column (POINTID or POINT_ID)")
+    points = read_points(shp).dropna(subset=["TH_LAT", "TH_LONG"]).drop_duplicates("point_id")
+    ids = _id_text(frame[key])
+    missing = sorted(set(ids) - set(points["point_id"]))
+    if missing:
+        raise ProductError(shp, f"has no point for {len(missing)} of the {ids.nunique()} point ids of {path.name}, "
+                                f"e.g. {', '.join(missing[:5])}; supply the shapefile of the same LUCAS release")
+    frame = frame.drop(columns=[c for c in ("TH_LAT", "TH_LONG") if c in frame.columns]).assign(_id=ids.to_numpy())
+    merged = frame.merge(points.rename(columns={"point_id": "_id"}), on="_id", how="left")
+    return merged.drop(columns="_id")
+
+
 def read_lucas_any(settings: Mapping) -> pd.DataFrame:
-    """A LUCAS topsoil release (2009 xlsx, 2015 csv + coordinates csv, 2018 csv) as the normalised table."""
+    """A LUCAS topsoil release (2009 xlsx, 2015 csv + coordinates csv or point shapefile, 2018 csv) as the normalised table."""
     from soilsat.acquire.tables import read_lucas
 
     path = user_path("lucas", settings)
     frame = _lucas_frame(path)
+    if settings.get("coordinates") and settings.get("points"):
+        raise ConfigError("config keys lucas.coordinates and lucas.points are both set: name one source of the "
+                          "point coordinates")
     if settings.get("coordinates"):
         frame = _with_coordinates(frame, path, Path(settings["coordinates"]).expanduser())
+    if settings.get("points"):
+        frame = _with_points(frame, path, Path(settings["points"]).expanduser())
     prefixes = settings.get("land_cover_prefixes") or []
     if prefixes:
         column = next((c for c in ("LC1", "LC") if c in frame.columns), None)
