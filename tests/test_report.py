@@ -100,7 +100,7 @@ def test_report_shows_every_figure_in_its_study_and_stage(tiny_run, report, tmp_
         name = Path(path).stem
         folder = Path(path).parent.name
         study = STUDY_OF.get(folder) or {"clay": "Tziolas 2020", "soc": "Zhang 2022", "ssm": "Simonsen 2021"}[name[:4].rstrip("_")]
-        stage = "Maps" if "maps" in path else "Data" if name in DATA_FIGURES else "Models"
+        stage = "Maps" if "maps" in path or name.startswith("ssm_map") else "Data" if name in DATA_FIGURES else "Models"
         assert (item["category"], item["subcategory"]) == (study, stage), path
     tables = {item["path"] for item in check["found"] if item["kind"] == "other"}
     assert {"results/tiny/tables/mae_landcover.csv", "results/tiny/tables/mae_probe.csv"} <= tables

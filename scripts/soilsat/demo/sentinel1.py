@@ -877,10 +877,13 @@ def write_product(region: RegionWorld, g: PassGeometry, row: pd.Series, index: i
     zip_path = Path(archive_dir) / "sentinel1" / f"{name}.zip"
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = zip_path.with_name(f".{zip_path.name}.part")
+    stamp = (day.year, day.month, day.day, 0, 0, 0)  # members dated by the acquisition day: reproducible bytes
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        z.writestr(f"{name}.SAFE/manifest.safe", manifest)
-        for href in sorted(files):
-            z.writestr(f"{name}.SAFE/{href}", files[href])
+        for member, data in [("manifest.safe", manifest), *((href, files[href]) for href in sorted(files))]:
+            info = zipfile.ZipInfo(f"{name}.SAFE/{member}", date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, data, compresslevel=1)
     tmp.replace(zip_path)
     data = zip_path.read_bytes()
 

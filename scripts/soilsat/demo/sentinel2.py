@@ -414,14 +414,17 @@ def manifest(safe_dir: Path, pid: ProductId) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _zip_dir(src: Path, dest: Path) -> None:
-    """Zip a SAFE folder (JP2 stored, XML deflated), atomically."""
+def _zip_dir(src: Path, dest: Path, stamp: dt.datetime) -> None:
+    """Zip a SAFE folder (JP2 stored, XML deflated), atomically, every member dated `stamp` (reproducible bytes)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.part")
+    date_time = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
     with zipfile.ZipFile(tmp, "w") as z:
         for f in sorted(p for p in src.rglob("*") if p.is_file()):
-            kind = zipfile.ZIP_STORED if f.suffix == ".jp2" else zipfile.ZIP_DEFLATED
-            z.write(f, f.relative_to(src.parent).as_posix(), compress_type=kind)
+            info = zipfile.ZipInfo(f.relative_to(src.parent).as_posix(), date_time=date_time)
+            info.compress_type = zipfile.ZIP_STORED if f.suffix == ".jp2" else zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, f.read_bytes())
     os.replace(tmp, dest)
 
 
@@ -474,7 +477,7 @@ def write_safe(pid: ProductId, scene: rf.Scene, tile: DemoTile, dest_zip: Path) 
         (safe / "INSPIRE.xml").write_bytes(
             b'<?xml version="1.0" encoding="UTF-8"?>\n<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd"/>\n')
         (safe / "manifest.safe").write_bytes(manifest(safe, pid))
-        _zip_dir(safe, dest_zip)
+        _zip_dir(safe, dest_zip, pid.generation)
     return cloud_cover
 
 
