@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import logging
 import warnings
 import zipfile
 from pathlib import Path
@@ -32,6 +33,8 @@ from soilsat.demo.backscatter import water_cloud, water_sigma0
 from soilsat.demo.world import RegionWorld, WorldSpec, sentinel1_schedule
 from soilsat.grid import StudyGrid
 from soilsat.io import write_cog
+
+log = logging.getLogger(__name__)
 
 POLARISATIONS = ("VV", "VH")
 PLATFORM = "S1A"
@@ -924,4 +927,6 @@ def write_products(world: list[RegionWorld], spec: WorldSpec, archive_dir: Path,
             geometries[key] = build_geometry(regions[row["region"]], row["direction"], pd.Timestamp(row["date"]))
         records.append(write_product(regions[row["region"]], geometries[key], row, int(index), spec,
                                      Path(archive_dir), Path(truth_dir)))
+        if len(records) % 10 == 0 or len(records) == len(schedule):
+            log.info("Sentinel-1 products written: %d of %d", len(records), len(schedule))
     return records
