@@ -236,8 +236,11 @@ def search_forest(x: np.ndarray, y: np.ndarray, grid: Mapping[str, Sequence[int]
     """Grid search with k-fold CV (MSE) over the training samples; refits the best forest on all of them."""
     if len(y) < folds:
         raise ValueError(f"empty or too small training set: {len(y)} samples for {folds}-fold grid search")
-    search = GridSearchCV(RandomForestRegressor(random_state=seed, n_jobs=threads), forest_grid(grid, x.shape[1]),
-                          cv=KFold(folds, shuffle=True, random_state=seed), scoring="neg_mean_squared_error")
+    # Threads go to the grid points, not the trees: a forest predicting with n_jobs > 1 sums its trees in
+    # thread completion order, so scores (and the ranks of near ties) would change in the last bits run to run.
+    search = GridSearchCV(RandomForestRegressor(random_state=seed, n_jobs=1), forest_grid(grid, x.shape[1]),
+                          cv=KFold(folds, shuffle=True, random_state=seed), scoring="neg_mean_squared_error",
+                          n_jobs=threads)
     return search.fit(x, y)
 
 

@@ -33,7 +33,8 @@ def fit_forest(x: np.ndarray, y: np.ndarray, seed: int, n_estimators: int, min_s
         raise ValueError("no training rows to fit the map model on")
     forest = RandomForestRegressor(n_estimators=n_estimators, min_samples_leaf=min_samples_leaf,
                                    random_state=seed, n_jobs=n_jobs)
-    return forest.fit(x, y)
+    # predicting with one thread: with more, the trees are summed in completion order (not bit-reproducible)
+    return forest.fit(x, y).set_params(n_jobs=1)
 
 
 def probe_training(table: pd.DataFrame, features: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

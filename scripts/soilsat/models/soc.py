@@ -143,7 +143,8 @@ def fold_forest(data: SocData, group: str, fold: Fold, forest: Mapping[str, int]
     x = np.where(np.isfinite(x), x, medians)
     model = RandomForestRegressor(n_estimators=int(forest["n_estimators"]), min_samples_leaf=int(forest["min_samples_leaf"]),
                                   random_state=member_seed(seed, fold.repeat, fold.fold), n_jobs=threads)
-    return model.fit(x[fold.train], data.target[fold.train]).predict(x[fold.test])
+    # one thread to predict: with more, the trees are summed in completion order (not bit-reproducible)
+    return model.fit(x[fold.train], data.target[fold.train]).set_params(n_jobs=1).predict(x[fold.test])
 
 
 def with_repeat_means(predictions: pd.DataFrame) -> pd.DataFrame:
