@@ -15,6 +15,15 @@ REAL = ROOT.parent / "shared" / "fixtures" / "real"
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 
 
+def writable_copy(src: Path, dst: Path) -> Path:
+    """A copy of a read-only fixture folder (shared/ has no write bits) that a test may alter."""
+    shutil.copytree(src, dst)
+    for p in dst.rglob("*"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    dst.chmod(0o755)
+    return dst
+
+
 def real_fixture(*parts: str) -> Path:
     """A file of ../shared/fixtures/real, or skip the test when the folder is absent."""
     path = REAL.joinpath(*parts)

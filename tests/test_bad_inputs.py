@@ -36,7 +36,7 @@ import pytest
 import rasterio
 from rasterio.enums import Resampling
 
-from conftest import ROOT, SNAKEMAKE, real_fixture
+from conftest import ROOT, SNAKEMAKE, real_fixture, writable_copy
 from soilsat.acquire import archives
 from soilsat.acquire.ismn import read_ismn
 from soilsat.acquire.userfiles import clip_raster
@@ -112,14 +112,6 @@ LAUGHS = ('<!DOCTYPE lolz [<!ENTITY lol "lol">'
 ATTACKS = {"external-entity": (XXE, "&e;"), "billion-laughs": (LAUGHS, "&lol9;")}
 
 
-def _copy_safe(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    for p in dst.rglob("*"):
-        p.chmod(0o755 if p.is_dir() else 0o644)
-    dst.chmod(0o755)
-    return dst
-
-
 def _inject(path: Path, dtd: str, reference: str, element: str) -> None:
     """Put a DTD after the XML declaration and an entity reference into the text of `element`."""
     text = path.read_text()
@@ -140,7 +132,7 @@ S1_FILES = {
 @pytest.mark.parametrize("attack", list(ATTACKS))
 @pytest.mark.parametrize("kind", list(S1_FILES))
 def test_sentinel1_xml_with_entities_is_refused(kind, attack, tmp_path):
-    copy = _copy_safe(real_fixture("s1", S1B), tmp_path / S1B)
+    copy = writable_copy(real_fixture("s1", S1B), tmp_path / S1B)
     pattern, element = S1_FILES[kind]
     (target,) = copy.glob(pattern)
     _inject(target, *ATTACKS[attack], element)
@@ -274,7 +266,7 @@ CALIBRATION_CASES = {
 @pytest.mark.parametrize("case", list(CALIBRATION_CASES))
 def test_calibration_without_vectors(case, tmp_path):
     edit, problem = CALIBRATION_CASES[case]
-    copy = _copy_safe(real_fixture("s1", S1B), tmp_path / S1B)
+    copy = writable_copy(real_fixture("s1", S1B), tmp_path / S1B)
     cal = _edit_calibration(copy, edit)
     with pytest.raises(ProductError) as err:
         safe.open_product(copy).polarisation("VV")

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import real_fixture
+from conftest import real_fixture, writable_copy
 from soilsat.errors import ProductError
 from soilsat.sar import safe
 
@@ -179,16 +178,8 @@ def test_zip_with_corrupt_member(s1a, tmp_path):
     assert "calibration-s1a-iw-grd-vv" in str(e.value)
 
 
-def _copy_safe(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    for p in dst.rglob("*"):
-        p.chmod(0o755 if p.is_dir() else 0o644)
-    dst.chmod(0o755)
-    return dst
-
-
 def test_missing_calibration(s1b, tmp_path):
-    copy = _copy_safe(s1b, tmp_path / S1B)
+    copy = writable_copy(s1b, tmp_path / S1B)
     (cal,) = copy.glob("annotation/calibration/calibration-*.xml")
     cal.unlink()
     product = safe.open_product(copy)
@@ -201,7 +192,7 @@ def test_missing_calibration(s1b, tmp_path):
 
 
 def test_xml_that_does_not_parse(s1b, tmp_path):
-    copy = _copy_safe(s1b, tmp_path / S1B)
+    copy = writable_copy(s1b, tmp_path / S1B)
     (noise,) = copy.glob("annotation/calibration/noise-*.xml")
     noise.write_bytes(noise.read_bytes()[:5000])
     with pytest.raises(ProductError) as e:
@@ -230,7 +221,7 @@ def test_not_a_safe(tmp_path):
 
 
 def test_entities_are_not_expanded(s1b, tmp_path):
-    copy = _copy_safe(s1b, tmp_path / S1B)
+    copy = writable_copy(s1b, tmp_path / S1B)
     manifest = copy / "manifest.safe"
     text = manifest.read_text()
     evil = '<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n'
