@@ -18,6 +18,7 @@ import urllib.parse
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeVar
 
 TOKEN_PATH = "/auth/token"
 CATALOGUE_PATH = "/odata/v1"
@@ -26,7 +27,21 @@ DOWNLOAD_PATH = "/download/odata/v1"
 _DATE = re.compile(r"ContentDate/Start (ge|gt|lt) (\S+?Z)")
 
 
-class Loopback:
+class Served:
+    """The state of a fake service, with the server it runs on (set by `run_server`) and its base URL."""
+
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+S = TypeVar("S", bound=Served)
+
+
+class Loopback(Served):
     """State of the fake services: users, tokens, files, catalogue answers and queued faults."""
 
     def __init__(self) -> None:
@@ -40,12 +55,6 @@ class Loopback:
         self.token_lifetime_s = 600
         self._n = 0
         self._lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def fault(self, path: str, *kinds: str) -> None:
         """Queue faults for the next requests of `path`."""
@@ -242,10 +251,9 @@ def _handler(state: Loopback) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def serve() -> Iterator[Loopback]:
-    """Run the loopback services in a thread for the duration of the block."""
-    state = Loopback()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+def run_server(state: S, handler: type[BaseHTTPRequestHandler]) -> Iterator[S]:
+    """Serve `handler` on 127.0.0.1 (a free port, set as `state.server`) in a thread for the duration of the block."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     state.server = server
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -255,3 +263,11 @@ def serve() -> Iterator[Loopback]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def serve() -> Iterator[Loopback]:
+    """Run the loopback services in a thread for the duration of the block."""
+    state = Loopback()
+    with run_server(state, _handler(state)):
+        yield state

@@ -1,4 +1,4 @@
-"""Credentials never leave the environment: an acquire run against the loopback CDSE, then every file of it searched."""
+"""Credentials never leave the environment: acquire runs against the loopback CDSE and CDS, then every file searched."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import yaml
 from conftest import ROOT, SNAKEMAKE
 from loopback import DOWNLOAD_PATH, serve, synthetic_catalogue
 from test_cdse import PASSWORD, USER, safe_zip, settings_for
+from test_weather_era5 import KEY, RETRIES, serve_cds
+
+from soilsat.acquire.tables import read_weather
 
 pytestmark = pytest.mark.e2e
 NAMES = ["S1A_IW_GRDH_1SDV_20200403T171500_20200403T171525_032000_036000_ABCD",
@@ -73,3 +76,33 @@ def test_acquire_run_leaves_no_password_or_token_behind(tmp_path):
             leaks.append(str(path.relative_to(tmp_path)))
     assert not leaks, f"the password or a token is written in {leaks}"
     assert PASSWORD not in proc.stdout + proc.stderr and not TOKENS.search(proc.stdout + proc.stderr)
+
+
+def test_era5_land_run_leaves_no_cds_key_behind(tmp_path):
+    config = yaml.safe_load((ROOT / "tests" / "configs" / "tiny.yaml").read_text())
+    config.pop("demo", None)
+    config |= {"study": "cdskey", "provider": "cdse", "regions": config["regions"][:1]}
+    with serve_cds() as cds:
+        config["weather"] = {"service": "era5-land-cds", "cds": {"url": cds.api}, "retries": RETRIES}
+        configfile = tmp_path / "cdskey.yaml"
+        configfile.write_text(yaml.safe_dump(config))
+        (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CDSE_", "CDSAPI_"))}
+        env |= {"PYTHONPATH": str(ROOT / "scripts"), "HOME": str(tmp_path), "NETRC": str(tmp_path / "no-netrc"),
+                "CDSAPI_KEY": KEY, "CDSAPI_RC": str(tmp_path / "no-cdsapirc")}
+        target = "resources/cdse/cdskey/weather"
+        cmd = [str(SNAKEMAKE), target, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+               "--cores", "1", "--configfile", str(configfile)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        calls = [r for r in cds.requests if r["path"].startswith("/api/retrieve/")]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    table = read_weather(tmp_path / target / "weather_skjern.csv")
+    assert len(table) == 50 and table[["precipitation", "tmean"]].notna().all().all()
+    # the run did use the key: every retrieve-API call carried it
+    assert len(cds.submitted) == 3 and calls and all(r["headers"].get("PRIVATE-TOKEN") == KEY for r in calls)
+    searched = [p for d in ("logs", "results", "resources", ".snakemake/log") for p in (tmp_path / d).rglob("*")
+                if p.is_file()]
+    assert any(p.suffix == ".nc" for p in searched) and any(p.name == "weather.csv" for p in searched)
+    leaks = [str(p.relative_to(tmp_path)) for p in searched if KEY in p.read_bytes().decode("latin-1")]
+    assert not leaks, f"the CDS API key is written in {leaks}"
+    assert KEY not in proc.stdout + proc.stderr

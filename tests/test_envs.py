@@ -29,6 +29,7 @@ ENVS = ROOT / "envs"
 # new dependency gets a deliberate entry rather than a guess from the import name.
 IMPORT_PACKAGES = {
     "affine": "affine",
+    "cdsapi": "pip:cdsapi",
     "dask": "dask-core",
     "defusedxml": "defusedxml",
     "h5netcdf": "h5netcdf",

@@ -1,8 +1,9 @@
 """The real-data provider (`provider: cdse`): each source from where it really lives.
 
 Sentinel-1/2 products and precise orbits come from the Copernicus Data Space Ecosystem,
-weather from Open-Meteo, the DEM from the public Copernicus DEM bucket, and ISMN, CORINE,
-HWSD and LUCAS from the files the user downloaded (they need registration or a licence).
+weather from Open-Meteo or from ERA5-Land of the Climate Data Store, the DEM from the public
+Copernicus DEM bucket, and ISMN, CORINE, HWSD and LUCAS from the files the user downloaded
+(they need registration or a licence).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class CopernicusProvider:
             self.client.download(item, destination, verify=check_safe_zip)
             log.info("fetched %s (%d bytes)", destination.name, destination.stat().st_size)
         elif source == "weather":
-            weather.fetch(item, destination, self.settings["weather"])
+            weather.fetch(item, destination, self.settings["weather"], self.regions([item["regions"]])[0])
         elif source == "dem":
             region = self.regions([item["regions"]])[0]
             dem.fetch(item, destination, self.settings["dem"], region, self.margin_m)

@@ -1,4 +1,4 @@
-"""CDSE credentials and access tokens: from the environment or ~/.netrc only, never from config or logs."""
+"""Credentials (CDSE account and tokens, CDS API key): from the environment or dot files only, never from config or logs."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from soilsat.errors import ConfigError
 ENV_USER = "CDSE_USERNAME"
 ENV_PASSWORD = "CDSE_PASSWORD"
 ENV_TOTP = "CDSE_TOTP_SECRET"
+ENV_CDS_KEY = "CDSAPI_KEY"
+ENV_CDS_RC = "CDSAPI_RC"
 REFRESH_MARGIN_S = 60.0
 
 
@@ -52,6 +54,31 @@ def load_credentials(token_url: str, environ: Mapping[str, str] | None = None, n
             return Credentials(entry[0], entry[2], totp)
     raise ConfigError(f"no CDSE credentials: set {ENV_USER} and {ENV_PASSWORD} (and {ENV_TOTP} with two-factor "
                       f"login) or add 'machine {host} login ... password ...' to {path}")
+
+
+def load_cds_key(environ: Mapping[str, str] | None = None, rc_path: str | None = None) -> str:
+    """The Climate Data Store API key from CDSAPI_KEY, else the `key:` line of CDSAPI_RC or ~/.cdsapirc (as cdsapi reads it)."""
+    env = os.environ if environ is None else environ
+    path = Path(rc_path or env.get(ENV_CDS_RC) or Path.home() / ".cdsapirc")
+    key, where = (env.get(ENV_CDS_KEY) or "").strip() or None, ENV_CDS_KEY
+    if key is None and path.is_file():
+        try:
+            lines = path.read_text().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: unreadable CDS API configuration ({type(exc).__name__})") from None
+        for line in lines:
+            name, sep, value = line.partition(":")
+            if sep and name.strip() == "key":
+                key, where = value.strip() or None, str(path)
+    if key is None:
+        raise ConfigError(f"no Climate Data Store API key (weather.service: era5-land-cds): set {ENV_CDS_KEY} or write "
+                          f"'key: <your API token>' into {path}; the token is on your profile page at "
+                          "cds.climate.copernicus.eu, where the licence of reanalysis-era5-land must be accepted too")
+    if ":" in key:
+        # cdsapi would take a UID:KEY key for the old CDS (retired in 2024) and talk its discontinued API.
+        raise ConfigError(f"the CDS API key in {where} has the old 'UID:KEY' form, which the current Climate Data "
+                          "Store no longer accepts; copy the personal access token from your CDS profile page")
+    return key
 
 
 def totp_code(secret: str, at: float | None = None, digits: int = 6, step: int = 30) -> str:

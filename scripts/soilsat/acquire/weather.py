@@ -1,10 +1,10 @@
-"""Daily weather at each region from Open-Meteo's historical archive (ERA5-Land based, no key).
+"""Daily weather at each region: Open-Meteo's historical archive (no key) or ERA5-Land from the CDS.
 
-ERA5-Land itself, through the Copernicus Climate Data Store (`cdsapi`, an account and
-licence acceptance), is the citable alternative: the same variables from
-`reanalysis-era5-land` (total_precipitation, 2m_temperature aggregated to daily
-min/mean/max). Open-Meteo serves them as one small JSON answer per point, so it is what
-this module implements; the delivered CSV has the same columns either way.
+`weather.service` picks the source. `open-meteo` (the default) asks Open-Meteo for one small
+JSON answer per point; its `era5_land` model serves ERA5-Land. `era5-land-cds` retrieves
+ERA5-Land itself, the citable source, from the Copernicus Climate Data Store with `cdsapi`
+(an account, the dataset's licence accepted and an API key; see `soilsat.acquire.era5`).
+The delivered weather_<region>.csv has the same columns and '#' header lines either way.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import requests
 
+from soilsat.acquire import era5
 from soilsat.acquire.download import RetryPolicy, get_json
 from soilsat.errors import ProductError
 from soilsat.io import atomic_path
@@ -41,7 +42,9 @@ def query_url(settings: Mapping, lat: float, lon: float, start: dt.date, end: dt
 
 
 def catalog(settings: Mapping, regions: Sequence[Mapping], start: dt.date, end: dt.date) -> pd.DataFrame:
-    """One catalog row per region: weather_<region>.csv and the query that makes it."""
+    """One catalog row per region: weather_<region>.csv and the query that makes it (of the configured service)."""
+    if settings.get("service", "open-meteo") == "era5-land-cds":
+        return era5.catalog(settings, regions, start, end)
     rows = [{"name": f"weather_{r['name']}.csv", "source": "weather", "product_type": "open-meteo-daily",
              "sensing_start": start.isoformat(), "sensing_stop": end.isoformat(), "regions": r["name"],
              "href": query_url(settings, r["lat"], r["lon"], start, end)} for r in regions]
@@ -74,8 +77,13 @@ def to_table(body: Mapping, source: str) -> pd.DataFrame:
     return table
 
 
-def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, session: requests.Session | None = None) -> None:
-    """Write weather_<region>.csv with '#' metadata lines (latitude, longitude, elevation_m, source)."""
+def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, region: Mapping | None = None,
+          session: requests.Session | None = None) -> None:
+    """Write weather_<region>.csv with '#' metadata lines (latitude, longitude, elevation_m, source), from the item's service."""
+    if item.get("product_type") == era5.PRODUCT_TYPE:
+        if region is None:
+            raise ProductError(item["name"], "an ERA5-Land item needs its region's config")
+        return era5.fetch(item, destination, settings, region)
     url = item["href"]
     body = _cached_json(settings, url, session or requests.Session())
     table = to_table(body, url.split("?", 1)[0])
