@@ -21,6 +21,7 @@ include: "rules/sentinel2.smk"
 include: "rules/extract.smk"
 include: "rules/train.smk"
 include: "rules/train_samples.smk"
+include: "rules/train_fusion.smk"
 include: "rules/maps.smk"
 include: "rules/figures.smk"
 

@@ -119,3 +119,23 @@ rule fetch_orbit:
         settings=provider_settings(config),
     script:
         "../scripts/fetch.py"
+
+
+rule demo_coarse_product:
+    input:
+        truth=f"{RESOURCES}/truth",
+    output:
+        f"{RESOURCES}/coarse/{{region}}.nc",
+    log:
+        f"{LOGS}/acquire/demo_coarse_product_{{region}}.log",
+    conda:
+        "../envs/acquire.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        coarse_product=config["demo"]["coarse_product"],
+        seed=config["demo"]["seed"],
+    script:
+        "../scripts/demo_coarse_product.py"

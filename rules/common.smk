@@ -133,6 +133,12 @@ def figure_outputs():
             f"{RESULTS}/figures/tziolas/filters.png",
             f"{RESULTS}/figures/zhang/repeats.png",
         ]
+    # The fusion CNN's coarse product comes from the demo world (SMAP is not supported).
+    if config["provider"] == "demo":
+        figures += expand(
+            f"{RESULTS}/figures/tsagkatakis/{{figure}}.png",
+            figure=["scatter", "ubrmse", "example"],
+        )
     return figures
 
 

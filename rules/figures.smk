@@ -350,3 +350,42 @@ rule figure_quicklook_ssm:
         runtime=10,
     script:
         "../scripts/figure_quicklook_ssm.py"
+
+
+rule figure_fusion:
+    input:
+        predictions=f"{RESULTS}/models/tsagkatakis_fusion/predictions.csv",
+        patches=f"{RESULTS}/models/tsagkatakis_fusion/patches.csv",
+        example=f"{RESULTS}/models/tsagkatakis_fusion/example.nc",
+    output:
+        scatter=report(
+            f"{RESULTS}/figures/tsagkatakis/scatter.png",
+            caption="report/fusion_scatter.rst",
+            category="Tsagkatakis 2021",
+            subcategory="Models",
+            labels={"figure": "in-situ vs retrieved soil moisture"},
+        ),
+        ubrmse=report(
+            f"{RESULTS}/figures/tsagkatakis/ubrmse.png",
+            caption="report/fusion_ubrmse.rst",
+            category="Tsagkatakis 2021",
+            subcategory="Models",
+            labels={"figure": "ubRMSE per validation patch"},
+        ),
+        example=report(
+            f"{RESULTS}/figures/tsagkatakis/example.png",
+            caption="report/fusion_example.rst",
+            category="Tsagkatakis 2021",
+            subcategory="Models",
+            labels={"figure": "inputs and predictions of one patch"},
+        ),
+    log:
+        f"{LOGS}/figures/tsagkatakis.log",
+    conda:
+        "../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/figure_fusion.py"

@@ -16,7 +16,8 @@ from soilsat.figures.simonsen import DATA_FIGURES
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-STUDY_OF = {"simonsen": "Simonsen 2021", "tziolas": "Tziolas 2020", "zhang": "Zhang 2022"}
+STUDY_OF = {"simonsen": "Simonsen 2021", "tsagkatakis": "Tsagkatakis 2021", "tziolas": "Tziolas 2020",
+            "zhang": "Zhang 2022"}
 
 # Appended to a copy of the report: decode every image the report embeds and, once React has drawn
 # the navbar, write what loaded and the navbar's text into the DOM that --dump-dom prints.
@@ -92,8 +93,8 @@ def test_report_shows_every_figure_in_its_study_and_stage(tiny_run, report, tmp_
     ssm_maps = len(list((tiny_run / "results").rglob("maps/ssm_*/*.tif")))
     assert ssm_maps >= 2  # at least one mapped date per region
     # probe data, SSM models, Fig 28 per region, clay and SOC panels, clay and SOC quick-looks,
-    # clay models + CNN filters + SOC repeats, one per SSM map
-    assert len(figures) == 11 + 6 + 2 + 2 + 4 + 3 + ssm_maps
+    # clay models + CNN filters + SOC repeats, the three fusion figures, one per SSM map
+    assert len(figures) == 11 + 6 + 2 + 2 + 4 + 3 + 3 + ssm_maps
     assert sorted(images) == figures
     for path, item in images.items():
         assert item["width"] >= 600 and item["height"] >= 400, path

@@ -153,3 +153,23 @@ def test_point_study_models_and_their_figures(tiny_run):
             ["static", "static_EVI", "static_phenology", "static_phenology_EVI"], 2), model
         assert np.isfinite(repeats[["rmse", "r2"]]).all().all()
         assert (repeats["rmse"] < 2 * float(np.nanstd(windows["oc"].values))).all(), f"{model}: RMSE beyond 2 sd of SOC"
+
+
+def test_fusion_cnn_trains_on_the_tiny_world_and_is_scored_against_the_coarse_product(tiny_run):
+    results = tiny_run / "results" / "tiny"
+    for name in ("scatter", "ubrmse", "example"):
+        assert (results / "figures" / "tsagkatakis" / f"{name}.png").stat().st_size > 0, name
+    product = xr.open_dataset(tiny_run / "resources" / "demo" / "tiny" / "coarse" / "skjern.nc")
+    assert product.attrs["resolution_m"] == 600 and dict(product.sizes)["y"] == 3  # 2 km of 10 m px
+    assert product["time"].size == 50 and product["sm"].attrs["units"] == "m3 m-3"
+    predictions = pd.read_csv(results / "models" / "tsagkatakis_fusion" / "predictions.csv")
+    assert set(predictions["split"]) == {"training", "validation"}
+    assert set(predictions["variant"]) == {"fusion_cnn", "coarse_product"}
+    assert predictions["predicted"].between(-0.2, 0.8).all()
+    metrics = pd.read_csv(results / "models" / "tsagkatakis_fusion" / "metrics.csv")
+    overall = metrics[(metrics["level"] == "all")].set_index(["split", "variant"])
+    assert np.isfinite(overall["ubrmse"]).all() and (overall["ubrmse"] < 0.2).all()
+    patches = pd.read_csv(results / "models" / "tsagkatakis_fusion" / "patches.csv")
+    assert (patches["n"] >= 3).all()  # tiny.yaml: train.tsagkatakis.min_probes 3
+    example = xr.open_dataset(results / "models" / "tsagkatakis_fusion" / "example.nc")
+    assert example["ssm_fine"].shape == (18, 18) and example["tb_h"].shape == (3, 3)

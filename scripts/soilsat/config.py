@@ -65,6 +65,7 @@ def world_spec(config: Mapping) -> "WorldSpec":
     demo = dict(config["demo"])
     values = dict(DEMO_PRESETS[demo.pop("preset")])
     seed = demo.pop("seed")
+    demo.pop("coarse_product", None)  # read by the demo_coarse_product rule, not part of the world
     values.update({k: v for k, v in demo.items() if v is not None})
     start, end = period(config)
     regions = tuple(RegionSpec(r["name"], r["lon"], r["lat"], r["size_m"], r["climate"]) for r in config["regions"])

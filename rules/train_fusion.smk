@@ -1,0 +1,30 @@
+# Train: the Tsagkatakis (2021) fusion CNN on fine sigma0 and coarse radiometer patches (demo world).
+
+
+rule train_fusion:
+    input:
+        probes=f"{RESULTS}/datasets/probes.nc",
+        sentinel1=product_rasters("sentinel1"),
+        coarse=expand(f"{RESOURCES}/coarse/{{region}}.nc", region=REGIONS),
+    output:
+        predictions=f"{RESULTS}/models/tsagkatakis_fusion/predictions.csv",
+        metrics=f"{RESULTS}/models/tsagkatakis_fusion/metrics.csv",
+        patches=f"{RESULTS}/models/tsagkatakis_fusion/patches.csv",
+        example=f"{RESULTS}/models/tsagkatakis_fusion/example.nc",
+    log:
+        f"{LOGS}/train/tsagkatakis_fusion.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/tsagkatakis_fusion.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        seed=config["train"]["seed"],
+        settings=config["train"]["tsagkatakis"],
+        regions=REGIONS,
+        grid_resolution=config["grid"]["resolution"],
+    script:
+        "../scripts/train_fusion.py"

@@ -1,0 +1,17 @@
+"""Rule demo_coarse_product: the demo world's coarse soil-moisture product of one region, as CF NetCDF."""
+
+from soilsat.demo.archive import open_truth
+from soilsat.demo.radiometer import coarse_product
+from soilsat.io import atomic_path
+from soilsat.logs import to_file
+
+with to_file(snakemake.log[0]) as log:
+    settings = snakemake.params.coarse_product
+    region = snakemake.wildcards.region
+    with open_truth(snakemake.input.truth, region) as truth:
+        product = coarse_product(truth.load(), settings["resolution_m"], settings["retrieval_sd"],
+                                 settings["radiometer_noise_k"], snakemake.params.seed)
+    with atomic_path(snakemake.output[0]) as tmp:
+        product.to_netcdf(tmp, engine="netcdf4")
+    log.info("coarse product of %s: %d days on %d x %d pixels of %g m", region, product.sizes["time"],
+             product.sizes["y"], product.sizes["x"], settings["resolution_m"])

@@ -1,0 +1,107 @@
+"""The demo's coarse soil-moisture product: L-band brightness temperatures and a retrieval, from the truth.
+
+Stands in for the SMAP radiometer and its soil-moisture product that Tsagkatakis et al. (2021) fuse
+with Sentinel-1. Brightness temperatures follow the tau-omega model over a rough soil whose
+permittivity comes from the truth's soil moisture (Topp et al. 1980); the retrieval is the block mean of
+the truth plus a random error, so it misses every sub-footprint detail, as a coarse product does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from pyproj import CRS
+
+# Topp et al. (1980): volumetric water content (m3/m3) as a cubic in the apparent relative permittivity.
+TOPP_COEFFICIENTS = (-5.3e-2, 2.92e-2, -5.5e-4, 4.3e-6)
+SMAP_INCIDENCE_DEG = 40.0
+
+
+def topp_permittivity(soil_moisture: np.ndarray) -> np.ndarray:
+    """Relative permittivity of a soil at a volumetric water content, by inverting Topp's cubic."""
+    permittivity = np.linspace(1.0, 40.0, 3901)
+    water = np.polynomial.polynomial.polyval(permittivity, TOPP_COEFFICIENTS)
+    return np.interp(soil_moisture, water, permittivity)
+
+
+def fresnel_emissivity(permittivity: np.ndarray, incidence_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal and vertical emissivity of a smooth surface of real relative permittivity."""
+    cos_i = np.cos(np.radians(incidence_deg))
+    root = np.sqrt(permittivity - np.sin(np.radians(incidence_deg)) ** 2)
+    r_h = ((cos_i - root) / (cos_i + root)) ** 2
+    r_v = ((permittivity * cos_i - root) / (permittivity * cos_i + root)) ** 2
+    return 1.0 - r_h, 1.0 - r_v
+
+
+def brightness_temperatures(soil_moisture: np.ndarray, temperature_k: float, fcover: np.ndarray,
+                            tau_full_cover: float = 0.5, albedo: float = 0.05, roughness_h: float = 0.2,
+                            incidence_deg: float = SMAP_INCIDENCE_DEG) -> tuple[np.ndarray, np.ndarray]:
+    """H and V brightness temperatures (K) of rough soil under vegetation of a cover fraction (tau-omega model)."""
+    cos_i = np.cos(np.radians(incidence_deg))
+    transmissivity = np.exp(-tau_full_cover * fcover / cos_i)
+    # Surface roughness scales the smooth reflectivity by exp(-h cos^2) (Choudhury et al. 1979).
+    rough = np.exp(-roughness_h * cos_i**2)
+    out = []
+    for smooth in fresnel_emissivity(topp_permittivity(soil_moisture), incidence_deg):
+        emissivity = 1.0 - (1.0 - smooth) * rough
+        canopy = (1.0 - albedo) * (1.0 - transmissivity) * (1.0 + (1.0 - emissivity) * transmissivity)
+        out.append(temperature_k * (emissivity * transmissivity + canopy))
+    return out[0], out[1]
+
+
+def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
+    """Means of `factor` x `factor` blocks over the last two axes; edge rows and columns beyond whole blocks are dropped."""
+    ny, nx = values.shape[-2] // factor, values.shape[-1] // factor
+    cropped = values[..., : ny * factor, : nx * factor]
+    return cropped.reshape(*values.shape[:-2], ny, factor, nx, factor).mean(axis=(-3, -1))
+
+
+def coarse_product(truth: xr.Dataset, resolution_m: float, retrieval_sd: float, radiometer_noise_k: float,
+                   seed: int) -> xr.Dataset:
+    """Daily brightness temperatures and soil-moisture retrieval of one region on a grid of `resolution_m`."""
+    native = float(abs(truth["x"].values[1] - truth["x"].values[0]))
+    factor = int(round(resolution_m / native))
+    if factor < 1 or abs(factor * native - resolution_m) > 1e-6 * resolution_m:
+        raise ValueError(f"coarse product resolution {resolution_m} m is not a whole multiple of the "
+                         f"{native:g} m study grid")
+    if min(truth.sizes["y"], truth.sizes["x"]) < factor:
+        raise ValueError(f"coarse product resolution {resolution_m} m is larger than the region's grid")
+    rng = np.random.default_rng(seed)
+    parcel = truth["parcel"].values
+    days = pd.DatetimeIndex(truth["time"].values)
+    fields = {name: [] for name in ("tb_h", "tb_v", "sm")}
+    for i in range(len(days)):
+        sm = truth["sm"].values[i].astype(np.float64)
+        fcover = truth["parcel_fcover"].values[i][parcel]
+        tb_h, tb_v = brightness_temperatures(sm, float(truth["tmean"].values[i]) + 273.15, fcover)
+        coarse_sm = block_mean(sm, factor)
+        fields["tb_h"].append(block_mean(tb_h, factor) + rng.normal(0.0, radiometer_noise_k, coarse_sm.shape))
+        fields["tb_v"].append(block_mean(tb_v, factor) + rng.normal(0.0, radiometer_noise_k, coarse_sm.shape))
+        fields["sm"].append(np.clip(coarse_sm + rng.normal(0.0, retrieval_sd, coarse_sm.shape), 0.02, 0.6))
+    x = _block_centres(truth["x"].values, factor)
+    y = _block_centres(truth["y"].values, factor)
+    attrs = {
+        "tb_h": {"units": "K", "long_name": "L-band brightness temperature, horizontal polarisation, 40 deg incidence"},
+        "tb_v": {"units": "K", "long_name": "L-band brightness temperature, vertical polarisation, 40 deg incidence"},
+        "sm": {"units": "m3 m-3", "long_name": "coarse surface soil-moisture retrieval"},
+    }
+    dataset = xr.Dataset(
+        {name: (("time", "y", "x"), np.stack(values).astype(np.float32), attrs[name] | {"grid_mapping": "spatial_ref"})
+         for name, values in fields.items()},
+        coords={"time": days, "y": ("y", y, {"units": "m", "standard_name": "projection_y_coordinate"}),
+                "x": ("x", x, {"units": "m", "standard_name": "projection_x_coordinate"})},
+        attrs={"title": f"soilsat demo coarse soil-moisture product, region {truth.attrs.get('region', '')}",
+               "Conventions": "CF-1.8", "crs": truth.attrs["crs"], "resolution_m": float(resolution_m),
+               "comment": "Synthetic stand-in for a radiometer product: tau-omega brightness temperatures and a "
+                          f"retrieval with {retrieval_sd} m3/m3 random error, both from the demo truth"},
+    )
+    crs = CRS.from_user_input(truth.attrs["crs"])
+    dataset["spatial_ref"] = xr.DataArray(np.int32(0), attrs={**crs.to_cf(), "crs_wkt": crs.to_wkt()})
+    return dataset
+
+
+def _block_centres(centres: np.ndarray, factor: int) -> np.ndarray:
+    """Centre coordinate of each whole block of `factor` pixel centres."""
+    count = len(centres) // factor
+    return centres[: count * factor].reshape(count, factor).mean(axis=1)
