@@ -14,7 +14,7 @@ rule demo_world:
         f"{RESULTS}/benchmarks/acquire/demo_world.tsv"
     conda:
         "../envs/acquire.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=8000,
         runtime=60,
@@ -23,6 +23,7 @@ rule demo_world:
         regions=config["regions"],
         grid=config["grid"],
         demo=config["demo"],
+        sentinel2_level=config["sentinel2"]["level"],
     script:
         "../scripts/demo_world.py"
 

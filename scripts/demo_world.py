@@ -13,4 +13,7 @@ with to_file(snakemake.log[0]):
         "grid": snakemake.params.grid,
         "demo": snakemake.params.demo,
     }
-    build_archive(world_spec(config), Path(snakemake.output.archive), Path(snakemake.output.truth))
+    # L2A always (it carries the truth reflectance); L1C only for the Sen2Cor route, which reads it.
+    levels = ("L2A", "L1C") if snakemake.params.sentinel2_level == "L1C" else ("L2A",)
+    build_archive(world_spec(config), Path(snakemake.output.archive), Path(snakemake.output.truth), levels,
+                  workers=snakemake.threads)

@@ -38,18 +38,22 @@ def open_truth(truth_dir: str | os.PathLike, region: str) -> xr.Dataset:
     return xr.open_dataset(Path(truth_dir) / f"{region}.nc", engine="netcdf4")
 
 
-def build_archive(spec: WorldSpec, archive_dir: Path, truth_dir: Path) -> pd.DataFrame:
-    """Generate the world and write every product and table of the demo archive."""
+def build_archive(spec: WorldSpec, archive_dir: Path, truth_dir: Path,
+                  sentinel2_levels: tuple[str, ...] = ("L2A", "L1C"), workers: int | None = None) -> pd.DataFrame:
+    """Generate the world and write every product and table of the demo archive (Sentinel-2 at the given levels).
+
+    `workers` processes write the Sentinel-1 and Sentinel-2 products (default: up to 2 CPUs).
+    """
     archive_dir.mkdir(parents=True, exist_ok=True)
     log.info("generating the demo world: %d regions, %s to %s", len(spec.regions), spec.start, spec.end)
     world = make_world(spec)
     write_truth(world, truth_dir)
     rows: list[dict] = []
     log.info("writing Sentinel-1 GRD products")
-    rows += sentinel1.write_products(world, spec, archive_dir, truth_dir)
+    rows += sentinel1.write_products(world, spec, archive_dir, truth_dir, workers=workers)
     log.info("wrote %d Sentinel-1 products; writing Sentinel-2 products", len(rows))
     n = len(rows)
-    rows += sentinel2.write_products(world, spec, archive_dir, truth_dir)
+    rows += sentinel2.write_products(world, spec, archive_dir, truth_dir, levels=sentinel2_levels, workers=workers)
     log.info("wrote %d Sentinel-2 products; writing probes, weather and maps", len(rows) - n)
     rows.append(ismn.write_ismn_archive(world, spec, archive_dir / "ismn" / "demo_ismn_header_values.zip") | {"path": "ismn/demo_ismn_header_values.zip"})
     rows += ancillary.write_weather(world, archive_dir)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 import logging
+import math
+import os
 import warnings
 import zipfile
 from pathlib import Path
@@ -915,18 +916,56 @@ def write_product(region: RegionWorld, g: PassGeometry, row: pd.Series, index: i
     }
 
 
-def write_products(world: list[RegionWorld], spec: WorldSpec, archive_dir: Path, truth_dir: Path) -> list[dict]:
-    """Write every scheduled Sentinel-1 product of the demo world; return one catalogue record each."""
+# What the forked workers of write_products share: read-only, set for the duration of one call.
+_JOB_CONTEXT: dict = {}
+
+
+def _one_product(job: tuple[int, dict]) -> dict:
+    """Write one scheduled product in a worker; return its catalogue record."""
+    index, row = job
+    ctx = _JOB_CONTEXT
+    region = ctx["regions"][row["region"]]
+    geometry = ctx["geometries"][(row["region"], row["direction"])]
+    return write_product(region, geometry, pd.Series(row), index, ctx["spec"], Path(ctx["archive_dir"]),
+                         Path(ctx["truth_dir"]))
+
+
+def write_products(world: list[RegionWorld], spec: WorldSpec, archive_dir: Path, truth_dir: Path,
+                   workers: int | None = None) -> list[dict]:
+    """Write every scheduled Sentinel-1 product of the demo world; return one catalogue record each.
+
+    `workers` processes (default: up to 2 of the CPUs this process may use) share the products; each
+    product draws from its own seeded generator, so the archive does not depend on their number.
+    """
+    if workers is None:
+        workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
     regions = {r.spec.name: r for r in world}
     schedule = sentinel1_schedule(spec)
     geometries: dict[tuple[str, str], PassGeometry] = {}
-    records = []
-    for index, row in schedule.iterrows():
+    for _, row in schedule.iterrows():
         key = (row["region"], row["direction"])
         if key not in geometries:
             geometries[key] = build_geometry(regions[row["region"]], row["direction"], pd.Timestamp(row["date"]))
-        records.append(write_product(regions[row["region"]], geometries[key], row, int(index), spec,
-                                     Path(archive_dir), Path(truth_dir)))
-        if len(records) % 10 == 0 or len(records) == len(schedule):
-            log.info("Sentinel-1 products written: %d of %d", len(records), len(schedule))
+    jobs = [(int(index), row) for index, row in zip(schedule.index, schedule.to_dict("records"))]
+    _JOB_CONTEXT.update(regions=regions, geometries=geometries, spec=spec, archive_dir=str(archive_dir),
+                        truth_dir=str(truth_dir))
+    records = []
+    try:
+        if workers > 1 and len(jobs) > 1:
+            import concurrent.futures as cf
+            import multiprocessing as mp
+
+            with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as ex:
+                results = ex.map(_one_product, jobs, chunksize=2)
+                for record in results:
+                    records.append(record)
+                    if len(records) % 10 == 0 or len(records) == len(jobs):
+                        log.info("Sentinel-1 products written: %d of %d", len(records), len(jobs))
+        else:
+            for job in jobs:
+                records.append(_one_product(job))
+                if len(records) % 10 == 0 or len(records) == len(jobs):
+                    log.info("Sentinel-1 products written: %d of %d", len(records), len(jobs))
+    finally:
+        _JOB_CONTEXT.clear()
     return records
