@@ -74,6 +74,41 @@ def write_cog(
                 rasterio.shutil.copy(src, tmp, **{k: v for k, v in profile.items() if k in ("driver", "compress", "predictor", "blocksize", "overview_resampling")})
 
 
+COG_OPTIONS = dict(driver="COG", compress="DEFLATE", predictor=3, blocksize=256, overview_resampling="average")
+
+
+@contextlib.contextmanager
+def cog_writer(
+    path: str | os.PathLike,
+    grid: StudyGrid,
+    band_names: Sequence[str],
+    band_tags: Sequence[Mapping[str, object]] | None = None,
+    nodata: float = float("nan"),
+    threads: int = 1,
+) -> Iterator:
+    """Yield a float32 tiled GTiff on the study grid to write windows and tags into; on success it becomes,
+    atomically, a COG at `path` laid out as write_cog lays it out (overviews and DEFLATE on `threads` threads).
+
+    The staging file (ZSTD, beside the output) lets a grid too large for memory be written block by block."""
+    import rasterio
+    import rasterio.shutil
+
+    with atomic_path(path) as tmp:
+        staging = tmp.parent / f"staging.{tmp.name}"
+        profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=len(band_names), dtype="float32",
+                       crs=grid.crs, transform=grid.transform, nodata=nodata, tiled=True, blockxsize=256,
+                       blockysize=256, compress="ZSTD", zstd_level=1, bigtiff="YES", num_threads=max(int(threads), 1))
+        with rasterio.open(staging, "w", **profile) as dst:
+            for i, name in enumerate(band_names, start=1):
+                dst.set_band_description(i, name)
+                if band_tags:
+                    dst.update_tags(i, **{k: str(v) for k, v in band_tags[i - 1].items()})
+            yield dst
+        with rasterio.Env(GDAL_NUM_THREADS=str(max(int(threads), 1))):
+            rasterio.shutil.copy(staging, tmp, num_threads=max(int(threads), 1), **COG_OPTIONS)
+        staging.unlink()
+
+
 def read_bands(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read every band of a raster into a dict keyed by band description."""
     import numpy as np

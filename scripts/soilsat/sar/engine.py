@@ -16,14 +16,15 @@ Terrain-Correction         :mod:`soilsat.sar.terrain`, range-Doppler on the exte
                            onto the study grid (pixelSpacingInMeter and mapProjection must match it)
 =========================  ==================================================================
 
-Memory stays bounded by blocks on both sides. The geometry is computed on the grid first,
-in blocks of grid rows (the float64 planes of the range-Doppler kernel exist for one block;
-what is kept is each pixel's image line and pixel, two angles and two flags). Then only the
-image window the grid needs (plus the filter's halo, and out to an image edge when border
-noise must be searched there) is read, in blocks of lines: each block is calibrated,
-filtered with a halo of lines on each side and sampled at the grid pixels whose image line
-falls in it, so a block's arrays are all that is held of the image. What still grows with
-the grid is the per-pixel geometry kept (about 26 bytes a pixel) and the output bands.
+Memory stays bounded by blocks on both sides. First the image window the grid needs is
+found from exact positions on a coarse lattice of grid pixels at the DEM's lowest and
+highest height (plus the filter's halo, and out to an image edge when border noise must be
+searched there). That window is read, calibrated and filtered in blocks of lines (each
+filtered with a halo of lines on each side) into one float32 array per polarisation, the
+only thing held for the whole run. Then the grid goes by blocks of grid rows: DEM heights,
+geometry (the float64 planes of the range-Doppler kernel), sampling and the output bands
+exist for one block, which is handed on (run_graph writes it into a tiled file that becomes
+the COG; run_chain keeps it in memory for small grids).
 One deviation from a whole-image filter: the Lee sigma point-target threshold (98th
 percentile) is taken per block of lines, as SNAP takes it per tile.
 """
@@ -35,30 +36,35 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pyproj
 import rasterio
+import rasterio.warp
+import rasterio.windows
 import xarray as xr
+from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
-from soilsat.io import write_dataset_cog
+from soilsat.io import cog_writer
 from soilsat.sar import border, graph, terrain
 from soilsat.sar.calibration import lut_on_image, noise_on_image, sigma0
-from soilsat.sar.orbit import annotation_orbit, product_orbit, read_eof, select_eof
+from soilsat.sar.orbit import annotation_orbit, geodetic_to_ecef, product_orbit, read_eof, select_eof
 from soilsat.sar.safe import PolarisationData, S1Product, open_product
 from soilsat.sar.speckle import lee_sigma
 
 log = logging.getLogger(__name__)
 
 BLOCK_LINES = 1024  # image lines calibrated and filtered at a time
-GRID_BLOCK_ROWS = 1024  # grid rows whose geometry is computed at a time
+GRID_BLOCK_ROWS = 512  # grid rows whose geometry, heights and bands exist at a time
+WINDOW_STEP = 16  # grid pixels between the exact positions that find the image window
+WINDOW_MARGIN = 2  # image pixels of slack around them
 LAYOVER_HALO_ROWS = 128  # extra grid rows on each side of a block for the layover/shadow sweeps
 BANDS = ("incidence_angle", "local_incidence_angle", "mask")  # after the sigma0 bands
 
@@ -182,7 +188,7 @@ def read_dem(path: Path, nodata: float) -> tuple[np.ndarray, object, object]:
     """(heights, transform, crs) of the external DEM; `nodata` and the file's own no-data become NaN."""
     try:
         with rasterio.open(path) as src:
-            heights = src.read(1).astype(np.float64)
+            heights = src.read(1).astype(np.float32)
             transform, crs, own = src.transform, src.crs, src.nodata
     except RasterioError as exc:
         raise ProductError(path, f"DEM unreadable ({exc})") from None
@@ -204,18 +210,6 @@ def chain_orbit(product: S1Product, annotation, orbit_files: Sequence[str | os.P
         log.warning("no precise orbit file given for %s: using the annotation orbit", m.name)
         return annotation_orbit(annotation)
     return product_orbit(annotation, m.sensing_start, m.sensing_stop, m.mission, orbit_files)
-
-
-def image_window(geo: Geometry, valid: np.ndarray, lines: int, samples: int, halo: int):
-    """(row0, row1, col0, col1) of the image the valid grid pixels need, plus `halo`; None if none."""
-    if not valid.any():
-        return None
-    line, pixel = geo.line[valid], geo.pixel[valid]
-    r0 = max(int(np.floor(line.min())) - halo, 0)
-    r1 = min(int(np.ceil(line.max())) + halo + 1, lines)
-    c0 = max(int(np.floor(pixel.min())) - halo, 0)
-    c1 = min(int(np.ceil(pixel.max())) + halo + 1, samples)
-    return r0, r1, c0, c1
 
 
 class Measurement:
@@ -264,6 +258,22 @@ class Geometry:
     shadow: np.ndarray
 
 
+def block_geometry(model: terrain.RangeDopplerModel, grid: StudyGrid, heights: np.ndarray, rows: tuple[int, int],
+                   halo_rows: tuple[int, int]) -> Geometry:
+    """Geometry of grid rows g0:g1 from `heights` of rows h0:h1 (the block plus its layover/shadow halo)."""
+    (g0, g1), (h0, h1) = rows, halo_rows
+    raw = terrain._raw_geometry(model, grid, heights, (h0, h1, 0, grid.width))
+    with np.errstate(invalid="ignore"):
+        incidence = np.degrees(np.arccos(np.clip(raw[3], -1.0, 1.0)))
+        local = np.degrees(np.arccos(np.clip(raw[4], -1.0, 1.0)))
+    layover, shadow = terrain.layover_shadow(model, grid, raw[0], raw[2], raw[5], raw[6], incidence)
+    with np.errstate(invalid="ignore"):
+        shadow |= local > 90.0  # facing away from the radar: active shadow
+    core = slice(g0 - h0, g1 - h0)
+    return Geometry(raw[0][core].copy(), raw[1][core].copy(), incidence[core].astype(np.float32),
+                    local[core].astype(np.float32), layover[core].copy(), shadow[core].copy())
+
+
 def grid_geometry(model: terrain.RangeDopplerModel, grid: StudyGrid, heights: np.ndarray,
                   rows: int = GRID_BLOCK_ROWS, halo: int = LAYOVER_HALO_ROWS) -> Geometry:
     """terrain.grid_geometry computed in blocks of grid rows, so its float64 planes exist for one block only.
@@ -278,18 +288,9 @@ def grid_geometry(model: terrain.RangeDopplerModel, grid: StudyGrid, heights: np
     for g0 in range(0, grid.height, rows):
         g1 = min(g0 + rows, grid.height)
         h0, h1 = max(g0 - halo, 0), min(g1 + halo, grid.height)
-        raw = terrain._raw_geometry(model, grid, heights[h0:h1], (h0, h1, 0, grid.width))
-        with np.errstate(invalid="ignore"):
-            incidence = np.degrees(np.arccos(np.clip(raw[3], -1.0, 1.0)))
-            local = np.degrees(np.arccos(np.clip(raw[4], -1.0, 1.0)))
-        layover, shadow = terrain.layover_shadow(model, grid, raw[0], raw[2], raw[5], raw[6], incidence)
-        with np.errstate(invalid="ignore"):
-            shadow |= local > 90.0  # facing away from the radar: active shadow
-        core = slice(g0 - h0, g1 - h0)
-        out.line[g0:g1], out.pixel[g0:g1] = raw[0][core], raw[1][core]
-        out.incidence_angle[g0:g1], out.local_incidence_angle[g0:g1] = incidence[core], local[core]
-        out.layover[g0:g1], out.shadow[g0:g1] = layover[core], shadow[core]
-        del raw
+        geo = block_geometry(model, grid, heights[h0:h1], (g0, g1), (h0, h1))
+        for field in dataclasses.fields(Geometry):
+            getattr(out, field.name)[g0:g1] = getattr(geo, field.name)
     return out
 
 
@@ -368,9 +369,125 @@ def sigma0_block(data: PolarisationData, meas: Measurement, plan: BorderPlan, ro
 # --------------------------------------------------------------------------- the whole chain
 
 
-def run_chain(spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.PathLike] = (),
-              block_lines: int = BLOCK_LINES) -> xr.Dataset:
-    """Execute a chain on the study grid: sigma0 bands, incidence angles and mask (see terrain_correct)."""
+def dem_rows(dem: tuple[np.ndarray, object, object], grid: StudyGrid, r0: int, r1: int) -> np.ndarray:
+    """DEM heights (float32, NaN no data) on grid rows r0:r1: sliced when the DEM is the grid, else bilinear."""
+    array, transform, crs = dem
+    if array.shape == grid.shape and pyproj.CRS.from_user_input(crs) == pyproj.CRS.from_user_input(grid.crs) \
+            and Affine(*transform[:6]).almost_equals(grid.transform, precision=1e-6):
+        return array[r0:r1].copy()
+    rows = dataclasses.replace(grid, y0=grid.y0 - r0 * grid.resolution, height=r1 - r0)
+    out = np.full(rows.shape, np.nan, dtype=np.float32)
+    rasterio.warp.reproject(array, out, src_transform=transform, src_crs=crs, dst_transform=rows.transform,
+                            dst_crs=rows.crs, src_nodata=np.nan, dst_nodata=np.nan,
+                            resampling=rasterio.warp.Resampling.bilinear)
+    return out
+
+
+def dem_range(dem: tuple[np.ndarray, object, object], grid: StudyGrid) -> tuple[float, float] | None:
+    """The lowest and highest DEM height over the grid's bounds (one DEM pixel wider); None where none."""
+    array, transform, crs = dem
+    left, bottom, right, top = rasterio.warp.transform_bounds(grid.crs, crs, *grid.bounds)
+    win = rasterio.windows.from_bounds(left, bottom, right, top, Affine(*transform[:6]))
+    r0, c0 = max(int(np.floor(win.row_off)) - 1, 0), max(int(np.floor(win.col_off)) - 1, 0)
+    r1 = min(int(np.ceil(win.row_off + win.height)) + 1, array.shape[0])
+    c1 = min(int(np.ceil(win.col_off + win.width)) + 1, array.shape[1])
+    part = array[r0:r1, c0:c1]
+    if part.size == 0 or not np.isfinite(part).any():
+        return None
+    return float(np.nanmin(part)), float(np.nanmax(part))
+
+
+def coarse_window(model: terrain.RangeDopplerModel, grid: StudyGrid, dem: tuple, halo: int,
+                  step: int = WINDOW_STEP) -> tuple[int, int, int, int] | None:
+    """The image window the grid needs (plus `halo`), from exact positions on a lattice of every `step`-th
+    grid pixel (and the last) at the lowest and highest DEM height; None if none falls in the image.
+
+    An image position moves monotonically with height, so a pixel at any DEM height lies between its
+    lattice neighbours' positions at the two extremes; WINDOW_MARGIN covers the curvature in between."""
+    span = dem_range(dem, grid)
+    if span is None:
+        return None
+    rows = np.unique(np.r_[np.arange(0, grid.height, step), grid.height - 1])
+    cols = np.unique(np.r_[np.arange(0, grid.width, step), grid.width - 1])
+    xx, yy = np.meshgrid(grid.x0 + (cols + 0.5) * grid.resolution, grid.y0 - (rows + 0.5) * grid.resolution)
+    lon, lat = pyproj.Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform(xx, yy)
+    xyz = np.stack([geodetic_to_ecef(lon, lat, np.full(lon.shape, h)) for h in span])
+    line, pixel = terrain.points_to_image(model, xyz)
+    n_lines, n_samples = model.number_of_lines, model.number_of_samples
+    m = WINDOW_MARGIN
+    with np.errstate(invalid="ignore"):
+        near = (line >= -m - 0.5) & (line <= n_lines - 0.5 + m) & (pixel >= -m - 0.5) & (pixel <= n_samples - 0.5 + m)
+    if not near.any():
+        return None
+    r0 = max(int(np.floor(line[near].min())) - m - halo, 0)
+    r1 = min(int(np.ceil(line[near].max())) + m + halo + 1, n_lines)
+    c0 = max(int(np.floor(pixel[near].min())) - m - halo, 0)
+    c1 = min(int(np.ceil(pixel[near].max())) + m + halo + 1, n_samples)
+    return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else None
+
+
+def filter_window(spec: ChainSpec, product: S1Product, data: PolarisationData, window: tuple[int, int, int, int],
+                  block_lines: int) -> np.ndarray:
+    """Calibrated, Lee-sigma-filtered sigma0 (float32) of one polarisation over the window, block by block of lines."""
+    r0, r1, c0, c1 = window
+    n_lines = data.annotation.number_of_lines
+    halo = max(spec.window // 2, 2 * (spec.target // 2))
+    out = np.empty((r1 - r0, c1 - c0), dtype=np.float32)
+    meas = Measurement(product, data)
+    try:
+        plan = plan_border(spec, product, data, meas, window)
+        for b0 in range(r0, r1, block_lines):
+            b1 = min(b0 + block_lines, r1)
+            s0, s1 = max(b0 - 1 - halo, r0), min(b1 + 1 + halo, r1)
+            cal = sigma0_block(data, meas, plan, (s0, s1), (c0, c1), n_lines)
+            filtered = lee_sigma(cal, looks=spec.looks, window=spec.window, target=spec.target, sigma=spec.sigma)
+            del cal
+            out[b0 - r0:b1 - r0] = filtered[b0 - s0:b1 - s0]
+            del filtered
+    finally:
+        meas.close()
+    return out
+
+
+def band_attrs(polarisations: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Each output band's name and attributes, in band order."""
+    attrs = {f"sigma0_{pol}": {"units": "1", "long_name": f"sigma0 {pol} (linear)"} for pol in polarisations}
+    attrs["incidence_angle"] = {"units": "degree", "long_name": "ellipsoid incidence angle"}
+    attrs["local_incidence_angle"] = {"units": "degree", "long_name": "local incidence angle (DEM surface)"}
+    attrs["mask"] = {"long_name": "no data (0), valid (1), layover (2), shadow (3)"}
+    return attrs
+
+
+def block_bands(geo: Geometry, valid: np.ndarray, images: dict[str, np.ndarray | None],
+                offset: tuple[int, int]) -> dict[str, np.ndarray]:
+    """The output bands of one block of grid rows: sampled sigma0, incidence angles and mask."""
+    bands = {}
+    ok = valid.copy()
+    for pol, image in images.items():
+        sampled = np.full(valid.shape, np.nan, dtype=np.float32)
+        if image is not None and valid.any():
+            sampled[valid] = terrain.sample_image(image, geo.line[valid][None, :], geo.pixel[valid][None, :], offset)[0]
+        bands[f"sigma0_{pol}"] = sampled
+        ok &= np.isfinite(sampled)
+    mask = np.where(ok, terrain.MASK_VALID, terrain.MASK_NODATA).astype(np.uint8)
+    mask[ok & geo.shadow] = terrain.MASK_SHADOW
+    mask[ok & geo.layover] = terrain.MASK_LAYOVER
+    bands["incidence_angle"] = np.where(valid, geo.incidence_angle, np.float32(np.nan))
+    bands["local_incidence_angle"] = np.where(valid, geo.local_incidence_angle, np.float32(np.nan))
+    bands["mask"] = mask
+    return bands
+
+
+BlockSink = Callable[[int, int, dict[str, np.ndarray]], None]
+
+
+def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files: Sequence[str | os.PathLike] = (),
+                 block_lines: int = BLOCK_LINES, grid_rows: int = GRID_BLOCK_ROWS) -> dict[str, object]:
+    """Execute a chain on the study grid, handing `sink(g0, g1, bands)` each block of grid rows; returns the attributes.
+
+    The filtered image window stays in memory (float32, one array per polarisation); the grid's
+    geometry, heights and bands exist for one block of grid rows at a time.
+    """
     check_grid(spec, grid)
     with open_product(spec.product) as product:
         datas = {pol: product.polarisation(pol) for pol in spec.polarisations}
@@ -379,16 +496,10 @@ def run_chain(spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.P
             if (d.annotation.number_of_lines, d.annotation.number_of_samples) != (ann.number_of_lines, ann.number_of_samples):
                 raise ProductError(product.describe(d.measurement or ""), f"polarisation {pol} differs in image size")
         orbit = chain_orbit(product, ann, orbit_files, spec.continue_on_fail)
-        heights = terrain.dem_on_grid(read_dem(spec.dem, spec.dem_nodata), grid).astype(np.float32)
-        if not np.isfinite(heights).any():
-            raise ProductError(spec.dem, f"DEM does not cover the study grid of region {grid.region} (no height at any "
-                                         "grid pixel); supply a DEM covering the region's AOI plus the grid margin")
+        dem = read_dem(spec.dem, spec.dem_nodata)
         model = terrain.RangeDopplerModel.from_annotation(ann, orbit)
-        geo = grid_geometry(model, grid, heights)
-        valid = inside_image(geo, ann.number_of_lines, ann.number_of_samples) & np.isfinite(heights)
-        del heights
         halo = max(spec.window // 2, 2 * (spec.target // 2)) + 2
-        window = image_window(geo, valid, ann.number_of_lines, ann.number_of_samples, halo)
+        window = coarse_window(model, grid, dem, halo)
         if not border.needs_border_removal(product.manifest.ipf_tuple):
             log.info("IPF %s masks GRD borders itself (>= 2.90): Remove-GRD-Border-Noise leaves %s as it is",
                      product.manifest.ipf_version, product.name)
@@ -399,78 +510,66 @@ def run_chain(spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.P
             lim = spec.border_limit
             window = (0 if r0 < lim else r0, ann.number_of_lines if r1 > ann.number_of_lines - lim else r1,
                       0 if c0 < lim else c0, ann.number_of_samples if c1 > ann.number_of_samples - lim else c1)
-        images = {pol: np.full(grid.shape, np.nan, dtype=np.float32) for pol in spec.polarisations}
+        images: dict[str, np.ndarray | None] = dict.fromkeys(spec.polarisations)
         if window is not None:
             log.info("image window lines %d-%d, samples %d-%d of %d x %d", *window, ann.number_of_lines, ann.number_of_samples)
-            _filter_and_sample(spec, product, datas, geo, valid, window, images, block_lines)
-        attrs = {**product_tags(product), "crs": grid.crs, "region": grid.region, "engine": "builtin",
-                 "graph_hash": spec.graph_hash, "orbit": orbit.source,
-                 "image_window": " ".join(str(v) for v in window) if window else "none"}
-    return _dataset(images, geo, valid, grid, attrs)
-
-
-def _filter_and_sample(spec: ChainSpec, product: S1Product, datas: dict[str, PolarisationData],
-                       geo: Geometry, valid: np.ndarray, window: tuple[int, int, int, int],
-                       images: dict[str, np.ndarray], block_lines: int) -> None:
-    """Calibrate, filter and sample the image window block by block of lines into `images` (on the grid)."""
-    r0, r1, c0, c1 = window
-    n_lines = datas[spec.polarisations[0]].annotation.number_of_lines
-    halo = max(spec.window // 2, 2 * (spec.target // 2))
-    flat = np.flatnonzero(valid.ravel())
-    line = geo.line.ravel()[flat]
-    pixel = geo.pixel.ravel()[flat]
-    block = np.clip(np.floor((line + 0.5 - r0) / block_lines), 0, max((r1 - r0 - 1) // block_lines, 0)).astype(np.int64)
-    order = np.argsort(block, kind="stable")
-    bounds = np.searchsorted(block[order], np.arange((r1 - r0 - 1) // block_lines + 2))
-    meters = {pol: Measurement(product, d) for pol, d in datas.items()}
-    try:
-        plans = {pol: plan_border(spec, product, d, meters[pol], window) for pol, d in datas.items()}
-        for k in range(len(bounds) - 1):
-            pick = order[bounds[k]:bounds[k + 1]]
-            if pick.size == 0:
-                continue
-            b0, b1 = r0 + k * block_lines, min(r0 + (k + 1) * block_lines, r1)
-            s0, s1 = max(b0 - 1 - halo, r0), min(b1 + 1 + halo, r1)
             for pol, data in datas.items():
-                cal = sigma0_block(data, meters[pol], plans[pol], (s0, s1), (c0, c1), n_lines)
-                filtered = lee_sigma(cal, looks=spec.looks, window=spec.window, target=spec.target, sigma=spec.sigma)
-                del cal
-                sampled = terrain.sample_image(filtered, line[pick][None, :], pixel[pick][None, :], offset=(s0, c0))[0]
-                images[pol].ravel()[flat[pick]] = sampled
-    finally:
-        for meas in meters.values():
-            meas.close()
+                images[pol] = filter_window(spec, product, data, window, block_lines)
+        offset = (window[0], window[2]) if window else (0, 0)
+        any_height = False
+        for g0 in range(0, grid.height, grid_rows):
+            g1 = min(g0 + grid_rows, grid.height)
+            h0, h1 = max(g0 - LAYOVER_HALO_ROWS, 0), min(g1 + LAYOVER_HALO_ROWS, grid.height)
+            heights = dem_rows(dem, grid, h0, h1)
+            geo = block_geometry(model, grid, heights, (g0, g1), (h0, h1))
+            finite = np.isfinite(heights[g0 - h0:g1 - h0])
+            any_height |= bool(finite.any())
+            valid = inside_image(geo, ann.number_of_lines, ann.number_of_samples) & finite
+            sink(g0, g1, block_bands(geo, valid, images, offset))
+        if not any_height:
+            raise ProductError(spec.dem, f"DEM does not cover the study grid of region {grid.region} (no height at any "
+                                         "grid pixel); supply a DEM covering the region's AOI plus the grid margin")
+        return {**product_tags(product), "crs": grid.crs, "region": grid.region, "engine": "builtin",
+                "graph_hash": spec.graph_hash, "orbit": orbit.source,
+                "image_window": " ".join(str(v) for v in window) if window else "none"}
 
 
-def _dataset(images: dict[str, np.ndarray], geo: Geometry, valid: np.ndarray, grid: StudyGrid,
-             attrs: dict) -> xr.Dataset:
-    """The output dataset: sigma0 bands, incidence angles and mask, as terrain_correct lays them out."""
-    ok = valid.copy()
-    for image in images.values():
-        ok &= np.isfinite(image)
-    mask = np.where(ok, terrain.MASK_VALID, terrain.MASK_NODATA).astype(np.uint8)
-    mask[ok & geo.shadow] = terrain.MASK_SHADOW
-    mask[ok & geo.layover] = terrain.MASK_LAYOVER
+def run_chain(spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.PathLike] = (),
+              block_lines: int = BLOCK_LINES) -> xr.Dataset:
+    """Execute a chain on the study grid into memory: sigma0 bands, incidence angles and mask (see terrain_correct)."""
+    attrs = band_attrs(spec.polarisations)
+    bands = {name: np.empty(grid.shape, dtype=np.uint8 if name == "mask" else np.float32) for name in attrs}
+
+    def keep(g0: int, g1: int, block: dict[str, np.ndarray]) -> None:
+        for name, values in block.items():
+            bands[name][g0:g1] = values
+
+    tags = stream_chain(spec, grid, keep, orbit_files, block_lines)
     coords = {"y": grid.y_coords(), "x": grid.x_coords()}
-    ds = xr.Dataset(
-        {f"sigma0_{pol}": (("y", "x"), img, {"units": "1", "long_name": f"sigma0 {pol} (linear)"}) for pol, img in images.items()},
-        coords=coords, attrs=attrs,
-    )
-    ds["incidence_angle"] = (("y", "x"), np.where(valid, geo.incidence_angle, np.float32(np.nan)),
-                             {"units": "degree", "long_name": "ellipsoid incidence angle"})
-    ds["local_incidence_angle"] = (("y", "x"), np.where(valid, geo.local_incidence_angle, np.float32(np.nan)),
-                                   {"units": "degree", "long_name": "local incidence angle (DEM surface)"})
-    ds["mask"] = (("y", "x"), mask, {"long_name": "no data (0), valid (1), layover (2), shadow (3)"})
-    return ds
+    return xr.Dataset({name: (("y", "x"), bands[name], attrs[name]) for name in attrs}, coords=coords, attrs=tags)
 
 
 def run_graph(graph_path: str | os.PathLike, grid: StudyGrid, output: str | os.PathLike,
               orbit_files: Sequence[str | os.PathLike] = (), tags: dict | None = None,
               block_lines: int = BLOCK_LINES) -> xr.Dataset:
-    """Execute a graph file with the builtin engine and write the result as one COG at `output` (atomically)."""
+    """Execute a graph file with the builtin engine, writing the result block by block as one COG at `output`
+    (atomically); returns the mask band and the output's attributes (the other bands are in the COG)."""
+    import numba
+
     spec = read_chain(graph_path)
     log.info("builtin engine: %s (graph %s), Lee sigma %dx%d/%dx%d sigma %.1f looks %d", spec.product.name,
              spec.graph_hash, spec.window, spec.window, spec.target, spec.target, spec.sigma, spec.looks)
-    ds = run_chain(spec, grid, orbit_files, block_lines)
-    write_dataset_cog(output, ds, grid, tags=tags)
-    return ds
+    attrs = band_attrs(spec.polarisations)
+    mask = np.empty(grid.shape, dtype=np.uint8)
+    with cog_writer(output, grid, list(attrs), list(attrs.values()), threads=numba.get_num_threads()) as dst:
+        def write(g0: int, g1: int, block: dict[str, np.ndarray]) -> None:
+            mask[g0:g1] = block["mask"]
+            stack = np.stack([block[name].astype(np.float32, copy=False) for name in attrs])
+            dst.write(stack, window=Window(0, g0, grid.width, g1 - g0))
+
+        out_attrs = stream_chain(spec, grid, write, orbit_files, block_lines)
+        merged = {k: v for k, v in out_attrs.items() if isinstance(v, (str, int, float))}
+        merged.update(tags or {})
+        dst.update_tags(**{k: str(v) for k, v in merged.items()})
+    coords = {"y": grid.y_coords(), "x": grid.x_coords()}
+    return xr.Dataset({"mask": (("y", "x"), mask, attrs["mask"])}, coords=coords, attrs=out_attrs)

@@ -44,7 +44,7 @@ from affine import Affine
 
 from soilsat.grid import StudyGrid
 from soilsat.sar.geocode import RangeConversion
-from soilsat.sar.orbit import Orbit, _zero_doppler_point, geodetic_to_ecef
+from soilsat.sar.orbit import Orbit, _zero_doppler_point, geodetic_to_ecef, zero_doppler
 
 MASK_NODATA = 0
 MASK_VALID = 1
@@ -105,6 +105,19 @@ def _image_point(px, py, pz, t0, buf, t_first, ati, spacing, mid, sr0, srgr,
     for i in range(srgr.shape[1] - 1, -1, -1):
         g = g * x + srgr[k, i]
     return line, g / spacing, r, t
+
+
+def points_to_image(model: RangeDopplerModel, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Image (line, pixel) of ECEF points (..., 3), each solved exactly (no lattice)."""
+    t_mid = model.t_first + 0.5 * (model.number_of_lines - 1) * model.azimuth_time_interval
+    t, r = zero_doppler(model.orbit, xyz, t_mid)
+    line = (t - model.t_first) / model.azimuth_time_interval
+    k = np.searchsorted(model.conversion_mid, line * model.azimuth_time_interval)
+    x = r - model.sr0[k]
+    g = np.zeros_like(x)
+    for i in range(model.srgr.shape[1] - 1, -1, -1):
+        g = g * x + model.srgr[k, i]
+    return line, g / model.range_pixel_spacing
 
 
 N_PLANES = 7  # line, pixel, slant range, cos ellipsoid incidence, cos local incidence, off-nadir angle, ground key
