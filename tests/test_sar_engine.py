@@ -328,3 +328,64 @@ def test_geometry_in_grid_blocks_equals_the_whole(world):
     assert whole.layover.any() and whole.shadow.any()
     np.testing.assert_array_equal(blocks.layover, whole.layover)
     np.testing.assert_array_equal(blocks.shadow, whole.shadow)
+
+
+# --------------------------------------------------------------------------- interpolated zero-Doppler time
+
+S1B_SAFE = "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE"
+
+
+def _geometry_error(model, grid, heights) -> tuple[float, float]:
+    """Largest |line| and |pixel| difference between the interpolated and the exactly solved geometry."""
+    from soilsat.sar import terrain
+
+    exact = terrain._raw_geometry(model, grid, heights, None)
+    fast = terrain._raw_geometry(model, grid, heights, None, terrain.height_levels(heights))
+    ok = np.isfinite(exact[0])
+    np.testing.assert_array_equal(ok, np.isfinite(fast[0]))
+    np.testing.assert_allclose(fast[3:5][:, ok], exact[3:5][:, ok], atol=1e-9)  # incidence cosines
+    return float(np.abs(fast[0] - exact[0])[ok].max()), float(np.abs(fast[1] - exact[1])[ok].max())
+
+
+def test_interpolated_time_matches_the_exact_solve_on_the_demo(world):
+    root, region, records = world
+    with open_product(root / "archive" / records[0]["path"]) as product:
+        ann = product.annotation("VV")
+    from soilsat.sar import terrain
+    from soilsat.sar.orbit import annotation_orbit
+
+    model = terrain.RangeDopplerModel.from_annotation(ann, annotation_orbit(ann))
+    heights = region.truth["elevation"].values.astype(float)
+    heights[60:70, 80:90] += 400.0
+    heights[5:8, 5:8] = np.nan
+    assert max(_geometry_error(model, region.grid, heights)) < 0.01
+    levels = terrain.height_levels(heights)
+    exact = terrain.grid_geometry(model, region.grid, heights)
+    fast = engine.grid_geometry(model, region.grid, heights, rows=32, halo=32, levels=levels)
+    np.testing.assert_array_equal(fast.layover, exact.layover)
+    np.testing.assert_array_equal(fast.shadow, exact.shadow)
+
+
+@pytest.mark.parametrize("relief", [40.0, 2000.0])
+def test_interpolated_time_matches_the_exact_solve_across_a_full_footprint(relief):
+    """Strips of a 10 m grid across the whole real S1B footprint (the benchmark's geometry), gentle and steep terrain."""
+    import pyproj
+
+    from conftest import real_fixture
+    from soilsat.grid import StudyGrid, utm_epsg
+    from soilsat.sar import terrain
+    from soilsat.sar.orbit import annotation_orbit
+
+    with open_product(real_fixture("s1", S1B_SAFE)) as product:
+        ann = product.annotation("VV")
+    model = terrain.RangeDopplerModel.from_annotation(ann, annotation_orbit(ann))
+    lon, lat = ann.geolocation["longitude"].to_numpy(), ann.geolocation["latitude"].to_numpy()
+    epsg = utm_epsg(float(lon.mean()), float(lat.mean()))
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True).transform(lon, lat)
+    width, height = int((max(x) - min(x)) / 10), int((max(y) - min(y)) / 10)
+    for row in (0, height // 2, height - 48):
+        grid = StudyGrid("strip", epsg, float(min(x)), float(max(y)) - row * 10.0, width, 48, 10.0)
+        yy, xx = np.mgrid[row:row + 48, 0:width] * 10.0
+        heights = 300 + relief * np.sin(xx / 3000.0) * np.cos(yy / 4000.0) + 0.3 * relief * np.sin(xx / 900.0 + yy / 700.0)
+        line_err, pixel_err = _geometry_error(model, grid, heights)
+        assert line_err < 0.01 and pixel_err < 0.01, (row, line_err, pixel_err)

@@ -105,7 +105,8 @@ def cog_writer(
                     dst.update_tags(i, **{k: str(v) for k, v in band_tags[i - 1].items()})
             yield dst
         with rasterio.Env(GDAL_NUM_THREADS=str(max(int(threads), 1))):
-            rasterio.shutil.copy(staging, tmp, num_threads=max(int(threads), 1), **COG_OPTIONS)
+            # IF_SAFER: DEFLATE hides the size from IF_NEEDED, and a footprint-wide grid passes 4 GB
+            rasterio.shutil.copy(staging, tmp, num_threads=max(int(threads), 1), bigtiff="IF_SAFER", **COG_OPTIONS)
         staging.unlink()
 
 

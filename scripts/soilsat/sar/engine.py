@@ -20,8 +20,8 @@ Memory stays bounded by blocks on both sides. First the image window the grid ne
 found from exact positions on a coarse lattice of grid pixels at the DEM's lowest and
 highest height (plus the filter's halo, and out to an image edge when border noise must be
 searched there). That window is read, calibrated and filtered in blocks of lines (each
-filtered with a halo of lines on each side) into one float32 array per polarisation, the
-only thing held for the whole run. Then the grid goes by blocks of grid rows: DEM heights,
+filtered with a halo of lines on each side) into a float32 scratch file per polarisation,
+mapped later one band of lines at a time. Then the grid goes by blocks of grid rows: DEM heights,
 geometry (the float64 planes of the range-Doppler kernel), sampling and the output bands
 exist for one block, which is handed on (run_graph writes it into a tiled file that becomes
 the COG; run_chain keeps it in memory for small grids).
@@ -31,10 +31,12 @@ percentile) is taken per block of lines, as SNAP takes it per tile.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import re
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -259,10 +261,12 @@ class Geometry:
 
 
 def block_geometry(model: terrain.RangeDopplerModel, grid: StudyGrid, heights: np.ndarray, rows: tuple[int, int],
-                   halo_rows: tuple[int, int]) -> Geometry:
-    """Geometry of grid rows g0:g1 from `heights` of rows h0:h1 (the block plus its layover/shadow halo)."""
+                   halo_rows: tuple[int, int], levels: np.ndarray | None = None) -> Geometry:
+    """Geometry of grid rows g0:g1 from `heights` of rows h0:h1 (the block plus its layover/shadow halo).
+
+    `levels`: three heights spanning the DEM's, to interpolate the zero-Doppler time (None: exact per pixel)."""
     (g0, g1), (h0, h1) = rows, halo_rows
-    raw = terrain._raw_geometry(model, grid, heights, (h0, h1, 0, grid.width))
+    raw = terrain._raw_geometry(model, grid, heights, (h0, h1, 0, grid.width), levels)
     with np.errstate(invalid="ignore"):
         incidence = np.degrees(np.arccos(np.clip(raw[3], -1.0, 1.0)))
         local = np.degrees(np.arccos(np.clip(raw[4], -1.0, 1.0)))
@@ -275,7 +279,7 @@ def block_geometry(model: terrain.RangeDopplerModel, grid: StudyGrid, heights: n
 
 
 def grid_geometry(model: terrain.RangeDopplerModel, grid: StudyGrid, heights: np.ndarray,
-                  rows: int = GRID_BLOCK_ROWS, halo: int = LAYOVER_HALO_ROWS) -> Geometry:
+                  rows: int = GRID_BLOCK_ROWS, halo: int = LAYOVER_HALO_ROWS, levels: np.ndarray | None = None) -> Geometry:
     """terrain.grid_geometry computed in blocks of grid rows, so its float64 planes exist for one block only.
 
     The layover/shadow sweeps of a block see `halo` more rows on each side: a zero-Doppler line
@@ -288,7 +292,7 @@ def grid_geometry(model: terrain.RangeDopplerModel, grid: StudyGrid, heights: np
     for g0 in range(0, grid.height, rows):
         g1 = min(g0 + rows, grid.height)
         h0, h1 = max(g0 - halo, 0), min(g1 + halo, grid.height)
-        geo = block_geometry(model, grid, heights[h0:h1], (g0, g1), (h0, h1))
+        geo = block_geometry(model, grid, heights[h0:h1], (g0, g1), (h0, h1), levels)
         for field in dataclasses.fields(Geometry):
             getattr(out, field.name)[g0:g1] = getattr(geo, field.name)
     return out
@@ -397,14 +401,13 @@ def dem_range(dem: tuple[np.ndarray, object, object], grid: StudyGrid) -> tuple[
     return float(np.nanmin(part)), float(np.nanmax(part))
 
 
-def coarse_window(model: terrain.RangeDopplerModel, grid: StudyGrid, dem: tuple, halo: int,
+def coarse_window(model: terrain.RangeDopplerModel, grid: StudyGrid, span: tuple[float, float] | None, halo: int,
                   step: int = WINDOW_STEP) -> tuple[int, int, int, int] | None:
     """The image window the grid needs (plus `halo`), from exact positions on a lattice of every `step`-th
-    grid pixel (and the last) at the lowest and highest DEM height; None if none falls in the image.
+    grid pixel (and the last) at the lowest and highest DEM height (`span`); None if none falls in the image.
 
     An image position moves monotonically with height, so a pixel at any DEM height lies between its
     lattice neighbours' positions at the two extremes; WINDOW_MARGIN covers the curvature in between."""
-    span = dem_range(dem, grid)
     if span is None:
         return None
     rows = np.unique(np.r_[np.arange(0, grid.height, step), grid.height - 1])
@@ -426,27 +429,49 @@ def coarse_window(model: terrain.RangeDopplerModel, grid: StudyGrid, dem: tuple,
     return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else None
 
 
+@dataclasses.dataclass(frozen=True)
+class FilteredImage:
+    """One polarisation's filtered sigma0 over the image window, as float32 rows in a scratch file.
+
+    The file is written with plain writes and mapped one band of lines at a time, so what a
+    process holds of it is the band a block of grid rows samples, not the whole window."""
+
+    path: Path
+    window: tuple[int, int, int, int]  # r0, r1, c0, c1 of the image
+
+    def sample(self, line: np.ndarray, pixel: np.ndarray) -> np.ndarray:
+        """Bilinear samples (float32) at image positions (1-D)."""
+        r0, r1, c0, c1 = self.window
+        lo = min(max(int(np.floor(np.min(line))) - 1, r0), r1 - 1)
+        hi = max(min(int(np.ceil(np.max(line))) + 2, r1), lo + 1)
+        rows = np.memmap(self.path, dtype=np.float32, mode="r", offset=(lo - r0) * (c1 - c0) * 4, shape=(hi - lo, c1 - c0))
+        try:
+            return terrain.sample_image(rows, line[None, :], pixel[None, :], offset=(lo, c0))[0]
+        finally:
+            del rows
+
+
 def filter_window(spec: ChainSpec, product: S1Product, data: PolarisationData, window: tuple[int, int, int, int],
-                  block_lines: int) -> np.ndarray:
-    """Calibrated, Lee-sigma-filtered sigma0 (float32) of one polarisation over the window, block by block of lines."""
+                  block_lines: int, path: Path) -> FilteredImage:
+    """Calibrate and Lee-sigma-filter one polarisation over the window, block by block of lines, into `path`."""
     r0, r1, c0, c1 = window
     n_lines = data.annotation.number_of_lines
     halo = max(spec.window // 2, 2 * (spec.target // 2))
-    out = np.empty((r1 - r0, c1 - c0), dtype=np.float32)
     meas = Measurement(product, data)
     try:
         plan = plan_border(spec, product, data, meas, window)
-        for b0 in range(r0, r1, block_lines):
-            b1 = min(b0 + block_lines, r1)
-            s0, s1 = max(b0 - 1 - halo, r0), min(b1 + 1 + halo, r1)
-            cal = sigma0_block(data, meas, plan, (s0, s1), (c0, c1), n_lines)
-            filtered = lee_sigma(cal, looks=spec.looks, window=spec.window, target=spec.target, sigma=spec.sigma)
-            del cal
-            out[b0 - r0:b1 - r0] = filtered[b0 - s0:b1 - s0]
-            del filtered
+        with open(path, "wb") as f:
+            for b0 in range(r0, r1, block_lines):
+                b1 = min(b0 + block_lines, r1)
+                s0, s1 = max(b0 - 1 - halo, r0), min(b1 + 1 + halo, r1)
+                cal = sigma0_block(data, meas, plan, (s0, s1), (c0, c1), n_lines)
+                filtered = lee_sigma(cal, looks=spec.looks, window=spec.window, target=spec.target, sigma=spec.sigma)
+                del cal
+                f.write(np.ascontiguousarray(filtered[b0 - s0:b1 - s0], dtype=np.float32).tobytes())
+                del filtered
     finally:
         meas.close()
-    return out
+    return FilteredImage(path, window)
 
 
 def band_attrs(polarisations: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -458,15 +483,14 @@ def band_attrs(polarisations: Sequence[str]) -> dict[str, dict[str, str]]:
     return attrs
 
 
-def block_bands(geo: Geometry, valid: np.ndarray, images: dict[str, np.ndarray | None],
-                offset: tuple[int, int]) -> dict[str, np.ndarray]:
+def block_bands(geo: Geometry, valid: np.ndarray, images: dict[str, FilteredImage | None]) -> dict[str, np.ndarray]:
     """The output bands of one block of grid rows: sampled sigma0, incidence angles and mask."""
     bands = {}
     ok = valid.copy()
     for pol, image in images.items():
         sampled = np.full(valid.shape, np.nan, dtype=np.float32)
         if image is not None and valid.any():
-            sampled[valid] = terrain.sample_image(image, geo.line[valid][None, :], geo.pixel[valid][None, :], offset)[0]
+            sampled[valid] = image.sample(geo.line[valid], geo.pixel[valid])
         bands[f"sigma0_{pol}"] = sampled
         ok &= np.isfinite(sampled)
     mask = np.where(ok, terrain.MASK_VALID, terrain.MASK_NODATA).astype(np.uint8)
@@ -485,11 +509,12 @@ def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files:
                  block_lines: int = BLOCK_LINES, grid_rows: int = GRID_BLOCK_ROWS) -> dict[str, object]:
     """Execute a chain on the study grid, handing `sink(g0, g1, bands)` each block of grid rows; returns the attributes.
 
-    The filtered image window stays in memory (float32, one array per polarisation); the grid's
-    geometry, heights and bands exist for one block of grid rows at a time.
+    The filtered image window goes to a scratch file per polarisation (float32, in the temporary
+    folder); the grid's geometry, heights and bands exist for one block of grid rows at a time.
     """
     check_grid(spec, grid)
-    with open_product(spec.product) as product:
+    with contextlib.ExitStack() as stack:
+        product = stack.enter_context(open_product(spec.product))
         datas = {pol: product.polarisation(pol) for pol in spec.polarisations}
         ann = datas[spec.polarisations[0]].annotation
         for pol, d in datas.items():
@@ -499,7 +524,9 @@ def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files:
         dem = read_dem(spec.dem, spec.dem_nodata)
         model = terrain.RangeDopplerModel.from_annotation(ann, orbit)
         halo = max(spec.window // 2, 2 * (spec.target // 2)) + 2
-        window = coarse_window(model, grid, dem, halo)
+        span = dem_range(dem, grid)
+        window = coarse_window(model, grid, span, halo)
+        levels = terrain.height_levels(np.array(span)) if span else None
         if not border.needs_border_removal(product.manifest.ipf_tuple):
             log.info("IPF %s masks GRD borders itself (>= 2.90): Remove-GRD-Border-Noise leaves %s as it is",
                      product.manifest.ipf_version, product.name)
@@ -510,22 +537,22 @@ def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files:
             lim = spec.border_limit
             window = (0 if r0 < lim else r0, ann.number_of_lines if r1 > ann.number_of_lines - lim else r1,
                       0 if c0 < lim else c0, ann.number_of_samples if c1 > ann.number_of_samples - lim else c1)
-        images: dict[str, np.ndarray | None] = dict.fromkeys(spec.polarisations)
+        images: dict[str, FilteredImage | None] = dict.fromkeys(spec.polarisations)
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="soilsat-s1-"))
         if window is not None:
             log.info("image window lines %d-%d, samples %d-%d of %d x %d", *window, ann.number_of_lines, ann.number_of_samples)
             for pol, data in datas.items():
-                images[pol] = filter_window(spec, product, data, window, block_lines)
-        offset = (window[0], window[2]) if window else (0, 0)
+                images[pol] = filter_window(spec, product, data, window, block_lines, Path(scratch) / f"{pol}.f32")
         any_height = False
         for g0 in range(0, grid.height, grid_rows):
             g1 = min(g0 + grid_rows, grid.height)
             h0, h1 = max(g0 - LAYOVER_HALO_ROWS, 0), min(g1 + LAYOVER_HALO_ROWS, grid.height)
             heights = dem_rows(dem, grid, h0, h1)
-            geo = block_geometry(model, grid, heights, (g0, g1), (h0, h1))
+            geo = block_geometry(model, grid, heights, (g0, g1), (h0, h1), levels)
             finite = np.isfinite(heights[g0 - h0:g1 - h0])
             any_height |= bool(finite.any())
             valid = inside_image(geo, ann.number_of_lines, ann.number_of_samples) & finite
-            sink(g0, g1, block_bands(geo, valid, images, offset))
+            sink(g0, g1, block_bands(geo, valid, images))
         if not any_height:
             raise ProductError(spec.dem, f"DEM does not cover the study grid of region {grid.region} (no height at any "
                                          "grid pixel); supply a DEM covering the region's AOI plus the grid margin")

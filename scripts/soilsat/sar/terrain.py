@@ -6,7 +6,10 @@ For every grid pixel centre, at its DEM height above the WGS 84 ellipsoid:
    ellipsoid normal, both solved exactly (pyproj) on a lattice of every 16th pixel and
    interpolated bilinearly in between (well under a millimetre of error over 160 m);
 2. its zero-Doppler time by Newton iteration on the interpolated orbit
-   (:func:`soilsat.sar.orbit.zero_doppler`), and its slant range;
+   (:func:`soilsat.sar.orbit.zero_doppler`), and its slant range; or, given three height
+   levels spanning the DEM (the builtin engine), the time solved so on the lattice nodes at
+   those heights and interpolated bilinearly across and quadratically in height (errs by
+   about 1e-5 line on a full IW footprint), with the slant range exact at that time;
 3. image line from the time, image pixel from the slant range through the annotation's
    SRGR polynomial set nearest in azimuth time (as ESA's own geolocation grid does for GRD);
 4. bilinear sampling of each image (linear sigma0) at (line, pixel).
@@ -44,7 +47,7 @@ from affine import Affine
 
 from soilsat.grid import StudyGrid
 from soilsat.sar.geocode import RangeConversion
-from soilsat.sar.orbit import Orbit, _zero_doppler_point, geodetic_to_ecef, zero_doppler
+from soilsat.sar.orbit import Orbit, _state, _zero_doppler_point, geodetic_to_ecef, zero_doppler
 
 MASK_NODATA = 0
 MASK_VALID = 1
@@ -120,6 +123,30 @@ def points_to_image(model: RangeDopplerModel, xyz: np.ndarray) -> tuple[np.ndarr
     return line, g / model.range_pixel_spacing
 
 
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _image_at(px, py, pz, t, buf, t_first, ati, spacing, mid, sr0, srgr,
+              method, degree, times, pos, vel, coef, centre, scale):
+    """Line, pixel and slant range of one ECEF point at a given zero-Doppler time; the satellite state is left in buf."""
+    _state(t, buf, method, degree, times, pos, vel, coef, centre, scale)
+    dx, dy, dz = px - buf[0], py - buf[1], pz - buf[2]
+    r = math.sqrt(dx * dx + dy * dy + dz * dz)
+    line = (t - t_first) / ati
+    k = np.searchsorted(mid, line * ati)
+    x = r - sr0[k]
+    g = 0.0
+    for i in range(srgr.shape[1] - 1, -1, -1):
+        g = g * x + srgr[k, i]
+    return line, g / spacing, r
+
+
+@numba.njit(cache=True, inline="always")
+def _quadratic(levels, f0, f1, f2, h):
+    """The parabola through (levels[i], f_i) at h (Lagrange form)."""
+    h0, h1, h2 = levels[0], levels[1], levels[2]
+    return (f0 * (h - h1) * (h - h2) / ((h0 - h1) * (h0 - h2)) + f1 * (h - h0) * (h - h2) / ((h1 - h0) * (h1 - h2))
+            + f2 * (h - h0) * (h - h1) / ((h2 - h0) * (h2 - h1)))
+
+
 N_PLANES = 7  # line, pixel, slant range, cos ellipsoid incidence, cos local incidence, off-nadir angle, ground key
 
 
@@ -131,15 +158,20 @@ def _lerp(field, a, u, b, v, c):
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, t0, out, t_first, ati, spacing, mid, sr0, srgr,
-                     method, degree, times, pos, vel, coef, centre, scale):
+def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, t0, tlat, levels, interpolate, out,
+                     t_first, ati, spacing, mid, sr0, srgr, method, degree, times, pos, vel, coef, centre, scale):
     """Per grid pixel, the N_PLANES planes of out (see N_PLANES).
 
     The ellipsoid foot point, normal and the foot's steps of one pixel east and north come
     bilinearly from a lattice (kr/wr, kc/wc: each row's and column's lattice cell and weight);
     the point is the foot raised by the DEM height along the normal, and the DEM surface's
     tangents are the foot's steps plus the height differences of the neighbouring pixels along
-    the normal (central differences inside the grid, one-sided at its edges)."""
+    the normal (central differences inside the grid, one-sided at its edges).
+
+    With `interpolate`, the zero-Doppler time is not solved per pixel: it comes bilinearly from
+    the lattice's exact times `tlat` at the three heights `levels`, quadratically in height, and
+    the satellite state, slant range and pixel follow exactly from it (the range is stationary
+    in time at zero Doppler, so a time error enters it only to second order)."""
     n_rows, n_cols = h.shape
     for i in numba.prange(n_rows):
         buf = np.empty(9)
@@ -158,9 +190,15 @@ def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, t0, out, t_fi
             nn = math.sqrt(nx * nx + ny * ny + nz * nz)
             nx, ny, nz = nx / nn, ny / nn, nz / nn
             px, py, pz = fx + hh * nx, fy + hh * ny, fz + hh * nz
-            line, pixel, r, t = _image_point(px, py, pz, tguess, buf, t_first, ati, spacing, mid, sr0, srgr,
-                                             method, degree, times, pos, vel, coef, centre, scale)
-            tguess = t  # the neighbour's time is the best start
+            if interpolate:
+                t = _quadratic(levels, _lerp(tlat, a, u, b, v, 0), _lerp(tlat, a, u, b, v, 1),
+                               _lerp(tlat, a, u, b, v, 2), hh)
+                line, pixel, r = _image_at(px, py, pz, t, buf, t_first, ati, spacing, mid, sr0, srgr,
+                                           method, degree, times, pos, vel, coef, centre, scale)
+            else:
+                line, pixel, r, t = _image_point(px, py, pz, tguess, buf, t_first, ati, spacing, mid, sr0, srgr,
+                                                 method, degree, times, pos, vel, coef, centre, scale)
+                tguess = t  # the neighbour's time is the best start
             lx, ly, lz = (buf[0] - px) / r, (buf[1] - py) / r, (buf[2] - pz) / r
             # DEM surface normal: (east tangent) x (north tangent); the normal turns with the foot
             # (by 1/R per metre), which scales the foot steps of a raised point by (1 + h/R)
@@ -246,16 +284,39 @@ def ellipsoid_lattice(grid: StudyGrid, window: tuple[int, int, int, int] | None 
     return kr, wr, kc, wc, *(np.ascontiguousarray(f) for f in (foot, normal, east, north))
 
 
+def height_levels(heights: np.ndarray) -> np.ndarray | None:
+    """Three heights spanning `heights` (lowest, middle, highest; at least 2 m apart) for the time lattice."""
+    finite = heights[np.isfinite(heights)]
+    if finite.size == 0:
+        return None
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi - lo < 2.0:
+        lo, hi = 0.5 * (lo + hi) - 1.0, 0.5 * (lo + hi) + 1.0
+    return np.array([lo, 0.5 * (lo + hi), hi])
+
+
 def _raw_geometry(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray,
-                  window: tuple[int, int, int, int] | None) -> np.ndarray:
-    """The (N_PLANES, H, W) per-pixel output of the numba kernel."""
+                  window: tuple[int, int, int, int] | None, levels: np.ndarray | None = None) -> np.ndarray:
+    """The (N_PLANES, H, W) per-pixel output of the numba kernel.
+
+    `levels` (three heights spanning the DEM's) interpolates the zero-Doppler time from exact
+    solutions on the lattice nodes at those heights; None solves it at every pixel."""
     r0, r1, c0, c1 = window or (0, grid.height, 0, grid.width)
     h = np.ascontiguousarray(heights, dtype=float)
     if h.shape != (r1 - r0, c1 - c0):
         raise ValueError(f"DEM block of shape {h.shape} does not match the grid window {(r1 - r0, c1 - c0)}")
     out = np.empty((N_PLANES,) + h.shape)
     t_mid = model.t_first + 0.5 * (model.number_of_lines - 1) * model.azimuth_time_interval
-    _geometry_kernel(*ellipsoid_lattice(grid, window), h, t_mid, out, *model.kernel_args())
+    lattice = ellipsoid_lattice(grid, window)
+    foot, normal = lattice[4], lattice[5]
+    interpolate = levels is not None
+    if interpolate:
+        levels = np.ascontiguousarray(levels, dtype=float)
+        xyz = foot[:, :, None, :] + levels[None, None, :, None] * normal[:, :, None, :]
+        tlat = np.ascontiguousarray(zero_doppler(model.orbit, xyz, t_mid)[0])
+    else:
+        tlat, levels = np.zeros((1, 1, 3)), np.zeros(3)
+    _geometry_kernel(*lattice, h, t_mid, tlat, levels, interpolate, out, *model.kernel_args())
     return out
 
 
@@ -269,9 +330,10 @@ def grid_to_image(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray
     return raw[0], raw[1]
 
 
-def grid_geometry(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray) -> GridGeometry:
-    """Image position, incidence angles and layover/shadow of every pixel of a study grid."""
-    raw = _raw_geometry(model, grid, heights, None)
+def grid_geometry(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray,
+                  levels: np.ndarray | None = None) -> GridGeometry:
+    """Image position, incidence angles and layover/shadow of every pixel of a study grid (`levels`: see _raw_geometry)."""
+    raw = _raw_geometry(model, grid, heights, None, levels)
     line, pixel, rng = raw[0], raw[1], raw[2]
     with np.errstate(invalid="ignore"):
         incidence = np.degrees(np.arccos(np.clip(raw[3], -1.0, 1.0)))
