@@ -310,16 +310,24 @@ def test_border_noise_on_an_old_product(world, tmp_path):
     assert np.isfinite(inner).mean() > 0.99  # the signal is kept
 
 
-def test_geometry_in_grid_blocks_equals_the_whole(world):
-    root, region, records = world
-    with open_product(root / "archive" / records[0]["path"]) as product:
-        ann = product.annotation("VV")
+def demo_model(world):
+    """The first product's range-Doppler model and the world's heights with a steep block (layover, shadow)."""
     from soilsat.sar import terrain
     from soilsat.sar.orbit import annotation_orbit
 
-    model = terrain.RangeDopplerModel.from_annotation(ann, annotation_orbit(ann))
+    root, region, records = world
+    with open_product(root / "archive" / records[0]["path"]) as product:
+        ann = product.annotation("VV")
     heights = region.truth["elevation"].values.astype(float)
     heights[60:70, 80:90] += 400.0  # a steep block: layover and shadow near block edges
+    return terrain.RangeDopplerModel.from_annotation(ann, annotation_orbit(ann)), heights
+
+
+def test_geometry_in_grid_blocks_equals_the_whole(world):
+    from soilsat.sar import terrain
+
+    region = world[1]
+    model, heights = demo_model(world)
     whole = terrain.grid_geometry(model, region.grid, heights)
     blocks = engine.grid_geometry(model, region.grid, heights, rows=32, halo=32)
     np.testing.assert_array_equal(blocks.line, whole.line)
@@ -348,15 +356,10 @@ def _geometry_error(model, grid, heights) -> tuple[float, float]:
 
 
 def test_interpolated_time_matches_the_exact_solve_on_the_demo(world):
-    root, region, records = world
-    with open_product(root / "archive" / records[0]["path"]) as product:
-        ann = product.annotation("VV")
     from soilsat.sar import terrain
-    from soilsat.sar.orbit import annotation_orbit
 
-    model = terrain.RangeDopplerModel.from_annotation(ann, annotation_orbit(ann))
-    heights = region.truth["elevation"].values.astype(float)
-    heights[60:70, 80:90] += 400.0
+    region = world[1]
+    model, heights = demo_model(world)
     heights[5:8, 5:8] = np.nan
     assert max(_geometry_error(model, region.grid, heights)) < 0.01
     levels = terrain.height_levels(heights)

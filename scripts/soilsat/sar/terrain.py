@@ -101,13 +101,20 @@ def _image_point(px, py, pz, t0, buf, t_first, ati, spacing, mid, sr0, srgr,
                  method, degree, times, pos, vel, coef, centre, scale):
     """Line, pixel, slant range of one ECEF point; the satellite state at its zero-Doppler time is left in buf."""
     t, r = _zero_doppler_point(px, py, pz, t0, buf, method, degree, times, pos, vel, coef, centre, scale)
+    line, pixel = _line_pixel(t, r, t_first, ati, spacing, mid, sr0, srgr)
+    return line, pixel, r, t
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _line_pixel(t, r, t_first, ati, spacing, mid, sr0, srgr):
+    """Image line of a zero-Doppler time and pixel of a slant range (the SRGR set nearest in time)."""
     line = (t - t_first) / ati
     k = np.searchsorted(mid, line * ati)
     x = r - sr0[k]
     g = 0.0
     for i in range(srgr.shape[1] - 1, -1, -1):
         g = g * x + srgr[k, i]
-    return line, g / spacing, r, t
+    return line, g / spacing
 
 
 def points_to_image(model: RangeDopplerModel, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -130,13 +137,8 @@ def _image_at(px, py, pz, t, buf, t_first, ati, spacing, mid, sr0, srgr,
     _state(t, buf, method, degree, times, pos, vel, coef, centre, scale)
     dx, dy, dz = px - buf[0], py - buf[1], pz - buf[2]
     r = math.sqrt(dx * dx + dy * dy + dz * dz)
-    line = (t - t_first) / ati
-    k = np.searchsorted(mid, line * ati)
-    x = r - sr0[k]
-    g = 0.0
-    for i in range(srgr.shape[1] - 1, -1, -1):
-        g = g * x + srgr[k, i]
-    return line, g / spacing, r
+    line, pixel = _line_pixel(t, r, t_first, ati, spacing, mid, sr0, srgr)
+    return line, pixel, r
 
 
 @numba.njit(cache=True, inline="always")
