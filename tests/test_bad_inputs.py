@@ -382,7 +382,8 @@ def test_dem_outside_the_grid_through_the_engine(s1_world, tmp_path):
     graph.write_graph(tmp_path / "g.graph.xml", xml)
     with pytest.raises(ProductError) as err:
         engine.run_graph(tmp_path / "g.graph.xml", region.grid, output)
-    assert one_line(err) == (f"{dem}: DEM does not cover the study grid of region t (no height at any grid pixel); "
+    # the graph XML names the DEM by its absolute, resolved path, as SNAP needs it
+    assert one_line(err) == (f"{Path(dem).resolve()}: DEM does not cover the study grid of region t (no height at any grid pixel); "
                              "supply a DEM covering the region's AOI plus the grid margin")
     assert not output.exists()
 
