@@ -16,7 +16,7 @@ rule map_ssm:
         f"{RESULTS}/benchmarks/maps/ssm_{{region}}.tsv"
     conda:
         "../envs/train.yaml"
-    threads: 2
+    threads: config["train"]["threads"]
     resources:
         mem_mb=4000,
         runtime=30,
@@ -44,7 +44,7 @@ rule map_clay:
         f"{RESULTS}/benchmarks/maps/clay_{{region}}.tsv"
     conda:
         "../envs/train.yaml"
-    threads: 2
+    threads: config["train"]["threads"]
     resources:
         mem_mb=4000,
         runtime=30,
@@ -71,7 +71,7 @@ rule map_soc:
         f"{RESULTS}/benchmarks/maps/soc_{{region}}.tsv"
     conda:
         "../envs/train.yaml"
-    threads: 2
+    threads: config["train"]["threads"]
     resources:
         mem_mb=4000,
         runtime=30,
