@@ -138,9 +138,9 @@ def child(work: Path, grid_km: float) -> dict:
         g = work / f"{name}.graph.xml"
         graph.write_graph(g, graph.build_graph(safe, work / f".{name}.snap.tif", grid, dem, config["sentinel1"]))
         t0 = time.perf_counter()
-        ds = engine.run_graph(g, grid, out)
+        result = engine.run_graph(g, grid, out)
         wall = time.perf_counter() - t0
-        window = [int(v) for v in ds.attrs["image_window"].split()]
+        window = [int(v) for v in result.attrs["image_window"].split()]
         results[name] = {"wall_s": wall, "grid": [grid.height, grid.width], "window": window}
     return results
 

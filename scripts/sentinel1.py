@@ -28,7 +28,9 @@ with to_file(snakemake.log[0]) as log:
         with open_product(snakemake.input.product) as product:
             dataset.attrs.update(product_tags(product))
         write_dataset_cog(output, dataset, grid, tags=tags)
+        valid_fraction = float((dataset["mask"] == 1).mean())
     else:
         set_threads(snakemake.threads)
-        dataset = run_graph(snakemake.output.graph, grid, output, orbit_files=snakemake.input.get("orbits", []), tags=tags)
-    log.info("valid fraction on the grid: %.3f", float((dataset["mask"] == 1).mean()))
+        result = run_graph(snakemake.output.graph, grid, output, orbit_files=snakemake.input.get("orbits", []), tags=tags)
+        valid_fraction = result.valid_fraction
+    log.info("valid fraction on the grid: %.3f", valid_fraction)

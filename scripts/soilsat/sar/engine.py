@@ -40,13 +40,13 @@ import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyproj
 import rasterio
 import rasterio.warp
 import rasterio.windows
-import xarray as xr
 from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
@@ -60,6 +60,9 @@ from soilsat.sar.calibration import lut_on_image, noise_on_image, sigma0
 from soilsat.sar.orbit import annotation_orbit, geodetic_to_ecef, product_orbit, read_eof, select_eof
 from soilsat.sar.safe import PolarisationData, S1Product, open_product
 from soilsat.sar.speckle import lee_sigma
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 log = logging.getLogger(__name__)
 
@@ -564,6 +567,8 @@ def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files:
 def run_chain(spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.PathLike] = (),
               block_lines: int = BLOCK_LINES) -> xr.Dataset:
     """Execute a chain on the study grid into memory: sigma0 bands, incidence angles and mask (see terrain_correct)."""
+    import xarray as xr
+
     attrs = band_attrs(spec.polarisations)
     bands = {name: np.empty(grid.shape, dtype=np.uint8 if name == "mask" else np.float32) for name in attrs}
 
@@ -576,11 +581,29 @@ def run_chain(spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.P
     return xr.Dataset({name: (("y", "x"), bands[name], attrs[name]) for name in attrs}, coords=coords, attrs=tags)
 
 
+@dataclasses.dataclass(frozen=True)
+class GraphOutput:
+    """What a graph run leaves in memory beside its COG: the mask band (0 no data, 1 valid, 2 layover,
+    3 shadow) and the output's attributes."""
+
+    mask: np.ndarray
+    attrs: dict
+
+    @property
+    def valid_fraction(self) -> float:
+        """Share of the study grid with valid sigma0."""
+        return float((self.mask == terrain.MASK_VALID).mean())
+
+
 def run_graph(graph_path: str | os.PathLike, grid: StudyGrid, output: str | os.PathLike,
               orbit_files: Sequence[str | os.PathLike] = (), tags: dict | None = None,
-              block_lines: int = BLOCK_LINES) -> xr.Dataset:
+              block_lines: int = BLOCK_LINES) -> GraphOutput:
     """Execute a graph file with the builtin engine, writing the result block by block as one COG at `output`
-    (atomically); returns the mask band and the output's attributes (the other bands are in the COG)."""
+    (atomically); returns the mask band and the output's attributes (the other bands are in the COG).
+
+    Plain arrays, not xarray: a Sentinel-1 job then never imports xarray and dask, which cost it about
+    0.6 s of its 2.5 s.
+    """
     import numba
 
     spec = read_chain(graph_path)
@@ -598,5 +621,4 @@ def run_graph(graph_path: str | os.PathLike, grid: StudyGrid, output: str | os.P
         merged = {k: v for k, v in out_attrs.items() if isinstance(v, (str, int, float))}
         merged.update(tags or {})
         dst.update_tags(**{k: str(v) for k, v in merged.items()})
-    coords = {"y": grid.y_coords(), "x": grid.x_coords()}
-    return xr.Dataset({"mask": (("y", "x"), mask, attrs["mask"])}, coords=coords, attrs=out_attrs)
+    return GraphOutput(mask=mask, attrs=out_attrs)

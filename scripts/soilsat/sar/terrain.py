@@ -37,17 +37,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 import pyproj
 import rasterio.warp
-import xarray as xr
 from affine import Affine
 
 from soilsat.grid import StudyGrid
 from soilsat.sar.geocode import RangeConversion
 from soilsat.sar.orbit import Orbit, _state, _zero_doppler_point, geodetic_to_ecef, zero_doppler
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 MASK_NODATA = 0
 MASK_VALID = 1
@@ -96,7 +99,7 @@ class RangeDopplerModel:
                 self.srgr, *self.orbit.kernel_args())
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy")
 def _image_point(px, py, pz, t0, buf, t_first, ati, spacing, mid, sr0, srgr,
                  method, degree, times, pos, vel, coef, centre, scale):
     """Line, pixel, slant range of one ECEF point; the satellite state at its zero-Doppler time is left in buf."""
@@ -105,7 +108,7 @@ def _image_point(px, py, pz, t0, buf, t_first, ati, spacing, mid, sr0, srgr,
     return line, pixel, r, t
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy")
 def _line_pixel(t, r, t_first, ati, spacing, mid, sr0, srgr):
     """Image line of a zero-Doppler time and pixel of a slant range (the SRGR set nearest in time)."""
     line = (t - t_first) / ati
@@ -130,7 +133,7 @@ def points_to_image(model: RangeDopplerModel, xyz: np.ndarray) -> tuple[np.ndarr
     return line, g / model.range_pixel_spacing
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy")
 def _image_at(px, py, pz, t, buf, t_first, ati, spacing, mid, sr0, srgr,
               method, degree, times, pos, vel, coef, centre, scale):
     """Line, pixel and slant range of one ECEF point at a given zero-Doppler time; the satellite state is left in buf."""
@@ -141,7 +144,7 @@ def _image_at(px, py, pz, t, buf, t_first, ati, spacing, mid, sr0, srgr,
     return line, pixel, r
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _quadratic(levels, f0, f1, f2, h):
     """The parabola through (levels[i], f_i) at h (Lagrange form)."""
     h0, h1, h2 = levels[0], levels[1], levels[2]
@@ -152,7 +155,7 @@ def _quadratic(levels, f0, f1, f2, h):
 N_PLANES = 7  # line, pixel, slant range, cos ellipsoid incidence, cos local incidence, off-nadir angle, ground key
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _lerp(field, a, u, b, v, c):
     """Bilinear interpolation of component c of a lattice field in cell (a, b) at weights (u, v)."""
     return ((1 - u) * ((1 - v) * field[a, b, c] + v * field[a, b + 1, c])
@@ -402,7 +405,7 @@ def _sweep(order, bucket, rng, beta, tol_r, tol_b, flags):
 def dem_on_grid(dem, grid: StudyGrid) -> np.ndarray:
     """Heights (float64, NaN no data) of a DEM on the study grid: as they are when the DEM is on the grid,
     else resampled bilinearly. `dem` is an xarray DataArray with rioxarray georeferencing or (array, transform, crs)."""
-    if isinstance(dem, xr.DataArray):
+    if not isinstance(dem, tuple):  # a DataArray: xarray stays unimported in the jobs that pass arrays
         import rioxarray  # noqa: F401  (registers the .rio accessor)
 
         array = np.asarray(dem.values, dtype=float)
@@ -474,6 +477,8 @@ def terrain_correct(
     pixel centres. `offset` is the (line, pixel) of element [0, 0] when the images are windows.
     The DEM's heights must be ellipsoidal (metres above WGS 84).
     """
+    import xarray as xr
+
     model = RangeDopplerModel.from_annotation(annotation, orbit)
     heights = dem_on_grid(dem, grid)
     geo = grid_geometry(model, grid, heights)
