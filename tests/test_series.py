@@ -6,6 +6,7 @@ import pytest
 
 from soilsat.evaluate.metrics import scores
 from soilsat.extract.series import consecutive_dry_days, interpolate_within
+from soilsat.extract.stack import nanmedian_first_axis
 
 
 def test_interpolation_only_within_window():
@@ -96,3 +97,18 @@ def test_radar_series_one_direction_needs_the_orbit_tag(tmp_path):
     with pytest.raises(ValueError, match="lack an orbit_direction tag: dsc1"):
         radar_series(paths, pixels, orbits="descending", max_z=None)
     assert len(radar_series(paths, pixels, orbits="merged", max_z=None)) == 2  # merged needs no tag
+
+
+def test_median_over_dates_matches_numpy_with_gaps():
+    rng = np.random.default_rng(3)
+    stack = rng.random((9, 3, 20, 20), dtype=np.float32)
+    stack[rng.random(stack.shape) < 0.5] = np.nan
+    stack[:, :, 0, 0] = np.nan  # never observed
+    stack[:, 0, 1, 1] = [np.nan] * 8 + [0.25]  # observed once
+    with pytest.warns(RuntimeWarning):
+        expected = np.nanmedian(stack, axis=0)
+    median = nanmedian_first_axis(stack)
+    assert median.dtype == np.float32 and median.shape == (3, 20, 20)
+    assert np.array_equal(median, expected, equal_nan=True)
+    assert np.isnan(median[:, 0, 0]).all() and median[0, 1, 1] == 0.25
+    assert nanmedian_first_axis(np.array([[1.0], [4.0], [2.0], [np.nan], [3.0]]))[0] == 2.5  # even count: the mean of the middle two
