@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from pathlib import Path
 
@@ -44,10 +45,33 @@ def build_archive(spec: WorldSpec, archive_dir: Path, truth_dir: Path,
 
     `workers` processes write the Sentinel-1 and Sentinel-2 products (default: up to 2 CPUs).
     """
+    if workers is None:
+        workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
     archive_dir.mkdir(parents=True, exist_ok=True)
     log.info("generating the demo world: %d regions, %s to %s", len(spec.regions), spec.start, spec.end)
-    world = make_world(spec)
-    write_truth(world, truth_dir)
+    world = make_world(spec, workers)
+    truth_writer = _start_truth_writer(world, truth_dir) if workers > 1 else None
+    if truth_writer is None:
+        write_truth(world, truth_dir)
+    try:
+        index = _write_items(world, spec, archive_dir, truth_dir, sentinel2_levels, workers)
+    except BaseException:
+        if truth_writer is not None:
+            truth_writer.terminate()
+            truth_writer.join()
+        raise
+    if truth_writer is not None:
+        truth_writer.join()
+        if truth_writer.exitcode != 0:
+            raise RuntimeError(f"writing the demo truth into {truth_dir} failed (exit code {truth_writer.exitcode}; "
+                               "its traceback is above)")
+    log.info("demo archive complete: %d items in %s", len(index), archive_dir)
+    return index
+
+
+def _write_items(world: list[RegionWorld], spec: WorldSpec, archive_dir: Path, truth_dir: Path,
+                 sentinel2_levels: tuple[str, ...], workers: int) -> pd.DataFrame:
+    """Write the products and tables of the archive and its index."""
     rows: list[dict] = []
     log.info("writing Sentinel-1 GRD products")
     rows += sentinel1.write_products(world, spec, archive_dir, truth_dir, workers=workers)
@@ -66,5 +90,12 @@ def build_archive(spec: WorldSpec, archive_dir: Path, truth_dir: Path,
         index["regions"] = index.pop("region")
     index = index.reindex(columns=INDEX_COLUMNS)
     index.to_csv(archive_dir / "index.csv", index=False)
-    log.info("demo archive complete: %d items in %s", len(index), archive_dir)
     return index
+
+
+def _start_truth_writer(world: list[RegionWorld], truth_dir: Path) -> multiprocessing.process.BaseProcess:
+    """Write the truth in a forked process while the products are written: NetCDF compression is
+    serial, and the product writers never read the truth files."""
+    process = multiprocessing.get_context("fork").Process(target=write_truth, args=(world, truth_dir), name="demo-truth")
+    process.start()
+    return process

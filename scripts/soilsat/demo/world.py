@@ -391,8 +391,15 @@ def make_region(spec: WorldSpec, region: RegionSpec, index: int) -> RegionWorld:
     return RegionWorld(spec=region, grid=grid, truth=truth, probes=probes, samples=samples)
 
 
-def make_world(spec: WorldSpec) -> list[RegionWorld]:
-    """Generate every region of the demo world."""
+def make_world(spec: WorldSpec, workers: int = 1) -> list[RegionWorld]:
+    """Generate every region of the demo world, `workers` regions at a time (threads: the daily
+    water balance is whole-grid numpy work that runs outside the GIL)."""
+    if workers > 1 and len(spec.regions) > 1:
+        import concurrent.futures as cf
+
+        with cf.ThreadPoolExecutor(min(workers, len(spec.regions))) as pool:
+            futures = [pool.submit(make_region, spec, region, i) for i, region in enumerate(spec.regions)]
+            return [future.result() for future in futures]
     return [make_region(spec, region, i) for i, region in enumerate(spec.regions)]
 
 
