@@ -7,7 +7,7 @@ from soilsat.grid import grid_from_config
 from soilsat.io import write_dataset_cog
 from soilsat.logs import to_file
 from soilsat.sar import graph, snap
-from soilsat.sar.engine import dem_nodata, product_tags, run_graph, set_threads
+from soilsat.sar.engine import GraphOutput, dem_nodata, product_tags, run_graph, set_threads
 from soilsat.sar.safe import open_product
 
 settings = snakemake.params.sentinel1
@@ -28,9 +28,8 @@ with to_file(snakemake.log[0]) as log:
         with open_product(snakemake.input.product) as product:
             dataset.attrs.update(product_tags(product))
         write_dataset_cog(output, dataset, grid, tags=tags)
-        valid_fraction = float((dataset["mask"] == 1).mean())
+        result = GraphOutput(mask=dataset["mask"].values, attrs=dataset.attrs)
     else:
         set_threads(snakemake.threads)
         result = run_graph(snakemake.output.graph, grid, output, orbit_files=snakemake.input.get("orbits", []), tags=tags)
-        valid_fraction = result.valid_fraction
-    log.info("valid fraction on the grid: %.3f", valid_fraction)
+    log.info("valid fraction on the grid: %.3f", result.valid_fraction)

@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from soilsat.demo import ancillary, ismn, sentinel1, sentinel2
-from soilsat.demo.world import RegionWorld, WorldSpec, make_world
+from soilsat.demo.world import RegionWorld, WorldSpec, default_workers, make_world
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def build_archive(spec: WorldSpec, archive_dir: Path, truth_dir: Path,
     `workers` processes write the Sentinel-1 and Sentinel-2 products (default: up to 2 CPUs).
     """
     if workers is None:
-        workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+        workers = default_workers()
     archive_dir.mkdir(parents=True, exist_ok=True)
     log.info("generating the demo world: %d regions, %s to %s", len(spec.regions), spec.start, spec.end)
     world = make_world(spec, workers)

@@ -15,7 +15,6 @@ import dataclasses
 import hashlib
 import logging
 import math
-import os
 import warnings
 import zipfile
 from pathlib import Path
@@ -31,7 +30,7 @@ from scipy import ndimage
 
 from soilsat.demo import orbit as orb
 from soilsat.demo.backscatter import water_cloud, water_sigma0
-from soilsat.demo.world import RegionWorld, WorldSpec, sentinel1_schedule
+from soilsat.demo.world import RegionWorld, WorldSpec, default_workers, sentinel1_schedule
 from soilsat.grid import StudyGrid
 from soilsat.io import write_cog
 
@@ -938,7 +937,7 @@ def write_products(world: list[RegionWorld], spec: WorldSpec, archive_dir: Path,
     product draws from its own seeded generator, so the archive does not depend on their number.
     """
     if workers is None:
-        workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+        workers = default_workers()
     regions = {r.spec.name: r for r in world}
     schedule = sentinel1_schedule(spec)
     geometries: dict[tuple[str, str], PassGeometry] = {}

@@ -28,7 +28,7 @@ from lxml import etree
 
 from soilsat.optical.indices import evi, normalized_difference
 from soilsat.demo import reflectance as rf
-from soilsat.demo.world import RegionWorld, WorldSpec, sentinel2_schedule
+from soilsat.demo.world import RegionWorld, WorldSpec, default_workers, sentinel2_schedule
 from soilsat.grid import StudyGrid
 from soilsat.io import write_cog
 
@@ -543,7 +543,7 @@ def write_products(
     if unknown:
         raise ValueError(f"unknown Sentinel-2 level(s) {sorted(unknown)}; use L2A and/or L1C")
     if workers is None:
-        workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+        workers = default_workers()
     (Path(archive_dir) / "sentinel2").mkdir(parents=True, exist_ok=True)
     (Path(truth_dir) / "sentinel2").mkdir(parents=True, exist_ok=True)
     by_name = {w.spec.name: i for i, w in enumerate(world)}

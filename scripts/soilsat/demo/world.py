@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 
 import numpy as np
 import pandas as pd
@@ -389,6 +390,12 @@ def make_region(spec: WorldSpec, region: RegionSpec, index: int) -> RegionWorld:
     probes = place_probes(rng, grid, landcover, spec.probes_per_region, margin_px, region.name)
     samples = place_samples(rng, grid, truth, spec.lucas_samples // len(spec.regions), margin_px, region.name)
     return RegionWorld(spec=region, grid=grid, truth=truth, probes=probes, samples=samples)
+
+
+def default_workers() -> int:
+    """Worker processes of the demo writers: up to 2 of the CPUs this process may use."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(2, cpus)
 
 
 def make_world(spec: WorldSpec, workers: int = 1) -> list[RegionWorld]:
