@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import time
 
 import numpy as np
 import torch
+from machine import describe  # benchmarks/machine.py
 
 from soilsat.models.lstm import LstmSettings, SimonsenLstm, train_ensemble
 from soilsat.models.runtime import deterministic
@@ -67,7 +67,7 @@ def main() -> None:
         "updates_run": run_updates, "wall_s": round(wall, 2), "wall_s_extrapolated_full": round(full_wall, 1),
         "peak_rss_gb": round(peak, 3), "loop_s_per_update": round(per_update_loop, 5),
         "loop_s_extrapolated": round(loop_s, 1), "speedup": round(loop_s / full_wall, 2),
-        "machine": f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} torch threads".strip(),
+        "threads": torch.get_num_threads(), "machine": describe(),
     }))
 
 

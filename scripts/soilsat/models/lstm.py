@@ -9,6 +9,10 @@ ten graph nodes per time step and layer (883 steps x 2 layers) whose bookkeeping
 tiny network; here the per-step work is six fused tensor operations, and the weight gradients are
 accumulated after the loop as a few large batched products. `SimonsenLstm` is the same network as
 a plain torch.nn module: the reference the ensemble is tested and benchmarked against.
+
+Dropout masks: on the CPU each member draws its own counter-based stream keyed by (seed, fold,
+repeat, update), so a member trains the same whichever members share its ensemble; on a GPU they
+come from one torch generator over the whole ensemble.
 """
 
 from __future__ import annotations
@@ -203,6 +207,11 @@ class MemberData:
         y = (torch.nan_to_num(y, nan=0.0) - self.y_mean) / self.y_std
         return x, y, valid
 
+    def member_batch(self, probes: np.ndarray, workspace: lstm_cpu.Workspace | None = None):
+        """The same batch member-major, (member, time, channel), as numpy arrays in `workspace` (CPU tensors only)."""
+        return lstm_cpu.scaled_batch(*(t.numpy() for t in (self.inputs, self.observed, self.target)), probes,
+                                     *(t.numpy() for t in (self.mean, self.std, self.y_mean, self.y_std)), workspace)
+
 
 def member_data(inputs: np.ndarray, observed: np.ndarray, target: np.ndarray, folds: Sequence[Fold],
                 device: str) -> MemberData:
@@ -238,21 +247,26 @@ def train_ensemble(inputs: np.ndarray, observed: np.ndarray, target: np.ndarray,
         raise ValueError("every member of one ensemble must have the same number of training probes")
     keep = 1.0 - settings.dropout
     members = len(folds)
+    fold_ids, repeat_ids = np.array([f.fold for f in folds]), np.array([f.repeat for f in folds])
+    workspace = lstm_cpu.Workspace()
     for epoch in range(settings.epochs):
         order = np.stack([member_rng(seed, f.fold, 1000 * (epoch + 1) + f.repeat).permutation(f.train) for f in folds])
         losses = torch.zeros(members, device=device)
         for step in range(n_train):
-            x, y, valid = data.batch(torch.as_tensor(order[:, step], device=device))
-            masks = [torch.empty(x.shape[0], members, settings.units, device=device)
-                     .bernoulli_(keep, generator=generator) / keep for _ in range(settings.layers)]
             with torch.no_grad():
                 if device == "cpu":  # one compiled loop per layer (soilsat.models.lstm_cpu)
-                    masks_m = [m.transpose(0, 1).contiguous().numpy() for m in masks]
-                    predicted_m, state = lstm_cpu.forward(params, x.transpose(0, 1).contiguous().numpy(), masks_m)
-                    loss, d_y = masked_mae(torch.from_numpy(predicted_m).transpose(0, 1), y, valid)
-                    grads = lstm_cpu.backward(params, state, d_y.transpose(0, 1).contiguous().numpy(),
-                                              settings.recurrent_l2)
+                    x, y, valid = data.member_batch(order[:, step], workspace)
+                    shape = (x.shape[1], settings.units)
+                    masks = [lstm_cpu.dropout_masks(seed, fold_ids, repeat_ids, (epoch * n_train + step) * settings.layers
+                                                    + layer, shape, keep, f"mask{layer}", workspace)
+                             for layer in range(settings.layers)]
+                    predicted, state = lstm_cpu.forward(params, x, masks, workspace)
+                    loss, d_y = masked_mae(torch.from_numpy(predicted).T, torch.from_numpy(y).T, torch.from_numpy(valid).T)
+                    grads = lstm_cpu.backward(params, state, d_y.T.numpy(), settings.recurrent_l2)
                 else:
+                    x, y, valid = data.batch(torch.as_tensor(order[:, step], device=device))
+                    masks = [torch.empty(x.shape[0], members, settings.units, device=device)
+                             .bernoulli_(keep, generator=generator) / keep for _ in range(settings.layers)]
                     predicted, state = forward(params, x, masks)
                     loss, d_y = masked_mae(predicted, y, valid)
                     grads = backward(params, state, d_y, settings.recurrent_l2)
@@ -269,10 +283,10 @@ def train_ensemble(inputs: np.ndarray, observed: np.ndarray, target: np.ndarray,
 def predict(params: dict[str, Tensor], data: MemberData, probes: Sequence[int]) -> np.ndarray:
     """Predictions (member, time) in target units for one probe per member, dropout off."""
     with torch.no_grad():
-        x, _, _ = data.batch(torch.as_tensor(np.asarray(probes), device=data.inputs.device))
-        if x.device.type == "cpu":
-            y = torch.from_numpy(lstm_cpu.forward(params, x.transpose(0, 1).contiguous().numpy())[0])
+        if data.inputs.device.type == "cpu":
+            y = torch.from_numpy(lstm_cpu.forward(params, data.member_batch(np.asarray(probes))[0])[0])
         else:
+            x, _, _ = data.batch(torch.as_tensor(np.asarray(probes), device=data.inputs.device))
             y = forward(params, x)[0].transpose(0, 1)
         return (y * data.y_std[:, None] + data.y_mean[:, None]).cpu().numpy()
 

@@ -151,55 +151,156 @@ def _array(t: Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().numpy(), dtype=np.float32)
 
 
-def layer_forward(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+class Workspace:
+    """The arrays of one ensemble's training update, allocated on first use and reused by every later one.
+
+    At the thesis protocol's size an update touches about 1 GB of activations; fresh arrays at every
+    update cost more in page faults (kernel time) than the kernels' arithmetic."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def array(self, name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
+        """The array kept under `name` (uninitialised), reallocated when the shape or dtype asked for changes."""
+        a = self._arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = self._arrays[name] = np.empty(shape, dtype)
+        return a
+
+
+@numba.njit(parallel=True, cache=True)
+def _scaled_batch(inputs, observed, target, probes, mean, std, y_mean, y_std, x, y, valid):  # pragma: no cover
+    members = probes.shape[0]
+    steps, n_in = inputs.shape[1], inputs.shape[2]
+    n_obs = observed.shape[2]
+    big = np.finfo(np.float32).max
+    for m in prange(members):
+        p = probes[m]
+        for t in range(steps):
+            for i in range(n_in):
+                v = (inputs[p, t, i] - mean[m, i]) / std[m, i]
+                if np.isnan(v):  # as torch.nan_to_num(nan=0.0)
+                    v = np.float32(0.0)
+                elif np.isinf(v):
+                    v = big if v > 0 else -big
+                x[m, t, i] = v
+            for i in range(n_obs):
+                x[m, t, n_in + i] = observed[p, t, i]
+            v = target[p, t]
+            ok = np.isfinite(v)
+            valid[m, t] = ok
+            y[m, t] = (v - y_mean[m]) / y_std[m] if ok else -y_mean[m] / y_std[m]
+
+
+def scaled_batch(inputs: np.ndarray, observed: np.ndarray, target: np.ndarray, probes: np.ndarray, mean: np.ndarray,
+                 std: np.ndarray, y_mean: np.ndarray, y_std: np.ndarray,
+                 workspace: Workspace | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Member-major inputs (member, time, channel), scaled target and validity of one probe per member.
+
+    The same values as :meth:`soilsat.models.lstm.MemberData.batch` (which is time-major), in one pass."""
+    ws = workspace or Workspace()
+    members, (steps, n_in), n_obs = len(probes), inputs.shape[1:], observed.shape[2]
+    x = ws.array("batch_x", (members, steps, n_in + n_obs))
+    y = ws.array("batch_y", (members, steps))
+    valid = ws.array("batch_valid", (members, steps), np.bool_)
+    _scaled_batch(inputs, observed, target, np.ascontiguousarray(probes, dtype=np.int64), mean, std, y_mean, y_std,
+                  x, y, valid)
+    return x, y, valid
+
+
+@numba.njit(cache=True, inline="always")
+def _mix(z):  # pragma: no cover - compiled
+    """SplitMix64's finaliser: a bijective scramble of a 64-bit word."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(parallel=True, cache=True)
+def _dropout_masks(seed, folds, repeats, counter, threshold, scale, out):  # pragma: no cover - compiled
+    members, steps, units = out.shape
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    for m in prange(members):
+        key = _mix(np.uint64(seed) + golden)
+        key = _mix(key ^ np.uint64(folds[m]))
+        key = _mix(key ^ np.uint64(repeats[m]))
+        key = _mix(key ^ np.uint64(counter))
+        for t in range(steps):
+            for u in range(units):
+                z = _mix(key + np.uint64(t * units + u + 1) * golden)
+                out[m, t, u] = scale if (z >> np.uint64(40)) < threshold else np.float32(0.0)
+
+
+def dropout_masks(seed: int, folds: np.ndarray, repeats: np.ndarray, counter: int, shape: tuple[int, int],
+                  keep: float, name: str, workspace: Workspace | None = None) -> np.ndarray:
+    """Inverted-dropout masks (member, time, unit): 1/keep with probability keep, else 0.
+
+    Each member's mask is a counter-based stream (SplitMix64) keyed by (seed, fold, repeat, counter),
+    so a member trains the same whichever members run beside it and however many threads draw them."""
+    out = (workspace or Workspace()).array(name, (len(folds), *shape))
+    threshold = np.uint64(round(keep * 2**24))
+    _dropout_masks(np.uint64(seed), np.asarray(folds, dtype=np.uint64), np.asarray(repeats, dtype=np.uint64),
+                   np.uint64(counter), threshold, np.float32(1.0 / keep), out)
+    return out
+
+
+def layer_forward(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarray, workspace: Workspace | None = None,
+                  name: str = "") -> dict[str, np.ndarray]:
     """One layer over (member, time, feature): gate activations, cell, tanh(cell) and output, kept for backward."""
+    ws = workspace or Workspace()
     members, steps, _ = x.shape
     h = w_hh.shape[1]
-    cache = {"x": x, "act": np.empty((members, steps, 4 * h), np.float32),
-             **{k: np.empty((members, steps, h), np.float32) for k in ("cell", "tcell", "out")}}
+    cache = {"x": x, "act": ws.array(f"{name}act", (members, steps, 4 * h)),
+             **{k: ws.array(f"{name}{k}", (members, steps, h)) for k in ("cell", "tcell", "out")}}
     _layer_forward(x, w_ih, w_hh, b, cache["act"], cache["cell"], cache["tcell"], cache["out"])
     return cache
 
 
 def layer_backward(cache: dict[str, np.ndarray], w_ih: np.ndarray, w_hh: np.ndarray, d_out: np.ndarray,
-                   want_dx: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+                   want_dx: bool = True, workspace: Workspace | None = None,
+                   name: str = "") -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
     """Gradients (input or None, w_ih, w_hh, b) of one layer by backpropagation through time."""
+    ws = workspace or Workspace()
     x = cache["x"]
-    d_x = np.empty_like(x) if want_dx else np.empty((0, 0, 0), np.float32)
-    d_wih, d_whh = np.empty_like(w_ih), np.empty_like(w_hh)
-    d_b = np.empty((w_ih.shape[0], 1, w_ih.shape[2]), np.float32)
+    d_x = ws.array(f"{name}d_x", x.shape) if want_dx else np.empty((0, 0, 0), np.float32)
+    d_wih, d_whh = ws.array(f"{name}d_wih", w_ih.shape), ws.array(f"{name}d_whh", w_hh.shape)
+    d_b = ws.array(f"{name}d_b", (w_ih.shape[0], 1, w_ih.shape[2]))
     _layer_backward(x, w_ih, w_hh, cache["act"], cache["cell"], cache["tcell"], cache["out"],
                     np.ascontiguousarray(d_out, dtype=np.float32), want_dx, d_x, d_wih, d_whh, d_b)
     return (d_x if want_dx else None), d_wih, d_whh, d_b
 
 
-def forward(params: dict[str, Tensor], x: np.ndarray, masks: Sequence[np.ndarray] | None = None) -> tuple[np.ndarray, list]:
+def forward(params: dict[str, Tensor], x: np.ndarray, masks: Sequence[np.ndarray] | None = None,
+            workspace: Workspace | None = None) -> tuple[np.ndarray, list]:
     """Predictions (member, time) and the state for backward; x and masks are (member, time, ...)."""
+    ws = workspace or Workspace()
     layers = sum(1 for k in params if k.startswith("w_hh"))
     caches = []
     for layer in range(layers):
         cache = layer_forward(x, _array(params[f"w_ih{layer}"]), _array(params[f"w_hh{layer}"]),
-                              _array(params[f"b{layer}"]))
-        x = cache["out"] if masks is None else cache["out"] * masks[layer]
+                              _array(params[f"b{layer}"]), ws, f"layer{layer}_")
+        x = cache["out"] if masks is None else np.multiply(cache["out"], masks[layer],
+                                                           out=ws.array(f"layer{layer}_dropped", cache["out"].shape))
         caches.append(cache)
     w_out = _array(params["w_out"])[:, :, 0]  # (member, unit)
     y = np.einsum("mtu,mu->mt", x, w_out) + _array(params["b_out"])[:, 0]
-    return y.astype(np.float32), [caches, x, masks]
+    return y.astype(np.float32), [caches, x, masks, ws]
 
 
 def backward(params: dict[str, Tensor], state: list, d_y: np.ndarray, recurrent_l2: float) -> dict[str, Tensor]:
     """Gradients of every stacked parameter given d loss / d prediction (member, time), L2 on recurrences added."""
-    caches, top, masks = state
+    caches, top, masks, ws = state
     d_y = np.ascontiguousarray(d_y, dtype=np.float32)
     grads = {"w_out": torch.from_numpy(np.einsum("mtu,mt->mu", top, d_y)[:, :, None].astype(np.float32)),
              "b_out": torch.from_numpy(d_y.sum(1).reshape(-1, 1, 1))}
-    d_x = d_y[:, :, None] * _array(params["w_out"])[:, None, :, 0]
+    d_x = np.multiply(d_y[:, :, None], _array(params["w_out"])[:, None, :, 0], out=ws.array("d_top", top.shape))
     for layer in range(len(caches) - 1, -1, -1):
         if masks is not None:
-            d_x = d_x * masks[layer]
+            d_x *= masks[layer]
         w_ih, w_hh = _array(params[f"w_ih{layer}"]), _array(params[f"w_hh{layer}"])
-        d_x, d_w_ih, d_w_hh, d_b = layer_backward(caches[layer], w_ih, w_hh, d_x, want_dx=layer > 0)
+        d_x, d_w_ih, d_w_hh, d_b = layer_backward(caches[layer], w_ih, w_hh, d_x, layer > 0, ws, f"layer{layer}_")
+        d_w_hh += np.float32(2.0 * recurrent_l2) * w_hh
         grads[f"w_ih{layer}"] = torch.from_numpy(d_w_ih)
-        grads[f"w_hh{layer}"] = torch.from_numpy(d_w_hh + np.float32(2.0 * recurrent_l2) * w_hh)
+        grads[f"w_hh{layer}"] = torch.from_numpy(d_w_hh)
         grads[f"b{layer}"] = torch.from_numpy(d_b)
     return grads
