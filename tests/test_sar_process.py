@@ -314,3 +314,23 @@ def test_demo_products_against_truth(demo_products):
         assert inc_err < 0.5
         checked += 1
     assert checked > 0
+
+
+@pytest.mark.parametrize("name,pol", [(S1B, "VV"), (S1A, "VH")])
+def test_one_pass_calibration_equals_the_lut_arrays(name, pol):
+    """sigma0_window (one compiled pass) against sigma0 of the interpolated LUT and noise arrays, on real metadata
+    (IPF 3.40 with azimuth noise blocks, IPF 2.70 with range noise only)."""
+    data = safe.open_product(real_fixture("s1", name)).polarisation(pol)
+    rng = np.random.default_rng(2)
+    r0, c0 = 700, 2000
+    dn = rng.integers(0, 400, size=(300, 500)).astype(np.uint16)
+    rows, cols = (r0, r0 + 300), (c0, c0 + 500)
+    lut = cal.lut_on_image(data.calibration.vectors, rows, cols, "sigma_nought")
+    noise = cal.noise_on_image(data.noise.range_vectors, rows, cols, data.noise.azimuth_vectors) * 1.7
+    fast, fast_noise = cal.sigma0_window(data, dn, r0, c0, noise_scale=1.7, with_noise=True)
+    np.testing.assert_array_equal(fast_noise, noise)
+    np.testing.assert_array_equal(fast, cal.sigma0(dn, lut, noise))
+    assert np.isnan(fast[dn == 0]).all() and (dn == 0).any()
+    plain, none = cal.sigma0_window(data, dn, r0, c0, denoise=False)
+    assert none is None
+    np.testing.assert_array_equal(plain, cal.sigma0(dn, lut))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 
 from soilsat.sar.safe import NoiseAzimuthVector, NoiseRangeVector
@@ -28,20 +29,16 @@ def _as_index(values: np.ndarray | Sequence[int] | range | tuple[int, int]) -> n
     return np.asarray(values, dtype=float)
 
 
-def lut_on_image(
+def separable_lut(
     vectors: Sequence[object],
     lines: np.ndarray | range | tuple[int, int],
     samples: np.ndarray | range | tuple[int, int],
     field: str = "sigma_nought",
-) -> np.ndarray:
-    """Bilinear interpolation of a sparse LUT onto a window of the image.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sparse LUT on a window in separable form: each bracketing vector interpolated onto the window's
+    samples (n, samples), and per window line the first of its two vectors and the second's weight.
 
-    `vectors` hold `.line` (int), `.pixel` (1-D increasing) and the LUT in attribute
-    `field` (``sigma_nought``, ``beta_nought``, ``gamma``, ``dn`` for calibration vectors,
-    ``lut`` for noise range vectors). `lines` and `samples` are the window's image line and
-    sample indices: 1-D arrays (or ranges), or (start, stop) pairs. Returns a float64 array
-    of shape (len(lines), len(samples)).
-    """
+    The LUT at (line i, sample j) is ``per_vector[k[i], j] * (1 - w[i]) + per_vector[k[i] + 1, j] * w[i]``."""
     rows = _as_index(lines)
     cols = _as_index(samples)
     if not len(vectors):
@@ -58,12 +55,52 @@ def lut_on_image(
         [np.interp(cols, np.asarray(vectors[i].pixel, float), np.asarray(getattr(vectors[i], field), float)) for i in used]
     )
     used_lines = vec_lines[lo:hi]
-    if len(used_lines) == 1:
-        return np.broadcast_to(per_vector[0], (rows.size, cols.size)).copy()
+    if len(used_lines) == 1:  # one vector holds everywhere
+        return np.concatenate([per_vector, per_vector]), np.zeros(rows.size, np.int64), np.zeros(rows.size)
     k = np.clip(np.searchsorted(used_lines, rows, side="right") - 1, 0, len(used_lines) - 2)
     l0, l1 = used_lines[k], used_lines[k + 1]
-    w = np.clip((rows - l0) / np.where(l1 > l0, l1 - l0, 1.0), 0.0, 1.0)[:, None]
-    return per_vector[k] * (1.0 - w) + per_vector[k + 1] * w
+    w = np.clip((rows - l0) / np.where(l1 > l0, l1 - l0, 1.0), 0.0, 1.0)
+    return per_vector, k.astype(np.int64), w
+
+
+def lut_on_image(
+    vectors: Sequence[object],
+    lines: np.ndarray | range | tuple[int, int],
+    samples: np.ndarray | range | tuple[int, int],
+    field: str = "sigma_nought",
+) -> np.ndarray:
+    """Bilinear interpolation of a sparse LUT onto a window of the image.
+
+    `vectors` hold `.line` (int), `.pixel` (1-D increasing) and the LUT in attribute
+    `field` (``sigma_nought``, ``beta_nought``, ``gamma``, ``dn`` for calibration vectors,
+    ``lut`` for noise range vectors). `lines` and `samples` are the window's image line and
+    sample indices: 1-D arrays (or ranges), or (start, stop) pairs. Returns a float64 array
+    of shape (len(lines), len(samples)).
+    """
+    per_vector, k, w = separable_lut(vectors, lines, samples, field)
+    return per_vector[k] * (1.0 - w[:, None]) + per_vector[k + 1] * w[:, None]
+
+
+def azimuth_profiles(
+    azimuth_vectors: Sequence[NoiseAzimuthVector],
+    lines: np.ndarray | range | tuple[int, int],
+    samples: np.ndarray | range | tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The azimuth noise vectors on a window: each one's LUT at every window line (NaN outside its lines),
+    and the window samples start:stop it covers. Later vectors take precedence where blocks overlap."""
+    rows = _as_index(lines)
+    cols = _as_index(samples)
+    profile = np.full((len(azimuth_vectors), rows.size), np.nan)
+    start = np.zeros(len(azimuth_vectors), np.int64)
+    stop = np.zeros(len(azimuth_vectors), np.int64)
+    for n, v in enumerate(azimuth_vectors):
+        in_rows = (rows >= v.first_line) & (rows <= v.last_line)
+        in_cols = np.flatnonzero((cols >= v.first_sample) & (cols <= v.last_sample))
+        if not in_rows.any() or not in_cols.size:
+            continue
+        profile[n, in_rows] = np.interp(rows[in_rows], np.asarray(v.line, float), np.asarray(v.lut, float))
+        start[n], stop[n] = in_cols[0], in_cols[-1] + 1
+    return profile, start, stop
 
 
 def azimuth_noise_on_image(
@@ -73,16 +110,11 @@ def azimuth_noise_on_image(
 ) -> np.ndarray:
     """The azimuth noise scaling (IPF >= 2.9) on a window: each vector's LUT, interpolated
     over line, fills its own block of lines x samples; pixels outside every block get 1."""
-    rows = _as_index(lines)
-    cols = _as_index(samples)
-    out = np.ones((rows.size, cols.size))
-    for v in azimuth_vectors:
-        in_rows = (rows >= v.first_line) & (rows <= v.last_line)
-        in_cols = (cols >= v.first_sample) & (cols <= v.last_sample)
-        if not in_rows.any() or not in_cols.any():
-            continue
-        profile = np.interp(rows[in_rows], np.asarray(v.line, float), np.asarray(v.lut, float))
-        out[np.ix_(in_rows, in_cols)] = profile[:, None]
+    profile, start, stop = azimuth_profiles(azimuth_vectors, lines, samples)
+    out = np.ones((profile.shape[1], _as_index(samples).size))
+    for n in range(profile.shape[0]):
+        in_rows = np.isfinite(profile[n])
+        out[in_rows, start[n]:stop[n]] = profile[n, in_rows, None]
     return out
 
 
@@ -112,15 +144,56 @@ def sigma0(dn: np.ndarray, sigma_lut: np.ndarray, noise: np.ndarray | None = Non
     return out
 
 
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _calibrate(dn, cal, cal_k, cal_w, noise, noise_k, noise_w, az, az_start, az_stop, scale, out, noise_out):
+    """sigma0 (and, when noise_out has rows, the noise) of a window from separable LUTs: one pass per line."""
+    rows, cols = dn.shape
+    keep_noise = noise_out.shape[0] > 0
+    for i in numba.prange(rows):
+        a, wa = cal_k[i], cal_w[i]
+        b, wb = noise_k[i], noise_w[i]
+        factor = np.ones(cols)  # the azimuth noise scaling of this line
+        for n in range(az.shape[0]):
+            if np.isfinite(az[n, i]):
+                factor[az_start[n]:az_stop[n]] = az[n, i]
+        for j in range(cols):
+            lut = cal[a, j] * (1.0 - wa) + cal[a + 1, j] * wa
+            nz = (noise[b, j] * (1.0 - wb) + noise[b + 1, j] * wb) * factor[j] * scale
+            if keep_noise:
+                noise_out[i, j] = nz
+            d = dn[i, j]
+            if d == 0:
+                out[i, j] = np.nan
+            else:
+                p = float(d) * float(d) - nz
+                out[i, j] = max(p, 0.0) / (lut * lut)
+
+
+def sigma0_window(data, dn: np.ndarray, row0: int, col0: int, denoise: bool = True, noise_scale: float = 1.0,
+                  with_noise: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Linear sigma0 (float32, NaN where DN is 0) of a window of amplitudes whose top-left pixel is image
+    (row0, col0), in one compiled pass; with `with_noise`, also the noise power (DN^2) removed from it.
+
+    The same values as ``sigma0(dn, lut_on_image(...), noise_on_image(...) * noise_scale)``, without their
+    window-sized temporaries. `data` is a :class:`soilsat.sar.safe.PolarisationData`."""
+    rows, cols = (row0, row0 + dn.shape[0]), (col0, col0 + dn.shape[1])
+    cal, cal_k, cal_w = separable_lut(data.calibration.vectors, rows, cols, "sigma_nought")
+    if denoise and data.noise.range_vectors:
+        noise, noise_k, noise_w = separable_lut(data.noise.range_vectors, rows, cols, "lut")
+        az, az_start, az_stop = azimuth_profiles(data.noise.azimuth_vectors, rows, cols)
+    else:
+        noise, noise_k, noise_w = np.zeros((2, dn.shape[1])), np.zeros(dn.shape[0], np.int64), np.zeros(dn.shape[0])
+        az, az_start, az_stop = np.zeros((0, dn.shape[0])), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    out = np.empty(dn.shape, np.float32)
+    noise_out = np.empty(dn.shape if with_noise else (0, 0))
+    _calibrate(np.ascontiguousarray(dn), cal, cal_k, cal_w, noise, noise_k, noise_w, az, az_start, az_stop,
+               float(noise_scale), out, noise_out)
+    return out, (noise_out if with_noise else None)
+
+
 def calibrate_window(data, dn: np.ndarray, row0: int, col0: int, denoise: bool = True) -> np.ndarray:
     """Linear sigma0 of a window of amplitudes whose top-left pixel is image (row0, col0).
 
     `data` is a :class:`soilsat.sar.safe.PolarisationData`.
     """
-    lines = np.arange(row0, row0 + dn.shape[0])
-    samples = np.arange(col0, col0 + dn.shape[1])
-    lut = lut_on_image(data.calibration.vectors, lines, samples, "sigma_nought")
-    noise = None
-    if denoise and data.noise.range_vectors:
-        noise = noise_on_image(data.noise.range_vectors, lines, samples, data.noise.azimuth_vectors)
-    return sigma0(dn, lut, noise)
+    return sigma0_window(data, dn, row0, col0, denoise)[0]

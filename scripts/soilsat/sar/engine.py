@@ -38,7 +38,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,7 +56,7 @@ from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
 from soilsat.io import cog_writer
 from soilsat.sar import border, graph, terrain
-from soilsat.sar.calibration import lut_on_image, noise_on_image, sigma0
+from soilsat.sar.calibration import noise_on_image, sigma0_window
 from soilsat.sar.orbit import annotation_orbit, geodetic_to_ecef, product_orbit, read_eof, select_eof
 from soilsat.sar.safe import PolarisationData, S1Product, open_product
 from soilsat.sar.speckle import lee_sigma
@@ -263,39 +263,62 @@ class Geometry:
     shadow: np.ndarray
 
 
-def block_geometry(model: terrain.RangeDopplerModel, grid: StudyGrid, heights: np.ndarray, rows: tuple[int, int],
-                   halo_rows: tuple[int, int], levels: np.ndarray | None = None) -> Geometry:
-    """Geometry of grid rows g0:g1 from `heights` of rows h0:h1 (the block plus its layover/shadow halo).
+def geometry_blocks(model: terrain.RangeDopplerModel, grid: StudyGrid, heights_of: Callable[[int, int], np.ndarray],
+                    rows: int = GRID_BLOCK_ROWS, halo: int = LAYOVER_HALO_ROWS,
+                    levels: np.ndarray | None = None) -> Iterator[tuple[int, int, np.ndarray, Geometry]]:
+    """(g0, g1, heights, geometry) of each block of grid rows g0:g1 in turn; `heights_of(r0, r1)` gives the
+    DEM heights of grid rows r0:r1, and `levels` (three heights spanning the DEM's) interpolates the
+    zero-Doppler time (None: exact per pixel).
 
-    `levels`: three heights spanning the DEM's, to interpolate the zero-Doppler time (None: exact per pixel)."""
-    (g0, g1), (h0, h1) = rows, halo_rows
-    raw = terrain._raw_geometry(model, grid, heights, (h0, h1, 0, grid.width), levels)
-    with np.errstate(invalid="ignore"):
-        incidence = np.degrees(np.arccos(np.clip(raw[3], -1.0, 1.0)))
-        local = np.degrees(np.arccos(np.clip(raw[4], -1.0, 1.0)))
-    layover, shadow = terrain.layover_shadow(model, grid, raw[0], raw[2], raw[5], raw[6], incidence)
-    with np.errstate(invalid="ignore"):
-        shadow |= local > 90.0  # facing away from the radar: active shadow
-    core = slice(g0 - h0, g1 - h0)
-    return Geometry(raw[0][core].copy(), raw[1][core].copy(), incidence[core].astype(np.float32),
-                    local[core].astype(np.float32), layover[core].copy(), shadow[core].copy())
+    The layover/shadow sweeps of a block see `halo` more rows on each side: a zero-Doppler line
+    crosses the grid at the track's angle to north (about 10-15 degrees), so 128 rows (1.3 km)
+    hold the pixels within about 5 km of range of every pixel of the block. The float64 planes of
+    those rows are held in one buffer that rolls on from block to block, so each grid row's
+    geometry is computed once. What a block yields are views of that buffer, valid until the next.
+    """
+    width, height = grid.width, grid.height
+    span = min(rows + 2 * halo, height)
+    planes = np.empty((terrain.N_PLANES, span, width))
+    held = np.empty((span, width), np.float32)  # the DEM heights of the rows in `planes`
+    lo = hi = 0  # grid rows lo:hi are in planes[:, :hi - lo]
+    for g0 in range(0, height, rows):
+        g1 = min(g0 + rows, height)
+        h0, h1 = max(g0 - halo, 0), min(g1 + halo, height)
+        keep = max(hi - h0, 0)
+        planes[:, :keep] = planes[:, h0 - lo:hi - lo]
+        held[:keep] = held[h0 - lo:hi - lo]
+        lo, new = h0, max(hi, h0)
+        if new < h1:  # one more row on each side, where there is one, for the surface normals at the edges
+            m0, m1 = max(new - 1, 0), min(h1 + 1, height)
+            heights = dem_heights_checked(heights_of(m0, m1), (m1 - m0, width))
+            terrain._raw_geometry(model, grid, heights, (m0, m1, 0, width), levels, (new - m0, m1 - h1),
+                                  out=planes[:, new - lo:h1 - lo])
+            held[new - lo:h1 - lo] = heights[new - m0:h1 - m0]
+        hi = h1
+        raw = planes[:, :h1 - lo]
+        layover, shadow = terrain.layover_shadow(model, grid, raw[0], raw[2], raw[5], raw[6], raw[3])
+        core = slice(g0 - lo, g1 - lo)
+        with np.errstate(invalid="ignore"):
+            incidence = np.degrees(np.arccos(np.clip(raw[3, core], -1.0, 1.0))).astype(np.float32)
+            local = np.degrees(np.arccos(np.clip(raw[4, core], -1.0, 1.0))).astype(np.float32)
+            shadow = shadow[core] | (local > 90.0)  # facing away from the radar: active shadow
+        yield g0, g1, held[core], Geometry(raw[0, core], raw[1, core], incidence, local, layover[core], shadow)
+
+
+def dem_heights_checked(heights: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Heights as float64, ValueError unless of `shape`."""
+    if heights.shape != shape:
+        raise ValueError(f"DEM rows of shape {heights.shape} where {shape} were asked for")
+    return np.asarray(heights, dtype=float)
 
 
 def grid_geometry(model: terrain.RangeDopplerModel, grid: StudyGrid, heights: np.ndarray,
                   rows: int = GRID_BLOCK_ROWS, halo: int = LAYOVER_HALO_ROWS, levels: np.ndarray | None = None) -> Geometry:
-    """terrain.grid_geometry computed in blocks of grid rows, so its float64 planes exist for one block only.
-
-    The layover/shadow sweeps of a block see `halo` more rows on each side: a zero-Doppler line
-    crosses the grid at the track's angle to north (about 10-15 degrees), so 128 rows (1.3 km)
-    hold the pixels within about 5 km of range of every pixel of the block.
-    """
+    """terrain.grid_geometry computed in blocks of grid rows (geometry_blocks), gathered into whole-grid arrays."""
     shape = grid.shape
     out = Geometry(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan, np.float32),
                    np.full(shape, np.nan, np.float32), np.zeros(shape, bool), np.zeros(shape, bool))
-    for g0 in range(0, grid.height, rows):
-        g1 = min(g0 + rows, grid.height)
-        h0, h1 = max(g0 - halo, 0), min(g1 + halo, grid.height)
-        geo = block_geometry(model, grid, heights[h0:h1], (g0, g1), (h0, h1), levels)
+    for g0, g1, _, geo in geometry_blocks(model, grid, lambda r0, r1: heights[r0:r1], rows, halo, levels):
         for field in dataclasses.fields(Geometry):
             getattr(out, field.name)[g0:g1] = getattr(geo, field.name)
     return out
@@ -360,9 +383,7 @@ def sigma0_block(data: PolarisationData, meas: Measurement, plan: BorderPlan, ro
     """Thermal noise removal, border noise removal and calibration of image rows x cols: linear sigma0, NaN no-value."""
     (r0, r1), (c0, c1) = rows, cols
     dn = meas.read(r0, r1, c0, c1)
-    noise = noise_block(data, r0, r1, c0, c1, plan.scale)
-    lut = lut_on_image(data.calibration.vectors, (r0, r1), (c0, c1), "sigma_nought")
-    out = sigma0(dn, lut, noise)
+    out, noise = sigma0_window(data, dn, r0, c0, noise_scale=plan.scale, with_noise=plan.active)
     if plan.active:
         good = border.signal(dn, noise, plan.threshold)
         zeros = np.zeros(r1 - r0, dtype=np.int64)
@@ -382,12 +403,7 @@ def dem_rows(dem: tuple[np.ndarray, object, object], grid: StudyGrid, r0: int, r
     if array.shape == grid.shape and pyproj.CRS.from_user_input(crs) == pyproj.CRS.from_user_input(grid.crs) \
             and Affine(*transform[:6]).almost_equals(grid.transform, precision=1e-6):
         return array[r0:r1].copy()
-    rows = dataclasses.replace(grid, y0=grid.y0 - r0 * grid.resolution, height=r1 - r0)
-    out = np.full(rows.shape, np.nan, dtype=np.float32)
-    rasterio.warp.reproject(array, out, src_transform=transform, src_crs=crs, dst_transform=rows.transform,
-                            dst_crs=rows.crs, src_nodata=np.nan, dst_nodata=np.nan,
-                            resampling=rasterio.warp.Resampling.bilinear)
-    return out
+    return terrain.dem_on_rows(dem, grid, r0, r1)
 
 
 def dem_range(dem: tuple[np.ndarray, object, object], grid: StudyGrid) -> tuple[float, float] | None:
@@ -547,12 +563,9 @@ def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files:
             for pol, data in datas.items():
                 images[pol] = filter_window(spec, product, data, window, block_lines, Path(scratch) / f"{pol}.f32")
         any_height = False
-        for g0 in range(0, grid.height, grid_rows):
-            g1 = min(g0 + grid_rows, grid.height)
-            h0, h1 = max(g0 - LAYOVER_HALO_ROWS, 0), min(g1 + LAYOVER_HALO_ROWS, grid.height)
-            heights = dem_rows(dem, grid, h0, h1)
-            geo = block_geometry(model, grid, heights, (g0, g1), (h0, h1), levels)
-            finite = np.isfinite(heights[g0 - h0:g1 - h0])
+        for g0, g1, heights, geo in geometry_blocks(model, grid, lambda r0, r1: dem_rows(dem, grid, r0, r1),
+                                                    grid_rows, LAYOVER_HALO_ROWS, levels):
+            finite = np.isfinite(heights)
             any_height |= bool(finite.any())
             valid = inside_image(geo, ann.number_of_lines, ann.number_of_samples) & finite
             sink(g0, g1, block_bands(geo, valid, images))

@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 import pyproj
-import rasterio.warp
 from affine import Affine
 
 from soilsat.grid import StudyGrid
@@ -163,9 +162,9 @@ def _lerp(field, a, u, b, v, c):
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, t0, tlat, levels, interpolate, out,
+def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, first, t0, tlat, levels, interpolate, out,
                      t_first, ati, spacing, mid, sr0, srgr, method, degree, times, pos, vel, coef, centre, scale):
-    """Per grid pixel, the N_PLANES planes of out (see N_PLANES).
+    """Per grid pixel of rows first:first + out.shape[1] of h, the N_PLANES planes of out (see N_PLANES).
 
     The ellipsoid foot point, normal and the foot's steps of one pixel east and north come
     bilinearly from a lattice (kr/wr, kc/wc: each row's and column's lattice cell and weight);
@@ -178,7 +177,8 @@ def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, t0, tlat, lev
     the satellite state, slant range and pixel follow exactly from it (the range is stationary
     in time at zero Doppler, so a time error enters it only to second order)."""
     n_rows, n_cols = h.shape
-    for i in numba.prange(n_rows):
+    for o in numba.prange(out.shape[1]):
+        i = o + first
         buf = np.empty(9)
         tguess = t0
         a, u = kr[i], wr[i]
@@ -187,7 +187,7 @@ def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, t0, tlat, lev
             hh = h[i, j]
             if not np.isfinite(hh):
                 for c in range(N_PLANES):
-                    out[c, i, j] = np.nan
+                    out[c, o, j] = np.nan
                 continue
             b, v = kc[j], wc[j]
             fx, fy, fz = _lerp(foot, a, u, b, v, 0), _lerp(foot, a, u, b, v, 1), _lerp(foot, a, u, b, v, 2)
@@ -220,15 +220,15 @@ def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, t0, tlat, lev
             sn = math.sqrt(sx * sx + sy * sy + sz * sz)
             s_norm = math.sqrt(buf[0] * buf[0] + buf[1] * buf[1] + buf[2] * buf[2])
             f_norm = math.sqrt(fx * fx + fy * fy + fz * fz)
-            out[0, i, j] = line
-            out[1, i, j] = pixel
-            out[2, i, j] = r
-            out[3, i, j] = nx * lx + ny * ly + nz * lz
-            out[4, i, j] = (sx * lx + sy * ly + sz * lz) / sn
+            out[0, o, j] = line
+            out[1, o, j] = pixel
+            out[2, o, j] = r
+            out[3, o, j] = nx * lx + ny * ly + nz * lz
+            out[4, o, j] = (sx * lx + sy * ly + sz * lz) / sn
             # off-nadir angle: between the satellite's geocentric nadir and the ray to the point
-            out[5, i, j] = math.acos(min(1.0, max(-1.0, (buf[0] * lx + buf[1] * ly + buf[2] * lz) / s_norm)))
+            out[5, o, j] = math.acos(min(1.0, max(-1.0, (buf[0] * lx + buf[1] * ly + buf[2] * lz) / s_norm)))
             # ground key: minus the cosine of the geocentric angle between the satellite and the foot
-            out[6, i, j] = -(buf[0] * fx + buf[1] * fy + buf[2] * fz) / (s_norm * f_norm)
+            out[6, o, j] = -(buf[0] * fx + buf[1] * fy + buf[2] * fz) / (s_norm * f_norm)
 
 
 # --------------------------------------------------------------------------- geometry on the grid
@@ -253,13 +253,20 @@ class GridGeometry:
             return (line >= -0.5) & (line <= n_lines - 0.5) & (pixel >= -0.5) & (pixel <= n_samples - 0.5)
 
 
-def _lattice(n: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lattice nodes 0, step, ..., n - 1 and, for each of n pixels, its lattice cell and weight."""
+def _lattice(n: int, start: int, stop: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nodes 0, step, ..., n - 1 of a grid axis of n pixels that bracket pixels start:stop, and for each
+    of those pixels its cell (into the returned nodes) and weight.
+
+    The nodes are the whole axis' whatever the window, so a window interpolates exactly as the whole grid does."""
     nodes = np.unique(np.r_[np.arange(0, n, step), n - 1])
     if nodes.size == 1:
         nodes = np.array([0, 0])
-    k = np.clip(np.searchsorted(nodes, np.arange(n), side="right") - 1, 0, nodes.size - 2)
-    w = (np.arange(n) - nodes[k]) / np.maximum(nodes[k + 1] - nodes[k], 1)
+    first = min(max(int(np.searchsorted(nodes, start, side="right")) - 1, 0), nodes.size - 2)
+    last = min(int(np.searchsorted(nodes, stop - 1, side="left")), nodes.size - 1)
+    nodes = nodes[first:max(last, first + 1) + 1]
+    pixels = np.arange(start, stop)
+    k = np.clip(np.searchsorted(nodes, pixels, side="right") - 1, 0, nodes.size - 2)
+    w = (pixels - nodes[k]) / np.maximum(nodes[k + 1] - nodes[k], 1)
     return nodes, k.astype(np.int64), w.astype(float)
 
 
@@ -271,9 +278,9 @@ def ellipsoid_lattice(grid: StudyGrid, window: tuple[int, int, int, int] | None 
     pyproj runs on the lattice only; bilinear interpolation in between errs by well under a millimetre
     (the ellipsoid's sagitta over 160 m is 0.5 mm, and the map projection is smoother still)."""
     r0, r1, c0, c1 = window or (0, grid.height, 0, grid.width)
-    rows, kr, wr = _lattice(r1 - r0, step)
-    cols, kc, wc = _lattice(c1 - c0, step)
-    xx, yy = np.meshgrid(grid.x0 + (c0 + cols + 0.5) * grid.resolution, grid.y0 - (r0 + rows + 0.5) * grid.resolution)
+    rows, kr, wr = _lattice(grid.height, r0, r1, step)
+    cols, kc, wc = _lattice(grid.width, c0, c1, step)
+    xx, yy = np.meshgrid(grid.x0 + (cols + 0.5) * grid.resolution, grid.y0 - (rows + 0.5) * grid.resolution)
     t = pyproj.Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
 
     def foot_at(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -301,16 +308,23 @@ def height_levels(heights: np.ndarray) -> np.ndarray | None:
 
 
 def _raw_geometry(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray,
-                  window: tuple[int, int, int, int] | None, levels: np.ndarray | None = None) -> np.ndarray:
+                  window: tuple[int, int, int, int] | None, levels: np.ndarray | None = None,
+                  margin: tuple[int, int] = (0, 0), out: np.ndarray | None = None) -> np.ndarray:
     """The (N_PLANES, H, W) per-pixel output of the numba kernel.
 
     `levels` (three heights spanning the DEM's) interpolates the zero-Doppler time from exact
-    solutions on the lattice nodes at those heights; None solves it at every pixel."""
+    solutions on the lattice nodes at those heights; None solves it at every pixel. `margin`: rows
+    at the top and bottom of the window whose heights only serve their neighbours' surface normals
+    (no output). `out`: where to write, (N_PLANES, rows without the margins, W)."""
     r0, r1, c0, c1 = window or (0, grid.height, 0, grid.width)
     h = np.ascontiguousarray(heights, dtype=float)
     if h.shape != (r1 - r0, c1 - c0):
         raise ValueError(f"DEM block of shape {h.shape} does not match the grid window {(r1 - r0, c1 - c0)}")
-    out = np.empty((N_PLANES,) + h.shape)
+    shape = (N_PLANES, h.shape[0] - margin[0] - margin[1], h.shape[1])
+    if out is None:
+        out = np.empty(shape)
+    elif out.shape != shape:
+        raise ValueError(f"output of shape {out.shape} for geometry of shape {shape}")
     t_mid = model.t_first + 0.5 * (model.number_of_lines - 1) * model.azimuth_time_interval
     lattice = ellipsoid_lattice(grid, window)
     foot, normal = lattice[4], lattice[5]
@@ -321,7 +335,7 @@ def _raw_geometry(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray
         tlat = np.ascontiguousarray(zero_doppler(model.orbit, xyz, t_mid)[0])
     else:
         tlat, levels = np.zeros((1, 1, 3)), np.zeros(3)
-    _geometry_kernel(*lattice, h, t_mid, tlat, levels, interpolate, out, *model.kernel_args())
+    _geometry_kernel(*lattice, h, margin[0], t_mid, tlat, levels, interpolate, out, *model.kernel_args())
     return out
 
 
@@ -343,45 +357,89 @@ def grid_geometry(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray
     with np.errstate(invalid="ignore"):
         incidence = np.degrees(np.arccos(np.clip(raw[3], -1.0, 1.0)))
         local = np.degrees(np.arccos(np.clip(raw[4], -1.0, 1.0)))
-    layover, shadow = layover_shadow(model, grid, line, rng, raw[5], raw[6], incidence)
+    layover, shadow = layover_shadow(model, grid, line, rng, raw[5], raw[6], raw[3])
     with np.errstate(invalid="ignore"):
         shadow |= local > 90.0  # facing away from the radar: active shadow
     return GridGeometry(line, pixel, rng, incidence, local, layover, shadow)
 
 
 def layover_shadow(model: RangeDopplerModel, grid: StudyGrid, line: np.ndarray, slant_range: np.ndarray,
-                   off_nadir: np.ndarray, ground_angle: np.ndarray, incidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Layover and shadow flags by sweeps along zero-Doppler planes (see the module notes)."""
+                   off_nadir: np.ndarray, ground_angle: np.ndarray,
+                   cos_incidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Layover and shadow flags by sweeps along zero-Doppler planes (see the module notes); the arrays are
+    the planes of _raw_geometry."""
     ok = np.isfinite(line) & np.isfinite(slant_range)
     flags = np.zeros(line.shape, dtype=np.uint8)
     if not ok.any():
         return flags.astype(bool), flags.astype(bool)
     width = max(1.0, grid.resolution / model.azimuth_pixel_spacing)  # lines per group: one grid pixel
-    idx = np.flatnonzero(ok.ravel())
-    bucket = np.floor(line.ravel()[idx] / width)
-    gamma = ground_angle.ravel()[idx]
-    # one sort on a combined key (group, then ground angle scaled into [0, 0.5)): faster than lexsort
-    span = float(gamma.max() - gamma.min()) or 1.0
-    order = idx[np.argsort(bucket - bucket.min() + 0.5 * (gamma - gamma.min()) / span * (1 - 1e-9))]
-    sin_inc = float(np.sin(np.radians(np.nanmedian(incidence[ok]))))
+    # the tolerances need typical values only: medians of every 4th row and column (of all when that is empty)
+    sub = (slice(None, None, 4), slice(None, None, 4)) if ok[::4, ::4].any() else (slice(None), slice(None))
+    sin_inc = float(np.sqrt(1.0 - np.nanmedian(cos_incidence[sub][ok[sub]]) ** 2))
     tol_r = 0.5 * model.range_pixel_spacing * sin_inc
-    tol_b = tol_r / float(np.nanmedian(slant_range[ok]))
-    flat = flags.ravel()
-    _sweep(order, np.floor(line.ravel() / width), slant_range.ravel(), off_nadir.ravel(), tol_r, tol_b, flat)
-    flags = flat.reshape(line.shape)
+    tol_b = tol_r / float(np.nanmedian(slant_range[sub][ok[sub]]))
+    _layover_shadow_flags(np.ascontiguousarray(line).ravel(), np.ascontiguousarray(slant_range).ravel(),
+                          np.ascontiguousarray(off_nadir).ravel(), np.ascontiguousarray(ground_angle).ravel(),
+                          width, tol_r, tol_b, flags.ravel())
     return (flags & _LAYOVER_BIT) > 0, (flags & _SHADOW_BIT) > 0
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _sweep(order, bucket, rng, beta, tol_r, tol_b, flags):
-    """Flag shadow (a nearer point seen steeper) and layover (a farther point nearer in range) per group."""
-    n = order.shape[0]
-    i = 0
-    while i < n:
-        b = bucket[order[i]]
-        j = i
-        while j < n and bucket[order[j]] == b:
-            j += 1
+def _order_group(order, lo, hi, key):
+    """Sort order[lo:hi] by key, stably, in place.
+
+    Grid pixels enter a group in raster order, which already follows the ground range up to runs of a
+    few pixels (a zero-Doppler plane crosses the grid's rows at a shallow angle), in one direction or
+    the other: reversed when needed, an insertion sort then moves each pixel a few places. Should the
+    group be far from ordered, a merge sort takes over."""
+    if hi - lo < 2:
+        return
+    if key[order[lo]] > key[order[hi - 1]]:
+        order[lo:hi] = order[lo:hi][::-1].copy()
+    budget = 32 * (hi - lo)
+    for k in range(lo + 1, hi):
+        p = order[k]
+        v = key[p]
+        m = k - 1
+        while m >= lo and key[order[m]] > v:
+            order[m + 1] = order[m]
+            m -= 1
+            budget -= 1
+        order[m + 1] = p
+        if budget < 0:
+            part = order[lo:hi].copy()
+            order[lo:hi] = part[np.argsort(key[part], kind="mergesort")]
+            return
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _layover_shadow_flags(line, rng, beta, gamma, width, tol_r, tol_b, flags):
+    """Group the pixels by zero-Doppler plane (a counting sort on line // width), order each group by
+    ground angle, then flag shadow (a nearer point seen steeper) and layover (a farther point nearer in range)."""
+    n = line.shape[0]
+    lo_group, hi_group = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    for p in range(n):
+        if np.isfinite(line[p]) and np.isfinite(rng[p]):
+            g = np.int64(np.floor(line[p] / width))
+            lo_group, hi_group = min(lo_group, g), max(hi_group, g)
+    if lo_group > hi_group:
+        return
+    start = np.zeros(hi_group - lo_group + 2, np.int64)
+    for p in range(n):
+        if np.isfinite(line[p]) and np.isfinite(rng[p]):
+            start[np.int64(np.floor(line[p] / width)) - lo_group + 1] += 1
+    for g in range(1, start.shape[0]):
+        start[g] += start[g - 1]
+    order = np.empty(start[-1], np.int64)
+    fill = start[:-1].copy()
+    for p in range(n):
+        if np.isfinite(line[p]) and np.isfinite(rng[p]):
+            g = np.int64(np.floor(line[p] / width)) - lo_group
+            order[fill[g]] = p
+            fill[g] += 1
+    for g in range(start.shape[0] - 1):
+        i, j = start[g], start[g + 1]
+        _order_group(order, i, j, gamma)
         steepest = -np.inf
         for k in range(i, j):
             p = order[k]
@@ -396,7 +454,6 @@ def _sweep(order, bucket, rng, beta, tol_r, tol_b, flags):
                 flags[p] |= _LAYOVER_BIT
             elif rng[p] < nearest:
                 nearest = rng[p]
-        i = j
 
 
 # --------------------------------------------------------------------------- DEM and sampling
@@ -404,7 +461,8 @@ def _sweep(order, bucket, rng, beta, tol_r, tol_b, flags):
 
 def dem_on_grid(dem, grid: StudyGrid) -> np.ndarray:
     """Heights (float64, NaN no data) of a DEM on the study grid: as they are when the DEM is on the grid,
-    else resampled bilinearly. `dem` is an xarray DataArray with rioxarray georeferencing or (array, transform, crs)."""
+    else resampled bilinearly (dem_on_rows). `dem` is an xarray DataArray with rioxarray georeferencing or
+    (array, transform, crs)."""
     if not isinstance(dem, tuple):  # a DataArray: xarray stays unimported in the jobs that pass arrays
         import rioxarray  # noqa: F401  (registers the .rio accessor)
 
@@ -426,12 +484,69 @@ def dem_on_grid(dem, grid: StudyGrid) -> np.ndarray:
     same_crs = pyproj.CRS.from_user_input(crs) == pyproj.CRS.from_user_input(grid.crs)
     if same_crs and array.shape == grid.shape and Affine(*transform[:6]).almost_equals(grid.transform, precision=1e-6):
         return array
-    out = np.full(grid.shape, np.nan)
-    rasterio.warp.reproject(
-        array, out, src_transform=transform, src_crs=crs, dst_transform=grid.transform, dst_crs=grid.crs,
-        src_nodata=np.nan, dst_nodata=np.nan, resampling=rasterio.warp.Resampling.bilinear,
-    )
+    return dem_on_rows((array, transform, crs), grid, 0, grid.height).astype(float)
+
+
+def dem_on_rows(dem: tuple[np.ndarray, object, object], grid: StudyGrid, r0: int, r1: int,
+                step: int = LATTICE_STEP) -> np.ndarray:
+    """DEM heights (float32) bilinearly interpolated at the pixel centres of grid rows r0:r1.
+
+    The DEM pixel position of every grid pixel comes from pyproj on a lattice of every `step`-th
+    pixel (exact when both are in one CRS) and bilinearly in between, as GDAL's warper approximates
+    its transformer; the height from the four DEM pixel centres around it, weighted over those
+    with a height. No height outside the DEM or inside a DEM pixel without one, as in GDAL.
+    Our own, not rasterio.warp.reproject: on a block of 768 x 28,883 pixels of a 10 m grid from a
+    30 m DEM it is 4 times faster (0.19 s against 0.74 s) and agrees with it to float32 rounding."""
+    array, transform, crs = dem
+    rows, kr, wr = _lattice(grid.height, r0, r1, step)
+    cols, kc, wc = _lattice(grid.width, 0, grid.width, step)
+    xx, yy = np.meshgrid(grid.x0 + (cols + 0.5) * grid.resolution, grid.y0 - (rows + 0.5) * grid.resolution)
+    if pyproj.CRS.from_user_input(crs) != pyproj.CRS.from_user_input(grid.crs):
+        xx, yy = (np.asarray(v, dtype=float) for v in
+                  pyproj.Transformer.from_crs(grid.crs, crs, always_xy=True).transform(xx, yy))
+    inverse = ~Affine(*transform[:6])
+    u = inverse.a * xx + inverse.b * yy + inverse.c  # DEM column (pixel edges at integers)
+    v = inverse.d * xx + inverse.e * yy + inverse.f  # DEM row
+    out = np.empty((r1 - r0, grid.width), np.float32)
+    _sample_heights(np.ascontiguousarray(array, dtype=np.float32), np.ascontiguousarray(u), np.ascontiguousarray(v),
+                    kr, wr, kc, wc, out)
     return out
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _sample_heights(dem, u, v, kr, wr, kc, wc, out):
+    """Bilinear DEM heights at lattice-interpolated DEM positions (u column, v row); see dem_on_rows."""
+    n, m = dem.shape
+    for i in numba.prange(out.shape[0]):
+        a, s = kr[i], wr[i]
+        for j in range(out.shape[1]):
+            b, t = kc[j], wc[j]
+            x = ((1 - s) * ((1 - t) * u[a, b] + t * u[a, b + 1]) + s * ((1 - t) * u[a + 1, b] + t * u[a + 1, b + 1]))
+            y = ((1 - s) * ((1 - t) * v[a, b] + t * v[a, b + 1]) + s * ((1 - t) * v[a + 1, b] + t * v[a + 1, b + 1]))
+            if not (x >= 0.0 and x <= m and y >= 0.0 and y <= n) or not np.isfinite(dem[min(int(y), n - 1),
+                                                                                          min(int(x), m - 1)]):
+                out[i, j] = np.nan  # outside the DEM, or in a DEM pixel without height
+                continue
+            x, y = x - 0.5, y - 0.5  # to pixel-centre coordinates
+            c0, q0 = int(math.floor(x)), int(math.floor(y))
+            fx, fy = x - c0, y - q0
+            total = 0.0
+            weight = 0.0
+            for dq in range(2):
+                q = q0 + dq
+                if q < 0 or q >= n:
+                    continue
+                wy = fy if dq else 1.0 - fy
+                for dc in range(2):
+                    c = c0 + dc
+                    if c < 0 or c >= m:
+                        continue
+                    w = wy * (fx if dc else 1.0 - fx)
+                    h = dem[q, c]
+                    if w > 0.0 and np.isfinite(h):
+                        total += w * h
+                        weight += w
+            out[i, j] = total / weight if weight > 0.0 else np.nan
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
