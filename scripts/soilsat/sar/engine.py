@@ -34,6 +34,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
+import mmap
 import os
 import re
 import tempfile
@@ -42,6 +44,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 import pyproj
 import rasterio
@@ -253,14 +256,35 @@ class Measurement:
 
 @dataclasses.dataclass(frozen=True)
 class Geometry:
-    """Image position (float64), incidence angles (float32, degrees) and layover/shadow of every grid pixel."""
+    """Image position, incidence cosines (float64) and layover/shadow (bool) of every grid pixel of a block."""
 
     line: np.ndarray
     pixel: np.ndarray
-    incidence_angle: np.ndarray
-    local_incidence_angle: np.ndarray
+    cos_incidence: np.ndarray  # on the ellipsoid
+    cos_local_incidence: np.ndarray  # on the DEM surface
     layover: np.ndarray
-    shadow: np.ndarray
+    shadow: np.ndarray  # passive: behind a nearer slope (active shadow, facing away, is cos_local_incidence < 0)
+
+    @property
+    def any_shadow(self) -> np.ndarray:
+        """Passive or active shadow."""
+        return self.shadow | (self.cos_local_incidence < 0.0)
+
+    @property
+    def incidence_angle(self) -> np.ndarray:
+        """Ellipsoid incidence angle, degrees (float32)."""
+        return _degrees(self.cos_incidence)
+
+    @property
+    def local_incidence_angle(self) -> np.ndarray:
+        """Local incidence angle on the DEM surface, degrees (float32)."""
+        return _degrees(self.cos_local_incidence)
+
+
+def _degrees(cosine: np.ndarray) -> np.ndarray:
+    """The angle of a cosine in degrees (float32)."""
+    with np.errstate(invalid="ignore"):
+        return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))).astype(np.float32)
 
 
 def geometry_blocks(model: terrain.RangeDopplerModel, grid: StudyGrid, heights_of: Callable[[int, int], np.ndarray],
@@ -298,11 +322,8 @@ def geometry_blocks(model: terrain.RangeDopplerModel, grid: StudyGrid, heights_o
         raw = planes[:, :h1 - lo]
         layover, shadow = terrain.layover_shadow(model, grid, raw[0], raw[2], raw[5], raw[6], raw[3])
         core = slice(g0 - lo, g1 - lo)
-        with np.errstate(invalid="ignore"):
-            incidence = np.degrees(np.arccos(np.clip(raw[3, core], -1.0, 1.0))).astype(np.float32)
-            local = np.degrees(np.arccos(np.clip(raw[4, core], -1.0, 1.0))).astype(np.float32)
-            shadow = shadow[core] | (local > 90.0)  # facing away from the radar: active shadow
-        yield g0, g1, held[core], Geometry(raw[0, core], raw[1, core], incidence, local, layover[core], shadow)
+        yield g0, g1, held[core], Geometry(raw[0, core], raw[1, core], raw[3, core], raw[4, core], layover[core],
+                                           shadow[core])
 
 
 def dem_heights_checked(heights: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -316,18 +337,14 @@ def grid_geometry(model: terrain.RangeDopplerModel, grid: StudyGrid, heights: np
                   rows: int = GRID_BLOCK_ROWS, halo: int = LAYOVER_HALO_ROWS, levels: np.ndarray | None = None) -> Geometry:
     """terrain.grid_geometry computed in blocks of grid rows (geometry_blocks), gathered into whole-grid arrays."""
     shape = grid.shape
-    out = Geometry(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan, np.float32),
-                   np.full(shape, np.nan, np.float32), np.zeros(shape, bool), np.zeros(shape, bool))
+    out = Geometry(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan),
+                   np.zeros(shape, bool), np.zeros(shape, bool))
     for g0, g1, _, geo in geometry_blocks(model, grid, lambda r0, r1: heights[r0:r1], rows, halo, levels):
         for field in dataclasses.fields(Geometry):
             getattr(out, field.name)[g0:g1] = getattr(geo, field.name)
+        with np.errstate(invalid="ignore"):
+            out.shadow[g0:g1] = geo.any_shadow
     return out
-
-
-def inside_image(geo: Geometry, n_lines: int, n_samples: int) -> np.ndarray:
-    """Whether each grid pixel falls within the image (half a pixel of slack at its edges)."""
-    with np.errstate(invalid="ignore"):
-        return (geo.line >= -0.5) & (geo.line <= n_lines - 0.5) & (geo.pixel >= -0.5) & (geo.pixel <= n_samples - 0.5)
 
 
 # --------------------------------------------------------------------------- the radiometric chain on a block
@@ -448,26 +465,42 @@ def coarse_window(model: terrain.RangeDopplerModel, grid: StudyGrid, span: tuple
     return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else None
 
 
-@dataclasses.dataclass(frozen=True)
 class FilteredImage:
     """One polarisation's filtered sigma0 over the image window, as float32 rows in a scratch file.
 
-    The file is written with plain writes and mapped one band of lines at a time, so what a
-    process holds of it is the band a block of grid rows samples, not the whole window."""
+    The file is written with plain writes, then mapped whole for reading; after each block of grid
+    rows the pages outside the lines that block sampled are released, so what the process holds of
+    it is about the band of lines one block needs, and each page is read in about once (blocks move
+    along the image)."""
 
-    path: Path
-    window: tuple[int, int, int, int]  # r0, r1, c0, c1 of the image
+    def __init__(self, path: Path, window: tuple[int, int, int, int]):
+        self.path, self.window = path, window  # window: r0, r1, c0, c1 of the image
+        r0, r1, c0, c1 = window
+        self._file = open(path, "rb")
+        self._map = mmap.mmap(self._file.fileno(), 0, prot=mmap.PROT_READ)
+        self.rows = np.frombuffer(self._map, dtype=np.float32).reshape(r1 - r0, c1 - c0)
 
-    def sample(self, line: np.ndarray, pixel: np.ndarray) -> np.ndarray:
-        """Bilinear samples (float32) at image positions (1-D)."""
+    def sample_into(self, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, lines: tuple[float, float],
+                    out: np.ndarray) -> None:
+        """Bilinear samples (float32) at image positions into `out` where `valid` (NaN elsewhere); `lines` is the
+        range of image lines the valid positions span, outside which the mapping is released afterwards."""
         r0, r1, c0, c1 = self.window
-        lo = min(max(int(np.floor(np.min(line))) - 1, r0), r1 - 1)
-        hi = max(min(int(np.ceil(np.max(line))) + 2, r1), lo + 1)
-        rows = np.memmap(self.path, dtype=np.float32, mode="r", offset=(lo - r0) * (c1 - c0) * 4, shape=(hi - lo, c1 - c0))
-        try:
-            return terrain.sample_image(rows, line[None, :], pixel[None, :], offset=(lo, c0))[0]
-        finally:
-            del rows
+        terrain.sample_valid(self.rows, line, pixel, valid, (r0, c0), out)
+        row_bytes = (c1 - c0) * 4
+        keep0 = (max(int(np.floor(lines[0])) - 1 - r0, 0) * row_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
+        keep1 = min(int(np.ceil(lines[1])) + 2 - r0, r1 - r0) * row_bytes
+        if keep0 > 0:
+            self._map.madvise(mmap.MADV_DONTNEED, 0, keep0)
+        size = (r1 - r0) * row_bytes
+        keep1 = -(-keep1 // mmap.PAGESIZE) * mmap.PAGESIZE
+        if keep1 < size:
+            self._map.madvise(mmap.MADV_DONTNEED, keep1, size - keep1)
+
+    def close(self) -> None:
+        """Unmap and close the scratch file."""
+        del self.rows
+        self._map.close()
+        self._file.close()
 
 
 def filter_window(spec: ChainSpec, product: S1Product, data: PolarisationData, window: tuple[int, int, int, int],
@@ -486,7 +519,7 @@ def filter_window(spec: ChainSpec, product: S1Product, data: PolarisationData, w
                 cal = sigma0_block(data, meas, plan, (s0, s1), (c0, c1), n_lines)
                 filtered = lee_sigma(cal, looks=spec.looks, window=spec.window, target=spec.target, sigma=spec.sigma)
                 del cal
-                f.write(np.ascontiguousarray(filtered[b0 - s0:b1 - s0], dtype=np.float32).tobytes())
+                np.ascontiguousarray(filtered[b0 - s0:b1 - s0], dtype=np.float32).tofile(f)
                 del filtered
     finally:
         meas.close()
@@ -502,31 +535,70 @@ def band_attrs(polarisations: Sequence[str]) -> dict[str, dict[str, str]]:
     return attrs
 
 
-def block_bands(geo: Geometry, valid: np.ndarray, images: dict[str, FilteredImage | None]) -> dict[str, np.ndarray]:
-    """The output bands of one block of grid rows: sampled sigma0, incidence angles and mask."""
-    bands = {}
-    ok = valid.copy()
-    for pol, image in images.items():
-        sampled = np.full(valid.shape, np.nan, dtype=np.float32)
-        if image is not None and valid.any():
-            sampled[valid] = image.sample(geo.line[valid], geo.pixel[valid])
-        bands[f"sigma0_{pol}"] = sampled
-        ok &= np.isfinite(sampled)
-    mask = np.where(ok, terrain.MASK_VALID, terrain.MASK_NODATA).astype(np.uint8)
-    mask[ok & geo.shadow] = terrain.MASK_SHADOW
-    mask[ok & geo.layover] = terrain.MASK_LAYOVER
-    bands["incidence_angle"] = np.where(valid, geo.incidence_angle, np.float32(np.nan))
-    bands["local_incidence_angle"] = np.where(valid, geo.local_incidence_angle, np.float32(np.nan))
-    bands["mask"] = mask
-    return bands
+def block_bands(geo: Geometry, heights: np.ndarray, images: dict[str, FilteredImage | None], n_lines: int,
+                n_samples: int) -> np.ndarray:
+    """The output bands of one block of grid rows as one float32 stack in band_attrs' order: sampled sigma0
+    per polarisation, incidence angles and the mask (as float)."""
+    n_pol = len(images)
+    out = np.empty((n_pol + 3, *heights.shape), np.float32)
+    valid = np.empty(heights.shape, np.bool_)
+    row_lines = np.empty((heights.shape[0], 2))
+    _valid_pixels(geo.line, geo.pixel, heights, float(n_lines), float(n_samples), valid, row_lines)
+    lo, hi = float(np.min(row_lines[:, 0])), float(np.max(row_lines[:, 1]))
+    for k, image in enumerate(images.values()):
+        if image is None or lo > hi:
+            out[k] = np.nan
+        else:
+            image.sample_into(geo.line, geo.pixel, valid, (lo, hi), out[k])
+    _angles_and_mask(valid, geo.cos_incidence, geo.cos_local_incidence, geo.layover, geo.shadow, n_pol, out)
+    return out
 
 
-BlockSink = Callable[[int, int, dict[str, np.ndarray]], None]
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _valid_pixels(line, pixel, heights, n_lines, n_samples, valid, row_lines):  # pragma: no cover - compiled
+    """Pixels inside the image (half a pixel of slack at its edges) with a DEM height, and per row the lowest
+    and highest image line among them (inf, -inf in a row without any)."""
+    for i in numba.prange(line.shape[0]):
+        lo, hi = np.inf, -np.inf
+        for j in range(line.shape[1]):
+            r, c = line[i, j], pixel[i, j]
+            v = r >= -0.5 and r <= n_lines - 0.5 and c >= -0.5 and c <= n_samples - 0.5 and np.isfinite(heights[i, j])
+            valid[i, j] = v
+            if v:
+                lo, hi = min(lo, r), max(hi, r)
+        row_lines[i, 0], row_lines[i, 1] = lo, hi
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _angles_and_mask(valid, cos_incidence, cos_local, layover, shadow, n_pol, out):  # pragma: no cover - compiled
+    """Angle bands in degrees (NaN outside `valid`) and the mask band after the n_pol sigma0 bands of out."""
+    nan = np.float32(np.nan)
+    for i in numba.prange(valid.shape[0]):
+        for j in range(valid.shape[1]):
+            v = valid[i, j]
+            ok = v
+            for k in range(n_pol):
+                ok = ok and np.isfinite(out[k, i, j])
+            if v:
+                out[n_pol, i, j] = math.degrees(math.acos(min(1.0, max(-1.0, cos_incidence[i, j]))))
+                out[n_pol + 1, i, j] = math.degrees(math.acos(min(1.0, max(-1.0, cos_local[i, j]))))
+            else:
+                out[n_pol, i, j] = nan
+                out[n_pol + 1, i, j] = nan
+            code = terrain.MASK_NODATA
+            if ok:
+                in_shadow = shadow[i, j] or cos_local[i, j] < 0.0  # passive, or active: facing away (local > 90)
+                code = terrain.MASK_LAYOVER if layover[i, j] else (terrain.MASK_SHADOW if in_shadow else terrain.MASK_VALID)
+            out[n_pol + 2, i, j] = code
+
+
+BlockSink = Callable[[int, int, np.ndarray], None]
 
 
 def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files: Sequence[str | os.PathLike] = (),
                  block_lines: int = BLOCK_LINES, grid_rows: int = GRID_BLOCK_ROWS) -> dict[str, object]:
-    """Execute a chain on the study grid, handing `sink(g0, g1, bands)` each block of grid rows; returns the attributes.
+    """Execute a chain on the study grid, handing `sink(g0, g1, stack)` each block of grid rows (block_bands' stack,
+    valid until the next block); returns the attributes.
 
     The filtered image window goes to a scratch file per polarisation (float32, in the temporary
     folder); the grid's geometry, heights and bands exist for one block of grid rows at a time.
@@ -562,13 +634,12 @@ def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files:
             log.info("image window lines %d-%d, samples %d-%d of %d x %d", *window, ann.number_of_lines, ann.number_of_samples)
             for pol, data in datas.items():
                 images[pol] = filter_window(spec, product, data, window, block_lines, Path(scratch) / f"{pol}.f32")
+                stack.callback(images[pol].close)
         any_height = False
         for g0, g1, heights, geo in geometry_blocks(model, grid, lambda r0, r1: dem_rows(dem, grid, r0, r1),
                                                     grid_rows, LAYOVER_HALO_ROWS, levels):
-            finite = np.isfinite(heights)
-            any_height |= bool(finite.any())
-            valid = inside_image(geo, ann.number_of_lines, ann.number_of_samples) & finite
-            sink(g0, g1, block_bands(geo, valid, images))
+            any_height = any_height or bool(np.isfinite(heights).any())
+            sink(g0, g1, block_bands(geo, heights, images, ann.number_of_lines, ann.number_of_samples))
         if not any_height:
             raise ProductError(spec.dem, f"DEM does not cover the study grid of region {grid.region} (no height at any "
                                          "grid pixel); supply a DEM covering the region's AOI plus the grid margin")
@@ -585,8 +656,8 @@ def run_chain(spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.P
     attrs = band_attrs(spec.polarisations)
     bands = {name: np.empty(grid.shape, dtype=np.uint8 if name == "mask" else np.float32) for name in attrs}
 
-    def keep(g0: int, g1: int, block: dict[str, np.ndarray]) -> None:
-        for name, values in block.items():
+    def keep(g0: int, g1: int, stack: np.ndarray) -> None:
+        for name, values in zip(attrs, stack):
             bands[name][g0:g1] = values
 
     tags = stream_chain(spec, grid, keep, orbit_files, block_lines)
@@ -617,18 +688,16 @@ def run_graph(graph_path: str | os.PathLike, grid: StudyGrid, output: str | os.P
     Plain arrays, not xarray: a Sentinel-1 job then never imports xarray and dask, which cost it about
     0.6 s of its 2.5 s.
     """
-    import numba
-
     spec = read_chain(graph_path)
     log.info("builtin engine: %s (graph %s), Lee sigma %dx%d/%dx%d sigma %.1f looks %d", spec.product.name,
              spec.graph_hash, spec.window, spec.window, spec.target, spec.target, spec.sigma, spec.looks)
     attrs = band_attrs(spec.polarisations)
     mask = np.empty(grid.shape, dtype=np.uint8)
-    with cog_writer(output, grid, list(attrs), list(attrs.values()), threads=numba.get_num_threads()) as dst:
-        def write(g0: int, g1: int, block: dict[str, np.ndarray]) -> None:
-            mask[g0:g1] = block["mask"]
-            stack = np.stack([block[name].astype(np.float32, copy=False) for name in attrs])
-            dst.write(stack, window=Window(0, g0, grid.width, g1 - g0))
+    with cog_writer(output, grid, list(attrs), list(attrs.values()), threads=numba.get_num_threads(),
+                    categorical=[name == "mask" for name in attrs]) as dst:
+        def write(g0: int, g1: int, stack: np.ndarray) -> None:
+            mask[g0:g1] = stack[-1]
+            dst.write(g0, stack)
 
         out_attrs = stream_chain(spec, grid, write, orbit_files, block_lines)
         merged = {k: v for k, v in out_attrs.items() if isinstance(v, (str, int, float))}

@@ -29,6 +29,10 @@ in the same range cell). Both carry a tolerance of half a slant-range cell, whic
 pixels of the same group but slightly different azimuth from flagging one another on
 ordinary terrain.
 
+With the three height levels, lattice cells whose nodes all map more than 512 image pixels
+(about 5 km) beyond one edge of the image get no geometry: nothing there is imaged, and ground
+that far out cannot lay over or shadow what is (its shadow would need 5 km of relief).
+
 Mask values (``mask``): 0 no data (outside the image, no DEM height or no image value),
 1 valid, 2 layover (also where a pixel is in layover and shadow at once), 3 shadow.
 """
@@ -58,6 +62,7 @@ MASK_SHADOW = 3
 _LAYOVER_BIT = 1
 _SHADOW_BIT = 2
 LATTICE_STEP = 16
+OUTSIDE_MARGIN = 512  # image pixels (about 5 km) beyond the image whose ground still gets geometry
 
 
 # --------------------------------------------------------------------------- the sensor model
@@ -122,7 +127,11 @@ def _line_pixel(t, r, t_first, ati, spacing, mid, sr0, srgr):
 def points_to_image(model: RangeDopplerModel, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Image (line, pixel) of ECEF points (..., 3), each solved exactly (no lattice)."""
     t_mid = model.t_first + 0.5 * (model.number_of_lines - 1) * model.azimuth_time_interval
-    t, r = zero_doppler(model.orbit, xyz, t_mid)
+    return times_to_image(model, *zero_doppler(model.orbit, xyz, t_mid))
+
+
+def times_to_image(model: RangeDopplerModel, t: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Image (line, pixel) of zero-Doppler times and slant ranges."""
     line = (t - model.t_first) / model.azimuth_time_interval
     k = np.searchsorted(model.conversion_mid, line * model.azimuth_time_interval)
     x = r - model.sr0[k]
@@ -162,9 +171,10 @@ def _lerp(field, a, u, b, v, c):
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, first, t0, tlat, levels, interpolate, out,
+def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, first, skip, t0, tlat, levels, interpolate, out,
                      t_first, ati, spacing, mid, sr0, srgr, method, degree, times, pos, vel, coef, centre, scale):
-    """Per grid pixel of rows first:first + out.shape[1] of h, the N_PLANES planes of out (see N_PLANES).
+    """Per grid pixel of rows first:first + out.shape[1] of h, the N_PLANES planes of out (see N_PLANES);
+    NaN where there is no height or the pixel's lattice cell is in `skip`.
 
     The ellipsoid foot point, normal and the foot's steps of one pixel east and north come
     bilinearly from a lattice (kr/wr, kc/wc: each row's and column's lattice cell and weight);
@@ -185,11 +195,11 @@ def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, first, t0, tl
         i0, i1 = max(i - 1, 0), min(i + 1, n_rows - 1)
         for j in range(n_cols):
             hh = h[i, j]
-            if not np.isfinite(hh):
+            b, v = kc[j], wc[j]
+            if not np.isfinite(hh) or skip[a, b]:
                 for c in range(N_PLANES):
                     out[c, o, j] = np.nan
                 continue
-            b, v = kc[j], wc[j]
             fx, fy, fz = _lerp(foot, a, u, b, v, 0), _lerp(foot, a, u, b, v, 1), _lerp(foot, a, u, b, v, 2)
             nx, ny, nz = _lerp(normal, a, u, b, v, 0), _lerp(normal, a, u, b, v, 1), _lerp(normal, a, u, b, v, 2)
             nn = math.sqrt(nx * nx + ny * ny + nz * nz)
@@ -332,11 +342,27 @@ def _raw_geometry(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray
     if interpolate:
         levels = np.ascontiguousarray(levels, dtype=float)
         xyz = foot[:, :, None, :] + levels[None, None, :, None] * normal[:, :, None, :]
-        tlat = np.ascontiguousarray(zero_doppler(model.orbit, xyz, t_mid)[0])
+        tlat, rlat = zero_doppler(model.orbit, xyz, t_mid)
+        tlat = np.ascontiguousarray(tlat)
+        skip = far_outside_cells(model, *times_to_image(model, tlat, rlat))
     else:
         tlat, levels = np.zeros((1, 1, 3)), np.zeros(3)
-    _geometry_kernel(*lattice, h, margin[0], t_mid, tlat, levels, interpolate, out, *model.kernel_args())
+        skip = np.zeros((lattice[0].max() + 1, lattice[2].max() + 1), np.bool_)
+    _geometry_kernel(*lattice, h, margin[0], skip, t_mid, tlat, levels, interpolate, out, *model.kernel_args())
     return out
+
+
+def far_outside_cells(model: RangeDopplerModel, line: np.ndarray, pixel: np.ndarray,
+                      margin: float = OUTSIDE_MARGIN) -> np.ndarray:
+    """Lattice cells whose image positions (line and pixel of its nodes, (rows, cols, levels)) all lie more
+    than `margin` image pixels beyond one edge of the image: their pixels need no geometry."""
+    def cell(extreme, a):
+        a = extreme(a, axis=-1)
+        return extreme(np.stack([a[:-1, :-1], a[:-1, 1:], a[1:, :-1], a[1:, 1:]]), axis=0)
+
+    with np.errstate(invalid="ignore"):
+        return ((cell(np.max, line) < -margin) | (cell(np.min, line) > model.number_of_lines - 1 + margin)
+                | (cell(np.max, pixel) < -margin) | (cell(np.min, pixel) > model.number_of_samples - 1 + margin))
 
 
 def grid_to_image(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray,
@@ -368,16 +394,19 @@ def layover_shadow(model: RangeDopplerModel, grid: StudyGrid, line: np.ndarray, 
                    cos_incidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Layover and shadow flags by sweeps along zero-Doppler planes (see the module notes); the arrays are
     the planes of _raw_geometry."""
-    ok = np.isfinite(line) & np.isfinite(slant_range)
     flags = np.zeros(line.shape, dtype=np.uint8)
-    if not ok.any():
+    # the tolerances need typical values only: medians of every 4th row and column (of all when that is empty)
+    for step in (4, 1):
+        sub = (slice(None, None, step), slice(None, None, step))
+        ok = np.isfinite(line[sub]) & np.isfinite(slant_range[sub])
+        if ok.any():
+            break
+    else:
         return flags.astype(bool), flags.astype(bool)
     width = max(1.0, grid.resolution / model.azimuth_pixel_spacing)  # lines per group: one grid pixel
-    # the tolerances need typical values only: medians of every 4th row and column (of all when that is empty)
-    sub = (slice(None, None, 4), slice(None, None, 4)) if ok[::4, ::4].any() else (slice(None), slice(None))
-    sin_inc = float(np.sqrt(1.0 - np.nanmedian(cos_incidence[sub][ok[sub]]) ** 2))
+    sin_inc = float(np.sqrt(1.0 - np.nanmedian(cos_incidence[sub][ok]) ** 2))
     tol_r = 0.5 * model.range_pixel_spacing * sin_inc
-    tol_b = tol_r / float(np.nanmedian(slant_range[sub][ok[sub]]))
+    tol_b = tol_r / float(np.nanmedian(slant_range[sub][ok]))
     _layover_shadow_flags(np.ascontiguousarray(line).ravel(), np.ascontiguousarray(slant_range).ravel(),
                           np.ascontiguousarray(off_nadir).ravel(), np.ascontiguousarray(ground_angle).ravel(),
                           width, tol_r, tol_b, flags.ravel())
@@ -412,32 +441,60 @@ def _order_group(order, lo, hi, key):
             return
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _layover_shadow_flags(line, rng, beta, gamma, width, tol_r, tol_b, flags):
-    """Group the pixels by zero-Doppler plane (a counting sort on line // width), order each group by
-    ground angle, then flag shadow (a nearer point seen steeper) and layover (a farther point nearer in range)."""
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _group_of(line, rng, width, group, chunks):
+    """Each pixel's zero-Doppler group (line // width), -1 without a position; per chunk of pixels the
+    lowest and highest group in it (chunks: (n, 2), the first of an empty chunk above the second)."""
     n = line.shape[0]
-    lo_group, hi_group = np.iinfo(np.int64).max, np.iinfo(np.int64).min
-    for p in range(n):
-        if np.isfinite(line[p]) and np.isfinite(rng[p]):
-            g = np.int64(np.floor(line[p] / width))
-            lo_group, hi_group = min(lo_group, g), max(hi_group, g)
-    if lo_group > hi_group:
-        return
-    start = np.zeros(hi_group - lo_group + 2, np.int64)
-    for p in range(n):
-        if np.isfinite(line[p]) and np.isfinite(rng[p]):
-            start[np.int64(np.floor(line[p] / width)) - lo_group + 1] += 1
-    for g in range(1, start.shape[0]):
-        start[g] += start[g - 1]
-    order = np.empty(start[-1], np.int64)
-    fill = start[:-1].copy()
-    for p in range(n):
-        if np.isfinite(line[p]) and np.isfinite(rng[p]):
-            g = np.int64(np.floor(line[p] / width)) - lo_group
-            order[fill[g]] = p
-            fill[g] += 1
-    for g in range(start.shape[0] - 1):
+    size = (n + chunks.shape[0] - 1) // chunks.shape[0]
+    for c in numba.prange(chunks.shape[0]):
+        lo, hi = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+        for p in range(c * size, min((c + 1) * size, n)):
+            if np.isfinite(line[p]) and np.isfinite(rng[p]):
+                g = np.int64(np.floor(line[p] / width))
+                group[p] = g
+                lo, hi = min(lo, g), max(hi, g)
+            else:
+                group[p] = -1
+        chunks[c, 0], chunks[c, 1] = lo, hi
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _counting_sort(group, lo_group, n_groups, n_chunks):
+    """Pixels (with a group) in raster order within each group, and where each group starts: a counting
+    sort whose histogram and scatter run over chunks of pixels in parallel."""
+    n = group.shape[0]
+    size = (n + n_chunks - 1) // n_chunks
+    counts = np.zeros((n_chunks, n_groups), np.int64)
+    for c in numba.prange(n_chunks):
+        for p in range(c * size, min((c + 1) * size, n)):
+            if group[p] >= 0:
+                counts[c, group[p] - lo_group] += 1
+    start = np.zeros(n_groups + 1, np.int64)
+    offset = np.empty((n_chunks, n_groups), np.int64)  # where chunk c's pixels of group g go
+    total = 0
+    for g in range(n_groups):
+        start[g] = total
+        for c in range(n_chunks):
+            offset[c, g] = total
+            total += counts[c, g]
+    start[n_groups] = total
+    order = np.empty(total, np.int64)
+    for c in numba.prange(n_chunks):
+        fill = offset[c]
+        for p in range(c * size, min((c + 1) * size, n)):
+            if group[p] >= 0:
+                g = group[p] - lo_group
+                order[fill[g]] = p
+                fill[g] += 1
+    return order, start
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _sweep_groups(order, start, gamma, beta, rng, tol_r, tol_b, flags):
+    """Per group, in parallel: order by ground angle, then flag shadow (a nearer point seen steeper) and
+    layover (a farther point nearer in range)."""
+    for g in numba.prange(start.shape[0] - 1):
         i, j = start[g], start[g + 1]
         _order_group(order, i, j, gamma)
         steepest = -np.inf
@@ -454,6 +511,20 @@ def _layover_shadow_flags(line, rng, beta, gamma, width, tol_r, tol_b, flags):
                 flags[p] |= _LAYOVER_BIT
             elif rng[p] < nearest:
                 nearest = rng[p]
+
+
+def _layover_shadow_flags(line: np.ndarray, rng: np.ndarray, beta: np.ndarray, gamma: np.ndarray, width: float,
+                          tol_r: float, tol_b: float, flags: np.ndarray) -> None:
+    """Group the pixels by zero-Doppler plane (a counting sort on line // width), then sweep each group."""
+    group = np.empty(line.shape[0], np.int64)
+    n_chunks = 4 * numba.get_num_threads()
+    chunks = np.empty((n_chunks, 2), np.int64)
+    _group_of(line, rng, width, group, chunks)
+    lo_group, hi_group = int(chunks[:, 0].min()), int(chunks[:, 1].max())
+    if lo_group > hi_group:
+        return
+    order, start = _counting_sort(group, lo_group, hi_group - lo_group + 1, n_chunks)
+    _sweep_groups(order, start, gamma, beta, rng, tol_r, tol_b, flags)
 
 
 # --------------------------------------------------------------------------- DEM and sampling
@@ -550,13 +621,15 @@ def _sample_heights(dem, u, v, kr, wr, kc, wc, out):
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _bilinear(image, rows, cols, out):
-    """Bilinear samples of image at fractional positions; NaN outside (beyond half a pixel) or next to NaN."""
+def _bilinear(image, rows, cols, valid, r_off, c_off, out):
+    """Bilinear samples of image at fractional positions (rows - r_off, cols - c_off); NaN where not `valid`
+    (an empty `valid`: everywhere valid), outside the image (beyond half a pixel) or next to NaN."""
     n, m = image.shape
+    check = valid.shape[0] > 0
     for i in numba.prange(rows.shape[0]):
         for j in range(rows.shape[1]):
-            r, c = rows[i, j], cols[i, j]
-            if not (r >= -0.5 and r <= n - 0.5 and c >= -0.5 and c <= m - 0.5):
+            r, c = rows[i, j] - r_off, cols[i, j] - c_off
+            if not ((not check or valid[i, j]) and r >= -0.5 and r <= n - 0.5 and c >= -0.5 and c <= m - 0.5):
                 out[i, j] = np.nan
                 continue
             r = min(max(r, 0.0), n - 1.0)
@@ -571,11 +644,18 @@ def _bilinear(image, rows, cols, out):
                          + (image[r1, c0] * (1 - wc) + image[r1, c1] * wc) * wr)
 
 
+def sample_valid(image: np.ndarray, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, offset: tuple[int, int],
+                 out: np.ndarray) -> None:
+    """sample_image into `out` (float32, the shape of line) where `valid`, NaN elsewhere."""
+    _bilinear(np.asarray(image, dtype=np.float32), line, pixel, valid, float(offset[0]), float(offset[1]), out)
+
+
 def sample_image(image: np.ndarray, line: np.ndarray, pixel: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Bilinear samples (float32) of an image (or a window of one starting at `offset`) at image positions."""
     out = np.empty(line.shape, dtype=np.float32)
-    _bilinear(np.ascontiguousarray(image, dtype=np.float32), np.ascontiguousarray(line - offset[0], dtype=float),
-              np.ascontiguousarray(pixel - offset[1], dtype=float), out)
+    _bilinear(np.ascontiguousarray(image, dtype=np.float32), np.ascontiguousarray(line, dtype=float),
+              np.ascontiguousarray(pixel, dtype=float), np.zeros((0, 0), np.bool_), float(offset[0]),
+              float(offset[1]), out)
     return out
 
 
