@@ -7,7 +7,8 @@ import pytest
 import rasterio
 
 from soilsat.grid import StudyGrid
-from soilsat.io import cog_writer, write_cog
+from soilsat.cog_stream import cog_writer
+from soilsat.io import write_cog
 from soilsat.pyramid import Pyramid, halve, level_shapes
 
 

@@ -57,7 +57,7 @@ from rasterio.windows import Window
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
-from soilsat.io import cog_writer
+from soilsat.cog_stream import cog_writer
 from soilsat.sar import border, graph, terrain
 from soilsat.sar.calibration import noise_on_image, sigma0_window
 from soilsat.sar.orbit import annotation_orbit, geodetic_to_ecef, product_orbit, read_eof, select_eof
