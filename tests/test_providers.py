@@ -22,7 +22,7 @@ from conftest import real_fixture  # noqa: E402
 from loopback import DOWNLOAD_PATH, serve  # noqa: E402
 from test_cdse import PASSWORD, USER, safe_zip, settings_for  # noqa: E402
 
-from soilsat.acquire.dem import tile_name, tiles_for, to_ellipsoidal  # noqa: E402
+from soilsat.acquire.dem import egm2008_undulation, tile_name, tiles_for, to_ellipsoidal  # noqa: E402
 from soilsat.acquire.orbits import parse_eof_name, pick_orbit  # noqa: E402
 from soilsat.acquire.provider import CATALOG_COLUMNS, get_provider, item_filename  # noqa: E402
 from soilsat.acquire.tables import read_weather  # noqa: E402
@@ -210,6 +210,51 @@ def test_dem_tiles_are_mosaicked_clipped_and_made_ellipsoidal(server, tmp_path):
         assert src.tags()["VERTICAL_DATUM"] == "WGS84 ellipsoid"
     assert west < 8.99 - 0.01 and east > 8.99 + 0.01 and south < 55.95 < north
     assert set(np.unique(h)) == {50.0, 60.0}  # 10 and 20 m above EGM2008 plus a 40 m undulation
+
+
+@pytest.mark.parametrize("lat,lon,expected", [
+    (37.0, 241.0, -26.151), (37.0, -119.0, -26.151),  # NGA's EGM2008 check values (output.dat), on grid nodes
+    (90.0, 0.0, 14.899), (-90.0, 359.983333, -30.150), (-90.0, 0.0, -30.150),
+    (0.0, 0.0, 17.226), (20.0, 50.0, -30.7048),  # GeographicLib's GeoidEval (egm2008-1)
+])
+def test_packaged_egm2008_grid_gives_the_published_undulations(lat, lon, expected):
+    assert float(egm2008_undulation(np.array([lon]), np.array([lat]))[0]) == pytest.approx(expected, abs=0.002)
+
+
+def test_packaged_egm2008_grid_between_nodes_and_across_the_meridian():
+    step = 1 / 24
+    nodes = egm2008_undulation(np.array([8.0, 8.0 + step, 8.0, 8.0 + step]), np.array([56.0, 56.0, 56.0 - step, 56.0 - step]))
+    centre = egm2008_undulation(np.array([8.0 + step / 2]), np.array([56.0 - step / 2]))[0]
+    assert centre == pytest.approx(nodes.mean(), abs=1e-9)  # bilinear
+    west, east = egm2008_undulation(np.array([-0.01, 359.99]), np.array([41.5, 41.5]))
+    assert west == east and 45 < west < 55  # Spain, either side of the prime meridian
+    with pytest.raises(ValueError, match="latitudes must lie within"):
+        egm2008_undulation(np.array([0.0]), np.array([91.0]))
+
+
+def test_dem_made_ellipsoidal_with_the_packaged_egm2008_by_default(server, tmp_path):
+    """The default dem.geoid_grid (egm2008) adds EGM2008's undulation at every pixel: about 40 m in Denmark."""
+    import yaml
+
+    schema = yaml.safe_load((Path(__file__).parents[1] / "rules" / "schemas" / "config.schema.yaml").read_text())
+    default = schema["properties"]["dem"]["properties"]["geoid_grid"]["default"]
+    assert default == "egm2008"
+    for lon in (8, 9):
+        _tile(tmp_path / "t.tif", 55, lon, 10.0)
+        name = tile_name(55, lon)
+        server.files[f"/dem/{name}/{name}.tif"] = (tmp_path / "t.tif").read_bytes()
+    provider = get_provider("cdse", {}, settings(server.url, tmp_path, dem={"geoid_grid": default}))
+    item = provider.search("dem", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)).iloc[0].to_dict()
+    provider.fetch(item, tmp_path / "dem" / "dem_skjern.tif")
+    with rasterio.open(tmp_path / "dem" / "dem_skjern.tif") as src:
+        h = src.read(1)
+        tags = src.tags()
+        rows, cols = np.mgrid[0:src.height, 0:src.width]
+        lon, lat = rasterio.transform.xy(src.transform, rows.ravel(), cols.ravel())
+    assert tags["VERTICAL_DATUM"] == "WGS84 ellipsoid" and "EGM2008" in tags["GEOID"]
+    expected = 10.0 + egm2008_undulation(np.asarray(lon), np.asarray(lat)).reshape(h.shape)
+    np.testing.assert_allclose(h, expected, atol=1e-4)
+    assert 38 < h.mean() - 10 < 43
 
 
 def test_dem_geoid_grid_must_cover():

