@@ -57,7 +57,7 @@ class BlockWriter:
         """Write the next rows (band, row, x) starting at grid row `row0`."""
         if row0 != self.next_row:
             raise ValueError(f"rows must be written in order: row {row0} given, row {self.next_row} expected")
-        self.levels[0].write(rows, window=Window(0, row0, self.grid.width, rows.shape[1]))
+        self._write_level(0, row0, rows)
         self.next_row += rows.shape[1]
         for level, first, level_rows in self.pyramid.add(rows):
             self._write_level(level, first, level_rows)
@@ -121,7 +121,7 @@ def cog_writer(
     """Yield a BlockWriter for the rows of a float32 raster on the study grid; on success they become,
     atomically, a COG at `path` laid out as write_cog lays it out (DEFLATE on `threads` threads).
 
-    The rows and each overview level go to staging files (ZSTD level 1, beside the output), so a grid
+    The rows and each overview level go to staging files (STAGING, beside the output), so a grid
     too large for memory is written block by block; the overviews are computed as the rows pass
     (soilsat.pyramid: the mean of valid pixels, the top-left pixel for `categorical` bands), and
     GDAL's COG driver then lays out and compresses what the staging files hold."""

@@ -416,10 +416,8 @@ def sigma0_block(data: PolarisationData, meas: Measurement, plan: BorderPlan, ro
 
 def dem_rows(dem: tuple[np.ndarray, object, object], grid: StudyGrid, r0: int, r1: int) -> np.ndarray:
     """DEM heights (float32, NaN no data) on grid rows r0:r1: sliced when the DEM is the grid, else bilinear."""
-    array, transform, crs = dem
-    if array.shape == grid.shape and pyproj.CRS.from_user_input(crs) == pyproj.CRS.from_user_input(grid.crs) \
-            and Affine(*transform[:6]).almost_equals(grid.transform, precision=1e-6):
-        return array[r0:r1].copy()
+    if terrain.dem_is_grid(dem, grid):
+        return dem[0][r0:r1].copy()
     return terrain.dem_on_rows(dem, grid, r0, r1)
 
 

@@ -552,10 +552,16 @@ def dem_on_grid(dem, grid: StudyGrid) -> np.ndarray:
         array = np.where(array == nodata, np.nan, array)
     if crs is None:
         raise ValueError("DEM has no CRS")
-    same_crs = pyproj.CRS.from_user_input(crs) == pyproj.CRS.from_user_input(grid.crs)
-    if same_crs and array.shape == grid.shape and Affine(*transform[:6]).almost_equals(grid.transform, precision=1e-6):
+    if dem_is_grid((array, transform, crs), grid):
         return array
     return dem_on_rows((array, transform, crs), grid, 0, grid.height).astype(float)
+
+
+def dem_is_grid(dem: tuple[np.ndarray, object, object], grid: StudyGrid) -> bool:
+    """Whether a DEM (array, transform, crs) already lies on the study grid, pixel for pixel."""
+    array, transform, crs = dem
+    return (array.shape == grid.shape and pyproj.CRS.from_user_input(crs) == pyproj.CRS.from_user_input(grid.crs)
+            and Affine(*transform[:6]).almost_equals(grid.transform, precision=1e-6))
 
 
 def dem_on_rows(dem: tuple[np.ndarray, object, object], grid: StudyGrid, r0: int, r1: int,
@@ -576,24 +582,22 @@ def dem_on_rows(dem: tuple[np.ndarray, object, object], grid: StudyGrid, r0: int
         xx, yy = (np.asarray(v, dtype=float) for v in
                   pyproj.Transformer.from_crs(grid.crs, crs, always_xy=True).transform(xx, yy))
     inverse = ~Affine(*transform[:6])
-    u = inverse.a * xx + inverse.b * yy + inverse.c  # DEM column (pixel edges at integers)
-    v = inverse.d * xx + inverse.e * yy + inverse.f  # DEM row
+    uv = np.stack([inverse.a * xx + inverse.b * yy + inverse.c,  # DEM column (pixel edges at integers)
+                   inverse.d * xx + inverse.e * yy + inverse.f], axis=-1)  # DEM row
     out = np.empty((r1 - r0, grid.width), np.float32)
-    _sample_heights(np.ascontiguousarray(array, dtype=np.float32), np.ascontiguousarray(u), np.ascontiguousarray(v),
-                    kr, wr, kc, wc, out)
+    _sample_heights(np.ascontiguousarray(array, dtype=np.float32), uv, kr, wr, kc, wc, out)
     return out
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _sample_heights(dem, u, v, kr, wr, kc, wc, out):
-    """Bilinear DEM heights at lattice-interpolated DEM positions (u column, v row); see dem_on_rows."""
+def _sample_heights(dem, uv, kr, wr, kc, wc, out):
+    """Bilinear DEM heights at lattice-interpolated DEM positions (uv: column, row); see dem_on_rows."""
     n, m = dem.shape
     for i in numba.prange(out.shape[0]):
         a, s = kr[i], wr[i]
         for j in range(out.shape[1]):
             b, t = kc[j], wc[j]
-            x = ((1 - s) * ((1 - t) * u[a, b] + t * u[a, b + 1]) + s * ((1 - t) * u[a + 1, b] + t * u[a + 1, b + 1]))
-            y = ((1 - s) * ((1 - t) * v[a, b] + t * v[a, b + 1]) + s * ((1 - t) * v[a + 1, b] + t * v[a + 1, b + 1]))
+            x, y = _lerp(uv, a, s, b, t, 0), _lerp(uv, a, s, b, t, 1)
             if not (x >= 0.0 and x <= m and y >= 0.0 and y <= n) or not np.isfinite(dem[min(int(y), n - 1),
                                                                                           min(int(x), m - 1)]):
                 out[i, j] = np.nan  # outside the DEM, or in a DEM pixel without height
