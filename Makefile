@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 CORES ?= 2
 
-.PHONY: setup run test lint format clean
+.PHONY: setup run test lint format clean rehearse
+STUDIES := $(basename $(notdir $(wildcard studies/*.yaml)))
 
 setup: $(STAMP)
 
@@ -21,6 +22,14 @@ $(STAMP): requirements.txt pyproject.toml
 run: setup
 	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
 	$(BIN)/snakemake --profile profiles/default --cores $(CORES) --report results/demo/report.html
+
+# A study file run offline on a synthetic world shaped like it (studies/rehearsals/<study>.yaml is the overlay).
+rehearse: setup
+	@test -n "$(STUDY)" || { echo "usage: make rehearse STUDY=<study>, one of: $(STUDIES)"; exit 2; }
+	@test -f studies/$(STUDY).yaml || { echo "error: no study named '$(STUDY)' (no studies/$(STUDY).yaml); the studies are: $(STUDIES)"; exit 2; }
+	@test -f studies/rehearsals/$(STUDY).yaml || { echo "error: study '$(STUDY)' has no rehearsal overlay studies/rehearsals/$(STUDY).yaml"; exit 2; }
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES) --configfile studies/$(STUDY).yaml studies/rehearsals/$(STUDY).yaml
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES) --configfile studies/$(STUDY).yaml studies/rehearsals/$(STUDY).yaml --report results/$(STUDY)-rehearsal/report.html
 
 test: setup
 	$(BIN)/python -m pytest

@@ -5,7 +5,11 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# config.yaml is the demo study. A study given with --configfile replaces it rather than extending it, so
+# that every key a study file leaves out takes the schema's default, never a demo setting.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 validate(config, "rules/schemas/config.schema.yaml")

@@ -15,6 +15,18 @@ from soilsat.acquire.sources import (  # noqa: E402
 
 check_config(config)
 
+if config["rehearsal"]["study_file"]:
+    # A rehearsal may differ from its study file only in the overlay's keys (soilsat.rehearsal).
+    import yaml
+    from soilsat.rehearsal import check_overlay
+
+    with open(config["rehearsal"]["study_file"]) as f:
+        rehearsed = yaml.safe_load(f)
+    validate(rehearsed, "schemas/config.schema.yaml")
+    check_overlay(
+        rehearsed, config, f"the rehearsal of {config['rehearsal']['study_file']}"
+    )
+
 STUDY = config["study"]
 # Recorded in every dataset so it can be traced to the configuration that made it
 # (the sections that shape the data; model, map and figure settings are left out).
@@ -80,35 +92,70 @@ def product_rasters(source, of_region=False):
     return rasters
 
 
-PROBE_MODELS = [
-    "random_forest",
-    "lstm_full",
-    "lstm_minimum",
-    "lstm_agriculture",
-    "climatology",
-    "change_detection",
-]
+METHODS = config["methods"]
+
+
+def soil_moisture_models():
+    """The soil-moisture models and products of the Simonsen (2021) comparison, by results folder name.
+
+    The random forest is trained once per LSTM variant, on that variant's inputs and probes.
+    """
+    variants = config["train"]["lstm"]["variants"]
+    return [
+        *(f"lstm_{variant}" for variant in variants),
+        *(f"random_forest_{variant}" for variant in variants),
+        *config["evaluate"]["products"],
+        *config["evaluate"]["baselines"],
+    ]
+
+
+def lstm_settings():
+    """The LSTM's network and protocol settings (train.lstm without the job's variants, threads and device)."""
+    skip = ("variants", "threads", "device")
+    return {k: v for k, v in config["train"]["lstm"].items() if k not in skip}
 
 
 def model_tables(kind):
-    """The `kind` table (predictions or metrics) of every soil-moisture model."""
-    return [f"{RESULTS}/models/{model}/{kind}.csv" for model in PROBE_MODELS]
+    """The `kind` table (predictions or metrics) of every soil-moisture model and product."""
+    return [f"{RESULTS}/models/{model}/{kind}.csv" for model in soil_moisture_models()]
 
 
 def final_outputs():
-    """Everything `rule all` asks for."""
+    """Everything `rule all` asks for, the outputs of each method the study runs."""
+    outputs = []
+    if "simonsen2021" in METHODS:
+        outputs += simonsen_outputs()
+    if "tziolas2020" in METHODS:
+        outputs += tziolas_outputs()
+    if "zhang2022" in METHODS:
+        outputs += zhang_outputs()
+    if "tsagkatakis2021" in METHODS:
+        outputs += expand(
+            f"{RESULTS}/figures/tsagkatakis/{{figure}}.png",
+            figure=["scatter", "ubrmse", "example"],
+        )
+    outputs += expand(f"{RESULTS}/tables/paper_{{method}}.md", method=METHODS)
+    return outputs
+
+
+def paper_table_inputs(wildcards):
+    """The metrics tables of a method's models, which its paper table compares with the paper."""
+    folders = {
+        "simonsen2021": [],
+        "tziolas2020": [f"tziolas_{m}" for m in ("cnn", "rf", "ann")],
+        "zhang2022": [f"zhang_{m}" for m in ("cnn_lstm", "rf")],
+        "tsagkatakis2021": ["tsagkatakis_fusion"],
+    }[wildcards.method]
+    if wildcards.method == "simonsen2021":
+        return [f"{RESULTS}/metrics.csv"]
+    return [f"{RESULTS}/models/{folder}/metrics.csv" for folder in folders]
+
+
+def simonsen_outputs():
+    """The probe dataset, the comparison table, the thesis' tables, figures and maps (Simonsen 2021)."""
     return [
-        f"{RESULTS}/metrics.csv",
-        *figure_outputs(),
         f"{RESULTS}/datasets/probes.nc",
-        *expand(f"{RESULTS}/maps/ssm_{{region}}", region=REGIONS),
-        *expand(f"{RESULTS}/figures/simonsen/ssm_map_{{region}}.png", region=REGIONS),
-    ] + (sample_outputs() if uses_samples() else [])
-
-
-def figure_outputs():
-    """The figures and tables of rules/figures.smk whose inputs the workflow makes today."""
-    figures = [
+        f"{RESULTS}/metrics.csv",
         *expand(
             f"{RESULTS}/figures/simonsen/{{figure}}.png",
             figure=DATA_FIGURES + MODEL_FIGURES,
@@ -118,42 +165,32 @@ def figure_outputs():
             level=["landcover", "probe"],
             ext=["csv", "md"],
         ),
+        *expand(f"{RESULTS}/maps/ssm_{{region}}", region=REGIONS),
         *expand(f"{RESULTS}/figures/maps/ssm_{{region}}", region=REGIONS),
+        *expand(f"{RESULTS}/figures/simonsen/ssm_map_{{region}}.png", region=REGIONS),
     ]
-    if uses_samples():
-        figures += [
-            f"{RESULTS}/figures/tziolas/clay_maps.png",
-            f"{RESULTS}/figures/zhang/soc_maps.png",
-            *expand(
-                f"{RESULTS}/figures/maps/{{quantity}}_{{region}}.png",
-                quantity=["clay", "soc"],
-                region=REGIONS,
-            ),
-            f"{RESULTS}/figures/tziolas/observed_vs_predicted.png",
-            f"{RESULTS}/figures/tziolas/filters.png",
-            f"{RESULTS}/figures/zhang/repeats.png",
-        ]
-    # The fusion CNN's coarse product comes from the demo world (SMAP is not supported).
-    if config["provider"] == "demo":
-        figures += expand(
-            f"{RESULTS}/figures/tsagkatakis/{{figure}}.png",
-            figure=["scatter", "ubrmse", "example"],
-        )
-    return figures
 
 
-def uses_samples():
-    """Whether the study has LUCAS-like samples (the demo world always has)."""
-    return config["provider"] == "demo" or bool(config["lucas"]["path"])
-
-
-def sample_outputs():
-    """The sample datasets and the clay and organic-carbon maps made from them."""
+def tziolas_outputs():
+    """The sample dataset, clay models, figures and maps (Tziolas 2020)."""
     return [
         f"{RESULTS}/datasets/samples.nc",
-        f"{RESULTS}/datasets/windows.nc",
         *expand(f"{RESULTS}/maps/clay_{{region}}.tif", region=REGIONS),
+        *expand(f"{RESULTS}/figures/maps/clay_{{region}}.png", region=REGIONS),
+        f"{RESULTS}/figures/tziolas/clay_maps.png",
+        f"{RESULTS}/figures/tziolas/observed_vs_predicted.png",
+        f"{RESULTS}/figures/tziolas/filters.png",
+    ]
+
+
+def zhang_outputs():
+    """The window dataset, organic-carbon models, figures and maps (Zhang 2022)."""
+    return [
+        f"{RESULTS}/datasets/windows.nc",
         *expand(f"{RESULTS}/maps/soc_{{region}}.tif", region=REGIONS),
+        *expand(f"{RESULTS}/figures/maps/soc_{{region}}.png", region=REGIONS),
+        f"{RESULTS}/figures/zhang/soc_maps.png",
+        f"{RESULTS}/figures/zhang/repeats.png",
     ]
 
 

@@ -23,12 +23,35 @@ rule static_layers:
         "../scripts/static_layers.py"
 
 
+rule extract_insitu:
+    input:
+        ismn=f"{ANCILLARY}/ismn",
+    output:
+        dataset=f"{RESULTS}/datasets/insitu.nc",
+        table=f"{RESULTS}/datasets/insitu.parquet",
+    log:
+        f"{LOGS}/extract/insitu.log",
+    conda:
+        "../envs/extract.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        regions=config["regions"],
+        grid=config["grid"],
+        period=config["period"],
+        config_hash=CONFIG_HASH,
+    script:
+        "../scripts/extract_insitu.py"
+
+
 rule extract_probes:
     input:
+        insitu=f"{RESULTS}/datasets/insitu.nc",
         sentinel1=product_rasters("sentinel1"),
         sentinel2=product_rasters("sentinel2"),
         static=expand(f"{RESULTS}/static/{{region}}.tif", region=REGIONS),
-        ismn=f"{ANCILLARY}/ismn",
         weather=f"{ANCILLARY}/weather",
     output:
         dataset=f"{RESULTS}/datasets/probes.nc",
@@ -49,6 +72,7 @@ rule extract_probes:
         period=config["period"],
         extract=config["extract"],
         min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
+        polarisations=config["sentinel1"]["polarisations"],
         config_hash=CONFIG_HASH,
     script:
         "../scripts/extract_probes.py"

@@ -2,12 +2,20 @@
 
 # Model result folders (results/<study>/models/<model>[_<variant>]) each figure family reads;
 # a folder holds predictions.csv and metrics.csv in the tidy layout of soilsat.evaluate.store.
-SSM_MODEL_RESULTS = [f"{RESULTS}/models/{model}" for model in PROBE_MODELS]
+SSM_MODEL_RESULTS = [f"{RESULTS}/models/{model}" for model in soil_moisture_models()]
 CLAY_MODEL_RESULTS = [
     f"{RESULTS}/models/tziolas_{model}" for model in ("cnn", "rf", "ann")
 ]
 SOC_MODEL_RESULTS = [f"{RESULTS}/models/zhang_{model}" for model in ("cnn_lstm", "rf")]
 CNN_ACTIVATIONS = f"{RESULTS}/models/tziolas_cnn/activations.csv"
+
+# The report's category of each method's results.
+REPORT_CATEGORIES = {
+    "simonsen2021": "Simonsen 2021",
+    "tziolas2020": "Tziolas 2020",
+    "zhang2022": "Zhang 2022",
+    "tsagkatakis2021": "Tsagkatakis 2021",
+}
 
 DATA_FIGURES = [
     "correlation_static",
@@ -32,32 +40,62 @@ MODEL_FIGURES = [
 ]
 
 
-rule metrics_table:
+rule compare_models:
     input:
-        [f"{folder}/metrics.csv" for folder in SSM_MODEL_RESULTS],
+        [f"{folder}/predictions.csv" for folder in SSM_MODEL_RESULTS],
     output:
-        report(
+        metrics=report(
             f"{RESULTS}/metrics.csv",
             caption="report/metrics.rst",
             category="Simonsen 2021",
             subcategory="Models",
-            labels={"table": "metrics of every model"},
+            labels={"table": "metrics of every model and product"},
         ),
+        rows=f"{RESULTS}/comparison.csv",
     log:
-        f"{LOGS}/figures/metrics_table.log",
+        f"{LOGS}/figures/compare_models.log",
+    conda:
+        "../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/compare_models.py"
+
+
+rule paper_table:
+    input:
+        paper_table_inputs,
+    output:
+        markdown=report(
+            f"{RESULTS}/tables/paper_{{method}}.md",
+            caption="report/paper_table.rst",
+            category=lambda wildcards: REPORT_CATEGORIES[wildcards.method],
+            subcategory="The paper beside this run",
+            labels={"table": "headline numbers: the paper and this run"},
+        ),
+        csv=f"{RESULTS}/tables/paper_{{method}}.csv",
+    log:
+        f"{LOGS}/figures/paper_{{method}}.log",
+    wildcard_constraints:
+        method="simonsen2021|tziolas2020|zhang2022|tsagkatakis2021",
     conda:
         "../envs/figures.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=10,
+    params:
+        provider=config["provider"],
+        rehearsal=config["rehearsal"],
     script:
-        "../scripts/metrics_table.py"
+        "../scripts/paper_table.py"
 
 
 rule table_mae:
     input:
-        [f"{folder}/metrics.csv" for folder in SSM_MODEL_RESULTS],
+        f"{RESULTS}/metrics.csv",
     output:
         csv=report(
             f"{RESULTS}/tables/mae_{{level}}.csv",
@@ -110,8 +148,8 @@ rule figure_probe_dataset:
 
 rule figure_ssm_models:
     input:
+        comparison=f"{RESULTS}/comparison.csv",
         predictions=[f"{folder}/predictions.csv" for folder in SSM_MODEL_RESULTS],
-        metrics=[f"{folder}/metrics.csv" for folder in SSM_MODEL_RESULTS],
     output:
         report(
             f"{RESULTS}/figures/simonsen/{{figure}}.png",

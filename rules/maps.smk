@@ -28,6 +28,7 @@ rule map_ssm:
         window_days=config["extract"]["interpolation_window_days"],
         seed=config["train"]["seed"],
         forest=config["train"]["random_forest"],
+        inputs=config["train"]["inputs"],
     script:
         "../scripts/map_ssm.py"
 

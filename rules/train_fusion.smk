@@ -1,9 +1,10 @@
-# Train: the Tsagkatakis (2021) fusion CNN on fine sigma0 and coarse radiometer patches (demo world).
+# Train: the Tsagkatakis (2021) fusion CNN on fine sigma0 and coarse radiometer patches (demo world: SMAP is
+# not acquired yet, so a study naming SMAP rehearses on the demo world's coarse product and its log says so).
 
 
 rule train_fusion:
     input:
-        probes=f"{RESULTS}/datasets/probes.nc",
+        insitu=f"{RESULTS}/datasets/insitu.nc",
         sentinel1=product_rasters("sentinel1"),
         coarse=expand(f"{RESOURCES}/coarse/{{region}}.nc", region=REGIONS),
     output:
@@ -26,5 +27,10 @@ rule train_fusion:
         settings=config["train"]["tsagkatakis"],
         regions=REGIONS,
         grid_resolution=config["grid"]["resolution"],
+        coarse_source=(
+            "the demo world's coarse product, in place of SMAP"
+            if config["smap"]["enabled"]
+            else "the demo world's coarse product"
+        ),
     script:
         "../scripts/train_fusion.py"

@@ -17,7 +17,7 @@ rule train_tziolas_cnn:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=120,
+        runtime=180,
     params:
         seed=config["train"]["seed"],
         tziolas=config["train"]["tziolas"],
@@ -41,7 +41,7 @@ rule train_tziolas_rf:
     threads: config["train"]["threads"]
     resources:
         mem_mb=2000,
-        runtime=60,
+        runtime=180,
     params:
         seed=config["train"]["seed"],
         tziolas=config["train"]["tziolas"],
@@ -64,7 +64,7 @@ rule train_tziolas_ann:
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=30,
+        runtime=60,
     params:
         seed=config["train"]["seed"],
         tziolas=config["train"]["tziolas"],

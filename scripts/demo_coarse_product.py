@@ -10,8 +10,11 @@ with to_file(snakemake.log[0]) as log:
     region = snakemake.wildcards.region
     with open_truth(snakemake.input.truth, region) as truth:
         product = coarse_product(truth.load(), settings["resolution_m"], settings["retrieval_sd"],
-                                 settings["radiometer_noise_k"], snakemake.params.seed)
+                                 settings["radiometer_noise_k"], snakemake.params.seed,
+                                 footprint_fwhm_px=settings["footprint_fwhm_px"], bias=settings["bias"],
+                                 seasonal_error=settings["seasonal_error"])
     with atomic_path(snakemake.output[0]) as tmp:
         product.to_netcdf(tmp, engine="netcdf4")
-    log.info("coarse product of %s: %d days on %d x %d pixels of %g m", region, product.sizes["time"],
-             product.sizes["y"], product.sizes["x"], settings["resolution_m"])
+    log.info("coarse product of %s: %d days on %d x %d pixels of %g m (footprint FWHM %g pixels, bias %g m3/m3, "
+             "seasonal error %g m3/m3)", region, product.sizes["time"], product.sizes["y"], product.sizes["x"],
+             settings["resolution_m"], settings["footprint_fwhm_px"], settings["bias"], settings["seasonal_error"])

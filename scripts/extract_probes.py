@@ -1,11 +1,11 @@
 """Rule extract_probes: the probe x day dataset of soil moisture and covariates."""
 
-from pathlib import Path
+import xarray as xr
 
-from soilsat.acquire.ismn import daily_soil_moisture, read_ismn
 from soilsat.acquire.tables import read_weather
 from soilsat.extract.cf import write_dataset
-from soilsat.extract.probes import build_dataset, probe_days, to_table
+from soilsat.extract.insitu import insitu_tables
+from soilsat.extract.probes import build_dataset, to_table
 from soilsat.extract.static import region_file
 from soilsat.grid import grid_from_config
 from soilsat.logs import to_file
@@ -13,15 +13,13 @@ from soilsat.logs import to_file
 with to_file(snakemake.log[0]) as log:
     params = snakemake.params
     grids = {r["name"]: grid_from_config(r, params.grid) for r in params.regions}
-    archives = sorted(Path(snakemake.input.ismn).glob("*.zip"))
-    probes, hourly = read_ismn(archives[0])
-    sites, daily = probe_days(daily_soil_moisture(hourly, probes))
+    sites, daily = insitu_tables(xr.load_dataset(snakemake.input.insitu))
     weather = {name: read_weather(region_file(snakemake.input.weather, name, ".csv")) for name in grids}
     static = dict(zip(grids, snakemake.input.static))
     dataset = build_dataset(
         sites, daily, weather, grids, snakemake.input.sentinel1, snakemake.input.sentinel2,
         static, params.period["start"], params.period["end"],
         params.extract["interpolation_window_days"], params.min_valid_fraction, params.extract["sigma0"],
-        config_hash=params.config_hash,
+        config_hash=params.config_hash, polarisations=params.polarisations,
     )
     write_dataset(dataset, to_table(dataset), snakemake.output.dataset, snakemake.output.table)

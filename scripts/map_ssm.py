@@ -13,18 +13,20 @@ from soilsat.extract.static import region_file
 from soilsat.grid import grid_from_config
 from soilsat.io import write_cog
 from soilsat.logs import to_file
-from soilsat.models.forest import DAILY_FEATURES, STATIC_FEATURES
+from soilsat.models.inputs import features as model_inputs
 from soilsat.models.maps import fit_forest, map_dates, probe_training
 
 with to_file(snakemake.log[0]) as log:
     params = snakemake.params
     region = params.region["name"]
     grid = grid_from_config(params.region, params.grid)
-    features = DAILY_FEATURES + STATIC_FEATURES
-    x, y = probe_training(to_table(xr.open_dataset(snakemake.input.dataset)), features)
+    dataset = xr.load_dataset(snakemake.input.dataset)
+    # TS_max is measured at the probes only: the map model reads every other input of the full variant.
+    features = [name for name in model_inputs(dataset, "full", params.inputs) if name != "ts_max"]
+    x, y = probe_training(to_table(dataset), features)
     forest = params.forest
     model = fit_forest(x, y, params.seed, forest["n_estimators"], forest["min_samples_leaf"], snakemake.threads)
-    log.info("forest fitted on %d probe-days of every region", len(y))
+    log.info("forest fitted on %d probe-days of every region; inputs: %s", len(y), ", ".join(features))
     radar = raster_index(snakemake.input.sentinel1, "sensing_start")
     radar = radar[radar["region"] == region]
     optical = raster_index(usable_optical(snakemake.input.sentinel2, params.min_valid_fraction), "sensing_time")
@@ -39,7 +41,7 @@ with to_file(snakemake.log[0]) as log:
                             params.window_days, features)
         ssm = predict_map(model, stack)
         write_cog(out / f"ssm_{region}_{date:%Y%m%d}.tif", ssm, grid, ["ssm"],
-                  tags={"region": region, "date": f"{date:%Y-%m-%d}", "units": "m3 m-3", "model": "random_forest",
+                  tags={"region": region, "date": f"{date:%Y-%m-%d}", "units": "m3 m-3", "model": "random_forest (full inputs without TS_max)",
                         "sentinel1_product": row["product"], "attribution": COPERNICUS_ATTRIBUTION})
         log.info("soil-moisture map of %s on %s: %.0f %% of pixels mapped", region, f"{date:%Y-%m-%d}",
                  100 * float((ssm == ssm).mean()))

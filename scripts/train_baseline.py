@@ -8,5 +8,5 @@ from soilsat.models.baselines import run_baseline
 
 with to_file(snakemake.log[0]) as log:
     predictions = run_baseline(xr.load_dataset(snakemake.input[0]), snakemake.wildcards.baseline,
-                               dict(snakemake.params.settings))
+                               snakemake.params.settings, snakemake.params.polarisation)
     write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)

@@ -12,7 +12,8 @@ from soilsat.models.runtime import deterministic
 with to_file(snakemake.log[0]) as log:
     deterministic(snakemake.params.seed, snakemake.threads)
     settings = fusion.FusionSettings.from_config(snakemake.params.settings)
-    probes = xr.load_dataset(snakemake.input.probes)
+    log.info("coarse product: %s", snakemake.params.coarse_source)
+    probes = xr.load_dataset(snakemake.input.insitu)
     radar = raster_index(snakemake.input.sentinel1, "sensing_start")
     found = []
     for region, path in zip(snakemake.params.regions, snakemake.input.coarse):

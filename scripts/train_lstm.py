@@ -10,11 +10,7 @@ from soilsat.models.simonsen import run_lstm
 
 with to_file(snakemake.log[0]) as log:
     deterministic(snakemake.params.seed, snakemake.threads)
-    options = dict(snakemake.params.lstm)
-    options.pop("variants")
-    options.pop("threads")
-    target = device(options.pop("device"))
-    settings = LstmSettings(**options)
-    predictions = run_lstm(xr.load_dataset(snakemake.input[0]), snakemake.wildcards.variant, settings,
-                           snakemake.params.seed, target)
+    settings = LstmSettings(**snakemake.params.settings)
+    predictions = run_lstm(xr.load_dataset(snakemake.input[0]), snakemake.wildcards.variant, snakemake.params.inputs,
+                           settings, snakemake.params.seed, device(snakemake.params.device))
     write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)

@@ -1,18 +1,22 @@
-"""Rule train_tziolas_rf: grid-searched random forests on median spectra, with and without coordinates (Tziolas 2020)."""
+"""Rule train_tziolas_rf: bagged, grid-searched random forests on median spectra or per-date S1 + S2 values
+(Tziolas 2020)."""
 
 import xarray as xr
 
 from soilsat.evaluate.store import overall_summary, write_results, write_table
 from soilsat.logs import to_file
 from soilsat.models.clay import calibration_split, clay_data, run_forest
+from soilsat.models.splits import bags
 
 with to_file(snakemake.log[0]) as log:
+    seed = snakemake.params.seed
     options = snakemake.params.tziolas
     data = clay_data(xr.load_dataset(snakemake.input[0]), options["observations"], source=snakemake.input[0])
     calibration, test = calibration_split(data, options["calibration_fraction"])
+    members = bags(calibration, options["bags"], options["bag_fraction"], seed)
     grid = options["random_forest"]
-    predictions, search = run_forest(data, calibration, test, grid, grid["cv_folds"], snakemake.params.seed,
-                                     snakemake.threads)
+    predictions, search = run_forest(data, calibration, test, members, grid, grid["cv_folds"], seed,
+                                     snakemake.threads, grid["variants"])
     metrics = write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)
     write_table(search, snakemake.output.search)
     log.info("%s", overall_summary(metrics))

@@ -62,3 +62,49 @@ def test_inspect_rejects_other_files(tmp_path):
 
     proc = inspect(tmp_path / "missing.SAFE")
     assert proc.returncode == 1 and "no such file" in proc.stderr
+
+
+CGLS = "c_gls_SSM1km_201706{day}0000_CEURO_S1CSAR_V1.1.1.nc"
+ESACCI = "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20100701000000-fv04.5.nc"
+
+
+@pytest.mark.parametrize("day, valid_cells", [("01", 27563), ("02", 0)])
+def test_inspect_real_cgls_ssm(day, valid_cells):
+    proc = inspect(real_fixture("cgls", CGLS.format(day=day)))
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert (info["kind"], info["product"], info["version"], info["tile"]) == ("csm", "CGLS SSM 1km", "V1.1.1", "CEURO")
+    assert info["date"] == f"2017-06-{day}"
+    # the crop's own extent, not the CEURO tile (-11..50 E, 35..72 N) its global attributes still describe
+    assert info["extent"] == {"west": -1.0, "south": 41.0, "east": 3.0, "north": 45.0}
+    assert info["shape"] == {"lat": 448, "lon": 448} and info["valid_cells"] == valid_cells
+    assert sorted(info["variables"]) == ["ssm", "ssm_noise"]
+    for variable in info["variables"].values():
+        assert (variable["units"], variable["fill_value"], variable["scale_factor"], variable["dtype"]) == \
+            ("%", 255, 0.5, "uint8")
+        assert variable["valid_range"] == [0, 200] and variable["flag_values"] == [241, 242, 251, 252, 253]
+
+
+def test_inspect_real_esacci_sm():
+    proc = inspect(real_fixture("esacci", ESACCI))
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert (info["kind"], info["product"], info["version"], info["date"]) == \
+        ("ecv_sm", "ESA CCI SM COMBINED", "04.5", "2010-07-01")
+    assert info["extent"] == {"west": -180.0, "south": -90.0, "east": 180.0, "north": 90.0}
+    assert info["shape"] == {"lat": 720, "lon": 1440} and info["valid_cells"] == 164073
+    assert list(info["variables"]) == ["t0", "sm", "sm_uncertainty", "dnflag", "flag", "freqbandID", "mode", "sensor"]
+    assert (info["variables"]["sm"]["units"], info["variables"]["sm"]["fill_value"]) == ("m3 m-3", -9999.0)
+    assert info["variables"]["flag"]["fill_value"] == 127 and info["variables"]["sensor"]["fill_value"] == 0
+
+
+def test_inspect_knows_reference_products_by_content_not_name(tmp_path):
+    for name, source, kind in (("soil.nc", ("cgls", CGLS.format(day="01")), "csm"),
+                               ("download.bin", ("esacci", ESACCI), "ecv_sm")):
+        (tmp_path / name).write_bytes(real_fixture(*source).read_bytes())
+        proc = inspect(tmp_path / name)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["kind"] == kind
+    proc = inspect(real_fixture("smap", "SMAP_L2_SM_P_02801_A_20150811T013002_R18290_001.h5"))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "neither CGLS SSM 1km (csm) nor ESA CCI SM COMBINED (ecv_sm)" in proc.stderr

@@ -67,12 +67,16 @@ def world(tmp_path_factory):
             "daily": daily, "weather": weather, "samples": locate(lucas, {"a": grid}, "point_id")}
 
 
+SIGMA0 = {"statistic": "pixel", "buffer_m": 0, "orbits": "merged", "max_z": None, "outlier_population": "probe",
+          "outlier_scale": "db"}
+
+
 @pytest.fixture(scope="module")
 def written(world):
     """probes, samples and windows datasets written by the shared writer, with their tables."""
     w, root = world, world["root"]
     probes = build_dataset(w["sites"], w["daily"], w["weather"], w["grids"], w["s1"], w["s2"], w["static"],
-                           "2020-05-01", "2020-05-10", 30, 0.05, {"max_z": None}, config_hash="c0ffee")
+                           "2020-05-01", "2020-05-10", 30, 0.05, SIGMA0, config_hash="c0ffee")
     write_dataset(probes, to_table(probes), root / "probes.nc", root / "probes.parquet")
     s2 = usable_optical(w["s2"], 0.05)
     optical, radar = raster_index(s2, "sensing_time"), raster_index(w["s1"], "sensing_start")

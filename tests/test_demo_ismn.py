@@ -202,16 +202,15 @@ def test_landcover(world, tmp_path):
 
 def test_soil(world, tmp_path):
     (entry,) = ancillary.write_soil(world, tmp_path)
-    grid = world[0].grid
+    west, south, east, north = world[0].grid.lonlat_bounds()
     with rasterio.open(tmp_path / entry["path"]) as src:
-        assert src.res == (250.0, 250.0) and src.crs.to_epsg() == grid.epsg
+        assert src.res == pytest.approx((1 / 120, 1 / 120)) and src.crs.to_epsg() == 4326  # HWSD's 30 arc-seconds
         assert list(src.descriptions) == ["clay", "silt", "sand", "organic_carbon", "base_saturation"]
-        left, bottom, right, top = grid.bounds
-        assert src.bounds.left <= left and src.bounds.top >= top
+        assert src.bounds.left <= west and src.bounds.top >= north
         clay, silt, sand, oc, bs = src.read()
         np.testing.assert_allclose(clay + silt + sand, 100, atol=1e-3)
         truth_clay = world[0].truth["clay"].values
-        assert abs(np.nanmean(clay) - truth_clay.mean()) < 2.0
+        assert abs(np.nanmean(clay) - truth_clay.mean() - ancillary.CLAY_BIAS) < 3.0  # see tests/test_demo_ancillary.py
         assert np.all((bs >= 5) & (bs <= 100))
         assert 0.1 < np.nanmean(oc) < 10
 

@@ -18,6 +18,7 @@ from PIL import Image
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.errors import ConfigError, ProductError
 from soilsat.evaluate.metrics import metrics_table
+from soilsat.evaluate.compare import comparison_metrics
 from soilsat.figures import maps, simonsen, tables, tziolas, zhang
 from soilsat.figures.common import layout_problems, read_map, read_tables, save
 from soilsat.grid import StudyGrid
@@ -160,8 +161,10 @@ def test_probe_time_series(probes, tmp_path):
 
 def test_model_figures_take_a_list_of_stored_predictions(stored_predictions, tmp_path):
     predictions = read_tables([p / "predictions.csv" for p in stored_predictions], simonsen.PREDICTIONS_COLUMNS)
-    metrics = read_tables([p / "metrics.csv" for p in stored_predictions], simonsen.METRICS_COLUMNS)
-    fig = simonsen.observed_vs_predicted(predictions)
+    metrics, comparison = comparison_metrics(predictions)
+    metrics = metrics[(metrics["rows"] == "common") & (metrics["scope"] == "all")]
+    assert len(simonsen.in_scope(comparison, "all")) == len(predictions)  # every model predicts every probe-day
+    fig = simonsen.observed_vs_predicted(simonsen.in_scope(comparison, "all"))
     assert [ax.get_title() for ax in fig.axes[:3]] == ["Random forest", "LSTM minimum", "Climatology"]
     mae = np.abs(predictions.predicted - predictions.observed)[predictions.model == "lstm"].mean()
     assert f"MAE = {mae:.3f} m³/m³" in fig.axes[1].texts[0].get_text()
@@ -170,7 +173,7 @@ def test_model_figures_take_a_list_of_stored_predictions(stored_predictions, tmp
     assert "n = 115" in fig.axes[0].texts[0].get_text()
     fig = simonsen.observed_vs_predicted(predictions, landcovers=[999])
     assert fig.axes[0].texts[0].get_text() == "No predictions on land covers 999"
-    fig = simonsen.regional_mae(predictions)
+    fig = simonsen.regional_mae(comparison)
     assert [ax.get_title() for ax in fig.axes] == ["A: all land covers", "B: land covers 211, 212"]
     bars = fig.axes[0].patches
     assert len(bars) == 3 * 2 and len(fig.axes[1].patches) == 3 * 2
@@ -198,18 +201,20 @@ def test_model_figures_take_a_list_of_stored_predictions(stored_predictions, tmp
 def test_read_tables_names_the_file(tmp_path):
     bad = tmp_path / "metrics.csv"
     bad.write_text("model,mae\nrf,0.1\n")
-    with pytest.raises(ProductError, match=r"metrics.csv: missing column\(s\) level, group"):
-        read_tables([bad], simonsen.METRICS_COLUMNS)
+    with pytest.raises(ProductError, match=r"metrics.csv: missing column\(s\) variant, probe"):
+        read_tables([bad], simonsen.PREDICTIONS_COLUMNS[:1] + ("variant", "probe"))
     with pytest.raises(ProductError, match="absent.csv: table not found"):
         read_tables([tmp_path / "absent.csv"], ["model"])
 
 
 def test_mae_tables(stored_predictions, tmp_path):
-    metrics = read_tables([p / "metrics.csv" for p in stored_predictions], simonsen.METRICS_COLUMNS)
+    predictions = read_tables([p / "predictions.csv" for p in stored_predictions], simonsen.PREDICTIONS_COLUMNS)
+    metrics = comparison_metrics(predictions)[0]
     table = tables.mae_table(metrics, "landcover")
     assert list(table.columns) == ["n", "Random forest", "LSTM minimum", "Climatology"]
     assert table.index[0] == "Non-irrigated arable (211)" and table["n"].iloc[0] == 115
-    expected = metrics.query("level == 'landcover' and model == 'lstm' and group == '231'")["mae"].iloc[0]
+    expected = metrics.query("level == 'landcover' and model == 'lstm' and group == '231' and rows == 'common' "
+                             "and scope == 'all'")["mae"].iloc[0]
     assert table.loc["Pastures (231)", "LSTM minimum"] == pytest.approx(expected)
     tables.write_table(tables.mae_table(metrics, "probe"), tmp_path / "b1.csv", tmp_path / "b1.md")
     lines = (tmp_path / "b1.md").read_text().splitlines()
@@ -316,6 +321,28 @@ def test_clay_observed_against_predicted(tmp_path):
     rmse = float(np.sqrt(np.mean((rows[0].predicted - observed) ** 2)))
     assert f"RMSE = {rmse:.2f} %" in box and "RPIQ = " in box and "R² = " in box
     check(fig, tmp_path / "f9.png", labels=["Observed clay (%)", "Predicted clay (%)"])
+
+
+def test_clay_models_in_the_papers_arrangement(tmp_path):
+    observed = np.linspace(5, 45, 30)
+    variants = {"cnn": ["default", "without_coordinates", "without_SAR", "without_SAR_and_coordinates"],
+                "rf": ["median", "median_without_coordinates", "per_date"],
+                "ann": ["median", "median_without_coordinates", "per_date"]}
+    rows = [pd.DataFrame({"model": model, "variant": variant, "sample": range(30), "observed": observed,
+                          "predicted": observed + 4 * RNG.standard_normal(30)})
+            for model, names in variants.items() for variant in names]
+    fig = tziolas.observed_vs_predicted_clay(pd.concat(rows + [rows[0].assign(model="svr")]))
+    cells = {ax.get_title().split("\n")[0]: (ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
+             for ax in fig.axes if ax.get_visible()}
+    # Fig 9: with coordinates (A-C) above without (D-F); then Figs A1-A2; an unknown model after them
+    assert cells == {"ANN median": (0, 0), "RF median": (0, 1), "CNN": (0, 2),
+                     "ANN median without coordinates": (1, 0), "RF median without coordinates": (1, 1),
+                     "CNN without coordinates": (1, 2), "ANN per date": (2, 0), "RF per date": (2, 1),
+                     "CNN without SAR": (2, 2), "CNN without SAR and coordinates": (3, 2), "svr": (4, 0)}
+    assert sum(ax.get_visible() for ax in fig.axes) == 11 and len(fig.axes) == 5 * 3
+    check(fig, tmp_path / "f9_paper.png", labels=["(as the paper's Fig 9F)", "(as the paper's Fig A1)"])
+    with pytest.raises(ProductError, match="no clay predictions to plot"):
+        tziolas.observed_vs_predicted_clay(rows[0].iloc[:0])
 
 
 def test_filter_boxplots_use_the_top_activating_samples(samples, tmp_path):

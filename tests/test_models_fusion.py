@@ -14,6 +14,8 @@ from soilsat.io import write_cog
 from soilsat.models import fusion
 
 DAYS = pd.date_range("2020-05-01", periods=4, freq="D")
+# The coarse product as the plain block mean of the truth, without systematic error.
+BLOCK_MEAN = dict(footprint_fwhm_px=0.0, bias=0.0, seasonal_error=0.0)
 
 
 def truth(size: int = 12, resolution: float = 10.0) -> xr.Dataset:
@@ -50,7 +52,7 @@ def test_brightness_temperatures_fall_with_soil_moisture_and_rise_under_vegetati
 
 
 def test_coarse_product_is_the_block_mean_without_retrieval_error():
-    product = radiometer.coarse_product(truth(), 40.0, retrieval_sd=0.0, radiometer_noise_k=0.0, seed=1)
+    product = radiometer.coarse_product(truth(), 40.0, retrieval_sd=0.0, radiometer_noise_k=0.0, seed=1, **BLOCK_MEAN)
     assert dict(product.sizes) == {"time": 4, "y": 3, "x": 3}
     expected = radiometer.block_mean(truth()["sm"].values[0].astype(float), 4)
     np.testing.assert_allclose(product["sm"].values[2], expected, rtol=1e-6)
@@ -58,15 +60,15 @@ def test_coarse_product_is_the_block_mean_without_retrieval_error():
     assert product.rio.crs.to_epsg() == 32632 and product.attrs["resolution_m"] == 40.0  # CF grid mapping
     assert product["sm"].attrs["grid_mapping"] == "spatial_ref"
     assert product["tb_h"].attrs["units"] == "K" and np.all(np.diff(product["tb_h"].values[0], axis=1) < 0)
-    noisy = radiometer.coarse_product(truth(), 40.0, retrieval_sd=0.04, radiometer_noise_k=1.3, seed=1)
+    noisy = radiometer.coarse_product(truth(), 40.0, retrieval_sd=0.04, radiometer_noise_k=1.3, seed=1, **BLOCK_MEAN)
     assert 0.005 < float(np.std(noisy["sm"].values - product["sm"].values)) < 0.08
-    again = radiometer.coarse_product(truth(), 40.0, retrieval_sd=0.04, radiometer_noise_k=1.3, seed=1)
+    again = radiometer.coarse_product(truth(), 40.0, retrieval_sd=0.04, radiometer_noise_k=1.3, seed=1, **BLOCK_MEAN)
     np.testing.assert_array_equal(noisy["sm"].values, again["sm"].values)
 
 
 def test_coarse_product_refuses_a_resolution_off_the_grid():
     with pytest.raises(ValueError, match="not a whole multiple of the 10 m study grid"):
-        radiometer.coarse_product(truth(), 35.0, 0.0, 0.0, 1)
+        radiometer.coarse_product(truth(), 35.0, 0.0, 0.0, 1, **BLOCK_MEAN)
 
 
 def write_radar(path, grid: StudyGrid, vv: np.ndarray, day: pd.Timestamp) -> None:
@@ -84,7 +86,7 @@ def synthetic_region(tmp_path, size: int = 12):
     names = [f"p{i}" for i in range(len(rows))]
     ssm = np.stack([world["sm"].values[i][rows, cols] for i in range(len(DAYS))], axis=1)
     ssm[0, 1] = np.nan  # one probe misses a day
-    probes = xr.Dataset({"ssm": (("probe", "time"), ssm), "landcover": ("probe", np.full(len(rows), 211.0))},
+    probes = xr.Dataset({"ssm": (("probe", "time"), ssm)},
                         coords={"probe": names, "time": DAYS, "region": ("probe", ["r"] * len(rows)),
                                 "row": ("probe", rows), "col": ("probe", cols)})
     paths = []
@@ -94,7 +96,7 @@ def synthetic_region(tmp_path, size: int = 12):
         paths.append(str(path))
     radar = pd.DataFrame({"path": paths, "region": "r", "time": DAYS + pd.Timedelta(hours=6),
                           "product": [f"s1_{i}" for i in range(len(DAYS))]})
-    product = radiometer.coarse_product(world, 40.0, 0.0, 0.0, 1)
+    product = radiometer.coarse_product(world, 40.0, 0.0, 0.0, 1, **BLOCK_MEAN)
     return radar, product, probes
 
 
@@ -165,7 +167,7 @@ def test_training_learns_soil_moisture_from_sigma0_and_is_reproducible(tmp_path)
     assert coarse.loc[(2, "p0")] == pytest.approx(float(patches.product[2, 0, 0]))
     metrics = fusion.split_metrics(predictions)
     assert set(metrics["split"]) == {"training", "validation"}
-    assert set(metrics["level"]) >= {"all", "region", "landcover", "probe"}
+    assert set(metrics["level"]) == {"all", "region", "probe"}
     per_patch = fusion.patch_scores(predictions)
     assert per_patch.columns.tolist() == ["patch", "region", "time", "split", "n", "coarse_product", "fusion_cnn"]
     assert per_patch["n"].tolist() == [4, 3, 4, 4]

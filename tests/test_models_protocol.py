@@ -11,6 +11,10 @@ from soilsat.models.lstm import LstmSettings
 from soilsat.models.splits import leave_one_probe_out
 
 SMALL = LstmSettings(units=4, epochs=2, repeats=2, step_size=5)
+THESIS = {"polarisations": ["VV"], "sigma0_scale": "linear", "incidence_angle": False}  # Table A2
+BOTH = {"polarisations": ["VV", "VH"], "sigma0_scale": "db", "incidence_angle": True}
+DYNAMIC = ("ts_max", "sigma0_vv", "ndvi", "ndwi", "precipitation", "dry_days", "tmin", "tmean", "tmax")
+BASELINES = {"climatology": {"window_days": 0}, "change_detection": {"low_percentile": 10, "high_percentile": 90}}
 
 
 def probe_dataset(n_probes: int = 5, n_days: int = 40, seed: int = 0) -> xr.Dataset:
@@ -25,14 +29,19 @@ def probe_dataset(n_probes: int = 5, n_days: int = 40, seed: int = 0) -> xr.Data
     vv[:, 1::3] = np.nan
     data["sigma0_vv_db"] = vv
     data["sigma0_vh_db"] = vv - 6
+    data["sigma0_vv"] = 10 ** (vv / 10)
+    data["sigma0_vh"] = 10 ** ((vv - 6) / 10)
     data["incidence_angle"] = np.where(np.isnan(vv), np.nan, 38.0)
     for name in ("ndvi", "ndwi", "dry_days", "tmin", "tmean", "tmax", "ts_max"):
         data[name] = rng.normal(size=ssm.shape)
     ds = xr.Dataset({k: (("probe", "time"), v.astype("float32")) for k, v in data.items()},
                     coords={"probe": [f"p{i}" for i in range(n_probes)], "time": time})
-    for name in ("elevation", "slope", "aspect_x", "aspect_y", "clay", "silt", "sand", "organic_carbon"):
+    for name in ("elevation", "slope", "aspect_x", "aspect_y", "base_saturation", "clay", "silt", "sand",
+                 "organic_carbon"):
         ds[name] = ("probe", rng.normal(size=n_probes))
     ds["landcover"] = ("probe", np.array([211, 212, 311, 211, 231, 211, 211][:n_probes]))
+    for code in sorted(set(ds["landcover"].values.tolist())):
+        ds[f"landcover_{code}"] = ("probe", (ds["landcover"].values == code).astype(np.int8))
     ds.coords["region"] = ("probe", np.array(["a", "b"] * n_probes)[:n_probes])
     return ds
 
@@ -51,7 +60,7 @@ def test_leave_one_probe_out_never_shares_a_probe():
 
 def test_lstm_protocol_predicts_every_probe_day_per_repeat_and_mean():
     ds = probe_dataset()
-    out = simonsen.run_lstm(ds, "full", SMALL, seed=3)
+    out = simonsen.run_lstm(ds, "full", THESIS, SMALL, seed=3)
     assert list(out.columns) == ["model", "variant", "repeat", "probe", "time", "region", "landcover",
                                  "observed", "predicted"]
     assert sorted(out["repeat"].unique()) == ["0", "1", "mean"]
@@ -68,39 +77,52 @@ def test_same_seed_same_metrics_other_seed_differs():
     from soilsat.evaluate.metrics import metrics_table
 
     ds = probe_dataset()
-    first = metrics_table(simonsen.run_lstm(ds, "minimum", SMALL, seed=5))
-    again = metrics_table(simonsen.run_lstm(ds, "minimum", SMALL, seed=5))
-    other = metrics_table(simonsen.run_lstm(ds, "minimum", SMALL, seed=6))
+    first = metrics_table(simonsen.run_lstm(ds, "minimum", THESIS, SMALL, seed=5))
+    again = metrics_table(simonsen.run_lstm(ds, "minimum", THESIS, SMALL, seed=5))
+    other = metrics_table(simonsen.run_lstm(ds, "minimum", THESIS, SMALL, seed=6))
     pd.testing.assert_frame_equal(first, again)
     assert not np.allclose(first["mae"], other["mae"])
 
 
-def test_agriculture_variant_keeps_arable_and_irrigated_probes_only():
-    seq = sequences.from_dataset(probe_dataset(7), "agriculture")
+def test_variants_read_the_inputs_of_table_a2():
+    ds = probe_dataset(7)
+    seq = sequences.from_dataset(ds, "agriculture", THESIS)
     assert list(seq.probes) == ["p0", "p1", "p3", "p5", "p6"]
-    assert seq.features == sequences.DYNAMIC
-    assert sequences.from_dataset(probe_dataset(7), "minimum").features == sequences.DYNAMIC + ("landcover",)
+    assert seq.features == DYNAMIC
+    onehot = ("landcover_211", "landcover_212", "landcover_231", "landcover_311")
+    assert sequences.from_dataset(ds, "minimum", THESIS).features == DYNAMIC + onehot
+    full = sequences.from_dataset(ds, "full", THESIS)
+    assert full.features == DYNAMIC + ("elevation", "slope", "aspect_x", "aspect_y") + onehot + (
+        "base_saturation", "clay", "silt", "sand", "organic_carbon")
+    # land cover is nominal: each probe has exactly one class set
+    columns = [full.features.index(name) for name in onehot]
+    np.testing.assert_array_equal(full.inputs[:, 0, columns].sum(axis=1), 1)
+    assert sequences.from_dataset(ds, "agriculture", BOTH).features == (
+        "ts_max", "sigma0_vv_db", "sigma0_vh_db", "incidence_angle", *DYNAMIC[2:])
+    with pytest.raises(ConfigError, match=r"lacks the model inputs \['sigma0_vh'\]"):
+        sequences.from_dataset(ds.drop_vars("sigma0_vh"), "minimum", BOTH | {"sigma0_scale": "linear"})
 
 
 def test_missing_inputs_get_an_observed_channel():
-    seq = sequences.from_dataset(probe_dataset(), "minimum")
+    seq = sequences.from_dataset(probe_dataset(), "minimum", BOTH)
     observed = seq.observed
     assert observed.shape == (5, 40, 3)  # sigma0 vv, vh and incidence angle have gaps
     assert observed[:, 1::3].sum() == 0 and observed[:, ::3].min() == 1
+    assert sequences.from_dataset(probe_dataset(), "minimum", THESIS).observed.shape == (5, 40, 1)
 
 
 def test_clear_errors():
     ds = probe_dataset()
     with pytest.raises(ConfigError, match="unknown model variant 'forest'"):
-        simonsen.run_lstm(ds, "forest", SMALL, seed=0)
+        simonsen.run_lstm(ds, "forest", THESIS, SMALL, seed=0)
     with pytest.raises(ConfigError, match="at least 3 probes, the dataset has 2"):
-        simonsen.run_lstm(ds.isel(probe=[0, 1]), "full", SMALL, seed=0)
+        simonsen.run_lstm(ds.isel(probe=[0, 1]), "full", THESIS, SMALL, seed=0)
     with pytest.raises(ConfigError, match="at least 3 probes, the dataset has 1"):
-        simonsen.run_lstm(probe_dataset(5).isel(probe=[0, 2, 4]), "agriculture", SMALL, seed=0)
+        simonsen.run_lstm(probe_dataset(5).isel(probe=[0, 2, 4]), "agriculture", THESIS, SMALL, seed=0)
     with pytest.raises(ConfigError, match="leaves no training probe"):
         leave_one_probe_out(3, 1, 0.9, seed=0)
     with pytest.raises(ConfigError, match="unknown baseline"):
-        baselines.run_baseline(ds, "persistence", {})
+        baselines.run_baseline(ds, "persistence", {}, "VV")
 
 
 def test_climatology_is_the_day_of_year_mean_of_the_other_probes():
@@ -123,5 +145,5 @@ def test_change_detection_scales_between_sigma0_percentiles():
 def test_baselines_write_tidy_tables():
     ds = probe_dataset()
     for model in ("climatology", "change_detection"):
-        out = baselines.run_baseline(ds, model, {})
+        out = baselines.run_baseline(ds, model, BASELINES[model], "VV")
         assert len(out) == 200 and set(out["repeat"]) == {"mean"} and set(out["model"]) == {model}

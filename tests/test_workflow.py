@@ -132,8 +132,9 @@ def test_point_study_models_and_their_figures(tiny_run):
                  "figures/zhang/repeats.png", "models/tziolas_cnn/activations.csv", "models/tziolas_rf/grid_search.csv"]:
         assert (results / name).stat().st_size > 0, name
     samples = xr.open_dataset(results / "datasets" / "samples.nc")
-    for model, variants in [("cnn", {"default", "without_SAR", "without_SAR_and_coordinates"}),
-                            ("rf", {"default", "without_coordinates"}), ("ann", {"default"})]:
+    tables = {"median", "median_without_coordinates", "per_date"}
+    for model, variants in [("cnn", {"default", "without_coordinates", "without_SAR", "without_SAR_and_coordinates"}),
+                            ("rf", tables), ("ann", tables)]:
         metrics = pd.read_csv(results / "models" / f"tziolas_{model}" / "metrics.csv")
         overall = metrics[metrics["level"] == "all"]
         assert set(overall["variant"]) == variants, model

@@ -12,9 +12,17 @@ from soilsat.errors import SoilsatError
 
 
 def product_kind(path: Path) -> str:
-    """What a path holds: 'sentinel1', 'sentinel2' or 'ismn'; ValueError when none of them."""
+    """What a path holds: 'sentinel1', 'sentinel2', 'ismn', or, for a NetCDF file, the reference product 'csm'
+    (CGLS SSM 1 km) or 'ecv_sm' (ESA CCI SM COMBINED) its content shows; ValueError when none of them."""
     if not path.exists():
         raise ValueError(f"{path}: no such file or folder")
+    if path.is_file() and not zipfile.is_zipfile(path):
+        from soilsat.reference.ncfile import is_netcdf
+
+        if is_netcdf(path):
+            from soilsat.reference.kinds import product_kind as reference_kind
+
+            return reference_kind(path)
     if path.is_dir():
         names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
         safe_name = path.name
@@ -23,7 +31,7 @@ def product_kind(path: Path) -> str:
             names = zf.namelist()
         safe_name = next((n.split("/")[0] for n in names if n.split("/")[0].endswith(".SAFE")), path.name)
     else:
-        raise ValueError(f"{path}: neither a folder nor a zip archive")
+        raise ValueError(f"{path}: neither a folder, a zip archive nor a NetCDF file")
     if any(n.endswith("manifest.safe") for n in names) or safe_name.endswith(".SAFE"):
         if safe_name.startswith("S1"):
             return "sentinel1"
@@ -37,6 +45,10 @@ def product_kind(path: Path) -> str:
 def inspect(path: Path) -> dict:
     """A JSON-serialisable summary of any product the workflow reads."""
     kind = product_kind(path)
+    if kind in ("csm", "ecv_sm"):
+        from soilsat.reference.kinds import PRODUCTS
+
+        return {"kind": kind, "path": str(path)} | PRODUCTS[kind].describe(path)
     if kind == "sentinel1":
         from soilsat.sar.safe import summarize
     elif kind == "sentinel2":
@@ -50,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `soilsat` console script."""
     parser = argparse.ArgumentParser(prog="soilsat", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    p_inspect = commands.add_parser("inspect", help="print a JSON summary of a SAFE product or an ISMN archive")
+    p_inspect = commands.add_parser(
+        "inspect", help="print a JSON summary of a SAFE product, an ISMN archive or a CSM or ECV_SM NetCDF file")
     p_inspect.add_argument("path", type=Path)
     p_s1 = commands.add_parser("s1", help="Sentinel-1 tools")
     s1_commands = p_s1.add_subparsers(dest="s1_command", required=True)

@@ -33,6 +33,13 @@ def check(config: Mapping) -> None:
         raise ConfigError(f"config key regions: duplicate region names {duplicates}")
     if config["extract"]["windows"]["size"] % 2 == 0:
         raise ConfigError(f"config key extract.windows.size must be odd, got {config['extract']['windows']['size']}")
+    pols = config["sentinel1"]["polarisations"]
+    unprocessed = [p for p in config["train"]["inputs"]["polarisations"] if p not in pols]
+    if unprocessed:
+        raise ConfigError(f"config key train.inputs.polarisations: {unprocessed} not in sentinel1.polarisations {pols}")
+    for method in ("tziolas2020", "tsagkatakis2021"):
+        if method in config["methods"] and not {"VV", "VH"} <= set(pols):
+            raise ConfigError(f"config key sentinel1.polarisations: method {method} reads sigma0 VV and VH, got {pols}")
     if config["demo"]["preset"] not in DEMO_PRESETS:
         raise ConfigError(f"config key demo.preset: unknown preset {config['demo']['preset']!r}; "
                           f"choose one of {sorted(DEMO_PRESETS)}")
@@ -68,7 +75,8 @@ def world_spec(config: Mapping) -> "WorldSpec":
     demo.pop("coarse_product", None)  # read by the demo_coarse_product rule, not part of the world
     values.update({k: v for k, v in demo.items() if v is not None})
     start, end = period(config)
-    regions = tuple(RegionSpec(r["name"], r["lon"], r["lat"], r["size_m"], r["climate"]) for r in config["regions"])
+    regions = tuple(RegionSpec(r["name"], r["lon"], r["lat"], r["size_m"], r["climate"], r.get("network"))
+                    for r in config["regions"])
     return WorldSpec(regions=regions, start=start, end=end, seed=seed, margin_m=config["grid"]["margin_m"],
                      resolution=config["grid"]["resolution"],
                      probes_per_region=int(values["probes_per_region"]), lucas_samples=int(values["lucas_samples"]),

@@ -2,7 +2,8 @@
 
 Sentinel-1/2 products and precise orbits come from the Copernicus Data Space Ecosystem,
 weather from Open-Meteo or from ERA5-Land of the Climate Data Store, the DEM from the public
-Copernicus DEM bucket, and ISMN, CORINE, HWSD and LUCAS from the files the user downloaded
+Copernicus DEM bucket, the CSM and ECV_SM soil-moisture products from the CLMS (VITO) and CEDA
+archives, cropped to each region, and ISMN, CORINE, HWSD and LUCAS from the files the user downloaded
 (they need registration or a licence).
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from soilsat.acquire import dem, userfiles, weather
+from soilsat.acquire import csm, dem, ecv_sm, userfiles, weather
 from soilsat.acquire.archives import check_safe_zip
 from soilsat.acquire.cdse import CdseClient
 from soilsat.acquire.provider import CATALOG_COLUMNS
@@ -66,6 +67,10 @@ class CopernicusProvider:
             frame = weather.catalog(self.settings["weather"], where, start, end)
         elif source == "dem":
             frame = dem.catalog(self.settings["dem"], where, self.margin_m)
+        elif source == "csm":
+            frame = csm.catalog(self.settings["csm"], where, start, end, self.margin_m)
+        elif source == "ecv_sm":
+            frame = ecv_sm.catalog(self.settings["ecv_sm"], where, start, end)
         elif source in USER_SOURCES:
             frame = userfiles.catalog(source, self.settings[source], where)
         else:
@@ -84,6 +89,10 @@ class CopernicusProvider:
         elif source == "dem":
             region = self.regions([item["regions"]])[0]
             dem.fetch(item, destination, self.settings["dem"], region, self.margin_m)
+        elif source in ("csm", "ecv_sm"):
+            module = csm if source == "csm" else ecv_sm
+            module.fetch(item, destination, self.settings[source], self.regions([item["regions"]])[0], self.margin_m,
+                         self.settings["regions"])
         elif source in USER_SOURCES:
             names = [n for n in str(item.get("regions") or "").split(";") if n]
             userfiles.fetch(item, destination, self.settings[source], self.regions(names), self.margin_m)

@@ -9,9 +9,20 @@
   itself (10 m). CORINE's own 100 m (raster) / 25 ha (vector) resolution would merge the
   demo parcels (~250 m), so the demo ships the parcel-exact codes, as a rasterised CORINE
   vector layer at 10 m would look.
-- soil: one HWSD-like raster per region at 250 m, grid-aligned so each cell is 25 x 25 study
-  pixels (cells overhanging the grid edge average the pixels they cover); bands clay, silt,
-  sand (% weight), organic_carbon (% weight) and base_saturation (%, synthetic).
+- soil: one HWSD-v1.2-like raster per region, in EPSG:4326 on HWSD's global 30 arc-second lattice
+  (926 m north-south, 926 m x cos(latitude) east-west: 518 m at 56 N), covering the study grid plus
+  two cells; bands clay, silt, sand (% weight), organic_carbon (% weight) and base_saturation (%,
+  synthetic). Like HWSD it maps soil mapping units and gives each the topsoil attributes of its dominant
+  soil: the cells fall into a few units (Voronoi cells of random seeds in the study grid, one per 9 km2,
+  2 to 6 a region), each unit's dominant soil is the SOIL_TYPES entry whose (clay, sand) is nearest the
+  median truth texture of its pixels, and its values are that soil's table values with CLAY_BIAS = +3
+  percentage points of clay taken from the sand. So the raster departs from the field as HWSD does:
+  texture quantised to nine soil types, the variation within a unit lost, clay biased, organic carbon
+  from the soil type rather than the land use. Measured against the truth's mean over each 30" cell
+  wholly inside the study grid of the default demo world (config.yaml, 5 km regions): clay mean error
+  +3.9 (skjern, 60 cells) and +2.3 points (duero, 48 cells), RMSE 4.6 and 6.0 points; on the 10 m
+  study grid after the bilinear extraction, RMSE 5.0 and 7.8 (the 250 m block-mean raster this
+  replaces: 0.2 and 0.4 at 30", 0.3 and 0.8 at 10 m).
 - lucas: one LUCAS-2018-topsoil-like CSV for all regions (lucas/LUCAS_TOPSOIL_2018_demo.csv) (columns POINTID, NUTS_0, TH_LAT,
   TH_LONG, SURVEY_DATE dd-mm-yy, Elev, LC, LU, LC0_Desc, LC1_Desc, Depth, pH_H2O, OC (g/kg),
   CaCO3, N, Clay, Silt, Sand (%)). POINTID keeps the demo world's sample id.
@@ -19,12 +30,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import rasterio
+from scipy.spatial import cKDTree
 
 from soilsat.demo.world import CORINE, RegionWorld
 from soilsat.grid import StudyGrid
@@ -32,7 +46,12 @@ from soilsat.io import atomic_path, write_cog
 
 DEM_RESOLUTION = 30.0
 DEM_BUFFER_M = 1000.0
-SOIL_RESOLUTION = 250.0
+SOIL_CELL_DEG = 1.0 / 120.0  # HWSD v1.2: 30 arc-seconds
+SOIL_BUFFER_CELLS = 2
+SOIL_UNIT_AREA_M2 = 9.0e6
+SOIL_UNITS_MAX = 6
+SOIL_SEED = 30  # with the region's name and truth, seeds its mapping units
+CLAY_BIAS = 3.0  # percentage points of clay, taken from the sand
 LANDCOVER_NODATA = 0
 VERTICAL_DATUM = "WGS 84 ellipsoid"
 VERTICAL_CRS = "EPSG:4979"
@@ -159,28 +178,120 @@ def base_saturation(clay: np.ndarray, climate: str) -> np.ndarray:
     return np.clip(offset + 1.1 * clay, 5.0, 100.0)
 
 
+@dataclasses.dataclass(frozen=True)
+class SoilType:
+    """A soil's topsoil (0-30 cm) attributes as HWSD lists them: texture and organic carbon, % weight."""
+
+    clay: float
+    silt: float
+    sand: float
+    organic_carbon: float
+
+
+# Dominant soils a demo mapping unit may carry, with representative topsoil values.
+SOIL_TYPES = {
+    "Haplic Arenosol": SoilType(3.0, 7.0, 90.0, 0.5),
+    "Haplic Podzol": SoilType(4.0, 14.0, 82.0, 1.8),
+    "Dystric Cambisol": SoilType(9.0, 24.0, 67.0, 1.3),
+    "Haplic Luvisol": SoilType(17.0, 43.0, 40.0, 1.0),
+    "Calcaric Cambisol": SoilType(23.0, 35.0, 42.0, 0.8),
+    "Chromic Luvisol": SoilType(27.0, 20.0, 53.0, 0.7),
+    "Eutric Gleysol": SoilType(26.0, 50.0, 24.0, 2.4),
+    "Calcic Luvisol": SoilType(31.0, 30.0, 39.0, 0.6),
+    "Eutric Vertisol": SoilType(46.0, 32.0, 22.0, 0.9),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class SoilMap:
+    """A region's HWSD-like soil map: mapping units on a 30 arc-second grid and each unit's dominant soil."""
+
+    grid: StudyGrid  # EPSG:4326, SOIL_CELL_DEG cells on HWSD's global lattice
+    units: np.ndarray  # (y, x) mapping-unit index of every cell
+    soils: tuple[str, ...]  # the dominant soil (a SOIL_TYPES key) of each unit
+    climate: str
+
+    def bands(self) -> np.ndarray:
+        """The (band, y, x) float stack clay, silt, sand, organic_carbon, base_saturation of the map."""
+        table = np.array([unit_attributes(SOIL_TYPES[name], self.climate) for name in self.soils])
+        return np.moveaxis(table[self.units], -1, 0)
+
+
+def soil_grid(grid: StudyGrid) -> StudyGrid:
+    """The 30 arc-second cells (HWSD's global lattice) covering a study grid plus SOIL_BUFFER_CELLS on every side."""
+    west, south, east, north = grid.lonlat_bounds()
+    cells = 1.0 / SOIL_CELL_DEG
+    col0 = int(np.floor(west * cells)) - SOIL_BUFFER_CELLS
+    col1 = int(np.ceil(east * cells)) + SOIL_BUFFER_CELLS
+    row0 = int(np.ceil(north * cells)) + SOIL_BUFFER_CELLS
+    row1 = int(np.floor(south * cells)) - SOIL_BUFFER_CELLS
+    return StudyGrid(region=grid.region, epsg=4326, x0=col0 / cells, y0=row0 / cells, width=col1 - col0,
+                     height=row0 - row1, resolution=SOIL_CELL_DEG)
+
+
+def pixel_cells(grid: StudyGrid, soil: StudyGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of the soil cell holding each study pixel's centre, as two (y, x) arrays."""
+    lon, lat = grid.lonlat()
+    rows = np.floor((soil.y0 - lat) / soil.resolution).astype(int)
+    cols = np.floor((lon - soil.x0) / soil.resolution).astype(int)
+    return rows, cols
+
+
+def soil_units(rng: np.random.Generator, grid: StudyGrid, soil: StudyGrid) -> np.ndarray:
+    """Mapping units of the soil cells: Voronoi cells of random seeds in the study grid, one per SOIL_UNIT_AREA_M2."""
+    left, bottom, right, top = grid.bounds
+    count = int(np.clip(round((right - left) * (top - bottom) / SOIL_UNIT_AREA_M2), 2, SOIL_UNITS_MAX))
+    seeds = rng.uniform([left, bottom], [right, top], size=(count, 2))
+    lon, lat = np.meshgrid(soil.x_coords(), soil.y_coords())
+    x, y = grid.to_grid_crs(lon.ravel(), lat.ravel())
+    _, unit = cKDTree(seeds).query(np.column_stack([x, y]))
+    return unit.reshape(soil.shape).astype(np.int32)
+
+
+def dominant_soil(clay: np.ndarray, sand: np.ndarray) -> str:
+    """The soil type whose texture is nearest the median texture of a unit's pixels."""
+    median = np.array([np.median(clay), np.median(sand)])
+    distance = {name: np.hypot(*(median - [t.clay, t.sand])) for name, t in SOIL_TYPES.items()}
+    return min(distance, key=distance.get)
+
+
+def unit_attributes(soil: SoilType, climate: str) -> tuple[float, float, float, float, float]:
+    """A unit's clay, silt, sand, organic carbon and base saturation: its dominant soil's, clay biased by CLAY_BIAS."""
+    clay = soil.clay + CLAY_BIAS
+    sand = soil.sand - CLAY_BIAS
+    return clay, soil.silt, sand, soil.organic_carbon, float(base_saturation(np.array(clay), climate))
+
+
+def soil_map(region: RegionWorld) -> SoilMap:
+    """The HWSD-like soil map of one region of the demo world."""
+    t = region.truth
+    clay, sand = t["clay"].values, t["sand"].values
+    rng = np.random.default_rng([SOIL_SEED, zlib.crc32(region.spec.name.encode()),
+                                 zlib.crc32(np.ascontiguousarray(clay).tobytes())])
+    soil = soil_grid(region.grid)
+    units = soil_units(rng, region.grid, soil)
+    rows, cols = pixel_cells(region.grid, soil)
+    pixel_unit = units[rows, cols]
+    soils = []
+    for k in range(int(units.max()) + 1):
+        inside = pixel_unit == k
+        # A unit only in the buffer around the grid takes the region's dominant soil.
+        soils.append(dominant_soil(clay[inside], sand[inside]) if inside.any() else dominant_soil(clay, sand))
+    return SoilMap(grid=soil, units=units, soils=tuple(soils), climate=region.spec.climate)
+
+
 def write_soil(world: list[RegionWorld], dir: Path) -> list[dict]:
-    """One HWSD-like 250 m soil raster per region; returns index entries."""
+    """One HWSD-like 30 arc-second soil raster per region (EPSG:4326); returns index entries."""
     dir = Path(dir)
     out = []
     for region in world:
-        outer, pl, pt, pr, pb = _outer_grid(region.grid, SOIL_RESOLUTION, 0.0)
-        f = int(round(SOIL_RESOLUTION / region.grid.resolution))
-        t = region.truth
-
-        def agg(a: np.ndarray) -> np.ndarray:
-            padded = np.pad(a.astype(np.float64), ((pt, pb), (pl, pr)), constant_values=np.nan)
-            return _block_mean(padded, f)
-
-        clay, sand = agg(t["clay"].values), agg(t["sand"].values)
-        silt = 100.0 - clay - sand
-        oc = agg(t["soc"].values) / 10.0  # g/kg -> % weight, as HWSD's T_OC
-        bs = base_saturation(clay, region.spec.climate)
+        soil = soil_map(region)
         path = dir / f"soil_{region.spec.name}.tif"
         units = ["% weight", "% weight", "% weight", "% weight", "%"]
-        write_cog(path, np.stack([clay, silt, sand, oc, bs]), outer,
-                  ["clay", "silt", "sand", "organic_carbon", "base_saturation"],
-                  tags={"SOURCE": "soilsat demo world (HWSD-like topsoil, 0-30 cm)"},
+        write_cog(path, soil.bands(), soil.grid, ["clay", "silt", "sand", "organic_carbon", "base_saturation"],
+                  tags={"SOURCE": "soilsat demo world (HWSD-v1.2-like topsoil, 0-30 cm, dominant soil per unit)",
+                        "RESOLUTION": "30 arc-seconds",
+                        "MAPPING_UNITS": "; ".join(f"{k}: {name}" for k, name in enumerate(soil.soils))},
                   band_tags=[{"units": u} for u in units])
         out.append(_entry("soil", path, dir, region.spec.name))
     return out

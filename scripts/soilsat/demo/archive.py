@@ -10,10 +10,15 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from soilsat.demo import ancillary, ismn, sentinel1, sentinel2
-from soilsat.demo.world import RegionWorld, WorldSpec, default_workers, make_world
+from soilsat.demo import ancillary, ismn, reference_products, sentinel1, sentinel2
+from soilsat.demo.world import RegionWorld, WorldSpec, default_workers, make_world, sentinel1_schedule
 
 log = logging.getLogger(__name__)
+
+# Versions of the soil-moisture products the demo world writes: CSM's reprocessing and the ESA CCI SM version
+# of the thesis (config ecv_sm.version's default).
+CSM_VERSION = "V1.1.1"
+ECV_SM_VERSION = "05.2"
 
 INDEX_COLUMNS = [
     "source", "name", "path", "product_type", "platform", "sensing_start", "sensing_stop",
@@ -85,6 +90,9 @@ def _write_items(world: list[RegionWorld], spec: WorldSpec, archive_dir: Path, t
     rows += ancillary.write_landcover(world, archive_dir)
     rows += ancillary.write_soil(world, archive_dir)
     rows += ancillary.write_lucas(world, archive_dir)
+    log.info("writing the soil-moisture products CSM and ECV_SM")
+    rows += reference_products.write_csm(world, sentinel1_schedule(spec), archive_dir, CSM_VERSION, spec.seed)
+    rows += reference_products.write_ecv_sm(world, archive_dir, ECV_SM_VERSION, spec.seed)
     index = pd.DataFrame(rows)
     if "region" in index:
         index["regions"] = index.pop("region")

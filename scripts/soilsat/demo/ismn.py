@@ -37,7 +37,7 @@ SM_DEPTH = (0.0, 0.05)
 TS_DEPTH = (0.05, 0.05)
 
 # ESA CCI land-cover class for each CORINE class of the demo world.
-CORINE_TO_CCI = {211: 10, 212: 20, 231: 130, 311: 60, 312: 70, 333: 150, 411: 180, 512: 210}
+CORINE_TO_CCI = {211: 10, 212: 20, 231: 130, 311: 60, 312: 70, 333: 150, 411: 180, 412: 180, 512: 210}
 CCI_NAMES = {
     10: "Cropland, rainfed", 20: "Cropland, irrigated or post-flooding", 60: "Tree cover, broadleaved, deciduous, closed to open (>15%)",
     70: "Tree cover, needleleaved, evergreen, closed to open (>15%)", 130: "Grassland", 150: "Sparse vegetation (tree, shrub, herbaceous cover) (<15%)",
@@ -46,6 +46,10 @@ CCI_NAMES = {
 KOEPPEN = {
     "humid": ("Cfb", "Temperate - Without dry season - Warm Summer"),
     "semiarid": ("BSk", "Arid - Steppe - Cold"),
+    "boreal": ("Dfc", "Cold - Without dry season - Cold Summer"),
+    "mediterranean": ("Csa", "Temperate - Dry Summer - Hot Summer"),
+    "subtropical": ("Cfa", "Temperate - Without dry season - Hot Summer"),
+    "arid": ("BSh", "Arid - Steppe - Hot"),
 }
 FROZEN_FLAG = "D01,D03"
 SPIKE_FLAG = "D06"
@@ -58,9 +62,10 @@ STATIC_COLUMNS = [
 _HWSD = ["HWSD", "Harmonized World Soil Database v1.2 (demo)", "IIASA", "v1.2", '30"', "", ""]
 
 
-def network_name(region: str) -> str:
-    """The ISMN network of a demo region (no underscores: ISMN file names split on them)."""
-    return "DEMO-" + region.upper().replace("_", "-")
+def network_name(region: str, network: str | None = None) -> str:
+    """The ISMN network of a demo region: the one the config names, else DEMO-<REGION> (no underscores:
+    ISMN file names split on them)."""
+    return (network or "DEMO-" + region.upper()).replace("_", "-")
 
 
 def header_line(network: str, station: str, lat: float, lon: float, elev: float,
@@ -201,7 +206,7 @@ def _to_lonlat(world: RegionWorld, x: float, y: float) -> tuple[float, float]:
 
 def station_files(world: RegionWorld, spec: WorldSpec, rng: np.random.Generator) -> dict[str, str]:
     """Every file of one region's network: archive member name -> text."""
-    net = network_name(world.spec.name)
+    net = network_name(world.spec.name, world.spec.network)
     days = pd.DatetimeIndex(world.truth["time"].values)
     hours = pd.date_range(days[0], days[-1] + pd.Timedelta(hours=23), freq="h")
     elevation = world.truth["elevation"].values
@@ -259,7 +264,8 @@ def write_ismn_archive(world: list[RegionWorld], spec: WorldSpec, path: Path) ->
     n_stations = 0
     for region in world:
         members.update(station_files(region, spec, rng))
-        networks.append(network_name(region.spec.name))
+        network = network_name(region.spec.name, region.spec.network)
+        networks += [network] if network not in networks else []
         n_stations += len(region.probes)
     members["Metadata.xml"] = _metadata_xml(networks, spec)
     stamp = (spec.end.year, spec.end.month, spec.end.day, 0, 0, 0)

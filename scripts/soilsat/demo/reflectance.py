@@ -109,8 +109,9 @@ def product_cloud_fraction(rng: np.random.Generator, mean: float) -> float:
 
 
 def snow_fraction(climate: str, day: pd.Timestamp, tmean: float) -> float:
-    """Snow-covered share of the tile: only in humid winters on cold days."""
-    if climate != "humid" or day.month not in (11, 12, 1, 2, 3):
+    """Snow-covered share of the tile: only in humid and boreal winters on cold days."""
+    winter = {"humid": (11, 12, 1, 2, 3), "boreal": (10, 11, 12, 1, 2, 3, 4)}
+    if day.month not in winter.get(climate, ()):
         return 0.0
     return float(np.clip((1.0 - tmean) / 4.0, 0.0, 0.9))
 

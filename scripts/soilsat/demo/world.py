@@ -29,6 +29,7 @@ CORINE = {
     312: "Coniferous forest",
     333: "Sparsely vegetated areas",
     411: "Inland marshes",
+    412: "Peat bogs",
     512: "Water bodies",
 }
 
@@ -36,7 +37,12 @@ CORINE = {
 LANDCOVER_SHARES = {
     "humid": {211: 0.50, 231: 0.25, 311: 0.08, 312: 0.08, 333: 0.03, 411: 0.05, 512: 0.01},
     "semiarid": {211: 0.45, 212: 0.12, 231: 0.12, 311: 0.06, 312: 0.05, 333: 0.19, 512: 0.01},
+    "boreal": {211: 0.08, 231: 0.10, 311: 0.10, 312: 0.50, 333: 0.04, 412: 0.16, 512: 0.02},
+    "mediterranean": {211: 0.55, 212: 0.10, 231: 0.08, 311: 0.08, 312: 0.03, 333: 0.15, 512: 0.01},
+    "subtropical": {211: 0.35, 212: 0.15, 231: 0.10, 311: 0.20, 312: 0.10, 333: 0.03, 411: 0.04, 512: 0.03},
+    "arid": {211: 0.06, 212: 0.06, 231: 0.28, 311: 0.02, 312: 0.02, 333: 0.55, 512: 0.01},
 }
+WETLANDS = (411, 412)  # placed in the wettest parcels, like water
 
 # Climate parameters: temperature mean/amplitude (degC), wet-day probability winter/summer,
 # mean rain on a wet day (mm), base elevation (m) and relief (m), clay and sand means (%).
@@ -45,18 +51,27 @@ CLIMATES = {
                   elevation=55.0, relief=25.0, clay=8.0, sand=70.0),
     "semiarid": dict(t_mean=12.5, t_amp=9.5, p_wet_winter=0.35, p_wet_summer=0.08, rain_mm=5.5,
                      elevation=820.0, relief=60.0, clay=22.0, sand=45.0),
+    "boreal": dict(t_mean=0.0, t_amp=13.0, p_wet_winter=0.55, p_wet_summer=0.5, rain_mm=3.0,
+                   elevation=190.0, relief=30.0, clay=5.0, sand=75.0),
+    "mediterranean": dict(t_mean=14.5, t_amp=9.5, p_wet_winter=0.35, p_wet_summer=0.07, rain_mm=7.0,
+                          elevation=600.0, relief=80.0, clay=28.0, sand=35.0),
+    "subtropical": dict(t_mean=16.0, t_amp=10.0, p_wet_winter=0.35, p_wet_summer=0.5, rain_mm=8.0,
+                        elevation=60.0, relief=40.0, clay=25.0, sand=30.0),
+    "arid": dict(t_mean=17.5, t_amp=9.0, p_wet_winter=0.12, p_wet_summer=0.18, rain_mm=6.0,
+                 elevation=1350.0, relief=60.0, clay=12.0, sand=60.0),
 }
 
 
 @dataclasses.dataclass(frozen=True)
 class RegionSpec:
-    """A region of the demo world: its centre, square AOI size and climate."""
+    """A region of the demo world: its centre, square AOI size, climate and the ISMN network of its probes."""
 
     name: str
     lon: float
     lat: float
     size_m: float
     climate: str
+    network: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,15 +178,17 @@ def make_parcels(
     shares = LANDCOVER_SHARES[climate]
     codes = np.array(list(shares))
     classes = rng.choice(codes, size=n_parcels, p=np.array(list(shares.values())))
-    # Marshes and water sit in the wettest parcels, whatever was drawn.
+    # Water, marshes and bogs sit in the wettest parcels, whatever was drawn.
     parcel_wetness = ndimage.mean(wetness, labels=parcel, index=np.arange(n_parcels))
     wettest = np.argsort(parcel_wetness)[::-1]
-    n_wet = int(round(shares.get(411, 0.0) * n_parcels))
     n_water = max(1, int(round(shares.get(512, 0.0) * n_parcels)))
-    classes[np.isin(classes, [411, 512])] = 231
+    classes[np.isin(classes, [*WETLANDS, 512])] = 231
     classes[wettest[:n_water]] = 512
-    if n_wet:
-        classes[wettest[n_water : n_water + n_wet]] = 411
+    placed = n_water
+    for code in WETLANDS:
+        n_wet = int(round(shares.get(code, 0.0) * n_parcels))
+        classes[wettest[placed : placed + n_wet]] = code
+        placed += n_wet
     return parcel, classes.astype(np.int16)
 
 
@@ -202,7 +219,7 @@ def parcel_phenology(
 
     season = np.cos(2 * np.pi * (doy - 190) / 365.25)
     for code, base, amp in [(231, 0.65, 0.2), (311, 0.65, 0.25), (312, 0.85, 0.05),
-                            (333, 0.08, 0.04), (411, 0.6, 0.2), (512, 0.0, 0.0)]:
+                            (333, 0.08, 0.04), (411, 0.6, 0.2), (412, 0.45, 0.15), (512, 0.0, 0.0)]:
         sel = classes == code
         if sel.any():
             jitter = rng.uniform(-0.05, 0.05, sel.sum())
@@ -233,7 +250,7 @@ def bucket_model(
     wilting, capacity, porosity = soil_hydraulics(clay, sand)
     irrigated = np.isin(classes[parcel], [212])
     open_water = classes[parcel] == 512
-    marsh = classes[parcel] == 411
+    marsh = np.isin(classes[parcel], WETLANDS)
     theta = capacity * 0.9
     out = np.empty((len(weather),) + parcel.shape, dtype=np.float32)
     tmean = weather["tmean"].to_numpy()
@@ -260,7 +277,8 @@ def bucket_model(
 def place_probes(
     rng: np.random.Generator, grid: StudyGrid, landcover: np.ndarray, n: int, margin_px: int, region: str
 ) -> pd.DataFrame:
-    """Probe sites on land (not water or marsh), inside the AOI, at least 300 m apart."""
+    """Probe sites on land (not water or marsh; peat bogs hold probes, as in ICOS and FMI), inside the AOI,
+    at least 300 m apart."""
     ok = ~np.isin(landcover, [512, 411])
     ok[:margin_px, :] = ok[-margin_px:, :] = False
     ok[:, :margin_px] = ok[:, -margin_px:] = False
@@ -353,7 +371,7 @@ def make_region(spec: WorldSpec, region: RegionSpec, index: int) -> RegionWorld:
     sand = np.clip(c["sand"] * (1 + 0.15 * smooth_field(rng, grid.shape, 300 * px)) - 0.5 * clay + c["clay"] * 0.5, 2, 95)
     sand = np.minimum(sand, 98 - clay)
     silt = 100 - clay - sand
-    soc_by_class = {211: 12.0, 212: 10.0, 231: 22.0, 311: 35.0, 312: 40.0, 333: 5.0, 411: 60.0, 512: 0.0}
+    soc_by_class = {211: 12.0, 212: 10.0, 231: 22.0, 311: 35.0, 312: 40.0, 333: 5.0, 411: 60.0, 412: 90.0, 512: 0.0}
     soc = np.vectorize(soc_by_class.get)(landcover).astype(float)
     soc = np.clip(soc * (1 + 0.2 * smooth_field(rng, grid.shape, 150 * px)) + 0.25 * clay + 3 * wetness, 0.5, None)
     weather = make_weather(rng, days, region.climate)

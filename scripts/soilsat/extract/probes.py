@@ -49,7 +49,7 @@ VARIABLES = {
 
 
 DYNAMIC = ("ssm", "ts_max", "sigma0_vv", "sigma0_vh", "incidence_angle", "ndvi", "ndwi",
-           "precipitation", "dry_days", "tmin", "tmean", "tmax")
+           "precipitation", "dry_days", "tmin", "tmean", "tmax")  # those the dataset has get an `observed` row
 
 
 def probe_days(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -86,17 +86,38 @@ def read_tags(path: str | os.PathLike) -> dict[str, str]:
 INCIDENCE_BAND = "local_incidence_angle"  # the Sentinel-1 COG band read into the `incidence_angle` variable
 
 
+def sigma0_outliers(samples: pd.DataFrame, column: str, max_z: float, population: str, scale: str) -> pd.Series:
+    """Linear sigma0 of one column with values beyond `max_z` standard deviations set to missing.
+
+    The z-score is taken over each probe's series, each image's probes, or the whole dataset (`population`),
+    on linear sigma0 or on decibels (`scale`)."""
+    linear = samples[column].where(samples[column] > 0)
+    values = 10 * np.log10(linear) if scale == "db" else linear
+    if population == "dataset":
+        kept = zscore_outliers(values, max_z)
+    else:
+        key = {"probe": "probe", "image": "product"}[population]
+        kept = values.groupby(samples[key]).transform(lambda s: zscore_outliers(s, max_z))
+    removed = int((values.notna() & kept.isna()).sum())
+    if removed:
+        log.info("%s: %d of %d observations beyond a z-score of %.1f (%s sigma0, per %s) removed", column, removed,
+                 int(values.notna().sum()), max_z, scale, population)
+    return samples[column].where(kept.notna())
+
+
 def radar_series(
-    paths: Sequence[str], pixels: pd.DataFrame, orbits: str = "merged", statistic: str = "pixel",
-    radius_px: int = 0, max_z: float | None = 2.0,
+    paths: Sequence[str], pixels: pd.DataFrame, polarisations: Sequence[str] = ("VV", "VH"), orbits: str = "merged",
+    statistic: str = "pixel", radius_px: int = 0, max_z: float | None = 2.0, outlier_population: str = "probe",
+    outlier_scale: str = "db",
 ) -> pd.DataFrame:
-    """Daily sigma0 VV/VH (linear) and local incidence angle at each probe, outliers removed, same-day passes averaged.
+    """Daily sigma0 (linear) of each polarisation and local incidence angle at each probe, outliers removed,
+    same-day passes averaged.
 
     `orbits` "merged" keeps both orbit directions; "ascending" or "descending" keeps only that one.
     """
-    bands = ["sigma0_VV", "sigma0_VH", INCIDENCE_BAND]
-    samples = sample_rasters(paths, pixels, bands, "sensing_start", radius_px, statistic)
-    samples = samples.rename(columns={"sigma0_VV": "sigma0_vv", "sigma0_VH": "sigma0_vh", INCIDENCE_BAND: "incidence_angle"})
+    columns = {f"sigma0_{p}": f"sigma0_{p.lower()}" for p in polarisations} | {INCIDENCE_BAND: "incidence_angle"}
+    samples = sample_rasters(paths, pixels, list(columns), "sensing_start", radius_px, statistic)
+    samples = samples.rename(columns=columns)
     if orbits != "merged" and len(samples):
         if "orbit_direction" not in samples:
             samples["orbit_direction"] = np.nan
@@ -107,15 +128,11 @@ def radar_series(
         keep = samples["orbit_direction"].str.upper() == orbits.upper()
         log.info("sigma0 from %s passes only: %d of %d observations kept", orbits, int(keep.sum()), len(samples))
         samples = samples[keep]
+    names = list(columns.values())
     if max_z is not None:
-        for pol in ("sigma0_vv", "sigma0_vh"):
-            db = 10 * np.log10(samples[pol].where(samples[pol] > 0))
-            kept = db.groupby(samples["probe"]).transform(lambda s: zscore_outliers(s, max_z))
-            removed = int((db.notna() & kept.isna()).sum())
-            if removed:
-                log.info("%s: %d observations beyond a z-score of %.1f removed", pol, removed, max_z)
-            samples[pol] = samples[pol].where(kept.notna())
-    return samples.groupby(["probe", "time"])[["sigma0_vv", "sigma0_vh", "incidence_angle"]].mean()
+        for name in names[:-1]:
+            samples[name] = sigma0_outliers(samples, name, max_z, outlier_population, outlier_scale)
+    return samples.groupby(["probe", "time"])[names].mean()
 
 
 def optical_series(paths: Sequence[str], pixels: pd.DataFrame) -> pd.DataFrame:
@@ -148,11 +165,14 @@ def build_dataset(
     end: str,
     window_days: int,
     min_valid_fraction: float,
-    sigma0: Mapping[str, object] | None = None,
+    sigma0: Mapping[str, object],
     config_hash: str = "",
+    polarisations: Sequence[str] = ("VV", "VH"),
 ) -> xr.Dataset:
-    """The probe x day dataset; every value not observed stays missing, with an `observed` mask."""
-    sigma0 = dict(sigma0 or {})
+    """The probe x day dataset; every value not observed stays missing, with an `observed` mask.
+
+    `sigma0` is the config section extract.sigma0 (statistic, buffer, orbits, outliers)."""
+    polarisations = tuple(polarisations)
     resolution = next(iter(grids.values())).resolution
     pixels = locate_probes(sites, grids)
     days = pd.date_range(start, end, freq="D", name="time")
@@ -161,11 +181,12 @@ def build_dataset(
     table = pd.DataFrame(index=index)
     table = table.join(daily.set_index(["probe", "time"])[["ssm", "ts_max"]])
     radar = radar_series(
-        sentinel1, pixels, orbits=sigma0.get("orbits", "merged"), statistic=sigma0.get("statistic", "pixel"),
-        radius_px=int(round(float(sigma0.get("buffer_m", 0)) / resolution)), max_z=sigma0.get("max_z", 2.0),
+        sentinel1, pixels, polarisations, orbits=sigma0["orbits"], statistic=sigma0["statistic"],
+        radius_px=int(round(float(sigma0["buffer_m"]) / resolution)), max_z=sigma0["max_z"],
+        outlier_population=sigma0["outlier_population"], outlier_scale=sigma0["outlier_scale"],
     )
     table = table.join(radar)
-    for pol in ("vv", "vh"):
+    for pol in (p.lower() for p in polarisations):
         linear = table[f"sigma0_{pol}"].where(table[f"sigma0_{pol}"] > 0)
         table[f"sigma0_{pol}_db"] = 10 * np.log10(linear)
     sentinel2 = usable_optical(sentinel2, min_valid_fraction)
@@ -207,9 +228,10 @@ def build_dataset(
     dataset.attrs.update(title="soilsat probe dataset",
                          comment=f"{COPERNICUS_ATTRIBUTION}. Missing values are not observed; nothing is filled.")
     add_provenance(dataset, config_hash, {"sentinel1": sentinel1, "sentinel2": sentinel2})
-    log.info("probe dataset: %d probes x %d days, %d probe-days with soil moisture and sigma0",
+    first = f"sigma0_{polarisations[0].lower()}"
+    log.info("probe dataset: %d probes x %d days, %d probe-days with soil moisture and %s",
              dataset.sizes["probe"], dataset.sizes["time"],
-             int((dataset["ssm"].notnull() & dataset["sigma0_vv"].notnull()).sum()))
+             int((dataset["ssm"].notnull() & dataset[first].notnull()).sum()), first)
     return dataset
 
 

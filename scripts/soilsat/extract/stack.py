@@ -71,19 +71,35 @@ def daily_stack(
     window_days: int,
     features: Sequence[str],
 ) -> np.ndarray:
-    """The (feature, y, x) stack of the probe model's daily features on one acquisition day."""
-    sar = read_named(sentinel1_path, ["sigma0_VV", "sigma0_VH", "local_incidence_angle"])  # as in the probe dataset
+    """The (feature, y, x) stack of the probe model's daily features on one acquisition day.
+
+    Features are named as in the probe dataset: sigma0_vv (linear) or sigma0_vv_db, landcover_<code> (one-hot)."""
+    with rasterio.open(sentinel1_path) as src:
+        polarisations = [d.removeprefix("sigma0_") for d in src.descriptions if d and d.startswith("sigma0_")]
+    sar = read_named(sentinel1_path, [f"sigma0_{p}" for p in polarisations])
     static = read_named(static_path, STATIC_BANDS)
     shape = sar.shape[1:]
     days = weather.index
     dry = pd.Series(consecutive_dry_days(weather["precipitation"].to_numpy()), index=days)
-    layers = {"sigma0_vv_db": to_db(sar[0]), "sigma0_vh_db": to_db(sar[1]), "incidence_angle": sar[2],
-              "ndvi": interpolated_index(optical, day, "NDVI", window_days),
+    layers = {"ndvi": interpolated_index(optical, day, "NDVI", window_days),
               "ndwi": interpolated_index(optical, day, "NDWI", window_days)}
+    for pol, linear in zip(polarisations, sar):
+        layers[f"sigma0_{pol.lower()}"] = linear
+        layers[f"sigma0_{pol.lower()}_db"] = to_db(linear)
+    if "incidence_angle" in features:
+        layers["incidence_angle"] = read_named(sentinel1_path, ["local_incidence_angle"])[0]
     for name in ("precipitation", "tmin", "tmean", "tmax"):
         layers[name] = np.full(shape, weather.loc[day, name], np.float32)
     layers["dry_days"] = np.full(shape, dry.loc[day], np.float32)
     layers.update(dict(zip(STATIC_BANDS, static)))
+    for name in features:
+        if name.startswith("landcover_"):
+            code = float(name.removeprefix("landcover_"))
+            layers[name] = np.where(np.isfinite(static[STATIC_BANDS.index("landcover")]),
+                                    static[STATIC_BANDS.index("landcover")] == code, np.nan).astype(np.float32)
+    missing = [name for name in features if name not in layers]
+    if missing:
+        raise ValueError(f"{sentinel1_path}: no map layer for the model inputs {missing}")
     return np.stack([layers[name] for name in features])
 
 

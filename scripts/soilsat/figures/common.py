@@ -53,7 +53,8 @@ def unit_label(units: str) -> str:
 def model_label(model: str, variant: object = None) -> str:
     """A readable model name: 'lstm' + 'minimum' -> 'LSTM minimum', 'random_forest' -> 'Random forest'."""
     names = {"lstm": "LSTM", "random_forest": "Random forest", "rf": "RF", "cnn": "CNN", "ann": "ANN",
-             "cnn_lstm": "CNN-LSTM", "climatology": "Climatology", "change_detection": "Change detection"}
+             "cnn_lstm": "CNN-LSTM", "climatology": "Climatology", "change_detection": "Change detection",
+             "csm": "CSM", "ecv_sm": "ECV_SM"}
     label = names.get(str(model), str(model).replace("_", " "))
     if variant is not None and str(variant) not in ("", "nan", "None", "default"):
         label += f" {str(variant).replace('_', ' ')}"

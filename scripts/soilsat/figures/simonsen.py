@@ -28,7 +28,6 @@ LABELS = {"ssm": "SSM", "ts_max": "TS max", "sigma0_vv": "σ⁰ VV", "sigma0_vh"
           "base_saturation": "Base saturation", "mean_ssm": "Mean SSM"}
 SSM_LABEL = "SSM (m³/m³)"
 PREDICTIONS_COLUMNS = ("model", "probe", "time", "region", "landcover", "observed", "predicted")
-METRICS_COLUMNS = ("model", "level", "group", "n", "mae")
 AGRICULTURE = (211, 212)  # the thesis' agricultural land covers: non-irrigated arable and permanently irrigated
 
 
@@ -252,20 +251,28 @@ def _date_axis(ax) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def regional_mae(predictions: pd.DataFrame, landcovers: Sequence[int] = AGRICULTURE) -> Figure:
-    """MAE per region of every model variant and baseline: (A) all land covers, (B) agricultural ones (Fig 22)."""
-    keys = model_keys(predictions)
-    farmed = predictions[predictions["landcover"].isin(list(landcovers))]
-    parts = [("A: all land covers", predictions)]
+def in_scope(comparison: pd.DataFrame, scope: str) -> pd.DataFrame:
+    """The common probe-days of one scope of the comparison table ('all' or 'agriculture')."""
+    return comparison[comparison["scope"] == scope]
+
+
+def regional_mae(comparison: pd.DataFrame, landcovers: Sequence[int] = AGRICULTURE) -> Figure:
+    """MAE per region of every model and product on common probe-days: (A) all land covers, (B) agricultural (Fig 22)."""
+    everywhere = in_scope(comparison, "all")
+    farmed = in_scope(comparison, "agriculture")
+    keys = model_keys(pd.concat([everywhere, farmed]))
+    parts = [("A: all land covers", everywhere)]
     if len(farmed):
         parts.append((f"B: land covers {', '.join(map(str, landcovers))}", farmed))
-    regions = sorted(predictions["region"].astype(str).unique())
+    regions = sorted(comparison["region"].astype(str).unique())
     fig, axes = plt.subplots(1, len(parts), figsize=(max(4.5, 1.3 * len(regions) + 2.5) * len(parts) + 2, 4.6),
                              layout="constrained", sharey=True, squeeze=False)
     width = 0.8 / max(len(keys), 1)
     for ax, (title, table) in zip(axes[0], parts):
         for k, (model, variant) in enumerate(keys):
             rows = select_model(table, model, variant)
+            if rows.empty:  # the agriculture variants are not in panel A
+                continue
             mae = (rows["predicted"] - rows["observed"]).abs().groupby(rows["region"].astype(str)).mean()
             ax.bar(np.arange(len(regions)) + (k - (len(keys) - 1) / 2) * width, mae.reindex(regions).to_numpy(),
                    width, label=model_label(model, variant))
@@ -427,13 +434,15 @@ DATA_FIGURES = {
     "probe_weather": weather_timeseries,
 }
 
-# The figures of the soil-moisture models; each takes (predictions, metrics, probe) of every model.
+# The figures of the soil-moisture models; each takes (comparison, predictions, probe): the common probe-days of
+# every model and product per scope (soilsat.evaluate.compare), every model's own predictions, the figure's probe.
 MODEL_FIGURES = {
-    "regional_mae": lambda predictions, metrics, probe: regional_mae(predictions),
-    "error_by_landcover": lambda predictions, metrics, probe: error_by_landcover(predictions),
-    "observed_vs_predicted": lambda predictions, metrics, probe: observed_vs_predicted(predictions),
-    "observed_vs_predicted_agriculture": lambda predictions, metrics, probe: observed_vs_predicted(
-        predictions, landcovers=AGRICULTURE),
-    "weekly_error": lambda predictions, metrics, probe: weekly_error_heatmap(predictions),
-    "probe_predictions": lambda predictions, metrics, probe: predicted_timeseries(predictions, probe),
+    "regional_mae": lambda comparison, predictions, probe: regional_mae(comparison),
+    "error_by_landcover": lambda comparison, predictions, probe: error_by_landcover(in_scope(comparison, "all")),
+    "observed_vs_predicted": lambda comparison, predictions, probe: observed_vs_predicted(
+        in_scope(comparison, "all")),
+    "observed_vs_predicted_agriculture": lambda comparison, predictions, probe: observed_vs_predicted(
+        in_scope(comparison, "agriculture"), landcovers=AGRICULTURE),
+    "weekly_error": lambda comparison, predictions, probe: weekly_error_heatmap(in_scope(comparison, "all")),
+    "probe_predictions": lambda comparison, predictions, probe: predicted_timeseries(predictions, probe),
 }

@@ -13,17 +13,23 @@ from soilsat.io import atomic_path
 
 
 def mae_table(metrics: pd.DataFrame, level: str) -> pd.DataFrame:
-    """MAE (m3/m3) per group of one level ('landcover' or 'probe') in rows and per model (variant) in columns."""
-    rows = metrics[metrics["level"] == level]
+    """MAE (m3/m3) per group of one level ('landcover' or 'probe') in rows and per model (variant) in columns.
+
+    Every column is scored on the common probe-days of the comparison (soilsat.evaluate.compare): the
+    models covering every probe from scope `all`, the agriculture variants from scope `agriculture`."""
+    rows = metrics[(metrics["level"] == level) & (metrics["rows"] == "common")]
     if rows.empty:
         raise ProductError("metrics table", f"no rows of level {level!r}; levels are {sorted(metrics['level'].unique())}")
+    everywhere = rows[(rows["scope"] == "all")]
+    farmed = rows[(rows["scope"] == "agriculture") & (rows["variant"].astype(str) == "agriculture")]
+    rows = pd.concat([everywhere, farmed], ignore_index=True)
     keys = model_keys(rows)
     columns = {}
     for model, variant in keys:
         chosen = select_model(rows, model, variant)
         columns[model_label(model, variant)] = chosen.set_index(chosen["group"].astype(str))["mae"]
     table = pd.DataFrame(columns).sort_index()
-    first = select_model(rows, *keys[0])
+    first = select_model(everywhere, *model_keys(everywhere)[0])
     table.insert(0, "n", first.set_index(first["group"].astype(str))["n"].reindex(table.index).astype("Int64"))
     if level == "landcover":
         table.index = [landcover_name(code) for code in table.index]

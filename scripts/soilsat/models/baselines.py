@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -59,16 +61,18 @@ def change_detection(sigma0_db: np.ndarray, target: np.ndarray, low_percentile: 
     return out
 
 
-def run_baseline(dataset: xr.Dataset, model: str, settings: dict) -> pd.DataFrame:
-    """Tidy predictions of the climatology or change-detection baseline over every probe-day."""
-    seq = from_dataset(dataset, "minimum")
+def run_baseline(dataset: xr.Dataset, model: str, settings: Mapping, polarisation: str) -> pd.DataFrame:
+    """Tidy predictions of the climatology or change-detection baseline over every probe-day.
+
+    Change detection scales the sigma0 of `polarisation` (in dB) between the probe's own extremes."""
+    scale = {"polarisations": [polarisation], "sigma0_scale": "db", "incidence_angle": False}
+    seq = from_dataset(dataset, "minimum", scale)
     if model == "climatology":
         doy = pd.DatetimeIndex(seq.times).day_of_year.to_numpy()
-        predicted = climatology(seq.target, doy, settings.get("window_days", 0))
+        predicted = climatology(seq.target, doy, settings["window_days"])
     elif model == "change_detection":
-        sigma0 = seq.inputs[:, :, seq.features.index("sigma0_vv_db")]
-        predicted = change_detection(sigma0, seq.target, settings.get("low_percentile", 10.0),
-                                     settings.get("high_percentile", 90.0))
+        sigma0 = seq.inputs[:, :, seq.features.index(f"sigma0_{polarisation.lower()}_db")]
+        predicted = change_detection(sigma0, seq.target, settings["low_percentile"], settings["high_percentile"])
     else:
         raise ConfigError(f"unknown baseline {model!r}; choose climatology or change_detection")
     probe = np.arange(len(seq.probes))

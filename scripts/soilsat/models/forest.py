@@ -11,13 +11,6 @@ from sklearn.ensemble import RandomForestRegressor
 
 log = logging.getLogger(__name__)
 
-DAILY_FEATURES = (
-    "sigma0_vv_db", "sigma0_vh_db", "incidence_angle", "ndvi", "ndwi",
-    "precipitation", "dry_days", "tmin", "tmean", "tmax",
-)
-STATIC_FEATURES = ("elevation", "slope", "aspect_x", "aspect_y", "landcover", "clay", "silt", "sand", "organic_carbon")
-
-
 def training_rows(table: pd.DataFrame, features: Sequence[str], target: str = "ssm") -> pd.DataFrame:
     """Probe-days on which the target and every feature are observed."""
     missing = [c for c in (*features, target) if c not in table]

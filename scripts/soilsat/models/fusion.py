@@ -59,7 +59,7 @@ class Patches:
     coarse: np.ndarray  # (patch, 2, y, x) brightness temperatures H and V in K
     product: np.ndarray  # (patch, y, x) coarse soil-moisture product
     index: pd.DataFrame  # region, time, product, row, col (fine pixels of the patch's corner)
-    probes: pd.DataFrame  # patch, probe, landcover, row, col (fine pixels within the patch), observed
+    probes: pd.DataFrame  # patch, probe, row, col (fine pixels within the patch), observed
 
     def probe_grid(self) -> np.ndarray:
         """(patch, Y, X) in-situ soil moisture at probe pixels (probes sharing a pixel averaged), NaN elsewhere."""
@@ -107,7 +107,7 @@ def region_patches(radar: pd.DataFrame, product: xr.Dataset, probes: xr.Dataset,
         raise ConfigError(f"config key train.tsagkatakis.patch_size {settings.patch_size} is smaller than one coarse pixel "
                          f"({coarse_factor} fine pixels)")
     here = probes["region"].values == region
-    sites = pd.DataFrame({"probe": probes["probe"].values[here], "landcover": probes["landcover"].values[here],
+    sites = pd.DataFrame({"probe": probes["probe"].values[here],
                           "row": probes["row"].values[here] // fine_factor, "col": probes["col"].values[here] // fine_factor})
     ssm = probes["ssm"].sel(probe=sites["probe"].to_numpy())
     product_days = pd.DatetimeIndex(product["time"].values)
@@ -150,7 +150,7 @@ def stack_patches(patches: Sequence[dict]) -> Patches:
     index = pd.DataFrame([{k: p[k] for k in ("region", "time", "product", "row", "col")} for p in patches])
     return Patches(fine=np.stack([p["fine"] for p in patches]), coarse=np.stack([p["coarse"] for p in patches]),
                    product=np.stack([p["sm"] for p in patches]).astype(np.float32), index=index,
-                   probes=probes[["patch", "probe", "landcover", "row", "col", "observed"]])
+                   probes=probes[["patch", "probe", "row", "col", "observed"]])
 
 
 def split_patches(count: int, validation_fraction: float, seed: int) -> np.ndarray:
@@ -212,7 +212,7 @@ def probe_predictions(patches: Patches, predicted: np.ndarray, validation: np.nd
     factor = patches.fine.shape[-1] // patches.product.shape[-1]
     meta = patches.index.iloc[probes["patch"]].reset_index(drop=True)
     common = pd.DataFrame({"patch": probes["patch"].to_numpy(), "region": meta["region"], "time": meta["time"],
-                           "probe": probes["probe"].to_numpy(), "landcover": probes["landcover"].to_numpy(),
+                           "probe": probes["probe"].to_numpy(),
                            "split": np.where(validation[probes["patch"]], "validation", "training"),
                            "observed": probes["observed"].to_numpy()})
     network = predicted[probes["patch"], probes["row"], probes["col"]]
@@ -223,7 +223,7 @@ def probe_predictions(patches: Patches, predicted: np.ndarray, validation: np.nd
 
 
 def split_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Scores of the network and the coarse product per split, overall, per region, land cover and probe."""
+    """Scores of the network and the coarse product per split, overall, per region and per probe."""
     frames = [metrics_table(rows.drop(columns="split")).assign(split=split)
               for split, rows in predictions.groupby("split", sort=False)]
     return pd.concat(frames, ignore_index=True)

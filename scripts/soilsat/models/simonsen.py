@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -43,12 +44,13 @@ def with_mean(predictions: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([predictions, mean[predictions.columns]], ignore_index=True)
 
 
-def run_lstm(dataset: xr.Dataset, variant: str, settings: LstmSettings, seed: int, device: str = "cpu") -> pd.DataFrame:
+def run_lstm(dataset: xr.Dataset, variant: str, inputs: Mapping, settings: LstmSettings, seed: int,
+             device: str = "cpu") -> pd.DataFrame:
     """Leave-one-probe-out LSTM predictions of every probe-day, per repeat and averaged over repeats."""
-    seq = from_dataset(dataset, variant)
+    seq = from_dataset(dataset, variant, inputs)
     folds = leave_one_probe_out(len(seq.probes), settings.repeats, settings.validation_fraction, seed)
-    log.info("lstm %s: %d probes, %d features, %d members (folds x repeats) trained together on %s",
-             variant, len(seq.probes), len(seq.features), len(folds), device)
+    log.info("lstm %s: %d probes, %d members (folds x repeats) trained together on %s; inputs: %s",
+             variant, len(seq.probes), len(folds), device, ", ".join(seq.features))
     predicted, validation = train_ensemble(seq.inputs, seq.observed, seq.target, folds, settings, seed, device)
     log.info("validation MAE per member: median %.4f, range %.4f-%.4f",
              *(np.nanmedian(validation), np.nanmin(validation), np.nanmax(validation)))
