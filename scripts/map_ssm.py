@@ -14,7 +14,8 @@ from soilsat.grid import grid_from_config
 from soilsat.io import write_cog
 from soilsat.logs import to_file
 from soilsat.models.inputs import features as model_inputs
-from soilsat.models.maps import fit_forest, map_dates, probe_training
+from soilsat.errors import ProductError
+from soilsat.models.maps import fit_forest, map_dates, mappable_dates, probe_training
 
 with to_file(snakemake.log[0]) as log:
     params = snakemake.params
@@ -34,7 +35,14 @@ with to_file(snakemake.log[0]) as log:
     weather = read_weather(region_file(snakemake.input.weather, region, ".csv"))
     out = Path(snakemake.output[0])
     out.mkdir(parents=True, exist_ok=True)
-    for day in map_dates(radar["time"], params.maps["ssm_dates"]):
+    candidates = mappable_dates(radar["time"], optical["time"], params.window_days)
+    log.info("%d of %d Sentinel-1 dates of %s have a Sentinel-2 observation within %d days", len(candidates),
+             len(radar), region, params.window_days)
+    if not candidates:
+        raise ProductError(snakemake.input.static, f"no Sentinel-1 date of region {region} has a usable Sentinel-2 "
+                           f"observation within {params.window_days} days (extract.interpolation_window_days): "
+                           "nothing to map")
+    for day in map_dates(candidates, params.maps["ssm_dates"]):
         row = radar[radar["time"] == day].iloc[0]
         date = day.normalize()
         stack = daily_stack(row["path"], optical, weather, snakemake.input.static, date,

@@ -60,13 +60,22 @@ def test_probe_dataset_matches_truth(tiny_run):
 
 def test_metrics_table_reports_a_real_model(tiny_run):
     metrics = pd.read_csv(tiny_run / "results" / "tiny" / "metrics.csv")
-    overall = metrics[(metrics["model"] == "random_forest") & (metrics["level"] == "all")].iloc[0]
-    assert overall["n"] > 20
-    assert 0 < overall["mae"] < 0.15
+    rows = metrics[(metrics["model"] == "random_forest") & (metrics["variant"] == "full") & (metrics["level"] == "all")]
+    own = rows[rows["rows"] == "own"].iloc[0]
+    common = rows[(rows["rows"] == "common") & (rows["scope"] == "all")].iloc[0]
+    assert own["n"] > 20 and 0 < common["n"] <= own["n"]
+    assert 0 < common["mae"] < 0.15
     assert {"all", "region", "landcover", "probe"} <= set(metrics["level"])
     dataset = xr.open_dataset(tiny_run / "results" / "tiny" / "datasets" / "probes.nc")
     both = int((dataset["ssm"].notnull() & dataset["sigma0_vv"].notnull()).sum())
-    assert overall["n"] <= both, "the model saw more probe-days than the dataset holds"
+    assert own["n"] <= both, "the model saw more probe-days than the dataset holds"
+    # every model and product of the comparison on the same probe-days, the products among them
+    scored = metrics[(metrics["rows"] == "common") & (metrics["level"] == "all")]
+    for scope, group in scored.groupby("scope"):
+        assert group["n"].nunique() == 1, (scope, group[["model", "variant", "n"]])
+    assert {"lstm", "random_forest", "csm", "ecv_sm", "climatology", "change_detection"} <= set(scored["model"])
+    lstm = scored[(scored["model"] == "lstm") & (scored["scope"] == "all")]
+    assert lstm["mae_repeat_sd"].notna().all() and (lstm["mae_repeat_mean"] > 0).all()
 
 
 def test_probe_values_equal_rasters_at_probe_pixels(tiny_run):

@@ -27,6 +27,14 @@ def map_dates(times: Sequence[pd.Timestamp], count: int) -> list[pd.Timestamp]:
     return [ordered[i] for i in picks]
 
 
+def mappable_dates(radar_times: Sequence[pd.Timestamp], optical_times: Sequence[pd.Timestamp],
+                   window_days: int) -> list[pd.Timestamp]:
+    """Sentinel-1 acquisition times with a Sentinel-2 observation within `window_days` (the indices need one)."""
+    optical = pd.DatetimeIndex(sorted(pd.Timestamp(t) for t in optical_times))
+    window = pd.Timedelta(days=window_days)
+    return [pd.Timestamp(t) for t in radar_times if len(optical) and (abs(optical - pd.Timestamp(t)) <= window).any()]
+
+
 def fit_forest(x: np.ndarray, y: np.ndarray, seed: int, n_estimators: int, min_samples_leaf: int, n_jobs: int) -> RandomForestRegressor:
     """A random forest fitted on every training row."""
     if len(y) == 0:
