@@ -52,6 +52,14 @@ rule compare_models:
             labels={"table": "metrics of every model and product"},
         ),
         rows=f"{RESULTS}/comparison.csv",
+        summary=report(
+            f"{RESULTS}/tables/comparison.csv",
+            caption="report/comparison.rst",
+            category="Simonsen 2021",
+            subcategory="Models",
+            labels={"table": "every model and product on the same probe-days"},
+        ),
+        markdown=f"{RESULTS}/tables/comparison.md",
     log:
         f"{LOGS}/figures/compare_models.log",
     conda:
@@ -72,7 +80,7 @@ rule paper_table:
             f"{RESULTS}/tables/paper_{{method}}.md",
             caption="report/paper_table.rst",
             category=lambda wildcards: REPORT_CATEGORIES[wildcards.method],
-            subcategory="The paper beside this run",
+            subcategory="At a glance: the paper and this run",  # sorts first in the report's menu
             labels={"table": "headline numbers: the paper and this run"},
         ),
         csv=f"{RESULTS}/tables/paper_{{method}}.csv",

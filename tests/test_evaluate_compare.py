@@ -72,3 +72,15 @@ def test_a_model_missing_a_probe_day_removes_it_for_all(predictions):
     after = common_rows(dropped)
     lost = set(zip(before["probe"], before["time"])) - set(zip(after["probe"], after["time"]))
     assert lost == {("c", DAYS[2])}
+
+
+def test_summary_puts_the_repeat_spread_beside_the_averaged_score(predictions):
+    from soilsat.figures.tables import comparison_summary, to_markdown
+
+    summary = comparison_summary(comparison_metrics(predictions)[0])
+    assert summary.index.get_level_values("scope").tolist()[:3] == ["all"] * 3
+    lstm = summary.loc[("all", "LSTM full")]
+    assert lstm["n"] == 8 and lstm["MAE"] == pytest.approx(0.03)
+    assert lstm["MAE of single repeats (mean ± sd)"] == f"0.0300 ± {np.std([0.02, 0.04], ddof=1):.4f}"
+    assert lstm["n, own rows"] == 29
+    assert "| all / CSM | 8 | 0.1000 |" in to_markdown(summary)

@@ -112,3 +112,27 @@ def test_median_over_dates_matches_numpy_with_gaps():
     assert np.array_equal(median, expected, equal_nan=True)
     assert np.isnan(median[:, 0, 0]).all() and median[0, 1, 1] == 0.25
     assert nanmedian_first_axis(np.array([[1.0], [4.0], [2.0], [np.nan], [3.0]]))[0] == 2.5  # even count: the mean of the middle two
+
+
+def test_radar_series_reads_only_the_polarisations_asked_for(tmp_path):
+    from soilsat.extract.probes import radar_series
+
+    paths, pixels = _radar_setup(tmp_path)
+    vv_only = radar_series(paths, pixels, ("VV",), orbits="merged", max_z=None)
+    assert list(vv_only.columns) == ["sigma0_vv", "incidence_angle"]
+    assert vv_only.loc[("p", pd.Timestamp("2020-05-03")), "sigma0_vv"] == pytest.approx(0.30)
+
+
+def test_sigma0_outliers_by_population_and_scale():
+    from soilsat.extract.probes import sigma0_outliers
+
+    # two probes; probe b sits an order of magnitude brighter than probe a (a forest beside a field)
+    values = [0.01, 0.012, 0.011, 0.013, 0.010, 0.012, 0.30] + [0.10, 0.11, 0.12, 0.10, 0.11, 0.12, 0.11]
+    samples = pd.DataFrame({"probe": ["a"] * 7 + ["b"] * 7, "product": [f"i{k}" for k in range(7)] * 2,
+                            "sigma0_vv": values})
+    per_probe = sigma0_outliers(samples, "sigma0_vv", 2.0, "probe", "db")
+    assert per_probe.isna().tolist() == [False] * 6 + [True] + [False] * 7  # 0.30 is an outlier for probe a
+    pooled = sigma0_outliers(samples, "sigma0_vv", 2.0, "dataset", "linear")
+    assert pooled.isna().sum() == 1 and np.isnan(pooled.iloc[6])  # over the dataset, on linear values
+    by_image = sigma0_outliers(samples, "sigma0_vv", 2.0, "image", "linear")
+    assert by_image.notna().all()  # two values an image: no z-score beyond 2 (fewer than 3 values)

@@ -45,6 +45,9 @@ def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
             return "" if not np.isfinite(value) else f"{value:.{digits}f}"
         return str(value)
 
+    if isinstance(table.index, pd.MultiIndex):
+        table = table.set_axis([" / ".join(map(str, key)) for key in table.index], axis=0).rename_axis(
+            " / ".join(str(name) for name in table.index.names))
     header = [table.index.name or "", *map(str, table.columns)]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|"]
     for key, row in table.iterrows():
@@ -58,3 +61,24 @@ def write_table(table: pd.DataFrame, csv_path: str | os.PathLike, markdown_path:
         table.to_csv(tmp, float_format="%.5f")
     with atomic_path(markdown_path) as tmp:
         tmp.write_text(to_markdown(table))
+
+
+def comparison_summary(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Overall scores of every model per scope on the common probe-days, each repeat-averaged score beside the
+    mean and standard deviation of the single repeats' scores, and the score on the model's own rows."""
+    overall = metrics[metrics["level"] == "all"]
+    common = overall[overall["rows"] == "common"]
+    own = overall[overall["rows"] == "own"].set_index(["scope", "model", "variant"])
+    rows = []
+    for row in common.itertuples(index=False):
+        spread = ("" if pd.isna(row.mae_repeat_mean) else
+                  f"{row.mae_repeat_mean:.4f} ± {row.mae_repeat_sd:.4f}")
+        mine = own.loc[(row.scope, row.model, row.variant)] if (row.scope, row.model, row.variant) in own.index else None
+        rows.append({"scope": row.scope, "model": model_label(row.model, row.variant), "n": int(row.n),
+                     "MAE": row.mae, "MAE of single repeats (mean ± sd)": spread, "RMSE": row.rmse,
+                     "ubRMSE": row.ubrmse, "bias": row.bias, "r": row.r,
+                     "n, own rows": None if mine is None else int(mine["n"]),
+                     "MAE, own rows": None if mine is None else float(mine["mae"])})
+    table = pd.DataFrame(rows).astype({"n, own rows": "Int64"})
+    table = table.sort_values("scope", key=lambda scope: scope != "all", kind="stable")  # scope all first
+    return table.set_index(["scope", "model"])
