@@ -15,6 +15,7 @@ rule sen2cor:
     log:
         job=f"{LOGS}/sen2cor/{{product}}.log",
         sen2cor=f"{LOGS}/sen2cor/{{product}}.sen2cor.log",
+        report=f"{LOGS}/sen2cor/{{product}}.report.xml",
     benchmark:
         f"{RESULTS}/benchmarks/sen2cor/{{product}}.tsv"
     conda:

@@ -1,5 +1,6 @@
 """Rule demo_coarse_product: the demo world's coarse soil-moisture product of one region, as CF NetCDF."""
 
+from soilsat.cf_netcdf import write_netcdf
 from soilsat.demo.archive import open_truth
 from soilsat.demo.radiometer import coarse_product
 from soilsat.io import atomic_path
@@ -14,7 +15,7 @@ with to_file(snakemake.log[0]) as log:
                                  footprint_fwhm_px=settings["footprint_fwhm_px"], bias=settings["bias"],
                                  seasonal_error=settings["seasonal_error"])
     with atomic_path(snakemake.output[0]) as tmp:
-        product.to_netcdf(tmp, engine="netcdf4")
+        write_netcdf(product, tmp)
     log.info("coarse product of %s: %d days on %d x %d pixels of %g m (footprint FWHM %g pixels, bias %g m3/m3, "
              "seasonal error %g m3/m3)", region, product.sizes["time"], product.sizes["y"], product.sizes["x"],
              settings["resolution_m"], settings["footprint_fwhm_px"], settings["bias"], settings["seasonal_error"])

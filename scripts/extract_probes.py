@@ -1,8 +1,7 @@
 """Rule extract_probes: the probe x day dataset of soil moisture and covariates."""
 
-import xarray as xr
-
 from soilsat.acquire.tables import read_weather
+from soilsat.cf_netcdf import read_dataset
 from soilsat.extract.cf import write_dataset
 from soilsat.extract.insitu import insitu_tables
 from soilsat.extract.probes import build_dataset, to_table
@@ -13,7 +12,7 @@ from soilsat.logs import to_file
 with to_file(snakemake.log[0]) as log:
     params = snakemake.params
     grids = {r["name"]: grid_from_config(r, params.grid) for r in params.regions}
-    sites, daily = insitu_tables(xr.load_dataset(snakemake.input.insitu))
+    sites, daily = insitu_tables(read_dataset(snakemake.input.insitu))
     weather = {name: read_weather(region_file(snakemake.input.weather, name, ".csv")) for name in grids}
     static = dict(zip(grids, snakemake.input.static))
     dataset = build_dataset(

@@ -1,8 +1,7 @@
 """Rule map_clay: topsoil clay map of one region from a forest on median bare-soil spectra (Tziolas 2020 RF)."""
 
-import xarray as xr
-
 from soilsat import COPERNICUS_ATTRIBUTION
+from soilsat.cf_netcdf import read_dataset
 from soilsat.extract.samples import raster_index, usable_optical
 from soilsat.extract.stack import median_bare_spectra, predict_map
 from soilsat.grid import grid_from_config
@@ -13,7 +12,7 @@ from soilsat.models.maps import clay_training, fit_forest
 with to_file(snakemake.log[0]) as log:
     params = snakemake.params
     grid = grid_from_config(params.region, params.grid)
-    x, y = clay_training(xr.open_dataset(snakemake.input.samples))
+    x, y = clay_training(read_dataset(snakemake.input.samples))
     forest = params.forest
     model = fit_forest(x, y, params.seed, forest["n_estimators"], forest["min_samples_leaf"], snakemake.threads)
     optical = raster_index(usable_optical(snakemake.input.sentinel2, params.min_valid_fraction), "sensing_time")

@@ -1,9 +1,9 @@
 """Rule map_soc: soil organic carbon map of one region from a forest on static covariates and mean EVI."""
 
 import numpy as np
-import xarray as xr
 
 from soilsat import COPERNICUS_ATTRIBUTION
+from soilsat.cf_netcdf import read_dataset
 from soilsat.extract.samples import raster_index, usable_optical
 from soilsat.extract.stack import mean_index, predict_map, read_named
 from soilsat.grid import grid_from_config
@@ -14,7 +14,7 @@ from soilsat.models.maps import SOC_FEATURES, fit_forest, soc_training
 with to_file(snakemake.log[0]) as log:
     params = snakemake.params
     grid = grid_from_config(params.region, params.grid)
-    x, y = soc_training(xr.open_dataset(snakemake.input.windows))
+    x, y = soc_training(read_dataset(snakemake.input.windows))
     forest = params.forest
     model = fit_forest(x, y, params.seed, forest["n_estimators"], forest["min_samples_leaf"], snakemake.threads)
     optical = raster_index(usable_optical(snakemake.input.sentinel2, params.min_valid_fraction), "sensing_time")

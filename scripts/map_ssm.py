@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-import xarray as xr
-
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.acquire.tables import read_weather
+from soilsat.cf_netcdf import read_dataset
 from soilsat.extract.probes import to_table
 from soilsat.extract.samples import raster_index, usable_optical
 from soilsat.extract.stack import daily_stack, predict_map
@@ -21,7 +20,7 @@ with to_file(snakemake.log[0]) as log:
     params = snakemake.params
     region = params.region["name"]
     grid = grid_from_config(params.region, params.grid)
-    dataset = xr.load_dataset(snakemake.input.dataset)
+    dataset = read_dataset(snakemake.input.dataset)
     # TS_max is measured at the probes only: the map model reads every other input of the full variant.
     features = [name for name in model_inputs(dataset, "full", params.inputs) if name != "ts_max"]
     x, y = probe_training(to_table(dataset), features)

@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-import xarray as xr
-
+from soilsat.cf_netcdf import read_dataset
 from soilsat.evaluate.products import probe_points, product_predictions
 from soilsat.evaluate.store import write_results
 from soilsat.logs import to_file
@@ -11,7 +10,7 @@ from soilsat.reference.sampling import sample_points
 
 with to_file(snakemake.log[0]) as log:
     product = snakemake.wildcards.product
-    dataset = xr.load_dataset(snakemake.input.probes)
+    dataset = read_dataset(snakemake.input.probes)
     files = sorted(Path(snakemake.input.product).glob("*.nc"))
     samples = sample_points(files, probe_points(dataset), conversion=snakemake.params.conversion,
                             mask_flagged=snakemake.params.mask_flagged)

@@ -8,15 +8,20 @@ from soilsat.io import write_dataset_cog
 from soilsat.logs import to_file
 from soilsat.sar import graph, snap
 from soilsat.sar.engine import GraphOutput, dem_nodata, product_tags, run_graph, set_threads
+from soilsat.sar.orbit import read_eof
 from soilsat.sar.safe import open_product
 
 settings = snakemake.params.sentinel1
 with to_file(snakemake.log[0]) as log:
+    with open_product(snakemake.input.product) as product:
+        product.require_grd()  # both engines run the GRD chain
     grid = grid_from_config(snakemake.params.region, snakemake.params.grid)
     dem = Path(snakemake.input.dem) / f"dem_{grid.region}.tif"
     output = Path(snakemake.output.raster)
-    staging = output.parent / f".{output.stem}.snap.tif"  # where SNAP's Write node puts its GeoTIFF
-    xml = graph.build_graph(snakemake.input.product, staging, grid, dem, settings, dem_nodata(dem))
+    staging = output.parent / f".{output.stem}.snap.dim"  # where SNAP's Write node puts its BEAM-DIMAP product
+    orbits = list(snakemake.input.get("orbits", []))
+    orbit_kind = read_eof(orbits[0]).kind if orbits else None  # the acquired file's type is what the graph asks for
+    xml = graph.build_graph(snakemake.input.product, staging, grid, dem, settings, dem_nodata(dem), orbit_kind)
     graph.write_graph(snakemake.output.graph, xml)
     tags = {"region": grid.region, "engine": settings["engine"], "graph_hash": graph.graph_hash(xml),
             "attribution": COPERNICUS_ATTRIBUTION}
@@ -24,12 +29,12 @@ with to_file(snakemake.log[0]) as log:
              settings["engine"], tags["graph_hash"])
     if settings["engine"] == "snap":
         dataset = snap.run_graph(snakemake.output.graph, staging, grid, settings["polarisations"], settings["snap"],
-                                 snakemake.threads, snakemake.resources.mem_mb)
+                                 snakemake.threads, snakemake.resources.mem_mb, orbit_files=orbits)
         with open_product(snakemake.input.product) as product:
             dataset.attrs.update(product_tags(product))
         write_dataset_cog(output, dataset, grid, tags=tags)
         result = GraphOutput(mask=dataset["mask"].values, attrs=dataset.attrs)
     else:
         set_threads(snakemake.threads)
-        result = run_graph(snakemake.output.graph, grid, output, orbit_files=snakemake.input.get("orbits", []), tags=tags)
+        result = run_graph(snakemake.output.graph, grid, output, orbit_files=orbits, tags=tags)
     log.info("valid fraction on the grid: %.3f", result.valid_fraction)

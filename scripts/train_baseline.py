@@ -1,12 +1,11 @@
 """Rule train_baseline: the climatology or change-detection soil-moisture baseline."""
 
-import xarray as xr
-
+from soilsat.cf_netcdf import read_dataset
 from soilsat.evaluate.store import write_results
 from soilsat.logs import to_file
 from soilsat.models.baselines import run_baseline
 
 with to_file(snakemake.log[0]) as log:
-    predictions = run_baseline(xr.load_dataset(snakemake.input[0]), snakemake.wildcards.baseline,
+    predictions = run_baseline(read_dataset(snakemake.input[0]), snakemake.wildcards.baseline,
                                snakemake.params.settings, snakemake.params.polarisation)
     write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)

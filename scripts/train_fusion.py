@@ -1,7 +1,6 @@
 """Rule train_fusion: the Tsagkatakis (2021) fusion CNN on fine sigma0 + coarse patches, scored against the coarse product."""
 
-import xarray as xr
-
+from soilsat.cf_netcdf import open_dataset, read_dataset, write_netcdf
 from soilsat.evaluate.store import write_table
 from soilsat.extract.samples import raster_index
 from soilsat.io import atomic_path
@@ -13,11 +12,11 @@ with to_file(snakemake.log[0]) as log:
     deterministic(snakemake.params.seed, snakemake.threads)
     settings = fusion.FusionSettings.from_config(snakemake.params.settings)
     log.info("coarse product: %s", snakemake.params.coarse_source)
-    probes = xr.load_dataset(snakemake.input.insitu)
+    probes = read_dataset(snakemake.input.insitu)
     radar = raster_index(snakemake.input.sentinel1, "sensing_start")
     found = []
     for region, path in zip(snakemake.params.regions, snakemake.input.coarse):
-        with xr.open_dataset(path) as product:
+        with open_dataset(path) as product:
             found += fusion.region_patches(radar[radar["region"] == region], product.load(), probes, region,
                                            snakemake.params.grid_resolution, settings)
     patches = fusion.stack_patches(found)
@@ -37,7 +36,7 @@ with to_file(snakemake.log[0]) as log:
     write_table(fusion.patch_scores(predictions), snakemake.output.patches)
     example = fusion.example_dataset(patches, fusion.example_patch(patches, validation), predicted)
     with atomic_path(snakemake.output.example) as tmp:
-        example.to_netcdf(tmp, engine="netcdf4")
+        write_netcdf(example, tmp)
     for _, row in metrics[(metrics["level"] == "all")].iterrows():
         log.info("%s on %s probes: ubRMSE %.4f, RMSE %.4f, r %.3f, n %d", row["variant"], row["split"],
                  row["ubrmse"], row["rmse"], row["r"], row["n"])

@@ -1,7 +1,6 @@
 """Rule train_lstm: the Simonsen (2021) LSTM of one variant under leave-one-probe-out."""
 
-import xarray as xr
-
+from soilsat.cf_netcdf import read_dataset
 from soilsat.evaluate.store import write_results
 from soilsat.logs import to_file
 from soilsat.models.lstm import LstmSettings
@@ -11,6 +10,6 @@ from soilsat.models.simonsen import run_lstm
 with to_file(snakemake.log[0]) as log:
     deterministic(snakemake.params.seed, snakemake.threads)
     settings = LstmSettings(**snakemake.params.settings)
-    predictions = run_lstm(xr.load_dataset(snakemake.input[0]), snakemake.wildcards.variant, snakemake.params.inputs,
+    predictions = run_lstm(read_dataset(snakemake.input[0]), snakemake.wildcards.variant, snakemake.params.inputs,
                            settings, snakemake.params.seed, device(snakemake.params.device))
     write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)

@@ -1,7 +1,6 @@
 """Rule train_random_forest: leave-one-probe-out random forest on the inputs and probes of one LSTM variant."""
 
-import xarray as xr
-
+from soilsat.cf_netcdf import read_dataset
 from soilsat.evaluate.store import write_results
 from soilsat.extract.probes import to_table
 from soilsat.logs import to_file
@@ -10,7 +9,7 @@ from soilsat.models.inputs import features, variant_probes
 
 with to_file(snakemake.log[0]) as log:
     variant = snakemake.wildcards.variant
-    dataset = xr.load_dataset(snakemake.input[0])
+    dataset = read_dataset(snakemake.input[0])
     names = features(dataset, variant, snakemake.params.inputs)
     log.info("random forest %s: inputs %s", variant, ", ".join(names))
     forest = snakemake.params.forest

@@ -1,7 +1,6 @@
 """Rule train_tziolas_cnn: bagged multi-input CNN and its ablations for topsoil clay (Tziolas 2020)."""
 
-import xarray as xr
-
+from soilsat.cf_netcdf import read_dataset
 from soilsat.evaluate.store import overall_summary, write_results, write_table
 from soilsat.logs import to_file
 from soilsat.models.clay import calibration_split, clay_data, run_cnn
@@ -13,7 +12,7 @@ with to_file(snakemake.log[0]) as log:
     seed = snakemake.params.seed
     deterministic(seed, snakemake.threads)
     options = snakemake.params.tziolas
-    data = clay_data(xr.load_dataset(snakemake.input[0]), options["observations"], source=snakemake.input[0])
+    data = clay_data(read_dataset(snakemake.input[0]), options["observations"], source=snakemake.input[0])
     calibration, test = calibration_split(data, options["calibration_fraction"])
     log.info("Kennard-Stone split of %d samples: %d calibration, %d test", len(data.target), len(calibration),
              len(test))

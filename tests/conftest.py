@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "fixtures" / "real"
+DATA = ROOT / "tests" / "data"  # small public test files kept in the project (sources in its README.md)
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 
 

@@ -3,17 +3,29 @@
 Tests start it, register answers and faults, point the config's base URLs at it and read
 back what it was asked (`server.requests`). Faults are queued per path and consumed one
 per request: "429" (with Retry-After: 0), "429:N" (with Retry-After: N, seconds or an HTTP
-date), "500", "drop" (half the body, then the
-connection is closed), "401" (an expired token). `routes` answer other paths from their
-query parameters (e.g. an S3 bucket listing).
+date), "429-quota" (no Retry-After: CDSE's "Max session number 4 exceeded"), "500", "drop"
+(half the body, then the connection is closed), "401" (an expired token). `refuse_range`
+makes downloads answer a non-zero Range with that status, as CDSE has been reported to.
+`routes` answer other paths from their query parameters (e.g. an S3 bucket listing), with
+(body, content type) or (status, body, content type).
+
+The identity service plays Keycloak: a password grant needs the account's password and, for
+an account with a TOTP secret (`totp_secrets`), the code of the current or the previous
+30 s step, each code accepted once; refresh tokens stay valid until `revoke_sessions()`.
+`clock` is the service's time (a test may replace it).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import re
+import struct
 import threading
+import time
 import urllib.parse
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
@@ -49,10 +61,15 @@ class Loopback(Served):
         self.files: dict[str, bytes] = {}
         self.faults: dict[str, deque[str]] = defaultdict(deque)
         self.catalogue: Callable[[dict[str, str]], dict] | None = None
-        self.routes: dict[str, Callable[[dict[str, str]], tuple[bytes, str]]] = {}
+        self.routes: dict[str, Callable[[dict[str, str]], tuple]] = {}
         self.requests: list[dict] = []
         self.valid_tokens: set[str] = set()
+        self.valid_refresh: set[str] = set()
         self.token_lifetime_s = 600
+        self.totp_secrets: dict[str, str] = {}
+        self.used_codes: set[tuple[str, str]] = set()
+        self.clock: Callable[[], float] = time.time
+        self.refuse_range: int | None = None
         self._n = 0
         self._lock = threading.Lock()
 
@@ -66,12 +83,34 @@ class Loopback(Served):
             self._n += 1
             access, refresh = f"access-{self._n}", f"refresh-{self._n}"
         self.valid_tokens.add(access)
+        self.valid_refresh.add(refresh)
         return {"access_token": access, "refresh_token": refresh, "expires_in": self.token_lifetime_s,
                 "refresh_expires_in": 3600, "token_type": "Bearer"}
 
     def expire_tokens(self) -> None:
         """Make every issued access token invalid (the next use answers 401)."""
         self.valid_tokens.clear()
+
+    def revoke_sessions(self) -> None:
+        """End every session: access and refresh tokens become invalid (a new login is needed)."""
+        self.valid_tokens.clear()
+        self.valid_refresh.clear()
+
+    def totp_accepts(self, user: str, code: str | None) -> bool:
+        """Keycloak's OTP check: the code of this or the previous 30 s step, never one used before."""
+        secret = self.totp_secrets[user]
+        key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+        now = int(self.clock() // 30)
+        valid = set()
+        for counter in (now, now - 1):
+            mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+            offset = mac[-1] & 0x0F
+            valid.add(f"{(struct.unpack('>I', mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}")
+        with self._lock:
+            if code not in valid or (user, code) in self.used_codes:
+                return False
+            self.used_codes.add((user, code))
+        return True
 
 
 def recorded_pages(pages: list[dict], page_size: int = 10) -> Callable[[dict[str, str]], dict]:
@@ -170,7 +209,11 @@ def _handler(state: Loopback) -> type[BaseHTTPRequestHandler]:
             return queue.popleft() if queue else None
 
         def _busy(self, fault: str | None) -> bool:
-            """Answer a queued 429/500 fault ("429:N" sends Retry-After: N); False if `fault` is none of them."""
+            """Answer a queued 429/500 fault ("429:N" sends Retry-After: N, "429-quota" none); False if `fault` is none
+            of them."""
+            if fault == "429-quota":
+                self._send(429, b"Max session number 4 exceeded", {"Content-Type": "text/plain"})
+                return True
             code, _, retry_after = (fault or "").partition(":")
             if code not in ("429", "500"):
                 return False
@@ -194,11 +237,17 @@ def _handler(state: Loopback) -> type[BaseHTTPRequestHandler]:
             form = dict(urllib.parse.parse_qsl(body.decode()))
             if form.get("client_id") != "cdse-public":
                 return self._json(401, {"error": "invalid_client"})
+            refused = {"error": "invalid_grant", "error_description": "Invalid user credentials"}
             if form.get("grant_type") == "password":
-                if state.users.get(form.get("username")) != form.get("password"):
-                    return self._json(401, {"error": "invalid_grant"})
+                user = form.get("username")
+                if state.users.get(user) != form.get("password"):
+                    return self._json(401, refused)
+                if user in state.totp_secrets and not state.totp_accepts(user, form.get("totp")):
+                    return self._json(401, refused)
                 return self._json(200, state.new_token())
-            if form.get("grant_type") == "refresh_token" and form.get("refresh_token", "").startswith("refresh-"):
+            if form.get("grant_type") == "refresh_token":
+                if form.get("refresh_token") not in state.valid_refresh:
+                    return self._json(400, {"error": "invalid_grant", "error_description": "Session not active"})
                 return self._json(200, state.new_token())
             return self._json(400, {"error": "unsupported_grant_type"})
 
@@ -211,8 +260,9 @@ def _handler(state: Loopback) -> type[BaseHTTPRequestHandler]:
             if self._busy(fault):
                 return
             if path in state.routes:
-                body, content_type = state.routes[path](params)
-                return self._send(200, body, {"Content-Type": content_type})
+                answer = state.routes[path](params)
+                status, body, content_type = answer if len(answer) == 3 else (200, *answer)
+                return self._send(status, body, {"Content-Type": content_type})
             if path == f"{CATALOGUE_PATH}/Products" and state.catalogue is not None:
                 return self._json(200, state.catalogue(params))
             if path.startswith(DOWNLOAD_PATH) or path in state.files:
@@ -231,6 +281,8 @@ def _handler(state: Loopback) -> type[BaseHTTPRequestHandler]:
             match = re.match(r"bytes=(\d+)-", self.headers.get("Range", ""))
             if match:
                 start = int(match.group(1))
+            if start and state.refuse_range:
+                return self._send(state.refuse_range, b"Range not supported", {"Content-Type": "text/plain"})
             body = data[start:]
             self.send_response(206 if start else 200)
             if start:

@@ -11,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import DATA
 from soilsat.acquire.ismn import daily_soil_moisture, read_ismn, summarize
+from soilsat.acquire.ismn_formats import HEADER_VALUES, HEADER_VALUES_EARLY, data_format
 from soilsat.acquire.tables import read_lucas, read_weather
 from soilsat.errors import ProductError
 
@@ -197,3 +199,140 @@ def test_site_average_of_sensors_within_10_m():
     # the site sits at the mean position of its 0-5 cm sensors (D, deeper, is not one of them)
     assert daily.loc["NET_ST-1", "lat"] == pytest.approx((sensors["A"][0] + sensors["B"][0]) / 2, abs=1e-9)
     assert daily.loc["NET_ST-2", "lon"] == pytest.approx(sensors["C"][1], abs=1e-9)
+
+
+# ------------------------------------------------------------------------------ wrapper folders and old formats
+
+WRAPPED = DATA / "ismn" / "Data_seperate_files_20170810_20180809.zip"  # the ismn package's own test archive
+WRAPPER = "Data_seperate_files_20170810_20180809/"
+OLD = DATA / "pytesmo"  # ISMN files of the formats before 2014, from pytesmo's tests
+
+
+def _unwrapped(tmp_path: Path) -> Path:
+    """The same download as ISMN's portal delivers it: the wrapper folder's content at the top of the zip."""
+    path = tmp_path / "unwrapped.zip"
+    with zipfile.ZipFile(WRAPPED) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename != WRAPPER:
+                zout.writestr(info.filename.removeprefix(WRAPPER), zin.read(info))
+    return path
+
+
+def _without_paths(probes: pd.DataFrame) -> pd.DataFrame:
+    return probes.assign(file_path=[Path(p).name for p in probes["file_path"]])
+
+
+def test_wrapper_folder_reads_as_the_download_without_it(tmp_path):
+    probes, hourly = read_ismn(WRAPPED, None, None, depth_to=None)
+    plain_probes, plain_hourly = read_ismn(_unwrapped(tmp_path), None, None, depth_to=None)
+    # every sensor once, with its own station's static variables (from its own static_variables.csv)
+    statics = probes.set_index("station")[["network", "sensor", "clay", "sand", "silt", "organic_carbon", "saturation",
+                                          "landcover_cci", "climate"]]
+    assert statics.to_dict("index") == {
+        "ARM-1": {"network": "COSMOS", "sensor": "Cosmic-ray-Probe", "clay": 23.0, "sand": 36.0, "silt": 41.0,
+                  "organic_carbon": 1.27, "saturation": 0.46, "landcover_cci": 130.0, "climate": "Cfa"},
+        "Barrow-ARM": {"network": "COSMOS", "sensor": "Cosmic-ray-Probe", "clay": 18.0, "sand": 34.0, "silt": 48.0,
+                       "organic_carbon": 3.08, "saturation": 0.55, "landcover_cci": 210.0, "climate": "ET"},
+        "fraye": {"network": "FR-Aqui", "sensor": "ThetaProbe-ML2X", "clay": 4.0, "sand": 87.0, "silt": 9.0,
+                  "organic_carbon": 2.18, "saturation": 0.49, "landcover_cci": 70.0, "climate": "Cfb"},
+    }
+    assert probes["file_path"].iloc[0] == (f"{WRAPPER}COSMOS/ARM-1/COSMOS_COSMOS_ARM-1_sm_0.000000_0.190000_"
+                                           "Cosmic-ray-Probe_20170810_20180809.stm")
+    # each hour once: the line counts of the three data files
+    assert hourly.groupby("station").size().to_dict() == {"ARM-1": 6865, "Barrow-ARM": 7059, "fraye": 52045}
+    assert not hourly.duplicated(["station", "time"]).any()
+    pd.testing.assert_frame_equal(_without_paths(probes), _without_paths(plain_probes))
+    pd.testing.assert_frame_equal(hourly, plain_hourly)
+    # so a day needs 12 good hours, not 12 copies of 6
+    daily = daily_soil_moisture(hourly, probes, depth_to=0.25)
+    assert daily["n_hours"].max() == 24
+    pd.testing.assert_frame_equal(daily, daily_soil_moisture(plain_hourly, plain_probes, depth_to=0.25))
+
+
+def test_wrapper_folder_of_an_extracted_download(tmp_path):
+    with zipfile.ZipFile(WRAPPED) as zf:
+        zf.extractall(tmp_path / "download")
+    probes, hourly = read_ismn(tmp_path / "download", None, None, depth_to=None)
+    expected_probes, expected_hourly = read_ismn(WRAPPED, None, None, depth_to=None)
+    pd.testing.assert_frame_equal(probes, expected_probes)
+    pd.testing.assert_frame_equal(hourly, expected_hourly)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["download"]  # nothing written beside the download
+
+
+def test_summary_of_a_wrapped_download_equals_the_plain_one(tmp_path):
+    wrapped, plain = summarize(WRAPPED), summarize(_unwrapped(tmp_path))
+    json.dumps(wrapped)
+    assert wrapped.pop("archive") == WRAPPED.name and plain.pop("archive") == "unwrapped.zip"
+    assert wrapped == plain
+    assert wrapped["n_sensors"] == 3
+    assert wrapped["stations"] == {"COSMOS": ["ARM-1", "Barrow-ARM"], "FR-Aqui": ["fraye"]}
+    barrow = wrapped["sensors"][1]
+    assert barrow == {
+        "network": "COSMOS", "station": "Barrow-ARM", "sensor": "Cosmic-ray-Probe", "variable": "soil_moisture",
+        "depth_from": 0.0, "depth_to": 0.21, "lat": 71.3298, "lon": -156.6287, "elevation": 4.0, "clay": 18.0,
+        "sand": 34.0, "silt": 48.0, "organic_carbon": 3.08, "saturation": 0.55, "landcover": None,
+        "landcover_cci": 210.0, "climate": "ET", "time_from": "2017-08-10T00:00:00", "time_to": "2018-08-09T08:00:00",
+        "file": "COSMOS_COSMOS_Barrow-ARM_sm_0.000000_0.210000_Cosmic-ray-Probe_20170810_20180809.stm",
+    }
+
+
+def test_data_files_at_different_depths_are_refused(tmp_path):
+    path = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(WRAPPED) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            name = info.filename.removeprefix(WRAPPER) if "/COSMOS/" in info.filename else info.filename
+            zout.writestr(name, zin.read(info))
+    with pytest.raises(ProductError) as err:
+        summarize(path)
+    assert str(err.value) == (f"{path}: ISMN data files at different folder depths (./ and {WRAPPER}); an ISMN "
+                              "download keeps them as <network>/<station>/<file>.stm, under one folder")
+
+
+OLD_FORMATS = {
+    "format_header_values": (
+        "SMOSMANIA_SMOSMANIA_Narbonne_sm_0.050000_0.050000_ThetaProbeML2X_20070101_20120109.stm",
+        "the early Header+values format (data lines of date, time, value and ISMN flag, without the provider flag)"),
+    "format_ceop_sep": (
+        "SMOSMANIA_SMOSMANIA_Narbonne_sm_0.050000_0.050000_ThetaProbeML2X_20100616_20100705.stm",
+        "the early CEOP format of separate files (14 columns, without the provider flag)"),
+    "format_ceop": (
+        "SMOSMANIA_SMOSMANIA_NBN_20100304_20130801.stm",
+        "the first CEOP format (all variables of a station in one file)"),
+}
+
+
+@pytest.mark.parametrize("fmt", list(OLD_FORMATS))
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_old_ismn_formats_are_named_with_the_format_to_download(fmt, as_zip, tmp_path):
+    name, described = OLD_FORMATS[fmt]
+    member = f"SMOSMANIA/Narbonne/{name}"
+    folder = tmp_path / "old"
+    (folder / "SMOSMANIA" / "Narbonne").mkdir(parents=True)
+    shutil.copy(OLD / fmt / "SMOSMANIA" / name, folder / member)
+    path = folder
+    if as_zip:
+        path = tmp_path / "old.zip"
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.write(folder / member, member)
+    expected = (f"{path}!{member}: ISMN data file in {described}, an old format the ismn package cannot read; "
+                "download the data again from the ISMN data portal (ismn.earth) as 'Variables stored in separate "
+                "files (Header+values)'")
+    for reader in (summarize, lambda p: read_ismn(p, None, None, depth_to=None)):
+        with pytest.raises(ProductError) as err:
+            reader(path)
+        assert str(err.value) == expected
+
+
+def test_a_header_values_file_starting_without_provider_flags_is_current():
+    """Current files may lack the provider flag on some lines: only a file without it on every line is early."""
+    head = "NET NET ST 1.0 2.0 3.0 0.05 0.05 Probe\n2020/01/01 00:00 0.2 G\n2020/01/01 01:00 0.2 G\n"
+    read_whole = []
+
+    def whole(extra: str) -> str:
+        read_whole.append(True)
+        return head + extra
+
+    assert data_format("N_N_S_sm_0.05_0.05_P_2020_2020.stm", head, lambda: whole("2020/01/01 02:00 0.2 G M\n")) \
+        == HEADER_VALUES
+    assert data_format("N_N_S_sm_0.05_0.05_P_2020_2020.stm", head, lambda: whole("")) == HEADER_VALUES_EARLY
+    assert read_whole == [True, True]

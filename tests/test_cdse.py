@@ -7,6 +7,9 @@ import hashlib
 import io
 import json
 import logging
+import os
+import stat
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -21,8 +24,9 @@ from loopback import CATALOGUE_PATH, DOWNLOAD_PATH, TOKEN_PATH, recorded_pages, 
 
 from soilsat.acquire.archives import check_safe_zip, safe_extract  # noqa: E402
 from soilsat.acquire.cdse import CdseClient, aoi_polygon, odata_filter  # noqa: E402
-from soilsat.acquire.credentials import Credentials, load_credentials, totp_code  # noqa: E402
-from soilsat.acquire.download import TransferError  # noqa: E402
+from soilsat.acquire.credentials import (Credentials, FileTokens, MemoryTokens, TokenManager,  # noqa: E402
+                                         load_credentials, token_cache_folder, totp_code)
+from soilsat.acquire.download import RetryPolicy, TransferError  # noqa: E402
 from soilsat.acquire.provider import CATALOG_COLUMNS  # noqa: E402
 from soilsat.errors import ConfigError, ProductError  # noqa: E402
 
@@ -33,15 +37,17 @@ def settings_for(url: str, **extra) -> dict:
     """A cdse config section pointing at the loopback server, with tiny backoff delays."""
     return {"catalogue_url": f"{url}{CATALOGUE_PATH}", "download_url": f"{url}{DOWNLOAD_PATH}",
             "token_url": f"{url}{TOKEN_PATH}", "client_id": "cdse-public", "page_size": 10, "max_results": 10000,
-            "orbit_direction": None, "relative_orbits": [], "cloud_cover_max": None,
-            "retries": {"max_tries": 4, "base_delay_s": 0.001, "max_delay_s": 0.01, "timeout_s": 5}} | extra
+            "orbit_direction": None, "relative_orbits": [], "cloud_cover_max": None, "token_cache": None,
+            "retries": {"max_tries": 4, "base_delay_s": 0.001, "max_delay_s": 0.01, "timeout_s": 5,
+                        "quota_wait_s": 0.01, "quota_tries": 12}} | extra
 
 
 @pytest.fixture()
-def server(monkeypatch):
+def server(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("CDSE_USERNAME", USER)
     monkeypatch.setenv("CDSE_PASSWORD", PASSWORD)
     monkeypatch.delenv("CDSE_TOTP_SECRET", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("user-cache")))  # the token cache of the test
     with serve() as state:
         state.users[USER] = PASSWORD
         yield state
@@ -221,7 +227,8 @@ def test_wrong_password_names_the_credentials_not_the_secret(server, tmp_path, m
     item = item_for(server, safe_zip())
     with pytest.raises(TransferError) as err:
         CdseClient(settings_for(server.url)).download(item, tmp_path / "P.zip")
-    assert "CDSE login failed" in str(err.value) and "HTTP 401" in str(err.value)
+    assert str(err.value) == (f"CDSE login failed: {server.url}{TOKEN_PATH}: HTTP 401 Unauthorized: Invalid user "
+                              "credentials (check CDSE_USERNAME/CDSE_PASSWORD or ~/.netrc)")  # the service's reason
     assert "wrong-password-xyz" not in str(err.value) and USER not in str(err.value)
 
 
@@ -290,3 +297,148 @@ def test_retry_after_is_capped_by_the_policy():
 
     policy = RetryPolicy(max_delay_s=10.0)
     assert policy.delay(0, retry_after=3600.0) == 10.0 and policy.delay(5, retry_after=2.0) == 2.0
+
+
+# ---- what the services really do ---------------------------------------------------------------------------
+
+
+def test_count_is_asked_once_per_search_window(server):
+    t0 = dt.datetime(2020, 1, 1)
+    products = [_product(i, t0 + dt.timedelta(hours=11 * i)) for i in range(60)]
+    server.catalogue = synthetic_catalogue(products)
+    client = CdseClient(settings_for(server.url, max_results=25, page_size=7))
+    assert len(list(client.search_window("IW_GRDH_1S", t0, t0 + dt.timedelta(days=30)))) == 60
+    asked = [dict(parse_qsl(r["path"].split("?", 1)[1])) for r in server.requests if "/Products?" in r["path"]]
+    counted = [(q["$filter"]) for q in asked if q.get("$count") == "true"]
+    assert len(counted) == len(set(counted))  # each window's $count once
+    paged = {q["$filter"] for q in asked if q["$top"] == "7"}
+    assert paged and paged <= set(counted) and all(q.get("$count") is None for q in asked if q["$top"] == "7")
+
+
+def test_a_refused_range_drops_the_part_and_downloads_whole(server, tmp_path, caplog):
+    data = safe_zip()
+    item = item_for(server, data)
+    path = f"{DOWNLOAD_PATH}/Products(0000-aaaa)/$value"
+    server.fault(path, "drop")
+    server.refuse_range = 416
+    with caplog.at_level(logging.WARNING):
+        CdseClient(settings_for(server.url)).download(item, tmp_path / "P.zip", verify=check_safe_zip)
+    assert (tmp_path / "P.zip").read_bytes() == data and sorted(p.name for p in tmp_path.iterdir()) == ["P.zip"]
+    ranges = [r["headers"].get("Range") for r in server.requests if r["path"] == path]
+    assert ranges == [None, f"bytes={len(data) // 2}-", None]
+    assert (f"the server refused a Range request (HTTP 416 Requested Range Not Satisfiable: Range not supported); "
+            f"dropping the {len(data) // 2} bytes of P.zip.part and downloading it whole") in caplog.text
+
+
+def test_a_429_storm_without_retry_after_is_waited_out(server, tmp_path, caplog, monkeypatch):
+    waits = []
+    monkeypatch.setattr("soilsat.acquire.download.time.sleep", waits.append)
+    data = safe_zip()
+    item = item_for(server, data)
+    path = f"{DOWNLOAD_PATH}/Products(0000-aaaa)/$value"
+    server.fault(path, *["429-quota"] * 10)  # more than max_tries (4): a quota, not a hiccup
+    retries = {"max_tries": 4, "base_delay_s": 0.001, "max_delay_s": 0.01, "timeout_s": 5, "quota_wait_s": 60,
+               "quota_tries": 12}
+    with caplog.at_level(logging.WARNING):
+        CdseClient(settings_for(server.url, retries=retries)).download(item, tmp_path / "P.zip")
+    assert (tmp_path / "P.zip").read_bytes() == data
+    assert waits == [60] * 10 and [r["path"] for r in server.requests].count(path) == 11
+    assert ("HTTP 429: Max session number 4 exceeded without Retry-After (a quota); retrying in 60 s (wait 10 of 12)"
+            in caplog.text)
+    server.fault(path, *["429-quota"] * 13)
+    with pytest.raises(TransferError) as err:
+        CdseClient(settings_for(server.url, retries=retries)).download(item, tmp_path / "Q.zip")
+    assert str(err.value) == (f"{server.url}{path}: HTTP 429: Max session number 4 exceeded after 13 tries 60 s apart "
+                              "(a quota of the service; try again later)")
+
+
+def test_the_catalogue_keeps_its_backoff_on_429(server):
+    server.catalogue = lambda params: {"value": [], "@odata.count": 0}
+    server.fault(f"{CATALOGUE_PATH}/Products", *["429-quota"] * 4)
+    with pytest.raises(TransferError, match=r"HTTP 429: Max session number 4 exceeded after 4 tries$"):
+        CdseClient(settings_for(server.url)).count("Collection/Name eq 'SENTINEL-1'")
+
+
+JOB = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {scripts!r})
+from soilsat.acquire.cdse import CdseClient
+CdseClient({settings!r}).download({item!r}, Path({target!r}))
+"""
+
+
+def test_four_parallel_fetch_jobs_share_one_login(server, tmp_path):
+    data = safe_zip()
+    item = item_for(server, data)
+    env = dict(os.environ)
+    jobs = [subprocess.Popen([sys.executable, "-c", JOB.format(scripts=str(Path(__file__).parents[1] / "scripts"),
+                                                              settings=settings_for(server.url), item=item,
+                                                              target=str(tmp_path / f"P{k}.zip"))],
+                             env=env, stderr=subprocess.PIPE, text=True) for k in range(4)]
+    errors = [job.communicate(timeout=120)[1] for job in jobs]
+    assert [job.returncode for job in jobs] == [0, 0, 0, 0], errors
+    assert all((tmp_path / f"P{k}.zip").read_bytes() == data for k in range(4))
+    grants = [r["body"] for r in server.requests if r["path"] == TOKEN_PATH]
+    assert len(grants) == 1 and "grant_type=password" in grants[0]  # one login, one session, for the four
+    cache = token_cache_folder(None)
+    files = sorted(p.name for p in cache.iterdir())
+    assert len(files) == 2 and files[0].startswith("cdse-token-") and files[0].endswith(".json")
+    assert stat.S_IMODE((cache / files[0]).stat().st_mode) == 0o600
+    assert PASSWORD not in (cache / files[0]).read_text() and USER not in (cache / files[0]).read_text()
+
+
+class Clock:
+    """A wall clock the test moves: sleeping advances it."""
+
+    def __init__(self, t: float):
+        self.t, self.sleeps = t, []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+
+SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+def test_no_two_logins_within_one_totp_step(server, tmp_path):
+    import requests
+
+    clock = Clock(999_995.0)  # 5 s into a 30 s step
+    server.clock = clock
+    server.totp_secrets[USER] = SECRET
+    creds, policy = Credentials(USER, PASSWORD, SECRET), RetryPolicy(max_tries=1)
+    cache = FileTokens(tmp_path / "tokens", f"{server.url}{TOKEN_PATH}", USER)
+    first = TokenManager(requests.Session(), f"{server.url}{TOKEN_PATH}", "cdse-public", creds, policy, cache,
+                         clock=clock, sleep=clock.sleep)
+    second = TokenManager(requests.Session(), f"{server.url}{TOKEN_PATH}", "cdse-public", creds, policy, cache,
+                          clock=clock, sleep=clock.sleep)
+    token = first.token()
+    assert second.token() == token  # shared: no second login
+    server.revoke_sessions()  # the session ends (e.g. logged out elsewhere): the next job must log in again
+    clock.t += 10.0  # still the same step
+    assert second.token(force=True) != token
+    grants = [dict(parse_qsl(r["body"])) for r in server.requests if r["path"] == TOKEN_PATH]
+    assert [g["grant_type"] for g in grants] == ["password", "refresh_token", "password"]
+    assert clock.sleeps == [pytest.approx(15.5)]  # to the next step (plus half a second)
+    assert grants[0]["totp"] == totp_code(SECRET, at=999_995.0)
+    assert grants[2]["totp"] == totp_code(SECRET, at=1_000_020.5) != grants[0]["totp"]
+
+
+def test_keycloak_refuses_a_code_used_twice(server, tmp_path):
+    import requests
+
+    clock = Clock(1_000_005.0)
+    server.clock = clock
+    server.totp_secrets[USER] = SECRET
+    creds, policy = Credentials(USER, PASSWORD, SECRET), RetryPolicy(max_tries=1)
+    url = f"{server.url}{TOKEN_PATH}"
+    apart = [TokenManager(requests.Session(), url, "cdse-public", creds, policy, MemoryTokens(), clock=clock,
+                          sleep=clock.sleep) for _ in range(2)]  # two jobs that do not share
+    apart[0].token()
+    with pytest.raises(TransferError, match=r"CDSE login failed: .*HTTP 401 Unauthorized: Invalid user credentials"):
+        apart[1].token()

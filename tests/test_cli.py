@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
-from conftest import real_fixture
+from conftest import DATA, real_fixture
 
 S1_SAFE = ("s1", "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE")
 S1_ZIP = ("s1", "S1A_IW_GRDH_1SDV_20150203T043109_20150203T043134_004454_00574F_6D00.zip")
@@ -108,3 +109,43 @@ def test_inspect_knows_reference_products_by_content_not_name(tmp_path):
     proc = inspect(real_fixture("smap", "SMAP_L2_SM_P_02801_A_20150811T013002_R18290_001.h5"))
     assert proc.returncode == 1 and proc.stdout == ""
     assert "neither CGLS SSM 1km (csm) nor ESA CCI SM COMBINED (ecv_sm)" in proc.stderr
+
+
+def test_inspect_ismn_with_and_without_a_wrapper_folder(tmp_path):
+    """The ismn package's own test archive wraps its networks in one folder; inspect reports it as the plain one."""
+    wrapped = DATA / "ismn" / "Data_seperate_files_20170810_20180809.zip"
+    plain = tmp_path / "plain.zip"
+    wrapper = "Data_seperate_files_20170810_20180809/"
+    with zipfile.ZipFile(wrapped) as zin, zipfile.ZipFile(plain, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename != wrapper:
+                zout.writestr(info.filename.removeprefix(wrapper), zin.read(info))
+    reports = []
+    for path in (wrapped, plain):
+        proc = inspect(path)
+        assert proc.returncode == 0, proc.stderr
+        info = json.loads(proc.stdout)
+        assert info.pop("path") == str(path) and info.pop("archive") == path.name
+        reports.append(info)
+    assert reports[0] == reports[1]
+    info = reports[0]
+    assert info["n_sensors"] == 3 and info["n_stations"] == 3
+    statics = {s["station"]: (s["clay"], s["organic_carbon"], s["climate"]) for s in info["sensors"]}
+    assert statics == {"ARM-1": (23.0, 1.27, "Cfa"), "Barrow-ARM": (18.0, 3.08, "ET"), "fraye": (4.0, 2.18, "Cfb")}
+
+
+def test_inspect_describes_an_slc_and_refuses_a_first_format_sentinel2():
+    proc = inspect(DATA / "xarray-sentinel" / "S1B_IW_SLC__1SDV_20210401T052622_20210401T052650_026269_032297_EFA4.zip")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert (info["kind"], info["product_type"], info["processed"]) == ("sentinel1", "SLC", False)
+    assert info["image_size"]["IW2/VH"] == {"lines": 15130, "samples": 25508}
+    old = DATA / "s2reader" / "S2A_OPER_PRD_MSIL1C_PDMC_20160905T104813_R002_V20160905T005712_20160905T010424.SAFE"
+    proc = inspect(old)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr == (
+        f"soilsat inspect: {old}/S2A_OPER_MTD_SAFL1C_PDMC_20160905T104813_R002_V20160905T005712_20160905T010424.xml: "
+        "a Sentinel-2 product of the first SAFE format (S2A_OPER_PRD_MSIL1C_..., 6 tiles in one product: T53HLA, "
+        "T53HMA, T53HNA, T53HNV, T53HPA, T53HPV), which soilsat does not read; use the reprocessed product of each "
+        "tile in the compact format from the Copernicus Data Space archive "
+        "(S2A_MSIL1C_20160905T005712_N*_R002_T<tile>_*.SAFE)\n")

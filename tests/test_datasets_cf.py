@@ -9,7 +9,10 @@ import pytest
 import xarray as xr
 
 import soilsat
+from compliance import cf_failures
+from soilsat.cf_netcdf import DECIBEL, LABELS, read_dataset
 from soilsat.extract.cf import write_dataset
+from soilsat.extract.insitu import insitu_dataset
 from soilsat.extract.probes import build_dataset, to_table
 from soilsat.extract.samples import (
     S2_BANDS,
@@ -73,7 +76,8 @@ SIGMA0 = {"statistic": "pixel", "buffer_m": 0, "orbits": "merged", "max_z": None
 
 @pytest.fixture(scope="module")
 def written(world):
-    """probes, samples and windows datasets written by the shared writer, with their tables."""
+    """probes, samples, windows and in-situ datasets written by the shared writer, with their tables; the folder and
+    the datasets as they were in memory."""
     w, root = world, world["root"]
     probes = build_dataset(w["sites"], w["daily"], w["weather"], w["grids"], w["s1"], w["s2"], w["static"],
                            "2020-05-01", "2020-05-10", 30, 0.05, SIGMA0, config_hash="c0ffee")
@@ -86,11 +90,14 @@ def written(world):
     windows = window_dataset(w["samples"], covariate_windows(w["static"], w["samples"], 3),
                              yearly_phenology(w["samples"], optical), "c0ffee", {"sentinel2": s2})
     write_dataset(windows, window_table(windows), root / "windows.nc", root / "windows.parquet")
-    return root
+    insitu = insitu_dataset(w["sites"], w["daily"], w["grids"], "2020-05-01", "2020-05-10", "c0ffee")
+    write_dataset(insitu, insitu.to_dataframe().reset_index(), root / "insitu.nc", root / "insitu.parquet")
+    return root, {"probes": probes, "samples": samples, "windows": windows, "insitu": insitu}
 
 
 @pytest.mark.parametrize("name", ["probes", "samples", "windows"])
 def test_every_variable_has_cf_attributes_and_float_fill_values(written, name):
+    written = written[0]
     data_vars = list(xr.open_dataset(written / f"{name}.nc").data_vars)
     with netCDF4.Dataset(written / f"{name}.nc") as nc:  # the raw file, not xarray's decoded view
         assert nc.getncattr("Conventions") == "CF-1.10"
@@ -107,7 +114,7 @@ def test_every_variable_has_cf_attributes_and_float_fill_values(written, name):
 @pytest.mark.parametrize("name, sources", [("probes", ("sentinel1", "sentinel2")), ("samples", ("sentinel1", "sentinel2")),
                                            ("windows", ("sentinel2",))])
 def test_provenance_attributes(written, name, sources):
-    attrs = xr.open_dataset(written / f"{name}.nc").attrs
+    attrs = read_dataset(written[0] / f"{name}.nc").attrs
     assert attrs["config_sha256"] == "c0ffee"
     assert attrs["soilsat_version"] == soilsat.__version__ and attrs["source"] == f"soilsat {soilsat.__version__}"
     assert "sentinel1_products" not in attrs if "sentinel1" not in sources else attrs["sentinel1_products"] == "S1A_0 S1A_1 S1A_2"
@@ -116,7 +123,8 @@ def test_provenance_attributes(written, name, sources):
 
 
 def test_probe_table_has_the_rows_and_columns_of_the_netcdf(written):
-    dataset = xr.open_dataset(written / "probes.nc")
+    written = written[0]
+    dataset = read_dataset(written / "probes.nc")
     table = pd.read_parquet(written / "probes.parquet")
     assert len(table) == dataset.sizes["probe"] * dataset.sizes["time"] == 2 * len(DAYS)
     assert set(table.columns) == set(dataset.drop_dims("feature").variables)
@@ -125,7 +133,8 @@ def test_probe_table_has_the_rows_and_columns_of_the_netcdf(written):
 
 
 def test_sample_table_has_the_rows_and_columns_of_the_netcdf(written):
-    dataset = xr.open_dataset(written / "samples.nc")
+    written = written[0]
+    dataset = read_dataset(written / "samples.nc")
     table = pd.read_parquet(written / "samples.parquet")
     assert len(table) == int(dataset["time"].notnull().sum()) == 2 * 3  # 2 samples x 3 usable bare-soil days
     assert set(table.columns) == set(dataset.variables)
@@ -136,7 +145,8 @@ def test_sample_table_has_the_rows_and_columns_of_the_netcdf(written):
 
 
 def test_window_table_has_the_rows_and_columns_of_the_netcdf(written):
-    dataset = xr.open_dataset(written / "windows.nc")
+    written = written[0]
+    dataset = read_dataset(written / "windows.nc")
     table = pd.read_parquet(written / "windows.parquet")
     assert len(table) == dataset.sizes["sample"] * dataset.sizes["year"] == 2
     expected = {"sample", "year", *dataset["metric"].values, *(f"static_{c}" for c in dataset["covariate"].values),
@@ -150,3 +160,39 @@ def test_writer_refuses_a_variable_without_cf_attributes(tmp_path):
     with pytest.raises(ValueError, match=r"bad.nc: dataset lacks CF units/long_name on \['x'\]"):
         write_dataset(dataset, pd.DataFrame({"x": [1.0, 2.0]}), tmp_path / "bad.nc", tmp_path / "bad.parquet")
     assert not (tmp_path / "bad.nc").exists()
+
+
+# ------------------------------------------------------------------------------ the field's own validator
+
+
+@pytest.mark.parametrize("name", ["probes", "samples", "windows", "insitu"])
+def test_ioos_compliance_checker_finds_no_failure(written, name):
+    """The IOOS compliance checker's cf:1.10 suite: no failure of any priority, and no check that could not run."""
+    assert cf_failures(written[0] / f"{name}.nc", weight=1) == []
+
+
+@pytest.mark.parametrize("name", ["probes", "samples", "windows", "insitu"])
+def test_read_back_equals_the_dataset_in_memory(written, name):
+    folder, datasets = written
+    back, memory = read_dataset(folder / f"{name}.nc"), datasets[name]
+    xr.testing.assert_equal(back, memory)
+    assert {k: v.dims for k, v in back.variables.items()} == {k: v.dims for k, v in memory.variables.items()}
+    assert list(back.indexes) == list(memory.indexes)
+
+
+def test_how_the_probe_dataset_is_stored(written):
+    """Labels on index dimensions, T last, coordinates described, no fill value on coordinate variables."""
+    with netCDF4.Dataset(written[0] / "probes.nc") as nc:
+        assert nc.getncattr(LABELS) == "probe feature"
+        assert nc["probe"].dimensions == ("probe_index",) and list(nc["probe"][:]) == ["p1", "p2"]
+        assert nc["ssm"].dimensions == ("probe_index", "time")
+        assert nc["observed"].dimensions == ("probe_index", "feature_index", "time")
+        assert nc["observed"].getncattr("dimension_order") == "probe time feature"
+        time = nc["time"]
+        assert "_FillValue" not in time.ncattrs() and time.getncattr("standard_name") == "time"
+        assert (nc["lat"].getncattr("standard_name"), nc["lon"].getncattr("units")) == ("latitude", "degrees_east")
+        assert nc["sigma0_vv_db"].getncattr("units") == DECIBEL == "0.1 lg(re 1)"
+        assert nc.getncattr("history") == (f"written by soilsat {soilsat.__version__} from the configuration with "
+                                           "sha256 c0ffee")
+    plain = xr.open_dataset(written[0] / "probes.nc")  # without soilsat: names are still there, under a new dimension
+    assert list(plain["probe"].values) == ["p1", "p2"] and plain["probe"].dims == ("probe_index",)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 import rasterio
 
+from conftest import DATA
 from soilsat.demo import reflectance as rf
 from soilsat.demo.sentinel2 import acquisition, demo_tile, write_products
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
@@ -400,3 +402,123 @@ def test_folder_holding_one_safe_is_read(unzipped):
     (unzipped / "MTD_MSIL2A.xml").unlink()
     with pytest.raises(ProductError, match=r"\.SAFE/MTD_MSIL2A\.xml: product metadata missing"):
         read_metadata(parent)
+
+
+# ---- real product metadata: scales, levels, formats, damaged bands ------------------------------------------------
+
+N0400 = DATA / "stactools-sentinel2" / "S2B_MSIL2A_20220413T150759_N0400_R025_T33XWJ_20220414T082126.SAFE"
+FIRST_FORMAT = DATA / "s2reader" / "S2A_OPER_PRD_MSIL1C_PDMC_20160905T104813_R002_V20160905T005712_20160905T010424.SAFE"
+GRANULE = "GRANULE/L2A_T33XWJ_A026649_20220413T150756/IMG_DATA"
+
+
+def _band_file(path: Path, dn: np.ndarray) -> None:
+    """A 4 x 4 JPEG 2000 band of the tile (UTM 33N), lossless, at a path the real metadata lists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile = dict(driver="JP2OpenJPEG", width=4, height=4, count=1, dtype="uint16", crs="EPSG:32633",
+                   transform=rasterio.Affine(10.0, 0, 499980.0, 0, -10.0, 8900040.0), QUALITY=100, REVERSIBLE="YES")
+    with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(path, "w", **profile) as dst:
+        dst.write(dn.astype(np.uint16), 1)
+
+
+@pytest.fixture()
+def n0400(tmp_path):
+    """The real metadata of a baseline 04.00 L2A product with lossless 4 x 4 bands at the paths it lists."""
+    safe = tmp_path / N0400.name
+    safe.mkdir()
+    (safe / "MTD_MSIL2A.xml").write_bytes((N0400 / "MTD_MSIL2A.xml").read_bytes())
+    dn = np.arange(1, 17).reshape(4, 4) * 100
+    for band in ("AOT", "WVP", "B02"):
+        _band_file(safe / f"{GRANULE}/R10m/T33XWJ_20220413T150759_{band}_10m.jp2", dn)
+    return safe, dn
+
+
+def test_aot_and_wvp_are_scaled_by_their_own_quantification_values(n0400):
+    safe, dn = n0400
+    product = read_metadata(safe)
+    assert (product.quantification, product.scales) == (10000.0, {"AOT": 1000.0, "WVP": 1000.0})
+    aot, wvp, b02 = (read_band(product, b) for b in ("AOT", "WVP", "B02"))
+    np.testing.assert_allclose(aot.values, dn / 1000.0, rtol=1e-6)  # 0.1 .. 1.6, not 10 times smaller
+    np.testing.assert_allclose(wvp.values, dn / 1000.0, rtol=1e-6)
+    np.testing.assert_allclose(b02.values, (dn - 1000.0) / 10000.0, rtol=1e-6, atol=1e-7)  # BOA_ADD_OFFSET -1000
+    assert (aot.attrs["units"], wvp.attrs["units"], b02.attrs["units"]) == ("1", "cm", "1")
+    s = summarize(safe)
+    assert (s["quantification_value"], s["aot_quantification_value"], s["wvp_quantification_value"]) == (
+        10000.0, 1000.0, 1000.0)
+
+
+def test_aot_without_its_quantification_value_is_refused(n0400):
+    safe, _ = n0400
+    mtd = safe / "MTD_MSIL2A.xml"
+    aot = '<AOT_QUANTIFICATION_VALUE unit="none">1000.0</AOT_QUANTIFICATION_VALUE>'
+    mtd.write_text(mtd.read_text().replace(aot, ""))
+    with pytest.raises(ProductError) as err:
+        read_band(safe, "AOT")
+    assert str(err.value) == (f"{mtd}: no AOT_QUANTIFICATION_VALUE in the product metadata, so AOT cannot be scaled")
+    with pytest.raises(ProductError) as err:
+        read_band(safe, "TCI")
+    assert str(err.value) == (f"{mtd}: TCI is the 8-bit true-colour image (three bands), not a measurement: read B02, "
+                              "B03 and B04 instead")
+
+
+def test_l2a_files_asked_of_an_l1c_product_say_they_belong_to_l2a(demo):
+    _, _, root, _, l1c = demo
+    path = root / "archive" / l1c[0]["path"]
+    product = read_metadata(path)
+    for band, what in (("MSK_CLDPRB_20m", "the cloud probability mask"), ("SCL", "the scene classification"),
+                       ("AOT", "the aerosol optical thickness")):
+        with pytest.raises(ProductError) as err:
+            read_band(product, band)
+        assert str(err.value) == (f"{product.mtd}: {band} ({what}) belongs to Level-2A products, and this is a L1C "
+                                  "product: run Sen2Cor on it (sentinel2.level: L1C) or use the L2A product of this "
+                                  "acquisition")
+    assert product.mtd.endswith("/MTD_MSIL1C.xml") and product.mask_files == {}
+
+
+def test_l1c_metadata_errors_name_the_l1c_file(demo, tmp_path):
+    _, _, root, _, l1c = demo
+    with zipfile.ZipFile(root / "archive" / l1c[0]["path"]) as z:
+        z.extractall(tmp_path)
+    safe = tmp_path / f"{l1c[0]['name']}.SAFE"
+    (safe / "MTD_MSIL1C.xml").unlink()
+    with pytest.raises(ProductError) as err:
+        read_metadata(safe)
+    assert str(err.value) == f"{safe}/MTD_MSIL1C.xml: product metadata missing from the SAFE folder"
+    bare = tmp_path / "no_mtd.zip"
+    with zipfile.ZipFile(bare, "w") as z:
+        z.writestr(f"{l1c[0]['name']}.SAFE/manifest.safe", "<xfdu/>")
+    with pytest.raises(ProductError) as err:
+        read_metadata(bare)
+    assert str(err.value) == f"{bare}: no product metadata (MTD_MSIL1C.xml) in the zip"
+
+
+def test_first_format_product_is_refused_naming_its_tiles_and_the_compact_product():
+    mtd = FIRST_FORMAT / "S2A_OPER_MTD_SAFL1C_PDMC_20160905T104813_R002_V20160905T005712_20160905T010424.xml"
+    for path in (FIRST_FORMAT, mtd):
+        with pytest.raises(ProductError) as err:
+            read_metadata(path)
+        assert str(err.value) == (
+            f"{mtd}: a Sentinel-2 product of the first SAFE format (S2A_OPER_PRD_MSIL1C_..., 6 tiles in one product: "
+            "T53HLA, T53HMA, T53HNA, T53HNV, T53HPA, T53HPV), which soilsat does not read; use the reprocessed "
+            "product of each tile in the compact format from the Copernicus Data Space archive "
+            "(S2A_MSIL1C_20160905T005712_N*_R002_T<tile>_*.SAFE)")
+
+
+def test_damaged_band_keeps_gdals_reason_behind_a_long_path(unzipped, tmp_path):
+    deep = tmp_path / ("d" * 120) / ("e" * 120)
+    deep.mkdir(parents=True)
+    safe = deep / unzipped.name
+    unzipped.rename(safe)
+    path = next(safe.glob("GRANULE/*/IMG_DATA/R10m/*_B08_10m.jp2"))
+    assert len(str(path)) > 300
+    path.write_bytes(b"")
+    with pytest.raises(ProductError) as err:
+        read_band(safe, "B08")
+    assert str(err.value) == f"{path}: unreadable raster (file not recognized as being in a supported file format)"
+    good = next(safe.glob("GRANULE/*/IMG_DATA/R10m/*_B04_10m.jp2"))
+    good.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ProductError) as err:
+        read_band(safe, "B04")
+    # GDAL's reason as OpenJPEG gives it, each message once, the path not repeated
+    assert re.fullmatch(re.escape(f"{good}: unreadable raster (file, band 1: IReadBlock failed at X offset 0, Y offset "
+                                  "0: opj_get_decoded_tile() failed; Failed to decode; read: segment too long (")
+                        + r"\d+\) with max \(\d+\) for codeblock \d+ \(p=0, b=0, r=0, c=0\)\)", str(err.value))

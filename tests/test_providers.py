@@ -9,6 +9,7 @@ import json
 import sys
 import zipfile
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import numpy as np
 import pandas as pd
@@ -33,9 +34,10 @@ REGION = {"name": "skjern", "lon": 8.99, "lat": 55.95, "size_m": 2000}
 
 
 @pytest.fixture()
-def server(monkeypatch):
+def server(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("CDSE_USERNAME", USER)
     monkeypatch.setenv("CDSE_PASSWORD", PASSWORD)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("user-cache")))  # the token cache of the test
     with serve() as state:
         state.users[USER] = PASSWORD
         yield state
@@ -48,8 +50,8 @@ def settings(url: str, tmp: Path, **sections) -> dict:
                    "asf_url": f"{url}/asf", "retries": RETRIES},
         "weather": {"url": f"{url}/v1/archive", "model": "era5_land", "cache_dir": str(tmp / "cache" / "weather"),
                     "retries": RETRIES},
-        "dem": {"url": f"{url}/dem", "margin_m": 0, "geoid_grid": None, "cache_dir": str(tmp / "cache" / "dem"),
-                "retries": RETRIES},
+        "dem": {"url": f"{url}/dem", "glo90_url": f"{url}/dem90", "margin_m": 0, "geoid_grid": None,
+                "cache_dir": str(tmp / "cache" / "dem"), "retries": RETRIES},
         "ismn": {"archive": None, "networks": None, "stations": None, "depth_to": 0.05},
         "landcover": {"path": None}, "soil": {"path": None, "bands": None},
         "lucas": {"path": None, "coordinates": None, "points": None, "year": None, "land_cover_prefixes": [], "clip_to_regions": True},
@@ -158,6 +160,48 @@ def test_orbit_from_the_asf_bucket_without_credentials(server, tmp_path, monkeyp
     assert not any(r["path"] == "/auth/token" for r in server.requests)
 
 
+def test_asf_fallback_finds_2016_orbits_produced_in_2021(server, tmp_path, monkeypatch):
+    """Keys shaped like ASF's bucket: every 2016 POEORB produced in 2021, no RESORB before 2023-10, paged."""
+    monkeypatch.delenv("CDSE_USERNAME")
+    monkeypatch.delenv("CDSE_PASSWORD")
+    stamp = "%Y%m%dT%H%M%S"
+    keys = []
+    for day in range(400):  # one file a day from 2015-12-01, 26 h of validity each
+        start = dt.datetime(2015, 12, 1, 22, 59, 44) + dt.timedelta(days=day)
+        produced = dt.datetime(2021, 3, 1, 10, 0, 0) + dt.timedelta(minutes=7 * day)
+        for platform in ("S1A", "S1B"):
+            keys.append(f"AUX_POEORB/{platform}_OPER_AUX_POEORB_OPOD_{produced:{stamp}}_V{start:{stamp}}_"
+                        f"{start + dt.timedelta(hours=26):{stamp}}.EOF")
+    keys.append("AUX_RESORB/S1A_OPER_AUX_RESORB_OPOD_20231001T063418_V20231001T023127_20231001T054857.EOF")
+    keys.sort()
+    eof = b'<?xml version="1.0"?>\n<Earth_Explorer_File><Data_Block type="xml"/></Earth_Explorer_File>\n'
+    for key in keys:
+        server.files[f"/asf/{key}"] = eof
+
+    def listing(params: dict) -> tuple[bytes, str]:
+        chosen = [k for k in keys if k.startswith(params["prefix"])]
+        after = int(params.get("continuation-token", "0"))
+        page = chosen[after:after + 250]
+        more = after + 250 < len(chosen)
+        body = ('<?xml version="1.0"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                + "".join(f"<Contents><Key>{k}</Key></Contents>" for k in page)
+                + f"<IsTruncated>{'true' if more else 'false'}</IsTruncated>"
+                + (f"<NextContinuationToken>{after + 250}</NextContinuationToken>" if more else "")
+                + "</ListBucketResult>")
+        return body.encode(), "application/xml"
+
+    server.routes["/asf/"] = listing
+    provider = get_provider("cdse", {}, settings(server.url, tmp_path, orbits={"source": "asf"}))
+    item = {"name": "S1A_IW_GRDH_1SDV_20160405T171500_20160405T171525_010000_00ED00_ABCD",
+            "sensing_start": "2016-04-05T17:15:00.000000Z", "sensing_stop": "2016-04-05T17:15:25.000000Z"}
+    got = provider.fetch_orbit(item, tmp_path / "orbits" / "x.EOF")
+    assert got == "S1A_OPER_AUX_POEORB_OPOD_20210302T003500_V20160404T225944_20160406T005944.EOF"
+    assert (tmp_path / "orbits" / "x.EOF").read_bytes() == eof
+    listed = [dict(parse_qsl(r["path"].split("?", 1)[1])) for r in server.requests if r["path"].startswith("/asf/?")]
+    assert [(q["prefix"], q.get("continuation-token")) for q in listed] == [
+        ("AUX_POEORB/S1A_OPER_AUX_POEORB_OPOD_", None), ("AUX_POEORB/S1A_OPER_AUX_POEORB_OPOD_", "250")]
+
+
 def test_weather_from_open_meteo_with_cached_answer(server, tmp_path):
     answer = {"latitude": 55.95, "longitude": 9.0, "elevation": 31.0,
               "daily": {"time": ["2020-01-01", "2020-01-02", "2020-01-03"], "precipitation_sum": [0.0, 4.2, None],
@@ -179,6 +223,19 @@ def test_weather_from_open_meteo_with_cached_answer(server, tmp_path):
     n = len(server.requests)
     provider.fetch(item, tmp_path / "again.csv")  # served from the raw-response cache
     assert len(server.requests) == n and len(list((tmp_path / "cache" / "weather").glob("*.json"))) == 1
+
+
+def test_open_meteo_says_why_it_refused_a_query(server, tmp_path):
+    reason = "Parameter 'start_date' is out of allowed range from 1940-01-01 to 2026-12-20"
+    server.routes["/v1/archive"] = lambda params: (400, json.dumps({"error": True, "reason": reason}).encode(),
+                                                   "application/json")
+    provider = get_provider("cdse", {}, settings(server.url, tmp_path))
+    item = provider.search("weather", ["skjern"], dt.date(1900, 1, 1), dt.date(1900, 1, 3)).iloc[0].to_dict()
+    with pytest.raises(ProductError) as err:
+        provider.fetch(item, tmp_path / "weather" / "weather_skjern.csv")
+    assert str(err.value) == f"{server.url}/v1/archive: Open-Meteo refused the query (HTTP 400): {reason}"
+    assert [r["path"].split("?")[0] for r in server.requests] == ["/v1/archive"]  # a 400 is not retried
+    assert not (tmp_path / "weather").exists() and not list((tmp_path / "cache").rglob("*.json"))
 
 
 def _tile(path: Path, lat: int, lon: int, value: float, n: int = 60) -> None:
@@ -210,6 +267,32 @@ def test_dem_tiles_are_mosaicked_clipped_and_made_ellipsoidal(server, tmp_path):
         assert src.tags()["VERTICAL_DATUM"] == "WGS84 ellipsoid"
     assert west < 8.99 - 0.01 and east > 8.99 + 0.01 and south < 55.95 < north
     assert set(np.unique(h)) == {50.0, 60.0}  # 10 and 20 m above EGM2008 plus a 40 m undulation
+
+
+def test_glo30_cells_over_armenia_come_from_glo90(server, tmp_path, caplog):
+    region = {"name": "lori", "lon": 44.5, "lat": 42.0, "size_m": 2000}  # N41 (missing in GLO-30) and N42
+    for lat, arc, n, value in ((41, 3, 200, 1500.0), (42, 1, 600, 1600.0)):  # 3 to 1 in spacing, as GLO-90 to 30
+        _tile(tmp_path / "t.tif", lat, 44, value, n=n)
+        name = tile_name(lat, 44, arc_seconds=arc)
+        server.files[f"/dem{'90' if arc == 3 else ''}/{name}/{name}.tif"] = (tmp_path / "t.tif").read_bytes()
+    conf = settings(server.url, tmp_path)
+    conf["regions"] = [region]
+    provider = get_provider("cdse", {}, conf)
+    item = provider.search("dem", ["lori"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)).iloc[0].to_dict()
+    assert item["href"].split() == [f"{server.url}/dem90/{tile_name(41, 44, 3)}/{tile_name(41, 44, 3)}.tif",
+                                    f"{server.url}/dem/{tile_name(42, 44)}/{tile_name(42, 44)}.tif"]
+    caplog.set_level("INFO", logger="soilsat")
+    provider.fetch(item, tmp_path / "dem" / "dem_lori.tif")
+    with rasterio.open(tmp_path / "dem" / "dem_lori.tif") as src:
+        h, tags, res = src.read(1), src.tags(), src.res
+        rows, cols = np.mgrid[0:src.height, 0:src.width]
+        _, lat = rasterio.transform.xy(src.transform, rows.ravel(), cols.ravel())
+    assert res == pytest.approx((1 / 600, 1 / 600))  # the GLO-30 tile's spacing
+    lat = np.asarray(lat).reshape(h.shape)
+    assert set(np.unique(h[lat < 41.99])) == {1500.0} and set(np.unique(h[lat > 42.01])) == {1600.0}
+    assert tags["SOURCE"] == "Copernicus DEM GLO-30, GLO-90 where GLO-30 has no tile"
+    assert tags["TILES"] == f"{tile_name(41, 44, 3)}.tif {tile_name(42, 44)}.tif"
+    assert f"GLO-30 has no tile for {tile_name(41, 44, 3)}.tif; GLO-90 fills them on GLO-30's spacing" in caplog.text
 
 
 @pytest.mark.parametrize("lat,lon,expected", [

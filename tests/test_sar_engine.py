@@ -184,6 +184,59 @@ def test_the_graph_must_match_the_grid(world, tmp_path):
     assert not (tmp_path / "o.tif").exists()
 
 
+def test_the_grid_origin_must_be_a_pixel_centre(world, tmp_path):
+    g = make_graph(world, tmp_path)
+    grid = world[1].grid
+    nodes = graph.parse_graph(g.read_text())
+    tc = next(n for n in nodes if n.id == "Terrain-Correction")
+    assert (float(tc.parameters["standardGridOriginX"]), float(tc.parameters["standardGridOriginY"])) == (
+        grid.x0 + 5, grid.y0 - 5)
+    tc.parameters["standardGridOriginX"], tc.parameters["standardGridOriginY"] = repr(grid.x0), repr(grid.y0)
+    graph.write_graph(g, graph.to_xml(nodes))
+    with pytest.raises(ConfigError) as err:
+        engine.run_graph(g, grid, tmp_path / "o.tif")
+    assert str(err.value) == (f"{g}: Terrain-Correction must align to the standard grid whose origin is a pixel centre "
+                              f"of the study grid (alignToStandardGrid true, standardGridOriginX/Y {grid.x0 + 5!r}, "
+                              f"{grid.y0 - 5!r}), not True at {grid.x0!r}, {grid.y0!r}")
+
+
+def _eof(world, folder: Path, shift_h: float = 0.0, kind: str = "POEORB") -> Path:
+    """An orbit file of the first product's pass, valid 13 h either side of its sensing start (shifted by `shift_h`)."""
+    from soilsat.demo import orbit as demo_orbit
+
+    from test_sar_orbit import write_eof
+
+    rec = world[2][0]
+    start = dt.datetime.fromisoformat(rec["sensing_start"].rstrip("Z")).replace(tzinfo=None)
+    coarse = demo_orbit.pass_orbit(8.95, 55.95, start.date().isoformat(), rec["orbit_direction"],
+                                   step_s=10.0, half_span_s=300.0)
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_eof(folder / f"{rec['name']}.EOF", coarse, dt.datetime(2021, 3, 2, 10, 32, 53),
+                     start - dt.timedelta(hours=13 - shift_h), start + dt.timedelta(hours=13 + shift_h), kind=kind)
+
+
+def test_a_precise_orbit_given_is_applied(world, tmp_path):
+    eof = _eof(world, tmp_path / "orbits")
+    g = make_graph(world, tmp_path)
+    text = g.read_text().replace("<continueOnFail>true<", "<continueOnFail>false<")
+    g.write_text(text)
+    attrs = engine.run_graph(g, world[1].grid, tmp_path / "o.tif", orbit_files=[eof]).attrs
+    assert attrs["orbit"] == eof.name
+
+
+@pytest.mark.parametrize("shift_h, kind", [(20.0, "POEORB"), (0.0, "RESORB")], ids=["not covering", "restituted"])
+def test_a_precise_orbit_asked_for_and_not_applied_fails(world, tmp_path, shift_h, kind):
+    eof = _eof(world, tmp_path / "orbits", shift_h, kind)
+    g = make_graph(world, tmp_path)
+    assert "<orbitType>Sentinel Precise (Auto Download)<" in g.read_text()
+    with pytest.raises(ProductError) as err:
+        engine.run_graph(g, world[1].grid, tmp_path / "o.tif", orbit_files=[eof])
+    message = str(err.value)
+    assert "Apply-Orbit-File asks for Sentinel Precise (Auto Download), but no orbit file given covers S1" in message
+    assert f"{eof.name} ({kind}, S1A, valid " in message and message.endswith("the precise orbit was not applied")
+    assert not (tmp_path / "o.tif").exists()
+
+
 # --------------------------------------------------------------------------- broken products
 
 

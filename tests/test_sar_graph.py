@@ -44,7 +44,7 @@ def test_the_chain_as_snap_spells_it(tmp_path):
     nodes = root.findall("node")
     assert [n.get("id") for n in nodes] == [
         "Read", "Apply-Orbit-File", "ThermalNoiseRemoval", "Remove-GRD-Border-Noise", "Calibration",
-        "Speckle-Filter", "Terrain-Correction", "Write",
+        "Speckle-Filter", "Subset", "Terrain-Correction", "Write",
     ]
     assert [n.findtext("operator") for n in nodes] == [n.get("id") for n in nodes]
     # each node reads the one before it
@@ -62,7 +62,8 @@ def test_the_chain_as_snap_spells_it(tmp_path):
     assert params["Calibration"]["outputBetaBand"] == params["Calibration"]["outputGammaBand"] == "false"
     assert params["Calibration"]["outputImageScaleInDb"] == "false"
     assert params["Speckle-Filter"] == {"sourceBands": "Sigma0_VV,Sigma0_VH", "filter": "Lee Sigma", "windowSize": "7x7",
-                                        "targetWindowSize": "3x3", "sigmaStr": "0.9", "numLooksStr": "1"}
+                                        "targetWindowSizeStr": "3x3", "sigmaStr": "0.9", "numLooksStr": "1"}
+    assert set(params["Subset"]) == {"geoRegion", "subSamplingX", "subSamplingY", "fullSwath", "copyMetadata"}
     tc = params["Terrain-Correction"]
     assert tc["demName"] == "External DEM"
     assert tc["externalDEMFile"] == str((tmp_path / "dem.tif").resolve())
@@ -70,11 +71,12 @@ def test_the_chain_as_snap_spells_it(tmp_path):
     assert tc["demResamplingMethod"] == tc["imgResamplingMethod"] == "BILINEAR_INTERPOLATION"
     assert tc["pixelSpacingInMeter"] == "10.0"
     assert pyproj.CRS.from_wkt(tc["mapProjection"]) == pyproj.CRS.from_epsg(GRID.epsg)
+    # SNAP's standard grid origin is a pixel centre: the centre of the study grid's first pixel
     assert (tc["alignToStandardGrid"], tc["standardGridOriginX"], tc["standardGridOriginY"]) == (
-        "true", repr(float(GRID.x0)), repr(float(GRID.y0)))
+        "true", repr(float(GRID.x0 + 5)), repr(float(GRID.y0 - 5)))
     assert tc["saveLocalIncidenceAngle"] == tc["saveLayoverShadowMask"] == tc["saveIncidenceAngleFromEllipsoid"] == "true"
     assert tc["nodataValueAtSea"] == "false"
-    assert params["Write"] == {"file": str((tmp_path / "out.tif").resolve()), "formatName": "GeoTIFF-BigTIFF"}
+    assert params["Write"] == {"file": str((tmp_path / "out.tif").resolve()), "formatName": "BEAM-DIMAP"}
 
 
 def test_looks_walks_from_the_config_into_num_looks(tmp_path):
@@ -87,16 +89,38 @@ def test_looks_walks_from_the_config_into_num_looks(tmp_path):
     assert (speckle.parameters["numLooksStr"], speckle.parameters["windowSize"], speckle.parameters["sigmaStr"]) == ("2", "9x9", "0.8")
 
 
-def test_subset_first_when_enabled(tmp_path):
-    nodes = graph.parse_graph(build(tmp_path, **{"subset.enabled": True, "subset.margin_m": 1000}))
-    assert [n.id for n in nodes[:3]] == ["Read", "Subset", "Apply-Orbit-File"]
-    assert nodes[2].sources == ("Subset",)
-    region = nodes[1].parameters["geoRegion"]
+def test_subset_before_terrain_correction_by_default(tmp_path):
+    schema = yaml.safe_load((ROOT / "rules" / "schemas" / "config.schema.yaml").read_text())
+    assert schema["properties"]["sentinel1"]["properties"]["subset"]["properties"]["enabled"]["default"] is True
+    nodes = graph.parse_graph(build(tmp_path, **{"subset.margin_m": 1000}))
+    assert [n.id for n in nodes[5:8]] == ["Speckle-Filter", "Subset", "Terrain-Correction"]
+    assert nodes[6].sources == ("Speckle-Filter",) and nodes[7].sources == ("Subset",)
+    region = nodes[6].parameters["geoRegion"]
     assert region.startswith("POLYGON((")
     lons = [float(p.split()[0]) for p in region[9:-2].split(",")]
     w, s, e, n = GRID.lonlat_bounds()
     assert min(lons) < w - 0.01 and max(lons) > e + 0.01  # 1 km wider than the grid on each side
     graph.check_chain(nodes)
+
+
+def test_without_subset_terrain_correction_reads_the_filter(tmp_path):
+    nodes = graph.parse_graph(build(tmp_path, **{"subset.enabled": False}))
+    assert "Subset" not in [n.id for n in nodes]
+    assert next(n for n in nodes if n.id == "Terrain-Correction").sources == ("Speckle-Filter",)
+    graph.check_chain(nodes)
+
+
+def test_an_acquired_orbit_file_sets_its_type_and_must_apply(tmp_path):
+    settings = sentinel1_settings(**{"orbit.continue_on_fail": True})
+    for kind, orbit_type in (("POEORB", "Sentinel Precise (Auto Download)"),
+                             ("RESORB", "Sentinel Restituted (Auto Download)")):
+        xml = graph.build_graph(tmp_path / "p.zip", tmp_path / "o.dim", GRID, tmp_path / "d.tif", settings,
+                                orbit_kind=kind)
+        node = next(n for n in graph.parse_graph(xml) if n.id == "Apply-Orbit-File")
+        assert node.parameters == {"orbitType": orbit_type, "polyDegree": "3", "continueOnFail": "false"}
+    with pytest.raises(ConfigError, match=r"orbit file of type 'PREORB': SNAP applies \['POEORB', 'RESORB'\]"):
+        graph.build_graph(tmp_path / "p.zip", tmp_path / "o.dim", GRID, tmp_path / "d.tif", settings,
+                          orbit_kind="PREORB")
 
 
 def test_polarisations_and_the_dem_nodata(tmp_path):

@@ -165,6 +165,36 @@ def test_read_eof_errors_name_the_file(tmp_path, analytic):
         orb.read_eof(tmp_path / "absent.EOF")
 
 
+def _edited_osvs(path: Path, drop_last: int = 0, count: str | None = None) -> Path:
+    """The EOF file with its last OSVs removed and/or its declared count replaced, as a cut or an edit leaves it."""
+    root = etree.fromstring(path.read_bytes())
+    osvs = root.find("Data_Block/List_of_OSVs")
+    for osv in list(osvs)[len(osvs) - drop_last:] if drop_last else ():
+        osvs.remove(osv)
+    if count is not None:
+        osvs.set("count", count)
+    path.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    return path
+
+
+@pytest.mark.parametrize("drop_last, count, problem", [
+    (2, None, "List_of_OSVs says count=61 but holds 59 OSV: 2 OSV missing (truncated or edited file; download the "
+              "orbit file again)"),
+    (0, "60", "List_of_OSVs says count=60 but holds 61 OSV (truncated or edited file; download the orbit file again)"),
+    (0, "sixty-one", "List_of_OSVs has a non-numeric count='sixty-one'"),
+])
+def test_eof_whose_declared_count_differs_is_refused(tmp_path, analytic, drop_last, count, problem):
+    coarse, _ = analytic
+    t0, t1 = _as_datetime(coarse.datetimes(coarse.time[0])), _as_datetime(coarse.datetimes(coarse.time[-1]))
+    path = write_eof(tmp_path / "S1A_OPER_AUX_RESORB_OPOD_20200403T120000_V20200403T000000_20200403T010000.EOF",
+                     coarse, dt.datetime(2020, 4, 3, 12), t0, t1)
+    assert len(coarse.time) == 61 and orb.read_eof(path).orbit.time.size == 61  # the control: count matches
+    _edited_osvs(path, drop_last, count)
+    with pytest.raises(ProductError) as err:
+        orb.read_eof(path)
+    assert str(err.value) == f"{path}: {problem}"
+
+
 def test_select_eof_needs_the_margin_and_prefers_the_newest(tmp_path, analytic):
     coarse, _ = analytic
     t = lambda s: _as_datetime(coarse.datetimes(s))  # noqa: E731

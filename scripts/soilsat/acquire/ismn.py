@@ -30,6 +30,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
+from soilsat.acquire.ismn_formats import HEAD_BYTES, check_format
+from soilsat.acquire.ismn_layout import data_files, data_prefix, ismn_root, member_names, member_reader, read_member
 from soilsat.errors import ProductError
 
 SOIL_MOISTURE = "soil_moisture"
@@ -46,37 +48,43 @@ HOURLY_COLUMNS = ["probe", "network", "station", "sensor", "variable", "depth_fr
                   "time", "value", "flag"]
 
 
-def _check_archive(archive: Path) -> None:
+def _check_download(archive: Path) -> tuple[list[str], str]:
+    """The files of a download and the folder above its network folders, after checking it is one."""
     if not archive.exists():
         raise ProductError(archive, "ISMN archive not found")
-    if archive.is_file():
-        if not zipfile.is_zipfile(archive):
-            raise ProductError(archive, "not an ISMN download: not a zip archive")
-        try:
-            with zipfile.ZipFile(archive) as zf:
-                names = zf.namelist()
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise ProductError(archive, f"unreadable zip archive ({exc})") from None
-        stm = [n for n in names if n.lower().endswith(".stm") and n.count("/") >= 2]
-    else:
-        stm = [str(p) for p in archive.glob("*/*/*.stm")]
-    if not stm:
-        raise ProductError(archive, "not an ISMN download: no network/station/*.stm data files")
+    if archive.is_file() and not zipfile.is_zipfile(archive):
+        raise ProductError(archive, "not an ISMN download: not a zip archive")
+    names = member_names(archive)
+    return names, data_prefix(archive, names)
+
+
+def _check_formats(archive: Path, names: Sequence[str]) -> None:
+    """Refuse a download holding data files in an old format the ismn package cannot read, naming the first one."""
+    with member_reader(archive) as read:
+        for name in data_files(names):
+            head = read(name, HEAD_BYTES).decode("latin-1")
+            check_format(f"{archive}!{name}", name, head, lambda: read(name).decode("latin-1"))
 
 
 @contextlib.contextmanager
-def open_ismn(archive: str | os.PathLike) -> Iterator[object]:
-    """An ismn.interface.ISMN_Interface on the archive, its metadata kept in a temporary folder."""
+def open_ismn(archive: str | os.PathLike) -> Iterator[tuple[object, str]]:
+    """An ismn.interface.ISMN_Interface on the archive and the folder of the archive its file paths start in.
+
+    The interface's metadata are kept in a temporary folder; a zip whose network folders lie
+    inside a wrapper folder is unpacked there too (see soilsat.acquire.ismn_layout).
+    """
     from ismn.interface import ISMN_Interface
 
     archive = Path(archive)
-    _check_archive(archive)
+    names, prefix = _check_download(archive)
+    _check_formats(archive, names)
     quiet = io.StringIO()
     with tempfile.TemporaryDirectory(prefix="soilsat-ismn-") as tmp:
+        root = ismn_root(archive, names, prefix, Path(tmp) / "unpacked")
         logging.getLogger("ismn").setLevel(logging.WARNING)
         try:
             with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
-                iface = ISMN_Interface(archive, meta_path=Path(tmp) / "python_metadata",
+                iface = ISMN_Interface(root, meta_path=Path(tmp) / "python_metadata",
                                        temp_root=Path(tmp) / "extract", parallel=False)
         except ProductError:
             raise
@@ -86,7 +94,7 @@ def open_ismn(archive: str | os.PathLike) -> Iterator[object]:
         try:
             if len(iface.metadata) == 0:
                 raise ProductError(archive, "ISMN download holds no readable data files")
-            yield iface
+            yield iface, prefix
         finally:
             with contextlib.suppress(Exception):
                 iface.close_files()
@@ -122,8 +130,9 @@ def _landcover(value) -> object:
         return text
 
 
-def sensor_table(iface) -> pd.DataFrame:
-    """One row per sensor file of an open ISMN interface (all variables and depths)."""
+def sensor_table(iface, prefix: str = "") -> pd.DataFrame:
+    """One row per sensor file of an open ISMN interface (all variables and depths); `file_path` is the file's
+    path in the download, whose network folders lie in `prefix`."""
     meta = iface.metadata
 
     def col(name: str, key: str = "val") -> pd.Series:
@@ -132,7 +141,7 @@ def sensor_table(iface) -> pd.DataFrame:
         return pd.Series([np.nan] * len(meta), index=meta.index)
 
     folder_net = col("network").astype(str)
-    paths = col("file_path").astype(str)
+    paths = prefix + col("file_path").astype(str)
     network = [_network_of(n, p) for n, p in zip(folder_net, paths)]
     table = pd.DataFrame({
         "network": network,
@@ -170,15 +179,7 @@ _COLUMNS = "date, time, value, ISMN flag, provider flag"
 
 def _member_text(archive: Path, file_path: str) -> str:
     """The text of one data file of the archive (zip member or file under the folder)."""
-    try:
-        if archive.is_file():
-            with zipfile.ZipFile(archive) as zf:
-                data = zf.read(str(file_path))
-        else:
-            data = (archive / file_path).read_bytes()
-    except (KeyError, OSError, zipfile.BadZipFile) as exc:
-        raise ProductError(f"{archive}!{file_path}", f"unreadable ISMN data file ({exc})") from None
-    return data.decode("latin-1")
+    return read_member(archive, file_path).decode("latin-1")
 
 
 def check_stm(archive: Path, file_path: str) -> None:
@@ -241,8 +242,8 @@ def read_ismn(
     Sensors are kept when their lower depth is at most `depth_to` metres (None: all depths).
     """
     archive = Path(archive)
-    with open_ismn(archive) as iface:
-        table = _select(sensor_table(iface), networks, stations, depth_to)
+    with open_ismn(archive) as (iface, prefix):
+        table = _select(sensor_table(iface, prefix), networks, stations, depth_to)
         frames = []
         for rec in table.itertuples(index=False):
             check_stm(archive, rec.file_path)
@@ -340,11 +341,36 @@ def daily_soil_moisture(
     return daily[columns].sort_values(["site", "date"]).reset_index(drop=True)
 
 
+SUMMARY_SENSOR_COLUMNS = [
+    "network", "station", "sensor", "variable", "depth_from", "depth_to", "lat", "lon", "elevation", "clay", "sand",
+    "silt", "organic_carbon", "saturation", "landcover", "landcover_cci", "climate", "time_from", "time_to",
+]
+
+
+def _json_value(value: object) -> object:
+    """A table cell as JSON: None for missing, ISO text for times, plain Python numbers."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def sensor_summaries(table: pd.DataFrame) -> list[dict]:
+    """Each sensor of a sensor table with its station's position and static variables, and its data file's name."""
+    rows = table.sort_values(["network", "station", "variable", "depth_from", "depth_to", "sensor"])
+    return [{**{c: _json_value(row[c]) for c in SUMMARY_SENSOR_COLUMNS}, "file": PurePosixPath(row["file_path"]).name}
+            for _, row in rows.iterrows()]
+
+
 def summarize(archive: str | os.PathLike) -> dict:
-    """A JSON-serialisable overview of an ISMN download: networks, stations, variables, depths, dates."""
+    """A JSON-serialisable overview of an ISMN download: networks, stations, variables, depths, dates and each
+    sensor with its static variables."""
     archive = Path(archive)
-    with open_ismn(archive) as iface:
-        table = sensor_table(iface)
+    with open_ismn(archive) as (iface, prefix):
+        table = sensor_table(iface, prefix)
     networks = sorted(table["network"].unique().tolist())
     stations = {n: sorted(table.loc[table["network"] == n, "station"].unique().tolist()) for n in networks}
     depths = sorted({(float(a), float(b)) for a, b in zip(table["depth_from"], table["depth_to"])})
@@ -365,6 +391,7 @@ def summarize(archive: str | os.PathLike) -> dict:
         "depths_by_variable": {v: [list(d) for d in ds] for v, ds in by_var.items()},
         "time_from": t0.isoformat(),
         "time_to": t1.isoformat(),
+        "sensors": sensor_summaries(table),
     }
 
 
@@ -375,6 +402,6 @@ def probe_table(
     depth_to: float | None = 0.05,
 ) -> pd.DataFrame:
     """The sensors of an ISMN download (metadata, static variables; no time series) selected as in read_ismn."""
-    with open_ismn(Path(archive)) as iface:
-        table = _select(sensor_table(iface), networks, stations, depth_to)
+    with open_ismn(Path(archive)) as (iface, prefix):
+        table = _select(sensor_table(iface, prefix), networks, stations, depth_to)
     return table[PROBE_COLUMNS].copy()

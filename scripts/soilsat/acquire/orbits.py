@@ -1,13 +1,16 @@
 """Precise orbits of Sentinel-1 products: the AUX_POEORB (else AUX_RESORB) file covering a product.
 
 From CDSE (catalogue search, download with the account's token) or, without credentials,
-from ASF's public S3 bucket of orbit files (an S3 listing by production month, since the
-file names start with the production time, then a plain download).
+from ASF's public S3 bucket of orbit files (keys <type>/<S1x>_OPER_<type>_OPOD_<production>_
+V<start>_<stop>.EOF). The production stamp says nothing of the period a file covers: every
+orbit file of 2014 to 2020 in the bucket was produced in 2021 (a reprocessing), and its
+RESORB files begin in 2023-10. So the bucket is listed by type and platform, and the file is
+chosen by the validity window in its name, as sentineleof does.
 
 The file chosen covers the product's sensing time plus a margin on both sides; among
-several, the most recently produced one wins. CDSE packs each EOF file in a zip; the
-EOF inside is delivered unmodified (its name may differ from the product's, so it is
-written as <product>.EOF and keeps its own name in the first line of the log).
+several, the most recently produced one wins. CDSE serves the EOF file itself (a zip holding
+one EOF is accepted too); it is delivered unmodified, written as <product>.EOF (its own name
+goes to the log).
 """
 
 from __future__ import annotations
@@ -125,15 +128,6 @@ def _eof_bytes(path: Path, name: str) -> tuple[str, bytes]:
     return eof, data
 
 
-def _months(first: dt.datetime, last: dt.datetime) -> list[str]:
-    """YYYYMM of every month from first to last."""
-    out, month = [], dt.datetime(first.year, first.month, 1)
-    while month <= last:
-        out.append(month.strftime("%Y%m"))
-        month = dt.datetime(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return out
-
-
 def _listing(content: bytes, where: str):
     """The root of an S3 ListObjectsV2 answer, parsed with DTDs and entities refused."""
     try:
@@ -168,13 +162,9 @@ def fetch_orbit_asf(item: Mapping, destination: str | Path, settings: Mapping,
     session = session or requests.Session()
     policy = RetryPolicy.from_config(settings["retries"])
     platform = item["name"][:3]
-    start = _naive(item["sensing_start"])
-    # POEORB files appear about 20 days after the day they cover, RESORB within hours.
-    lag = {"AUX_POEORB": (0, 40), "AUX_RESORB": (0, 2)}
     for kind in settings["types"]:
-        names = []
-        for month in _months(start + dt.timedelta(days=lag[kind][0]), start + dt.timedelta(days=lag[kind][1])):
-            names += asf_list(session, settings["asf_url"], f"{kind}/{platform}_OPER_{kind}_OPOD_{month}", policy)
+        names = asf_list(session, settings["asf_url"], f"{kind}/{platform}_OPER_{kind}_OPOD_", policy)
+        log.info("ASF lists %d %s files of %s", len(names), kind, platform)
         by_name = {Path(k).name: k for k in names}
         chosen = pick_orbit(list(by_name), platform, item["sensing_start"], item["sensing_stop"],
                             float(settings["margin_s"]), [kind])

@@ -22,7 +22,7 @@ import pandas as pd
 import requests
 
 from soilsat.acquire import era5
-from soilsat.acquire.download import RetryPolicy, get_json
+from soilsat.acquire.download import RetryPolicy, TransferError, get_json
 from soilsat.errors import ProductError
 from soilsat.io import atomic_path
 
@@ -56,7 +56,13 @@ def _cached_json(settings: Mapping, url: str, session: requests.Session) -> dict
     cache = Path(settings["cache_dir"]) / f"{hashlib.sha1(url.encode()).hexdigest()[:16]}.json"
     if cache.exists():
         return json.loads(cache.read_text())
-    body = get_json(session, url, RetryPolicy.from_config(settings["retries"]))
+    try:
+        body = get_json(session, url, RetryPolicy.from_config(settings["retries"]))
+    except TransferError as exc:
+        if exc.reason:  # Open-Meteo answers a bad query with HTTP 400 and a JSON reason
+            raise ProductError(url.split("?", 1)[0], f"Open-Meteo refused the query (HTTP {exc.status}): "
+                                                     f"{exc.reason}") from None
+        raise
     with atomic_path(cache) as tmp:
         tmp.write_text(json.dumps(body))
     return body

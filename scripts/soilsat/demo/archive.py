@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from soilsat.cf_netcdf import open_dataset, write_netcdf
 from soilsat.demo import ancillary, ismn, reference_products, sentinel1, sentinel2
 from soilsat.demo.world import RegionWorld, WorldSpec, default_workers, make_world, sentinel1_schedule
 
@@ -34,14 +35,14 @@ def write_truth(world: list[RegionWorld], truth_dir: Path) -> None:
         encoding = {name: {"zlib": True, "complevel": 1} for name in region.truth.data_vars}
         encoding["sm"] = {"zlib": True, "complevel": 1, "dtype": "int16", "scale_factor": 1e-4,
                           "_FillValue": -32768, "chunksizes": (1,) + region.grid.shape}
-        region.truth.to_netcdf(truth_dir / f"{region.spec.name}.nc", engine="netcdf4", encoding=encoding)
+        write_netcdf(region.truth, truth_dir / f"{region.spec.name}.nc", encoding)
     pd.concat([r.probes for r in world]).to_csv(truth_dir / "probes.csv", index=False)
     pd.concat([r.samples for r in world]).to_csv(truth_dir / "samples.csv", index=False)
 
 
 def open_truth(truth_dir: str | os.PathLike, region: str) -> xr.Dataset:
     """Open one region's stored truth."""
-    return xr.open_dataset(Path(truth_dir) / f"{region}.nc", engine="netcdf4")
+    return open_dataset(Path(truth_dir) / f"{region}.nc")
 
 
 def build_archive(spec: WorldSpec, archive_dir: Path, truth_dir: Path,

@@ -18,7 +18,8 @@ import xarray as xr
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from soilsat.grid import StudyGrid, region_grid
+from soilsat.cf_netcdf import CONVENTIONS
+from soilsat.grid import StudyGrid, cf_grid_mapping, region_grid
 
 # CORINE Land Cover level-3 codes used by the demo world.
 CORINE = {
@@ -379,30 +380,52 @@ def make_region(spec: WorldSpec, region: RegionSpec, index: int) -> RegionWorld:
     sm = bucket_model(weather, fcover, parcel, classes, clay, sand, wetness)
     ts_max = soil_temperature_max(weather)
 
-    coords = {"y": grid.y_coords(), "x": grid.x_coords(), "time": days, "parcel_id": np.arange(len(classes))}
+    metres = {"units": "m"}
+    coords = {"y": ("y", grid.y_coords(), {"standard_name": "projection_y_coordinate", "axis": "Y",
+                                           "long_name": "pixel centre northing", **metres}),
+              "x": ("x", grid.x_coords(), {"standard_name": "projection_x_coordinate", "axis": "X",
+                                           "long_name": "pixel centre easting", **metres}),
+              "time": days, "parcel_id": ("parcel_id", np.arange(len(classes)), {"long_name": "field parcel index"}),
+              "spatial_ref": ((), np.int32(0), cf_grid_mapping(grid.crs))}
+    on_grid = {"grid_mapping": "spatial_ref"}
     truth = xr.Dataset(
         {
-            "elevation": (("y", "x"), elevation.astype(np.float32), {"units": "m", "long_name": "height above the WGS 84 ellipsoid"}),
-            "landcover": (("y", "x"), landcover, {"long_name": "CORINE Land Cover level-3 code"}),
-            "parcel": (("y", "x"), parcel, {"long_name": "field parcel index"}),
-            "clay": (("y", "x"), clay.astype(np.float32), {"units": "%"}),
-            "sand": (("y", "x"), sand.astype(np.float32), {"units": "%"}),
-            "silt": (("y", "x"), silt.astype(np.float32), {"units": "%"}),
-            "soc": (("y", "x"), soc.astype(np.float32), {"units": "g kg-1", "long_name": "soil organic carbon"}),
-            "wetness": (("y", "x"), wetness.astype(np.float32), {"long_name": "topographic wetness (standardised)"}),
-            "sm": (("time", "y", "x"), sm, {"units": "m3 m-3", "long_name": "surface soil moisture 0-5 cm"}),
-            "parcel_class": (("parcel_id",), classes),
-            "parcel_fcover": (("time", "parcel_id"), fcover),
-            "parcel_bare": (("time", "parcel_id"), bare),
-            "precipitation": (("time",), weather["precipitation"].to_numpy(), {"units": "mm"}),
-            "tmin": (("time",), weather["tmin"].to_numpy(), {"units": "degC"}),
-            "tmean": (("time",), weather["tmean"].to_numpy(), {"units": "degC"}),
-            "tmax": (("time",), weather["tmax"].to_numpy(), {"units": "degC"}),
-            "soil_temperature_max": (("time",), ts_max.astype(np.float32), {"units": "degC"}),
+            "elevation": (("y", "x"), elevation.astype(np.float32),
+                          {"units": "m", "long_name": "height above the WGS 84 ellipsoid", **on_grid}),
+            "landcover": (("y", "x"), landcover, {"units": "1", "long_name": "CORINE Land Cover level-3 code",
+                                                  **on_grid}),
+            "parcel": (("y", "x"), parcel, {"units": "1", "long_name": "field parcel index", **on_grid}),
+            "clay": (("y", "x"), clay.astype(np.float32),
+                     {"units": "%", "long_name": "topsoil clay content", **on_grid}),
+            "sand": (("y", "x"), sand.astype(np.float32),
+                     {"units": "%", "long_name": "topsoil sand content", **on_grid}),
+            "silt": (("y", "x"), silt.astype(np.float32),
+                     {"units": "%", "long_name": "topsoil silt content", **on_grid}),
+            "soc": (("y", "x"), soc.astype(np.float32),
+                    {"units": "g kg-1", "long_name": "soil organic carbon", **on_grid}),
+            "wetness": (("y", "x"), wetness.astype(np.float32),
+                        {"units": "1", "long_name": "topographic wetness (standardised)", **on_grid}),
+            "sm": (("time", "y", "x"), sm, {"units": "m3 m-3", "long_name": "surface soil moisture 0-5 cm", **on_grid}),
+            "parcel_class": (("parcel_id",), classes, {"units": "1", "long_name": "CORINE code of the parcel"}),
+            "parcel_fcover": (("time", "parcel_id"), fcover, {"units": "1", "long_name": "vegetation cover fraction of "
+                                                                                       "the parcel"}),
+            "parcel_bare": (("time", "parcel_id"), bare, {"units": "1", "long_name": "1 on the parcel's bare-soil "
+                                                                                   "(tillage) days"}),
+            "precipitation": (("time",), weather["precipitation"].to_numpy(),
+                              {"units": "mm", "long_name": "daily precipitation sum"}),
+            "tmin": (("time",), weather["tmin"].to_numpy(),
+                     {"units": "degC", "long_name": "daily minimum air temperature"}),
+            "tmean": (("time",), weather["tmean"].to_numpy(),
+                     {"units": "degC", "long_name": "daily mean air temperature"}),
+            "tmax": (("time",), weather["tmax"].to_numpy(),
+                     {"units": "degC", "long_name": "daily maximum air temperature"}),
+            "soil_temperature_max": (("time",), ts_max.astype(np.float32),
+                                     {"units": "degC", "long_name": "daily maximum soil temperature at 5 cm"}),
         },
         coords=coords,
-        attrs={"region": region.name, "climate": region.climate, "crs": grid.crs,
-               "transform": list(grid.transform)[:6]},
+        attrs={"title": f"soilsat demo world truth, region {region.name}", "region": region.name,
+               "climate": region.climate, "crs": grid.crs, "transform": list(grid.transform)[:6],
+               "Conventions": CONVENTIONS, "history": "generated by the soilsat demo world"},
     )
     margin_px = int(spec.margin_m / spec.resolution) + 5
     probes = place_probes(rng, grid, landcover, spec.probes_per_region, margin_px, region.name)

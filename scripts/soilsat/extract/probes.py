@@ -12,6 +12,7 @@ import rasterio
 import xarray as xr
 
 from soilsat import COPERNICUS_ATTRIBUTION
+from soilsat.cf_netcdf import DECIBEL
 from soilsat.extract.series import consecutive_dry_days, interpolate_within, sample_rasters, zscore_outliers
 from soilsat.extract.cf import add_provenance, product_names
 from soilsat.extract.samples import locate, usable_optical
@@ -25,8 +26,8 @@ VARIABLES = {
     "ts_max": ("degC", "daily maximum soil temperature at the probe"),
     "sigma0_vv": ("1", "Sentinel-1 sigma0 VV (linear) at the probe pixel"),
     "sigma0_vh": ("1", "Sentinel-1 sigma0 VH (linear) at the probe pixel"),
-    "sigma0_vv_db": ("dB", "Sentinel-1 sigma0 VV in decibels"),
-    "sigma0_vh_db": ("dB", "Sentinel-1 sigma0 VH in decibels"),
+    "sigma0_vv_db": (DECIBEL, "Sentinel-1 sigma0 VV in decibels (10 log10 of the linear value)"),
+    "sigma0_vh_db": (DECIBEL, "Sentinel-1 sigma0 VH in decibels (10 log10 of the linear value)"),
     "incidence_angle": ("degree", "Sentinel-1 local incidence angle (DEM surface) at the probe pixel"),
     "ndvi": ("1", "Sentinel-2 NDVI (B8A, B4), interpolated within the window"),
     "ndwi": ("1", "Sentinel-2 NDWI (B8A, B12), interpolated within the window"),

@@ -12,6 +12,7 @@ import rasterio
 import xarray as xr
 
 from soilsat import COPERNICUS_ATTRIBUTION
+from soilsat.cf_netcdf import DECIBEL
 from soilsat.extract.cf import add_provenance
 from soilsat.extract.static import STATIC_BANDS
 from soilsat.grid import StudyGrid
@@ -169,7 +170,8 @@ def sample_dataset(
     for name in S2_BANDS:
         dataset[name].attrs.update(units="1", long_name=f"Sentinel-2 L2A surface reflectance {name} on a bare-soil day")
     for pol in ("VV", "VH"):
-        dataset[pol].attrs.update(units="dB", long_name=f"Sentinel-1 sigma0 {pol} of the acquisition closest in time")
+        dataset[pol].attrs.update(units=DECIBEL, long_name=f"Sentinel-1 sigma0 {pol} in decibels (10 log10 of the "
+                                                           "linear value) of the acquisition closest in time")
     dataset["time"].attrs["long_name"] = "Sentinel-2 sensing time of the observation"
     dataset["s1_time"].attrs["long_name"] = "Sentinel-1 sensing start of the paired acquisition"
     for name, (units, long_name) in TARGETS.items():

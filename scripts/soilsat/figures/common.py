@@ -33,7 +33,7 @@ CORINE = {
 
 # Units as the stored tags spell them (CF/UDUNITS) and as an axis label shows them.
 UNIT_LABELS = {"m3 m-3": "m³/m³", "percent": "%", "g kg-1": "g/kg", "degC": "°C", "degree": "°", "1": "-",
-               "dB": "dB", "mm": "mm", "day": "days", "m": "m"}
+               "dB": "dB", "0.1 lg(re 1)": "dB", "mm": "mm", "day": "days", "m": "m"}
 
 
 def landcover_name(code: object) -> str:

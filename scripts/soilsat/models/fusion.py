@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 import xarray as xr
 
+from soilsat.cf_netcdf import CONVENTIONS, DECIBEL
 from soilsat.demo.radiometer import block_mean
 from soilsat.errors import ConfigError, ProductError
 from soilsat.evaluate.metrics import metrics_table
@@ -254,8 +255,8 @@ def example_dataset(patches: Patches, patch: int, predicted: np.ndarray) -> xr.D
     info = patches.index.iloc[patch]
     dims_f, dims_c = ("y", "x"), ("y_coarse", "x_coarse")
     return xr.Dataset(
-        {"sigma0_vv_db": (dims_f, patches.fine[patch, 0], {"units": "dB", "long_name": "Sentinel-1 sigma0 VV"}),
-         "sigma0_vh_db": (dims_f, patches.fine[patch, 1], {"units": "dB", "long_name": "Sentinel-1 sigma0 VH"}),
+        {"sigma0_vv_db": (dims_f, patches.fine[patch, 0], {"units": DECIBEL, "long_name": "Sentinel-1 sigma0 VV, dB"}),
+         "sigma0_vh_db": (dims_f, patches.fine[patch, 1], {"units": DECIBEL, "long_name": "Sentinel-1 sigma0 VH, dB"}),
          "tb_h": (dims_c, patches.coarse[patch, 0], {"units": "K", "long_name": "brightness temperature H"}),
          "tb_v": (dims_c, patches.coarse[patch, 1], {"units": "K", "long_name": "brightness temperature V"}),
          "ssm_fine": (dims_f, predicted[patch], {"units": "m3 m-3", "long_name": "fusion CNN soil moisture, fine"}),
@@ -263,6 +264,8 @@ def example_dataset(patches: Patches, patch: int, predicted: np.ndarray) -> xr.D
                              {"units": "m3 m-3", "long_name": "fusion CNN soil moisture averaged to the coarse grid"}),
          "ssm_coarse_product": (dims_c, patches.product[patch],
                                 {"units": "m3 m-3", "long_name": "coarse soil-moisture product"})},
-        attrs={"region": str(info["region"]), "date": f"{pd.Timestamp(info['time']):%Y-%m-%d}",
+        attrs={"title": "soilsat fusion CNN example patch", "Conventions": CONVENTIONS,
+               "history": "written by soilsat's fusion CNN training", "region": str(info["region"]),
+               "date": f"{pd.Timestamp(info['time']):%Y-%m-%d}",
                "sentinel1_product": str(info["product"]), "patch_row": int(info["row"]), "patch_col": int(info["col"])},
     )

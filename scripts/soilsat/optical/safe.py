@@ -1,9 +1,13 @@
-"""Reading Sentinel-2 L2A (and L1C) SAFE products, as folders or as zips, of any baseline.
+"""Reading Sentinel-2 L2A (and L1C) SAFE products of the compact format, as folders or zips, of any baseline.
 
-The product metadata (MTD_MSIL2A.xml / MTD_MSIL1C.xml, or the older S2x_OPER_MTD_SAFL2A_*
-names) gives the band files, the quantification value and, from processing baseline
-04.00 on, the radiometric offsets: reflectance = (DN + offset) / quantification. DN 0 is
-no data. Every failure to read a product raises ProductError naming the file.
+The product metadata (MTD_MSIL2A.xml / MTD_MSIL1C.xml) gives the band files, the
+quantification values and, from processing baseline 04.00 on, the radiometric offsets:
+reflectance = (DN + offset) / quantification. Each scale comes from the metadata element
+that defines it: BOA (L2A) or TOA (L1C) reflectance, aerosol optical thickness (AOT) and
+water vapour (WVP) have their own. DN 0 is no data. Products of the first SAFE format
+(S2A_OPER_PRD_MSIL1C_PDMC_..., several tiles in one product, distributed until December
+2016) are refused with the name of the reprocessed compact product to use instead. Every
+failure to read a product raises ProductError naming the file.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import logging
 import os
 import re
 import zipfile
-from pathlib import Path
+import zlib
+from pathlib import Path, PurePosixPath
 from xml.etree.ElementTree import Element
 
 import numpy as np
@@ -25,6 +30,7 @@ from defusedxml import ElementTree as SafeET
 from rasterio.errors import RasterioError
 
 from soilsat.errors import ProductError
+from soilsat.safe_location import is_s2_metadata, locate
 
 # ESA band_id (0..12) to band name.
 BAND_IDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
@@ -32,7 +38,17 @@ NATIVE_RESOLUTION = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06
                      "B08": 10, "B8A": 20, "B09": 60, "B10": 60, "B11": 20, "B12": 20,
                      "SCL": 20, "AOT": 10, "WVP": 10, "TCI": 10}
 MASKS = ("MSK_CLDPRB_20m", "MSK_SNWPRB_20m", "MSK_CLDPRB_60m", "MSK_SNWPRB_60m")
-_MTD = re.compile(r"(^|/)(MTD_MSIL(1C|2A)\.xml|S2[ABCD]_OPER_MTD_SAFL(1C|2A)_[^/]*\.xml)$")
+# Files only a Level-2A product has, with what they are.
+L2A_ONLY = {"SCL": "the scene classification", "AOT": "the aerosol optical thickness", "WVP": "the water vapour",
+            **{m: f"the {'cloud' if 'CLD' in m else 'snow'} probability mask" for m in MASKS}}
+# Quantification values of the L2A rasters that are not reflectances (older Sen2Cor names them L2A_...)
+QUANTIFIED = {"AOT": ("AOT_QUANTIFICATION_VALUE", "L2A_AOT_QUANTIFICATION_VALUE"),
+              "WVP": ("WVP_QUANTIFICATION_VALUE", "L2A_WVP_QUANTIFICATION_VALUE")}
+UNQUANTIFIED = ("SCL",)  # class codes: stored values, no scale
+RASTER_ATTRS = {"AOT": {"units": "1", "long_name": "aerosol optical thickness at 550 nm"},
+                "WVP": {"units": "cm", "long_name": "water vapour column"}}
+_FIRST_FORMAT = re.compile(r"^S2[A-D]_(OPER|USER)_MTD_SAF")
+_GRANULE_TILE = re.compile(r"_T(\d{2}[C-X][A-Z]{2})(_|$)")
 _BAND_FILE = re.compile(r"_(B\d{2}|B8A|SCL|AOT|WVP|TCI)(?:_(\d{2})m)?$")
 _TILE = re.compile(r"_T(\d{2}[C-X][A-Z]{2})_")
 
@@ -54,6 +70,7 @@ class Product:
     band_files: dict[tuple[str, int], str]
     mask_files: dict[str, str]
     members: frozenset[str] | None
+    scales: dict[str, float] = dataclasses.field(default_factory=dict)  # AOT / WVP quantification values (L2A)
 
     @property
     def baseline_number(self) -> float:
@@ -92,44 +109,39 @@ def _text(root: Element, *names: str) -> str | None:
     return None
 
 
+def _expected_metadata(name: str) -> str:
+    """The metadata file a product of this name should have (both names when its name does not tell the level)."""
+    for level in ("1C", "2A"):
+        if f"MSIL{level}" in name:
+            return f"MTD_MSIL{level}.xml"
+    return "MTD_MSIL1C.xml or MTD_MSIL2A.xml"
+
+
 def _locate(path: str | os.PathLike) -> tuple[str, str, str, frozenset[str] | None, bytes]:
-    """(GDAL root of the SAFE, MTD path for messages, MTD member, zip members, MTD bytes)."""
-    p = Path(path)
-    if not p.exists():
-        raise ProductError(p, "no such file or folder")
-    if p.is_file() and p.suffix.lower() == ".zip":
+    """(GDAL root of the SAFE, MTD path for messages, MTD file name, zip members, MTD bytes)."""
+    location = locate(path, is_s2_metadata)
+    expected = _expected_metadata(location.name)
+    if location.is_zip:
+        if location.marker is None:
+            raise ProductError(location.path, f"no product metadata ({expected}) in the zip")
+        member = location.root + location.marker
         try:
-            with zipfile.ZipFile(p) as z:
-                members = frozenset(z.namelist())
-                mtds = sorted(m for m in members if _MTD.search(m) and m.count("/") == 1)
-                if not mtds:
-                    raise ProductError(p, "no product metadata (MTD_MSIL2A.xml / MTD_MSIL1C.xml) in the zip")
-                data = z.read(mtds[0])
-        except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as e:
-            raise ProductError(p, f"unreadable or truncated zip ({e})") from None
-        safe = mtds[0].split("/")[0]
-        return f"/vsizip/{p.resolve()}/{safe}", f"{p}/{mtds[0]}", mtds[0], members, data
-    if p.is_file():
-        if not _MTD.search(p.name):
-            raise ProductError(p, "neither a SAFE folder, a zip nor a Sentinel-2 product metadata file")
-        safe_dir = p.parent
-        mtd = p
-    else:
-        safe_dir = p
-        found = sorted(f for f in p.iterdir() if _MTD.search(f.name))
-        inner = sorted(f for f in p.iterdir() if f.is_dir() and f.name.endswith(".SAFE"))
-        if not found and len(inner) == 1:
-            # A folder holding one SAFE, as the Sen2Cor rule leaves it.
-            safe_dir = inner[0]
-            found = sorted(f for f in safe_dir.iterdir() if _MTD.search(f.name))
-        if not found:
-            raise ProductError(safe_dir / "MTD_MSIL2A.xml", "product metadata missing from the SAFE folder")
-        mtd = found[0]
+            with zipfile.ZipFile(location.path) as z:
+                data = z.read(member)
+        except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, zlib.error) as e:
+            raise ProductError(location.path, f"unreadable or truncated zip ({e})") from None
+        gdal_root = f"/vsizip/{location.path.resolve()}" + (f"/{location.root.rstrip('/')}" if location.root else "")
+        return gdal_root, f"{location.path}/{member}", location.marker, location.members, data
+    if location.marker is None:
+        if " or " in expected:
+            raise ProductError(location.path, f"product metadata ({expected}) missing from the SAFE folder")
+        raise ProductError(location.path / expected, "product metadata missing from the SAFE folder")
+    mtd = location.path / location.marker
     try:
         data = mtd.read_bytes()
     except OSError as e:
         raise ProductError(mtd, f"unreadable ({e.strerror})") from None
-    return str(safe_dir.resolve()), str(mtd), mtd.name, None, data
+    return str(location.path.resolve()), str(mtd), mtd.name, None, data
 
 
 def _parse(data: bytes, where: str) -> Element:
@@ -144,12 +156,50 @@ def _parse(data: bytes, where: str) -> Element:
         raise ProductError(where, f"invalid XML ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
 
 
+def _compact_time(text: str | None) -> str:
+    """'2016-09-05T00:57:12.026Z' as a compact product name writes it: 20160905T005712."""
+    return re.sub(r"[-:]", "", (text or "")[:19]) or "*"
+
+
+def refuse_first_format(root: Element, where: str, name: str) -> None:
+    """ProductError for a product of the first SAFE format, naming its tiles and the compact product of each."""
+    tiles = sorted({m.group(1) for e in _find_all(root, "Granules") + _find_all(root, "Granule")
+                    for m in [_GRANULE_TILE.search(e.get("granuleIdentifier", ""))] if m})
+    level = "MSIL2A" if "SAFL2A" in name else "MSIL1C"
+    mission = (_text(root, "SPACECRAFT_NAME") or "Sentinel-2A")[-1]
+    start = _compact_time(_text(root, "DATATAKE_SENSING_START", "PRODUCT_START_TIME"))
+    orbit = _text(root, "SENSING_ORBIT_NUMBER") or "*"
+    shown = ", ".join(f"T{t}" for t in tiles[:8]) + (f" and {len(tiles) - 8} more" if len(tiles) > 8 else "")
+    raise ProductError(where, f"a Sentinel-2 product of the first SAFE format (S2{mission}_OPER_PRD_{level}_..., "
+                              f"{len(tiles)} tiles in one product: {shown}), which soilsat does not read; use the "
+                              f"reprocessed product of each tile in the compact format from the Copernicus Data Space "
+                              f"archive (S2{mission}_{level}_{start}_N*_R{orbit.zfill(3)}_T<tile>_*.SAFE)")
+
+
+def _scales(root: Element, where: str, level: str) -> dict[str, float]:
+    """The quantification values of L2A rasters that are not reflectances (AOT, WVP), where the metadata give them."""
+    if level != "L2A":
+        return {}
+    out = {}
+    for band, names in QUANTIFIED.items():
+        text = _text(root, *names)
+        if text is None:
+            continue
+        try:
+            out[band] = float(text)
+        except ValueError:
+            raise ProductError(where, f"{names[0]} is not a number: {text!r}") from None
+    return out
+
+
 def read_metadata(path: str | os.PathLike) -> Product:
-    """Parse a product's metadata: level, baseline, tile, time, quantification, offsets, files."""
+    """Parse a product's metadata: level, baseline, tile, time, quantification values, offsets, files."""
     root_dir, mtd_where, mtd_member, members, data = _locate(path)
     root = _parse(data, mtd_where)
+    if _FIRST_FORMAT.match(mtd_member):
+        refuse_first_format(root, mtd_where, mtd_member)
     top = _local(root.tag)
-    level = "L2A" if "2A" in top or "MSIL2A" in mtd_member or "SAFL2A" in mtd_member else "L1C"
+    level = "L2A" if "2A" in top or "MSIL2A" in mtd_member else "L1C"
     baseline = _text(root, "PROCESSING_BASELINE") or "00.00"
     sensing = _text(root, "PRODUCT_START_TIME", "DATATAKE_SENSING_START")
     if sensing is None:
@@ -170,7 +220,11 @@ def read_metadata(path: str | os.PathLike) -> Product:
             offsets[BAND_IDS[int(e.get("band_id", "-1"))]] = float(e.text)
         except (IndexError, TypeError, ValueError):
             raise ProductError(mtd_where, f"malformed {offset_tag} entry {e.attrib}") from None
-    if not found and _baseline_number(baseline) >= 4.0:
+    if level == "L2A" and _baseline_number(baseline) == 99.99:
+        # Sen2Cor stamps its own products 99.99; versions before 2.10 list no offset and apply none
+        said = f"lists {offset_tag}: using them" if found else f"lists no {offset_tag}: offsets 0"
+        logging.getLogger(__name__).info("%s: Sen2Cor's own product (baseline 99.99) %s", mtd_where, said)
+    elif not found and _baseline_number(baseline) >= 4.0:
         raise ProductError(mtd_where, f"processing baseline {baseline} (>= 04.00) but no {offset_tag} values")
     band_files: dict[tuple[str, int], str] = {}
     image_files = _find_all(root, "IMAGE_FILE") + _find_all(root, "IMAGE_FILE_2A")
@@ -188,12 +242,12 @@ def read_metadata(path: str | os.PathLike) -> Product:
     tile = tile_m.group(1) if tile_m else ""
     masks: dict[str, str] = {}
     granules = sorted({f.split("/GRANULE/")[1].split("/")[0] for f in band_files.values() if "/GRANULE/" in f})
-    for g in granules:
+    for g in granules if level == "L2A" else ():
         for name in MASKS:
             masks[name] = f"{root_dir}/GRANULE/{g}/QI_DATA/{name}.jp2"
     return Product(path=str(path), root=root_dir, mtd=mtd_where, level=level, baseline=baseline, tile=tile,
                    sensing_time=sensing, spacecraft=spacecraft, quantification=float(q), offsets=offsets,
-                   band_files=band_files, mask_files=masks, members=members)
+                   band_files=band_files, mask_files=masks, members=members, scales=_scales(root, mtd_where, level))
 
 
 def _display(product: Product, gdal_path: str) -> str:
@@ -224,6 +278,39 @@ class _GdalWarnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+GDAL_REASON_CHARS = 400
+_GENERIC = ("See previous exception", "not recognized as being in a supported file format")
+
+
+def gdal_reason(messages: list[str], paths: tuple[str, ...]) -> str:
+    """GDAL's reason from its messages, the file's paths taken out (the error names the file already).
+
+    A message that only says the file is not supported, or points at a previous one, yields to
+    the more specific ones; the reason is cut only after GDAL_REASON_CHARS characters of its own.
+    """
+    cleaned = []
+    for message in messages:
+        for path in sorted(paths, key=len, reverse=True):
+            message = message.replace(f"'{path}'", "file").replace(path, "file")
+        message = " ".join(message.split()).strip(" .")
+        if message and message not in cleaned:
+            cleaned.append(message)
+    cleaned = [m for m in cleaned if not any(m != other and m in other for other in cleaned)]
+    specific = [m for m in cleaned if not any(g in m for g in _GENERIC)] or cleaned
+    reason = "; ".join(specific) or "no reason given"
+    return reason if len(reason) <= GDAL_REASON_CHARS else reason[:GDAL_REASON_CHARS] + "..."
+
+
+def _chain(exc: BaseException) -> list[str]:
+    """The messages of an exception and of the ones it was raised from (GDAL's errors come chained)."""
+    out, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        out.append(str(exc))
+        exc = exc.__cause__ or exc.__context__
+    return out
+
+
 def _read_raster(product: Product, gdal_path: str) -> tuple[np.ndarray, Affine, str]:
     """Read band 1 of a JP2 with its geotransform and CRS, as ProductError on any failure.
 
@@ -232,6 +319,7 @@ def _read_raster(product: Product, gdal_path: str) -> tuple[np.ndarray, Affine, 
     """
     _check_exists(product, gdal_path)
     where = _display(product, gdal_path)
+    paths = (gdal_path, where, PurePosixPath(gdal_path).name)
     collector = _GdalWarnings()
     gdal_log = logging.getLogger("rasterio._err")
     gdal_log.addHandler(collector)
@@ -240,13 +328,11 @@ def _read_raster(product: Product, gdal_path: str) -> tuple[np.ndarray, Affine, 
             data = src.read(1)
             transform, crs = src.transform, (src.crs.to_string() if src.crs else "")
     except (RasterioError, OSError, ValueError) as e:
-        msg = " ".join(str(e).split())[:200]
-        raise ProductError(where, f"unreadable raster ({msg})") from None
+        raise ProductError(where, f"unreadable raster ({gdal_reason(_chain(e), paths)})") from None
     finally:
         gdal_log.removeHandler(collector)
     if collector.messages:
-        msg = " ".join(collector.messages[0].split())[:200]
-        raise ProductError(where, f"corrupt raster ({msg})")
+        raise ProductError(where, f"corrupt raster ({gdal_reason(collector.messages, paths)})")
     return data, transform, crs
 
 
@@ -259,10 +345,23 @@ def _as_dataarray(data: np.ndarray, transform: Affine, crs: str, name: str, attr
                         attrs={"crs": crs, "transform": tuple(transform)[:6], **attrs})
 
 
+def _refuse_l2a_file(product: Product, band: str) -> None:
+    """ProductError saying that a Level-2A file was asked of a Level-1C product."""
+    if product.level != "L2A" and band in L2A_ONLY:
+        raise ProductError(product.mtd, f"{band} ({L2A_ONLY[band]}) belongs to Level-2A products, and this is a "
+                                        f"{product.level} product: run Sen2Cor on it (sentinel2.level: L1C) or use "
+                                        "the L2A product of this acquisition")
+
+
 def read_band(product: Product | str | os.PathLike, band: str, resolution: int | None = None) -> xr.DataArray:
-    """A band as reflectance (float32, NaN for no data), or SCL / MSK_* masks as stored integers."""
+    """A band as reflectance, AOT as optical thickness or WVP in cm (float32, NaN for no data), each scaled by its
+    own quantification value; SCL and the MSK_* masks as stored integers."""
     if not isinstance(product, Product):
         product = read_metadata(product)
+    _refuse_l2a_file(product, band)
+    if band == "TCI":
+        raise ProductError(product.mtd, "TCI is the 8-bit true-colour image (three bands), not a measurement: read "
+                                        "B02, B03 and B04 instead")
     if band in MASKS or band.startswith("MSK_"):
         path = product.mask_files.get(band)
         if path is None:
@@ -276,12 +375,19 @@ def read_band(product: Product | str | os.PathLike, band: str, resolution: int |
     if res not in available:
         raise ProductError(product.mtd, f"band {band} is not stored at {res} m (only {available})")
     data, transform, crs = _read_raster(product, product.band_files[(band, res)])
-    if band in ("SCL",):
+    if band in UNQUANTIFIED:
         return _as_dataarray(data, transform, crs, band, {"resolution": res})
-    refl = (data.astype(np.float32) + np.float32(product.offsets.get(band, 0.0))) / np.float32(product.quantification)
-    refl[data == 0] = np.nan
-    return _as_dataarray(refl.astype(np.float32), transform, crs, band,
-                         {"resolution": res, "units": "1", "long_name": f"{band} reflectance"})
+    if band in QUANTIFIED:
+        if band not in product.scales:
+            raise ProductError(product.mtd, f"no {QUANTIFIED[band][0]} in the product metadata, so {band} cannot "
+                                            "be scaled")
+        scale, offset, attrs = product.scales[band], 0.0, RASTER_ATTRS[band]
+    else:
+        scale, offset = product.quantification, product.offsets.get(band, 0.0)
+        attrs = {"units": "1", "long_name": f"{band} reflectance"}
+    values = (data.astype(np.float32) + np.float32(offset)) / np.float32(scale)
+    values[data == 0] = np.nan
+    return _as_dataarray(values.astype(np.float32), transform, crs, band, {"resolution": res, **attrs})
 
 
 def summarize(path: str | os.PathLike) -> dict:
@@ -291,4 +397,5 @@ def summarize(path: str | os.PathLike) -> dict:
              for (b, r) in sorted(p.band_files, key=lambda k: (k[1], k[0]))]
     return {"level": p.level, "processing_baseline": p.baseline, "tile": p.tile,
             "sensing_time": p.sensing_time, "spacecraft": p.spacecraft, "bands": bands,
-            "quantification_value": p.quantification}
+            "quantification_value": p.quantification,
+            "aot_quantification_value": p.scales.get("AOT"), "wvp_quantification_value": p.scales.get("WVP")}

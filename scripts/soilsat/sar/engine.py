@@ -4,16 +4,19 @@ The graph (see :mod:`soilsat.sar.graph`) is parsed, its node chain checked, and 
 parameters read back; every setting the chain uses comes from the graph, none from here:
 
 =========================  ==================================================================
-Apply-Orbit-File           the EOF file covering the product (:func:`soilsat.sar.orbit.product_orbit`);
-                           without one, the annotation orbit and a warning (continueOnFail)
+Apply-Orbit-File           the EOF file of the orbitType covering the product (:func:`soilsat.sar.orbit.product_orbit`);
+                           with no file given, the annotation orbit and a warning (continueOnFail), and
+                           a file given that does not apply fails the job
 ThermalNoiseRemoval        range x azimuth noise LUTs (IPF >= 2.9) or the range LUT alone,
                            subtracted from DN^2, clipped at 0 (:mod:`soilsat.sar.calibration`)
 Remove-GRD-Border-Noise    :mod:`soilsat.sar.border` for IPF < 2.90 (borderLimit, trimThreshold)
 Calibration                sigma0 = (DN^2 - noise) / A_sigma^2, the LUT bilinear over line and pixel
-Speckle-Filter             :func:`soilsat.sar.speckle.lee_sigma` (windowSize, targetWindowSize,
+Speckle-Filter             :func:`soilsat.sar.speckle.lee_sigma` (windowSize, targetWindowSizeStr,
                            sigmaStr, numLooksStr)
+Subset                     its geoRegion must cover the study grid (only the window the grid needs is read anyway)
 Terrain-Correction         :mod:`soilsat.sar.terrain`, range-Doppler on the external DEM, bilinear,
-                           onto the study grid (pixelSpacingInMeter and mapProjection must match it)
+                           onto the study grid (pixelSpacingInMeter, mapProjection and the pixel-centre
+                           standardGridOriginX/Y must match it)
 =========================  ==================================================================
 
 Memory stays bounded by blocks on both sides. First the image window the grid needs is
@@ -86,17 +89,20 @@ class ChainSpec:
     product: Path  # Read.file
     polarisations: tuple[str, ...]  # Calibration.selectedPolarisations
     geo_region: str | None  # Subset.geoRegion
+    orbit_type: str  # Apply-Orbit-File.orbitType
     continue_on_fail: bool  # Apply-Orbit-File.continueOnFail
     border_limit: int  # Remove-GRD-Border-Noise.borderLimit
     trim_threshold: float  # Remove-GRD-Border-Noise.trimThreshold
     looks: int  # Speckle-Filter.numLooksStr
     window: int  # Speckle-Filter.windowSize
-    target: int  # Speckle-Filter.targetWindowSize
+    target: int  # Speckle-Filter.targetWindowSizeStr
     sigma: float  # Speckle-Filter.sigmaStr
     dem: Path  # Terrain-Correction.externalDEMFile
     dem_nodata: float  # Terrain-Correction.externalDEMNoDataValue
     pixel_spacing: float  # Terrain-Correction.pixelSpacingInMeter
     map_projection: str  # Terrain-Correction.mapProjection
+    aligned: bool  # Terrain-Correction.alignToStandardGrid
+    grid_origin: tuple[float, float]  # Terrain-Correction.standardGridOriginX/Y (a pixel centre in SNAP)
 
 
 def chain_spec(nodes: Sequence[graph.Node], xml: str, where: str = "graph") -> ChainSpec:
@@ -124,15 +130,19 @@ def chain_spec(nodes: Sequence[graph.Node], xml: str, where: str = "graph") -> C
     return ChainSpec(
         graph=where, graph_hash=graph.graph_hash(xml), product=Path(p("Read", "file")), polarisations=pols,
         geo_region=p("Subset", "geoRegion") if "Subset" in by else None,
-        continue_on_fail=p("Apply-Orbit-File", "continueOnFail", bool),
+        orbit_type=p("Apply-Orbit-File", "orbitType"), continue_on_fail=p("Apply-Orbit-File", "continueOnFail", bool),
         border_limit=p("Remove-GRD-Border-Noise", "borderLimit", int),
         trim_threshold=p("Remove-GRD-Border-Noise", "trimThreshold", float),
         looks=p("Speckle-Filter", "numLooksStr", int), window=p("Speckle-Filter", "windowSize", graph.window_size),
-        target=p("Speckle-Filter", "targetWindowSize", graph.window_size), sigma=p("Speckle-Filter", "sigmaStr", float),
+        target=p("Speckle-Filter", "targetWindowSizeStr", graph.window_size),
+        sigma=p("Speckle-Filter", "sigmaStr", float),
         dem=Path(p("Terrain-Correction", "externalDEMFile")),
         dem_nodata=p("Terrain-Correction", "externalDEMNoDataValue", float),
         pixel_spacing=p("Terrain-Correction", "pixelSpacingInMeter", float),
         map_projection=p("Terrain-Correction", "mapProjection"),
+        aligned=p("Terrain-Correction", "alignToStandardGrid", bool),
+        grid_origin=(p("Terrain-Correction", "standardGridOriginX", float),
+                     p("Terrain-Correction", "standardGridOriginY", float)),
     )
 
 
@@ -152,6 +162,12 @@ def check_grid(spec: ChainSpec, grid: StudyGrid) -> None:
         raise ConfigError(f"{spec.graph}: mapProjection is not a CRS pyproj understands") from None
     if not same:
         raise ConfigError(f"{spec.graph}: mapProjection is not the study grid's CRS {grid.crs}")
+    centre = graph.grid_origin(grid)
+    offsets = [(o - c) / grid.resolution for o, c in zip(spec.grid_origin, centre)]
+    if not spec.aligned or any(abs(f - round(f)) > 1e-6 for f in offsets):
+        raise ConfigError(f"{spec.graph}: Terrain-Correction must align to the standard grid whose origin is a pixel "
+                          f"centre of the study grid (alignToStandardGrid true, standardGridOriginX/Y {centre[0]!r}, "
+                          f"{centre[1]!r}), not {spec.aligned} at {spec.grid_origin[0]!r}, {spec.grid_origin[1]!r}")
     if spec.geo_region is not None:
         numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:[eE]-?\d+)?", spec.geo_region)]
         if len(numbers) < 6 or len(numbers) % 2:
@@ -208,16 +224,27 @@ def read_dem(path: Path, nodata: float) -> tuple[np.ndarray, object, object]:
     return heights, transform, crs
 
 
-def chain_orbit(product: S1Product, annotation, orbit_files: Sequence[str | os.PathLike], continue_on_fail: bool):
-    """Apply-Orbit-File: the EOF orbit covering the product, else the annotation orbit (or fail)."""
+def chain_orbit(product: S1Product, annotation, orbit_files: Sequence[str | os.PathLike], orbit_type: str,
+                continue_on_fail: bool):
+    """Apply-Orbit-File: the EOF orbit of `orbit_type` covering the product; with no file given, the annotation
+    orbit (or fail without continueOnFail); a file given that does not apply fails, as SNAP does with it."""
     m = product.manifest
-    if not continue_on_fail and select_eof((read_eof(f) for f in orbit_files), m.sensing_start, m.sensing_stop, m.mission) is None:
-        raise ProductError(product.path, f"no orbit file covers the product among {len(orbit_files)} given, "
-                                         "and Apply-Orbit-File has continueOnFail false")
+    kind = next((k for k, name in graph.ORBIT_TYPES.items() if name == orbit_type), None)
     if not orbit_files:
+        if not continue_on_fail:
+            raise ProductError(product.path, f"Apply-Orbit-File asks for {orbit_type} with continueOnFail false, "
+                                             "and no orbit file was given")
         log.warning("no precise orbit file given for %s: using the annotation orbit", m.name)
         return annotation_orbit(annotation)
-    return product_orbit(annotation, m.sensing_start, m.sensing_stop, m.mission, orbit_files)
+    eofs = [read_eof(f) for f in orbit_files]
+    chosen = select_eof([e for e in eofs if e.kind == kind], m.sensing_start, m.sensing_stop, m.mission)
+    if chosen is None:
+        given = ", ".join(f"{Path(e.path).name} ({e.kind}, {e.mission}, valid {e.validity_start.isoformat()} to "
+                          f"{e.validity_stop.isoformat()})" for e in eofs)
+        raise ProductError(product.path, f"Apply-Orbit-File asks for {orbit_type}, but no orbit file given covers "
+                                         f"{m.mission} {m.sensing_start.isoformat()} to {m.sensing_stop.isoformat()}: "
+                                         f"{given}; the precise orbit was not applied")
+    return product_orbit(annotation, m.sensing_start, m.sensing_stop, m.mission, [chosen.path])
 
 
 class Measurement:
@@ -609,7 +636,7 @@ def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files:
         for pol, d in datas.items():
             if (d.annotation.number_of_lines, d.annotation.number_of_samples) != (ann.number_of_lines, ann.number_of_samples):
                 raise ProductError(product.describe(d.measurement or ""), f"polarisation {pol} differs in image size")
-        orbit = chain_orbit(product, ann, orbit_files, spec.continue_on_fail)
+        orbit = chain_orbit(product, ann, orbit_files, spec.orbit_type, spec.continue_on_fail)
         dem = read_dem(spec.dem, spec.dem_nodata)
         model = terrain.RangeDopplerModel.from_annotation(ann, orbit)
         halo = max(spec.window // 2, 2 * (spec.target // 2)) + 2

@@ -6,8 +6,17 @@ it back and runs soilsat's own operator for each node (engine ``builtin``). Node
 operator names and parameter names are spelled as SNAP's operators spell them, so the file
 kept beside each output opens in SNAP's Graph Builder:
 
-    Read -> [Subset] -> Apply-Orbit-File -> ThermalNoiseRemoval -> Remove-GRD-Border-Noise
-         -> Calibration -> Speckle-Filter -> Terrain-Correction -> Write
+    Read -> Apply-Orbit-File -> ThermalNoiseRemoval -> Remove-GRD-Border-Noise -> Calibration
+         -> Speckle-Filter -> [Subset] -> Terrain-Correction -> Write
+
+Subset sits just before Terrain-Correction: SNAP computes tiles on demand, so only the image
+the study grid needs is read and filtered, while border-noise removal (which takes the image
+edges for the swath edges) and the speckle filter still see the whole scene around it.
+Terrain-Correction's standardGridOriginX/Y is the centre of a pixel in SNAP (its CrsGeoCoding
+puts the reference at pixel (0.5, 0.5)), so the graph gives the centre of the study grid's
+first pixel, and the study grid is an integer window of SNAP's output. The output is written as
+BEAM-DIMAP, whose header names every band (SNAP's GeoTIFF writers keep band names in a private
+tag only).
 
 No setting has a default here: every value comes from the validated configuration (the
 schema holds the defaults), from the study grid or from the job's files.
@@ -29,13 +38,15 @@ from soilsat.grid import StudyGrid
 from soilsat.io import atomic_path
 
 GRAPH_ID = "soilsat-sentinel1"
-WRITE_FORMAT = "GeoTIFF-BigTIFF"
-# The chain's operators in order; Subset is optional and, when present, follows Read.
+WRITE_FORMAT = "BEAM-DIMAP"
+# The chain's operators in order; Subset is optional and, when present, follows Speckle-Filter.
 CHAIN = (
     "Read", "Apply-Orbit-File", "ThermalNoiseRemoval", "Remove-GRD-Border-Noise", "Calibration",
     "Speckle-Filter", "Terrain-Correction", "Write",
 )
-OPTIONAL = {"Subset": "Read"}  # optional operator -> the node it follows
+OPTIONAL = {"Subset": "Speckle-Filter"}  # optional operator -> the node it follows
+# Apply-Orbit-File's orbitType for the kind of an acquired orbit file (EOF File_Type without AUX_)
+ORBIT_TYPES = {"POEORB": "Sentinel Precise (Auto Download)", "RESORB": "Sentinel Restituted (Auto Download)"}
 NO_DEM_NODATA = -32768.0  # given to SNAP when the DEM file declares no no-data value
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
 
@@ -60,6 +71,11 @@ def _window(size: int) -> str:
     return f"{int(size)}x{int(size)}"
 
 
+def grid_origin(grid: StudyGrid) -> tuple[float, float]:
+    """Terrain-Correction's standardGridOriginX/Y for a study grid: the centre of its first pixel."""
+    return grid.x0 + grid.resolution / 2, grid.y0 - grid.resolution / 2
+
+
 def map_projection_wkt(grid: StudyGrid) -> str:
     """The grid CRS as WKT 1 (the form SNAP's Terrain-Correction parses)."""
     return pyproj.CRS.from_user_input(grid.crs).to_wkt("WKT1_GDAL")
@@ -73,6 +89,17 @@ def subset_polygon(grid: StudyGrid, margin_m: float) -> str:
     return f"POLYGON(({w:.6f} {s:.6f}, {e:.6f} {s:.6f}, {e:.6f} {n:.6f}, {w:.6f} {n:.6f}, {w:.6f} {s:.6f}))"
 
 
+def orbit_parameters(orbit: Mapping, orbit_kind: str | None) -> dict[str, str]:
+    """Apply-Orbit-File's parameters: the acquired file's type, which must then apply, else the configured type."""
+    if orbit_kind is None:
+        return {"orbitType": str(orbit["type"]), "polyDegree": str(int(orbit["poly_degree"])),
+                "continueOnFail": _flag(orbit["continue_on_fail"])}
+    if orbit_kind not in ORBIT_TYPES:
+        raise ConfigError(f"orbit file of type {orbit_kind!r}: SNAP applies {sorted(ORBIT_TYPES)} files only")
+    return {"orbitType": ORBIT_TYPES[orbit_kind], "polyDegree": str(int(orbit["poly_degree"])),
+            "continueOnFail": "false"}
+
+
 def chain_nodes(
     product: str | os.PathLike,
     output: str | os.PathLike,
@@ -80,27 +107,23 @@ def chain_nodes(
     dem: str | os.PathLike,
     settings: Mapping,
     dem_nodata: float | None = None,
+    orbit_kind: str | None = None,
 ) -> list[Node]:
     """The nodes of the chain for one product and one study grid, from the `sentinel1:` settings.
 
     `dem_nodata` is the DEM file's own no-data value (None or NaN: the DEM has none, and
-    SNAP is given -32768, a height no terrain has)."""
+    SNAP is given -32768, a height no terrain has). `orbit_kind` is the type (POEORB or RESORB)
+    of the orbit file the job was given: Apply-Orbit-File then asks for that type and may not
+    continue without it; None (no file) keeps the configured type and continueOnFail."""
     nodata = NO_DEM_NODATA if dem_nodata is None or dem_nodata != dem_nodata else float(dem_nodata)
+    origin_x, origin_y = grid_origin(grid)
     try:
         pols = ",".join(p.upper() for p in settings["polarisations"])
-        orbit, border, speckle = settings["orbit"], settings["border_noise"], settings["speckle"]
-        subset = settings["subset"]
-        nodes = [Node("Read", "Read", (), {"file": str(Path(product).resolve()), "formatName": "SENTINEL-1"})]
-        if subset["enabled"]:
-            nodes.append(Node("Subset", "Subset", ("Read",), {
-                "sourceBands": "", "region": "", "geoRegion": subset_polygon(grid, float(subset["margin_m"])),
-                "subSamplingX": "1", "subSamplingY": "1", "fullSwath": "false", "copyMetadata": "true",
-            }))
-        nodes += [
-            Node("Apply-Orbit-File", "Apply-Orbit-File", (nodes[-1].id,), {
-                "orbitType": str(orbit["type"]), "polyDegree": str(int(orbit["poly_degree"])),
-                "continueOnFail": _flag(orbit["continue_on_fail"]),
-            }),
+        sigma_bands = ",".join(f"Sigma0_{p}" for p in pols.split(","))
+        border, speckle, subset = settings["border_noise"], settings["speckle"], settings["subset"]
+        nodes = [
+            Node("Read", "Read", (), {"file": str(Path(product).resolve()), "formatName": "SENTINEL-1"}),
+            Node("Apply-Orbit-File", "Apply-Orbit-File", ("Read",), orbit_parameters(settings["orbit"], orbit_kind)),
             Node("ThermalNoiseRemoval", "ThermalNoiseRemoval", ("Apply-Orbit-File",), {
                 "selectedPolarisations": pols, "removeThermalNoise": "true", "reIntroduceThermalNoise": "false",
             }),
@@ -114,18 +137,25 @@ def chain_nodes(
                 "outputGammaBand": "false", "outputBetaBand": "false",
             }),
             Node("Speckle-Filter", "Speckle-Filter", ("Calibration",), {
-                "sourceBands": ",".join(f"Sigma0_{p}" for p in pols.split(",")), "filter": "Lee Sigma",
-                "windowSize": _window(speckle["window"]), "targetWindowSize": _window(speckle["target_window"]),
-                "sigmaStr": repr(float(speckle["sigma"])), "numLooksStr": str(int(speckle["looks"])),
+                "sourceBands": sigma_bands, "filter": "Lee Sigma", "windowSize": _window(speckle["window"]),
+                "targetWindowSizeStr": _window(speckle["target_window"]), "sigmaStr": repr(float(speckle["sigma"])),
+                "numLooksStr": str(int(speckle["looks"])),
             }),
-            Node("Terrain-Correction", "Terrain-Correction", ("Speckle-Filter",), {
-                "sourceBands": ",".join(f"Sigma0_{p}" for p in pols.split(",")),
+        ]
+        if subset["enabled"]:
+            nodes.append(Node("Subset", "Subset", ("Speckle-Filter",), {
+                "geoRegion": subset_polygon(grid, float(subset["margin_m"])), "subSamplingX": "1", "subSamplingY": "1",
+                "fullSwath": "false", "copyMetadata": "true",
+            }))
+        nodes += [
+            Node("Terrain-Correction", "Terrain-Correction", (nodes[-1].id,), {
+                "sourceBands": sigma_bands,
                 "demName": "External DEM", "externalDEMFile": str(Path(dem).resolve()),
                 "externalDEMNoDataValue": repr(nodata), "externalDEMApplyEGM": "false",
                 "demResamplingMethod": "BILINEAR_INTERPOLATION", "imgResamplingMethod": "BILINEAR_INTERPOLATION",
                 "pixelSpacingInMeter": repr(float(grid.resolution)), "mapProjection": map_projection_wkt(grid),
-                "alignToStandardGrid": "true", "standardGridOriginX": repr(float(grid.x0)),
-                "standardGridOriginY": repr(float(grid.y0)), "nodataValueAtSea": "false", "saveDEM": "false",
+                "alignToStandardGrid": "true", "standardGridOriginX": repr(float(origin_x)),
+                "standardGridOriginY": repr(float(origin_y)), "nodataValueAtSea": "false", "saveDEM": "false",
                 "saveLatLon": "false", "saveIncidenceAngleFromEllipsoid": "true", "saveLocalIncidenceAngle": "true",
                 "saveProjectedLocalIncidenceAngle": "false", "saveSelectedSourceBand": "true",
                 "saveLayoverShadowMask": "true", "outputComplex": "false", "applyRadiometricNormalization": "false",
@@ -155,10 +185,10 @@ def to_xml(nodes: Sequence[Node]) -> str:
 
 def build_graph(
     product: str | os.PathLike, output: str | os.PathLike, grid: StudyGrid, dem: str | os.PathLike, settings: Mapping,
-    dem_nodata: float | None = None,
+    dem_nodata: float | None = None, orbit_kind: str | None = None,
 ) -> str:
     """The chain's SNAP graph XML for one product, study grid and DEM (see :func:`chain_nodes`)."""
-    return to_xml(chain_nodes(product, output, grid, dem, settings, dem_nodata))
+    return to_xml(chain_nodes(product, output, grid, dem, settings, dem_nodata, orbit_kind))
 
 
 def write_graph(path: str | os.PathLike, xml: str) -> None:

@@ -340,6 +340,20 @@ def _first(node: etree._Element, path: str) -> etree._Element | None:
     return current[0]
 
 
+def check_osv_count(declared: str | None, held: int, where: str) -> None:
+    """ProductError naming the file when List_of_OSVs declares another number of state vectors than it holds."""
+    if declared is None:
+        return
+    try:
+        count = int(declared)
+    except ValueError:
+        raise ProductError(where, f"List_of_OSVs has a non-numeric count={declared!r}") from None
+    if count != held:
+        missing = f": {count - held} OSV missing" if count > held else ""
+        raise ProductError(where, f"List_of_OSVs says count={count} but holds {held} OSV{missing} (truncated or "
+                                  "edited file; download the orbit file again)")
+
+
 def read_eof(path: str | os.PathLike, method: str = "lagrange", degree: int = 3) -> EofFile:
     """Read a POEORB/RESORB Earth Explorer orbit file (ProductError naming the file when malformed)."""
     path = Path(path)
@@ -383,6 +397,7 @@ def read_eof(path: str | os.PathLike, method: str = "lagrange", degree: int = 3)
     items = [c for c in osvs if _local(c.tag) == "OSV"]
     if not items:
         raise ProductError(where, "List_of_OSVs holds no OSV")
+    check_osv_count(osvs.get("count"), len(items), where)
     times, values = [], []
     for k, osv in enumerate(items):
         fields = {_local(c.tag): (c.text or "").strip() for c in osv}

@@ -1,7 +1,11 @@
-"""Reading Sentinel-1 GRD products in the SAFE format, as a folder or a zip holding one.
+"""Reading Sentinel-1 Level-1 products in the SAFE format (GRD to process, the others to describe).
 
-The reader works on ESA's own metadata: the manifest (``manifest.safe``) and, per
-polarisation, the product annotation, calibration and noise XMLs under ``annotation/``.
+The reader works on ESA's own metadata: the manifest (``manifest.safe``) and, per image,
+the product annotation, calibration and noise XMLs under ``annotation/``. A GRD product has
+one image per polarisation; other Level-1 products (SLC, and the wave mode) have one per
+swath and polarisation. Any product is described image by image, but only GRD products
+are processed: asking another for a polarisation's data names its product type and what
+soilsat accepts.
 Members of a zip are read one at a time, never extracted as a whole. Every problem a user
 can act on (a missing or unreadable file, an XML that does not parse, a polarisation the
 product lacks) is raised as :class:`soilsat.errors.ProductError` naming the file.
@@ -26,6 +30,7 @@ import pandas as pd
 from lxml import etree
 
 from soilsat.errors import ProductError
+from soilsat.safe_location import locate
 
 MANIFEST = "manifest.safe"
 
@@ -36,7 +41,13 @@ _ROLES = {
     "s1Level1NoiseSchema": "noise",
     "s1Level1MeasurementSchema": "measurement",
 }
-_POL_IN_NAME = re.compile(r"-(hh|hv|vv|vh)-", re.IGNORECASE)
+# s1b-iw1-slc-vv-20210401t052624-20210401t052649-026269-032297-004.xml, calibration-s1b-..., noise-s1b-...
+_IMAGE_NAME = re.compile(
+    r"(?:^|-)s1[a-d]-(?P<swath>[a-z]+\d?)-[a-z]{3}-(?P<pol>hh|hv|vv|vh)-\d{8}t\d{6}-\d{8}t\d{6}-\d{6}-[0-9a-f]{6}-"
+    r"(?P<number>\d{3})\.", re.IGNORECASE,
+)
+GRD = "GRD"
+ACCEPTED = "soilsat processes Level-1 GRD products (GRDF, GRDH or GRDM: one image per polarisation)"
 _PRODUCT_NAME = re.compile(
     r"^(?P<mission>S1[A-D])_(?P<mode>[A-Z0-9]{2})_(?P<type>[A-Z]{3})(?P<res>[FHM_])_"
     r"(?P<level>\d)(?P<cls>[SA])(?P<pol>[A-Z]{2})_"
@@ -58,33 +69,32 @@ _DTD_REFUSED = ("XML declares a DTD (<!DOCTYPE>, entity declarations: external e
 
 
 class SafeContainer:
-    """Read access to the files of one SAFE product, folder or zip, by relative path."""
+    """Read access to the files of one SAFE product, folder or zip, by relative path.
+
+    The path may be anything soilsat.safe_location accepts: the SAFE folder (with or without
+    its suffix), a folder holding one, its manifest.safe, or a zip holding the product at its
+    top or one folder deeper.
+    """
 
     def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
+        location = locate(path, lambda name: name == MANIFEST)
+        self.path = location.path
         self._zip: zipfile.ZipFile | None = None
-        self.root = ""  # the .SAFE folder inside the zip, with a trailing slash
-        if not self.path.exists():
-            raise ProductError(self.path, "no such file or folder")
-        if self.path.is_dir():
-            if not (self.path / MANIFEST).is_file():
-                raise ProductError(self.path, f"not a SAFE product: no {MANIFEST} in the folder")
-            return
-        try:
-            self._zip = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise ProductError(self.path, f"not a readable zip file ({exc}); truncated or corrupt download?") from None
-        manifests = sorted(
-            n for n in self._zip.namelist() if PurePosixPath(n).name == MANIFEST and n.count("/") <= 1
-        )
-        if not manifests:
-            raise ProductError(self.path, f"not a SAFE product: no {MANIFEST} in the zip")
-        self.root = manifests[0][: -len(MANIFEST)]
+        self.root = location.root  # the .SAFE folder inside the zip, with a trailing slash
+        if location.marker is None:
+            where = "zip" if location.is_zip else "folder"
+            raise ProductError(self.path, f"not a SAFE product: no {MANIFEST} in the {where}")
+        if location.is_zip:
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise ProductError(self.path, f"not a readable zip file ({exc}); truncated or corrupt download?") \
+                    from None
 
     @property
     def name(self) -> str:
         """The product name, without .SAFE / .zip."""
-        base = self.root.rstrip("/") if self._zip is not None else self.path.name
+        base = PurePosixPath(self.root).name if self._zip is not None else self.path.name
         if not base:
             base = self.path.name
         for suffix in (".zip", ".SAFE", ".safe"):
@@ -281,6 +291,21 @@ class PolarisationFiles:
 
 
 @dataclasses.dataclass(frozen=True)
+class ImageFiles:
+    """One image of a product (a swath in one polarisation) and its files, as the manifest lists them.
+
+    `key` names it in summaries: the polarisation in a GRD product, else swath/polarisation
+    (with the image number where a swath has several images in a polarisation, as in wave mode).
+    """
+
+    key: str
+    swath: str
+    polarisation: str
+    number: str
+    files: PolarisationFiles
+
+
+@dataclasses.dataclass(frozen=True)
 class Manifest:
     name: str
     mission: str
@@ -297,7 +322,13 @@ class Manifest:
     relative_orbit: int
     absolute_orbit: int
     footprint: tuple[tuple[float, float], ...]  # (lon, lat) vertices
-    files: dict[str, PolarisationFiles]
+    files: dict[str, PolarisationFiles]  # polarisations with one image (all of a GRD product's)
+    images: tuple[ImageFiles, ...] = ()
+
+    @property
+    def swaths(self) -> tuple[str, ...]:
+        """The swaths of the images, in the manifest's order (IW for a GRD product, IW1..IW3 for an IW SLC)."""
+        return tuple(dict.fromkeys(i.swath for i in self.images))
 
     @property
     def ipf_tuple(self) -> tuple[int, ...]:
@@ -445,17 +476,18 @@ def parse_manifest(container: SafeContainer) -> Manifest:
     else:
         resolution, product_class, level = "unknown", product_type, None
 
-    files = _polarisation_files(r, pols)
+    images = _image_files(r, pols, product_type.upper() == GRD)
     return Manifest(
         name=name, mission=mission, mode=mode, product_type=product_type, product_class=product_class,
         resolution=resolution, processing_level=level, ipf_version=ipf_version, polarisations=pols,
         sensing_start=start, sensing_stop=stop, orbit_direction=direction, relative_orbit=rel_orbit,
-        absolute_orbit=abs_orbit, footprint=footprint, files=files,
+        absolute_orbit=abs_orbit, footprint=footprint, files=_polarisation_files(images), images=images,
     )
 
 
-def _polarisation_files(r: _Reader, pols: Sequence[str]) -> dict[str, PolarisationFiles]:
-    found: dict[str, dict[str, str]] = {p: {} for p in pols}
+def _image_files(r: _Reader, pols: Sequence[str], grd: bool) -> tuple[ImageFiles, ...]:
+    """The images the manifest's data objects list: swath, polarisation, number and the file of each role."""
+    found: dict[tuple[str, str, str], dict[str, str]] = {}
     for obj in r.root.iter():
         if _local(obj.tag) != "dataObject":
             continue
@@ -464,15 +496,23 @@ def _polarisation_files(r: _Reader, pols: Sequence[str]) -> dict[str, Polarisati
             continue
         loc = next((e for e in obj.iter() if _local(e.tag) == "fileLocation"), None)
         href = None if loc is None else loc.get("href")
-        if not href:
+        m = _IMAGE_NAME.search(PurePosixPath(href).name) if href else None
+        if not m or m["pol"].upper() not in pols:
             continue
-        m = _POL_IN_NAME.search(PurePosixPath(href).name)
-        if not m:
-            continue
-        pol = m.group(1).upper()
-        if pol in found:
-            found[pol][role] = _clean_rel(href)
-    return {p: PolarisationFiles(**f) for p, f in found.items()}
+        found.setdefault((m["swath"].upper(), m["pol"].upper(), m["number"]), {})[role] = _clean_rel(href)
+    ids = sorted(found, key=lambda k: (k[0], pols.index(k[1]), k[2]))
+    per_swath_pol = {(sw, pol): sum(1 for i in ids if i[:2] == (sw, pol)) for sw, pol, _ in ids}
+    images = []
+    for swath, pol, number in ids:
+        key = pol if grd else f"{swath}/{pol}" + (f"/{number}" if per_swath_pol[swath, pol] > 1 else "")
+        images.append(ImageFiles(key, swath, pol, number, PolarisationFiles(**found[swath, pol, number])))
+    return tuple(images)
+
+
+def _polarisation_files(images: Sequence[ImageFiles]) -> dict[str, PolarisationFiles]:
+    """The files of each polarisation that has exactly one image."""
+    count = {i.polarisation: sum(1 for j in images if j.polarisation == i.polarisation) for i in images}
+    return {i.polarisation: i.files for i in images if count[i.polarisation] == 1}
 
 
 # --------------------------------------------------------------------------- annotation
@@ -597,7 +637,7 @@ def parse_noise(root: etree._Element, where: str) -> Noise:
 
 
 class S1Product:
-    """A Sentinel-1 SAFE product: the manifest at once, each polarisation's XMLs on demand."""
+    """A Sentinel-1 SAFE product: the manifest at once, each image's XMLs on demand."""
 
     def __init__(self, path: str | os.PathLike):
         self.container = SafeContainer(path)
@@ -614,17 +654,36 @@ class S1Product:
         return self.manifest.polarisations
 
     @property
+    def is_grd(self) -> bool:
+        """Whether this is a GRD product, the kind soilsat processes."""
+        return self.manifest.product_type.upper() == GRD
+
+    def require_grd(self) -> None:
+        """ProductError naming the product type and what soilsat accepts, unless this is a GRD product."""
+        if not self.is_grd:
+            m = self.manifest
+            raise ProductError(self.path, f"Sentinel-1 product of type {m.product_type} ({m.mode} mode, swaths "
+                                          f"{', '.join(m.swaths) or 'none listed'}); {ACCEPTED}: use the GRD "
+                                          "product of this acquisition")
+
+    def _complete(self, files: PolarisationFiles) -> bool:
+        return all(x and self.container.exists(x) for x in (files.annotation, files.calibration, files.noise))
+
+    @property
+    def available_images(self) -> tuple[str, ...]:
+        """Keys of the images whose annotation, calibration and noise XMLs are all present."""
+        return tuple(i.key for i in self.manifest.images if self._complete(i.files))
+
+    @property
     def available_polarisations(self) -> tuple[str, ...]:
-        """Polarisations whose annotation, calibration and noise XMLs are all present."""
-        out = []
-        for pol in self.polarisations:
-            f = self.manifest.files.get(pol)
-            if f and all(x and self.container.exists(x) for x in (f.annotation, f.calibration, f.noise)):
-                out.append(pol)
-        return tuple(out)
+        """Polarisations with at least one image whose annotation, calibration and noise XMLs are all present."""
+        present = {i.polarisation for i in self.manifest.images if self._complete(i.files)}
+        return tuple(p for p in self.polarisations if p in present)
 
     def files(self, pol: str) -> PolarisationFiles:
+        """The files of a polarisation of a GRD product (ProductError for other products)."""
         pol = pol.upper()
+        self.require_grd()
         if pol not in self.polarisations:
             raise ProductError(
                 self.container.describe(MANIFEST),
@@ -632,28 +691,41 @@ class S1Product:
             )
         return self.manifest.files.get(pol, PolarisationFiles())
 
-    def _member(self, pol: str, role: str) -> str:
-        rel = getattr(self.files(pol), role)
+    def _image(self, key: str) -> ImageFiles:
+        for image in self.manifest.images:
+            if image.key == key:
+                return image
+        raise ProductError(self.container.describe(MANIFEST), f"lists no image {key} (it has "
+                                                              f"{', '.join(i.key for i in self.manifest.images)})")
+
+    def _member(self, files: PolarisationFiles, what: str, role: str) -> str:
+        rel = getattr(files, role)
         if not rel:
-            raise ProductError(self.container.describe(MANIFEST), f"lists no {role} file for polarisation {pol.upper()}")
+            raise ProductError(self.container.describe(MANIFEST), f"lists no {role} file for {what}")
         if not self.container.exists(rel):
-            raise ProductError(
-                self.container.describe(rel), f"{role} file of polarisation {pol.upper()} is missing from the product"
-            )
+            raise ProductError(self.container.describe(rel), f"{role} file of {what} is missing from the product")
         return rel
 
-    def polarisation(self, pol: str) -> PolarisationData:
-        """Annotation, calibration and noise of one polarisation (parsed once, then cached)."""
-        pol = pol.upper()
-        if pol in self._cache:
-            return self._cache[pol]
+    def _parse(self, key: str, files: PolarisationFiles, pol: str, what: str) -> PolarisationData:
+        if key in self._cache:
+            return self._cache[key]
         parsed = {}
         for role, parse in (("annotation", parse_annotation), ("calibration", parse_calibration), ("noise", parse_noise)):
-            rel = self._member(pol, role)
+            rel = self._member(files, what, role)
             parsed[role] = parse(self.container.xml(rel), self.container.describe(rel))
-        data = PolarisationData(pol, parsed["annotation"], parsed["calibration"], parsed["noise"], self.files(pol).measurement)
-        self._cache[pol] = data
+        data = PolarisationData(pol, parsed["annotation"], parsed["calibration"], parsed["noise"], files.measurement)
+        self._cache[key] = data
         return data
+
+    def image(self, key: str) -> PolarisationData:
+        """Annotation, calibration and noise of one image of any product, by its key (parsed once, then cached)."""
+        image = self._image(key)
+        return self._parse(key, image.files, image.polarisation, f"image {key}")
+
+    def polarisation(self, pol: str) -> PolarisationData:
+        """Annotation, calibration and noise of one polarisation of a GRD product (parsed once, then cached)."""
+        pol = pol.upper()
+        return self._parse(pol, self.files(pol), pol, f"polarisation {pol}")
 
     def annotation(self, pol: str) -> Annotation:
         return self.polarisation(pol).annotation
@@ -666,7 +738,8 @@ class S1Product:
 
     def measurement_path(self, pol: str) -> str:
         """The GDAL path of a polarisation's measurement GeoTIFF (ProductError when absent)."""
-        return self.container.gdal_path(self._member(pol, "measurement"))
+        pol = pol.upper()
+        return self.container.gdal_path(self._member(self.files(pol), f"polarisation {pol}", "measurement"))
 
     def describe(self, rel: str) -> str:
         return self.container.describe(rel)
@@ -687,15 +760,18 @@ def open_product(path: str | os.PathLike) -> S1Product:
 
 
 def summarize(path: str | os.PathLike) -> dict:
-    """A JSON-serialisable summary of a product and of each polarisation present in it.
+    """A JSON-serialisable summary of a product and of each image present in it.
 
-    A polarisation listed in the manifest whose XMLs are all absent is left out of the
-    per-polarisation entries (``available_polarisations`` says which are in); one with some
-    but not all of its annotation/calibration/noise XMLs raises ProductError.
+    The per-image entries are keyed by the image's key: the polarisation in a GRD product,
+    swath/polarisation in others (an IW SLC has IW1/VV .. IW3/VH). An image listed in the
+    manifest whose XMLs are all absent is left out of them (``available_images`` says which
+    are in); one with some but not all of its annotation/calibration/noise XMLs raises
+    ProductError. ``processed`` says whether soilsat processes such a product, and ``note``
+    why not.
     """
     with open_product(path) as product:
         m = product.manifest
-        available = product.available_polarisations
+        available = product.available_images
         out: dict = {
             "product": m.name,
             "mission": m.mission,
@@ -706,7 +782,11 @@ def summarize(path: str | os.PathLike) -> dict:
             "processing_level": m.processing_level,
             "ipf_version": m.ipf_version,
             "polarisations": list(m.polarisations),
-            "available_polarisations": list(available),
+            "swaths": list(m.swaths),
+            "images": [i.key for i in m.images],
+            "available_polarisations": list(product.available_polarisations),
+            "available_images": list(available),
+            "processed": product.is_grd,
             "sensing_start": m.sensing_start.isoformat(),
             "sensing_stop": m.sensing_stop.isoformat(),
             "orbit_direction": m.orbit_direction,
@@ -721,20 +801,24 @@ def summarize(path: str | os.PathLike) -> dict:
             "geolocation_points": {},
             "measurement": {},
         }
-        for pol in m.polarisations:
-            if pol not in available:
-                f = m.files.get(pol, PolarisationFiles())
+        if not product.is_grd:
+            out["note"] = f"product type {m.product_type}: described image by image, not processed; {ACCEPTED}"
+        for image in m.images:
+            if image.key not in available:
+                f = image.files
                 if any(x and product.container.exists(x) for x in (f.annotation, f.calibration, f.noise)):
-                    product.polarisation(pol)  # partly present: raises, naming the missing file
+                    product.image(image.key)  # partly present: raises, naming the missing file
                 continue  # wholly absent (a trimmed or partial copy): reported as unavailable
-            data = product.polarisation(pol)
-            out["image_size"][pol] = {"lines": data.annotation.number_of_lines, "samples": data.annotation.number_of_samples}
-            out["calibration_vectors"][pol] = len(data.calibration.vectors)
-            out["noise_range_vectors"][pol] = len(data.noise.range_vectors)
-            out["noise_azimuth_vectors"][pol] = len(data.noise.azimuth_vectors)
-            out["orbit_state_vectors"][pol] = len(data.annotation.orbit)
-            out["geolocation_points"][pol] = len(data.annotation.geolocation)
+            data = product.image(image.key)
+            key = image.key
+            out["image_size"][key] = {"lines": data.annotation.number_of_lines,
+                                      "samples": data.annotation.number_of_samples}
+            out["calibration_vectors"][key] = len(data.calibration.vectors)
+            out["noise_range_vectors"][key] = len(data.noise.range_vectors)
+            out["noise_azimuth_vectors"][key] = len(data.noise.azimuth_vectors)
+            out["orbit_state_vectors"][key] = len(data.annotation.orbit)
+            out["geolocation_points"][key] = len(data.annotation.geolocation)
             rel = data.measurement
-            out["measurement"][pol] = {"file": PurePosixPath(rel).name if rel else None,
+            out["measurement"][key] = {"file": PurePosixPath(rel).name if rel else None,
                                        "present": bool(rel and product.container.exists(rel))}
         return out
