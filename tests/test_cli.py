@@ -106,7 +106,9 @@ def test_inspect_knows_reference_products_by_content_not_name(tmp_path):
         proc = inspect(tmp_path / name)
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["kind"] == kind
-    proc = inspect(real_fixture("smap", "SMAP_L2_SM_P_02801_A_20150811T013002_R18290_001.h5"))
+    # a NetCDF-4 file of neither product (a SMAP L3 coordinate subset without SMAP's metadata; SMAP products
+    # themselves are described as such since issue 22)
+    proc = inspect(real_fixture("smap", "SC_SPL3SMP_009_prefetch.nc4"))
     assert proc.returncode == 1 and proc.stdout == ""
     assert "neither CGLS SSM 1km (csm) nor ESA CCI SM COMBINED (ecv_sm)" in proc.stderr
 

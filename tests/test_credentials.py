@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
@@ -106,3 +107,73 @@ def test_era5_land_run_leaves_no_cds_key_behind(tmp_path):
     leaks = [str(p.relative_to(tmp_path)) for p in searched if KEY in p.read_bytes().decode("latin-1")]
     assert not leaks, f"the CDS API key is written in {leaks}"
     assert KEY not in proc.stdout + proc.stderr
+
+
+def test_earthdata_credentials_come_from_the_environment_or_netrc_only(tmp_path):
+    from soilsat.acquire.earthdata_login import load_earthdata_credentials
+    from soilsat.errors import ConfigError
+
+    login = "https://urs.earthdata.nasa.gov"
+    token = load_earthdata_credentials(login, {"EARTHDATA_TOKEN": " tok-123 ", "EARTHDATA_USERNAME": "u",
+                                               "EARTHDATA_PASSWORD": "p"}, tmp_path / "none")
+    assert token.uses_token and token.token == "tok-123" and token.source == "EARTHDATA_TOKEN"
+    account = load_earthdata_credentials(login, {"EARTHDATA_USERNAME": "u", "EARTHDATA_PASSWORD": "p-secret"},
+                                         tmp_path / "none")
+    assert (account.username, account.password, account.uses_token) == ("u", "p-secret", False)
+    assert "p-secret" not in repr(account) and "tok-123" not in repr(token)
+    netrc_file = tmp_path / "netrc"
+    netrc_file.write_text("machine urs.earthdata.nasa.gov login nu password np-secret\n")
+    netrc_file.chmod(0o600)
+    from_netrc = load_earthdata_credentials(login, {}, netrc_file)
+    assert (from_netrc.username, from_netrc.password, from_netrc.source) == ("nu", "np-secret", str(netrc_file))
+    with pytest.raises(ConfigError) as err:
+        load_earthdata_credentials(login, {}, tmp_path / "none")
+    assert str(err.value) == ("no NASA Earthdata credentials: set EARTHDATA_TOKEN (a token from your Earthdata Login "
+                              "profile), or EARTHDATA_USERNAME and EARTHDATA_PASSWORD, or add 'machine "
+                              f"urs.earthdata.nasa.gov login ... password ...' to {tmp_path / 'none'}")
+
+
+@pytest.mark.parametrize("flow", ["token", "password"])
+def test_earthdata_search_and_fetch_leave_no_password_or_token_behind(tmp_path, monkeypatch, caplog, flow):
+    import logging
+
+    from loopback_earthdata import serve_earthdata
+    from test_earthdata import granule, settings_for
+
+    from soilsat.acquire.earthdata import EarthdataProvider
+    from soilsat.acquire.provider import write_catalog
+
+    secret_password, secret_token = "Edl-Secret-Pa55", "edl-Secret-Token-77"
+    for key in ("EARTHDATA_TOKEN", "EARTHDATA_USERNAME", "EARTHDATA_PASSWORD"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    if flow == "token":
+        monkeypatch.setenv("EARTHDATA_TOKEN", secret_token)
+    else:
+        monkeypatch.setenv("EARTHDATA_USERNAME", "tester")
+        monkeypatch.setenv("EARTHDATA_PASSWORD", secret_password)
+    with serve_earthdata() as server:
+        server.users["tester"] = secret_password
+        server.tokens.add(secret_token)
+        data = b"\x89HDF\r\n\x1a\n" + b"smap" * 500
+        name = "SMAP_L3_SM_P_E_20200901_R19240_001.h5"
+        server.files[f"/smap/{name}"] = data
+        server.granules.append(granule(name, "2020-09-01", server.file_url(f"/smap/{name}"), data))
+        server.fault(f"/smap/{name}", "500")
+        settings = {"earthdata": settings_for(server), "grid": {"margin_m": 250},
+                    "regions": [{"name": "kansas", "lon": -96.6, "lat": 39.1, "size_m": 5000}]}
+        provider = EarthdataProvider(settings)
+        with caplog.at_level(logging.DEBUG):
+            catalog = provider.search("smap_l3_sm", ["kansas"], dt.date(2020, 9, 1), dt.date(2020, 9, 1))
+            write_catalog(catalog, tmp_path / "results" / "catalog" / "smap_l3_sm.csv")
+            provider.fetch(catalog.iloc[0].to_dict(), tmp_path / "resources" / "earthdata" / name)
+        sent = list(server.requests)
+    assert (tmp_path / "resources" / "earthdata" / name).read_bytes() == data
+    # the run did use the credentials: the token at the DAAC, or the password at Earthdata Login
+    used = [r for r in sent if r["headers"].get("Authorization")]
+    assert used and {r["server"] for r in used} == ({"daac"} if flow == "token" else {"edl"})
+    texts = caplog.text + repr(provider.client) + repr(provider.client.session) + repr(provider.client.credentials)
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.suffix != ".h5":
+            texts += path.read_bytes().decode("utf-8", "replace")
+    assert secret_password not in texts and secret_token not in texts

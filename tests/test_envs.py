@@ -44,6 +44,7 @@ IMPORT_PACKAGES = {
     "pandas": "pandas",
     "PIL": "pillow",
     "pyarrow": "pyarrow",
+    "pyhdf": "pyhdf",
     "pyproj": "pyproj",
     "shapefile": "pyshp",
     "rasterio": "rasterio",

@@ -13,8 +13,9 @@ from soilsat.safe_location import mission
 
 
 def product_kind(path: Path) -> str:
-    """What a path holds: 'sentinel1', 'sentinel2', 'ismn', or, for a NetCDF file, the reference product 'csm'
-    (CGLS SSM 1 km) or 'ecv_sm' (ESA CCI SM COMBINED) its content shows; ValueError when none of them.
+    """What a path holds: 'sentinel1', 'sentinel2', 'ismn', a NASA product (soilsat.nasa.kinds: SMAP HDF5, MODIS
+    HDF4-EOS), or, for a NetCDF file, the reference product 'csm' (CGLS SSM 1 km) or 'ecv_sm' (ESA CCI SM
+    COMBINED) its content shows; ValueError when none of them.
 
     A SAFE product is found as its readers find it (soilsat.safe_location): folder with or
     without .SAFE, a folder holding one, its manifest.safe or metadata file, or a zip holding
@@ -22,6 +23,12 @@ def product_kind(path: Path) -> str:
     """
     if not path.exists():
         raise ValueError(f"{path}: no such file or folder")
+    if path.is_file():
+        from soilsat.nasa.kinds import product_kind as nasa_kind
+
+        kind = nasa_kind(path)  # SMAP HDF5 or MODIS HDF4-EOS
+        if kind:
+            return kind
     if path.is_file() and not zipfile.is_zipfile(path):
         from soilsat.reference.ncfile import is_netcdf
 
@@ -48,6 +55,12 @@ def product_kind(path: Path) -> str:
 def inspect(path: Path) -> dict:
     """A JSON-serialisable summary of any product the workflow reads."""
     kind = product_kind(path)
+    from soilsat.nasa.kinds import KINDS as NASA_KINDS
+
+    if kind in NASA_KINDS:
+        from soilsat.nasa.kinds import describe
+
+        return {"path": str(path)} | describe(path)
     if kind in ("csm", "ecv_sm"):
         from soilsat.reference.kinds import PRODUCTS
 
@@ -66,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="soilsat", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     p_inspect = commands.add_parser(
-        "inspect", help="print a JSON summary of a SAFE product, an ISMN archive or a CSM or ECV_SM NetCDF file")
+        "inspect", help="print a JSON summary of a SAFE product, an ISMN archive, a CSM or ECV_SM NetCDF file, "
+                   "or a SMAP (HDF5) or MODIS (HDF4-EOS) file")
     p_inspect.add_argument("path", type=Path)
     p_s1 = commands.add_parser("s1", help="Sentinel-1 tools")
     s1_commands = p_s1.add_subparsers(dest="s1_command", required=True)

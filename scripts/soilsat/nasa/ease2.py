@@ -90,10 +90,3 @@ def rowcol_to_lonlat(grid: Ease2Grid, row: np.ndarray, col: np.ndarray) -> tuple
     lon, lat = _transformer(inverse=True).transform(*rowcol_to_xy(grid, row, col))
     return np.asarray(lon), np.asarray(lat)
 
-
-def cells_covering(grid: Ease2Grid, bounds_xy: tuple[float, float, float, float]) -> tuple[slice, slice]:
-    """The rows and columns (as slices) of the cells that overlap projected bounds (left, bottom, right, top)."""
-    left, bottom, right, top = bounds_xy
-    row0, col0 = xy_to_rowcol(grid, left, top)
-    row1, col1 = xy_to_rowcol(grid, np.nextafter(right, -np.inf), np.nextafter(bottom, np.inf))
-    return slice(int(row0), int(row1) + 1), slice(int(col0), int(col1) + 1)

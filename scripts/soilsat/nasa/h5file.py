@@ -43,17 +43,11 @@ def text(value: object) -> str:
     return str(value)
 
 
-def attribute(obj: h5py.Group | h5py.Dataset, name: str, path: str | os.PathLike) -> object:
-    """One attribute of a group or dataset; ProductError naming the object when it is missing."""
-    if name not in obj.attrs:
-        raise ProductError(path, f"{obj.name} has no attribute {name!r}")
-    return obj.attrs[name]
-
-
 def group(file: h5py.File, name: str, path: str | os.PathLike) -> h5py.Group:
     """A group of the file; ProductError listing the groups there are when it is missing."""
     if name not in file or not isinstance(file[name], h5py.Group):
-        raise ProductError(path, f"no group {name!r} (groups: {sorted(k for k in file if isinstance(file[k], h5py.Group))})")
+        groups = sorted(k for k in file if isinstance(file[k], h5py.Group))
+        raise ProductError(path, f"no group {name!r} (groups: {groups})")
     return file[name]
 
 
@@ -69,7 +63,8 @@ def read(ds: h5py.Dataset, path: str | os.PathLike, index: tuple = ()) -> np.nda
     try:
         return np.asarray(ds[index] if index else ds[()])
     except (OSError, RuntimeError, ValueError) as err:
-        raise ProductError(path, f"dataset {ds.name} cannot be read, the file is truncated or damaged ({err})") from None
+        raise ProductError(path, f"dataset {ds.name} cannot be read, the file is truncated or damaged "
+                                 f"({err})") from None
 
 
 def fill_value(ds: h5py.Dataset) -> float | int | None:

@@ -47,7 +47,8 @@ def read_tb(path: str | os.PathLike) -> xr.Dataset:
         data = {}
         for look in LOOKS:
             for pol in POLARISATIONS:
-                tb, flag = dataset(g, f"cell_tb_{pol}_{look}", path), dataset(g, f"cell_tb_qual_flag_{pol}_{look}", path)
+                tb = dataset(g, f"cell_tb_{pol}_{look}", path)
+                flag = dataset(g, f"cell_tb_qual_flag_{pol}_{look}", path)
                 flags = read(flag, path)
                 data[f"tb_{pol}_{look}"] = ("cell", read_physical(tb, path)[placed], {"units": "K"})
                 data[f"tb_qual_flag_{pol}_{look}"] = ("cell", flags[placed])

@@ -34,7 +34,8 @@ SHORT_NAME = "SPL2SMAP_S"
 GROUPS = {1: "Soil_Moisture_Retrieval_Data_1km", 3: "Soil_Moisture_Retrieval_Data_3km"}
 INFIX = {"AM": "", "PM": "_apm"}
 FLOAT_VARIABLES = ("soil_moisture", "soil_moisture_std_dev", "sigma0_vv_aggregated", "sigma0_vh_aggregated",
-                   "sigma0_incidence_angle", "tb_v_disaggregated", "surface_temperature")
+                   "sigma0_incidence_angle")
+OPTIONAL_VARIABLES = ("tb_v_disaggregated", "surface_temperature", "vegetation_water_content")
 
 
 def variable_name(name: str, km: int, overpass: str) -> str:
@@ -60,6 +61,8 @@ def read_sm(path: str | os.PathLike, km: int = 1, overpass: str = "AM") -> xr.Da
         dims = ("y", "x")
         data = {name: (dims, read_physical(dataset(g, variable_name(name, km, overpass), path), path))
                 for name in FLOAT_VARIABLES}
+        data |= {name: (dims, read_physical(g[variable_name(name, km, overpass)], path)) for name in OPTIONAL_VARIABLES
+                 if variable_name(name, km, overpass) in g}
         flag_ds = dataset(g, variable_name("retrieval_qual_flag", km, overpass), path)
         flags = read(flag_ds, path)
         data["retrieval_qual_flag"] = (dims, flags)
