@@ -40,7 +40,7 @@ def _product(index: int, name: str, data: bytes) -> dict:
 def test_acquire_run_leaves_no_password_or_token_behind(tmp_path):
     config = yaml.safe_load((ROOT / "tests" / "configs" / "tiny.yaml").read_text())
     config.pop("demo", None)
-    config |= {"study": "creds", "provider": "cdse", "regions": config["regions"][:1]}
+    config |= {"study": "creds", "provider": "cdse", "regions": config["regions"][:1], "methods": ["simonsen2021"]}
     with serve() as server:
         server.users[USER] = PASSWORD
         products = []
@@ -82,7 +82,7 @@ def test_acquire_run_leaves_no_password_or_token_behind(tmp_path):
 def test_era5_land_run_leaves_no_cds_key_behind(tmp_path):
     config = yaml.safe_load((ROOT / "tests" / "configs" / "tiny.yaml").read_text())
     config.pop("demo", None)
-    config |= {"study": "cdskey", "provider": "cdse", "regions": config["regions"][:1]}
+    config |= {"study": "cdskey", "provider": "cdse", "regions": config["regions"][:1], "methods": ["simonsen2021"]}
     with serve_cds() as cds:
         config["weather"] = {"service": "era5-land-cds", "cds": {"url": cds.api}, "retries": RETRIES}
         configfile = tmp_path / "cdskey.yaml"
