@@ -41,6 +41,8 @@ def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
     """A GitHub Markdown table with the index as first column and floats rounded."""
     # Written here so the figures env needs no `tabulate`, which pandas.DataFrame.to_markdown requires.
     def cell(value: object) -> str:
+        if value is pd.NA or value is None:
+            return ""
         if isinstance(value, (float, np.floating)):
             return "" if not np.isfinite(value) else f"{value:.{digits}f}"
         return str(value)
