@@ -3,8 +3,8 @@
 The rules are read with Snakemake's API, so the check follows whatever rules exist. For each
 rule with a script, the imports of the script and of every soilsat module it reaches
 (transitively, with ast) are mapped to conda-forge package names and compared with the
-rule's env file. The envs themselves must be exact conda-forge pins that agree with the
-virtualenv the tests run in (requirements.txt).
+rule's env file. The envs themselves pin conda-forge packages at major.minor, with the exact
+version known to work beside each, agreeing with the virtualenv the tests run in (requirements.txt).
 """
 
 from __future__ import annotations
@@ -291,24 +291,38 @@ def requirement_pins() -> dict[str, str]:
     return pins
 
 
+def major_minor(version: str) -> str:
+    """A version at major.minor precision: 2026.9.0 -> 2026.9."""
+    return ".".join(version.split(".")[:2])
+
+
 @pytest.mark.parametrize("env", sorted(ENVS.glob("*.yaml")), ids=lambda p: p.stem)
-def test_env_is_exactly_pinned_from_conda_forge_like_the_virtualenv(env):
+def test_env_pins_major_minor_from_conda_forge_like_the_virtualenv(env):
+    """Each package at major.minor (a solver can satisfy it), the exact version known to work beside it in a comment,
+    both agreeing with the virtualenv's requirements.txt."""
     spec = yaml.safe_load(env.read_text())
     assert spec["channels"] == ["conda-forge", "nodefaults"]
+    text = env.read_text()
     pins = requirement_pins()
     checked = 0
     for dep in spec["dependencies"]:
         entries = [(d, "==") for d in dep["pip"]] if isinstance(dep, dict) else [(dep, "=")]
         for entry, sep in entries:
-            assert re.fullmatch(rf"[A-Za-z0-9_.\-]+{sep}[0-9][0-9A-Za-z.+]*", entry), f"{env.name}: {entry} not exact"
-            name, version = entry.split(sep)
+            suffix = r"\.\*" if sep == "==" else ""
+            match = re.fullmatch(rf"([A-Za-z0-9_.\-]+){sep}([0-9]+\.[0-9]+){suffix}", entry)
+            assert match, f"{env.name}: {entry} is not pinned at major.minor"
+            name, version = match.groups()
+            known = re.search(rf"- {re.escape(entry)}\s+# known to work: ([0-9][0-9A-Za-z.+]*)", text)
+            assert known, f"{env.name}: {entry} lacks its '# known to work: <exact version>' comment"
+            exact = known.group(1)
+            assert major_minor(exact) == version, f"{env.name}: {entry} but known to work {exact}"
             if name == "python":
-                assert version == "{}.{}.{}".format(*sys.version_info[:3]), f"{env.name}: python={version}"
+                assert exact == "{}.{}.{}".format(*sys.version_info[:3]), f"{env.name}: python {exact}"
             pip_name = CONDA_TO_PIP.get(name, name).lower()
             if pip_name in pins:
                 # conda-forge builds carry the upstream version; PyPI may add a post-release.
-                assert pins[pip_name] == version or pins[pip_name].startswith(version + "."), \
-                    f"{env.name}: {entry} but requirements.txt pins {pip_name}=={pins[pip_name]}"
+                assert pins[pip_name] == exact or pins[pip_name].startswith(exact + "."), \
+                    f"{env.name}: {name} known to work {exact} but requirements.txt pins {pip_name}=={pins[pip_name]}"
                 checked += 1
     assert checked >= 3
 
@@ -334,3 +348,13 @@ def test_lint_finds_no_rule_without_software(tmp_path):
                                         '    shell: "touch {output} 2> {log}"\n')
     (tmp_path / "e.yaml").write_text("channels: [conda-forge, nodefaults]\ndependencies: [python=3.11.7]\n")
     assert software_lints(tmp_path / "Snakefile") == ["bare"]
+
+
+def test_an_exact_patch_pin_is_refused(tmp_path):
+    env = tmp_path / "stage.yaml"
+    env.write_text("channels: [conda-forge, nodefaults]\ndependencies:\n  - affine=3.0.1  # known to work: 3.0.1\n")
+    with pytest.raises(AssertionError, match="affine=3.0.1 is not pinned at major.minor"):
+        test_env_pins_major_minor_from_conda_forge_like_the_virtualenv(env)
+    env.write_text("channels: [conda-forge, nodefaults]\ndependencies:\n  - affine=3.0\n")
+    with pytest.raises(AssertionError, match="lacks its '# known to work"):
+        test_env_pins_major_minor_from_conda_forge_like_the_virtualenv(env)
