@@ -182,19 +182,39 @@ rule figure_ssm_models:
         "../scripts/figure_ssm_models.py"
 
 
-rule figure_clay_maps:
+# The map quantities of the point studies: the paper and report category each belongs to, and a panel title.
+MAP_QUANTITIES = {
+    "clay": (
+        "tziolas",
+        "Tziolas 2020",
+        "Topsoil clay predicted from bare-soil Sentinel-2 spectra",
+    ),
+    "soc": (
+        "zhang",
+        "Zhang 2022",
+        "Soil organic carbon predicted from covariate windows",
+    ),
+}
+
+
+rule figure_map_panels:
     input:
-        expand(f"{RESULTS}/maps/clay_{{region}}.tif", region=REGIONS),
+        lambda wildcards: expand(
+            f"{RESULTS}/maps/{wildcards.quantity}_{{region}}.tif", region=REGIONS
+        ),
     output:
         report(
-            f"{RESULTS}/figures/tziolas/clay_maps.png",
-            caption="report/clay_maps.rst",
-            category="Tziolas 2020",
+            f"{RESULTS}/figures/{{paper}}/{{quantity}}_maps.png",
+            caption="report/map_panels.rst",
+            category=lambda wildcards: MAP_QUANTITIES[wildcards.quantity][1],
             subcategory="Maps",
-            labels={"figure": "clay maps"},
+            labels={"figure": "{quantity} maps"},
         ),
     log:
-        f"{LOGS}/figures/tziolas_clay_maps.log",
+        f"{LOGS}/figures/{{paper}}_{{quantity}}_maps.log",
+    wildcard_constraints:
+        paper="tziolas|zhang",
+        quantity="clay|soc",
     conda:
         "../envs/figures.yaml"
     threads: 1
@@ -202,72 +222,26 @@ rule figure_clay_maps:
         mem_mb=1000,
         runtime=10,
     params:
-        title="Topsoil clay predicted from bare-soil Sentinel-2 spectra",
+        title=lambda wildcards: MAP_QUANTITIES[wildcards.quantity][2],
     script:
         "../scripts/figure_map_panels.py"
 
 
-rule figure_soc_maps:
+rule figure_quicklook:
     input:
-        expand(f"{RESULTS}/maps/soc_{{region}}.tif", region=REGIONS),
+        f"{RESULTS}/maps/{{quantity}}_{{region}}.tif",
     output:
         report(
-            f"{RESULTS}/figures/zhang/soc_maps.png",
-            caption="report/soc_maps.rst",
-            category="Zhang 2022",
-            subcategory="Maps",
-            labels={"figure": "SOC maps"},
-        ),
-    log:
-        f"{LOGS}/figures/zhang_soc_maps.log",
-    conda:
-        "../envs/figures.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        title="Soil organic carbon predicted from covariate windows",
-    script:
-        "../scripts/figure_map_panels.py"
-
-
-rule figure_quicklook_clay:
-    input:
-        f"{RESULTS}/maps/clay_{{region}}.tif",
-    output:
-        report(
-            f"{RESULTS}/figures/maps/clay_{{region}}.png",
+            f"{RESULTS}/figures/maps/{{quantity}}_{{region}}.png",
             caption="report/quicklook.rst",
-            category="Tziolas 2020",
+            category=lambda wildcards: MAP_QUANTITIES[wildcards.quantity][1],
             subcategory="Maps",
-            labels={"map": "clay quick-look", "region": "{region}"},
+            labels={"map": "{quantity} quick-look", "region": "{region}"},
         ),
     log:
-        f"{LOGS}/figures/quicklook_clay_{{region}}.log",
-    conda:
-        "../envs/figures.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    script:
-        "../scripts/figure_quicklook.py"
-
-
-rule figure_quicklook_soc:
-    input:
-        f"{RESULTS}/maps/soc_{{region}}.tif",
-    output:
-        report(
-            f"{RESULTS}/figures/maps/soc_{{region}}.png",
-            caption="report/quicklook.rst",
-            category="Zhang 2022",
-            subcategory="Maps",
-            labels={"map": "soc quick-look", "region": "{region}"},
-        ),
-    log:
-        f"{LOGS}/figures/quicklook_soc_{{region}}.log",
+        f"{LOGS}/figures/quicklook_{{quantity}}_{{region}}.log",
+    wildcard_constraints:
+        quantity="clay|soc",
     conda:
         "../envs/figures.yaml"
     threads: 1
