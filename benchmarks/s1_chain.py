@@ -13,7 +13,8 @@ The study grid is a square of --grid-km centred on the footprint: the engine rea
 image window the grid needs, so --grid-km 0 asks for the whole footprint's bounding box.
 
 Keys: wall_s, peak_rss_gb, mpix_per_s (image pixels read and filtered, both polarisations,
-per second), grid_mpix, image_window, machine.
+per second), grid_mpix, image_window, sha256 (of the output COG's full-resolution pixels, band by band:
+equal before and after a change that must leave the output as it is), machine.
 
 Run: PYTHONPATH=scripts .venv/bin/python benchmarks/s1_chain.py [--grid-km 50] [--keep DIR]
 """
@@ -23,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -99,7 +99,8 @@ def study_grid(safe: Path, grid_km: float):
     epsg = utm_epsg(clon, clat)
     x, y = pyproj.Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True).transform(lon, lat)
     x0, y0 = np.floor(min(x) / 10) * 10, np.ceil(max(y) / 10) * 10
-    return StudyGrid("bench", epsg, float(x0), float(y0), int((max(x) - x0) / 10) + 1, int((y0 - min(y)) / 10) + 1, 10.0)
+    width, height = int((max(x) - x0) / 10) + 1, int((y0 - min(y)) / 10) + 1
+    return StudyGrid("bench", epsg, float(x0), float(y0), width, height, 10.0)
 
 
 def make_dem(safe: Path, grid, path: Path) -> None:
@@ -116,6 +117,19 @@ def make_dem(safe: Path, grid, path: Path) -> None:
     yy, xx = np.mgrid[0:h, 0:w] * 30.0
     z = base + 40 * np.sin(xx / 3000.0) * np.cos(yy / 4000.0) + 15 * np.sin(xx / 900.0 + yy / 700.0)
     write_cog(path, z.astype(np.float32), outer, ["elevation"])
+
+
+def pixel_sha256(path: Path) -> str:
+    """SHA-256 of a raster's full-resolution pixels, band by band (tags and file layout left out)."""
+    import hashlib
+
+    import rasterio
+
+    digest = hashlib.sha256()
+    with rasterio.open(path) as src:
+        for band in range(1, src.count + 1):
+            digest.update(np.ascontiguousarray(src.read(band)).tobytes())
+    return digest.hexdigest()
 
 
 def child(work: Path, grid_km: float) -> dict:
@@ -141,7 +155,8 @@ def child(work: Path, grid_km: float) -> dict:
         result = engine.run_graph(g, grid, out)
         wall = time.perf_counter() - t0
         window = [int(v) for v in result.attrs["image_window"].split()]
-        results[name] = {"wall_s": wall, "grid": [grid.height, grid.width], "window": window}
+        results[name] = {"wall_s": wall, "grid": [grid.height, grid.width], "window": window,
+                         "sha256": pixel_sha256(out)}
     return results
 
 
@@ -176,7 +191,8 @@ def main() -> None:
             "mpix_per_s": round(image_mpix / timed["wall_s"], 2), "image_mpix": round(image_mpix, 1),
             "image_window": timed["window"], "grid": timed["grid"],
             "grid_mpix": round(timed["grid"][0] * timed["grid"][1] / 1e6, 1),
-            "warmup_s": round(runs["warmup"]["wall_s"], 2), "grid_km": args.grid_km, "machine": describe(),
+            "warmup_s": round(runs["warmup"]["wall_s"], 2), "grid_km": args.grid_km, "sha256": timed["sha256"],
+            "machine": describe(),
         }
     finally:
         if args.keep is None:

@@ -12,8 +12,9 @@ region's DEM (ellipsoidal heights) as a GeoTIFF on the study grid, and runs in o
 Neither writes its result in the timed part (``sarsen.terrain_correction`` only adds a GeoTIFF
 write to the same computation; ``--write`` times both with their file writes instead).
 Each is run once to warm up (numba compilation, imports) and then timed over --repeat runs,
-alternating, best time of each (the machine is shared: best-of is the least noisy). The outputs are compared by normalised cross-correlation of their dB images in
-tiles: max_offset_px is the largest tile offset, in grid pixels. The last line printed is
+alternating, best time of each (the machine is shared: best-of is the least noisy). The outputs
+are compared by normalised cross-correlation of their dB images in tiles: max_offset_px is the
+largest tile offset, in grid pixels. The last line printed is
 one JSON object: ours_s, sarsen_s, speedup, max_offset_px, machine and the sizes.
 
 Run: ``PYTHONPATH=scripts .venv/bin/python benchmarks/terrain_correction_vs_sarsen.py [--size-m 6000]``
@@ -23,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import tempfile
 import time
 import zipfile
@@ -37,10 +36,11 @@ import rasterio
 from soilsat.demo.sentinel1 import write_products
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 from soilsat.io import write_cog, write_dataset_cog
+from soilsat.sar.dem import Dem
 from soilsat.sar.orbit import annotation_orbit
-from soilsat.sar.process import read_sigma0_window
+from soilsat.sar.reference.simple_chain import read_sigma0_window
+from soilsat.sar.reference.whole_grid import terrain_correct
 from soilsat.sar.safe import open_product
-from soilsat.sar.terrain import terrain_correct
 from machine import describe  # benchmarks/machine.py
 
 
@@ -50,7 +50,7 @@ def run_ours(zip_path: Path, dem: np.ndarray, grid, out: Path | None) -> np.ndar
         data = product.polarisation("VV")
         ann = data.annotation
         image = read_sigma0_window(product, data, (0, ann.number_of_lines, 0, ann.number_of_samples), denoise=False)
-    ds = terrain_correct({"VV": image}, ann, annotation_orbit(ann), (dem, grid.transform, grid.crs), grid)
+    ds = terrain_correct({"VV": image}, ann, annotation_orbit(ann), Dem(dem, grid.transform, grid.crs), grid)
     if out is not None:
         write_dataset_cog(out, ds, grid)
     return ds["sigma0_VV"].values
@@ -76,7 +76,8 @@ def run_sarsen(safe_dir: Path, dem_path: Path, out: Path | None) -> np.ndarray:
 
 
 def tile_offsets(a: np.ndarray, b: np.ndarray, tiles: int = 3, max_lag: int = 3) -> list[tuple[float, float]]:
-    """(row, col) offset of b against a in each of tiles x tiles blocks (normalised cross-correlation, parabolic peak)."""
+    """(row, col) offset of b against a in each of tiles x tiles blocks (normalised cross-correlation, parabolic
+    peak)."""
     out = []
     n0, n1 = a.shape
     for i in range(tiles):

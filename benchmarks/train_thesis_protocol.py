@@ -9,29 +9,48 @@ and extrapolates; the loop peer is always timed on a few updates and extrapolate
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
-from machine import describe  # benchmarks/machine.py
+import yaml
 
-from soilsat.models.lstm import LstmSettings, SimonsenLstm, train_ensemble
 from soilsat.models.runtime import deterministic
+from soilsat.models.simonsen.lstm import LstmSettings, SimonsenLstm, train_ensemble
 from soilsat.models.splits import leave_one_probe_out
 
+from machine import describe  # benchmarks/machine.py
 
-def loop_seconds_per_update(n_inputs: int, days: int, updates: int) -> float:
+SCHEMA = Path(__file__).resolve().parents[1] / "rules" / "schemas" / "config.schema.yaml"
+
+
+def thesis_settings() -> LstmSettings:
+    """The thesis network and protocol: train.lstm's defaults in the config schema."""
+    node = yaml.safe_load(SCHEMA.read_text())
+    for key in ("train", "lstm"):
+        node = node["properties"][key]
+    return LstmSettings.from_config({k: v["default"] for k, v in node["properties"].items()})
+
+
+def loop_seconds_per_update(n_inputs: int, days: int, updates: int, settings: LstmSettings) -> float:
     """Seconds of one batch-size-1 Adam update of a plain nn.LSTM model on one 883-day sequence."""
-    model = SimonsenLstm(n_inputs)
+    model = SimonsenLstm(n_inputs, settings.units, settings.layers, settings.dropout)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     x, y = torch.randn(1, days, n_inputs), torch.randn(1, days)
+    def update() -> None:
+        optimiser.zero_grad()
+        (model(x) - y).abs().mean().backward()
+        optimiser.step()
+
     for _ in range(3):  # warm-up
-        optimiser.zero_grad(); (model(x) - y).abs().mean().backward(); optimiser.step()
+        update()
     start = time.perf_counter()
     for _ in range(updates):
-        optimiser.zero_grad(); (model(x) - y).abs().mean().backward(); optimiser.step()
+        update()
     return (time.perf_counter() - start) / updates
 
 
@@ -51,14 +70,14 @@ def main() -> None:
     observed = (~np.isnan(inputs[:, :, :2])).astype(np.float32)
     target = rng.normal(size=(probes, days)).astype(np.float32)
     target[:, ::5] = np.nan
-    settings = LstmSettings(epochs=args.epochs, repeats=repeats)
+    settings = dataclasses.replace(thesis_settings(), epochs=args.epochs, repeats=repeats)
     folds = [f for f in leave_one_probe_out(probes, repeats, 0.2, 0) if f.fold < args.subset]
     total_updates = probes * repeats * len(folds[0].train) * 20
     start = time.perf_counter()
     train_ensemble(inputs, observed, target, folds, settings, 0, args.device)
     wall = time.perf_counter() - start
     run_updates = len(folds) * len(folds[0].train) * args.epochs
-    per_update_loop = loop_seconds_per_update(features + 2, days, args.loop_updates)
+    per_update_loop = loop_seconds_per_update(features + 2, days, args.loop_updates, settings)
     full_wall = wall * total_updates / run_updates
     loop_s = per_update_loop * total_updates
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2

@@ -73,7 +73,7 @@ rule fetch_product:
         provider=config["provider"],
         settings=provider_settings(config),
     script:
-        "../scripts/fetch.py"
+        "../scripts/fetch_product.py"
 
 
 rule fetch_ancillary:
@@ -96,7 +96,7 @@ rule fetch_ancillary:
         provider=config["provider"],
         settings=provider_settings(config),
     script:
-        "../scripts/fetch.py"
+        "../scripts/fetch_ancillary.py"
 
 
 rule fetch_orbit:
@@ -119,7 +119,7 @@ rule fetch_orbit:
         provider=config["provider"],
         settings=provider_settings(config),
     script:
-        "../scripts/fetch.py"
+        "../scripts/fetch_orbit.py"
 
 
 rule demo_coarse_product:

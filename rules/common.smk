@@ -109,17 +109,6 @@ def soil_moisture_models():
     ]
 
 
-def lstm_settings():
-    """The LSTM's network and protocol settings (train.lstm without the job's variants, threads and device)."""
-    skip = ("variants", "threads", "device")
-    return {k: v for k, v in config["train"]["lstm"].items() if k not in skip}
-
-
-def model_tables(kind):
-    """The `kind` table (predictions or metrics) of every soil-moisture model and product."""
-    return [f"{RESULTS}/models/{model}/{kind}.csv" for model in soil_moisture_models()]
-
-
 def final_outputs():
     """Everything `rule all` asks for, the outputs of each method the study runs."""
     outputs = []

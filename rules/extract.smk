@@ -1,4 +1,4 @@
-# Extract: static layers on the study grid and the probe x day x feature dataset.
+# Extract: the raster index, static layers on the study grid, and the datasets of probes and samples.
 
 
 rule static_layers:
@@ -21,6 +21,25 @@ rule static_layers:
         grid=config["grid"],
     script:
         "../scripts/static_layers.py"
+
+
+rule index_rasters:
+    input:
+        lambda wildcards: product_rasters(wildcards.source)(wildcards),
+    output:
+        f"{RESULTS}/index/{{source}}.csv",
+    log:
+        f"{LOGS}/extract/index_{{source}}.log",
+    wildcard_constraints:
+        source="sentinel1|sentinel2",
+    conda:
+        "../envs/extract.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    script:
+        "../scripts/index_rasters.py"
 
 
 rule extract_insitu:
@@ -49,8 +68,8 @@ rule extract_insitu:
 rule extract_probes:
     input:
         insitu=f"{RESULTS}/datasets/insitu.nc",
-        sentinel1=product_rasters("sentinel1"),
-        sentinel2=product_rasters("sentinel2"),
+        sentinel1=f"{RESULTS}/index/sentinel1.csv",
+        sentinel2=f"{RESULTS}/index/sentinel2.csv",
         static=expand(f"{RESULTS}/static/{{region}}.tif", region=REGIONS),
         weather=f"{ANCILLARY}/weather",
     output:
@@ -70,7 +89,8 @@ rule extract_probes:
         regions=config["regions"],
         grid=config["grid"],
         period=config["period"],
-        extract=config["extract"],
+        window_days=config["extract"]["interpolation_window_days"],
+        sigma0=config["extract"]["sigma0"],
         min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
         polarisations=config["sentinel1"]["polarisations"],
         config_hash=CONFIG_HASH,
@@ -80,8 +100,8 @@ rule extract_probes:
 
 rule extract_samples:
     input:
-        sentinel1=product_rasters("sentinel1"),
-        sentinel2=product_rasters("sentinel2"),
+        sentinel1=f"{RESULTS}/index/sentinel1.csv",
+        sentinel2=f"{RESULTS}/index/sentinel2.csv",
         lucas=f"{ANCILLARY}/lucas",
     output:
         dataset=f"{RESULTS}/datasets/samples.nc",
@@ -108,7 +128,7 @@ rule extract_samples:
 
 rule extract_windows:
     input:
-        sentinel2=product_rasters("sentinel2"),
+        sentinel2=f"{RESULTS}/index/sentinel2.csv",
         static=expand(f"{RESULTS}/static/{{region}}.tif", region=REGIONS),
         lucas=f"{ANCILLARY}/lucas",
     output:

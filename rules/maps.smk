@@ -4,8 +4,8 @@
 rule map_ssm:
     input:
         dataset=f"{RESULTS}/datasets/probes.nc",
-        sentinel1=product_rasters("sentinel1", of_region=True),
-        sentinel2=product_rasters("sentinel2", of_region=True),
+        sentinel1=f"{RESULTS}/index/sentinel1.csv",
+        sentinel2=f"{RESULTS}/index/sentinel2.csv",
         static=f"{RESULTS}/static/{{region}}.tif",
         weather=f"{ANCILLARY}/weather",
     output:
@@ -24,7 +24,7 @@ rule map_ssm:
         min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
         region=region_config,
         grid=config["grid"],
-        maps=config["maps"],
+        ssm_dates=config["maps"]["ssm_dates"],
         window_days=config["extract"]["interpolation_window_days"],
         seed=config["train"]["seed"],
         forest=config["train"]["random_forest"],
@@ -36,7 +36,7 @@ rule map_ssm:
 rule map_clay:
     input:
         samples=f"{RESULTS}/datasets/samples.nc",
-        sentinel2=product_rasters("sentinel2", of_region=True),
+        sentinel2=f"{RESULTS}/index/sentinel2.csv",
     output:
         f"{RESULTS}/maps/clay_{{region}}.tif",
     log:
@@ -62,7 +62,7 @@ rule map_clay:
 rule map_soc:
     input:
         windows=f"{RESULTS}/datasets/windows.nc",
-        sentinel2=product_rasters("sentinel2", of_region=True),
+        sentinel2=f"{RESULTS}/index/sentinel2.csv",
         static=f"{RESULTS}/static/{{region}}.tif",
     output:
         f"{RESULTS}/maps/soc_{{region}}.tif",

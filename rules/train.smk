@@ -50,7 +50,7 @@ rule train_lstm:
     params:
         seed=config["train"]["seed"],
         inputs=config["train"]["inputs"],
-        settings=lstm_settings(),
+        lstm=config["train"]["lstm"],
         device=config["train"]["lstm"]["device"],
     script:
         "../scripts/train_lstm.py"

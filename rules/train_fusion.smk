@@ -5,7 +5,7 @@
 rule train_fusion:
     input:
         insitu=f"{RESULTS}/datasets/insitu.nc",
-        sentinel1=product_rasters("sentinel1"),
+        sentinel1=f"{RESULTS}/index/sentinel1.csv",
         coarse=expand(f"{RESOURCES}/coarse/{{region}}.nc", region=REGIONS),
     output:
         predictions=f"{RESULTS}/models/tsagkatakis_fusion/predictions.csv",

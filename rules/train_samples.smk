@@ -45,6 +45,7 @@ rule train_tziolas_rf:
     params:
         seed=config["train"]["seed"],
         tziolas=config["train"]["tziolas"],
+        forest=config["train"]["tziolas"]["random_forest"],
     script:
         "../scripts/train_tziolas_rf.py"
 
@@ -68,6 +69,7 @@ rule train_tziolas_ann:
     params:
         seed=config["train"]["seed"],
         tziolas=config["train"]["tziolas"],
+        ann=config["train"]["tziolas"]["ann"],
     script:
         "../scripts/train_tziolas_ann.py"
 
@@ -93,5 +95,6 @@ rule train_zhang:
     params:
         seed=config["train"]["seed"],
         zhang=config["train"]["zhang"],
+        forest=config["train"]["zhang"]["random_forest"],
     script:
         "../scripts/train_zhang.py"

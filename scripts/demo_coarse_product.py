@@ -2,20 +2,17 @@
 
 from soilsat.cf_netcdf import write_netcdf
 from soilsat.demo.archive import open_truth
-from soilsat.demo.radiometer import coarse_product
+from soilsat.demo.radiometer import CoarseProductSettings, coarse_product
 from soilsat.io import atomic_path
 from soilsat.logs import to_file
 
 with to_file(snakemake.log[0]) as log:
-    settings = snakemake.params.coarse_product
+    settings = CoarseProductSettings.from_config(snakemake.params.coarse_product)
     region = snakemake.wildcards.region
     with open_truth(snakemake.input.truth, region) as truth:
-        product = coarse_product(truth.load(), settings["resolution_m"], settings["retrieval_sd"],
-                                 settings["radiometer_noise_k"], snakemake.params.seed,
-                                 footprint_fwhm_px=settings["footprint_fwhm_px"], bias=settings["bias"],
-                                 seasonal_error=settings["seasonal_error"])
+        product = coarse_product(truth.load(), settings, snakemake.params.seed)
     with atomic_path(snakemake.output[0]) as tmp:
         write_netcdf(product, tmp)
     log.info("coarse product of %s: %d days on %d x %d pixels of %g m (footprint FWHM %g pixels, bias %g m3/m3, "
              "seasonal error %g m3/m3)", region, product.sizes["time"], product.sizes["y"], product.sizes["x"],
-             settings["resolution_m"], settings["footprint_fwhm_px"], settings["bias"], settings["seasonal_error"])
+             settings.resolution_m, settings.footprint_fwhm_px, settings.bias, settings.seasonal_error)

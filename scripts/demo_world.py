@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from soilsat.config import world_spec
 from soilsat.demo.archive import build_archive
+from soilsat.demo.world import WorldSpec
 from soilsat.logs import to_file
 
 with to_file(snakemake.log[0]):
@@ -15,5 +15,5 @@ with to_file(snakemake.log[0]):
     }
     # L2A always (it carries the truth reflectance); L1C only for the Sen2Cor route, which reads it.
     levels = ("L2A", "L1C") if snakemake.params.sentinel2_level == "L1C" else ("L2A",)
-    build_archive(world_spec(config), Path(snakemake.output.archive), Path(snakemake.output.truth), levels,
+    build_archive(WorldSpec.from_config(config), Path(snakemake.output.archive), Path(snakemake.output.truth), levels,
                   workers=snakemake.threads)

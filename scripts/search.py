@@ -1,6 +1,7 @@
 """Checkpoint search: write the catalog of one source over the study's regions and period."""
 
-from soilsat.acquire.provider import get_provider, write_catalog
+from soilsat.acquire.catalog import write_catalog
+from soilsat.acquire.factory import get_provider
 from soilsat.config import period
 from soilsat.logs import to_file
 

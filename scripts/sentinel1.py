@@ -7,7 +7,8 @@ from soilsat.grid import grid_from_config
 from soilsat.io import write_dataset_cog
 from soilsat.logs import to_file
 from soilsat.sar import graph, snap
-from soilsat.sar.engine import GraphOutput, dem_nodata, product_tags, run_graph, set_threads
+from soilsat.sar.dem import declared_nodata
+from soilsat.sar.engine import GraphOutput, product_tags, run_graph, set_threads
 from soilsat.sar.orbit import read_eof
 from soilsat.sar.safe import open_product
 
@@ -21,7 +22,7 @@ with to_file(snakemake.log[0]) as log:
     staging = output.parent / f".{output.stem}.snap.dim"  # where SNAP's Write node puts its BEAM-DIMAP product
     orbits = list(snakemake.input.get("orbits", []))
     orbit_kind = read_eof(orbits[0]).kind if orbits else None  # the acquired file's type is what the graph asks for
-    xml = graph.build_graph(snakemake.input.product, staging, grid, dem, settings, dem_nodata(dem), orbit_kind)
+    xml = graph.build_graph(snakemake.input.product, staging, grid, dem, settings, declared_nodata(dem), orbit_kind)
     graph.write_graph(snakemake.output.graph, xml)
     tags = {"region": grid.region, "engine": settings["engine"], "graph_hash": graph.graph_hash(xml),
             "attribution": COPERNICUS_ATTRIBUTION}

@@ -4,11 +4,11 @@ from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.grid import grid_from_config
 from soilsat.io import write_dataset_cog
 from soilsat.logs import to_file
-from soilsat.optical.process import l2a_on_grid, settings_from_config
+from soilsat.optical.process import OpticalSettings, l2a_on_grid
 
 with to_file(snakemake.log[0]) as log:
     grid = grid_from_config(snakemake.params.region, snakemake.params.grid)
-    settings = settings_from_config(snakemake.params.sentinel2)
+    settings = OpticalSettings.from_config(snakemake.params.sentinel2)
     dataset = l2a_on_grid(snakemake.input.product, grid, settings, aoi_margin_m=snakemake.params.grid["margin_m"])
     tags = {"region": grid.region, "valid_fraction": f"{dataset.attrs['valid_fraction']:.4f}",
             "source_product": snakemake.wildcards.product, "level": snakemake.params.sentinel2["level"],

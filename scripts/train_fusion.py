@@ -1,23 +1,24 @@
-"""Rule train_fusion: the Tsagkatakis (2021) fusion CNN on fine sigma0 + coarse patches, scored against the coarse product."""
+"""Rule train_fusion: the Tsagkatakis (2021) fusion CNN on fine sigma0 + coarse patches, scored against the coarse
+product."""
 
 from soilsat.cf_netcdf import open_dataset, read_dataset, write_netcdf
 from soilsat.evaluate.store import write_table
-from soilsat.extract.samples import raster_index
+from soilsat.extract.rasters import of_region, read_index
 from soilsat.io import atomic_path
 from soilsat.logs import to_file
-from soilsat.models import fusion
 from soilsat.models.runtime import deterministic
+from soilsat.models.tsagkatakis import protocol as fusion
 
 with to_file(snakemake.log[0]) as log:
     deterministic(snakemake.params.seed, snakemake.threads)
     settings = fusion.FusionSettings.from_config(snakemake.params.settings)
     log.info("coarse product: %s", snakemake.params.coarse_source)
     probes = read_dataset(snakemake.input.insitu)
-    radar = raster_index(snakemake.input.sentinel1, "sensing_start")
+    radar = read_index(snakemake.input.sentinel1)
     found = []
     for region, path in zip(snakemake.params.regions, snakemake.input.coarse):
         with open_dataset(path) as product:
-            found += fusion.region_patches(radar[radar["region"] == region], product.load(), probes, region,
+            found += fusion.region_patches(of_region(radar, region), product.load(), probes, region,
                                            snakemake.params.grid_resolution, settings)
     patches = fusion.stack_patches(found)
     validation = fusion.split_patches(len(patches.index), settings.validation_fraction, snakemake.params.seed)

@@ -3,20 +3,16 @@
 from soilsat.cf_netcdf import read_dataset
 from soilsat.evaluate.store import overall_summary, write_results
 from soilsat.logs import to_file
-from soilsat.models.clay import calibration_split, clay_data, run_ann
 from soilsat.models.runtime import deterministic
-from soilsat.models.splits import bags
-from soilsat.models.tziolas import NetworkSettings
+from soilsat.models.tziolas.networks import NetworkSettings
+from soilsat.models.tziolas.protocol import ProtocolSettings, run_ann, split_samples
 
 with to_file(snakemake.log[0]) as log:
     seed = snakemake.params.seed
     deterministic(seed, snakemake.threads)
-    options = snakemake.params.tziolas
-    data = clay_data(read_dataset(snakemake.input[0]), options["observations"], source=snakemake.input[0])
-    calibration, test = calibration_split(data, options["calibration_fraction"])
-    members = bags(calibration, options["bags"], options["bag_fraction"], seed)
-    ann = options["ann"]
-    settings = NetworkSettings(**{k: ann[k] for k in ("epochs", "batch_size", "learning_rate", "l2")})
-    predictions = run_ann(data, calibration, test, members, settings, seed, ann["variants"])
+    split = split_samples(read_dataset(snakemake.input[0]), ProtocolSettings.from_config(snakemake.params.tziolas),
+                          seed, snakemake.input[0])
+    settings = NetworkSettings.from_config(snakemake.params.ann)
+    predictions = run_ann(split.data, split.calibration, split.test, split.bags, settings, seed, settings.variants)
     metrics = write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)
     log.info("%s", overall_summary(metrics))

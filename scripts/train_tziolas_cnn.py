@@ -3,22 +3,20 @@
 from soilsat.cf_netcdf import read_dataset
 from soilsat.evaluate.store import overall_summary, write_results, write_table
 from soilsat.logs import to_file
-from soilsat.models.clay import calibration_split, clay_data, run_cnn
 from soilsat.models.runtime import deterministic
-from soilsat.models.splits import bags
-from soilsat.models.tziolas import NetworkSettings
+from soilsat.models.tziolas.networks import NetworkSettings
+from soilsat.models.tziolas.protocol import ProtocolSettings, run_cnn, split_samples
 
 with to_file(snakemake.log[0]) as log:
     seed = snakemake.params.seed
     deterministic(seed, snakemake.threads)
-    options = snakemake.params.tziolas
-    data = clay_data(read_dataset(snakemake.input[0]), options["observations"], source=snakemake.input[0])
-    calibration, test = calibration_split(data, options["calibration_fraction"])
-    log.info("Kennard-Stone split of %d samples: %d calibration, %d test", len(data.target), len(calibration),
-             len(test))
-    members = bags(calibration, options["bags"], options["bag_fraction"], seed)
-    settings = NetworkSettings(**{k: options[k] for k in ("epochs", "batch_size", "learning_rate", "l2")})
-    predictions, activations = run_cnn(data, calibration, test, members, settings, seed, options["variants"])
+    split = split_samples(read_dataset(snakemake.input[0]), ProtocolSettings.from_config(snakemake.params.tziolas),
+                          seed, snakemake.input[0])
+    log.info("Kennard-Stone split of %d samples: %d calibration, %d test", len(split.data.target),
+             len(split.calibration), len(split.test))
+    settings = NetworkSettings.from_config(snakemake.params.tziolas)
+    predictions, activations = run_cnn(split.data, split.calibration, split.test, split.bags, settings, seed,
+                                       settings.variants)
     metrics = write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)
     write_table(activations, snakemake.output.activations)
     log.info("%s", overall_summary(metrics))

@@ -4,18 +4,16 @@
 from soilsat.cf_netcdf import read_dataset
 from soilsat.evaluate.store import overall_summary, write_results, write_table
 from soilsat.logs import to_file
-from soilsat.models.clay import calibration_split, clay_data, run_forest
-from soilsat.models.splits import bags
+from soilsat.models.tziolas.forest import ForestGrid, run_forest
+from soilsat.models.tziolas.protocol import ProtocolSettings, split_samples
 
 with to_file(snakemake.log[0]) as log:
     seed = snakemake.params.seed
-    options = snakemake.params.tziolas
-    data = clay_data(read_dataset(snakemake.input[0]), options["observations"], source=snakemake.input[0])
-    calibration, test = calibration_split(data, options["calibration_fraction"])
-    members = bags(calibration, options["bags"], options["bag_fraction"], seed)
-    grid = options["random_forest"]
-    predictions, search = run_forest(data, calibration, test, members, grid, grid["cv_folds"], seed,
-                                     snakemake.threads, grid["variants"])
+    split = split_samples(read_dataset(snakemake.input[0]), ProtocolSettings.from_config(snakemake.params.tziolas),
+                          seed, snakemake.input[0])
+    grid = ForestGrid.from_config(snakemake.params.forest)
+    predictions, search = run_forest(split.data, split.calibration, split.test, split.bags, grid, seed,
+                                     snakemake.threads, grid.variants)
     metrics = write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)
     write_table(search, snakemake.output.search)
     log.info("%s", overall_summary(metrics))

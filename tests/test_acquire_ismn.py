@@ -13,8 +13,6 @@ import pytest
 
 from conftest import DATA
 from soilsat.acquire.ismn import daily_soil_moisture, read_ismn, summarize
-from soilsat.acquire.ismn_formats import HEADER_VALUES, HEADER_VALUES_EARLY, data_format
-from soilsat.acquire.tables import read_lucas, read_weather
 from soilsat.errors import ProductError
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real" / "ismn"
@@ -134,30 +132,10 @@ def test_missing_archive(tmp_path):
         read_ismn(tmp_path / "nothere.zip", None, None)
 
 
-def test_lucas_missing_column(tmp_path):
-    path = tmp_path / "lucas_bad.csv"
-    path.write_text("POINTID,TH_LAT,TH_LONG,SURVEY_DATE,OC,Silt,Sand\nA1,55.9,8.9,04-06-18,12.0,20,70\n")
-    with pytest.raises(ProductError) as err:
-        read_lucas(path)
-    msg = str(err.value)
-    assert "lucas_bad.csv" in msg and "clay" in msg and "\n" not in msg
 
 
-def test_lucas_variants(tmp_path):
-    path = tmp_path / "lucas_2009.csv"
-    path.write_text("POINT_ID,GPS_LAT,GPS_LONG,clay,silt,sand,OC\n1001,41.3,-5.3,20,30,50,8.5\n1002,,,1,1,1,1\n")
-    t = read_lucas(path, year=2009)
-    assert list(t.columns) == ["point_id", "lat", "lon", "year", "clay", "silt", "sand", "oc"]
-    assert len(t) == 1 and t["year"].iloc[0] == 2009 and t["point_id"].iloc[0] == "1001"
-    with pytest.raises(ProductError, match="survey date"):
-        read_lucas(path)
 
 
-def test_weather_missing_column(tmp_path):
-    path = tmp_path / "weather_x.csv"
-    path.write_text("# station_id: X\ndate,precipitation_mm,tmin_c,tmax_c\n2020-01-01,1.0,-1,4\n")
-    with pytest.raises(ProductError, match="weather_x.csv.*tmean"):
-        read_weather(path)
 
 
 def _hand_made_station():
@@ -168,12 +146,14 @@ def _hand_made_station():
     east_30m = 30.0 / (111_320.0 * np.cos(np.radians(lat0)))
     sensors = {"A": (lat0, lon0, 0.05, 0.20), "B": (lat0 + 6.0 / 111_320.0, lon0, 0.05, 0.30),
                "C": (lat0, lon0 + east_30m, 0.05, 0.40), "D": (lat0, lon0, 0.30, 0.90)}
-    probes = pd.DataFrame([{"probe": "NET_ST", "network": "NET", "station": "ST", "sensor": s, "variable": "soil_moisture",
-                            "lat": la, "lon": lo, "depth_from": 0.0, "depth_to": d} for s, (la, lo, d, _) in sensors.items()])
+    probes = pd.DataFrame([{"probe": "NET_ST", "network": "NET", "station": "ST", "sensor": s,
+                            "variable": "soil_moisture", "lat": la, "lon": lo, "depth_from": 0.0, "depth_to": d}
+                           for s, (la, lo, d, _) in sensors.items()])
     hours = pd.date_range("2020-06-01", periods=24, freq="h")
     hourly = pd.concat([pd.DataFrame({"probe": "NET_ST", "network": "NET", "station": "ST", "sensor": s,
                                       "variable": "soil_moisture", "depth_from": 0.0, "depth_to": d, "time": hours,
-                                      "value": v, "flag": "G"}) for s, (_, _, d, v) in sensors.items()], ignore_index=True)
+                                      "value": v, "flag": "G"}) for s, (_, _, d, v) in sensors.items()],
+                       ignore_index=True)
     hourly.loc[(hourly["sensor"] == "A") & (hourly.index % 24 == 0), ["value", "flag"]] = [5.0, "D01"]  # a bad hour
     return probes, hourly, sensors
 
@@ -323,16 +303,3 @@ def test_old_ismn_formats_are_named_with_the_format_to_download(fmt, as_zip, tmp
         assert str(err.value) == expected
 
 
-def test_a_header_values_file_starting_without_provider_flags_is_current():
-    """Current files may lack the provider flag on some lines: only a file without it on every line is early."""
-    head = "NET NET ST 1.0 2.0 3.0 0.05 0.05 Probe\n2020/01/01 00:00 0.2 G\n2020/01/01 01:00 0.2 G\n"
-    read_whole = []
-
-    def whole(extra: str) -> str:
-        read_whole.append(True)
-        return head + extra
-
-    assert data_format("N_N_S_sm_0.05_0.05_P_2020_2020.stm", head, lambda: whole("2020/01/01 02:00 0.2 G M\n")) \
-        == HEADER_VALUES
-    assert data_format("N_N_S_sm_0.05_0.05_P_2020_2020.stm", head, lambda: whole("")) == HEADER_VALUES_EARLY
-    assert read_whole == [True, True]

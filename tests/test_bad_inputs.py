@@ -6,7 +6,7 @@ Cases covered elsewhere, with their message asserted there, and not repeated her
 - a missing JP2 band: test_optical.py::test_missing_band_names_the_file
 - an MTD without offsets: test_optical.py::test_offsets_by_baseline
 - a probe with no valid day: test_extract.py (probes with no valid soil-moisture day)
-- a LUCAS file with missing columns: test_acquire_ismn.py::test_lucas_missing_column
+- a LUCAS file with missing columns: test_acquire_tables.py::test_lucas_missing_column
 - a misspelt config key: test_config.py (the misspelt-key case)
 - ISMN CR-only line endings: test_acquire_ismn.py::test_smosmania_cr_only_line_endings
 

@@ -11,12 +11,11 @@ import subprocess
 import pytest
 import yaml
 
+from cdse_account import PASSWORD, USER, safe_zip, settings_for
 from conftest import ROOT, SNAKEMAKE
 from loopback import DOWNLOAD_PATH, serve, synthetic_catalogue
-from test_cdse import PASSWORD, USER, safe_zip, settings_for
-from test_weather_era5 import KEY, RETRIES, serve_cds
-
 from soilsat.acquire.tables import read_weather
+from test_acquire_era5 import KEY, RETRIES, serve_cds
 
 pytestmark = pytest.mark.e2e
 NAMES = ["S1A_IW_GRDH_1SDV_20200403T171500_20200403T171525_032000_036000_ABCD",
@@ -109,39 +108,14 @@ def test_era5_land_run_leaves_no_cds_key_behind(tmp_path):
     assert KEY not in proc.stdout + proc.stderr
 
 
-def test_earthdata_credentials_come_from_the_environment_or_netrc_only(tmp_path):
-    from soilsat.acquire.earthdata_login import load_earthdata_credentials
-    from soilsat.errors import ConfigError
-
-    login = "https://urs.earthdata.nasa.gov"
-    token = load_earthdata_credentials(login, {"EARTHDATA_TOKEN": " tok-123 ", "EARTHDATA_USERNAME": "u",
-                                               "EARTHDATA_PASSWORD": "p"}, tmp_path / "none")
-    assert token.uses_token and token.token == "tok-123" and token.source == "EARTHDATA_TOKEN"
-    account = load_earthdata_credentials(login, {"EARTHDATA_USERNAME": "u", "EARTHDATA_PASSWORD": "p-secret"},
-                                         tmp_path / "none")
-    assert (account.username, account.password, account.uses_token) == ("u", "p-secret", False)
-    assert "p-secret" not in repr(account) and "tok-123" not in repr(token)
-    netrc_file = tmp_path / "netrc"
-    netrc_file.write_text("machine urs.earthdata.nasa.gov login nu password np-secret\n")
-    netrc_file.chmod(0o600)
-    from_netrc = load_earthdata_credentials(login, {}, netrc_file)
-    assert (from_netrc.username, from_netrc.password, from_netrc.source) == ("nu", "np-secret", str(netrc_file))
-    with pytest.raises(ConfigError) as err:
-        load_earthdata_credentials(login, {}, tmp_path / "none")
-    assert str(err.value) == ("no NASA Earthdata credentials: set EARTHDATA_TOKEN (a token from your Earthdata Login "
-                              "profile), or EARTHDATA_USERNAME and EARTHDATA_PASSWORD, or add 'machine "
-                              f"urs.earthdata.nasa.gov login ... password ...' to {tmp_path / 'none'}")
-
-
 @pytest.mark.parametrize("flow", ["token", "password"])
 def test_earthdata_search_and_fetch_leave_no_password_or_token_behind(tmp_path, monkeypatch, caplog, flow):
     import logging
 
     from loopback_earthdata import serve_earthdata
-    from test_earthdata import granule, settings_for
-
+    from soilsat.acquire.catalog import write_catalog
     from soilsat.acquire.earthdata import EarthdataProvider
-    from soilsat.acquire.provider import write_catalog
+    from test_acquire_earthdata import granule, settings_for
 
     secret_password, secret_token = "Edl-Secret-Pa55", "edl-Secret-Token-77"
     for key in ("EARTHDATA_TOKEN", "EARTHDATA_USERNAME", "EARTHDATA_PASSWORD"):

@@ -13,20 +13,11 @@ from compliance import cf_failures
 from soilsat.cf_netcdf import DECIBEL, LABELS, read_dataset
 from soilsat.extract.cf import write_dataset
 from soilsat.extract.insitu import insitu_dataset
-from soilsat.extract.probes import build_dataset, to_table
-from soilsat.extract.samples import (
-    S2_BANDS,
-    bare_soil_observations,
-    covariate_windows,
-    locate,
-    raster_index,
-    sample_dataset,
-    sample_table,
-    usable_optical,
-    window_dataset,
-    window_table,
-    yearly_phenology,
-)
+from soilsat.extract.probes import Sigma0Settings, build_dataset, to_table
+from soilsat.extract.points import locate
+from soilsat.extract.rasters import index_rasters, usable
+from soilsat.extract.samples import S2_BANDS, bare_soil_observations, sample_dataset, sample_table
+from soilsat.extract.windows import covariate_windows, window_dataset, window_table, yearly_phenology
 from soilsat.extract.static import STATIC_BANDS
 from soilsat.grid import region_grid
 from soilsat.io import write_cog
@@ -70,8 +61,8 @@ def world(tmp_path_factory):
             "daily": daily, "weather": weather, "samples": locate(lucas, {"a": grid}, "point_id")}
 
 
-SIGMA0 = {"statistic": "pixel", "buffer_m": 0, "orbits": "merged", "max_z": None, "outlier_population": "probe",
-          "outlier_scale": "db"}
+SIGMA0 = Sigma0Settings(statistic="pixel", buffer_m=0, orbits="merged", max_z=None, outlier_population="probe",
+                        outlier_scale="db")
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +70,12 @@ def written(world):
     """probes, samples, windows and in-situ datasets written by the shared writer, with their tables; the folder and
     the datasets as they were in memory."""
     w, root = world, world["root"]
-    probes = build_dataset(w["sites"], w["daily"], w["weather"], w["grids"], w["s1"], w["s2"], w["static"],
+    radar, optical = index_rasters(w["s1"], "sentinel1"), index_rasters(w["s2"], "sentinel2")
+    probes = build_dataset(w["sites"], w["daily"], w["weather"], w["grids"], radar, optical, w["static"],
                            "2020-05-01", "2020-05-10", 30, 0.05, SIGMA0, config_hash="c0ffee")
     write_dataset(probes, to_table(probes), root / "probes.nc", root / "probes.parquet")
-    s2 = usable_optical(w["s2"], 0.05)
-    optical, radar = raster_index(s2, "sensing_time"), raster_index(w["s1"], "sensing_start")
+    optical = usable(optical, 0.05)
+    s2 = optical["path"]
     observations = bare_soil_observations(w["samples"], optical, radar, pair_days=1, outlier_sd=3)
     samples = sample_dataset(w["samples"], observations, "c0ffee", {"sentinel1": w["s1"], "sentinel2": s2})
     write_dataset(samples, sample_table(samples), root / "samples.nc", root / "samples.parquet")

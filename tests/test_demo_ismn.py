@@ -1,4 +1,4 @@
-"""The demo world's ISMN archive and ancillary files, read back and compared with the truth."""
+"""The demo world's ISMN archive, read back and compared with the truth."""
 
 from __future__ import annotations
 
@@ -9,11 +9,8 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-import rasterio
 
 from soilsat.acquire.ismn import daily_soil_moisture, read_ismn, summarize
-from soilsat.acquire.tables import read_lucas, read_weather
-from soilsat.demo import ancillary
 from soilsat.demo.ismn import FROZEN_FLAG, network_name, write_ismn_archive
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 
@@ -156,75 +153,3 @@ def test_summarize_demo(archive):
     assert s["variables"] == ["soil_moisture", "soil_temperature"]
     assert [0.0, 0.05] in s["depths"] and [0.05, 0.05] in s["depths"]
     assert s["time_from"].startswith("2020-01-01") and s["time_to"].startswith("2020-02-29")
-
-
-def test_weather_csv(world, tmp_path):
-    entries = ancillary.write_weather(world, tmp_path)
-    assert [e["source"] for e in entries] == ["weather"] and entries[0]["region"] == "t"
-    w = read_weather(tmp_path / entries[0]["path"])
-    truth = world[0].truth
-    assert len(w) == truth.sizes["time"]
-    np.testing.assert_allclose(w["precipitation"], truth["precipitation"].values, atol=0.051)
-    np.testing.assert_allclose(w["tmax"], truth["tmax"].values, atol=0.051)
-    assert w.attrs["station_id"] and abs(w.attrs["latitude"] - 55.95) < 1e-6
-
-
-def test_dem(world, tmp_path):
-    (entry,) = ancillary.write_dem(world, tmp_path)
-    grid = world[0].grid
-    with rasterio.open(tmp_path / entry["path"]) as src:
-        assert src.crs.to_epsg() == grid.epsg and src.res == (30.0, 30.0)
-        left, bottom, right, top = grid.bounds
-        b = src.bounds
-        assert b.left <= left - 1000 and b.right >= right + 1000
-        assert b.bottom <= bottom - 1000 and b.top >= top + 1000
-        assert b.left > left - 1030 and b.top < top + 1030
-        assert "ellipsoid" in src.tags()["VERTICAL_DATUM"]
-        dem = src.read(1)
-        assert np.isfinite(dem).all()
-        # an inside pixel equals the mean of the 3x3 truth pixels it covers
-        row, col = src.index(grid.x_coords()[100] + 0.0, grid.y_coords()[100])
-        x0, y0 = src.xy(row, col, offset="ul")
-        c0 = int(round((x0 - grid.x0) / 10))
-        r0 = int(round((grid.y0 - y0) / 10))
-        block = world[0].truth["elevation"].values[r0:r0 + 3, c0:c0 + 3]
-        assert dem[row, col] == pytest.approx(float(block.mean()), abs=1e-3)
-
-
-def test_landcover(world, tmp_path):
-    (entry,) = ancillary.write_landcover(world, tmp_path)
-    grid = world[0].grid
-    with rasterio.open(tmp_path / entry["path"]) as src:
-        assert src.crs.to_epsg() == grid.epsg and src.transform == grid.transform
-        assert src.nodata == 0 and src.dtypes[0] == "int16"
-        np.testing.assert_array_equal(src.read(1), world[0].truth["landcover"].values)
-
-
-def test_soil(world, tmp_path):
-    (entry,) = ancillary.write_soil(world, tmp_path)
-    west, south, east, north = world[0].grid.lonlat_bounds()
-    with rasterio.open(tmp_path / entry["path"]) as src:
-        assert src.res == pytest.approx((1 / 120, 1 / 120)) and src.crs.to_epsg() == 4326  # HWSD's 30 arc-seconds
-        assert list(src.descriptions) == ["clay", "silt", "sand", "organic_carbon", "base_saturation"]
-        assert src.bounds.left <= west and src.bounds.top >= north
-        clay, silt, sand, oc, bs = src.read()
-        np.testing.assert_allclose(clay + silt + sand, 100, atol=1e-3)
-        truth_clay = world[0].truth["clay"].values
-        assert abs(np.nanmean(clay) - truth_clay.mean() - ancillary.CLAY_BIAS) < 3.0  # see tests/test_demo_ancillary.py
-        assert np.all((bs >= 5) & (bs <= 100))
-        assert 0.1 < np.nanmean(oc) < 10
-
-
-def test_lucas(world, tmp_path):
-    (entry,) = ancillary.write_lucas(world, tmp_path / "lucas.csv")
-    assert entry["source"] == "lucas" and entry["path"] == "lucas.csv"
-    (in_dir,) = ancillary.write_lucas(world, tmp_path / "archive")
-    assert in_dir["path"] == "lucas/LUCAS_TOPSOIL_2018_demo.csv" and in_dir["md5"] == entry["md5"]
-    raw = pd.read_csv(tmp_path / "lucas.csv")
-    assert {"POINTID", "TH_LAT", "TH_LONG", "SURVEY_DATE", "LC", "OC", "Clay", "Silt", "Sand"} <= set(raw.columns)
-    assert raw["LC"].str.match(r"B1\d").all()
-    table = read_lucas(tmp_path / "lucas.csv")
-    s = world[0].samples
-    assert list(table["point_id"]) == list(s["point_id"])
-    np.testing.assert_allclose(table["clay"], s["clay"])
-    assert (table["year"] == 2018).all()

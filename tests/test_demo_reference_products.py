@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from conftest import real_fixture
-
 from soilsat.demo import reference_products as rp
 from soilsat.demo.world import RegionSpec, RegionWorld, WorldSpec, make_world, sentinel1_schedule
 from soilsat.reference import cgls_ssm, esacci_sm
@@ -162,7 +161,8 @@ def test_demo_files_sample_like_the_real_ones(world, archive):
 
 def test_entries_serve_through_the_demo_provider(archive, tmp_path):
     """Indexed as the demo archive indexes its items, the files come back by source, region and name."""
-    from soilsat.acquire.provider import get_provider, item_filename
+    from soilsat.acquire.catalog import item_filename
+    from soilsat.acquire.factory import get_provider
     from soilsat.demo.archive import INDEX_COLUMNS
 
     folder, csm, ecv = archive

@@ -17,7 +17,6 @@ from scipy import ndimage
 xarray_sentinel = pytest.importorskip("xarray_sentinel")
 
 from soilsat.demo import orbit as orb  # noqa: E402
-from soilsat.demo.backscatter import water_cloud  # noqa: E402
 from soilsat.demo.sentinel1 import write_products  # noqa: E402
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world, sentinel1_schedule  # noqa: E402
 
@@ -199,15 +198,3 @@ def test_truth_cog_on_study_grid(demo):
         assert 36.5 < inc.min() and inc.max() < 39.5
         assert np.all(vh < vv)
         assert 0.003 < np.median(vv) < 0.3
-
-
-def test_water_cloud_trends():
-    sm = np.array([0.05, 0.40])
-    bare = water_cloud(sm, np.zeros(2), np.full(2, 39.0), "VV")
-    assert np.allclose(10 * np.log10(bare), [-20, -8], atol=0.01)
-    assert water_cloud(0.2, 0.0, 45.0, "VV") < water_cloud(0.2, 0.0, 30.0, "VV")
-    assert 6.5 < 10 * np.log10(water_cloud(0.2, 0.0, 39.0, "VV") / water_cloud(0.2, 0.0, 39.0, "VH")) < 8.5
-    # A dense canopy hides the soil: moisture matters less under it.
-    wet_dry_bare = water_cloud(0.4, 0.0, 38.0, "VV") / water_cloud(0.1, 0.0, 38.0, "VV")
-    wet_dry_veg = water_cloud(0.4, 0.9, 38.0, "VV") / water_cloud(0.1, 0.9, 38.0, "VV")
-    assert wet_dry_veg < wet_dry_bare

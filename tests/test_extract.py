@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from soilsat.extract.probes import probe_days
-from soilsat.extract.samples import closest_in_time, drop_outliers, locate, phenology, smooth_daily
+from soilsat.extract.points import locate
+from soilsat.extract.samples import closest_in_time, drop_outliers
+from soilsat.extract.windows import phenology, smooth_daily
 from soilsat.extract.series import window_statistic, zscore_outliers
 from soilsat.extract.static import slope_aspect
 from soilsat.grid import region_grid
@@ -136,14 +138,21 @@ def _tagged_s2(path, valid_fraction: str | None) -> str:
 
 
 def test_products_under_min_valid_fraction_dropped_and_logged(tmp_path, caplog):
-    from soilsat.extract.samples import usable_optical
+    from soilsat.extract.rasters import index_rasters, read_index, usable
 
     clear = _tagged_s2(tmp_path / "S2A_clear.tif", "0.8000")
     cloudy = _tagged_s2(tmp_path / "S2A_cloudy.tif", "0.0100")
     edge = _tagged_s2(tmp_path / "S2A_edge.tif", "0.0500")
-    with caplog.at_level(logging.INFO, logger="soilsat.extract.samples"):
-        kept = usable_optical([clear, cloudy, edge], 0.05)
-    assert kept == [clear, edge]  # the threshold itself is kept
+    index = index_rasters([clear, cloudy, edge], "sentinel2")
+    index.to_csv(tmp_path / "index.csv", index=False)
+    back = read_index(tmp_path / "index.csv")  # the written index reads back as it was
+    columns = ["path", "product", "source", "region", "time", "valid_fraction"]
+    pd.testing.assert_frame_equal(back[columns], index[columns])
+    assert back["orbit_direction"].isna().all()
+    assert index["time"].tolist() == [pd.Timestamp("2020-05-01T10:30:00")] * 3
+    with caplog.at_level(logging.INFO, logger="soilsat.extract.rasters"):
+        kept = usable(index, 0.05)
+    assert kept["path"].tolist() == [clear, edge]  # the threshold itself is kept
     assert ("dropped Sentinel-2 product S2A_cloudy: valid fraction 0.010 below sentinel2.min_valid_fraction 0.050"
             in caplog.text)
     assert "S2A_clear" not in caplog.text and "S2A_edge" not in caplog.text
@@ -151,11 +160,11 @@ def test_products_under_min_valid_fraction_dropped_and_logged(tmp_path, caplog):
 
 
 def test_product_without_valid_fraction_tag_is_an_error_naming_it(tmp_path):
-    from soilsat.extract.samples import usable_optical
+    from soilsat.extract.rasters import index_rasters
 
     bare = _tagged_s2(tmp_path / "S2A_untagged.tif", None)
     with pytest.raises(ValueError, match="S2A_untagged.tif: Sentinel-2 raster has no valid_fraction tag"):
-        usable_optical([bare], 0.05)
+        index_rasters([bare], "sentinel2")
 
 
 @pytest.mark.parametrize("rule, script", [
@@ -172,4 +181,4 @@ def test_every_sentinel2_consumer_honours_min_valid_fraction(rule, script):
     source = (root / "scripts" / f"{script}.py").read_text()
     assert "params.min_valid_fraction" in source
     # the one shared filter, not a copy of it
-    assert "usable_optical(" in source or "build_dataset(" in source
+    assert "usable(" in source or "build_dataset(" in source

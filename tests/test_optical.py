@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -13,15 +14,17 @@ import pandas as pd
 import pytest
 import rasterio
 
-from conftest import DATA
+from conftest import DATA, schema_section
 from soilsat.demo import reflectance as rf
 from soilsat.demo.sentinel2 import acquisition, demo_tile, write_products
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
 from soilsat.optical import indices, masks
-from soilsat.optical.process import OpticalSettings, l2a_on_grid, settings_from_config
+from soilsat.optical.process import OpticalSettings, l2a_on_grid
 from soilsat.optical.safe import read_band, read_metadata, summarize
+
+OPTICAL = OpticalSettings.from_config(schema_section("sentinel2"))
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +225,7 @@ def test_missing_band_in_zip_names_the_member(demo, tmp_path):
             if not item.filename.endswith("_B12_20m.jp2"):
                 zout.writestr(item, zin.read(item.filename))
     with pytest.raises(ProductError, match=r"_B12_20m\.jp2"):
-        l2a_on_grid(dst, demo[1][0].grid)
+        l2a_on_grid(dst, demo[1][0].grid, OPTICAL)
 
 
 # ---- L2A onto the study grid -----------------------------------------------------------
@@ -236,7 +239,7 @@ def test_l2a_on_grid_matches_truth(demo):
     agree = valid_px = 0
     bare_days = []  # per product: (truth bare-soil pixel-days, of those flagged, pixel-days flagged bare)
     for row in l2a:
-        ds = l2a_on_grid(root / "archive" / row["path"], grid)
+        ds = l2a_on_grid(root / "archive" / row["path"], grid, OPTICAL)
         assert ds.sizes == {"y": grid.height, "x": grid.width}
         assert set(rf.BANDS) - {"B01", "B09", "B10"} <= set(ds.data_vars)
         assert ds.attrs["baseline"] == "05.00" and ds.attrs["product"] == row["name"]
@@ -284,7 +287,7 @@ def test_l2a_on_grid_other_crs_and_thresholds(demo):
     _, world, root, l2a, _ = demo
     g = world[0].grid
     path = root / "archive" / l2a[0]["path"]
-    ref = l2a_on_grid(path, g)
+    ref = l2a_on_grid(path, g, OPTICAL)
     # The same area on a 20 m grid in the neighbouring UTM zone: reprojected by rasterio.warp.
     import pyproj
 
@@ -292,7 +295,7 @@ def test_l2a_on_grid_other_crs_and_thresholds(demo):
     xs, ys = t.transform([g.bounds[0], g.bounds[2]], [g.bounds[1], g.bounds[3]])
     other = StudyGrid("t33", 32633, float(np.floor(min(xs) / 20) * 20 + 200), float(np.ceil(max(ys) / 20) * 20 - 200),
                       width=int((max(xs) - min(xs) - 400) // 20), height=int((max(ys) - min(ys) - 400) // 20), resolution=20)
-    ds = l2a_on_grid(path, other)
+    ds = l2a_on_grid(path, other, OPTICAL)
     assert ds.sizes == {"y": other.height, "x": other.width}
     assert ds.attrs["valid_fraction"] > 0.3
     # Compare with the same-CRS result at the pixel centres of the other grid.
@@ -305,14 +308,14 @@ def test_l2a_on_grid_other_crs_and_thresholds(demo):
     both = ok & np.isfinite(ref_ndvi)
     assert both.mean() > 0.3
     assert np.median(np.abs(ds["NDVI"].values[both] - ref_ndvi[both])) < 0.03
-    strict = l2a_on_grid(path, g, cloud_probability_max=1, scl_invalid=(0,))
+    strict = l2a_on_grid(path, g, OPTICAL, cloud_probability_max=1, scl_invalid=(0,))
     assert strict.attrs["valid_fraction"] <= ref.attrs["valid_fraction"]
 
 
 def test_l2a_on_grid_refuses_l1c(demo):
     _, world, root, _, l1c = demo
     with pytest.raises(ProductError, match="L1C"):
-        l2a_on_grid(root / "archive" / l1c[0]["path"], world[0].grid)
+        l2a_on_grid(root / "archive" / l1c[0]["path"], world[0].grid, OPTICAL)
 
 
 # ---- masks, AOI fraction and configured indices ----------------------------------------
@@ -358,10 +361,10 @@ def test_configured_indices_and_thresholds(demo):
           "indices": {"ndvi": {"nir": "B08", "red": "B04"}, "ndwi": {"nir": "B8A", "swir": "B11"},
                       "evi": {"nir": "B8A", "red": "B04", "blue": "B02", "G": 2.0, "C1": 5, "C2": 7, "L": 0.5},
                       "bare_soil": {"ndvi_max": 0.35, "nbr2_max": 0.1}}}
-    s = settings_from_config(s2)
+    s = OpticalSettings.from_config(s2)
     assert s.ndvi_bands == ("B08", "B04") and s.evi_coefficients == (2.0, 5.0, 7.0, 0.5)
     ds = l2a_on_grid(path, g, s, aoi_margin_m=250)
-    plain = l2a_on_grid(path, g, aoi_margin_m=250)
+    plain = l2a_on_grid(path, g, OPTICAL, aoi_margin_m=250)
     assert list(ds.data_vars)[:7] == s2["bands"] and "B05" not in ds
     ok = ds["valid"].values == 1
     np.testing.assert_allclose(ds["NDVI"].values[ok], indices.ndvi(ds["B08"].values, ds["B04"].values)[ok], atol=1e-6)
@@ -377,15 +380,15 @@ def test_configured_indices_and_thresholds(demo):
     assert ds.attrs["valid_fraction"] == pytest.approx(masks.valid_fraction(ok, g, 250))
     assert ds.attrs["valid_fraction"] <= plain.attrs["valid_fraction"]
     with pytest.raises(ConfigError, match="sentinel2.resampling.reflectance"):
-        OpticalSettings(resampling_reflectance="magic")
+        dataclasses.replace(OPTICAL, resampling_reflectance="magic")
 
 
 def test_resampling_choice_changes_20m_bands_only(demo):
     _, world, root, l2a, _ = demo
     g = world[0].grid
     path = root / "archive" / l2a[0]["path"]
-    bil = l2a_on_grid(path, g)
-    near = l2a_on_grid(path, g, resampling_reflectance="nearest")
+    bil = l2a_on_grid(path, g, OPTICAL)
+    near = l2a_on_grid(path, g, OPTICAL, resampling_reflectance="nearest")
     ok = (bil["valid"].values == 1) & (near["valid"].values == 1)
     # 10 m bands sit on the grid's pixels: any kernel returns them unchanged.
     np.testing.assert_allclose(bil["B04"].values[ok], near["B04"].values[ok], atol=1e-6)

@@ -1,11 +1,11 @@
-"""The builtin engine (soilsat.sar.engine) running the SNAP graph on demo products, and GRD border noise."""
+"""The builtin engine (soilsat.sar.engine) running the SNAP graph on demo products, broken products and GRD border
+noise on an old product."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import zipfile
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -13,27 +13,20 @@ import pytest
 import rasterio
 from scipy import ndimage
 
-from soilsat.demo.ancillary import write_dem
-from soilsat.demo.sentinel1 import NESZ_DB, write_products
-from soilsat.demo.world import RegionSpec, WorldSpec, make_world
+from soilsat.demo.sentinel1_pass import NESZ_DB
 from soilsat.errors import ConfigError, ProductError
 from soilsat.io import read_bands
-from soilsat.sar import border, engine, graph
+from soilsat.sar import engine, graph
+from soilsat.sar.reference import whole_grid
 from soilsat.sar.safe import open_product
 
 from test_sar_graph import sentinel1_settings
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """The tiny demo world: its region, Sentinel-1 products, truth and DEM folder."""
-    root = tmp_path_factory.mktemp("s1_engine")
-    spec = WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),), start=date(2020, 4, 1),
-                     end=date(2020, 4, 20), probes_per_region=3, lucas_samples=10)
-    regions = make_world(spec)
-    records = write_products(regions, spec, root / "archive", root / "truth")
-    write_dem(regions, root / "dem")
-    return root, regions[0], records
+def world(s1_demo_world):
+    """The tiny demo world: its root, region and Sentinel-1 product records, with its DEM folder (conftest)."""
+    return s1_demo_world
 
 
 def make_graph(world, out_dir: Path, product: Path | None = None, rec: dict | None = None, **overrides) -> Path:
@@ -100,7 +93,8 @@ def test_output_cog_layout_and_tags(world, outputs):
         assert tags["product"] == rec["name"]
         assert tags["orbit_direction"] == rec["orbit_direction"]
         assert int(tags["relative_orbit"]) == rec["relative_orbit"]
-        assert dt.datetime.fromisoformat(tags["sensing_start"]) == dt.datetime.fromisoformat(rec["sensing_start"].rstrip("Z"))
+        sensing_start = dt.datetime.fromisoformat(rec["sensing_start"].rstrip("Z"))
+        assert dt.datetime.fromisoformat(tags["sensing_start"]) == sensing_start
         assert tags["graph_hash"] == graph.graph_hash(g.read_text())
         assert tags["attribution"] == "Contains modified Copernicus Sentinel data"
         assert tags["engine"] == "builtin" and tags["region"] == "t"
@@ -155,8 +149,8 @@ def test_looks_are_read_back_from_the_graph(world, tmp_path, monkeypatch):
 def test_blocks_agree_with_one_window(world, tmp_path):
     g = make_graph(world, tmp_path)
     spec = engine.read_chain(g)
-    whole = engine.run_chain(spec, world[1].grid, block_lines=4096)
-    blocks = engine.run_chain(spec, world[1].grid, block_lines=40)
+    whole = whole_grid.run_chain(spec, world[1].grid, block_lines=4096)
+    blocks = whole_grid.run_chain(spec, world[1].grid, block_lines=40)
     for pol in ("VV", "VH"):
         a, b = whole[f"sigma0_{pol}"].values, blocks[f"sigma0_{pol}"].values
         # only the per-block point-target threshold may differ: nearly every pixel is identical
@@ -166,7 +160,7 @@ def test_blocks_agree_with_one_window(world, tmp_path):
 
 def test_border_noise_is_logged_as_masked_from_ipf_2_90(world, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="soilsat")
-    engine.run_chain(engine.read_chain(make_graph(world, tmp_path)), world[1].grid)
+    whole_grid.run_chain(engine.read_chain(make_graph(world, tmp_path)), world[1].grid)
     assert "IPF 003.40 masks GRD borders itself (>= 2.90)" in caplog.text
     assert "no precise orbit file given" in caplog.text
 
@@ -252,7 +246,8 @@ def rewrite_zip(src: Path, dst: Path, change) -> Path:
 
 @pytest.mark.parametrize("case, member, message", [
     ("truncated", "measurement/s1a-iw-grd-vv-", "measurement unreadable"),
-    ("no_calibration", "annotation/calibration/calibration-s1a-iw-grd-vh-", "calibration file of polarisation VH is missing"),
+    ("no_calibration", "annotation/calibration/calibration-s1a-iw-grd-vh-",
+     "calibration file of polarisation VH is missing"),
     ("no_noise", "annotation/calibration/noise-s1a-iw-grd-vv-", "noise file of polarisation VV is missing"),
 ])
 def test_broken_products_fail_naming_the_file(world, tmp_path, case, member, message):
@@ -293,37 +288,6 @@ def test_a_missing_dem_is_named(world, tmp_path):
 # --------------------------------------------------------------------------- border noise
 
 
-def test_border_rule_by_ipf_version():
-    assert border.needs_border_removal((2, 70)) and border.needs_border_removal((2, 43))
-    assert not border.needs_border_removal((2, 90)) and not border.needs_border_removal((3, 40))
-    assert border.noise_scale((2, 70), np.full(5, 474.0)) == 1.0
-    assert border.noise_scale((2, 43), np.full(5, 474.0)) == 474.0**2
-
-
-def test_border_runs_from_each_edge():
-    dn = np.full((40, 60), 100, dtype=np.uint16)
-    dn[:, :5] = 12  # low "no-value" samples on the left
-    dn[7, :9] = 12  # a deeper run on one line
-    dn[:, -3:] = 20
-    dn[:2] = 8
-    dn[-4:, 30] = 0
-    noise = np.zeros(dn.shape)
-    noise[:, 5] = 100**2  # column 5 is all noise: part of the left run
-    good = border.signal(dn, noise, 0.5)
-    assert not good[10, 5] and good[10, 6]
-    left, right = border.side_depths(good, 500)
-    assert left[10] == 6 and left[7] == 9 and np.all(right[2:] == 3)
-    assert left[0] == right[1] == 60  # an all-noise line is no-value across
-    top, bottom = border.edge_depths(good[:20], good[20:], 500)
-    assert top[30] == 2 and bottom[30] == 4 and bottom[31] == 0
-    mask = border.border_mask(dn.shape, 0, 40, left, right, top, bottom)
-    assert mask[10, :6].all() and not mask[10, 6:-3].any() and mask[10, -3:].all()
-    assert mask[:2].all() and mask[-4:, 30].all() and not mask[-4:, 31].all()
-    # the search stops at border_limit: a run deeper than the limit is trimmed only up to it
-    left4, _ = border.side_depths(good, 4)
-    assert left4.max() == 4
-
-
 @pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 def test_border_noise_on_an_old_product(world, tmp_path):
     """An IPF 2.70 product with low border samples instead of zeros: the border is trimmed, the rest kept."""
@@ -355,100 +319,10 @@ def test_border_noise_on_an_old_product(world, tmp_path):
         meas = engine.Measurement(product, data)
         plan = engine.plan_border(spec, product, data, meas, window)
         assert plan.active and plan.left and plan.right
-        image = engine.sigma0_block(data, meas, plan, (0, ann.number_of_lines), (0, ann.number_of_samples), ann.number_of_lines)
+        image = engine.sigma0_block(data, meas, plan, (0, ann.number_of_lines), (0, ann.number_of_samples),
+                                    ann.number_of_lines)
         meas.close()
     assert np.isnan(image[:, :36]).all() and np.isnan(image[:24]).all()
     assert np.isnan(image[-24:]).all() and np.isnan(image[:, -36:]).all()
     inner = image[24:-24, 36:-36]
     assert np.isfinite(inner).mean() > 0.99  # the signal is kept
-
-
-def demo_model(world):
-    """The first product's range-Doppler model and the world's heights with a steep block (layover, shadow)."""
-    from soilsat.sar import terrain
-    from soilsat.sar.orbit import annotation_orbit
-
-    root, region, records = world
-    with open_product(root / "archive" / records[0]["path"]) as product:
-        ann = product.annotation("VV")
-    heights = region.truth["elevation"].values.astype(float)
-    heights[60:70, 80:90] += 400.0  # a steep block: layover and shadow near block edges
-    return terrain.RangeDopplerModel.from_annotation(ann, annotation_orbit(ann)), heights
-
-
-def test_geometry_in_grid_blocks_equals_the_whole(world):
-    from soilsat.sar import terrain
-
-    region = world[1]
-    model, heights = demo_model(world)
-    whole = terrain.grid_geometry(model, region.grid, heights)
-    blocks = engine.grid_geometry(model, region.grid, heights, rows=32, halo=32)
-    np.testing.assert_array_equal(blocks.line, whole.line)
-    np.testing.assert_array_equal(blocks.pixel, whole.pixel)
-    np.testing.assert_allclose(blocks.local_incidence_angle, whole.local_incidence_angle, atol=1e-4)
-    assert whole.layover.any() and whole.shadow.any()
-    np.testing.assert_array_equal(blocks.layover, whole.layover)
-    np.testing.assert_array_equal(blocks.shadow, whole.shadow)
-
-
-# --------------------------------------------------------------------------- interpolated zero-Doppler time
-
-S1B_SAFE = "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE"
-
-
-def _geometry_error(model, grid, heights) -> tuple[float, float]:
-    """Largest |line| and |pixel| difference between the interpolated and the exactly solved geometry."""
-    from soilsat.sar import terrain
-
-    exact = terrain._raw_geometry(model, grid, heights, None)
-    fast = terrain._raw_geometry(model, grid, heights, None, terrain.height_levels(heights))
-    ok = np.isfinite(exact[0])
-    # the interpolated geometry skips the ground far beyond the image (terrain.OUTSIDE_MARGIN), and only that
-    line, pixel = exact[0], exact[1]
-    with np.errstate(invalid="ignore"):
-        beyond = np.maximum.reduce([-line, line - (model.number_of_lines - 1), -pixel, pixel - (model.number_of_samples - 1)])
-    skipped = ok & ~np.isfinite(fast[0])
-    assert np.all(beyond[skipped] > terrain.OUTSIDE_MARGIN - 64)
-    assert np.all(np.isfinite(fast[0])[ok & (beyond < terrain.OUTSIDE_MARGIN)])
-    ok &= np.isfinite(fast[0])
-    np.testing.assert_allclose(fast[3:5][:, ok], exact[3:5][:, ok], atol=1e-9)  # incidence cosines
-    return float(np.abs(fast[0] - exact[0])[ok].max()), float(np.abs(fast[1] - exact[1])[ok].max())
-
-
-def test_interpolated_time_matches_the_exact_solve_on_the_demo(world):
-    from soilsat.sar import terrain
-
-    region = world[1]
-    model, heights = demo_model(world)
-    heights[5:8, 5:8] = np.nan
-    assert max(_geometry_error(model, region.grid, heights)) < 0.01
-    levels = terrain.height_levels(heights)
-    exact = terrain.grid_geometry(model, region.grid, heights)
-    fast = engine.grid_geometry(model, region.grid, heights, rows=32, halo=32, levels=levels)
-    np.testing.assert_array_equal(fast.layover, exact.layover)
-    np.testing.assert_array_equal(fast.shadow, exact.shadow)
-
-
-@pytest.mark.parametrize("relief", [40.0, 2000.0])
-def test_interpolated_time_matches_the_exact_solve_across_a_full_footprint(relief):
-    """Strips of a 10 m grid across the whole real S1B footprint (the benchmark's geometry), gentle and steep terrain."""
-    import pyproj
-
-    from conftest import real_fixture
-    from soilsat.grid import StudyGrid, utm_epsg
-    from soilsat.sar import terrain
-    from soilsat.sar.orbit import annotation_orbit
-
-    with open_product(real_fixture("s1", S1B_SAFE)) as product:
-        ann = product.annotation("VV")
-    model = terrain.RangeDopplerModel.from_annotation(ann, annotation_orbit(ann))
-    lon, lat = ann.geolocation["longitude"].to_numpy(), ann.geolocation["latitude"].to_numpy()
-    epsg = utm_epsg(float(lon.mean()), float(lat.mean()))
-    x, y = pyproj.Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True).transform(lon, lat)
-    width, height = int((max(x) - min(x)) / 10), int((max(y) - min(y)) / 10)
-    for row in (0, height // 2, height - 48):
-        grid = StudyGrid("strip", epsg, float(min(x)), float(max(y)) - row * 10.0, width, 48, 10.0)
-        yy, xx = np.mgrid[row:row + 48, 0:width] * 10.0
-        heights = 300 + relief * np.sin(xx / 3000.0) * np.cos(yy / 4000.0) + 0.3 * relief * np.sin(xx / 900.0 + yy / 700.0)
-        line_err, pixel_err = _geometry_error(model, grid, heights)
-        assert line_err < 0.01 and pixel_err < 0.01, (row, line_err, pixel_err)

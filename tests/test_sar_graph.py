@@ -61,7 +61,8 @@ def test_the_chain_as_snap_spells_it(tmp_path):
     assert params["Calibration"]["outputSigmaBand"] == "true"
     assert params["Calibration"]["outputBetaBand"] == params["Calibration"]["outputGammaBand"] == "false"
     assert params["Calibration"]["outputImageScaleInDb"] == "false"
-    assert params["Speckle-Filter"] == {"sourceBands": "Sigma0_VV,Sigma0_VH", "filter": "Lee Sigma", "windowSize": "7x7",
+    assert params["Speckle-Filter"] == {"sourceBands": "Sigma0_VV,Sigma0_VH", "filter": "Lee Sigma",
+                                        "windowSize": "7x7",
                                         "targetWindowSizeStr": "3x3", "sigmaStr": "0.9", "numLooksStr": "1"}
     assert set(params["Subset"]) == {"geoRegion", "subSamplingX", "subSamplingY", "fullSwath", "copyMetadata"}
     tc = params["Terrain-Correction"]
@@ -74,7 +75,8 @@ def test_the_chain_as_snap_spells_it(tmp_path):
     # SNAP's standard grid origin is a pixel centre: the centre of the study grid's first pixel
     assert (tc["alignToStandardGrid"], tc["standardGridOriginX"], tc["standardGridOriginY"]) == (
         "true", repr(float(GRID.x0 + 5)), repr(float(GRID.y0 - 5)))
-    assert tc["saveLocalIncidenceAngle"] == tc["saveLayoverShadowMask"] == tc["saveIncidenceAngleFromEllipsoid"] == "true"
+    saved = ("saveLocalIncidenceAngle", "saveLayoverShadowMask", "saveIncidenceAngleFromEllipsoid")
+    assert [tc[name] for name in saved] == ["true"] * 3
     assert tc["nodataValueAtSea"] == "false"
     assert params["Write"] == {"file": str((tmp_path / "out.tif").resolve()), "formatName": "BEAM-DIMAP"}
 
@@ -86,7 +88,8 @@ def test_looks_walks_from_the_config_into_num_looks(tmp_path):
     assert looks["default"] == 1 and looks["type"] == "integer" and looks["description"]
     nodes = graph.parse_graph(build(tmp_path, **{"speckle.looks": 2, "speckle.window": 9, "speckle.sigma": 0.8}))
     speckle = next(n for n in nodes if n.id == "Speckle-Filter")
-    assert (speckle.parameters["numLooksStr"], speckle.parameters["windowSize"], speckle.parameters["sigmaStr"]) == ("2", "9x9", "0.8")
+    got = (speckle.parameters["numLooksStr"], speckle.parameters["windowSize"], speckle.parameters["sigmaStr"])
+    assert got == ("2", "9x9", "0.8")
 
 
 def test_subset_before_terrain_correction_by_default(tmp_path):
@@ -152,15 +155,18 @@ def test_a_broken_chain_is_named(tmp_path):
     nodes = graph.parse_graph(build(tmp_path))
     with pytest.raises(ConfigError, match="the chain lacks Speckle-Filter"):
         graph.check_chain([n for n in nodes if n.operator != "Speckle-Filter"], "g.xml")
-    relinked = [graph.Node(n.id, n.operator, ("Read",) if n.id == "Calibration" else n.sources, n.parameters) for n in nodes]
-    with pytest.raises(ConfigError, match=r"g.xml: node Calibration \(Calibration\) must take its source from Remove-GRD-Border-Noise"):
+    relinked = [graph.Node(n.id, n.operator, ("Read",) if n.id == "Calibration" else n.sources, n.parameters)
+                for n in nodes]
+    message = r"g.xml: node Calibration \(Calibration\) must take its source from Remove-GRD-Border-Noise"
+    with pytest.raises(ConfigError, match=message):
         graph.check_chain(relinked, "g.xml")
     with pytest.raises(ConfigError, match=r"operators \['Multilook'\] are not part"):
         graph.check_chain(nodes + [graph.Node("ML", "Multilook", ("Write",), {})], "g.xml")
     with pytest.raises(ConfigError, match="g.xml: graph XML does not parse"):
         graph.parse_graph("<graph><node>", "g.xml")
     with pytest.raises(ConfigError, match="g.xml: node Speckle-Filter parameter numLooksStr='two' is not a valid int"):
-        graph.parameter(graph.Node("Speckle-Filter", "Speckle-Filter", (), {"numLooksStr": "two"}), "numLooksStr", "g.xml", int)
+        node = graph.Node("Speckle-Filter", "Speckle-Filter", (), {"numLooksStr": "two"})
+        graph.parameter(node, "numLooksStr", "g.xml", int)
     with pytest.raises(ConfigError, match="has no parameter sigmaStr"):
         graph.parameter(graph.Node("Speckle-Filter", "Speckle-Filter", (), {}), "sigmaStr", "g.xml")
 

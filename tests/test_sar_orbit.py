@@ -1,9 +1,8 @@
-"""Orbits: EOF files, selection, interpolation accuracy, zero-Doppler, and the geolocation check on real ESA metadata."""
+"""Orbits (soilsat.sar.orbit): EOF files, selection, interpolation accuracy and zero-Doppler."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import sys
 from pathlib import Path
@@ -15,16 +14,10 @@ from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from conftest import real_fixture  # noqa: E402
-from soilsat import cli  # noqa: E402
 from soilsat.demo import orbit as demo_orbit  # noqa: E402
 from soilsat.errors import ProductError  # noqa: E402
 from soilsat.sar import orbit as orb  # noqa: E402
-from soilsat.sar.geolocation_check import check_product, point_errors  # noqa: E402
-from soilsat.sar.safe import open_product  # noqa: E402
 
-S1A_ZIP = ("s1", "S1A_IW_GRDH_1SDV_20150203T043109_20150203T043134_004454_00574F_6D00.zip")
-S1B_SAFE = ("s1", "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE")
 PASS = dict(lon=8.95, lat=55.95, date="2020-04-03", direction="ASCENDING")
 
 
@@ -45,7 +38,8 @@ def write_eof(path: Path, orbit: demo_orbit.Orbit, created: dt.datetime, start: 
     etree.SubElement(validity, "Validity_Stop").text = _utc(stop)
     source = etree.SubElement(fixed, "Source")
     etree.SubElement(source, "Creation_Date").text = _utc(created)
-    osvs = etree.SubElement(etree.SubElement(root, "Data_Block", type="xml"), "List_of_OSVs", count=str(len(orbit.time)))
+    block = etree.SubElement(root, "Data_Block", type="xml")
+    osvs = etree.SubElement(block, "List_of_OSVs", count=str(len(orbit.time)))
     for t, p, v in zip(orbit.datetimes(orbit.time), orbit.position, orbit.velocity):
         osv = etree.SubElement(osvs, "OSV")
         etree.SubElement(osv, "TAI").text = _utc(t + np.timedelta64(37, "s"))
@@ -203,7 +197,8 @@ def test_select_eof_needs_the_margin_and_prefers_the_newest(tmp_path, analytic):
         "old": write_eof(tmp_path / "old.EOF", coarse, dt.datetime(2020, 4, 10), t(-300), t(300)),
         "new": write_eof(tmp_path / "new.EOF", coarse, dt.datetime(2020, 4, 23), t(-300), t(300)),
         "short": write_eof(tmp_path / "short.EOF", coarse, dt.datetime(2020, 5, 1), t(-40), t(40)),
-        "other": write_eof(tmp_path / "other.EOF", coarse, dt.datetime(2020, 5, 2), t(-300), t(300), mission="Sentinel-1B"),
+        "other": write_eof(tmp_path / "other.EOF", coarse, dt.datetime(2020, 5, 2), t(-300), t(300),
+                           mission="Sentinel-1B"),
         "resorb": write_eof(tmp_path / "resorb.EOF", coarse, dt.datetime(2020, 4, 3), t(-300), t(300), kind="RESORB"),
     }
     eofs = {k: orb.read_eof(p) for k, p in files.items()}
@@ -231,52 +226,3 @@ def test_product_orbit_uses_the_eof_or_warns(tmp_path, analytic, caplog):
         o = orb.product_orbit(ann, t(-10), t(10), "S1B", [path])
     assert o.source == "annotation" and o.method == "polynomial"
     assert "using the annotation orbit" in caplog.text
-
-
-# --------------------------------------------------------------------------- real ESA metadata
-
-
-@pytest.mark.parametrize("fixture", [S1A_ZIP, S1B_SAFE], ids=["ipf-002.70-zip", "ipf-003.40-safe"])
-@pytest.mark.parametrize("method", ["polynomial", "lagrange"])
-def test_geolocation_grid_of_real_products(fixture, method):
-    path = real_fixture(*fixture)
-    with open_product(path) as product:
-        pols = product.available_polarisations
-        assert pols
-        for pol in pols:
-            errors = point_errors(product.annotation(pol), method)
-            assert errors.range_m.size == 210
-            assert np.abs(errors.range_m).max() < 0.1, f"{pol}: slant range off by {np.abs(errors.range_m).max():.3f} m"
-            assert np.abs(errors.azimuth_lines).max() < 0.1, f"{pol}: azimuth off by {np.abs(errors.azimuth_lines).max():.3f} lines"
-            # ESA's polynomials and its grid disagree by up to about half a pixel: reported, loosely bounded here
-            assert np.hypot(errors.line, errors.pixel).max() < 1.0
-
-
-def test_cli_geolocation_check_prints_one_line_per_annotation(capsys):
-    path = real_fixture(*S1A_ZIP)
-    assert cli.main(["s1", "geolocation-check", str(path)]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    records = [json.loads(line) for line in lines]
-    assert [r["annotation"][:13] for r in records] == ["s1a-iw-grd-vv", "s1a-iw-grd-vh"]
-    for r in records:
-        assert set(r) == {"product", "annotation", "points", "azimuth_max_lines", "range_max_m", "max_px", "rms_px"}
-        assert r["product"] == S1A_ZIP[1][:-4]
-        assert r["points"] == 210
-        assert r["range_max_m"] < 0.1 and r["azimuth_max_lines"] < 0.1
-        assert 0 < r["rms_px"] <= r["max_px"] < 1.0
-
-
-def test_cli_geolocation_check_names_a_missing_annotation(capsys):
-    path = real_fixture(*S1B_SAFE)  # the manifest lists a VH annotation the folder lacks
-    assert cli.main(["s1", "geolocation-check", str(path)]) == 1
-    captured = capsys.readouterr()
-    records = [json.loads(line) for line in captured.out.strip().splitlines()]
-    assert [r["annotation"] for r in records] == ["s1b-iw-grd-vv-20211223t051122-20211223t051147-030148-039993-001.xml"]
-    assert "annotation/s1b-iw-grd-vh-20211223t051122-20211223t051147-030148-039993-002.xml" in captured.err
-    assert "missing" in captured.err
-    assert cli.main(["s1", "geolocation-check", str(path), "--polarisation", "vv"]) == 0
-
-
-def test_check_product_of_a_missing_path(tmp_path):
-    with pytest.raises(ProductError, match="no such file or folder"):
-        list(check_product(tmp_path / "S1A_nothing.zip"))

@@ -31,7 +31,8 @@ def s1a() -> Path:
 
 def _xml_texts(path: Path, pol: str) -> dict[str, str]:
     """The raw annotation, calibration and noise XML of a polarisation, read independently."""
-    kinds = {"annotation": r"annotation/s1[ab]-[^/]*-{pol}-[^/]*\.xml$", "calibration": r"calibration-s1[ab]-[^/]*-{pol}-",
+    kinds = {"annotation": r"annotation/s1[ab]-[^/]*-{pol}-[^/]*\.xml$",
+             "calibration": r"calibration-s1[ab]-[^/]*-{pol}-",
              "noise": r"noise-s1[ab]-[^/]*-{pol}-"}
     out = {}
     if path.is_dir():
@@ -94,7 +95,8 @@ def test_s1b_values(s1b):
     assert m.sensing_stop == dt.datetime(2021, 12, 23, 5, 11, 47, 593146)
     assert (m.orbit_direction, m.relative_orbit, m.absolute_orbit) == ("DESCENDING", 22, 30148)
     assert len(m.footprint) == 4 and m.footprint[0] == (14.925448, 40.876698)
-    assert m.files["VV"].measurement == "measurement/s1b-iw-grd-vv-20211223t051122-20211223t051147-030148-039993-001.tiff"
+    assert m.files["VV"].measurement == (
+        "measurement/s1b-iw-grd-vv-20211223t051122-20211223t051147-030148-039993-001.tiff")
     ann = product.annotation("VV")
     assert (ann.number_of_lines, ann.number_of_samples) == (16705, 26102)
     assert ann.first_line_time == m.sensing_start and ann.last_line_time == m.sensing_stop
@@ -225,7 +227,8 @@ def test_entities_are_not_expanded(s1b, tmp_path):
     manifest = copy / "manifest.safe"
     text = manifest.read_text()
     evil = '<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n'
-    manifest.write_text(evil + text.split("\n", 1)[1].replace("<safe:number>B</safe:number>", "<safe:number>&e;</safe:number>"))
+    body = text.split("\n", 1)[1].replace("<safe:number>B</safe:number>", "<safe:number>&e;</safe:number>")
+    manifest.write_text(evil + body)
     try:
         m = safe.open_product(copy).manifest
     except ProductError:
@@ -279,7 +282,7 @@ def test_slc_is_refused_by_every_processing_entry_point(tmp_path):
     from soilsat.grid import region_grid
     from soilsat.sar import engine, graph
     from soilsat.sar.geolocation_check import check_product
-    from soilsat.sar.process import sigma0_on_grid
+    from soilsat.sar.reference.simple_chain import sigma0_on_grid
 
     refused = f"{SLC}: {SLC_REFUSED}"
     product = safe.open_product(SLC)

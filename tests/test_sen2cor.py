@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -19,11 +20,11 @@ import pytest
 import rasterio
 import yaml
 
-from conftest import ROOT, run_workflow
+from conftest import ROOT, run_workflow, schema_section
 from soilsat.demo.sentinel2 import write_products
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 from soilsat.errors import ConfigError, ProductError
-from soilsat.optical.process import l2a_on_grid
+from soilsat.optical.process import OpticalSettings, l2a_on_grid
 from soilsat.optical.safe import read_metadata
 from soilsat.optical.sen2cor import (L1C_NAME, L2A_NAME, Sen2CorSettings, check_resolution, check_version, command,
                                      installed_version, job_gipp, parse_version, resolve_executable, resolve_gipp,
@@ -57,17 +58,22 @@ def demo(tmp_path_factory):
     return world[0].grid, l1c, l2a
 
 
+def sen2cor_settings(**changes: object) -> Sen2CorSettings:
+    """The schema's Sen2Cor settings (sentinel2.sen2cor) with some changed."""
+    return dataclasses.replace(Sen2CorSettings.from_config(schema_section("sentinel2.sen2cor")), **changes)
+
+
 def double(mode: str = "", **overrides) -> Sen2CorSettings:
     """Settings that run one of the stand-ins."""
     name = "L2A_Process" + (f"_{mode}" if mode else "")
-    return Sen2CorSettings(**({"executable": str(BIN / name), "gipp": str(GIPP)} | overrides))
+    return sen2cor_settings(**({"executable": str(BIN / name), "gipp": str(GIPP)} | overrides))
 
 
 # ---- the command line, the version and the GIPP -------------------------------------------------------------
 
 
 def test_native_command_is_sen2cors(tmp_path):
-    cmd = command(Sen2CorSettings(), "/opt/sen2cor/bin/L2A_Process", tmp_path / "in" / "A.SAFE", tmp_path / "out",
+    cmd = command(sen2cor_settings(), "/opt/sen2cor/bin/L2A_Process", tmp_path / "in" / "A.SAFE", tmp_path / "out",
                   tmp_path / "g.xml", tmp_path / "home", threads=4, mem_mb=6000)
     assert cmd == ["/opt/sen2cor/bin/L2A_Process", "--resolution", "10", "--output_dir", str(tmp_path / "out"),
                    "--GIP_L2A", str(tmp_path / "g.xml"), str(tmp_path / "in" / "A.SAFE")]
@@ -77,7 +83,7 @@ def test_container_commands_give_a_home_mounts_and_opt_in_limits(tmp_path):
     l1c, out, gipp, home = tmp_path / "in" / "A.SAFE", tmp_path / "out", tmp_path / "cfg" / "g.xml", tmp_path / "home"
     for p in (l1c.parent, out, gipp.parent, home):
         p.mkdir(parents=True)
-    s = Sen2CorSettings(container=PINNED, container_runtime="apptainer")
+    s = sen2cor_settings(container=PINNED, container_runtime="apptainer")
     cmd = command(s, "/usr/bin/apptainer", l1c, out, gipp, home, threads=3, mem_mb=6000)
     assert cmd[:7] == ["/usr/bin/apptainer", "exec", "--cleanenv", "--home", str(home), "--env",
                        f"SEN2COR_HOME={home}"]
@@ -86,10 +92,10 @@ def test_container_commands_give_a_home_mounts_and_opt_in_limits(tmp_path):
     assert binds == {f"{p.resolve()}:{p.resolve()}" for p in (l1c.parent, out, gipp.parent, home)}
     assert cmd[cmd.index(PINNED) + 1 :] == ["L2A_Process", "--resolution", "10", "--output_dir", str(out),
                                             "--GIP_L2A", str(gipp), str(l1c)]
-    limited = command(Sen2CorSettings(container=PINNED, container_limits=True), "/usr/bin/apptainer", l1c, out, gipp,
+    limited = command(sen2cor_settings(container=PINNED, container_limits=True), "/usr/bin/apptainer", l1c, out, gipp,
                       home, threads=3, mem_mb=6000)
     assert limited[limited.index("--cpus") + 1] == "3" and limited[limited.index("--memory") + 1] == "6000M"
-    d = command(Sen2CorSettings(container=PINNED, container_runtime="docker"), "/usr/bin/docker", l1c, out, gipp, home,
+    d = command(sen2cor_settings(container=PINNED, container_runtime="docker"), "/usr/bin/docker", l1c, out, gipp, home,
                 threads=2, mem_mb=4000)
     assert d[:3] == ["/usr/bin/docker", "run", "--rm"] and d[d.index("--memory") + 1] == "4000m"
     assert f"HOME={home}" in d and f"SEN2COR_HOME={home}" in d  # not HOME=/ of a user without a passwd entry
@@ -98,16 +104,16 @@ def test_container_commands_give_a_home_mounts_and_opt_in_limits(tmp_path):
 
 def test_container_must_be_pinned_and_runtime_present():
     with pytest.raises(ConfigError, match="sentinel2.sen2cor.container.*not pinned"):
-        resolve_executable(Sen2CorSettings(container="docker://example.org/sen2cor:2.11"))
+        resolve_executable(sen2cor_settings(container="docker://example.org/sen2cor:2.11"))
     with pytest.raises(ConfigError, match="container_runtime.*no-such-runtime"):
-        resolve_executable(Sen2CorSettings(container=PINNED, container_runtime="no-such-runtime"))
+        resolve_executable(sen2cor_settings(container=PINNED, container_runtime="no-such-runtime"))
     with pytest.raises(ConfigError, match="sentinel2.sen2cor.gipp_schema: set it to the image's L2A_GIPP.xsd"):
-        resolve_schema(Sen2CorSettings(container=PINNED), "/usr/bin/apptainer")
+        resolve_schema(sen2cor_settings(container=PINNED), "/usr/bin/apptainer")
 
 
 def test_missing_install_says_how_to_install_or_switch():
     with pytest.raises(ConfigError) as err:
-        resolve_executable(Sen2CorSettings(executable="L2A_Process_not_installed_here"))
+        resolve_executable(sen2cor_settings(executable="L2A_Process_not_installed_here"))
     msg = str(err.value)
     assert "sentinel2.sen2cor.executable" in msg and "L2A_Process_not_installed_here" in msg
     assert "install Sen2Cor" in msg and "sentinel2.level: L2A" in msg and "\n" not in msg
@@ -137,17 +143,17 @@ def test_the_default_gipp_is_the_installed_versions(tmp_path, monkeypatch):
     for version in ("2.9", "2.11", "2.10"):
         (tmp_path / "sen2cor" / version / "cfg").mkdir(parents=True)
         shutil.copy(GIPP, tmp_path / "sen2cor" / version / "cfg" / "L2A_GIPP.xml")
-    assert resolve_gipp(Sen2CorSettings()) == tmp_path / "sen2cor" / "2.11" / "cfg" / "L2A_GIPP.xml"  # 2.11 > 2.9
-    assert resolve_gipp(Sen2CorSettings(), (2, 10, 1)) == tmp_path / "sen2cor" / "2.10" / "cfg" / "L2A_GIPP.xml"
+    assert resolve_gipp(sen2cor_settings()) == tmp_path / "sen2cor" / "2.11" / "cfg" / "L2A_GIPP.xml"  # 2.11 > 2.9
+    assert resolve_gipp(sen2cor_settings(), (2, 10, 1)) == tmp_path / "sen2cor" / "2.10" / "cfg" / "L2A_GIPP.xml"
     with pytest.raises(ConfigError, match=r"no L2A_GIPP.xml under \$SEN2COR_HOME/cfg or ~/sen2cor/2.12/cfg"):
-        resolve_gipp(Sen2CorSettings(), (2, 12, 0))
+        resolve_gipp(sen2cor_settings(), (2, 12, 0))
     home = tmp_path / "home"
     (home / "cfg").mkdir(parents=True)
     shutil.copy(GIPP, home / "cfg" / "L2A_GIPP.xml")
     monkeypatch.setenv("SEN2COR_HOME", str(home))
-    assert resolve_gipp(Sen2CorSettings(), (2, 11, 0)) == home / "cfg" / "L2A_GIPP.xml"
+    assert resolve_gipp(sen2cor_settings(), (2, 11, 0)) == home / "cfg" / "L2A_GIPP.xml"
     with pytest.raises(ConfigError, match="sentinel2.sen2cor.gipp.*nothing.xml"):
-        resolve_gipp(Sen2CorSettings(gipp=str(tmp_path / "nothing.xml")))
+        resolve_gipp(sen2cor_settings(gipp=str(tmp_path / "nothing.xml")))
 
 
 def test_gipp_copy_sets_threads_capped_and_validated(tmp_path, caplog):
@@ -211,8 +217,9 @@ def test_double_output_is_taken_over_and_matches_the_archive_l2a(demo, tmp_path,
     assert sorted(p.name for p in safe.iterdir() if p.is_dir()) == ["AUX_DATA", "DATASTRIP", "GRANULE", "HTML",
                                                                     "rep_info"]
     assert sorted(p.name for p in next(safe.glob("GRANULE/*/IMG_DATA")).iterdir()) == ["R10m", "R20m", "R60m"]
-    ds = l2a_on_grid(out, grid, aoi_margin_m=250)
-    ref = l2a_on_grid(next(p for p in l2a if n.group(2) in p.name), grid, aoi_margin_m=250)
+    optical = OpticalSettings.from_config(schema_section("sentinel2"))
+    ds = l2a_on_grid(out, grid, optical, aoi_margin_m=250)
+    ref = l2a_on_grid(next(p for p in l2a if n.group(2) in p.name), grid, optical, aoi_margin_m=250)
     assert ds.attrs["product"] == safe.name.removesuffix(".SAFE") and ds.attrs["baseline"] == "99.99"
     both = (ds["valid"].values == 1) & (ref["valid"].values == 1)
     assert both.mean() > 0.2

@@ -59,8 +59,10 @@ def _radar_setup(tmp_path, untagged: bool = False):
                           None if untagged else "DESCENDING"),
         _sentinel1_raster(tmp_path / "dsc2.tif", grid, 0.30, 0.06, 39.0, 36.0, "2020-05-03T05:40:00", "DESCENDING"),
     ]
+    from soilsat.extract.rasters import index_rasters
+
     pixels = pd.DataFrame({"probe": ["p"], "region": ["a"], "row": [4], "col": [4]})
-    return paths, pixels
+    return index_rasters(paths, "sentinel1"), pixels
 
 
 def test_radar_series_reads_the_local_incidence_angle_and_merges_orbits(tmp_path):

@@ -13,6 +13,7 @@ from compliance import cf_failures, cog_problems
 from soilsat.cf_netcdf import open_dataset, write_netcdf
 from soilsat.cog_stream import cog_writer
 from soilsat.demo import radiometer
+from soilsat.demo.radiometer import CoarseProductSettings
 from soilsat.demo.archive import open_truth, write_truth
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 from soilsat.errors import ProductError
@@ -63,8 +64,8 @@ def truth_files(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("truth")
     write_truth(make_world(spec), folder)
     with open_truth(folder, "t") as truth:
-        product = radiometer.coarse_product(truth.load(), 500.0, 0.02, 1.0, 1, footprint_fwhm_px=1.0, bias=0.0,
-                                            seasonal_error=0.0)
+        settings = CoarseProductSettings(500.0, 0.02, 1.0, footprint_fwhm_px=1.0, bias=0.0, seasonal_error=0.0)
+        product = radiometer.coarse_product(truth.load(), settings, 1)
     write_netcdf(product, folder / "coarse_t.nc")
     return folder
 

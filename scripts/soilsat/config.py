@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-
 from typing import TYPE_CHECKING
 
 from soilsat.errors import ConfigError
 
 if TYPE_CHECKING:  # the Snakefile imports this module with only the standard library at hand
-    from soilsat.demo.world import WorldSpec
     from soilsat.grid import StudyGrid
 
-# Size and difficulty of the named demo worlds; config keys under `demo:` override them.
+# Size and difficulty of the named demo worlds; config keys under `demo:` override them (WorldSpec.from_config).
 DEMO_PRESETS: dict[str, dict[str, float]] = {
     "default": dict(probes_per_region=12, lucas_samples=300, s1_repeat_days=12, s2_revisit_days=5,
                     speckle_looks=4.4, cloud_fraction=0.3, probe_noise=0.02),
@@ -64,22 +62,3 @@ def study_grids(config: Mapping) -> dict[str, "StudyGrid"]:
         for r in config["regions"]
     }
 
-
-def world_spec(config: Mapping) -> "WorldSpec":
-    """The demo world described by a configuration: its preset with explicit keys applied."""
-    from soilsat.demo.world import RegionSpec, WorldSpec
-
-    demo = dict(config["demo"])
-    values = dict(DEMO_PRESETS[demo.pop("preset")])
-    seed = demo.pop("seed")
-    demo.pop("coarse_product", None)  # read by the demo_coarse_product rule, not part of the world
-    values.update({k: v for k, v in demo.items() if v is not None})
-    start, end = period(config)
-    regions = tuple(RegionSpec(r["name"], r["lon"], r["lat"], r["size_m"], r["climate"], r.get("network"))
-                    for r in config["regions"])
-    return WorldSpec(regions=regions, start=start, end=end, seed=seed, margin_m=config["grid"]["margin_m"],
-                     resolution=config["grid"]["resolution"],
-                     probes_per_region=int(values["probes_per_region"]), lucas_samples=int(values["lucas_samples"]),
-                     s1_repeat_days=int(values["s1_repeat_days"]), s2_revisit_days=int(values["s2_revisit_days"]),
-                     speckle_looks=float(values["speckle_looks"]), cloud_fraction=float(values["cloud_fraction"]),
-                     probe_noise=float(values["probe_noise"]))

@@ -4,7 +4,7 @@ A thin client on requests rather than cdsetool: cdsetool (0.3) speaks OData, but
 downloader neither resumes a `.part` file by Range, nor verifies the catalogue's MD5,
 nor lets us inject the backoff policy the tests need, and its query builder cannot split
 date ranges past the catalogue's 10,000-result window. The OData queries themselves are
-a few lines of string building (below).
+a few lines of string building (soilsat.acquire.odata).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlparse
@@ -20,92 +19,12 @@ from urllib.parse import urlparse
 import pandas as pd
 import requests
 
+from soilsat.acquire.aoi import region_polygon
+from soilsat.acquire.catalog import CATALOG_COLUMNS
 from soilsat.acquire.download import RetryPolicy, TransferError, download, get_json
-from soilsat.errors import ConfigError
+from soilsat.acquire.odata import catalog_row, odata_filter
 
 log = logging.getLogger(__name__)
-
-COLLECTIONS = {"IW_GRDH_1S": "SENTINEL-1", "AUX_POEORB": "SENTINEL-1", "AUX_RESORB": "SENTINEL-1",
-               "S2MSI1C": "SENTINEL-2", "S2MSI2A": "SENTINEL-2"}
-ISO = "%Y-%m-%dT%H:%M:%S.000Z"
-
-
-def aoi_polygon(lon: float, lat: float, size_m: float, margin_m: float = 0.0) -> list[tuple[float, float]]:
-    """Closed lon/lat ring of the square AOI (plus margin) around a centre, on a local spherical approximation."""
-    half = (size_m / 2 + margin_m)
-    dlat = half / 111_320.0
-    dlon = half / (111_320.0 * max(math.cos(math.radians(lat)), 1e-6))
-    ring = [(lon - dlon, lat - dlat), (lon + dlon, lat - dlat), (lon + dlon, lat + dlat), (lon - dlon, lat + dlat)]
-    return ring + ring[:1]
-
-
-def _wkt(ring: Sequence[tuple[float, float]]) -> str:
-    return "POLYGON((" + ",".join(f"{x:.6f} {y:.6f}" for x, y in ring) + "))"
-
-
-def _attr(kind: str, name: str, op: str, value: object) -> str:
-    literal = f"'{value}'" if kind == "String" else (f"{value:.2f}" if kind == "Double" else f"{value}")
-    return (f"Attributes/OData.CSC.{kind}Attribute/any(att:att/Name eq '{name}' and "
-            f"att/OData.CSC.{kind}Attribute/Value {op} {literal})")
-
-
-def odata_filter(
-    product_type: str,
-    start: dt.datetime,
-    end: dt.datetime,
-    ring: Sequence[tuple[float, float]] | None = None,
-    orbit_direction: str | None = None,
-    relative_orbits: Sequence[int] | None = None,
-    cloud_cover_max: float | None = None,
-    name_prefix: str | None = None,
-) -> str:
-    """The $filter of a product search: collection, type, sensing start in [start, end), AOI, orbit, clouds."""
-    if product_type not in COLLECTIONS:
-        raise ConfigError(f"CDSE product type {product_type!r} is not one of {sorted(COLLECTIONS)}")
-    parts = [f"Collection/Name eq '{COLLECTIONS[product_type]}'",
-             _attr("String", "productType", "eq", product_type),
-             f"ContentDate/Start ge {start.strftime(ISO)}", f"ContentDate/Start lt {end.strftime(ISO)}"]
-    if ring is not None:
-        parts.append(f"OData.CSC.Intersects(area=geography'SRID=4326;{_wkt(ring)}')")
-    if orbit_direction:
-        parts.append(_attr("String", "orbitDirection", "eq", orbit_direction.upper()))
-    if relative_orbits:
-        parts.append("(" + " or ".join(_attr("Integer", "relativeOrbitNumber", "eq", int(o)) for o in relative_orbits) + ")")
-    if cloud_cover_max is not None and product_type.startswith("S2"):
-        parts.append(_attr("Double", "cloudCover", "le", float(cloud_cover_max)))
-    if name_prefix:
-        parts.append(f"startswith(Name,'{name_prefix}')")
-    return " and ".join(parts)
-
-
-def _footprint(text: str | None) -> str:
-    """WKT of an OData Footprint ("geography'SRID=4326;POLYGON ((...))'")."""
-    if not text:
-        return ""
-    body = text.split(";", 1)[-1] if "SRID=" in text else text
-    return body.rstrip("'")
-
-
-def catalog_row(product: Mapping, source: str, download_url: str) -> dict[str, object]:
-    """One catalog row from one OData product (its Attributes expanded)."""
-    attrs = {a["Name"]: a["Value"] for a in product.get("Attributes") or []}
-    md5 = next((c["Value"] for c in product.get("Checksum") or [] if c.get("Algorithm") == "MD5"), "")
-    platform = attrs.get("platformShortName", "")
-    serial = attrs.get("platformSerialIdentifier", "")
-    short = f"S{platform.split('-')[-1]}{serial}" if platform.startswith("SENTINEL-") else platform
-    name = product["Name"]
-    for suffix in (".SAFE", ".zip", ".EOF"):
-        name = name.removesuffix(suffix)
-    return {
-        "name": name, "source": source, "product_type": attrs.get("productType", ""), "platform": short,
-        "sensing_start": product["ContentDate"]["Start"], "sensing_stop": product["ContentDate"]["End"],
-        "orbit_direction": attrs.get("orbitDirection", ""), "relative_orbit": attrs.get("relativeOrbitNumber"),
-        "absolute_orbit": attrs.get("orbitNumber"), "tile": attrs.get("tileId", ""),
-        "processing_baseline": attrs.get("processingBaseline", attrs.get("processorVersion", "")),
-        "cloud_cover": attrs.get("cloudCover"), "footprint_wkt": _footprint(product.get("Footprint")),
-        "size": product.get("ContentLength"), "checksum": md5,
-        "href": f"{download_url.rstrip('/')}/Products({product['Id']})/$value",
-    }
 
 
 class CdseClient:
@@ -167,8 +86,6 @@ class CdseClient:
     def search(self, source: str, product_type: str, regions: Sequence[Mapping], start: dt.date, end: dt.date,
                margin_m: float = 0.0) -> pd.DataFrame:
         """The catalog of one product type over each region's AOI and the period (inclusive dates)."""
-        from soilsat.acquire.provider import CATALOG_COLUMNS
-
         first = dt.datetime.combine(start, dt.time())
         last = dt.datetime.combine(end, dt.time()) + dt.timedelta(days=1)
         where = {"orbit_direction": self.settings.get("orbit_direction"),
@@ -176,7 +93,7 @@ class CdseClient:
                  "cloud_cover_max": self.settings.get("cloud_cover_max")}
         rows: dict[str, dict] = {}
         for region in regions:
-            ring = aoi_polygon(region["lon"], region["lat"], region.get("size_m", 5000), margin_m)
+            ring = region_polygon(region, margin_m)
             for product in self.search_window(product_type, first, last, ring=ring, **where):
                 row = rows.setdefault(product["Id"], catalog_row(product, source, self.settings["download_url"]))
                 row.setdefault("_regions", [])

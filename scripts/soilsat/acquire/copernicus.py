@@ -17,9 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from soilsat.acquire import csm, dem, ecv_sm, userfiles, weather
+from soilsat.acquire.aoi import regions_named
 from soilsat.acquire.archives import check_safe_zip
+from soilsat.acquire.catalog import CATALOG_COLUMNS
 from soilsat.acquire.cdse import CdseClient
-from soilsat.acquire.provider import CATALOG_COLUMNS
 from soilsat.acquire.sources import ANCILLARY_SOURCES, PRODUCT_SOURCES
 from soilsat.errors import ConfigError
 
@@ -49,11 +50,7 @@ class CopernicusProvider:
 
     def regions(self, names: Sequence[str]) -> list[Mapping]:
         """The configs of the named regions."""
-        known = {r["name"]: r for r in self.settings["regions"]}
-        missing = [n for n in names if n not in known]
-        if missing:
-            raise ConfigError(f"config key regions: no region named {missing}")
-        return [known[n] for n in names]
+        return regions_named(self.settings["regions"], names)
 
     def search(self, source: str, regions: Sequence[str], start: dt.date, end: dt.date,
                product_type: str | None = None) -> pd.DataFrame:

@@ -52,7 +52,8 @@ class Credentials:
     totp_secret: str | None = dataclasses.field(default=None, repr=False)
 
 
-def load_credentials(token_url: str, environ: Mapping[str, str] | None = None, netrc_path: str | None = None) -> Credentials:
+def load_credentials(token_url: str, environ: Mapping[str, str] | None = None,
+                     netrc_path: str | None = None) -> Credentials:
     """Credentials from CDSE_USERNAME / CDSE_PASSWORD (+ CDSE_TOTP_SECRET), else from ~/.netrc for the token host."""
     env = os.environ if environ is None else environ
     totp = env.get(ENV_TOTP) or None
@@ -72,7 +73,7 @@ def load_credentials(token_url: str, environ: Mapping[str, str] | None = None, n
 
 
 def load_cds_key(environ: Mapping[str, str] | None = None, rc_path: str | None = None) -> str:
-    """The Climate Data Store API key from CDSAPI_KEY, else the `key:` line of CDSAPI_RC or ~/.cdsapirc (as cdsapi reads it)."""
+    """The Climate Data Store API key: CDSAPI_KEY, else the `key:` line of CDSAPI_RC or ~/.cdsapirc (as cdsapi)."""
     env = os.environ if environ is None else environ
     path = Path(rc_path or env.get(ENV_CDS_RC) or Path.home() / ".cdsapirc")
     key, where = (env.get(ENV_CDS_KEY) or "").strip() or None, ENV_CDS_KEY

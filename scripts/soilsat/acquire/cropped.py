@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from soilsat.acquire.cdse import aoi_polygon
+from soilsat.acquire.aoi import Bounds
 from soilsat.acquire.download import RetryPolicy, download
 from soilsat.errors import ProductError
 from soilsat.io import atomic_path
@@ -28,16 +28,6 @@ from soilsat.reference.crop import copy_window
 from soilsat.reference.ncfile import open_netcdf, read
 
 log = logging.getLogger(__name__)
-
-Bounds = tuple[float, float, float, float]
-
-
-def region_bounds(region: Mapping, margin_m: float) -> Bounds:
-    """(west, south, east, north) in degrees of a region's AOI plus `margin_m`."""
-    ring = aoi_polygon(region["lon"], region["lat"], region.get("size_m", 5000), margin_m)
-    xs, ys = [p[0] for p in ring], [p[1] for p in ring]
-    return min(xs), min(ys), max(xs), max(ys)
-
 
 def crop_name(file_name: str, region: str) -> str:
     """The name of a region's crop of a distributed file: its stem, the region, .nc."""

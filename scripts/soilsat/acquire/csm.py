@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 import requests
 
-from soilsat.acquire.cropped import crop_name, fetch_cropped, region_bounds
+from soilsat.acquire.aoi import aoi_bounds
+from soilsat.acquire.cropped import crop_name, fetch_cropped
 from soilsat.acquire.download import RetryPolicy, request
 from soilsat.errors import ProductError
 from soilsat.reference import cgls_ssm
@@ -75,7 +76,7 @@ def catalog(settings: Mapping, regions: Sequence[Mapping], start: dt.date, end: 
                                 f"{listed}; days {files['date'].min():%Y-%m-%d} to {files['date'].max():%Y-%m-%d})")
     rows = []
     for region in regions:
-        bounds = region_bounds(region, margin_m + settings["margin_m"])
+        bounds = aoi_bounds(region, margin_m + settings["margin_m"])
         mine = chosen[[within(bounds, tile) for tile in chosen["tile"]]]
         if mine.empty:
             log.warning("CSM: region %s lies in no tile of the product (%s)", region["name"], ", ".join(cgls_ssm.TILES))
@@ -94,7 +95,7 @@ def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, regi
     destination = Path(destination)
     file_name = item["href"].rsplit("/", 1)[-1]
     tile = (cgls_ssm.parse_name(file_name) or {}).get("tile", "")
-    served = [r for r in study_regions if within(region_bounds(r, margin_m + settings["margin_m"]), tile)]
+    served = [r for r in study_regions if within(aoi_bounds(r, margin_m + settings["margin_m"]), tile)]
     siblings = [destination.with_name(crop_name(file_name, r["name"])) for r in served]
-    fetch_cropped(item["href"], destination, region_bounds(region, margin_m + settings["margin_m"]),
+    fetch_cropped(item["href"], destination, aoi_bounds(region, margin_m + settings["margin_m"]),
                   cgls_ssm.CELL_DEG, cgls_ssm.check, settings, siblings, session)

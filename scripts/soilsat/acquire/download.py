@@ -70,7 +70,7 @@ class TransferError(Exception):
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date (RFC 9110 10.2.3); None if absent or unreadable."""
+    """Seconds to wait from a Retry-After header (delay-seconds or HTTP-date, RFC 9110 10.2.3); None if none or bad."""
     if not value or not value.strip():
         return None
     value = value.strip()
@@ -82,7 +82,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         log.warning("unreadable Retry-After header %r ignored", value[:80])
         return None
     if when.tzinfo is None:  # an HTTP-date is always GMT
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
@@ -236,13 +236,13 @@ def download(
             resp.raw.enforce_content_length = False
             try:
                 with open(part, "ab" if have else "wb") as f:
-                    for block in resp.iter_content(CHUNK):
-                        f.write(block)
+                    f.writelines(resp.iter_content(CHUNK))
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, requests.Timeout) as exc:
                 failures += 1
                 if failures >= policy.max_tries:
                     part.unlink(missing_ok=True)
-                    raise TransferError(f"{_redact(url)}: connection dropped {failures} times ({type(exc).__name__})") from None
+                    raise TransferError(f"{_redact(url)}: connection dropped {failures} times "
+                                        f"({type(exc).__name__})") from None
                 wait = policy.delay(failures - 1)
                 log.warning("%s: connection dropped after %d bytes; resuming in %.1f s", _redact(url),
                             part.stat().st_size, wait)
@@ -262,7 +262,8 @@ def download(
         break
     try:
         if size is not None and int(size) > 0 and part.stat().st_size != int(size):
-            raise ProductError(final, f"size mismatch: catalogue says {int(size)} bytes, download has {part.stat().st_size}")
+            raise ProductError(final, f"size mismatch: catalogue says {int(size)} bytes, "
+                                      f"download has {part.stat().st_size}")
         if md5:
             got_md5 = file_digest(part)
             if got_md5.lower() != md5.lower():

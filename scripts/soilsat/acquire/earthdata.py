@@ -22,10 +22,11 @@ import pandas as pd
 import requests
 
 from soilsat.acquire import cmr
+from soilsat.acquire.aoi import grid_bounds, regions_named
+from soilsat.acquire.catalog import CATALOG_COLUMNS
 from soilsat.acquire.download import CHUNK, RetryPolicy, TransferError, download, file_digest
 from soilsat.acquire.earthdata_login import EarthdataCredentials, EarthdataSession, load_earthdata_credentials
 from soilsat.errors import ConfigError, ProductError
-from soilsat.grid import region_grid
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,6 @@ log = logging.getLogger(__name__)
 SOURCE_PRODUCTS = {"smap_l1c_tb": "SPL1CTB_E", "smap_l2_sm_sp": "SPL2SMAP_S", "smap_l2_sm": "SPL2SMP_E",
                    "smap_l3_sm": "SPL3SMP_E", "mcd12q2": "MCD12Q2", "mod09ga": "MOD09GA"}
 HASHLIB_ALGORITHMS = ("sha1", "sha256", "sha384", "sha512")
-
-
-def region_bbox(region: Mapping, margin_m: float) -> tuple[float, float, float, float]:
-    """(west, south, east, north) in degrees of a region's study grid (AOI plus margin)."""
-    grid = region_grid(region["name"], region["lon"], region["lat"], region.get("size_m", 5000), margin_m)
-    return grid.lonlat_bounds()
 
 
 def _adler32(path: Path) -> int:
@@ -100,15 +95,13 @@ class EarthdataClient:
     def search(self, source: str, short_name: str, regions: Sequence[Mapping], start: dt.date, end: dt.date,
                margin_m: float = 0.0) -> pd.DataFrame:
         """The catalog of one product's files over each region's study grid and the period (inclusive dates)."""
-        from soilsat.acquire.provider import CATALOG_COLUMNS
-
         collection = self.collection(short_name)
         first = dt.datetime.combine(start, dt.time())
         last = dt.datetime.combine(end, dt.time()) + dt.timedelta(days=1)
         rows: dict[str, dict] = {}
         for region in regions:
             query = cmr.GranuleQuery(short_name, collection["version"], collection.get("provider") or None, first, last,
-                                     region_bbox(region, margin_m))
+                                     grid_bounds(region, margin_m))
             for item in cmr.search(self._search_session, self.settings["cmr_url"], query, self.policy,
                                    int(self.settings["page_size"]), int(self.settings["max_results"])):
                 for row in cmr.catalog_rows(item, source, self.settings["file_suffixes"]):
@@ -184,12 +177,9 @@ class EarthdataProvider:
         """Catalog of a source's files over the named regions and period (product_type: another short name)."""
         if source not in SOURCE_PRODUCTS:
             raise ConfigError(f"unknown Earthdata source {source!r}; known: {sorted(SOURCE_PRODUCTS)}")
-        known = {r["name"]: r for r in self.settings["regions"]}
-        missing = [n for n in regions if n not in known]
-        if missing:
-            raise ConfigError(f"config key regions: no region named {missing}")
-        return self.client.search(source, product_type or SOURCE_PRODUCTS[source], [known[n] for n in regions], start,
-                                  end, float(self.settings["grid"]["margin_m"]))
+        where = regions_named(self.settings["regions"], regions)
+        return self.client.search(source, product_type or SOURCE_PRODUCTS[source], where, start, end,
+                                  float(self.settings["grid"]["margin_m"]))
 
     def fetch(self, item: Mapping[str, str], destination: Path) -> None:
         """Download one catalog item to `destination`, verified, unmodified."""

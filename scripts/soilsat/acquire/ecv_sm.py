@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import requests
 
-from soilsat.acquire.cropped import crop_name, fetch_cropped, region_bounds
+from soilsat.acquire.aoi import aoi_bounds
+from soilsat.acquire.cropped import crop_name, fetch_cropped
 from soilsat.acquire.download import TransferError
 from soilsat.errors import ProductError
 from soilsat.reference import esacci_sm
@@ -51,7 +52,7 @@ def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, regi
     file_name = item["href"].rsplit("/", 1)[-1]
     siblings = [destination.with_name(crop_name(file_name, r["name"])) for r in study_regions]
     try:
-        fetch_cropped(item["href"], destination, region_bounds(region, margin_m + settings["margin_m"]),
+        fetch_cropped(item["href"], destination, aoi_bounds(region, margin_m + settings["margin_m"]),
                       esacci_sm.CELL_DEG, esacci_sm.check, settings, siblings, session)
     except TransferError as err:
         if "HTTP 404" not in str(err):

@@ -141,7 +141,7 @@ class CdsClient:
             if self._client is None:
                 self._client = self._connect(self._key)
             self._client.retrieve(dataset, dict(request), str(target))
-        except Exception as exc:  # requests' errors, RuntimeErrors, AssertionErrors and LinkErrors all occur
+        except Exception as exc:  # noqa: BLE001 - requests' errors, RuntimeErrors, AssertionErrors and LinkErrors occur
             text = " ".join(str(exc).split()).replace(self._key, "<CDS key>")[:800]
             raise ProductError(where, f"the Climate Data Store request failed: {type(exc).__name__}: {text}") from None
 
@@ -194,7 +194,8 @@ def point_series(ds: xr.Dataset, lat: float, lon: float, where: str) -> tuple[pd
         var = ds[name].squeeze([d for d in ds[name].dims if d not in (time, "latitude", "longitude")
                                 and ds.sizes[d] == 1])
         if set(var.dims) != {time, "latitude", "longitude"}:
-            raise ProductError(where, f"variable {name} has dimensions {var.dims}, expected {time}, latitude, longitude")
+            raise ProductError(where, f"variable {name} has dimensions {var.dims}, "
+                                      f"expected {time}, latitude, longitude")
         if var.attrs.get("units", unit) != unit:
             raise ProductError(where, f"variable {name} is in {var.attrs['units']!r}, expected {unit!r}")
         arrays[name] = var.transpose(time, "latitude", "longitude").to_numpy().astype(float)
@@ -244,12 +245,13 @@ def _read_answer(path: Path, where: str) -> xr.Dataset:
 
 def answer_series(client: CdsClient, dataset: str, request: Mapping, cache_dir: Path, where: str,
                   lat: float, lon: float) -> tuple[pd.DataFrame, float, float]:
-    """The point series of one request's answer: from the cache, else retrieved, checked, then cached with its request."""
+    """The point series of one request's answer: from the cache, else retrieved, checked and cached with its request."""
     key = request_key(dataset, request)
     where = f"{where} (cache key {key})"
     cached = cached_answer(cache_dir, key)
     if cached is not None:
-        return point_series(_read_answer(cached, f"{where}, cached as {cached}"), lat, lon, f"{where}, cached as {cached}")
+        origin = f"{where}, cached as {cached}"
+        return point_series(_read_answer(cached, origin), lat, lon, origin)
     cache_dir.mkdir(parents=True, exist_ok=True)
     for stale in cache_dir.glob(f".{key}.*"):  # left by a killed run
         shutil.rmtree(stale, ignore_errors=True)
@@ -301,8 +303,7 @@ def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, regi
                                                   f"from {start} to {end}")
     header = [f"# station_id: era5-land-{region['name']}", f"# latitude: {lat:.4f}", f"# longitude: {lon:.4f}",
               "# elevation_m: nan", "# time: daily, UTC days", f"# source: {citation(settings['cds']['dataset'])}"]
-    with atomic_path(destination) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
-            f.write("\n".join(header) + "\n")
-            table.to_csv(f, index=False, float_format="%.2f")
+    with atomic_path(destination) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        f.write("\n".join(header) + "\n")
+        table.to_csv(f, index=False, float_format="%.2f")
     log.info("weather of %s from ERA5-Land (grid cell %.2f, %.2f): %d days", region["name"], lat, lon, len(table))

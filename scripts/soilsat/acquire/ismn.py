@@ -63,7 +63,8 @@ def _check_formats(archive: Path, names: Sequence[str]) -> None:
     with member_reader(archive) as read:
         for name in data_files(names):
             head = read(name, HEAD_BYTES).decode("latin-1")
-            check_format(f"{archive}!{name}", name, head, lambda: read(name).decode("latin-1"))
+            # the reader is called within this iteration, so the loop variable it closes over is the right one
+            check_format(f"{archive}!{name}", name, head, lambda: read(name).decode("latin-1"))  # noqa: B023
 
 
 @contextlib.contextmanager
@@ -88,7 +89,7 @@ def open_ismn(archive: str | os.PathLike) -> Iterator[tuple[object, str]]:
                                        temp_root=Path(tmp) / "extract", parallel=False)
         except ProductError:
             raise
-        except Exception as exc:  # the ismn package raises many kinds on malformed input
+        except Exception as exc:  # noqa: BLE001 - the ismn package raises many kinds on malformed input
             msg = " ".join(str(exc).split())[:200]
             raise ProductError(archive, f"not readable as an ISMN download ({type(exc).__name__}: {msg})") from None
         try:
@@ -206,7 +207,7 @@ def check_stm(archive: Path, file_path: str) -> None:
         if len(fields) not in (4, 5):
             problem = f"{len(fields)} columns instead of 4 or 5 ({_COLUMNS}; the provider flag may be empty)"
         elif not (_STAMP.match(fields[0]) and _STAMP.match(fields[1])):
-            problem = f"no 'YYYY/MM/DD HH:MM' time at its start"
+            problem = "no 'YYYY/MM/DD HH:MM' time at its start"
         else:
             try:
                 float(fields[2])
@@ -249,10 +250,11 @@ def read_ismn(
             check_stm(archive, rec.file_path)
             try:
                 data = iface.read_ts(int(rec.ismn_idx))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the ismn package raises many kinds on malformed files
                 msg = " ".join(str(exc).split())[:200]
-                raise ProductError(f"{archive}!{rec.file_path}", f"unreadable ISMN data file ({type(exc).__name__}: "
-                                                                 f"{msg}); download it again from the ISMN data portal") from None
+                raise ProductError(f"{archive}!{rec.file_path}",
+                                   f"unreadable ISMN data file ({type(exc).__name__}: {msg}); "
+                                   "download it again from the ISMN data portal") from None
             var = rec.variable
             if var not in data.columns:
                 raise ProductError(archive, f"{rec.file_path}: no '{var}' column")
@@ -385,7 +387,7 @@ def summarize(archive: str | os.PathLike) -> dict:
         "n_networks": len(networks),
         "stations": stations,
         "n_stations": int(table[["network", "station"]].drop_duplicates().shape[0]),
-        "n_sensors": int(len(table)),
+        "n_sensors": len(table),
         "variables": sorted(table["variable"].unique().tolist()),
         "depths": [list(d) for d in depths],
         "depths_by_variable": {v: [list(d) for d in ds] for v, ds in by_var.items()},

@@ -29,8 +29,9 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as ET
 
 from soilsat.acquire.archives import check_members
-from soilsat.acquire.cdse import COLLECTIONS, ISO, CdseClient, _attr
+from soilsat.acquire.cdse import CdseClient
 from soilsat.acquire.download import RetryPolicy, download, request
+from soilsat.acquire.odata import COLLECTIONS, ISO, attribute_filter, catalog_row
 from soilsat.errors import ProductError
 from soilsat.io import atomic_path
 
@@ -44,9 +45,9 @@ def parse_eof_name(name: str) -> dict[str, object]:
     match = _EOF.match(Path(name).name)
     if not match:
         raise ValueError(f"{name!r} is not a Sentinel-1 orbit file name")
-    mission, kind, produced, start, stop = match.groups()
-    parse = lambda s: dt.datetime.strptime(s, "%Y%m%dT%H%M%S")  # noqa: E731
-    return {"platform": mission, "type": kind, "produced": parse(produced), "start": parse(start), "stop": parse(stop)}
+    mission, kind, *stamps = match.groups()
+    produced, start, stop = (dt.datetime.strptime(s, "%Y%m%dT%H%M%S") for s in stamps)
+    return {"platform": mission, "type": kind, "produced": produced, "start": start, "stop": stop}
 
 
 def _naive(value: str | dt.datetime) -> dt.datetime:
@@ -66,7 +67,8 @@ def pick_orbit(names: Sequence[str], platform: str, start: str | dt.datetime, st
                 info = parse_eof_name(name)
             except ValueError:
                 continue
-            if info["type"] == kind and info["platform"] == platform and info["start"] <= first and info["stop"] >= last:
+            covers = info["start"] <= first and info["stop"] >= last
+            if info["type"] == kind and info["platform"] == platform and covers:
                 covering.append((info["produced"], name))
         if covering:
             return max(covering)[1]
@@ -75,7 +77,8 @@ def pick_orbit(names: Sequence[str], platform: str, start: str | dt.datetime, st
 
 def orbit_filter(kind: str, platform: str, start: dt.datetime, stop: dt.datetime) -> str:
     """The OData $filter of orbit files of one type and platform valid over [start, stop]."""
-    return " and ".join([f"Collection/Name eq '{COLLECTIONS[kind]}'", _attr("String", "productType", "eq", kind),
+    return " and ".join([f"Collection/Name eq '{COLLECTIONS[kind]}'",
+                         attribute_filter("String", "productType", "eq", kind),
                          f"startswith(Name,'{platform}_')", f"ContentDate/Start lt {start.strftime(ISO)}",
                          f"ContentDate/End gt {stop.strftime(ISO)}"])
 
@@ -98,12 +101,11 @@ def find_orbit(client: CdseClient, item: Mapping, settings: Mapping) -> dict:
 
 def fetch_orbit(client: CdseClient, item: Mapping, destination: str | Path, settings: Mapping) -> str:
     """Download the orbit file of one Sentinel-1 item and write its EOF to `destination`; returns the EOF name."""
-    from soilsat.acquire.cdse import catalog_row
-
     product = find_orbit(client, item, settings)
     row = catalog_row(product, "orbits", client.settings["download_url"])
     destination = Path(destination)
-    with tempfile.TemporaryDirectory(prefix="soilsat-orbit-", dir=destination.parent if destination.parent.exists() else None) as tmp:
+    workdir = destination.parent if destination.parent.exists() else None
+    with tempfile.TemporaryDirectory(prefix="soilsat-orbit-", dir=workdir) as tmp:
         got = client.download(row, Path(tmp) / "orbit.download")
         eof_name, data = _eof_bytes(got, product["Name"])
     with atomic_path(destination) as out:

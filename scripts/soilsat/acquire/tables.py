@@ -37,7 +37,8 @@ def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
     try:
         return pd.read_csv(path, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise ProductError(path, f"not a readable CSV table ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
+        reason = " ".join(str(exc).split())[:160]
+        raise ProductError(path, f"not a readable CSV table ({type(exc).__name__}: {reason})") from None
 
 
 def _pick(frame: pd.DataFrame, wanted: dict[str, list[str]], path: Path, what: str) -> dict[str, str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,10 +22,13 @@ import rasterio
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
-from soilsat.acquire.dem import aoi_bounds
-from soilsat.acquire.provider import md5sum
+from soilsat.acquire.aoi import aoi_bounds
+from soilsat.acquire.catalog import md5sum
 from soilsat.errors import ConfigError, ProductError
 from soilsat.io import atomic_path
+
+if TYPE_CHECKING:
+    import pyproj
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +38,11 @@ LUCAS_COLUMNS = ["point_id", "lat", "lon", "year", "clay", "silt", "sand", "oc"]
 # What each kind needs, for the error a user sees when it is missing.
 EXPECTED = {
     "ismn": ("ismn.archive", "an ISMN download (zip or folder, 'header + values' format) from ismn.earth"),
-    "landcover": ("landcover.path", "CORINE Land Cover 2018 raster (U2018_CLC2018_V2020_20u1.tif) from land.copernicus.eu"),
+    "landcover": ("landcover.path",
+                  "CORINE Land Cover 2018 raster (U2018_CLC2018_V2020_20u1.tif) from land.copernicus.eu"),
     "soil": ("soil.path", f"a soil-texture GeoTIFF from HWSD with bands {', '.join(SOIL_BANDS)}"),
-    "lucas": ("lucas.path", "a LUCAS topsoil table (2009 xlsx, 2015 csv + coordinates csv or point shapefile, "
-                            "or 2018 csv) from ESDAC"),
+    "lucas": ("lucas.path", ("a LUCAS topsoil table (2009 xlsx, 2015 csv + coordinates csv or point shapefile, "
+                             "or 2018 csv) from ESDAC")),
 }
 
 
@@ -126,7 +130,8 @@ def clip_raster(source: Path, destination: Path, region: Mapping, margin_m: floa
         bounds = transform_bounds("EPSG:4326", src.crs, *aoi)
         have = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
         uncovered = (f"does not cover region {region['name']}: the raster spans lon {have[0]:.4f}..{have[2]:.4f}, "
-                     f"lat {have[1]:.4f}..{have[3]:.4f}, the AOI plus {margin_m:g} m margin lon {aoi[0]:.4f}..{aoi[2]:.4f}, "
+                     f"lat {have[1]:.4f}..{have[3]:.4f}, the AOI plus {margin_m:g} m margin "
+                     f"lon {aoi[0]:.4f}..{aoi[2]:.4f}, "
                      f"lat {aoi[1]:.4f}..{aoi[3]:.4f}; supply a file that covers the region")
         exact = from_bounds(*bounds, transform=src.transform)
         col, row = math.floor(exact.col_off), math.floor(exact.row_off)
@@ -140,15 +145,14 @@ def clip_raster(source: Path, destination: Path, region: Mapping, margin_m: floa
         if data.size == 0:
             raise ProductError(source, uncovered)
         names = list(band_names or src.descriptions)
-        profile = dict(driver="GTiff", width=data.shape[2], height=data.shape[1], count=data.shape[0],
-                       dtype=data.dtype, crs=src.crs, transform=src.window_transform(window), nodata=src.nodata,
-                       compress="DEFLATE")
-        with atomic_path(destination) as tmp:
-            with rasterio.open(tmp, "w", **profile) as dst:
-                dst.write(data)
-                for i, name in enumerate(names, start=1):
-                    if name:
-                        dst.set_band_description(i, name)
+        profile = {"driver": "GTiff", "width": data.shape[2], "height": data.shape[1], "count": data.shape[0],
+                   "dtype": data.dtype, "crs": src.crs, "transform": src.window_transform(window),
+                   "nodata": src.nodata, "compress": "DEFLATE"}
+        with atomic_path(destination) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(data)
+            for i, name in enumerate(names, start=1):
+                if name:
+                    dst.set_band_description(i, name)
 
 
 def soil_band_names(path: Path, settings: Mapping) -> list[str]:
@@ -202,7 +206,7 @@ def _id_text(values: pd.Series) -> pd.Series:
     return values.astype(str).str.strip()
 
 
-def _points_crs(shp: Path) -> "pyproj.CRS":
+def _points_crs(shp: Path) -> pyproj.CRS:
     """The CRS of a shapefile from its .prj; ProductError naming the file when absent or unknown."""
     import pyproj
 
@@ -259,7 +263,7 @@ def _with_points(frame: pd.DataFrame, path: Path, shp: Path) -> pd.DataFrame:
 
 
 def read_lucas_any(settings: Mapping) -> pd.DataFrame:
-    """A LUCAS topsoil release (2009 xlsx, 2015 csv + coordinates csv or point shapefile, 2018 csv) as the normalised table."""
+    """A LUCAS topsoil release (2009 xlsx, 2015 csv + coordinates csv or points shapefile, 2018 csv), normalised."""
     from soilsat.acquire.tables import read_lucas
 
     path = user_path("lucas", settings)

@@ -85,7 +85,7 @@ def to_table(body: Mapping, source: str) -> pd.DataFrame:
 
 def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, region: Mapping | None = None,
           session: requests.Session | None = None) -> None:
-    """Write weather_<region>.csv with '#' metadata lines (latitude, longitude, elevation_m, source), from the item's service."""
+    """Write weather_<region>.csv from the item's service, with '#' lines: latitude, longitude, elevation_m, source."""
     if item.get("product_type") == era5.PRODUCT_TYPE:
         if region is None:
             raise ProductError(item["name"], "an ERA5-Land item needs its region's config")
@@ -95,10 +95,9 @@ def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, regi
     table = to_table(body, url.split("?", 1)[0])
     header = [f"# station_id: open-meteo-{item['regions']}", f"# latitude: {body.get('latitude')}",
               f"# longitude: {body.get('longitude')}", f"# elevation_m: {body.get('elevation')}",
-              f"# source: Open-Meteo historical weather API ({settings.get('model') or 'best match'}), "
-              "ERA5-Land based; Copernicus Climate Change Service information"]
-    with atomic_path(destination) as tmp:
-        with open(tmp, "w", newline="") as f:
-            f.write("\n".join(header) + "\n")
-            table.to_csv(f, index=False, float_format="%.2f")
+              (f"# source: Open-Meteo historical weather API ({settings.get('model') or 'best match'}), "
+               "ERA5-Land based; Copernicus Climate Change Service information")]
+    with atomic_path(destination) as tmp, open(tmp, "w", newline="") as f:
+        f.write("\n".join(header) + "\n")
+        table.to_csv(f, index=False, float_format="%.2f")
     log.info("weather of %s: %d days", item["regions"], len(table))

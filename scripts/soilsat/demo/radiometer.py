@@ -25,12 +25,15 @@ carry `radiometer_noise_k` of white noise, without bias.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from soilsat.cf_netcdf import CONVENTIONS
 from soilsat.grid import cf_grid_mapping
+from soilsat.settings import Settings
 
 # Topp et al. (1980): volumetric water content (m3/m3) as a cubic in the apparent relative permittivity.
 TOPP_COEFFICIENTS = (-5.3e-2, 2.92e-2, -5.5e-4, 4.3e-6)
@@ -72,7 +75,7 @@ def brightness_temperatures(soil_moisture: np.ndarray, temperature_k: float, fco
 
 
 def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
-    """Means of `factor` x `factor` blocks over the last two axes; edge rows and columns beyond whole blocks are dropped."""
+    """Means of `factor` x `factor` blocks over the last two axes; rows and columns past the whole blocks dropped."""
     ny, nx = values.shape[-2] // factor, values.shape[-1] // factor
     cropped = values[..., : ny * factor, : nx * factor]
     return cropped.reshape(*values.shape[:-2], ny, factor, nx, factor).mean(axis=(-3, -1))
@@ -105,24 +108,36 @@ def seasonal_offset(days: pd.DatetimeIndex, amplitude: float) -> np.ndarray:
     return -amplitude * np.cos(phase)
 
 
-def coarse_product(truth: xr.Dataset, resolution_m: float, retrieval_sd: float, radiometer_noise_k: float,
-                   seed: int, *, footprint_fwhm_px: float, bias: float, seasonal_error: float) -> xr.Dataset:
-    """Daily brightness temperatures and soil-moisture retrieval of one region on a grid of `resolution_m`."""
+@dataclass(frozen=True)
+class CoarseProductSettings(Settings):
+    """Resolution and errors of the coarse product (config demo.coarse_product)."""
+
+    resolution_m: float
+    retrieval_sd: float
+    radiometer_noise_k: float
+    footprint_fwhm_px: float
+    bias: float
+    seasonal_error: float
+
+
+def coarse_product(truth: xr.Dataset, settings: CoarseProductSettings, seed: int) -> xr.Dataset:
+    """Daily brightness temperatures and soil-moisture retrieval of one region on the settings' coarse grid."""
     native = float(abs(truth["x"].values[1] - truth["x"].values[0]))
-    factor = int(round(resolution_m / native))
-    if factor < 1 or abs(factor * native - resolution_m) > 1e-6 * resolution_m:
-        raise ValueError(f"coarse product resolution {resolution_m} m is not a whole multiple of the "
+    factor = int(round(settings.resolution_m / native))
+    if factor < 1 or abs(factor * native - settings.resolution_m) > 1e-6 * settings.resolution_m:
+        raise ValueError(f"coarse product resolution {settings.resolution_m} m is not a whole multiple of the "
                          f"{native:g} m study grid")
     if min(truth.sizes["y"], truth.sizes["x"]) < factor:
-        raise ValueError(f"coarse product resolution {resolution_m} m is larger than the region's grid")
-    if footprint_fwhm_px < 0:
-        raise ValueError(f"coarse product footprint FWHM {footprint_fwhm_px:g} is negative")
+        raise ValueError(f"coarse product resolution {settings.resolution_m} m is larger than the region's grid")
+    if settings.footprint_fwhm_px < 0:
+        raise ValueError(f"coarse product footprint FWHM {settings.footprint_fwhm_px:g} is negative")
     rng = np.random.default_rng(seed)
+    noise_k = settings.radiometer_noise_k
     parcel = truth["parcel"].values
     days = pd.DatetimeIndex(truth["time"].values)
-    rows = footprint_weights(truth.sizes["y"], factor, footprint_fwhm_px)
-    cols = footprint_weights(truth.sizes["x"], factor, footprint_fwhm_px)
-    systematic = bias + seasonal_offset(days, seasonal_error)
+    rows = footprint_weights(truth.sizes["y"], factor, settings.footprint_fwhm_px)
+    cols = footprint_weights(truth.sizes["x"], factor, settings.footprint_fwhm_px)
+    systematic = settings.bias + seasonal_offset(days, settings.seasonal_error)
     fields = {name: [] for name in ("tb_h", "tb_v", "sm")}
     for i in range(len(days)):
         sm = truth["sm"].values[i].astype(np.float64)
@@ -130,9 +145,9 @@ def coarse_product(truth: xr.Dataset, resolution_m: float, retrieval_sd: float, 
         tb_h, tb_v = brightness_temperatures(sm, float(truth["tmean"].values[i]) + 273.15, fcover)
         coarse_sm = footprint_mean(sm, rows, cols)
         shape = coarse_sm.shape
-        fields["tb_h"].append(footprint_mean(tb_h, rows, cols) + rng.normal(0.0, radiometer_noise_k, shape))
-        fields["tb_v"].append(footprint_mean(tb_v, rows, cols) + rng.normal(0.0, radiometer_noise_k, shape))
-        retrieval = coarse_sm + systematic[i] + rng.normal(0.0, retrieval_sd, shape)
+        fields["tb_h"].append(footprint_mean(tb_h, rows, cols) + rng.normal(0.0, noise_k, shape))
+        fields["tb_v"].append(footprint_mean(tb_v, rows, cols) + rng.normal(0.0, noise_k, shape))
+        retrieval = coarse_sm + systematic[i] + rng.normal(0.0, settings.retrieval_sd, shape)
         fields["sm"].append(np.clip(retrieval, 0.02, 0.6))
     x = _block_centres(truth["x"].values, factor)
     y = _block_centres(truth["y"].values, factor)
@@ -150,11 +165,12 @@ def coarse_product(truth: xr.Dataset, resolution_m: float, retrieval_sd: float, 
                                "long_name": "footprint centre easting"})},
         attrs={"title": f"soilsat demo coarse soil-moisture product, region {truth.attrs.get('region', '')}",
                "Conventions": CONVENTIONS, "history": "generated by the soilsat demo world from its truth",
-               "crs": truth.attrs["crs"], "resolution_m": float(resolution_m),
+               "crs": truth.attrs["crs"], "resolution_m": float(settings.resolution_m),
                "comment": "Synthetic stand-in for a radiometer product: tau-omega brightness temperatures and a "
-                          f"retrieval over a Gaussian footprint of FWHM {footprint_fwhm_px:g} pixels, with a bias of "
-                          f"{bias:g} m3/m3, a seasonal error of amplitude {seasonal_error:g} m3/m3 and "
-                          f"{retrieval_sd:g} m3/m3 random error, all from the demo truth"},
+                          f"retrieval over a Gaussian footprint of FWHM {settings.footprint_fwhm_px:g} pixels, with a "
+                          f"bias of {settings.bias:g} m3/m3, a seasonal error of amplitude "
+                          f"{settings.seasonal_error:g} m3/m3 and {settings.retrieval_sd:g} m3/m3 random error, all "
+                          "from the demo truth"},
     )
     dataset["spatial_ref"] = xr.DataArray(np.int32(0), attrs=cf_grid_mapping(truth.attrs["crs"]))
     return dataset

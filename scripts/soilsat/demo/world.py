@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from soilsat.cf_netcdf import CONVENTIONS
+from soilsat.config import DEMO_PRESETS, period
 from soilsat.grid import StudyGrid, cf_grid_mapping, region_grid
 
 # CORINE Land Cover level-3 codes used by the demo world.
@@ -77,7 +80,7 @@ class RegionSpec:
 
 @dataclasses.dataclass(frozen=True)
 class WorldSpec:
-    """Size and difficulty of the demo world."""
+    """Size and difficulty of the demo world; its defaults are the schema's, `default` preset (a test checks)."""
 
     regions: tuple[RegionSpec, ...]
     start: dt.date
@@ -93,8 +96,25 @@ class WorldSpec:
     cloud_fraction: float = 0.3
     probe_noise: float = 0.02
 
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> WorldSpec:
+        """The world of a validated config's period, regions, grid and demo: the demo keys set, over its preset."""
+        demo = config["demo"]
+        preset = DEMO_PRESETS[demo["preset"]]
+        size = {key: preset[key] if demo[key] is None else demo[key] for key in preset}
+        start, end = period(config)
+        regions = tuple(RegionSpec(r["name"], r["lon"], r["lat"], r["size_m"], r["climate"], r.get("network"))
+                        for r in config["regions"])
+        return cls(regions=regions, start=start, end=end, seed=demo["seed"], margin_m=config["grid"]["margin_m"],
+                   resolution=config["grid"]["resolution"],
+                   probes_per_region=int(size["probes_per_region"]), lucas_samples=int(size["lucas_samples"]),
+                   s1_repeat_days=int(size["s1_repeat_days"]), s2_revisit_days=int(size["s2_revisit_days"]),
+                   speckle_looks=float(size["speckle_looks"]), cloud_fraction=float(size["cloud_fraction"]),
+                   probe_noise=float(size["probe_noise"]))
+
     @property
     def days(self) -> pd.DatetimeIndex:
+        """Every day of the world, start to end."""
         return pd.date_range(self.start, self.end, freq="D")
 
 
@@ -369,7 +389,8 @@ def make_region(spec: WorldSpec, region: RegionSpec, index: int) -> RegionWorld:
     parcel, classes = make_parcels(rng, grid, region.climate, wetness)
     landcover = classes[parcel]
     clay = np.clip(c["clay"] * (1 + 0.35 * smooth_field(rng, grid.shape, 300 * px)) + 2.0 * wetness, 1, 70)
-    sand = np.clip(c["sand"] * (1 + 0.15 * smooth_field(rng, grid.shape, 300 * px)) - 0.5 * clay + c["clay"] * 0.5, 2, 95)
+    sand = np.clip(c["sand"] * (1 + 0.15 * smooth_field(rng, grid.shape, 300 * px)) - 0.5 * clay + c["clay"] * 0.5,
+                   2, 95)
     sand = np.minimum(sand, 98 - clay)
     silt = 100 - clay - sand
     soc_by_class = {211: 12.0, 212: 10.0, 231: 22.0, 311: 35.0, 312: 40.0, 333: 5.0, 411: 60.0, 412: 90.0, 512: 0.0}

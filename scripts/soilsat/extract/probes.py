@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,9 +16,11 @@ from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.cf_netcdf import DECIBEL
 from soilsat.extract.series import consecutive_dry_days, interpolate_within, sample_rasters, zscore_outliers
 from soilsat.extract.cf import add_provenance, product_names
-from soilsat.extract.samples import locate, usable_optical
+from soilsat.extract.points import locate
+from soilsat.extract.rasters import usable
 from soilsat.extract.static import STATIC_BANDS
 from soilsat.grid import StudyGrid
+from soilsat.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,18 @@ VARIABLES = {
 
 DYNAMIC = ("ssm", "ts_max", "sigma0_vv", "sigma0_vh", "incidence_angle", "ndvi", "ndwi",
            "precipitation", "dry_days", "tmin", "tmean", "tmax")  # those the dataset has get an `observed` row
+
+
+@dataclass(frozen=True)
+class Sigma0Settings(Settings):
+    """How sigma0 is taken at each probe (config section extract.sigma0)."""
+
+    statistic: str
+    buffer_m: float
+    orbits: str
+    max_z: float | None
+    outlier_population: str
+    outlier_scale: str
 
 
 def probe_days(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -107,17 +122,17 @@ def sigma0_outliers(samples: pd.DataFrame, column: str, max_z: float, population
 
 
 def radar_series(
-    paths: Sequence[str], pixels: pd.DataFrame, polarisations: Sequence[str] = ("VV", "VH"), orbits: str = "merged",
+    index: pd.DataFrame, pixels: pd.DataFrame, polarisations: Sequence[str] = ("VV", "VH"), orbits: str = "merged",
     statistic: str = "pixel", radius_px: int = 0, max_z: float | None = 2.0, outlier_population: str = "probe",
     outlier_scale: str = "db",
 ) -> pd.DataFrame:
     """Daily sigma0 (linear) of each polarisation and local incidence angle at each probe, outliers removed,
-    same-day passes averaged.
+    same-day passes averaged, from the indexed Sentinel-1 rasters.
 
     `orbits` "merged" keeps both orbit directions; "ascending" or "descending" keeps only that one.
     """
     columns = {f"sigma0_{p}": f"sigma0_{p.lower()}" for p in polarisations} | {INCIDENCE_BAND: "incidence_angle"}
-    samples = sample_rasters(paths, pixels, list(columns), "sensing_start", radius_px, statistic)
+    samples = sample_rasters(index, pixels, list(columns), radius_px, statistic)
     samples = samples.rename(columns=columns)
     if orbits != "merged" and len(samples):
         if "orbit_direction" not in samples:
@@ -136,9 +151,9 @@ def radar_series(
     return samples.groupby(["probe", "time"])[names].mean()
 
 
-def optical_series(paths: Sequence[str], pixels: pd.DataFrame) -> pd.DataFrame:
-    """NDVI and NDWI observations at each probe, masked pixels left missing."""
-    samples = sample_rasters(paths, pixels, ["NDVI", "NDWI"], "sensing_time")
+def optical_series(index: pd.DataFrame, pixels: pd.DataFrame) -> pd.DataFrame:
+    """NDVI and NDWI observations at each probe from the indexed Sentinel-2 rasters, masked pixels left missing."""
+    samples = sample_rasters(index, pixels, ["NDVI", "NDWI"])
     samples = samples.rename(columns={"NDVI": "ndvi", "NDWI": "ndwi"})
     return samples.groupby(["probe", "time"])[["ndvi", "ndwi"]].mean()
 
@@ -159,20 +174,20 @@ def build_dataset(
     daily: pd.DataFrame,
     weather: Mapping[str, pd.DataFrame],
     grids: Mapping[str, StudyGrid],
-    sentinel1: Sequence[str],
-    sentinel2: Sequence[str],
+    sentinel1: pd.DataFrame,
+    sentinel2: pd.DataFrame,
     static: Mapping[str, str],
     start: str,
     end: str,
     window_days: int,
     min_valid_fraction: float,
-    sigma0: Mapping[str, object],
+    sigma0: Sigma0Settings,
     config_hash: str = "",
     polarisations: Sequence[str] = ("VV", "VH"),
 ) -> xr.Dataset:
     """The probe x day dataset; every value not observed stays missing, with an `observed` mask.
 
-    `sigma0` is the config section extract.sigma0 (statistic, buffer, orbits, outliers)."""
+    `sentinel1` and `sentinel2` are raster indexes (soilsat.extract.rasters)."""
     polarisations = tuple(polarisations)
     resolution = next(iter(grids.values())).resolution
     pixels = locate_probes(sites, grids)
@@ -182,15 +197,15 @@ def build_dataset(
     table = pd.DataFrame(index=index)
     table = table.join(daily.set_index(["probe", "time"])[["ssm", "ts_max"]])
     radar = radar_series(
-        sentinel1, pixels, polarisations, orbits=sigma0["orbits"], statistic=sigma0["statistic"],
-        radius_px=int(round(float(sigma0["buffer_m"]) / resolution)), max_z=sigma0["max_z"],
-        outlier_population=sigma0["outlier_population"], outlier_scale=sigma0["outlier_scale"],
+        sentinel1, pixels, polarisations, orbits=sigma0.orbits, statistic=sigma0.statistic,
+        radius_px=int(round(float(sigma0.buffer_m) / resolution)), max_z=sigma0.max_z,
+        outlier_population=sigma0.outlier_population, outlier_scale=sigma0.outlier_scale,
     )
     table = table.join(radar)
     for pol in (p.lower() for p in polarisations):
         linear = table[f"sigma0_{pol}"].where(table[f"sigma0_{pol}"] > 0)
         table[f"sigma0_{pol}_db"] = 10 * np.log10(linear)
-    sentinel2 = usable_optical(sentinel2, min_valid_fraction)
+    sentinel2 = usable(sentinel2, min_valid_fraction)
     optical = optical_series(sentinel2, pixels).reindex(index)
     for name in ("ndvi", "ndwi"):
         table[name] = optical.groupby(level="probe", group_keys=False)[name].apply(
@@ -228,7 +243,7 @@ def build_dataset(
     dataset["observed"].attrs["units"] = "1"
     dataset.attrs.update(title="soilsat probe dataset",
                          comment=f"{COPERNICUS_ATTRIBUTION}. Missing values are not observed; nothing is filled.")
-    add_provenance(dataset, config_hash, {"sentinel1": sentinel1, "sentinel2": sentinel2})
+    add_provenance(dataset, config_hash, {"sentinel1": sentinel1["path"], "sentinel2": sentinel2["path"]})
     first = f"sigma0_{polarisations[0].lower()}"
     log.info("probe dataset: %d probes x %d days, %d probe-days with soil moisture and %s",
              dataset.sizes["probe"], dataset.sizes["time"],

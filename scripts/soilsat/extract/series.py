@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from collections.abc import Iterable, Sequence
 
@@ -58,38 +57,35 @@ def window_statistic(data: np.ndarray, row: int, col: int, radius_px: int, stati
 
 
 def sample_rasters(
-    paths: Iterable[str | os.PathLike],
+    index: pd.DataFrame,
     pixels: pd.DataFrame,
     bands: Sequence[str],
-    time_tag: str,
     radius_px: int = 0,
     statistic: str = "pixel",
 ) -> pd.DataFrame:
-    """Values of `bands` at the pixels (columns probe, region, row, col) of each raster's own region.
+    """Values of `bands` at the pixels (columns probe, region, row, col) of each indexed raster's own region.
 
-    One row per probe and raster; `statistic` "mean" or "median" reduces the pixels within `radius_px`.
+    `index` is a raster index (soilsat.extract.rasters); one row per probe and raster; `statistic` "mean" or
+    "median" reduces the pixels within `radius_px`.
     """
     frames = []
-    for path in paths:
-        with rasterio.open(path) as src:
-            tags = src.tags()
-            here = pixels[pixels["region"] == tags["region"]]
-            if here.empty:
-                continue
+    for raster in index.itertuples(index=False):
+        here = pixels[pixels["region"] == raster.region]
+        if here.empty:
+            continue
+        with rasterio.open(raster.path) as src:
             names = list(src.descriptions)
             missing = [b for b in bands if b not in names]
             if missing:
-                raise ValueError(f"{path}: raster lacks bands {missing}")
+                raise ValueError(f"{raster.path}: raster lacks bands {missing}")
             data = src.read([names.index(b) + 1 for b in bands])
         values = np.array([window_statistic(data, r, c, radius_px, statistic) for r, c in zip(here["row"], here["col"])])
         frame = pd.DataFrame(values.reshape(len(here), len(bands)), columns=list(bands))
         frame.insert(0, "probe", here["probe"].to_numpy())
-        time = pd.Timestamp(tags[time_tag])
-        frame.insert(1, "time", (time.tz_localize(None) if time.tzinfo else time).normalize())
-        frame.insert(2, "product", tags.get("product", os.path.basename(str(path))))
-        for key in ("orbit_direction",):
-            if key in tags:
-                frame[key] = tags[key]
+        frame.insert(1, "time", pd.Timestamp(raster.time).normalize())
+        frame.insert(2, "product", raster.product)
+        if isinstance(raster.orbit_direction, str):
+            frame["orbit_direction"] = raster.orbit_direction
         frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=["probe", "time", "product", *bands])

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from soilsat.figures.common import attribute, model_label, plt
 
 METRICS_COLUMNS = ("model", "variant", "rmse", "r2")
-# Covariate groups in the order of the paper's Table 4 (soilsat.models.soc.GROUPS); others follow.
+# Covariate groups in the order of the paper's Table 4 (soilsat.models.zhang.protocol.GROUPS); others follow.
 GROUP_ORDER = ("static", "static_phenology", "static_EVI", "static_phenology_EVI")
 
 

@@ -1,0 +1,1 @@
+"""Models of the reproduced studies, one subpackage a study, and the pieces they share beside them."""

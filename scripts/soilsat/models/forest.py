@@ -1,54 +1,28 @@
-"""Random-forest soil-moisture model evaluated by leave-one-probe-out."""
+"""Random forests of the protocols and maps: their settings, fitted reproducibly."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from sklearn.ensemble import RandomForestRegressor
 
-log = logging.getLogger(__name__)
-
-def training_rows(table: pd.DataFrame, features: Sequence[str], target: str = "ssm") -> pd.DataFrame:
-    """Probe-days on which the target and every feature are observed."""
-    missing = [c for c in (*features, target) if c not in table]
-    if missing:
-        raise ValueError(f"probe table lacks columns {missing}")
-    return table.dropna(subset=[*features, target])
+from soilsat.settings import Settings
 
 
-def leave_one_probe_out(
-    table: pd.DataFrame,
-    features: Sequence[str],
-    target: str = "ssm",
-    seed: int = 42,
-    n_estimators: int = 200,
-    min_samples_leaf: int = 5,
-    n_jobs: int = 1,
-) -> pd.DataFrame:
-    """Predict every probe-day from a forest trained on all other probes; returns the predictions table."""
-    rows = training_rows(table, features, target)
-    probes = sorted(rows["probe"].unique())
-    if len(probes) < 3:
-        raise ValueError(f"leave-one-probe-out needs at least 3 probes with observed days, found {len(probes)}: {probes}")
-    out = []
-    for i, probe in enumerate(probes, start=1):
-        test = rows["probe"] == probe
-        forest = RandomForestRegressor(n_estimators=n_estimators, min_samples_leaf=min_samples_leaf,
-                                       random_state=seed, n_jobs=n_jobs)
-        forest.fit(rows.loc[~test, list(features)].to_numpy(), rows.loc[~test, target].to_numpy())
-        # one thread to predict: with more, the trees are summed in completion order (not bit-reproducible)
-        predicted = forest.set_params(n_jobs=1).predict(rows.loc[test, list(features)].to_numpy())
-        fold = rows.loc[test, ["probe", "time", "region", "landcover"]].copy()
-        fold["landcover"] = fold["landcover"].astype(int)
-        fold["observed"] = rows.loc[test, target].to_numpy()
-        fold["predicted"] = predicted
-        out.append(fold)
-        log.info("fold %d of %d (probe %s): %d training days, %d test days, MAE %.4f",
-                 i, len(probes), probe, int((~test).sum()), int(test.sum()),
-                 float(np.abs(predicted - fold["observed"]).mean()))
-    predictions = pd.concat(out, ignore_index=True)
-    predictions.insert(0, "model", "random_forest")
-    return predictions
+@dataclass(frozen=True)
+class ForestSettings(Settings):
+    """Size of a random forest (config train.random_forest and train.zhang.random_forest)."""
+
+    n_estimators: int
+    min_samples_leaf: int
+
+
+def fit_forest(x: np.ndarray, y: np.ndarray, settings: ForestSettings, seed: int, n_jobs: int) -> RandomForestRegressor:
+    """A random forest fitted on every training row on `n_jobs` threads, set to predict on one."""
+    if len(y) == 0:
+        raise ValueError("no training rows to fit the random forest on")
+    forest = RandomForestRegressor(n_estimators=settings.n_estimators, min_samples_leaf=settings.min_samples_leaf,
+                                   random_state=seed, n_jobs=n_jobs)
+    # predicting with one thread: with more, the trees are summed in completion order (not bit-reproducible)
+    return forest.fit(x, y).set_params(n_jobs=1)

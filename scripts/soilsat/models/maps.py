@@ -1,4 +1,4 @@
-"""Maps: models fitted on all probes or samples, applied to every pixel of a study grid."""
+"""Maps: what the map models are fitted on (every probe or sample) and which dates are mapped."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import xarray as xr
-from sklearn.ensemble import RandomForestRegressor
 
 from soilsat.extract.samples import S2_BANDS
-from soilsat.models.forest import training_rows
+from soilsat.models.simonsen.random_forest import training_rows
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +32,6 @@ def mappable_dates(radar_times: Sequence[pd.Timestamp], optical_times: Sequence[
     optical = pd.DatetimeIndex(sorted(pd.Timestamp(t) for t in optical_times))
     window = pd.Timedelta(days=window_days)
     return [pd.Timestamp(t) for t in radar_times if len(optical) and (abs(optical - pd.Timestamp(t)) <= window).any()]
-
-
-def fit_forest(x: np.ndarray, y: np.ndarray, seed: int, n_estimators: int, min_samples_leaf: int, n_jobs: int) -> RandomForestRegressor:
-    """A random forest fitted on every training row."""
-    if len(y) == 0:
-        raise ValueError("no training rows to fit the map model on")
-    forest = RandomForestRegressor(n_estimators=n_estimators, min_samples_leaf=min_samples_leaf,
-                                   random_state=seed, n_jobs=n_jobs)
-    # predicting with one thread: with more, the trees are summed in completion order (not bit-reproducible)
-    return forest.fit(x, y).set_params(n_jobs=1)
 
 
 def probe_training(table: pd.DataFrame, features: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

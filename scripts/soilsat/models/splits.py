@@ -9,6 +9,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from soilsat.errors import ConfigError
+from soilsat.models.seeding import member_rng
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,6 @@ class Fold:
     train: np.ndarray
     validation: np.ndarray
     test: np.ndarray
-
-
-def member_rng(seed: int, fold: int, repeat: int) -> np.random.Generator:
-    """A generator that depends only on (seed, fold, repeat), not on how many members run together."""
-    return np.random.default_rng([seed, fold, repeat])
 
 
 def leave_one_probe_out(n_probes: int, repeats: int, validation_fraction: float, seed: int) -> list[Fold]:
@@ -93,10 +89,10 @@ def kennard_stone_split(features: np.ndarray, calibration_fraction: float) -> tu
     return np.sort(calibration), test
 
 
-def bags(indices: Sequence[int], n_bags: int, fraction: float, seed: int) -> list[np.ndarray]:
+def bags(indices: Sequence[int] | np.ndarray, n_bags: int, fraction: float, seed: int) -> list[np.ndarray]:
     """Subsets of `fraction` of the indices drawn without replacement, one per bag."""
-    indices = np.asarray(indices)
-    size = int(round(fraction * len(indices)))
+    pool = np.asarray(indices)
+    size = int(round(fraction * len(pool)))
     if size < 1:
-        raise ConfigError(f"a bag of {fraction:.0%} of {len(indices)} samples is empty")
-    return [np.sort(member_rng(seed, 1_000_002, b).choice(indices, size, replace=False)) for b in range(n_bags)]
+        raise ConfigError(f"a bag of {fraction:.0%} of {len(pool)} samples is empty")
+    return [np.sort(member_rng(seed, 1_000_002, b).choice(pool, size, replace=False)) for b in range(n_bags)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
+from typing import Any, Self
 
 import numpy as np
 import xarray as xr
@@ -22,28 +23,28 @@ from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
 from soilsat.optical import indices, masks
 from soilsat.optical.safe import Product, read_band, read_metadata
+from soilsat.settings import Settings
 
-L2A_BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
 PROBABILITY_MASKS = ("MSK_CLDPRB_20m", "MSK_SNWPRB_20m")
 
 
 @dataclasses.dataclass(frozen=True)
-class OpticalSettings:
-    """How an L2A product is masked, resampled and turned into indices (the `sentinel2:` config keys)."""
+class OpticalSettings(Settings):
+    """How an L2A product is masked, resampled and turned into indices (config sentinel2, read by from_config)."""
 
-    bands: tuple[str, ...] = L2A_BANDS
-    cloud_probability_max: float = 90
-    snow_probability_max: float = 90
-    scl_invalid: tuple[int, ...] = (0, 1, 3, 8, 9, 10, 11)
-    mask_dilation_px: int = 0
-    resampling_reflectance: str = "bilinear"
-    resampling_masks: str = "nearest"
-    ndvi_bands: tuple[str, str] = ("B8A", "B04")
-    ndwi_bands: tuple[str, str] = ("B8A", "B12")
-    evi_bands: tuple[str, str, str] = ("B08", "B04", "B02")
-    evi_coefficients: tuple[float, float, float, float] = (2.5, 6.0, 7.5, 1.0)
-    bare_ndvi_max: float = 0.25
-    bare_nbr2_max: float = 0.075
+    bands: tuple[str, ...]
+    cloud_probability_max: float
+    snow_probability_max: float
+    scl_invalid: tuple[int, ...]
+    mask_dilation_px: int
+    resampling_reflectance: str
+    resampling_masks: str
+    ndvi_bands: tuple[str, str]
+    ndwi_bands: tuple[str, str]
+    evi_bands: tuple[str, str, str]
+    evi_coefficients: tuple[float, float, float, float]
+    bare_ndvi_max: float
+    bare_nbr2_max: float
 
     def __post_init__(self) -> None:
         for key, name in (("resampling.reflectance", self.resampling_reflectance),
@@ -59,20 +60,23 @@ class OpticalSettings:
         extra = self.ndvi_bands + self.ndwi_bands + self.evi_bands + ("B02", "B03", "B04", "B11", "B12")
         return tuple(dict.fromkeys(self.bands + extra))
 
-
-def settings_from_config(s2: Mapping) -> OpticalSettings:
-    """OpticalSettings from a validated `sentinel2:` config section (the schema fills the defaults)."""
-    ix = s2["indices"]
-    evi = ix["evi"]
-    return OpticalSettings(
-        bands=tuple(s2["bands"]), cloud_probability_max=float(s2["cloud_probability_max"]),
-        snow_probability_max=float(s2["snow_probability_max"]), scl_invalid=tuple(int(c) for c in s2["scl_invalid"]),
-        mask_dilation_px=int(s2["mask_dilation_px"]), resampling_reflectance=s2["resampling"]["reflectance"],
-        resampling_masks=s2["resampling"]["masks"], ndvi_bands=(ix["ndvi"]["nir"], ix["ndvi"]["red"]),
-        ndwi_bands=(ix["ndwi"]["nir"], ix["ndwi"]["swir"]), evi_bands=(evi["nir"], evi["red"], evi["blue"]),
-        evi_coefficients=(float(evi["G"]), float(evi["C1"]), float(evi["C2"]), float(evi["L"])),
-        bare_ndvi_max=float(ix["bare_soil"]["ndvi_max"]), bare_nbr2_max=float(ix["bare_soil"]["nbr2_max"]),
-    )
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> Self:
+        """The settings of a validated `sentinel2:` section, whose resampling and indices keys are nested."""
+        ix = section["indices"]
+        evi = ix["evi"]
+        return cls(
+            bands=tuple(section["bands"]), cloud_probability_max=float(section["cloud_probability_max"]),
+            snow_probability_max=float(section["snow_probability_max"]),
+            scl_invalid=tuple(int(c) for c in section["scl_invalid"]),
+            mask_dilation_px=int(section["mask_dilation_px"]),
+            resampling_reflectance=section["resampling"]["reflectance"],
+            resampling_masks=section["resampling"]["masks"],
+            ndvi_bands=(ix["ndvi"]["nir"], ix["ndvi"]["red"]), ndwi_bands=(ix["ndwi"]["nir"], ix["ndwi"]["swir"]),
+            evi_bands=(evi["nir"], evi["red"], evi["blue"]),
+            evi_coefficients=(float(evi["G"]), float(evi["C1"]), float(evi["C2"]), float(evi["L"])),
+            bare_ndvi_max=float(ix["bare_soil"]["ndvi_max"]), bare_nbr2_max=float(ix["bare_soil"]["nbr2_max"]),
+        )
 
 
 def to_grid(da: xr.DataArray, grid: StudyGrid, resampling: str, dtype: str = "float32",
@@ -103,7 +107,7 @@ def _probability(product: Product, name: str, grid: StudyGrid, resampling: str) 
 def l2a_on_grid(
     safe_path: str | os.PathLike | Product,
     grid: StudyGrid,
-    settings: OpticalSettings | None = None,
+    settings: OpticalSettings,
     aoi_margin_m: float = 0.0,
     **overrides: object,
 ) -> xr.Dataset:
@@ -112,7 +116,7 @@ def l2a_on_grid(
     `overrides` replace single fields of `settings`; `aoi_margin_m` is the grid margin left
     out of the valid fraction.
     """
-    s = dataclasses.replace(settings or OpticalSettings(), **overrides)
+    s = dataclasses.replace(settings, **overrides)
     product = safe_path if isinstance(safe_path, Product) else read_metadata(safe_path)
     if product.level != "L2A":
         raise ProductError(product.mtd, f"is a {product.level} product; atmospheric correction (L2A) is needed")
@@ -135,10 +139,13 @@ def l2a_on_grid(
         "NDWI": (("y", "x"), indices.ndwi(out[s.ndwi_bands[0]], out[s.ndwi_bands[1]]),
                  {"long_name": f"NDWI ({s.ndwi_bands[0]}, {s.ndwi_bands[1]})"}),
         "NBR2": (("y", "x"), nbr2, {"long_name": "NBR2 (B11, B12)"}),
-        "EVI": (("y", "x"), evi, {"long_name": "EVI ({}, {}, {}; G {}, C1 {}, C2 {}, L {})".format(*s.evi_bands, G, C1, C2, L)}),
+        "EVI": (("y", "x"), evi,
+                {"long_name": "EVI ({}, {}, {}; G {}, C1 {}, C2 {}, L {})".format(*s.evi_bands, G, C1, C2, L)}),
         "bare": (("y", "x"), (bare & valid).astype(np.uint8),
-                 {"long_name": f"bare soil (Tziolas 2020: NDVI < {s.bare_ndvi_max}, NBR2 < {s.bare_nbr2_max}, B3 > B2, B4 > B3)"}),
-        "valid": (("y", "x"), valid.astype(np.uint8), {"long_name": "clear observation (not cloud, shadow, snow or no data)"}),
+                 {"long_name": f"bare soil (Tziolas 2020: NDVI < {s.bare_ndvi_max}, NBR2 < {s.bare_nbr2_max}, "
+                               "B3 > B2, B4 > B3)"}),
+        "valid": (("y", "x"), valid.astype(np.uint8),
+                  {"long_name": "clear observation (not cloud, shadow, snow or no data)"}),
     })
     return xr.Dataset(
         data_vars, coords={"y": grid.y_coords(), "x": grid.x_coords()},

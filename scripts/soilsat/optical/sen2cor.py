@@ -42,6 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from soilsat.errors import ConfigError, ProductError
+from soilsat.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -73,28 +74,16 @@ RESOLUTION_BANDS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Sen2CorSettings:
-    """The `sentinel2.sen2cor:` config keys."""
+class Sen2CorSettings(Settings):
+    """How Sen2Cor is run (config sentinel2.sen2cor)."""
 
-    executable: str = "L2A_Process"
-    gipp: str | None = None
-    gipp_schema: str | None = None
-    container: str | None = None
-    container_runtime: str = "apptainer"
-    container_limits: bool = False
-    resolution: int = 10
-
-
-def settings_from_config(section: Mapping) -> Sen2CorSettings:
-    """Sen2CorSettings from a validated `sentinel2.sen2cor:` section (the schema fills the defaults)."""
-    try:
-        return Sen2CorSettings(executable=str(section["executable"]), gipp=section["gipp"],
-                               gipp_schema=section["gipp_schema"], container=section["container"],
-                               container_runtime=str(section["container_runtime"]),
-                               container_limits=bool(section["container_limits"]),
-                               resolution=int(section["resolution"]))
-    except KeyError as exc:
-        raise ConfigError(f"config key sentinel2.sen2cor.{exc.args[0]} is missing") from None
+    executable: str
+    gipp: str | None
+    gipp_schema: str | None
+    container: str | None
+    container_runtime: str
+    container_limits: bool
+    resolution: int
 
 
 def check_container(image: str) -> None:
@@ -137,7 +126,8 @@ def resolve_gipp(settings: Sen2CorSettings, version: tuple[int, int, int] | None
             raise ConfigError(f"config key sentinel2.sen2cor.gipp: {path} is not a file")
         return path
     if settings.container:
-        raise ConfigError("config key sentinel2.sen2cor.gipp: set it to an L2A_GIPP.xml when Sen2Cor runs in a container")
+        raise ConfigError("config key sentinel2.sen2cor.gipp: set it to an L2A_GIPP.xml when Sen2Cor runs in a "
+                          "container")
     candidates = []
     if os.environ.get("SEN2COR_HOME"):
         candidates.append(Path(os.environ["SEN2COR_HOME"]) / "cfg" / "L2A_GIPP.xml")
@@ -179,7 +169,7 @@ def resolve_schema(settings: Sen2CorSettings, program: str) -> Path:
 
 def preflight(section: Mapping) -> None:
     """Fail at once, before any job, when Sen2Cor, its container runtime, its GIPP or its GIPP schema is missing."""
-    settings = settings_from_config(section)
+    settings = Sen2CorSettings.from_config(section)
     program = resolve_executable(settings)
     resolve_gipp(settings)
     resolve_schema(settings, program)

@@ -13,6 +13,7 @@ that a large image can be processed block by block.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numba
 import numpy as np
@@ -26,11 +27,11 @@ def _as_index(values: np.ndarray | Sequence[int] | range | tuple[int, int]) -> n
     """Line or sample indices of a window: an array/range, or a (start, stop) pair."""
     if isinstance(values, tuple) and len(values) == 2 and all(np.isscalar(v) for v in values):
         return np.arange(int(values[0]), int(values[1]))
-    return np.asarray(values, dtype=float)
+    return np.asarray(values, dtype=np.float64)
 
 
 def separable_lut(
-    vectors: Sequence[object],
+    vectors: Sequence[Any],
     lines: np.ndarray | range | tuple[int, int],
     samples: np.ndarray | range | tuple[int, int],
     field: str = "sigma_nought",
@@ -43,7 +44,7 @@ def separable_lut(
     cols = _as_index(samples)
     if not len(vectors):
         raise ValueError("no LUT vectors to interpolate")
-    vec_lines = np.array([v.line for v in vectors], dtype=float)
+    vec_lines = np.array([v.line for v in vectors], dtype=np.float64)
     order = np.argsort(vec_lines, kind="stable")
     vec_lines = vec_lines[order]
     # Only the vectors bracketing the window take part.
@@ -52,7 +53,8 @@ def separable_lut(
     lo, hi = min(lo, len(vec_lines) - 1), max(hi, lo + 1)
     used = order[lo:hi]
     per_vector = np.stack(
-        [np.interp(cols, np.asarray(vectors[i].pixel, float), np.asarray(getattr(vectors[i], field), float)) for i in used]
+        [np.interp(cols, np.asarray(vectors[i].pixel, float), np.asarray(getattr(vectors[i], field), float))
+         for i in used]
     )
     used_lines = vec_lines[lo:hi]
     if len(used_lines) == 1:  # one vector holds everywhere

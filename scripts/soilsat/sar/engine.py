@@ -14,11 +14,13 @@ Calibration                sigma0 = (DN^2 - noise) / A_sigma^2, the LUT bilinear
 Speckle-Filter             :func:`soilsat.sar.speckle.lee_sigma` (windowSize, targetWindowSizeStr,
                            sigmaStr, numLooksStr)
 Subset                     its geoRegion must cover the study grid (only the window the grid needs is read anyway)
-Terrain-Correction         :mod:`soilsat.sar.terrain`, range-Doppler on the external DEM, bilinear,
-                           onto the study grid (pixelSpacingInMeter, mapProjection and the pixel-centre
-                           standardGridOriginX/Y must match it)
+Terrain-Correction         range-Doppler geocoding (:mod:`soilsat.sar.geocoding`) on the external DEM
+                           (:mod:`soilsat.sar.dem`), bilinear sampling and the output bands
+                           (:mod:`soilsat.sar.terrain`), onto the study grid (pixelSpacingInMeter,
+                           mapProjection and the pixel-centre standardGridOriginX/Y must match it)
 =========================  ==================================================================
 
+The engine orchestrates those operators; what each computes lives in the module named beside it.
 Memory stays bounded by blocks on both sides. First the image window the grid needs is
 found from exact positions on a coarse lattice of grid pixels at the DEM's lowest and
 highest height (plus the filter's halo, and out to an image edge when border noise must be
@@ -27,7 +29,7 @@ filtered with a halo of lines on each side) into a float32 scratch file per pola
 mapped later one band of lines at a time. Then the grid goes by blocks of grid rows: DEM heights,
 geometry (the float64 planes of the range-Doppler kernel), sampling and the output bands
 exist for one block, which is handed on (run_graph writes it into a tiled file that becomes
-the COG; run_chain keeps it in memory for small grids).
+the COG; :func:`soilsat.sar.reference.whole_grid.run_chain` keeps it in memory for small grids).
 One deviation from a whole-image filter: the Lee sigma point-target threshold (98th
 percentile) is taken per block of lines, as SNAP takes it per tile.
 """
@@ -37,47 +39,36 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
 import mmap
 import os
 import re
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 import pyproj
 import rasterio
-import rasterio.warp
-import rasterio.windows
-from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from soilsat import COPERNICUS_ATTRIBUTION
+from soilsat.cog_stream import cog_writer
 from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
-from soilsat.cog_stream import cog_writer
-from soilsat.sar import border, graph, terrain
+from soilsat.sar import border, geocoding, graph, terrain
 from soilsat.sar.calibration import noise_on_image, sigma0_window
-from soilsat.sar.orbit import annotation_orbit, geodetic_to_ecef, product_orbit, read_eof, select_eof
-from soilsat.sar.safe import PolarisationData, S1Product, open_product
-from soilsat.sar.speckle import lee_sigma
-
-if TYPE_CHECKING:
-    import xarray as xr
+from soilsat.sar.dem import height_span, read_dem
+from soilsat.sar.orbit import Orbit, annotation_orbit, product_orbit, read_eof, select_eof
+from soilsat.sar.safe import Annotation, PolarisationData, S1Product, open_product
+from soilsat.sar.speckle import filter_halo, lee_sigma
 
 log = logging.getLogger(__name__)
 
 BLOCK_LINES = 1024  # image lines calibrated and filtered at a time
 GRID_BLOCK_ROWS = 512  # grid rows whose geometry, heights and bands exist at a time
-WINDOW_STEP = 16  # grid pixels between the exact positions that find the image window
-WINDOW_MARGIN = 2  # image pixels of slack around them
-LAYOVER_HALO_ROWS = 128  # extra grid rows on each side of a block for the layover/shadow sweeps
-BANDS = ("incidence_angle", "local_incidence_angle", "mask")  # after the sigma0 bands
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +108,8 @@ def chain_spec(nodes: Sequence[graph.Node], xml: str, where: str = "graph") -> C
         raise ConfigError(f"{where}: the builtin engine runs the Lee Sigma speckle filter only, not {speckle_filter!r}")
     for name in ("demResamplingMethod", "imgResamplingMethod"):
         if p("Terrain-Correction", name) != "BILINEAR_INTERPOLATION":
-            raise ConfigError(f"{where}: the builtin engine resamples bilinearly only ({name}={p('Terrain-Correction', name)})")
+            raise ConfigError(f"{where}: the builtin engine resamples bilinearly only "
+                              f"({name}={p('Terrain-Correction', name)})")
     if p("Terrain-Correction", "demName") != "External DEM":
         raise ConfigError(f"{where}: the builtin engine needs demName 'External DEM' with an externalDEMFile")
     if p("Terrain-Correction", "externalDEMApplyEGM", bool):
@@ -155,7 +147,8 @@ def read_chain(path: str | os.PathLike) -> ChainSpec:
 def check_grid(spec: ChainSpec, grid: StudyGrid) -> None:
     """ConfigError unless the graph's Terrain-Correction output is the study grid (and Subset covers it)."""
     if abs(spec.pixel_spacing - grid.resolution) > 1e-9:
-        raise ConfigError(f"{spec.graph}: pixelSpacingInMeter {spec.pixel_spacing} is not the grid's {grid.resolution} m")
+        raise ConfigError(f"{spec.graph}: pixelSpacingInMeter {spec.pixel_spacing} is not the grid's "
+                          f"{grid.resolution} m")
     try:
         same = pyproj.CRS.from_user_input(spec.map_projection) == pyproj.CRS.from_user_input(grid.crs)
     except pyproj.exceptions.CRSError:
@@ -192,40 +185,13 @@ def product_tags(product: S1Product) -> dict[str, object]:
     }
 
 
-def dem_nodata(path: str | os.PathLike) -> float | None:
-    """The no-data value a DEM file declares (None when it declares none; ProductError when unreadable)."""
-    try:
-        with rasterio.open(path) as src:
-            return src.nodata
-    except RasterioError as exc:
-        raise ProductError(path, f"DEM unreadable ({exc})") from None
-
-
 def set_threads(threads: int) -> None:
-    """Let the numba kernels (terrain correction, Lee sigma) use the job's threads."""
-    import numba
-
+    """Let the numba kernels (geocoding, terrain correction, Lee sigma) use the job's threads."""
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
 
 
-def read_dem(path: Path, nodata: float) -> tuple[np.ndarray, object, object]:
-    """(heights, transform, crs) of the external DEM; `nodata` and the file's own no-data become NaN."""
-    try:
-        with rasterio.open(path) as src:
-            heights = src.read(1).astype(np.float32)
-            transform, crs, own = src.transform, src.crs, src.nodata
-    except RasterioError as exc:
-        raise ProductError(path, f"DEM unreadable ({exc})") from None
-    if crs is None:
-        raise ProductError(path, "DEM has no CRS")
-    for value in (nodata, own):
-        if value is not None and np.isfinite(value):
-            heights[heights == value] = np.nan
-    return heights, transform, crs
-
-
-def chain_orbit(product: S1Product, annotation, orbit_files: Sequence[str | os.PathLike], orbit_type: str,
-                continue_on_fail: bool):
+def chain_orbit(product: S1Product, annotation: Annotation, orbit_files: Sequence[str | os.PathLike], orbit_type: str,
+                continue_on_fail: bool) -> Orbit:
     """Apply-Orbit-File: the EOF orbit of `orbit_type` covering the product; with no file given, the annotation
     orbit (or fail without continueOnFail); a file given that does not apply fails, as SNAP does with it."""
     m = product.manifest
@@ -275,103 +241,8 @@ class Measurement:
                                            "corrupt download? Download the product again") from None
 
     def close(self) -> None:
+        """Close the GeoTIFF."""
         self.src.close()
-
-
-# --------------------------------------------------------------------------- geometry, block by block of grid rows
-
-
-@dataclasses.dataclass(frozen=True)
-class Geometry:
-    """Image position, incidence cosines (float64) and layover/shadow (bool) of every grid pixel of a block."""
-
-    line: np.ndarray
-    pixel: np.ndarray
-    cos_incidence: np.ndarray  # on the ellipsoid
-    cos_local_incidence: np.ndarray  # on the DEM surface
-    layover: np.ndarray
-    shadow: np.ndarray  # passive: behind a nearer slope (active shadow, facing away, is cos_local_incidence < 0)
-
-    @property
-    def any_shadow(self) -> np.ndarray:
-        """Passive or active shadow."""
-        return self.shadow | (self.cos_local_incidence < 0.0)
-
-    @property
-    def incidence_angle(self) -> np.ndarray:
-        """Ellipsoid incidence angle, degrees (float32)."""
-        return _degrees(self.cos_incidence)
-
-    @property
-    def local_incidence_angle(self) -> np.ndarray:
-        """Local incidence angle on the DEM surface, degrees (float32)."""
-        return _degrees(self.cos_local_incidence)
-
-
-def _degrees(cosine: np.ndarray) -> np.ndarray:
-    """The angle of a cosine in degrees (float32)."""
-    with np.errstate(invalid="ignore"):
-        return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))).astype(np.float32)
-
-
-def geometry_blocks(model: terrain.RangeDopplerModel, grid: StudyGrid, heights_of: Callable[[int, int], np.ndarray],
-                    rows: int = GRID_BLOCK_ROWS, halo: int = LAYOVER_HALO_ROWS,
-                    levels: np.ndarray | None = None) -> Iterator[tuple[int, int, np.ndarray, Geometry]]:
-    """(g0, g1, heights, geometry) of each block of grid rows g0:g1 in turn; `heights_of(r0, r1)` gives the
-    DEM heights of grid rows r0:r1, and `levels` (three heights spanning the DEM's) interpolates the
-    zero-Doppler time (None: exact per pixel).
-
-    The layover/shadow sweeps of a block see `halo` more rows on each side: a zero-Doppler line
-    crosses the grid at the track's angle to north (about 10-15 degrees), so 128 rows (1.3 km)
-    hold the pixels within about 5 km of range of every pixel of the block. The float64 planes of
-    those rows are held in one buffer that rolls on from block to block, so each grid row's
-    geometry is computed once. What a block yields are views of that buffer, valid until the next.
-    """
-    width, height = grid.width, grid.height
-    span = min(rows + 2 * halo, height)
-    planes = np.empty((terrain.N_PLANES, span, width))
-    held = np.empty((span, width), np.float32)  # the DEM heights of the rows in `planes`
-    lo = hi = 0  # grid rows lo:hi are in planes[:, :hi - lo]
-    for g0 in range(0, height, rows):
-        g1 = min(g0 + rows, height)
-        h0, h1 = max(g0 - halo, 0), min(g1 + halo, height)
-        keep = max(hi - h0, 0)
-        planes[:, :keep] = planes[:, h0 - lo:hi - lo]
-        held[:keep] = held[h0 - lo:hi - lo]
-        lo, new = h0, max(hi, h0)
-        if new < h1:  # one more row on each side, where there is one, for the surface normals at the edges
-            m0, m1 = max(new - 1, 0), min(h1 + 1, height)
-            heights = dem_heights_checked(heights_of(m0, m1), (m1 - m0, width))
-            terrain._raw_geometry(model, grid, heights, (m0, m1, 0, width), levels, (new - m0, m1 - h1),
-                                  out=planes[:, new - lo:h1 - lo])
-            held[new - lo:h1 - lo] = heights[new - m0:h1 - m0]
-        hi = h1
-        raw = planes[:, :h1 - lo]
-        layover, shadow = terrain.layover_shadow(model, grid, raw[0], raw[2], raw[5], raw[6], raw[3])
-        core = slice(g0 - lo, g1 - lo)
-        yield g0, g1, held[core], Geometry(raw[0, core], raw[1, core], raw[3, core], raw[4, core], layover[core],
-                                           shadow[core])
-
-
-def dem_heights_checked(heights: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Heights as float64, ValueError unless of `shape`."""
-    if heights.shape != shape:
-        raise ValueError(f"DEM rows of shape {heights.shape} where {shape} were asked for")
-    return np.asarray(heights, dtype=float)
-
-
-def grid_geometry(model: terrain.RangeDopplerModel, grid: StudyGrid, heights: np.ndarray,
-                  rows: int = GRID_BLOCK_ROWS, halo: int = LAYOVER_HALO_ROWS, levels: np.ndarray | None = None) -> Geometry:
-    """terrain.grid_geometry computed in blocks of grid rows (geometry_blocks), gathered into whole-grid arrays."""
-    shape = grid.shape
-    out = Geometry(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan),
-                   np.zeros(shape, bool), np.zeros(shape, bool))
-    for g0, g1, _, geo in geometry_blocks(model, grid, lambda r0, r1: heights[r0:r1], rows, halo, levels):
-        for field in dataclasses.fields(Geometry):
-            getattr(out, field.name)[g0:g1] = getattr(geo, field.name)
-        with np.errstate(invalid="ignore"):
-            out.shadow[g0:g1] = geo.any_shadow
-    return out
 
 
 # --------------------------------------------------------------------------- the radiometric chain on a block
@@ -428,7 +299,7 @@ def sigma0_block(data: PolarisationData, meas: Measurement, plan: BorderPlan, ro
     (r0, r1), (c0, c1) = rows, cols
     dn = meas.read(r0, r1, c0, c1)
     out, noise = sigma0_window(data, dn, r0, c0, noise_scale=plan.scale, with_noise=plan.active)
-    if plan.active:
+    if plan.active and noise is not None:
         good = border.signal(dn, noise, plan.threshold)
         zeros = np.zeros(r1 - r0, dtype=np.int64)
         left, right = border.side_depths(good, plan.limit)
@@ -439,55 +310,6 @@ def sigma0_block(data: PolarisationData, meas: Measurement, plan: BorderPlan, ro
 
 
 # --------------------------------------------------------------------------- the whole chain
-
-
-def dem_rows(dem: tuple[np.ndarray, object, object], grid: StudyGrid, r0: int, r1: int) -> np.ndarray:
-    """DEM heights (float32, NaN no data) on grid rows r0:r1: sliced when the DEM is the grid, else bilinear."""
-    if terrain.dem_is_grid(dem, grid):
-        return dem[0][r0:r1].copy()
-    return terrain.dem_on_rows(dem, grid, r0, r1)
-
-
-def dem_range(dem: tuple[np.ndarray, object, object], grid: StudyGrid) -> tuple[float, float] | None:
-    """The lowest and highest DEM height over the grid's bounds (one DEM pixel wider); None where none."""
-    array, transform, crs = dem
-    left, bottom, right, top = rasterio.warp.transform_bounds(grid.crs, crs, *grid.bounds)
-    win = rasterio.windows.from_bounds(left, bottom, right, top, Affine(*transform[:6]))
-    r0, c0 = max(int(np.floor(win.row_off)) - 1, 0), max(int(np.floor(win.col_off)) - 1, 0)
-    r1 = min(int(np.ceil(win.row_off + win.height)) + 1, array.shape[0])
-    c1 = min(int(np.ceil(win.col_off + win.width)) + 1, array.shape[1])
-    part = array[r0:r1, c0:c1]
-    if part.size == 0 or not np.isfinite(part).any():
-        return None
-    return float(np.nanmin(part)), float(np.nanmax(part))
-
-
-def coarse_window(model: terrain.RangeDopplerModel, grid: StudyGrid, span: tuple[float, float] | None, halo: int,
-                  step: int = WINDOW_STEP) -> tuple[int, int, int, int] | None:
-    """The image window the grid needs (plus `halo`), from exact positions on a lattice of every `step`-th
-    grid pixel (and the last) at the lowest and highest DEM height (`span`); None if none falls in the image.
-
-    An image position moves monotonically with height, so a pixel at any DEM height lies between its
-    lattice neighbours' positions at the two extremes; WINDOW_MARGIN covers the curvature in between."""
-    if span is None:
-        return None
-    rows = np.unique(np.r_[np.arange(0, grid.height, step), grid.height - 1])
-    cols = np.unique(np.r_[np.arange(0, grid.width, step), grid.width - 1])
-    xx, yy = np.meshgrid(grid.x0 + (cols + 0.5) * grid.resolution, grid.y0 - (rows + 0.5) * grid.resolution)
-    lon, lat = pyproj.Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform(xx, yy)
-    xyz = np.stack([geodetic_to_ecef(lon, lat, np.full(lon.shape, h)) for h in span])
-    line, pixel = terrain.points_to_image(model, xyz)
-    n_lines, n_samples = model.number_of_lines, model.number_of_samples
-    m = WINDOW_MARGIN
-    with np.errstate(invalid="ignore"):
-        near = (line >= -m - 0.5) & (line <= n_lines - 0.5 + m) & (pixel >= -m - 0.5) & (pixel <= n_samples - 0.5 + m)
-    if not near.any():
-        return None
-    r0 = max(int(np.floor(line[near].min())) - m - halo, 0)
-    r1 = min(int(np.ceil(line[near].max())) + m + halo + 1, n_lines)
-    c0 = max(int(np.floor(pixel[near].min())) - m - halo, 0)
-    c1 = min(int(np.ceil(pixel[near].max())) + m + halo + 1, n_samples)
-    return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else None
 
 
 class FilteredImage:
@@ -533,7 +355,7 @@ def filter_window(spec: ChainSpec, product: S1Product, data: PolarisationData, w
     """Calibrate and Lee-sigma-filter one polarisation over the window, block by block of lines, into `path`."""
     r0, r1, c0, c1 = window
     n_lines = data.annotation.number_of_lines
-    halo = max(spec.window // 2, 2 * (spec.target // 2))
+    halo = filter_halo(spec.window, spec.target)
     meas = Measurement(product, data)
     try:
         plan = plan_border(spec, product, data, meas, window)
@@ -549,72 +371,6 @@ def filter_window(spec: ChainSpec, product: S1Product, data: PolarisationData, w
     finally:
         meas.close()
     return FilteredImage(path, window)
-
-
-def band_attrs(polarisations: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Each output band's name and attributes, in band order."""
-    attrs = {f"sigma0_{pol}": {"units": "1", "long_name": f"sigma0 {pol} (linear)"} for pol in polarisations}
-    attrs["incidence_angle"] = {"units": "degree", "long_name": "ellipsoid incidence angle"}
-    attrs["local_incidence_angle"] = {"units": "degree", "long_name": "local incidence angle (DEM surface)"}
-    attrs["mask"] = {"long_name": "no data (0), valid (1), layover (2), shadow (3)"}
-    return attrs
-
-
-def block_bands(geo: Geometry, heights: np.ndarray, images: dict[str, FilteredImage | None], n_lines: int,
-                n_samples: int) -> np.ndarray:
-    """The output bands of one block of grid rows as one float32 stack in band_attrs' order: sampled sigma0
-    per polarisation, incidence angles and the mask (as float)."""
-    n_pol = len(images)
-    out = np.empty((n_pol + 3, *heights.shape), np.float32)
-    valid = np.empty(heights.shape, np.bool_)
-    row_lines = np.empty((heights.shape[0], 2))
-    _valid_pixels(geo.line, geo.pixel, heights, float(n_lines), float(n_samples), valid, row_lines)
-    lo, hi = float(np.min(row_lines[:, 0])), float(np.max(row_lines[:, 1]))
-    for k, image in enumerate(images.values()):
-        if image is None or lo > hi:
-            out[k] = np.nan
-        else:
-            image.sample_into(geo.line, geo.pixel, valid, (lo, hi), out[k])
-    _angles_and_mask(valid, geo.cos_incidence, geo.cos_local_incidence, geo.layover, geo.shadow, n_pol, out)
-    return out
-
-
-@numba.njit(cache=True, parallel=True, error_model="numpy")
-def _valid_pixels(line, pixel, heights, n_lines, n_samples, valid, row_lines):  # pragma: no cover - compiled
-    """Pixels inside the image (half a pixel of slack at its edges) with a DEM height, and per row the lowest
-    and highest image line among them (inf, -inf in a row without any)."""
-    for i in numba.prange(line.shape[0]):
-        lo, hi = np.inf, -np.inf
-        for j in range(line.shape[1]):
-            r, c = line[i, j], pixel[i, j]
-            v = r >= -0.5 and r <= n_lines - 0.5 and c >= -0.5 and c <= n_samples - 0.5 and np.isfinite(heights[i, j])
-            valid[i, j] = v
-            if v:
-                lo, hi = min(lo, r), max(hi, r)
-        row_lines[i, 0], row_lines[i, 1] = lo, hi
-
-
-@numba.njit(cache=True, parallel=True, error_model="numpy")
-def _angles_and_mask(valid, cos_incidence, cos_local, layover, shadow, n_pol, out):  # pragma: no cover - compiled
-    """Angle bands in degrees (NaN outside `valid`) and the mask band after the n_pol sigma0 bands of out."""
-    nan = np.float32(np.nan)
-    for i in numba.prange(valid.shape[0]):
-        for j in range(valid.shape[1]):
-            v = valid[i, j]
-            ok = v
-            for k in range(n_pol):
-                ok = ok and np.isfinite(out[k, i, j])
-            if v:
-                out[n_pol, i, j] = math.degrees(math.acos(min(1.0, max(-1.0, cos_incidence[i, j]))))
-                out[n_pol + 1, i, j] = math.degrees(math.acos(min(1.0, max(-1.0, cos_local[i, j]))))
-            else:
-                out[n_pol, i, j] = nan
-                out[n_pol + 1, i, j] = nan
-            code = terrain.MASK_NODATA
-            if ok:
-                in_shadow = shadow[i, j] or cos_local[i, j] < 0.0  # passive, or active: facing away (local > 90)
-                code = terrain.MASK_LAYOVER if layover[i, j] else (terrain.MASK_SHADOW if in_shadow else terrain.MASK_VALID)
-            out[n_pol + 2, i, j] = code
 
 
 BlockSink = Callable[[int, int, np.ndarray], None]
@@ -633,16 +389,17 @@ def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files:
         product = stack.enter_context(open_product(spec.product))
         datas = {pol: product.polarisation(pol) for pol in spec.polarisations}
         ann = datas[spec.polarisations[0]].annotation
+        size = (ann.number_of_lines, ann.number_of_samples)
         for pol, d in datas.items():
-            if (d.annotation.number_of_lines, d.annotation.number_of_samples) != (ann.number_of_lines, ann.number_of_samples):
+            if (d.annotation.number_of_lines, d.annotation.number_of_samples) != size:
                 raise ProductError(product.describe(d.measurement or ""), f"polarisation {pol} differs in image size")
         orbit = chain_orbit(product, ann, orbit_files, spec.orbit_type, spec.continue_on_fail)
         dem = read_dem(spec.dem, spec.dem_nodata)
-        model = terrain.RangeDopplerModel.from_annotation(ann, orbit)
-        halo = max(spec.window // 2, 2 * (spec.target // 2)) + 2
-        span = dem_range(dem, grid)
-        window = coarse_window(model, grid, span, halo)
-        levels = terrain.height_levels(np.array(span)) if span else None
+        model = geocoding.RangeDopplerModel.from_annotation(ann, orbit)
+        span = height_span(dem, grid)
+        halo = filter_halo(spec.window, spec.target) + terrain.SAMPLING_HALO  # what the filter reads, and sampling
+        window = geocoding.image_window(model, grid, span, halo)
+        levels = geocoding.height_levels(np.array(span)) if span else None
         if not border.needs_border_removal(product.manifest.ipf_tuple):
             log.info("IPF %s masks GRD borders itself (>= 2.90): Remove-GRD-Border-Noise leaves %s as it is",
                      product.manifest.ipf_version, product.name)
@@ -656,38 +413,22 @@ def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files:
         images: dict[str, FilteredImage | None] = dict.fromkeys(spec.polarisations)
         scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="soilsat-s1-"))
         if window is not None:
-            log.info("image window lines %d-%d, samples %d-%d of %d x %d", *window, ann.number_of_lines, ann.number_of_samples)
+            log.info("image window lines %d-%d, samples %d-%d of %d x %d", *window, *size)
             for pol, data in datas.items():
-                images[pol] = filter_window(spec, product, data, window, block_lines, Path(scratch) / f"{pol}.f32")
-                stack.callback(images[pol].close)
+                image = filter_window(spec, product, data, window, block_lines, Path(scratch) / f"{pol}.f32")
+                images[pol] = image
+                stack.callback(image.close)
         any_height = False
-        for g0, g1, heights, geo in geometry_blocks(model, grid, lambda r0, r1: dem_rows(dem, grid, r0, r1),
-                                                    grid_rows, LAYOVER_HALO_ROWS, levels):
-            any_height = any_height or bool(np.isfinite(heights).any())
-            sink(g0, g1, block_bands(geo, heights, images, ann.number_of_lines, ann.number_of_samples))
+        for g0, g1, geo in geocoding.geometry_blocks(model, grid, dem, grid_rows, geocoding.LAYOVER_HALO_ROWS,
+                                                     levels):
+            any_height = any_height or bool(np.isfinite(geo.heights).any())
+            sink(g0, g1, terrain.block_bands(geo, images, ann.number_of_lines, ann.number_of_samples))
         if not any_height:
             raise ProductError(spec.dem, f"DEM does not cover the study grid of region {grid.region} (no height at any "
                                          "grid pixel); supply a DEM covering the region's AOI plus the grid margin")
         return {**product_tags(product), "crs": grid.crs, "region": grid.region, "engine": "builtin",
                 "graph_hash": spec.graph_hash, "orbit": orbit.source,
                 "image_window": " ".join(str(v) for v in window) if window else "none"}
-
-
-def run_chain(spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.PathLike] = (),
-              block_lines: int = BLOCK_LINES) -> xr.Dataset:
-    """Execute a chain on the study grid into memory: sigma0 bands, incidence angles and mask (see terrain_correct)."""
-    import xarray as xr
-
-    attrs = band_attrs(spec.polarisations)
-    bands = {name: np.empty(grid.shape, dtype=np.uint8 if name == "mask" else np.float32) for name in attrs}
-
-    def keep(g0: int, g1: int, stack: np.ndarray) -> None:
-        for name, values in zip(attrs, stack):
-            bands[name][g0:g1] = values
-
-    tags = stream_chain(spec, grid, keep, orbit_files, block_lines)
-    coords = {"y": grid.y_coords(), "x": grid.x_coords()}
-    return xr.Dataset({name: (("y", "x"), bands[name], attrs[name]) for name in attrs}, coords=coords, attrs=tags)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -716,7 +457,7 @@ def run_graph(graph_path: str | os.PathLike, grid: StudyGrid, output: str | os.P
     spec = read_chain(graph_path)
     log.info("builtin engine: %s (graph %s), Lee sigma %dx%d/%dx%d sigma %.1f looks %d", spec.product.name,
              spec.graph_hash, spec.window, spec.window, spec.target, spec.target, spec.sigma, spec.looks)
-    attrs = band_attrs(spec.polarisations)
+    attrs = terrain.band_attrs(spec.polarisations)
     mask = np.empty(grid.shape, dtype=np.uint8)
     with cog_writer(output, grid, list(attrs), list(attrs.values()), threads=numba.get_num_threads(),
                     categorical=[name == "mask" for name in attrs]) as dst:

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from soilsat.errors import ProductError
-from soilsat.sar.geocode import RangeConversion
+from soilsat.sar.geocoding import RangeConversion
 from soilsat.sar.orbit import SPEED_OF_LIGHT, annotation_orbit, geodetic_to_ecef, zero_doppler
 from soilsat.sar.safe import MANIFEST, Annotation, S1Product, open_product, parse_annotation
 

@@ -85,7 +85,8 @@ def subset_polygon(grid: StudyGrid, margin_m: float) -> str:
     """The grid's footprint widened by `margin_m`, as a WGS 84 WKT polygon (Subset's geoRegion)."""
     left, bottom, right, top = grid.bounds
     t = pyproj.Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
-    w, s, e, n = t.transform_bounds(left - margin_m, bottom - margin_m, right + margin_m, top + margin_m, densify_pts=21)
+    w, s, e, n = t.transform_bounds(left - margin_m, bottom - margin_m, right + margin_m, top + margin_m,
+                                    densify_pts=21)
     return f"POLYGON(({w:.6f} {s:.6f}, {e:.6f} {s:.6f}, {e:.6f} {n:.6f}, {w:.6f} {n:.6f}, {w:.6f} {s:.6f}))"
 
 
@@ -160,10 +161,12 @@ def chain_nodes(
                 "saveProjectedLocalIncidenceAngle": "false", "saveSelectedSourceBand": "true",
                 "saveLayoverShadowMask": "true", "outputComplex": "false", "applyRadiometricNormalization": "false",
             }),
-            Node("Write", "Write", ("Terrain-Correction",), {"file": str(Path(output).resolve()), "formatName": WRITE_FORMAT}),
+            Node("Write", "Write", ("Terrain-Correction",),
+                 {"file": str(Path(output).resolve()), "formatName": WRITE_FORMAT}),
         ]
     except KeyError as exc:
-        raise ConfigError(f"config key sentinel1.{exc.args[0]} is missing (validate the config against the schema)") from None
+        raise ConfigError(f"config key sentinel1.{exc.args[0]} is missing "
+                          "(validate the config against the schema)") from None
     return nodes
 
 

@@ -16,7 +16,7 @@ The zero-Doppler time of a ground point solves (P - S(t)) . V(t) = 0 by Newton i
 geometrically (no light-time or bistatic term): that is how ESA's GRD geolocation grids are
 annotated, to 0.06 line on IPF 2.70 and 0.001 line on IPF 3.40 (see geolocation_check).
 
-The kernels are written with numba (they run per pixel in terrain correction, where a
+The kernels are written with numba (they run per pixel in geocoding, where a
 vectorised numpy form would allocate several full-size temporaries per Newton step).
 """
 
@@ -65,7 +65,7 @@ class Orbit:
     method: str = "lagrange"
     degree: int = 3
     source: str = "annotation"
-    coefficients: np.ndarray = dataclasses.field(default=None, repr=False)  # (degree + 1, 3), polynomial only
+    coefficients: np.ndarray | None = dataclasses.field(default=None, repr=False)  # (degree + 1, 3), polynomial only
     time_centre: float = 0.0
     time_scale: float = 1.0
 
@@ -122,7 +122,8 @@ class Orbit:
         i0 = max(int(np.searchsorted(self.time, t0)) - pad, 0)
         i1 = min(int(np.searchsorted(self.time, t1, side="right")) + pad, len(self.time))
         return dataclasses.replace(self, time=self.time[i0:i1].copy(), position=self.position[i0:i1].copy(),
-                                   velocity=self.velocity[i0:i1].copy(), coefficients=None if self.method == "polynomial" else self.coefficients)
+                                   velocity=self.velocity[i0:i1].copy(),
+                                   coefficients=None if self.method == "polynomial" else self.coefficients)
 
     def kernel_args(self) -> tuple:
         """The arrays the numba kernels take, in their order."""
@@ -204,7 +205,7 @@ def _lagrange_state(t, out, degree, times, pos, vel):
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _state(t, out, method, degree, times, pos, vel, coef, centre, scale):
+def satellite_state(t, out, method, degree, times, pos, vel, coef, centre, scale):
     """Position, velocity, acceleration at time t into out[0:9] (one point)."""
     if method == POLYNOMIAL:
         _polynomial_state(t, out, coef, centre, scale)
@@ -214,18 +215,18 @@ def _state(t, out, method, degree, times, pos, vel, coef, centre, scale):
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _state_many(t, out, method, degree, times, pos, vel, coef, centre, scale):
-    """_state for every element of t."""
+    """satellite_state for every element of t."""
     for i in numba.prange(t.shape[0]):
-        _state(t[i], out[i], method, degree, times, pos, vel, coef, centre, scale)
+        satellite_state(t[i], out[i], method, degree, times, pos, vel, coef, centre, scale)
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _zero_doppler_point(px, py, pz, t0, buf, method, degree, times, pos, vel, coef, centre, scale):
+def zero_doppler_point(px, py, pz, t0, buf, method, degree, times, pos, vel, coef, centre, scale):
     """Zero-Doppler time and slant range of one ECEF point by Newton from t0; buf holds 9 floats."""
     t = t0
     converged = False
     for _ in range(30):
-        _state(t, buf, method, degree, times, pos, vel, coef, centre, scale)
+        satellite_state(t, buf, method, degree, times, pos, vel, coef, centre, scale)
         dx = px - buf[0]
         dy = py - buf[1]
         dz = pz - buf[2]
@@ -242,7 +243,7 @@ def _zero_doppler_point(px, py, pz, t0, buf, method, degree, times, pos, vel, co
             converged = True
             break
     if not converged:
-        _state(t, buf, method, degree, times, pos, vel, coef, centre, scale)
+        satellite_state(t, buf, method, degree, times, pos, vel, coef, centre, scale)
     dx = px - buf[0]
     dy = py - buf[1]
     dz = pz - buf[2]
@@ -251,10 +252,10 @@ def _zero_doppler_point(px, py, pz, t0, buf, method, degree, times, pos, vel, co
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _zero_doppler_many(xyz, t0, t_out, r_out, method, degree, times, pos, vel, coef, centre, scale):
-    """_zero_doppler_point for every row of xyz (n, 3)."""
+    """zero_doppler_point for every row of xyz (n, 3)."""
     for i in numba.prange(xyz.shape[0]):
         buf = np.empty(9)
-        t_out[i], r_out[i] = _zero_doppler_point(
+        t_out[i], r_out[i] = zero_doppler_point(
             xyz[i, 0], xyz[i, 1], xyz[i, 2], t0, buf, method, degree, times, pos, vel, coef, centre, scale
         )
 
@@ -371,7 +372,8 @@ def read_eof(path: str | os.PathLike, method: str = "lagrange", degree: int = 3)
     header = _first(root, "Earth_Explorer_Header/Fixed_Header")
     if header is None:
         raise ProductError(where, "missing element Earth_Explorer_Header/Fixed_Header")
-    start_el, stop_el = _first(header, "Validity_Period/Validity_Start"), _first(header, "Validity_Period/Validity_Stop")
+    start_el = _first(header, "Validity_Period/Validity_Start")
+    stop_el = _first(header, "Validity_Period/Validity_Stop")
     if start_el is None or stop_el is None:
         raise ProductError(where, "missing element Fixed_Header/Validity_Period/Validity_Start or Validity_Stop")
     start = _eof_time(start_el.text, where, "Validity_Start")
@@ -441,7 +443,8 @@ def product_orbit(
     annotation, start: dt.datetime, stop: dt.datetime, mission: str | None = None,
     eof_paths: Sequence[str | os.PathLike] = (), margin_s: float = DEFAULT_MARGIN_S,
 ) -> Orbit:
-    """The orbit to geocode a product with: the best EOF file among `eof_paths`, else the annotation's (with a warning)."""
+    """The orbit to geocode a product with: the best EOF file among `eof_paths`, else the annotation's (with a
+    warning)."""
     chosen = select_eof((read_eof(p) for p in eof_paths), start, stop, mission, margin_s)
     if chosen is None:
         log.warning(

@@ -23,7 +23,8 @@ import re
 import zipfile
 import zlib
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -497,7 +498,7 @@ def _image_files(r: _Reader, pols: Sequence[str], grd: bool) -> tuple[ImageFiles
         loc = next((e for e in obj.iter() if _local(e.tag) == "fileLocation"), None)
         href = None if loc is None else loc.get("href")
         m = _IMAGE_NAME.search(PurePosixPath(href).name) if href else None
-        if not m or m["pol"].upper() not in pols:
+        if not m or not href or m["pol"].upper() not in pols:
             continue
         found.setdefault((m["swath"].upper(), m["pol"].upper(), m["number"]), {})[role] = _clean_rel(href)
     ids = sorted(found, key=lambda k: (k[0], pols.index(k[1]), k[2]))
@@ -534,7 +535,8 @@ def parse_annotation(root: etree._Element, where: str) -> Annotation:
     )
 
     points = r.list_items("geolocationGrid/geolocationGridPointList", "geolocationGridPoint")
-    geo_fields = ("slantRangeTime", "line", "pixel", "latitude", "longitude", "height", "incidenceAngle", "elevationAngle")
+    geo_fields = ("slantRangeTime", "line", "pixel", "latitude", "longitude", "height", "incidenceAngle",
+                  "elevationAngle")
     geolocation = pd.DataFrame(
         {
             "azimuthTime": np.array([_dt64(r.time("azimuthTime", p)) for p in points], dtype="datetime64[ns]"),
@@ -585,7 +587,8 @@ def parse_calibration(root: etree._Element, where: str) -> Calibration:
         for k, lut in luts.items():
             if lut.size != pixel.size:
                 raise ProductError(
-                    where, f"calibration vector at line {r.text('line', v)}: {k} has {lut.size} values for {pixel.size} pixels"
+                    where, f"calibration vector at line {r.text('line', v)}: {k} has {lut.size} values for "
+                           f"{pixel.size} pixels"
                 )
         vectors.append(
             CalibrationVector(
@@ -614,7 +617,8 @@ def parse_noise(root: etree._Element, where: str) -> Noise:
         pixel = r.array("pixel", v, dtype=np.int64)
         lut = r.array(lut_name, v)
         if lut.size != pixel.size:
-            raise ProductError(where, f"noise vector at line {r.text('line', v)}: {lut.size} values for {pixel.size} pixels")
+            raise ProductError(where, f"noise vector at line {r.text('line', v)}: {lut.size} values for "
+                                      f"{pixel.size} pixels")
         ranges.append(NoiseRangeVector(_dt64(r.time("azimuthTime", v)), r.number("line", v, int), pixel, lut))
     azimuths = []
     if _find(root, "noiseAzimuthVectorList") is not None:
@@ -709,8 +713,9 @@ class S1Product:
     def _parse(self, key: str, files: PolarisationFiles, pol: str, what: str) -> PolarisationData:
         if key in self._cache:
             return self._cache[key]
-        parsed = {}
-        for role, parse in (("annotation", parse_annotation), ("calibration", parse_calibration), ("noise", parse_noise)):
+        parsed: dict[str, Any] = {}
+        parsers = (("annotation", parse_annotation), ("calibration", parse_calibration), ("noise", parse_noise))
+        for role, parse in parsers:
             rel = self._member(files, what, role)
             parsed[role] = parse(self.container.xml(rel), self.container.describe(rel))
         data = PolarisationData(pol, parsed["annotation"], parsed["calibration"], parsed["noise"], files.measurement)

@@ -294,22 +294,18 @@ def _dataset(bands: dict[str, np.ndarray], polarisations: Sequence[str], grid: S
 
     from soilsat.sar import terrain
 
-    sigma = {f"sigma0_{p.upper()}": bands[f"sigma0_{p.upper()}"] for p in polarisations}
+    attrs = terrain.band_attrs([p.upper() for p in polarisations])
+    sigma = [name for name in attrs if name.startswith("sigma0_")]
     ok = np.isfinite(bands["mask"])
-    for v in sigma.values():
-        ok &= np.isfinite(v)
+    for name in sigma:
+        ok &= np.isfinite(bands[name])
     flags = np.nan_to_num(bands["mask"]).astype(np.uint8)
     mask = np.where(ok, terrain.MASK_VALID, terrain.MASK_NODATA).astype(np.uint8)
     mask[ok & ((flags & _SHADOW_BIT) > 0)] = terrain.MASK_SHADOW
     mask[ok & ((flags & _LAYOVER_BIT) > 0)] = terrain.MASK_LAYOVER
+    values = {**bands, "mask": mask}
     coords = {"y": grid.y_coords(), "x": grid.x_coords()}
-    ds = xr.Dataset({k: (("y", "x"), v, {"units": "1", "long_name": f"sigma0 {k[7:]} (linear)"}) for k, v in sigma.items()},
-                    coords=coords)
-    ds["incidence_angle"] = (("y", "x"), bands["incidence_angle"], {"units": "degree", "long_name": "ellipsoid incidence angle"})
-    ds["local_incidence_angle"] = (("y", "x"), bands["local_incidence_angle"],
-                                   {"units": "degree", "long_name": "local incidence angle (DEM surface)"})
-    ds["mask"] = (("y", "x"), mask, {"long_name": "no data (0), valid (1), layover (2), shadow (3)"})
-    return ds
+    return xr.Dataset({name: (("y", "x"), values[name], attrs[name]) for name in attrs}, coords=coords)
 
 
 def run_graph(graph_path: str | os.PathLike, target: str | os.PathLike, grid: StudyGrid, polarisations: Sequence[str],

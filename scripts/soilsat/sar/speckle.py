@@ -100,6 +100,12 @@ def _check_windows(window: int, target: int) -> tuple[int, int]:
     return sizes["window"], sizes["target"]
 
 
+def filter_halo(window: int, target: int) -> int:
+    """Rows (and columns) of input beyond a block that the filter reads for the block's output: the sigma
+    window's half, and the target windows of point-target seeds up to a target half away."""
+    return max(window // 2, 2 * (target // 2))
+
+
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _mmse(v, n, s, q, cv2):
     """Lee's MMSE estimate of centre value v from n samples with sum s and sum of squares q."""
@@ -332,7 +338,7 @@ def lee_sigma(
         return out
     height = img.shape[0]
     half, th = window // 2, target // 2
-    halo = max(half, 2 * th)  # the sigma window; the target windows of seeds up to th rows away
+    halo = filter_halo(window, target)
     cv2 = 1.0 / int(looks)
     for r0 in range(0, height, block_rows):
         r1 = min(r0 + block_rows, height)

@@ -1,0 +1,1 @@
+"""Tsagkatakis et al. (2021): soil moisture from fine sigma0 fused with coarse radiometer patches."""
