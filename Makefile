@@ -37,9 +37,14 @@ test: setup
 lint: setup
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check .
+	$(BIN)/ruff check scripts tests benchmarks
+	$(BIN)/ruff format --check scripts tests benchmarks
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/snakefmt .
+	$(BIN)/ruff check --fix scripts tests benchmarks
+	$(BIN)/ruff format scripts tests benchmarks
 
 clean:
 	rm -rf results resources .snakemake

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import rasterio.shutil
-
 from machine import describe
+
 from soilsat.io import COG_OPTIONS
 
 PEER_OPTIONS = dict(driver="COG", compress="DEFLATE", predictor=3, blocksize=256, overview_resampling="average")
@@ -48,20 +48,44 @@ def main() -> None:
         for raster in args.rasters:
             with rasterio.open(raster) as src:
                 data = src.read()
-                profile = dict(width=src.width, height=src.height, count=src.count, dtype="float32", crs=src.crs,
-                               transform=src.transform, nodata=src.nodata)
+                profile = dict(
+                    width=src.width,
+                    height=src.height,
+                    count=src.count,
+                    dtype="float32",
+                    crs=src.crs,
+                    transform=src.transform,
+                    nodata=src.nodata,
+                )
             ours_path, peer_path = Path(tmp) / "ours.tif", Path(tmp) / "peer.tif"
             peer_s = write_seconds(data, profile, PEER_OPTIONS, peer_path, args.repeats)
             ours_s = write_seconds(data, profile, COG_OPTIONS, ours_path, args.repeats)
             with rasterio.open(ours_path) as src:
                 lossless = bool(np.array_equal(src.read(), data, equal_nan=True))
-            rows.append({"raster": raster.name, "bands": int(data.shape[0]), "shape": list(data.shape[1:]),
-                         "ours_s": round(ours_s, 3), "peer_s": round(peer_s, 3), "speedup": round(peer_s / ours_s, 2),
-                         "ours_mb": round(os.path.getsize(ours_path) / 1e6, 2),
-                         "peer_mb": round(os.path.getsize(peer_path) / 1e6, 2), "lossless": lossless})
+            rows.append(
+                {
+                    "raster": raster.name,
+                    "bands": int(data.shape[0]),
+                    "shape": list(data.shape[1:]),
+                    "ours_s": round(ours_s, 3),
+                    "peer_s": round(peer_s, 3),
+                    "speedup": round(peer_s / ours_s, 2),
+                    "ours_mb": round(os.path.getsize(ours_path) / 1e6, 2),
+                    "peer_mb": round(os.path.getsize(peer_path) / 1e6, 2),
+                    "lossless": lossless,
+                }
+            )
             print(rows[-1])
-    print(json.dumps({"rasters": rows, "ours": {k: v for k, v in COG_OPTIONS.items() if k != "driver"},
-                      "peer": {k: v for k, v in PEER_OPTIONS.items() if k != "driver"}, "machine": describe()}))
+    print(
+        json.dumps(
+            {
+                "rasters": rows,
+                "ours": {k: v for k, v in COG_OPTIONS.items() if k != "driver"},
+                "peer": {k: v for k, v in PEER_OPTIONS.items() if k != "driver"},
+                "machine": describe(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -23,14 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
+from machine import describe  # benchmarks/machine.py
 
 from soilsat.sar.speckle import lee_sigma
-from machine import describe  # benchmarks/machine.py
 
 
 def scene(size: int, seed: int = 0) -> np.ndarray:
@@ -77,7 +75,7 @@ def main() -> None:
     ours_cpu_mpix = os.cpu_count() * img.size / ours_cpu_s / 1e6
     print(f"ours: {img.shape} in {ours_s:.3f} s wall ({ours_mpix:.1f} Mpixel/s), {ours_cpu_s:.3f} s CPU")
 
-    crop = img[1000:1000 + args.crop, 1000:1000 + args.crop].astype(np.float64)
+    crop = img[1000 : 1000 + args.crop, 1000 : 1000 + args.crop].astype(np.float64)
     start = time.perf_counter()
     theirs = lee_sigma_filter(crop.copy(), sigma=0.9, win_size=7, num_looks=1)
     fp_s = time.perf_counter() - start

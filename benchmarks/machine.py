@@ -23,5 +23,7 @@ def describe() -> str:
     except OSError:
         pass
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores{memory}, "
-            f"load {load:.1f}, Python {platform.python_version()}")
+    return (
+        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores{memory}, "
+        f"load {load:.1f}, Python {platform.python_version()}"
+    )

@@ -36,8 +36,14 @@ import numpy as np
 from machine import describe  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "real" / "s1" / \
-    "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE"
+FIXTURE = (
+    ROOT.parent
+    / "shared"
+    / "fixtures"
+    / "real"
+    / "s1"
+    / "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE"
+)
 BLOCK = 1024
 
 
@@ -155,8 +161,12 @@ def child(work: Path, grid_km: float) -> dict:
         result = engine.run_graph(g, grid, out)
         wall = time.perf_counter() - t0
         window = [int(v) for v in result.attrs["image_window"].split()]
-        results[name] = {"wall_s": wall, "grid": [grid.height, grid.width], "window": window,
-                         "sha256": pixel_sha256(out)}
+        results[name] = {
+            "wall_s": wall,
+            "grid": [grid.height, grid.width],
+            "window": window,
+            "sha256": pixel_sha256(out),
+        }
     return results
 
 
@@ -177,8 +187,12 @@ def main() -> None:
             make_safe(work)
             print(f"synthetic product written in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         env = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"))
-        proc = subprocess.run([sys.executable, __file__, "--child", str(work), "--grid-km", str(args.grid_km)],
-                              capture_output=True, text=True, env=env)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", str(work), "--grid-km", str(args.grid_km)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         if proc.returncode != 0:
             raise SystemExit(proc.stderr[-4000:])
         runs = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -187,11 +201,16 @@ def main() -> None:
         r0, r1, c0, c1 = timed["window"]
         image_mpix = 2 * (r1 - r0) * (c1 - c0) / 1e6
         result = {
-            "wall_s": round(timed["wall_s"], 2), "peak_rss_gb": round(peak_gb, 2),
-            "mpix_per_s": round(image_mpix / timed["wall_s"], 2), "image_mpix": round(image_mpix, 1),
-            "image_window": timed["window"], "grid": timed["grid"],
+            "wall_s": round(timed["wall_s"], 2),
+            "peak_rss_gb": round(peak_gb, 2),
+            "mpix_per_s": round(image_mpix / timed["wall_s"], 2),
+            "image_mpix": round(image_mpix, 1),
+            "image_window": timed["window"],
+            "grid": timed["grid"],
             "grid_mpix": round(timed["grid"][0] * timed["grid"][1] / 1e6, 1),
-            "warmup_s": round(runs["warmup"]["wall_s"], 2), "grid_km": args.grid_km, "sha256": timed["sha256"],
+            "warmup_s": round(runs["warmup"]["wall_s"], 2),
+            "grid_km": args.grid_km,
+            "sha256": timed["sha256"],
             "machine": describe(),
         }
     finally:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from machine import describe  # benchmarks/machine.py
 
 from soilsat.demo.sentinel1 import write_products
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
@@ -41,7 +42,6 @@ from soilsat.sar.orbit import annotation_orbit
 from soilsat.sar.reference.simple_chain import read_sigma0_window
 from soilsat.sar.reference.whole_grid import terrain_correct
 from soilsat.sar.safe import open_product
-from machine import describe  # benchmarks/machine.py
 
 
 def run_ours(zip_path: Path, dem: np.ndarray, grid, out: Path | None) -> np.ndarray:
@@ -82,8 +82,8 @@ def tile_offsets(a: np.ndarray, b: np.ndarray, tiles: int = 3, max_lag: int = 3)
     n0, n1 = a.shape
     for i in range(tiles):
         for j in range(tiles):
-            sa = a[i * n0 // tiles:(i + 1) * n0 // tiles, j * n1 // tiles:(j + 1) * n1 // tiles]
-            sb = b[i * n0 // tiles:(i + 1) * n0 // tiles, j * n1 // tiles:(j + 1) * n1 // tiles]
+            sa = a[i * n0 // tiles : (i + 1) * n0 // tiles, j * n1 // tiles : (j + 1) * n1 // tiles]
+            sb = b[i * n0 // tiles : (i + 1) * n0 // tiles, j * n1 // tiles : (j + 1) * n1 // tiles]
             out.append(_offset(sa, sb, max_lag))
     return out
 
@@ -93,11 +93,11 @@ def _offset(a: np.ndarray, b: np.ndarray, m: int) -> tuple[float, float]:
     a = np.where(ok, a - np.nanmean(a[ok]), 0.0)
     b = np.where(ok, b - np.nanmean(b[ok]), 0.0)
     n0, n1 = a.shape
-    core = a[m:n0 - m, m:n1 - m]
+    core = a[m : n0 - m, m : n1 - m]
     c = np.empty((2 * m + 1, 2 * m + 1))
     for i in range(-m, m + 1):
         for j in range(-m, m + 1):
-            other = b[m + i:n0 - m + i, m + j:n1 - m + j]
+            other = b[m + i : n0 - m + i, m + j : n1 - m + j]
             c[i + m, j + m] = (core * other).sum() / np.sqrt((core**2).sum() * (other**2).sum())
     i, j = np.unravel_index(np.argmax(c), c.shape)
     i, j = min(max(i, 1), 2 * m - 1), min(max(j, 1), 2 * m - 1)
@@ -113,8 +113,13 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="time both with their output file writes")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="tc_bench_"))
-    spec = WorldSpec(regions=(RegionSpec("b", 8.95, 55.95, args.size_m, "humid"),), start=date(2020, 4, 1),
-                     end=date(2020, 4, 5), probes_per_region=3, lucas_samples=10)
+    spec = WorldSpec(
+        regions=(RegionSpec("b", 8.95, 55.95, args.size_m, "humid"),),
+        start=date(2020, 4, 1),
+        end=date(2020, 4, 5),
+        probes_per_region=3,
+        lucas_samples=10,
+    )
     region = make_world(spec)[0]
     records = write_products([region], spec, work / "archive", work / "truth")
     rec = next(r for r in records if r["orbit_direction"] == "ASCENDING")
@@ -145,18 +150,22 @@ def main() -> None:
     offsets = tile_offsets(ours_db, sarsen_db)
     both = np.isfinite(ours_db) & np.isfinite(sarsen_db)
     ours_s, sarsen_s = min(timings["ours"]), min(timings["sarsen"])
-    print(json.dumps({
-        "ours_s": round(ours_s, 4),
-        "sarsen_s": round(sarsen_s, 4),
-        "speedup": round(sarsen_s / ours_s, 2),
-        "max_offset_px": round(max(float(np.hypot(*o)) for o in offsets), 4),
-        "tile_offsets_px": [[round(a, 3), round(b, 3)] for a, b in offsets],
-        "correlation_valid_fraction": round(float(both.mean()), 4),
-        "grid": list(grid.shape),
-        "with_file_writes": bool(args.write),
-        "sarsen_version": __import__("sarsen").__version__,
-        "machine": describe(),
-    }))
+    print(
+        json.dumps(
+            {
+                "ours_s": round(ours_s, 4),
+                "sarsen_s": round(sarsen_s, 4),
+                "speedup": round(sarsen_s / ours_s, 2),
+                "max_offset_px": round(max(float(np.hypot(*o)) for o in offsets), 4),
+                "tile_offsets_px": [[round(a, 3), round(b, 3)] for a, b in offsets],
+                "correlation_valid_fraction": round(float(both.mean()), 4),
+                "grid": list(grid.shape),
+                "with_file_writes": bool(args.write),
+                "sarsen_version": __import__("sarsen").__version__,
+                "machine": describe(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

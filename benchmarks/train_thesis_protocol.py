@@ -18,12 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from machine import describe  # benchmarks/machine.py
 
 from soilsat.models.runtime import deterministic
 from soilsat.models.simonsen.lstm import LstmSettings, SimonsenLstm, train_ensemble
 from soilsat.models.splits import leave_one_probe_out
-
-from machine import describe  # benchmarks/machine.py
 
 SCHEMA = Path(__file__).resolve().parents[1] / "rules" / "schemas" / "config.schema.yaml"
 
@@ -41,6 +40,7 @@ def loop_seconds_per_update(n_inputs: int, days: int, updates: int, settings: Ls
     model = SimonsenLstm(n_inputs, settings.units, settings.layers, settings.dropout)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     x, y = torch.randn(1, days, n_inputs), torch.randn(1, days)
+
     def update() -> None:
         optimiser.zero_grad()
         (model(x) - y).abs().mean().backward()
@@ -81,13 +81,25 @@ def main() -> None:
     full_wall = wall * total_updates / run_updates
     loop_s = per_update_loop * total_updates
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    print(json.dumps({
-        "device": args.device, "subset_folds": args.subset, "epochs_run": args.epochs, "members_run": len(folds),
-        "updates_run": run_updates, "wall_s": round(wall, 2), "wall_s_extrapolated_full": round(full_wall, 1),
-        "peak_rss_gb": round(peak, 3), "loop_s_per_update": round(per_update_loop, 5),
-        "loop_s_extrapolated": round(loop_s, 1), "speedup": round(loop_s / full_wall, 2),
-        "threads": torch.get_num_threads(), "machine": describe(),
-    }))
+    print(
+        json.dumps(
+            {
+                "device": args.device,
+                "subset_folds": args.subset,
+                "epochs_run": args.epochs,
+                "members_run": len(folds),
+                "updates_run": run_updates,
+                "wall_s": round(wall, 2),
+                "wall_s_extrapolated_full": round(full_wall, 1),
+                "peak_rss_gb": round(peak, 3),
+                "loop_s_per_update": round(per_update_loop, 5),
+                "loop_s_extrapolated": round(loop_s, 1),
+                "speedup": round(loop_s / full_wall, 2),
+                "threads": torch.get_num_threads(),
+                "machine": describe(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ from soilsat.evaluate.compare import comparison_metrics
 from soilsat.evaluate.store import write_table
 from soilsat.figures.common import read_tables
 from soilsat.figures.simonsen import PREDICTIONS_COLUMNS
-from soilsat.figures.tables import comparison_summary, write_table as write_both
+from soilsat.figures.tables import comparison_summary
+from soilsat.figures.tables import write_table as write_both
 from soilsat.logs import to_file
 
 with to_file(snakemake.log[0]) as log:
@@ -15,5 +16,10 @@ with to_file(snakemake.log[0]) as log:
     write_both(comparison_summary(metrics), snakemake.output.summary, snakemake.output.markdown)
     for scope, group in rows.groupby("scope"):
         days = group.groupby(["model", "variant"]).size()
-        log.info("scope %s: %d common probe-days scored for each of %d models (%s)", scope, int(days.iloc[0]),
-                 len(days), ", ".join(f"{m} {v}" for m, v in days.index))
+        log.info(
+            "scope %s: %d common probe-days scored for each of %d models (%s)",
+            scope,
+            int(days.iloc[0]),
+            len(days),
+            ", ".join(f"{m} {v}" for m, v in days.index),
+        )

@@ -13,6 +13,15 @@ with to_file(snakemake.log[0]) as log:
         product = coarse_product(truth.load(), settings, snakemake.params.seed)
     with atomic_path(snakemake.output[0]) as tmp:
         write_netcdf(product, tmp)
-    log.info("coarse product of %s: %d days on %d x %d pixels of %g m (footprint FWHM %g pixels, bias %g m3/m3, "
-             "seasonal error %g m3/m3)", region, product.sizes["time"], product.sizes["y"], product.sizes["x"],
-             settings.resolution_m, settings.footprint_fwhm_px, settings.bias, settings.seasonal_error)
+    log.info(
+        "coarse product of %s: %d days on %d x %d pixels of %g m (footprint FWHM %g pixels, bias %g m3/m3, "
+        "seasonal error %g m3/m3)",
+        region,
+        product.sizes["time"],
+        product.sizes["y"],
+        product.sizes["x"],
+        settings.resolution_m,
+        settings.footprint_fwhm_px,
+        settings.bias,
+        settings.seasonal_error,
+    )

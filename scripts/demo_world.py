@@ -15,5 +15,10 @@ with to_file(snakemake.log[0]):
     }
     # L2A always (it carries the truth reflectance); L1C only for the Sen2Cor route, which reads it.
     levels = ("L2A", "L1C") if snakemake.params.sentinel2_level == "L1C" else ("L2A",)
-    build_archive(WorldSpec.from_config(config), Path(snakemake.output.archive), Path(snakemake.output.truth), levels,
-                  workers=snakemake.threads)
+    build_archive(
+        WorldSpec.from_config(config),
+        Path(snakemake.output.archive),
+        Path(snakemake.output.truth),
+        levels,
+        workers=snakemake.threads,
+    )

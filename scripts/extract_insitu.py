@@ -16,6 +16,10 @@ with to_file(snakemake.log[0]) as log:
     probes, hourly = read_ismn(archives[0])
     sites, daily = probe_days(daily_soil_moisture(hourly, probes))
     dataset = insitu_dataset(sites, daily, grids, params.period["start"], params.period["end"], params.config_hash)
-    log.info("in-situ dataset: %d probe sites x %d days, %d probe-days with soil moisture", dataset.sizes["probe"],
-             dataset.sizes["time"], int(dataset["ssm"].notnull().sum()))
+    log.info(
+        "in-situ dataset: %d probe sites x %d days, %d probe-days with soil moisture",
+        dataset.sizes["probe"],
+        dataset.sizes["time"],
+        int(dataset["ssm"].notnull().sum()),
+    )
     write_dataset(dataset, dataset.to_dataframe().reset_index(), snakemake.output.dataset, snakemake.output.table)

@@ -17,9 +17,19 @@ with to_file(snakemake.log[0]) as log:
     weather = {name: read_weather(region_file(snakemake.input.weather, name, ".csv")) for name in grids}
     static = dict(zip(grids, snakemake.input.static))
     dataset = build_dataset(
-        sites, daily, weather, grids, read_index(snakemake.input.sentinel1), read_index(snakemake.input.sentinel2),
-        static, params.period["start"], params.period["end"],
-        params.window_days, params.min_valid_fraction, Sigma0Settings.from_config(params.sigma0),
-        config_hash=params.config_hash, polarisations=params.polarisations,
+        sites,
+        daily,
+        weather,
+        grids,
+        read_index(snakemake.input.sentinel1),
+        read_index(snakemake.input.sentinel2),
+        static,
+        params.period["start"],
+        params.period["end"],
+        params.window_days,
+        params.min_valid_fraction,
+        Sigma0Settings.from_config(params.sigma0),
+        config_hash=params.config_hash,
+        polarisations=params.polarisations,
     )
     write_dataset(dataset, to_table(dataset), snakemake.output.dataset, snakemake.output.table)

@@ -26,6 +26,7 @@ with to_file(snakemake.log[0]) as log:
         pair_days=settings.sentinel1_pair_days,
         outlier_sd=settings.outlier_sd,
     )
-    dataset = sample_dataset(samples, observations, params.config_hash,
-                             {"sentinel1": sentinel1["path"], "sentinel2": sentinel2["path"]})
+    dataset = sample_dataset(
+        samples, observations, params.config_hash, {"sentinel1": sentinel1["path"], "sentinel2": sentinel2["path"]}
+    )
     write_dataset(dataset, sample_table(dataset), snakemake.output.dataset, snakemake.output.table)

@@ -20,5 +20,11 @@ with to_file(snakemake.log[0]) as log:
     yearly = yearly_phenology(samples, sentinel2)
     dataset = window_dataset(samples, windows, yearly, params.config_hash, {"sentinel2": sentinel2["path"]})
     write_dataset(dataset, window_table(dataset), snakemake.output.dataset, snakemake.output.table)
-    log.info("window dataset: %d samples, %d x %d windows of %d covariates, %d years of phenology",
-             dataset.sizes["sample"], dataset.sizes["wy"], dataset.sizes["wx"], dataset.sizes["covariate"], dataset.sizes["year"])
+    log.info(
+        "window dataset: %d samples, %d x %d windows of %d covariates, %d years of phenology",
+        dataset.sizes["sample"],
+        dataset.sizes["wy"],
+        dataset.sizes["wx"],
+        dataset.sizes["covariate"],
+        dataset.sizes["year"],
+    )

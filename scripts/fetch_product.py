@@ -9,4 +9,5 @@ from soilsat.logs import to_file
 with to_file(snakemake.log[0]):
     item = catalog_item(read_catalog(snakemake.input.catalog), snakemake.wildcards.product, snakemake.input.catalog)
     get_provider(snakemake.params.provider, snakemake.input, snakemake.params.settings).fetch(
-        item, Path(snakemake.output[0]))
+        item, Path(snakemake.output[0])
+    )

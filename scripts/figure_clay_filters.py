@@ -1,4 +1,4 @@
-"""Rule figure_clay_filters: inputs and clay of the top-activating samples of six CNN filters (Tziolas 2020 Figs 10-11)."""
+"""Rule figure_clay_filters: inputs and clay of the top-activating samples of six CNN filters (Tziolas Figs 10-11)."""
 
 from soilsat.cf_netcdf import read_dataset
 from soilsat.figures.common import read_tables, save

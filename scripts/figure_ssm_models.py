@@ -1,4 +1,4 @@
-"""Rule figure_ssm_models: one figure of the stored soil-moisture predictions of every model (Simonsen 2021, Figs 22-27)."""
+"""Rule figure_ssm_models: one figure of the stored soil-moisture predictions of every model (Simonsen Figs 22-27)."""
 
 from soilsat.figures.common import read_tables, save
 from soilsat.figures.simonsen import MODEL_FIGURES, PREDICTIONS_COLUMNS

@@ -18,9 +18,21 @@ with to_file(snakemake.log[0]) as log:
     optical = of_region(usable(read_index(snakemake.input.sentinel2), params.min_valid_fraction), grid.region)
     stack = median_bare_spectra(optical, add_coordinates=grid.lonlat())
     clay = predict_map(model, stack)
-    write_cog(snakemake.output[0], clay, grid, ["clay"],
-              tags={"region": grid.region, "units": "percent",
-                    "model": "random_forest (median bare-soil spectra + coordinates)",
-                    "attribution": COPERNICUS_ATTRIBUTION})
-    log.info("clay map of %s from %d samples: %.0f %% of pixels had a bare-soil observation",
-             grid.region, len(y), 100 * float((clay == clay).mean()))
+    write_cog(
+        snakemake.output[0],
+        clay,
+        grid,
+        ["clay"],
+        tags={
+            "region": grid.region,
+            "units": "percent",
+            "model": "random_forest (median bare-soil spectra + coordinates)",
+            "attribution": COPERNICUS_ATTRIBUTION,
+        },
+    )
+    log.info(
+        "clay map of %s from %d samples: %.0f %% of pixels had a bare-soil observation",
+        grid.region,
+        len(y),
+        100 * float((clay == clay).mean()),
+    )

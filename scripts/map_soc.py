@@ -21,7 +21,16 @@ with to_file(snakemake.log[0]) as log:
     static = read_named(snakemake.input.static, list(SOC_FEATURES[:-1]))
     stack = np.concatenate([static, mean_index(optical, "EVI")[None]])
     soc = predict_map(model, stack)
-    write_cog(snakemake.output[0], soc, grid, ["soc"],
-              tags={"region": grid.region, "units": "g kg-1", "model": "random_forest (static covariates + mean EVI)",
-                    "attribution": COPERNICUS_ATTRIBUTION})
+    write_cog(
+        snakemake.output[0],
+        soc,
+        grid,
+        ["soc"],
+        tags={
+            "region": grid.region,
+            "units": "g kg-1",
+            "model": "random_forest (static covariates + mean EVI)",
+            "attribution": COPERNICUS_ATTRIBUTION,
+        },
+    )
     log.info("organic-carbon map of %s from %d samples", grid.region, len(y))

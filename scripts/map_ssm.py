@@ -24,8 +24,9 @@ with to_file(snakemake.log[0]) as log:
     grid = grid_from_config(params.region, params.grid)
     dataset = read_dataset(snakemake.input.dataset)
     # TS_max is measured at the probes only: the map model reads every other input of the full variant.
-    features = [name for name in model_inputs(dataset, "full", InputSettings.from_config(params.inputs))
-                if name != "ts_max"]
+    features = [
+        name for name in model_inputs(dataset, "full", InputSettings.from_config(params.inputs)) if name != "ts_max"
+    ]
     x, y = probe_training(to_table(dataset), features)
     model = fit_forest(x, y, ForestSettings.from_config(params.forest), params.seed, snakemake.threads)
     log.info("forest fitted on %d probe-days of every region; inputs: %s", len(y), ", ".join(features))
@@ -35,21 +36,42 @@ with to_file(snakemake.log[0]) as log:
     out = Path(snakemake.output[0])
     out.mkdir(parents=True, exist_ok=True)
     candidates = mappable_dates(radar["time"], optical["time"], params.window_days)
-    log.info("%d of %d Sentinel-1 dates of %s have a Sentinel-2 observation within %d days", len(candidates),
-             len(radar), region, params.window_days)
+    log.info(
+        "%d of %d Sentinel-1 dates of %s have a Sentinel-2 observation within %d days",
+        len(candidates),
+        len(radar),
+        region,
+        params.window_days,
+    )
     if not candidates:
-        raise ProductError(snakemake.input.static, f"no Sentinel-1 date of region {region} has a usable Sentinel-2 "
-                           f"observation within {params.window_days} days (extract.interpolation_window_days): "
-                           "nothing to map")
+        raise ProductError(
+            snakemake.input.static,
+            f"no Sentinel-1 date of region {region} has a usable Sentinel-2 "
+            f"observation within {params.window_days} days (extract.interpolation_window_days): "
+            "nothing to map",
+        )
     for day in map_dates(candidates, params.ssm_dates):
         row = radar[radar["time"] == day].iloc[0]
         date = day.normalize()
-        stack = daily_stack(row["path"], optical, weather, snakemake.input.static, date,
-                            params.window_days, features)
+        stack = daily_stack(row["path"], optical, weather, snakemake.input.static, date, params.window_days, features)
         ssm = predict_map(model, stack)
-        write_cog(out / f"ssm_{region}_{date:%Y%m%d}.tif", ssm, grid, ["ssm"],
-                  tags={"region": region, "date": f"{date:%Y-%m-%d}", "units": "m3 m-3",
-                        "model": "random_forest (full inputs without TS_max)",
-                        "sentinel1_product": row["product"], "attribution": COPERNICUS_ATTRIBUTION})
-        log.info("soil-moisture map of %s on %s: %.0f %% of pixels mapped", region, f"{date:%Y-%m-%d}",
-                 100 * float((ssm == ssm).mean()))
+        write_cog(
+            out / f"ssm_{region}_{date:%Y%m%d}.tif",
+            ssm,
+            grid,
+            ["ssm"],
+            tags={
+                "region": region,
+                "date": f"{date:%Y-%m-%d}",
+                "units": "m3 m-3",
+                "model": "random_forest (full inputs without TS_max)",
+                "sentinel1_product": row["product"],
+                "attribution": COPERNICUS_ATTRIBUTION,
+            },
+        )
+        log.info(
+            "soil-moisture map of %s on %s: %.0f %% of pixels mapped",
+            region,
+            f"{date:%Y-%m-%d}",
+            100 * float((ssm == ssm).mean()),
+        )

@@ -7,9 +7,12 @@ from soilsat.evaluate.store import write_table
 from soilsat.io import atomic_path
 from soilsat.logs import to_file
 
-TITLES = {"simonsen2021": "Simonsen (2021), soil moisture at probes", "tziolas2020": "Tziolas et al. (2020), topsoil clay",
-          "zhang2022": "Zhang et al. (2022), soil organic carbon",
-          "tsagkatakis2021": "Tsagkatakis et al. (2021), SMAP and Sentinel-1 fusion"}
+TITLES = {
+    "simonsen2021": "Simonsen (2021), soil moisture at probes",
+    "tziolas2020": "Tziolas et al. (2020), topsoil clay",
+    "zhang2022": "Zhang et al. (2022), soil organic carbon",
+    "tsagkatakis2021": "Tsagkatakis et al. (2021), SMAP and Sentinel-1 fusion",
+}
 
 with to_file(snakemake.log[0]) as log:
     method = snakemake.wildcards.method

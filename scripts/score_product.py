@@ -12,9 +12,16 @@ with to_file(snakemake.log[0]) as log:
     product = snakemake.wildcards.product
     dataset = read_dataset(snakemake.input.probes)
     files = sorted(Path(snakemake.input.product).glob("*.nc"))
-    samples = sample_points(files, probe_points(dataset), conversion=snakemake.params.conversion,
-                            mask_flagged=snakemake.params.mask_flagged)
-    log.info("%s: %d daily files, %d probe-days with a value (CSM as m3 m-3 by %r)", product, len(files),
-             len(samples), snakemake.params.conversion)
-    write_results(product_predictions(dataset, samples, product), snakemake.output.predictions,
-                  snakemake.output.metrics, log)
+    samples = sample_points(
+        files, probe_points(dataset), conversion=snakemake.params.conversion, mask_flagged=snakemake.params.mask_flagged
+    )
+    log.info(
+        "%s: %d daily files, %d probe-days with a value (CSM as m3 m-3 by %r)",
+        product,
+        len(files),
+        len(samples),
+        snakemake.params.conversion,
+    )
+    write_results(
+        product_predictions(dataset, samples, product), snakemake.output.predictions, snakemake.output.metrics, log
+    )

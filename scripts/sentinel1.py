@@ -24,13 +24,30 @@ with to_file(snakemake.log[0]) as log:
     orbit_kind = read_eof(orbits[0]).kind if orbits else None  # the acquired file's type is what the graph asks for
     xml = graph.build_graph(snakemake.input.product, staging, grid, dem, settings, declared_nodata(dem), orbit_kind)
     graph.write_graph(snakemake.output.graph, xml)
-    tags = {"region": grid.region, "engine": settings["engine"], "graph_hash": graph.graph_hash(xml),
-            "attribution": COPERNICUS_ATTRIBUTION}
-    log.info("%s on the %s grid with engine %s (graph %s)", snakemake.wildcards.product, grid.region,
-             settings["engine"], tags["graph_hash"])
+    tags = {
+        "region": grid.region,
+        "engine": settings["engine"],
+        "graph_hash": graph.graph_hash(xml),
+        "attribution": COPERNICUS_ATTRIBUTION,
+    }
+    log.info(
+        "%s on the %s grid with engine %s (graph %s)",
+        snakemake.wildcards.product,
+        grid.region,
+        settings["engine"],
+        tags["graph_hash"],
+    )
     if settings["engine"] == "snap":
-        dataset = snap.run_graph(snakemake.output.graph, staging, grid, settings["polarisations"], settings["snap"],
-                                 snakemake.threads, snakemake.resources.mem_mb, orbit_files=orbits)
+        dataset = snap.run_graph(
+            snakemake.output.graph,
+            staging,
+            grid,
+            settings["polarisations"],
+            settings["snap"],
+            snakemake.threads,
+            snakemake.resources.mem_mb,
+            orbit_files=orbits,
+        )
         with open_product(snakemake.input.product) as product:
             dataset.attrs.update(product_tags(product))
         write_dataset_cog(output, dataset, grid, tags=tags)

@@ -10,9 +10,18 @@ with to_file(snakemake.log[0]) as log:
     grid = grid_from_config(snakemake.params.region, snakemake.params.grid)
     settings = OpticalSettings.from_config(snakemake.params.sentinel2)
     dataset = l2a_on_grid(snakemake.input.product, grid, settings, aoi_margin_m=snakemake.params.grid["margin_m"])
-    tags = {"region": grid.region, "valid_fraction": f"{dataset.attrs['valid_fraction']:.4f}",
-            "source_product": snakemake.wildcards.product, "level": snakemake.params.sentinel2["level"],
-            "attribution": COPERNICUS_ATTRIBUTION}
+    tags = {
+        "region": grid.region,
+        "valid_fraction": f"{dataset.attrs['valid_fraction']:.4f}",
+        "source_product": snakemake.wildcards.product,
+        "level": snakemake.params.sentinel2["level"],
+        "attribution": COPERNICUS_ATTRIBUTION,
+    }
     write_dataset_cog(snakemake.output[0], dataset, grid, tags=tags)
-    log.info("%s on %s: %s, valid fraction over the AOI %.3f", snakemake.wildcards.product, grid.region,
-             dataset.attrs["product"], dataset.attrs["valid_fraction"])
+    log.info(
+        "%s on %s: %s, valid fraction over the AOI %.3f",
+        snakemake.wildcards.product,
+        grid.region,
+        dataset.attrs["product"],
+        dataset.attrs["valid_fraction"],
+    )

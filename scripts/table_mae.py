@@ -1,4 +1,4 @@
-"""Rule table_mae: MAE per land cover (Simonsen 2021, Table 4) or per probe (Table B1) and model, as CSV and Markdown."""
+"""Rule table_mae: MAE per land cover (Simonsen Table 4) or per probe (Table B1) and model, as CSV and Markdown."""
 
 import pandas as pd
 

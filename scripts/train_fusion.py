@@ -18,16 +18,23 @@ with to_file(snakemake.log[0]) as log:
     found = []
     for region, path in zip(snakemake.params.regions, snakemake.input.coarse):
         with open_dataset(path) as product:
-            found += fusion.region_patches(of_region(radar, region), product.load(), probes, region,
-                                           snakemake.params.grid_resolution, settings)
+            found += fusion.region_patches(
+                of_region(radar, region), product.load(), probes, region, snakemake.params.grid_resolution, settings
+            )
     patches = fusion.stack_patches(found)
     validation = fusion.split_patches(len(patches.index), settings.validation_fraction, snakemake.params.seed)
-    log.info("%d patches of %d x %d fine pixels (%d for validation), %d probe values", len(patches.index),
-             *patches.fine.shape[-2:], int(validation.sum()), len(patches.probes))
+    log.info(
+        "%d patches of %d x %d fine pixels (%d for validation), %d probe values",
+        len(patches.index),
+        *patches.fine.shape[-2:],
+        int(validation.sum()),
+        len(patches.probes),
+    )
     inputs = fusion.standardised_inputs(patches, ~validation)
     train = ~validation
-    model = fusion.train_fusion(inputs[train], patches.probe_grid()[train], patches.product[train], settings,
-                                snakemake.params.seed)
+    model = fusion.train_fusion(
+        inputs[train], patches.probe_grid()[train], patches.product[train], settings, snakemake.params.seed
+    )
     predicted = fusion.predict(model, inputs)
     predictions = fusion.probe_predictions(patches, predicted, validation)
     metrics = fusion.split_metrics(predictions)
@@ -39,5 +46,12 @@ with to_file(snakemake.log[0]) as log:
     with atomic_path(snakemake.output.example) as tmp:
         write_netcdf(example, tmp)
     for _, row in metrics[(metrics["level"] == "all")].iterrows():
-        log.info("%s on %s probes: ubRMSE %.4f, RMSE %.4f, r %.3f, n %d", row["variant"], row["split"],
-                 row["ubrmse"], row["rmse"], row["r"], row["n"])
+        log.info(
+            "%s on %s probes: ubRMSE %.4f, RMSE %.4f, r %.3f, n %d",
+            row["variant"],
+            row["split"],
+            row["ubrmse"],
+            row["rmse"],
+            row["r"],
+            row["n"],
+        )

@@ -10,8 +10,12 @@ from soilsat.models.simonsen.protocol import run_lstm
 
 with to_file(snakemake.log[0]) as log:
     deterministic(snakemake.params.seed, snakemake.threads)
-    predictions = run_lstm(read_dataset(snakemake.input[0]), snakemake.wildcards.variant,
-                           InputSettings.from_config(snakemake.params.inputs),
-                           LstmSettings.from_config(snakemake.params.lstm), snakemake.params.seed,
-                           device(snakemake.params.device))
+    predictions = run_lstm(
+        read_dataset(snakemake.input[0]),
+        snakemake.wildcards.variant,
+        InputSettings.from_config(snakemake.params.inputs),
+        LstmSettings.from_config(snakemake.params.lstm),
+        snakemake.params.seed,
+        device(snakemake.params.device),
+    )
     write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)

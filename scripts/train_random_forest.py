@@ -13,9 +13,13 @@ with to_file(snakemake.log[0]) as log:
     dataset = read_dataset(snakemake.input[0])
     names = features(dataset, variant, InputSettings.from_config(snakemake.params.inputs))
     log.info("random forest %s: inputs %s", variant, ", ".join(names))
-    predictions = leave_one_probe_out(to_table(variant_probes(dataset, variant)), names,
-                                      ForestSettings.from_config(snakemake.params.forest), snakemake.params.seed,
-                                      snakemake.threads)
+    predictions = leave_one_probe_out(
+        to_table(variant_probes(dataset, variant)),
+        names,
+        ForestSettings.from_config(snakemake.params.forest),
+        snakemake.params.seed,
+        snakemake.threads,
+    )
     predictions.insert(1, "variant", variant)
     predictions.insert(2, "repeat", "mean")
     write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)

@@ -10,8 +10,12 @@ from soilsat.models.tziolas.protocol import ProtocolSettings, run_ann, split_sam
 with to_file(snakemake.log[0]) as log:
     seed = snakemake.params.seed
     deterministic(seed, snakemake.threads)
-    split = split_samples(read_dataset(snakemake.input[0]), ProtocolSettings.from_config(snakemake.params.tziolas),
-                          seed, snakemake.input[0])
+    split = split_samples(
+        read_dataset(snakemake.input[0]),
+        ProtocolSettings.from_config(snakemake.params.tziolas),
+        seed,
+        snakemake.input[0],
+    )
     settings = NetworkSettings.from_config(snakemake.params.ann)
     predictions = run_ann(split.data, split.calibration, split.test, split.bags, settings, seed, settings.variants)
     metrics = write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)

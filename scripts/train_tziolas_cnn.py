@@ -10,13 +10,22 @@ from soilsat.models.tziolas.protocol import ProtocolSettings, run_cnn, split_sam
 with to_file(snakemake.log[0]) as log:
     seed = snakemake.params.seed
     deterministic(seed, snakemake.threads)
-    split = split_samples(read_dataset(snakemake.input[0]), ProtocolSettings.from_config(snakemake.params.tziolas),
-                          seed, snakemake.input[0])
-    log.info("Kennard-Stone split of %d samples: %d calibration, %d test", len(split.data.target),
-             len(split.calibration), len(split.test))
+    split = split_samples(
+        read_dataset(snakemake.input[0]),
+        ProtocolSettings.from_config(snakemake.params.tziolas),
+        seed,
+        snakemake.input[0],
+    )
+    log.info(
+        "Kennard-Stone split of %d samples: %d calibration, %d test",
+        len(split.data.target),
+        len(split.calibration),
+        len(split.test),
+    )
     settings = NetworkSettings.from_config(snakemake.params.tziolas)
-    predictions, activations = run_cnn(split.data, split.calibration, split.test, split.bags, settings, seed,
-                                       settings.variants)
+    predictions, activations = run_cnn(
+        split.data, split.calibration, split.test, split.bags, settings, seed, settings.variants
+    )
     metrics = write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)
     write_table(activations, snakemake.output.activations)
     log.info("%s", overall_summary(metrics))

@@ -9,11 +9,16 @@ from soilsat.models.tziolas.protocol import ProtocolSettings, split_samples
 
 with to_file(snakemake.log[0]) as log:
     seed = snakemake.params.seed
-    split = split_samples(read_dataset(snakemake.input[0]), ProtocolSettings.from_config(snakemake.params.tziolas),
-                          seed, snakemake.input[0])
+    split = split_samples(
+        read_dataset(snakemake.input[0]),
+        ProtocolSettings.from_config(snakemake.params.tziolas),
+        seed,
+        snakemake.input[0],
+    )
     grid = ForestGrid.from_config(snakemake.params.forest)
-    predictions, search = run_forest(split.data, split.calibration, split.test, split.bags, grid, seed,
-                                     snakemake.threads, grid.variants)
+    predictions, search = run_forest(
+        split.data, split.calibration, split.test, split.bags, grid, seed, snakemake.threads, grid.variants
+    )
     metrics = write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)
     write_table(search, snakemake.output.search)
     log.info("%s", overall_summary(metrics))

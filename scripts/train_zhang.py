@@ -14,8 +14,9 @@ with to_file(snakemake.log[0]) as log:
     data = soc_data(read_dataset(snakemake.input[0]), protocol.static_covariates, source=snakemake.input[0])
     network = CnnLstmSettings.from_config(snakemake.params.zhang)
     forest = ForestSettings.from_config(snakemake.params.forest)
-    predictions = run_protocol(data, snakemake.wildcards.model, protocol, network, forest, snakemake.params.seed,
-                               snakemake.threads)
+    predictions = run_protocol(
+        data, snakemake.wildcards.model, protocol, network, forest, snakemake.params.seed, snakemake.threads
+    )
     metrics = write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)
     repeats = metrics[metrics["level"] == "repeat"].groupby("variant")["rmse"].agg(["mean", "std"])
     for group, row in repeats.iterrows():

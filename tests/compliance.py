@@ -18,8 +18,12 @@ def cf_failures(path: str | os.PathLike, weight: int = 2) -> list[str]:
         groups, errors = suite.run_all(dataset, [CF_SUITE])[CF_SUITE]
     finally:
         dataset.close()
-    failures = [f"{result.name}: {msg}" for result in groups if result.weight >= weight
-                and result.value[0] < result.value[1] for msg in (result.msgs or ["(no message)"])]
+    failures = [
+        f"{result.name}: {msg}"
+        for result in groups
+        if result.weight >= weight and result.value[0] < result.value[1]
+        for msg in (result.msgs or ["(no message)"])
+    ]
     return failures + [f"check {name} raised {exc!r}" for name, (exc, _) in errors.items()]
 
 

@@ -38,7 +38,9 @@ def real_fixture(*parts: str) -> Path:
     return path
 
 
-def run_workflow(workdir: Path, *args: str, configfile: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def run_workflow(
+    workdir: Path, *args: str, configfile: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
     """Run the project's Snakefile with `workdir` as working directory."""
     cmd = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2"]
     if configfile:
@@ -81,8 +83,13 @@ def s1_demo_world(tmp_path_factory):
     from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 
     root = tmp_path_factory.mktemp("s1_demo")
-    spec = WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),), start=date(2020, 4, 1),
-                     end=date(2020, 4, 20), probes_per_region=3, lucas_samples=10)
+    spec = WorldSpec(
+        regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),),
+        start=date(2020, 4, 1),
+        end=date(2020, 4, 20),
+        probes_per_region=3,
+        lucas_samples=10,
+    )
     regions = make_world(spec)
     records = write_products(regions, spec, root / "archive", root / "truth")
     write_dem(regions, root / "dem")
@@ -118,8 +125,16 @@ def s1_demo_product(s1_demo_world, request) -> DemoProduct:
         window = (0, ann.number_of_lines, 0, ann.number_of_samples)
         images = {pol: read_sigma0_window(product, product.polarisation(pol), window) for pol in ("VV", "VH")}
     truth = read_bands(root / "truth" / "sentinel1" / f"{rec['name']}_t.tif")
-    return DemoProduct(path, ann, images, truth, region.grid, region.truth["elevation"].values.astype(float),
-                       region.truth["parcel"].values, request.param)
+    return DemoProduct(
+        path,
+        ann,
+        images,
+        truth,
+        region.grid,
+        region.truth["elevation"].values.astype(float),
+        region.truth["parcel"].values,
+        request.param,
+    )
 
 
 @functools.cache

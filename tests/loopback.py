@@ -84,8 +84,13 @@ class Loopback(Served):
             access, refresh = f"access-{self._n}", f"refresh-{self._n}"
         self.valid_tokens.add(access)
         self.valid_refresh.add(refresh)
-        return {"access_token": access, "refresh_token": refresh, "expires_in": self.token_lifetime_s,
-                "refresh_expires_in": 3600, "token_type": "Bearer"}
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": self.token_lifetime_s,
+            "refresh_expires_in": 3600,
+            "token_type": "Bearer",
+        }
 
     def expire_tokens(self) -> None:
         """Make every issued access token invalid (the next use answers 401)."""
@@ -105,7 +110,7 @@ class Loopback(Served):
         for counter in (now, now - 1):
             mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
             offset = mac[-1] & 0x0F
-            valid.add(f"{(struct.unpack('>I', mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}")
+            valid.add(f"{(struct.unpack('>I', mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}")
         with self._lock:
             if code not in valid or (user, code) in self.used_codes:
                 return False
@@ -143,7 +148,7 @@ def synthetic_catalogue(products: list[dict]) -> Callable[[dict[str, str]], dict
             else:
                 chosen = [p for p in chosen if p["ContentDate"]["Start"].rstrip("Z")[:19] < v[:19]]
         skip, top = int(params.get("$skip", 0)), int(params.get("$top", 20))
-        page = {"value": chosen[skip:skip + top]}
+        page = {"value": chosen[skip : skip + top]}
         if params.get("$count") == "true":
             page["@odata.count"] = len(chosen)
         return page
@@ -151,14 +156,21 @@ def synthetic_catalogue(products: list[dict]) -> Callable[[dict[str, str]], dict
     return answer
 
 
-_ATTRIBUTE = re.compile(r"att/Name eq '(\w+)' and att/OData\.CSC\.\w+Attribute/Value (eq|le|lt|ge|gt) ('[^']*'|[-\d.]+)")
+_ATTRIBUTE = re.compile(
+    r"att/Name eq '(\w+)' and att/OData\.CSC\.\w+Attribute/Value (eq|le|lt|ge|gt) ('[^']*'|[-\d.]+)"
+)
 
 
 def attribute_catalogue(products: list[dict]) -> Callable[[dict[str, str]], dict]:
     """A catalogue that applies the Collection/Name and Attribute conditions of the $filter, all ANDed (as CDSE does,
     e.g. productType eq 'S2MSI2A', cloudCover le 20.00) to `products`, ordered by sensing start."""
-    ops = {"eq": lambda a, b: a == b, "le": lambda a, b: a <= b, "lt": lambda a, b: a < b,
-           "ge": lambda a, b: a >= b, "gt": lambda a, b: a > b}
+    ops = {
+        "eq": lambda a, b: a == b,
+        "le": lambda a, b: a <= b,
+        "lt": lambda a, b: a < b,
+        "ge": lambda a, b: a >= b,
+        "gt": lambda a, b: a > b,
+    }
 
     def keep(product: dict, filter_: str) -> bool:
         collection = re.search(r"Collection/Name eq '([^']+)'", filter_)
@@ -178,7 +190,7 @@ def attribute_catalogue(products: list[dict]) -> Callable[[dict[str, str]], dict
         filter_ = params.get("$filter", "")
         chosen = sorted((p for p in products if keep(p, filter_)), key=lambda p: p["ContentDate"]["Start"])
         skip, top = int(params.get("$skip", 0)), int(params.get("$top", 20))
-        page = {"value": [{k: v for k, v in p.items() if not k.startswith("_")} for p in chosen[skip:skip + top]]}
+        page = {"value": [{k: v for k, v in p.items() if not k.startswith("_")} for p in chosen[skip : skip + top]]}
         if params.get("$count") == "true":
             page["@odata.count"] = len(chosen)
         return page
@@ -221,8 +233,14 @@ def _handler(state: Loopback) -> type[BaseHTTPRequestHandler]:
             return True
 
         def _record(self, body: bytes = b"") -> None:
-            state.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
-                                   "body": body.decode(errors="replace")})
+            state.requests.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": body.decode(errors="replace"),
+                }
+            )
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))

@@ -104,7 +104,7 @@ def _handler(state: Earthdata, role: str) -> type[BaseHTTPRequestHandler]:
             wanted = [g for g in state.granules if _matches(g, query)]
             size = int(query.get("page_size", ["10"])[0])
             start = int(json.loads(after)[1]) if after else 0
-            page = wanted[start:start + size]
+            page = wanted[start : start + size]
             headers = {"CMR-Hits": len(wanted)}
             if start + size < len(wanted):
                 headers["CMR-Search-After"] = json.dumps(["loopback", start + size])
@@ -112,7 +112,7 @@ def _handler(state: Earthdata, role: str) -> type[BaseHTTPRequestHandler]:
 
         def _recorded(self, after: str | None) -> None:
             sent = [None] + [h.get("CMR-Search-After") for _, h in state.recorded]
-            if after not in sent[:len(state.recorded)]:
+            if after not in sent[: len(state.recorded)]:
                 return self._json(400, {"errors": [f"CMR-Search-After [{after}] is not valid"]})
             body, headers = state.recorded[sent.index(after)]
             self._json(200, body, headers)
@@ -121,14 +121,16 @@ def _handler(state: Earthdata, role: str) -> type[BaseHTTPRequestHandler]:
             if path != "/oauth/authorize":
                 return self._send(404, b"not found")
             auth = self.headers.get("Authorization", "")
-            user, _, password = base64.b64decode(auth.removeprefix("Basic ") or b"").decode().partition(":") \
-                if auth.startswith("Basic ") else ("", "", "")
+            user, _, password = (
+                base64.b64decode(auth.removeprefix("Basic ") or b"").decode().partition(":")
+                if auth.startswith("Basic ")
+                else ("", "", "")
+            )
             if not user or state.users.get(user) != password:
                 return self._json(401, INVALID_CREDENTIALS)
             code = secrets.token_hex(8)
             state.codes.add(code)
-            target = query["redirect_uri"][0] + "?" + urllib.parse.urlencode({"code": code,
-                                                                              "state": query["state"][0]})
+            target = query["redirect_uri"][0] + "?" + urllib.parse.urlencode({"code": code, "state": query["state"][0]})
             self._send(302, b"", {"Location": target})
 
         def _daac(self, path: str, query: dict, fault: str | None) -> None:
@@ -139,8 +141,14 @@ def _handler(state: Earthdata, role: str) -> type[BaseHTTPRequestHandler]:
                 state.codes.discard(code)
                 cookie = secrets.token_hex(8)
                 state.sessions.add(cookie)
-                return self._send(302, b"", {"Location": state.daac.url + query["state"][0],
-                                             "Set-Cookie": f"accessToken={cookie}; Path=/; HttpOnly"})
+                return self._send(
+                    302,
+                    b"",
+                    {
+                        "Location": state.daac.url + query["state"][0],
+                        "Set-Cookie": f"accessToken={cookie}; Path=/; HttpOnly",
+                    },
+                )
             if path not in state.files:
                 return self._send(404, b"not found")
             auth = self.headers.get("Authorization", "")
@@ -150,9 +158,18 @@ def _handler(state: Earthdata, role: str) -> type[BaseHTTPRequestHandler]:
             if auth.startswith("Bearer ") or cookies.get("accessToken") in state.sessions:
                 signed = f"{state.bucket.url}/bucket{path}?X-Amz-Signature={secrets.token_hex(8)}"
                 return self._send(307, b"", {"Location": signed})
-            login = state.edl.url + "/oauth/authorize?" + urllib.parse.urlencode(
-                {"client_id": "daac", "response_type": "code", "redirect_uri": f"{state.daac.url}/login",
-                 "state": path})
+            login = (
+                state.edl.url
+                + "/oauth/authorize?"
+                + urllib.parse.urlencode(
+                    {
+                        "client_id": "daac",
+                        "response_type": "code",
+                        "redirect_uri": f"{state.daac.url}/login",
+                        "state": path,
+                    }
+                )
+            )
             self._send(302, b"", {"Location": login})
 
         def _bucket(self, path: str, query: dict, fault: str | None) -> None:
@@ -160,8 +177,9 @@ def _handler(state: Earthdata, role: str) -> type[BaseHTTPRequestHandler]:
             if file not in state.files or "X-Amz-Signature" not in query:
                 return self._send(403, b"AccessDenied", {"Content-Type": "application/xml"})
             if "Authorization" in self.headers:
-                return self._send(400, b"InvalidArgument: only one auth mechanism allowed",
-                                  {"Content-Type": "application/xml"})
+                return self._send(
+                    400, b"InvalidArgument: only one auth mechanism allowed", {"Content-Type": "application/xml"}
+                )
             data = state.files[file]
             start = 0
             if self.headers.get("Range", "").startswith("bytes="):

@@ -3,7 +3,6 @@
 import torch
 
 from conftest import schema_section
-
 from soilsat.models.simonsen.lstm import LstmSettings, SimonsenLstm
 
 

@@ -7,8 +7,8 @@ import xarray as xr
 from soilsat.demo import radiometer
 from soilsat.demo.radiometer import CoarseProductSettings
 from soilsat.extract.samples import S2_BANDS
-from soilsat.extract.windows import PHENOLOGY_METRICS
 from soilsat.extract.static import STATIC_BANDS
+from soilsat.extract.windows import PHENOLOGY_METRICS
 from soilsat.grid import StudyGrid
 from soilsat.io import write_cog
 from soilsat.models.tziolas.samples import ClayData
@@ -31,10 +31,21 @@ def probe_dataset(n_probes: int = 5, n_days: int = 40, seed: int = 0) -> xr.Data
     data["incidence_angle"] = np.where(np.isnan(vv), np.nan, 38.0)
     for name in ("ndvi", "ndwi", "dry_days", "tmin", "tmean", "tmax", "ts_max"):
         data[name] = rng.normal(size=ssm.shape)
-    ds = xr.Dataset({k: (("probe", "time"), v.astype("float32")) for k, v in data.items()},
-                    coords={"probe": [f"p{i}" for i in range(n_probes)], "time": time})
-    for name in ("elevation", "slope", "aspect_x", "aspect_y", "base_saturation", "clay", "silt", "sand",
-                 "organic_carbon"):
+    ds = xr.Dataset(
+        {k: (("probe", "time"), v.astype("float32")) for k, v in data.items()},
+        coords={"probe": [f"p{i}" for i in range(n_probes)], "time": time},
+    )
+    for name in (
+        "elevation",
+        "slope",
+        "aspect_x",
+        "aspect_y",
+        "base_saturation",
+        "clay",
+        "silt",
+        "sand",
+        "organic_carbon",
+    ):
         ds[name] = ("probe", rng.normal(size=n_probes))
     ds["landcover"] = ("probe", np.array([211, 212, 311, 211, 231, 211, 211][:n_probes]))
     for code in sorted(set(ds["landcover"].values.tolist())):
@@ -56,8 +67,10 @@ def samples_dataset(n: int = 30, n_obs: int = 6, seed: int = 0) -> xr.Dataset:
     data["VV"][:, -1] = np.nan  # an optical date without a Sentinel-1 pair
     for band in data:
         data[band][0, 3:] = np.nan  # a sample with fewer observations (padding)
-    ds = xr.Dataset({k: (("sample", "observation"), v.astype("float32")) for k, v in data.items()},
-                    coords={"sample": [f"s{i:02d}" for i in range(n)]})
+    ds = xr.Dataset(
+        {k: (("sample", "observation"), v.astype("float32")) for k, v in data.items()},
+        coords={"sample": [f"s{i:02d}" for i in range(n)]},
+    )
     ds["clay"] = ("sample", clay_pct)
     ds.coords["lat"] = ("sample", 55 + rng.uniform(0, 1, n))
     ds.coords["lon"] = ("sample", 9 + rng.uniform(0, 1, n))
@@ -72,10 +85,19 @@ def windows_dataset(n: int = 25, years: int = 2, seed: int = 0) -> xr.Dataset:
     phenology = rng.normal(size=(n, years, len(PHENOLOGY_METRICS))).astype("float32")
     phenology[0, 0, :] = np.nan
     oc = 20 + 3 * windows[:, 0, 2, 2] + 2 * np.nan_to_num(phenology[:, :, -1]).mean(axis=1)
-    ds = xr.Dataset({"windows": (("sample", "covariate", "wy", "wx"), windows),
-                     "phenology": (("sample", "year", "metric"), phenology), "oc": ("sample", oc)},
-                    coords={"sample": [f"s{i:02d}" for i in range(n)], "covariate": list(STATIC_BANDS),
-                            "year": 2018 + np.arange(years), "metric": list(PHENOLOGY_METRICS)})
+    ds = xr.Dataset(
+        {
+            "windows": (("sample", "covariate", "wy", "wx"), windows),
+            "phenology": (("sample", "year", "metric"), phenology),
+            "oc": ("sample", oc),
+        },
+        coords={
+            "sample": [f"s{i:02d}" for i in range(n)],
+            "covariate": list(STATIC_BANDS),
+            "year": 2018 + np.arange(years),
+            "metric": list(PHENOLOGY_METRICS),
+        },
+    )
     ds.coords["region"] = ("sample", np.array(["a", "b"] * n)[:n])
     return ds
 
@@ -93,18 +115,26 @@ def truth(size: int = 12, resolution: float = 10.0) -> xr.Dataset:
     x = 500_000 + (np.arange(size) + 0.5) * resolution
     y = 6_200_000 - (np.arange(size) + 0.5) * resolution
     return xr.Dataset(
-        {"sm": (("time", "y", "x"), sm), "parcel": (("y", "x"), np.zeros((size, size), dtype=int)),
-         "parcel_fcover": (("time", "parcel_id"), np.zeros((len(DAYS), 1))),
-         "tmean": (("time",), np.full(len(DAYS), 16.85))},
-        coords={"time": DAYS, "y": y, "x": x, "parcel_id": [0]}, attrs={"crs": "EPSG:32632", "region": "r"},
+        {
+            "sm": (("time", "y", "x"), sm),
+            "parcel": (("y", "x"), np.zeros((size, size), dtype=int)),
+            "parcel_fcover": (("time", "parcel_id"), np.zeros((len(DAYS), 1))),
+            "tmean": (("time",), np.full(len(DAYS), 16.85)),
+        },
+        coords={"time": DAYS, "y": y, "x": x, "parcel_id": [0]},
+        attrs={"crs": "EPSG:32632", "region": "r"},
     )
 
 
 def write_radar(path, grid: StudyGrid, vv: np.ndarray, day: pd.Timestamp) -> None:
     """A Sentinel-1 raster of the study grid with the tags the workflow writes."""
-    write_cog(path, np.stack([vv, vv / 5, np.full_like(vv, 35.0)]), grid,
-              ["sigma0_VV", "sigma0_VH", "local_incidence_angle"],
-              tags={"region": "r", "sensing_start": f"{day:%Y-%m-%d}T06:00:00", "product": path.stem})
+    write_cog(
+        path,
+        np.stack([vv, vv / 5, np.full_like(vv, 35.0)]),
+        grid,
+        ["sigma0_VV", "sigma0_VH", "local_incidence_angle"],
+        tags={"region": "r", "sensing_start": f"{day:%Y-%m-%d}T06:00:00", "product": path.stem},
+    )
 
 
 def synthetic_region(tmp_path, size: int = 12):
@@ -116,16 +146,29 @@ def synthetic_region(tmp_path, size: int = 12):
     names = [f"p{i}" for i in range(len(rows))]
     ssm = np.stack([world["sm"].values[i][rows, cols] for i in range(len(DAYS))], axis=1)
     ssm[0, 1] = np.nan  # one probe misses a day
-    probes = xr.Dataset({"ssm": (("probe", "time"), ssm)},
-                        coords={"probe": names, "time": DAYS, "region": ("probe", ["r"] * len(rows)),
-                                "row": ("probe", rows), "col": ("probe", cols)})
+    probes = xr.Dataset(
+        {"ssm": (("probe", "time"), ssm)},
+        coords={
+            "probe": names,
+            "time": DAYS,
+            "region": ("probe", ["r"] * len(rows)),
+            "row": ("probe", rows),
+            "col": ("probe", cols),
+        },
+    )
     paths = []
     for i, day in enumerate(DAYS):
         path = tmp_path / f"s1_{i}.tif"
         write_radar(path, grid, 0.02 + 0.3 * world["sm"].values[i], day)
         paths.append(str(path))
-    radar = pd.DataFrame({"path": paths, "region": "r", "time": DAYS + pd.Timedelta(hours=6),
-                          "product": [f"s1_{i}" for i in range(len(DAYS))]})
+    radar = pd.DataFrame(
+        {
+            "path": paths,
+            "region": "r",
+            "time": DAYS + pd.Timedelta(hours=6),
+            "product": [f"s1_{i}" for i in range(len(DAYS))],
+        }
+    )
     product = radiometer.coarse_product(world, CoarseProductSettings(40.0, 0.0, 0.0, **BLOCK_MEAN), 1)
     return radar, product, probes
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 import pandas as pd
-import pytest
 
 from soilsat.acquire.catalog import CATALOG_COLUMNS, item_filename, md5sum, read_catalog, write_catalog
 
@@ -23,7 +22,8 @@ def test_an_item_is_delivered_under_its_name_or_its_hrefs():
 
 def test_a_catalog_table_reads_back_as_text_rows(tmp_path):
     catalog = pd.DataFrame([{"name": "P0", "source": "sentinel1", "relative_orbit": 117, "size": 10}]).reindex(
-        columns=CATALOG_COLUMNS)
+        columns=CATALOG_COLUMNS
+    )
     write_catalog(catalog, tmp_path / "catalogs" / "sentinel1.csv")
     rows = read_catalog(tmp_path / "catalogs" / "sentinel1.csv")
     assert list(rows[0]) == CATALOG_COLUMNS

@@ -52,8 +52,13 @@ def test_search_builds_the_catalog_from_recorded_products(server):
     pages = recorded()
     server.catalogue = recorded_pages(pages)
     client = CdseClient(settings_for(server.url))
-    catalog = client.search("sentinel1", "IW_GRDH_1S", [{"name": "a", "lon": 9.0, "lat": 56.0, "size_m": 5000}],
-                            dt.date(2014, 4, 5), dt.date(2014, 4, 13))
+    catalog = client.search(
+        "sentinel1",
+        "IW_GRDH_1S",
+        [{"name": "a", "lon": 9.0, "lat": 56.0, "size_m": 5000}],
+        dt.date(2014, 4, 5),
+        dt.date(2014, 4, 13),
+    )
     assert list(catalog.columns) == CATALOG_COLUMNS
     assert len(catalog) == 30 and catalog["name"].is_unique
     first = pages[0]["value"][0]
@@ -65,10 +70,18 @@ def test_search_builds_the_catalog_from_recorded_products(server):
 
 
 def _product(i: int, when: dt.datetime) -> dict:
-    return {"Id": f"id-{i}", "Name": f"S1A_IW_GRDH_1SDV_{when:%Y%m%dT%H%M%S}_X{i:03d}.SAFE", "ContentLength": 10,
-            "Checksum": [{"Algorithm": "MD5", "Value": "0" * 32}], "Footprint": None, "Attributes": [],
-            "ContentDate": {"Start": when.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
-                            "End": (when + dt.timedelta(seconds=25)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")}}
+    return {
+        "Id": f"id-{i}",
+        "Name": f"S1A_IW_GRDH_1SDV_{when:%Y%m%dT%H%M%S}_X{i:03d}.SAFE",
+        "ContentLength": 10,
+        "Checksum": [{"Algorithm": "MD5", "Value": "0" * 32}],
+        "Footprint": None,
+        "Attributes": [],
+        "ContentDate": {
+            "Start": when.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+            "End": (when + dt.timedelta(seconds=25)).strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+        },
+    }
 
 
 def test_date_range_is_split_past_the_result_limit(server):
@@ -80,8 +93,11 @@ def test_date_range_is_split_past_the_result_limit(server):
     assert sorted(p["Id"] for p in got) == sorted(p["Id"] for p in products)
     assert len(got) == 60
     # Every window that was paged through held at most max_results products.
-    paged = [dict(parse_qsl(r["path"].split("?", 1)[1])) for r in server.requests
-             if "Products" in r["path"] and "%24top=7" in r["path"] and "%24skip=0" in r["path"]]
+    paged = [
+        dict(parse_qsl(r["path"].split("?", 1)[1]))
+        for r in server.requests
+        if "Products" in r["path"] and "%24top=7" in r["path"] and "%24skip=0" in r["path"]
+    ]
     assert len(paged) >= 3
     for params in paged:
         assert server.catalogue(params | {"$count": "true", "$top": "1"})["@odata.count"] <= 25
@@ -158,8 +174,10 @@ def test_wrong_password_names_the_credentials_not_the_secret(server, tmp_path, m
     item = item_for(server, safe_zip())
     with pytest.raises(TransferError) as err:
         CdseClient(settings_for(server.url)).download(item, tmp_path / "P.zip")
-    assert str(err.value) == (f"CDSE login failed: {server.url}{TOKEN_PATH}: HTTP 401 Unauthorized: Invalid user "
-                              "credentials (check CDSE_USERNAME/CDSE_PASSWORD or ~/.netrc)")  # the service's reason
+    assert str(err.value) == (
+        f"CDSE login failed: {server.url}{TOKEN_PATH}: HTTP 401 Unauthorized: Invalid user "
+        "credentials (check CDSE_USERNAME/CDSE_PASSWORD or ~/.netrc)"
+    )  # the service's reason
     assert "wrong-password-xyz" not in str(err.value) and USER not in str(err.value)
 
 
@@ -214,8 +232,10 @@ def test_a_refused_range_drops_the_part_and_downloads_whole(server, tmp_path, ca
     assert (tmp_path / "P.zip").read_bytes() == data and sorted(p.name for p in tmp_path.iterdir()) == ["P.zip"]
     ranges = [r["headers"].get("Range") for r in server.requests if r["path"] == path]
     assert ranges == [None, f"bytes={len(data) // 2}-", None]
-    assert (f"the server refused a Range request (HTTP 416 Requested Range Not Satisfiable: Range not supported); "
-            f"dropping the {len(data) // 2} bytes of P.zip.part and downloading it whole") in caplog.text
+    assert (
+        f"the server refused a Range request (HTTP 416 Requested Range Not Satisfiable: Range not supported); "
+        f"dropping the {len(data) // 2} bytes of P.zip.part and downloading it whole"
+    ) in caplog.text
 
 
 def test_a_429_storm_without_retry_after_is_waited_out(server, tmp_path, caplog, monkeypatch):
@@ -225,19 +245,29 @@ def test_a_429_storm_without_retry_after_is_waited_out(server, tmp_path, caplog,
     item = item_for(server, data)
     path = f"{DOWNLOAD_PATH}/Products(0000-aaaa)/$value"
     server.fault(path, *["429-quota"] * 10)  # more than max_tries (4): a quota, not a hiccup
-    retries = {"max_tries": 4, "base_delay_s": 0.001, "max_delay_s": 0.01, "timeout_s": 5, "quota_wait_s": 60,
-               "quota_tries": 12}
+    retries = {
+        "max_tries": 4,
+        "base_delay_s": 0.001,
+        "max_delay_s": 0.01,
+        "timeout_s": 5,
+        "quota_wait_s": 60,
+        "quota_tries": 12,
+    }
     with caplog.at_level(logging.WARNING):
         CdseClient(settings_for(server.url, retries=retries)).download(item, tmp_path / "P.zip")
     assert (tmp_path / "P.zip").read_bytes() == data
     assert waits == [60] * 10 and [r["path"] for r in server.requests].count(path) == 11
-    assert ("HTTP 429: Max session number 4 exceeded without Retry-After (a quota); retrying in 60 s (wait 10 of 12)"
-            in caplog.text)
+    assert (
+        "HTTP 429: Max session number 4 exceeded without Retry-After (a quota); retrying in 60 s (wait 10 of 12)"
+        in caplog.text
+    )
     server.fault(path, *["429-quota"] * 13)
     with pytest.raises(TransferError) as err:
         CdseClient(settings_for(server.url, retries=retries)).download(item, tmp_path / "Q.zip")
-    assert str(err.value) == (f"{server.url}{path}: HTTP 429: Max session number 4 exceeded after 13 tries 60 s apart "
-                              "(a quota of the service; try again later)")
+    assert str(err.value) == (
+        f"{server.url}{path}: HTTP 429: Max session number 4 exceeded after 13 tries 60 s apart "
+        "(a quota of the service; try again later)"
+    )
 
 
 def test_the_catalogue_keeps_its_backoff_on_429(server):
@@ -260,10 +290,24 @@ def test_four_parallel_fetch_jobs_share_one_login(server, tmp_path):
     data = safe_zip()
     item = item_for(server, data)
     env = dict(os.environ)
-    jobs = [subprocess.Popen([sys.executable, "-c", JOB.format(scripts=str(Path(__file__).parents[1] / "scripts"),
-                                                              settings=settings_for(server.url), item=item,
-                                                              target=str(tmp_path / f"P{k}.zip"))],
-                             env=env, stderr=subprocess.PIPE, text=True) for k in range(4)]
+    jobs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                JOB.format(
+                    scripts=str(Path(__file__).parents[1] / "scripts"),
+                    settings=settings_for(server.url),
+                    item=item,
+                    target=str(tmp_path / f"P{k}.zip"),
+                ),
+            ],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(4)
+    ]
     errors = [job.communicate(timeout=120)[1] for job in jobs]
     assert [job.returncode for job in jobs] == [0, 0, 0, 0], errors
     assert all((tmp_path / f"P{k}.zip").read_bytes() == data for k in range(4))

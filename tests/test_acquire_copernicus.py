@@ -26,16 +26,22 @@ def server(monkeypatch, tmp_path_factory):
 
 def test_sentinel1_search_and_fetch(server, tmp_path):
     data = safe_zip("S1A_IW_GRDH_1SDV_20200105T171500_20200105T171525_030000_036000_ABCD")
-    product = {"Id": "abc-1", "Name": "S1A_IW_GRDH_1SDV_20200105T171500_20200105T171525_030000_036000_ABCD.SAFE",
-               "ContentLength": len(data),
-               "Footprint": "geography'SRID=4326;POLYGON ((8 55, 10 55, 10 57, 8 57, 8 55))'",
-               "Checksum": [{"Algorithm": "MD5", "Value": hashlib.md5(data).hexdigest()}],
-               "ContentDate": {"Start": "2020-01-05T17:15:00.000000Z", "End": "2020-01-05T17:15:25.000000Z"},
-               "Attributes": [{"Name": "productType", "Value": "IW_GRDH_1S"},
-                              {"Name": "orbitDirection", "Value": "ASCENDING"},
-                              {"Name": "relativeOrbitNumber", "Value": 117}, {"Name": "orbitNumber", "Value": 30000},
-                              {"Name": "platformShortName", "Value": "SENTINEL-1"},
-                              {"Name": "platformSerialIdentifier", "Value": "A"}]}
+    product = {
+        "Id": "abc-1",
+        "Name": "S1A_IW_GRDH_1SDV_20200105T171500_20200105T171525_030000_036000_ABCD.SAFE",
+        "ContentLength": len(data),
+        "Footprint": "geography'SRID=4326;POLYGON ((8 55, 10 55, 10 57, 8 57, 8 55))'",
+        "Checksum": [{"Algorithm": "MD5", "Value": hashlib.md5(data).hexdigest()}],
+        "ContentDate": {"Start": "2020-01-05T17:15:00.000000Z", "End": "2020-01-05T17:15:25.000000Z"},
+        "Attributes": [
+            {"Name": "productType", "Value": "IW_GRDH_1S"},
+            {"Name": "orbitDirection", "Value": "ASCENDING"},
+            {"Name": "relativeOrbitNumber", "Value": 117},
+            {"Name": "orbitNumber", "Value": 30000},
+            {"Name": "platformShortName", "Value": "SENTINEL-1"},
+            {"Name": "platformSerialIdentifier", "Value": "A"},
+        ],
+    }
     server.catalogue = lambda params: {"value": [product], "@odata.count": 1}
     server.files[f"{DOWNLOAD_PATH}/Products(abc-1)/$value"] = data
     provider = get_provider("cdse", {}, settings(server.url, tmp_path))
@@ -65,8 +71,9 @@ def _s2_safe_zip(level: str, day: str, cloud_cover: float) -> tuple[str, bytes]:
         safe = Path(tmp) / f"{pid.name}.SAFE"
         granule = safe / "GRANULE" / pid.granule
         if level == "L2A":
-            images = [f"GRANULE/{pid.granule}/IMG_DATA/R{r}m/{pid.stem}_{b}_{r}m"
-                      for r, b in ((10, "B04"), (20, "B12"))]
+            images = [
+                f"GRANULE/{pid.granule}/IMG_DATA/R{r}m/{pid.stem}_{b}_{r}m" for r, b in ((10, "B04"), (20, "B12"))
+            ]
         else:
             images = [f"GRANULE/{pid.granule}/IMG_DATA/{pid.stem}_{b}" for b in ("B04", "B12")]
         for image in images:
@@ -86,20 +93,26 @@ def _s2_safe_zip(level: str, day: str, cloud_cover: float) -> tuple[str, bytes]:
 def _s2_product(pid: str, name: str, data: bytes, level: str, cloud_cover: float) -> dict:
     """An OData product as the CDSE catalogue describes a Sentinel-2 product (Attributes expanded)."""
     start = dt.datetime.strptime(name.split("_")[2], "%Y%m%dT%H%M%S")
-    return {"Id": pid, "Name": f"{name}.SAFE", "ContentLength": len(data), "_collection": "SENTINEL-2",
-            "Footprint": "geography'SRID=4326;POLYGON ((8.3 55.4, 10 55.4, 10 56.4, 8.3 56.4, 8.3 55.4))'",
-            "Checksum": [{"Algorithm": "MD5", "Value": hashlib.md5(data).hexdigest()}],
-            "ContentDate": {"Start": f"{start:%Y-%m-%dT%H:%M:%S}.024000Z",
-                            "End": f"{start:%Y-%m-%dT%H:%M:%S}.024000Z"},
-            "Attributes": [{"Name": "productType", "Value": f"S2MSI{level[1:]}"},
-                           {"Name": "cloudCover", "Value": cloud_cover},
-                           {"Name": "tileId", "Value": name.split("_")[5][1:]},
-                           {"Name": "processingBaseline", "Value": "05.00"},
-                           {"Name": "orbitDirection", "Value": "DESCENDING"},
-                           {"Name": "relativeOrbitNumber", "Value": int(name.split("_")[4][1:])},
-                           {"Name": "orbitNumber", "Value": 24000},
-                           {"Name": "platformShortName", "Value": "SENTINEL-2"},
-                           {"Name": "platformSerialIdentifier", "Value": "A"}]}
+    return {
+        "Id": pid,
+        "Name": f"{name}.SAFE",
+        "ContentLength": len(data),
+        "_collection": "SENTINEL-2",
+        "Footprint": "geography'SRID=4326;POLYGON ((8.3 55.4, 10 55.4, 10 56.4, 8.3 56.4, 8.3 55.4))'",
+        "Checksum": [{"Algorithm": "MD5", "Value": hashlib.md5(data).hexdigest()}],
+        "ContentDate": {"Start": f"{start:%Y-%m-%dT%H:%M:%S}.024000Z", "End": f"{start:%Y-%m-%dT%H:%M:%S}.024000Z"},
+        "Attributes": [
+            {"Name": "productType", "Value": f"S2MSI{level[1:]}"},
+            {"Name": "cloudCover", "Value": cloud_cover},
+            {"Name": "tileId", "Value": name.split("_")[5][1:]},
+            {"Name": "processingBaseline", "Value": "05.00"},
+            {"Name": "orbitDirection", "Value": "DESCENDING"},
+            {"Name": "relativeOrbitNumber", "Value": int(name.split("_")[4][1:])},
+            {"Name": "orbitNumber", "Value": 24000},
+            {"Name": "platformShortName", "Value": "SENTINEL-2"},
+            {"Name": "platformSerialIdentifier", "Value": "A"},
+        ],
+    }
 
 
 @pytest.mark.parametrize("level", ["L2A", "L1C"])
@@ -111,9 +124,15 @@ def test_sentinel2_search_with_cloud_filter_and_fetch(server, tmp_path, level):
     from soilsat.optical.safe import read_metadata
 
     products, zips = [], {}
-    for k, (lvl, day, cloud) in enumerate([("L2A", "2020-05-02", 12.5), ("L2A", "2020-05-07", 55.0),
-                                           ("L2A", "2020-05-12", 29.9), ("L1C", "2020-05-02", 12.5),
-                                           ("L1C", "2020-05-17", 80.0)]):
+    for k, (lvl, day, cloud) in enumerate(
+        [
+            ("L2A", "2020-05-02", 12.5),
+            ("L2A", "2020-05-07", 55.0),
+            ("L2A", "2020-05-12", 29.9),
+            ("L1C", "2020-05-02", 12.5),
+            ("L1C", "2020-05-17", 80.0),
+        ]
+    ):
         name, data = _s2_safe_zip(lvl, day, cloud)
         products.append(_s2_product(f"s2-{k}", name, data, lvl, cloud))
         server.files[f"{DOWNLOAD_PATH}/Products(s2-{k})/$value"] = data
@@ -128,12 +147,17 @@ def test_sentinel2_search_with_cloud_filter_and_fetch(server, tmp_path, level):
     assert set(catalog["product_type"]) == {f"S2MSI{level[1:]}"} and set(catalog["platform"]) == {"S2A"}
     assert all(name.startswith(f"S2A_MSIL{level[1:]}_") for name in catalog["name"])
     row = catalog.iloc[0]
-    assert (row["tile"], row["processing_baseline"], row["orbit_direction"], row["relative_orbit"]) == \
-        (row["name"].split("_")[5][1:], "05.00", "DESCENDING", int(row["name"].split("_")[4][1:]))
+    assert (row["tile"], row["processing_baseline"], row["orbit_direction"], row["relative_orbit"]) == (
+        row["name"].split("_")[5][1:],
+        "05.00",
+        "DESCENDING",
+        int(row["name"].split("_")[4][1:]),
+    )
     assert row["footprint_wkt"].startswith("POLYGON ((8.3 55.4") and row["regions"] == "skjern"
     assert row["checksum"] == hashlib.md5(zips[row["name"]]).hexdigest() and int(row["size"]) == len(zips[row["name"]])
-    query = next(dict(parse_qsl(r["path"].split("?", 1)[1]))["$filter"] for r in server.requests
-                 if "Products?" in r["path"])
+    query = next(
+        dict(parse_qsl(r["path"].split("?", 1)[1]))["$filter"] for r in server.requests if "Products?" in r["path"]
+    )
     assert "Collection/Name eq 'SENTINEL-2'" in query and f"Value eq 'S2MSI{level[1:]}'" in query
     assert "att/Name eq 'cloudCover' and att/OData.CSC.DoubleAttribute/Value le 30.00" in query
     assert "Intersects" in query

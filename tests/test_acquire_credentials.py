@@ -62,10 +62,26 @@ def test_no_two_logins_within_one_totp_step(server, tmp_path):
     server.totp_secrets[USER] = SECRET
     creds, policy = Credentials(USER, PASSWORD, SECRET), RetryPolicy(max_tries=1)
     cache = FileTokens(tmp_path / "tokens", f"{server.url}{TOKEN_PATH}", USER)
-    first = TokenManager(requests.Session(), f"{server.url}{TOKEN_PATH}", "cdse-public", creds, policy, cache,
-                         clock=clock, sleep=clock.sleep)
-    second = TokenManager(requests.Session(), f"{server.url}{TOKEN_PATH}", "cdse-public", creds, policy, cache,
-                          clock=clock, sleep=clock.sleep)
+    first = TokenManager(
+        requests.Session(),
+        f"{server.url}{TOKEN_PATH}",
+        "cdse-public",
+        creds,
+        policy,
+        cache,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    second = TokenManager(
+        requests.Session(),
+        f"{server.url}{TOKEN_PATH}",
+        "cdse-public",
+        creds,
+        policy,
+        cache,
+        clock=clock,
+        sleep=clock.sleep,
+    )
     token = first.token()
     assert second.token() == token  # shared: no second login
     server.revoke_sessions()  # the session ends (e.g. logged out elsewhere): the next job must log in again
@@ -86,8 +102,12 @@ def test_keycloak_refuses_a_code_used_twice(server, tmp_path):
     server.totp_secrets[USER] = SECRET
     creds, policy = Credentials(USER, PASSWORD, SECRET), RetryPolicy(max_tries=1)
     url = f"{server.url}{TOKEN_PATH}"
-    apart = [TokenManager(requests.Session(), url, "cdse-public", creds, policy, MemoryTokens(), clock=clock,
-                          sleep=clock.sleep) for _ in range(2)]  # two jobs that do not share
+    apart = [
+        TokenManager(
+            requests.Session(), url, "cdse-public", creds, policy, MemoryTokens(), clock=clock, sleep=clock.sleep
+        )
+        for _ in range(2)
+    ]  # two jobs that do not share
     apart[0].token()
     with pytest.raises(TransferError, match=r"CDSE login failed: .*HTTP 401 Unauthorized: Invalid user credentials"):
         apart[1].token()

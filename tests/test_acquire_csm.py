@@ -30,12 +30,24 @@ CGLS_NAMES = ["c_gls_SSM1km_201706010000_CEURO_S1CSAR_V1.1.1.nc", "c_gls_SSM1km_
 
 def settings(url: str, tmp: Path, regions=(CAUSSE, GERS), **changes) -> dict:
     base = {
-        "regions": list(regions), "grid": {"margin_m": 500, "resolution": 10},
-        "csm": {"manifest_url": f"{url}/download/manifest/ssm_1km_v1_daily_netcdf/manifest_latest.txt",
-                "version": None, "margin_m": 2000, "conversion": "fraction", "cache_dir": str(tmp / "cache" / "csm"),
-                "retries": RETRIES},
-        "ecv_sm": {"url": f"{url}/neodc/esacci/soil_moisture/data/daily_files/COMBINED", "version": "04.5",
-                   "margin_m": 0, "mask_flagged": True, "cache_dir": str(tmp / "cache" / "ecv_sm"), "retries": RETRIES},
+        "regions": list(regions),
+        "grid": {"margin_m": 500, "resolution": 10},
+        "csm": {
+            "manifest_url": f"{url}/download/manifest/ssm_1km_v1_daily_netcdf/manifest_latest.txt",
+            "version": None,
+            "margin_m": 2000,
+            "conversion": "fraction",
+            "cache_dir": str(tmp / "cache" / "csm"),
+            "retries": RETRIES,
+        },
+        "ecv_sm": {
+            "url": f"{url}/neodc/esacci/soil_moisture/data/daily_files/COMBINED",
+            "version": "04.5",
+            "margin_m": 0,
+            "mask_flagged": True,
+            "cache_dir": str(tmp / "cache" / "ecv_sm"),
+            "retries": RETRIES,
+        },
     }
     for key, value in changes.items():
         base[key] = base[key] | value
@@ -57,8 +69,12 @@ def cgls_server():
             lines.append(server.url + cgls_path(name))
         newer = CGLS_NAMES[0].replace("V1.1.1", "V1.2.1")
         server.files[cgls_path(newer)] = real_fixture("cgls", CGLS_NAMES[0]).read_bytes()
-        lines += [server.url + cgls_path(newer), server.url + "/download/netcdf/x/c_gls_SWI1km_201706011200_CEURO.nc",
-                  server.url + cgls_path(CGLS_NAMES[0]).replace("20170601", "20170801"), ""]
+        lines += [
+            server.url + cgls_path(newer),
+            server.url + "/download/netcdf/x/c_gls_SWI1km_201706011200_CEURO.nc",
+            server.url + cgls_path(CGLS_NAMES[0]).replace("20170601", "20170801"),
+            "",
+        ]
         server.files["/download/manifest/ssm_1km_v1_daily_netcdf/manifest_latest.txt"] = "\n".join(lines).encode()
         yield server
 
@@ -77,10 +93,15 @@ def test_csm_search_lists_one_row_per_day_and_region_from_the_manifest(cgls_serv
         "c_gls_SSM1km_201706010000_CEURO_S1CSAR_V1.2.1_causse.nc",
         "c_gls_SSM1km_201706020000_CEURO_S1CSAR_V1.1.1_causse.nc",
         "c_gls_SSM1km_201706010000_CEURO_S1CSAR_V1.2.1_gers.nc",
-        "c_gls_SSM1km_201706020000_CEURO_S1CSAR_V1.1.1_gers.nc"]
+        "c_gls_SSM1km_201706020000_CEURO_S1CSAR_V1.1.1_gers.nc",
+    ]
     row = catalog.iloc[1]
-    assert (row["source"], row["product_type"], row["tile"], row["processing_baseline"]) == \
-        ("csm", "SSM1km", "CEURO", "V1.1.1")
+    assert (row["source"], row["product_type"], row["tile"], row["processing_baseline"]) == (
+        "csm",
+        "SSM1km",
+        "CEURO",
+        "V1.1.1",
+    )
     assert (row["sensing_start"], row["sensing_stop"]) == ("2017-06-02T00:00:00Z", "2017-06-02T23:59:59Z")
     assert row["href"] == cgls_server.url + cgls_path(CGLS_NAMES[1])
     pinned = get_provider("cdse", {}, settings(cgls_server.url, tmp_path, csm={"version": "V1.1.1"}))
@@ -88,7 +109,8 @@ def test_csm_search_lists_one_row_per_day_and_region_from_the_manifest(cgls_serv
     assert catalog["processing_baseline"].tolist() == ["V1.1.1", "V1.1.1"]
     with pytest.raises(ProductError, match=r"manifest_latest.txt: lists no SSM 1km file of version V9.9.9 between"):
         get_provider("cdse", {}, settings(cgls_server.url, tmp_path, csm={"version": "V9.9.9"})).search(
-            "csm", ["causse"], dt.date(2017, 6, 1), dt.date(2017, 6, 30))
+            "csm", ["causse"], dt.date(2017, 6, 1), dt.date(2017, 6, 30)
+        )
 
 
 def test_csm_region_outside_the_tile_gets_no_rows(cgls_server, tmp_path):
@@ -122,31 +144,42 @@ def test_csm_fetch_keeps_each_regions_crop_in_the_product_layout(cgls_server, tm
     assert (info["date"], info["version"]) == ("2017-06-01", "V1.1.1")
     with netCDF4.Dataset(crop) as a, netCDF4.Dataset(source) as b:
         assert a.data_model == b.data_model and a.identifier == b.identifier
-        assert {k: str(a["ssm"].getncattr(k)) for k in a["ssm"].ncattrs()} == \
-            {k: str(b["ssm"].getncattr(k)) for k in b["ssm"].ncattrs()}
+        assert {k: str(a["ssm"].getncattr(k)) for k in a["ssm"].ncattrs()} == {
+            k: str(b["ssm"].getncattr(k)) for k in b["ssm"].ncattrs()
+        }
 
 
 def test_csm_fetch_retries_a_5xx_and_resumes_a_dropped_connection(cgls_server, tmp_path):
     conf = settings(cgls_server.url, tmp_path, regions=(CAUSSE,), csm={"version": "V1.1.1"})
     provider = get_provider("cdse", {}, conf)
-    day1, day2 = (row.to_dict() for _, row in provider.search("csm", ["causse"], dt.date(2017, 6, 1),
-                                                               dt.date(2017, 6, 2)).iterrows())
+    day1, day2 = (
+        row.to_dict()
+        for _, row in provider.search("csm", ["causse"], dt.date(2017, 6, 1), dt.date(2017, 6, 2)).iterrows()
+    )
     cgls_server.fault(cgls_path(CGLS_NAMES[0]), "500")
     cgls_server.fault(cgls_path(CGLS_NAMES[1]), "drop")
     for item in (day1, day2):
         provider.fetch(item, tmp_path / "csm" / item_filename(item))
     asked = [(r["path"], r["headers"].get("Range")) for r in cgls_server.requests if "/netcdf/" in r["path"]]
     size = len(real_fixture("cgls", CGLS_NAMES[1]).read_bytes())
-    assert asked == [(cgls_path(CGLS_NAMES[0]), None), (cgls_path(CGLS_NAMES[0]), None),
-                     (cgls_path(CGLS_NAMES[1]), None), (cgls_path(CGLS_NAMES[1]), f"bytes={size // 2}-")]
+    assert asked == [
+        (cgls_path(CGLS_NAMES[0]), None),
+        (cgls_path(CGLS_NAMES[0]), None),
+        (cgls_path(CGLS_NAMES[1]), None),
+        (cgls_path(CGLS_NAMES[1]), f"bytes={size // 2}-"),
+    ]
     assert cgls_ssm.describe(tmp_path / "csm" / item_filename(day2))["valid_cells"] == 0  # the all-fill day
     assert not list(Path(conf["csm"]["cache_dir"]).iterdir())
 
 
-@pytest.mark.parametrize("answer, problem", [
-    (b"<!DOCTYPE html><html><body>Service under maintenance</body></html>", r"not a NetCDF file \(it starts with"),
-    ("truncated", "unreadable NetCDF file, truncated or damaged"),
-], ids=["html-page", "truncated-netcdf"])
+@pytest.mark.parametrize(
+    "answer, problem",
+    [
+        (b"<!DOCTYPE html><html><body>Service under maintenance</body></html>", r"not a NetCDF file \(it starts with"),
+        ("truncated", "unreadable NetCDF file, truncated or damaged"),
+    ],
+    ids=["html-page", "truncated-netcdf"],
+)
 def test_csm_fetch_of_a_bad_answer_fails_naming_the_file_and_leaves_nothing(cgls_server, tmp_path, answer, problem):
     if answer == "truncated":
         answer = real_fixture("cgls", CGLS_NAMES[0]).read_bytes()[:40000]

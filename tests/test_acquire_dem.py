@@ -24,8 +24,16 @@ def server(monkeypatch, tmp_path_factory):
 
 
 def _tile(path: Path, lat: int, lon: int, value: float, n: int = 60) -> None:
-    profile = {"driver": "GTiff", "width": n, "height": n, "count": 1, "dtype": "float32", "crs": "EPSG:4326",
-               "transform": from_origin(lon, lat + 1, 1 / n, 1 / n), "nodata": -32767.0}
+    profile = {
+        "driver": "GTiff",
+        "width": n,
+        "height": n,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:4326",
+        "transform": from_origin(lon, lat + 1, 1 / n, 1 / n),
+        "nodata": -32767.0,
+    }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(np.full((1, n, n), value, dtype=np.float32))
 
@@ -40,8 +48,17 @@ def test_dem_tiles_are_mosaicked_clipped_and_made_ellipsoidal(server, tmp_path):
         name = tile_name(55, lon)
         server.files[f"/dem/{name}/{name}.tif"] = (tmp_path / "t.tif").read_bytes()
     geoid = tmp_path / "geoid.tif"
-    with rasterio.open(geoid, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32", crs="EPSG:4326",
-                       transform=from_origin(7, 58, 1, 1)) as dst:
+    with rasterio.open(
+        geoid,
+        "w",
+        driver="GTiff",
+        width=4,
+        height=4,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_origin(7, 58, 1, 1),
+    ) as dst:
         dst.write(np.full((1, 4, 4), 40.0, dtype=np.float32))
     provider = get_provider("cdse", {}, settings(server.url, tmp_path, dem={"geoid_grid": str(geoid)}))
     item = provider.search("dem", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)).iloc[0].to_dict()
@@ -64,13 +81,15 @@ def test_glo30_cells_over_armenia_come_from_glo90(server, tmp_path, caplog):
     conf["regions"] = [region]
     provider = get_provider("cdse", {}, conf)
     item = provider.search("dem", ["lori"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)).iloc[0].to_dict()
-    assert item["href"].split() == [f"{server.url}/dem90/{tile_name(41, 44, 3)}/{tile_name(41, 44, 3)}.tif",
-                                    f"{server.url}/dem/{tile_name(42, 44)}/{tile_name(42, 44)}.tif"]
+    assert item["href"].split() == [
+        f"{server.url}/dem90/{tile_name(41, 44, 3)}/{tile_name(41, 44, 3)}.tif",
+        f"{server.url}/dem/{tile_name(42, 44)}/{tile_name(42, 44)}.tif",
+    ]
     caplog.set_level("INFO", logger="soilsat")
     provider.fetch(item, tmp_path / "dem" / "dem_lori.tif")
     with rasterio.open(tmp_path / "dem" / "dem_lori.tif") as src:
         h, tags, res = src.read(1), src.tags(), src.res
-        rows, cols = np.mgrid[0:src.height, 0:src.width]
+        rows, cols = np.mgrid[0 : src.height, 0 : src.width]
         _, lat = rasterio.transform.xy(src.transform, rows.ravel(), cols.ravel())
     assert res == pytest.approx((1 / 600, 1 / 600))  # the GLO-30 tile's spacing
     lat = np.asarray(lat).reshape(h.shape)
@@ -80,19 +99,27 @@ def test_glo30_cells_over_armenia_come_from_glo90(server, tmp_path, caplog):
     assert f"GLO-30 has no tile for {tile_name(41, 44, 3)}.tif; GLO-90 fills them on GLO-30's spacing" in caplog.text
 
 
-@pytest.mark.parametrize("lat,lon,expected", [
-    (37.0, 241.0, -26.151), (37.0, -119.0, -26.151),  # NGA's EGM2008 check values (output.dat), on grid nodes
-    (90.0, 0.0, 14.899), (-90.0, 359.983333, -30.150), (-90.0, 0.0, -30.150),
-    (0.0, 0.0, 17.226), (20.0, 50.0, -30.7048),  # GeographicLib's GeoidEval (egm2008-1)
-])
+@pytest.mark.parametrize(
+    "lat,lon,expected",
+    [
+        (37.0, 241.0, -26.151),
+        (37.0, -119.0, -26.151),  # NGA's EGM2008 check values (output.dat), on grid nodes
+        (90.0, 0.0, 14.899),
+        (-90.0, 359.983333, -30.150),
+        (-90.0, 0.0, -30.150),
+        (0.0, 0.0, 17.226),
+        (20.0, 50.0, -30.7048),  # GeographicLib's GeoidEval (egm2008-1)
+    ],
+)
 def test_packaged_egm2008_grid_gives_the_published_undulations(lat, lon, expected):
     assert float(egm2008_undulation(np.array([lon]), np.array([lat]))[0]) == pytest.approx(expected, abs=0.002)
 
 
 def test_packaged_egm2008_grid_between_nodes_and_across_the_meridian():
     step = 1 / 24
-    nodes = egm2008_undulation(np.array([8.0, 8.0 + step, 8.0, 8.0 + step]),
-                               np.array([56.0, 56.0, 56.0 - step, 56.0 - step]))
+    nodes = egm2008_undulation(
+        np.array([8.0, 8.0 + step, 8.0, 8.0 + step]), np.array([56.0, 56.0, 56.0 - step, 56.0 - step])
+    )
     centre = egm2008_undulation(np.array([8.0 + step / 2]), np.array([56.0 - step / 2]))[0]
     assert centre == pytest.approx(nodes.mean(), abs=1e-9)  # bilinear
     west, east = egm2008_undulation(np.array([-0.01, 359.99]), np.array([41.5, 41.5]))
@@ -118,7 +145,7 @@ def test_dem_made_ellipsoidal_with_the_packaged_egm2008_by_default(server, tmp_p
     with rasterio.open(tmp_path / "dem" / "dem_skjern.tif") as src:
         h = src.read(1)
         tags = src.tags()
-        rows, cols = np.mgrid[0:src.height, 0:src.width]
+        rows, cols = np.mgrid[0 : src.height, 0 : src.width]
         lon, lat = rasterio.transform.xy(src.transform, rows.ravel(), cols.ravel())
     assert tags["VERTICAL_DATUM"] == "WGS84 ellipsoid" and "EGM2008" in tags["GEOID"]
     expected = 10.0 + egm2008_undulation(np.asarray(lon), np.asarray(lat)).reshape(h.shape)

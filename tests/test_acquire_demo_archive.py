@@ -21,10 +21,19 @@ def archive(tmp_path):
     for i, (day, region) in enumerate(days):
         path = tmp_path / "sentinel1" / f"P{i}.zip"
         path.write_bytes(f"product {i}".encode())
-        rows.append({"source": "sentinel1", "name": f"P{i}", "path": f"sentinel1/P{i}.zip",
-                     "product_type": "IW_GRDH_1S",
-                     "sensing_start": f"{day}T17:30:00Z", "sensing_stop": f"{day}T17:30:25Z", "regions": region,
-                     "size": path.stat().st_size, "md5": hashlib.md5(path.read_bytes()).hexdigest()})
+        rows.append(
+            {
+                "source": "sentinel1",
+                "name": f"P{i}",
+                "path": f"sentinel1/P{i}.zip",
+                "product_type": "IW_GRDH_1S",
+                "sensing_start": f"{day}T17:30:00Z",
+                "sensing_stop": f"{day}T17:30:25Z",
+                "regions": region,
+                "size": path.stat().st_size,
+                "md5": hashlib.md5(path.read_bytes()).hexdigest(),
+            }
+        )
     pd.DataFrame(rows).to_csv(tmp_path / "index.csv", index=False)
     return tmp_path
 

@@ -7,14 +7,24 @@ import datetime as dt
 import pytest
 
 
-@pytest.mark.parametrize("header, expected", [
-    ("0", 0.0), ("1", 1.0), ("120", 120.0), (" 7 ", 7.0), ("2.5", 2.5),
-    ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),  # RFC 9110 IMF-fixdate, 30 s after `now`
-    ("Wednesday, 21-Oct-15 07:29:00 GMT", 60.0),  # obsolete RFC 850 form
-    ("Wed Oct 21 07:28:10 2015", 10.0),  # obsolete asctime form, GMT by definition
-    ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),  # a date in the past: retry at once
-    (None, None), ("", None), ("soon", None), ("-5", None),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("0", 0.0),
+        ("1", 1.0),
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("2.5", 2.5),
+        ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),  # RFC 9110 IMF-fixdate, 30 s after `now`
+        ("Wednesday, 21-Oct-15 07:29:00 GMT", 60.0),  # obsolete RFC 850 form
+        ("Wed Oct 21 07:28:10 2015", 10.0),  # obsolete asctime form, GMT by definition
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),  # a date in the past: retry at once
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("-5", None),
+    ],
+)
 def test_retry_after_parser(header, expected):
     from soilsat.acquire.download import retry_after_seconds
 

@@ -21,8 +21,10 @@ from soilsat.errors import ConfigError, ProductError
 from test_acquire_cmr import recorded_cmr
 
 USER, PASSWORD, TOKEN = "tester", "Edl-pa55word-for-tests", "edl-token-abc123"
-REGIONS = [{"name": "kansas", "lon": -96.6, "lat": 39.1, "size_m": 5000},
-           {"name": "iowa", "lon": -93.6, "lat": 42.0, "size_m": 5000}]
+REGIONS = [
+    {"name": "kansas", "lon": -96.6, "lat": 39.1, "size_m": 5000},
+    {"name": "iowa", "lon": -93.6, "lat": 42.0, "size_m": 5000},
+]
 FILE_PATH = "/DP4/SMAP/SPL3SMP_E.006/2020.09.01/SMAP_L3_SM_P_E_20200901_R19240_001.h5"
 
 
@@ -41,30 +43,73 @@ def settings_for(state, **extra) -> dict:
     """The earthdata section with the schema's defaults, pointed at the loopback servers, with tiny backoffs."""
     schema = yaml.safe_load((ROOT / "rules" / "schemas" / "config.schema.yaml").read_text())
     settings = schema_defaults(schema["properties"]["earthdata"])
-    return settings | {"cmr_url": f"{state.cmr.url}/search", "login_url": state.edl.url,
-                       "token_domains": [state.daac.url.removeprefix("http://")],
-                       "retries": {"max_tries": 4, "base_delay_s": 0.001, "max_delay_s": 0.01, "timeout_s": 5}} | extra
+    return (
+        settings
+        | {
+            "cmr_url": f"{state.cmr.url}/search",
+            "login_url": state.edl.url,
+            "token_domains": [state.daac.url.removeprefix("http://")],
+            "retries": {"max_tries": 4, "base_delay_s": 0.001, "max_delay_s": 0.01, "timeout_s": 5},
+        }
+        | extra
+    )
 
 
-def granule(name: str, start: str, url: str, data: bytes, algorithm: str = "MD5", short_name: str = "SPL3SMP_E",
-            version: str = "006", provider: str = "NSIDC_CPRD") -> dict:
+def granule(
+    name: str,
+    start: str,
+    url: str,
+    data: bytes,
+    algorithm: str = "MD5",
+    short_name: str = "SPL3SMP_E",
+    version: str = "006",
+    provider: str = "NSIDC_CPRD",
+) -> dict:
     """A UMM-JSON item as CMR answers it: the data file, its metadata sidecar, size and checksum."""
     value = hashlib.new(algorithm.lower().replace("-", ""), data).hexdigest()
-    return {"meta": {"concept-id": f"G{abs(hash(name)) % 10**9}-{provider}", "provider-id": provider},
-            "umm": {"GranuleUR": name, "CollectionReference": {"ShortName": short_name, "Version": version},
-                    "TemporalExtent": {"RangeDateTime": {"BeginningDateTime": f"{start}T00:00:00.000Z",
-                                                         "EndingDateTime": f"{start}T23:59:59.999Z"}},
-                    "SpatialExtent": {"HorizontalSpatialDomain": {"Geometry": {"BoundingRectangles": [
-                        {"WestBoundingCoordinate": -180.0, "SouthBoundingCoordinate": -85.04,
-                         "EastBoundingCoordinate": 180.0, "NorthBoundingCoordinate": 85.04}]}}},
-                    "Platforms": [{"ShortName": "SMAP"}],
-                    "RelatedUrls": [{"URL": url, "Type": "GET DATA"}, {"URL": url + ".iso.xml", "Type": "GET DATA"},
-                                    {"URL": "s3://bucket/" + url.rsplit("/", 1)[-1],
-                                     "Type": "GET DATA VIA DIRECT ACCESS"}],
-                    "DataGranule": {"ArchiveAndDistributionInformation": [
-                        {"Name": url.rsplit("/", 1)[-1], "SizeInBytes": len(data),
-                         "Checksum": {"Value": value, "Algorithm": algorithm}},
-                        {"Name": url.rsplit("/", 1)[-1] + ".iso.xml", "SizeInBytes": 100}]}}}
+    return {
+        "meta": {"concept-id": f"G{abs(hash(name)) % 10**9}-{provider}", "provider-id": provider},
+        "umm": {
+            "GranuleUR": name,
+            "CollectionReference": {"ShortName": short_name, "Version": version},
+            "TemporalExtent": {
+                "RangeDateTime": {
+                    "BeginningDateTime": f"{start}T00:00:00.000Z",
+                    "EndingDateTime": f"{start}T23:59:59.999Z",
+                }
+            },
+            "SpatialExtent": {
+                "HorizontalSpatialDomain": {
+                    "Geometry": {
+                        "BoundingRectangles": [
+                            {
+                                "WestBoundingCoordinate": -180.0,
+                                "SouthBoundingCoordinate": -85.04,
+                                "EastBoundingCoordinate": 180.0,
+                                "NorthBoundingCoordinate": 85.04,
+                            }
+                        ]
+                    }
+                }
+            },
+            "Platforms": [{"ShortName": "SMAP"}],
+            "RelatedUrls": [
+                {"URL": url, "Type": "GET DATA"},
+                {"URL": url + ".iso.xml", "Type": "GET DATA"},
+                {"URL": "s3://bucket/" + url.rsplit("/", 1)[-1], "Type": "GET DATA VIA DIRECT ACCESS"},
+            ],
+            "DataGranule": {
+                "ArchiveAndDistributionInformation": [
+                    {
+                        "Name": url.rsplit("/", 1)[-1],
+                        "SizeInBytes": len(data),
+                        "Checksum": {"Value": value, "Algorithm": algorithm},
+                    },
+                    {"Name": url.rsplit("/", 1)[-1] + ".iso.xml", "SizeInBytes": 100},
+                ]
+            },
+        },
+    }
 
 
 @pytest.fixture()
@@ -88,8 +133,9 @@ def test_search_pages_through_synthetic_granules_for_each_region(earthdata):
     for day in days:
         name = f"SMAP_L3_SM_P_E_{day.replace('-', '')}_R19240_001.h5"
         earthdata.granules.append(granule(name, day, earthdata.file_url(f"/smap/{name}"), day.encode()))
-    earthdata.granules.append(granule("other.h5", "2020-09-02", earthdata.file_url("/smap/other.h5"), b"x",
-                                      short_name="SPL1CTB_E"))
+    earthdata.granules.append(
+        granule("other.h5", "2020-09-02", earthdata.file_url("/smap/other.h5"), b"x", short_name="SPL1CTB_E")
+    )
     client = EarthdataClient(settings_for(earthdata, page_size=2))
     catalog = client.search("smap_l3_sm", "SPL3SMP_E", REGIONS, dt.date(2020, 9, 1), dt.date(2020, 9, 4))
     assert list(catalog["name"]) == [f"SMAP_L3_SM_P_E_2020090{d}_R19240_001.h5" for d in range(1, 5)]
@@ -111,15 +157,21 @@ def test_a_search_wider_than_max_results_stops(earthdata):
     client = EarthdataClient(settings_for(earthdata, max_results=2))
     with pytest.raises(TransferError) as err:
         client.search("smap_l3_sm", "SPL3SMP_E", REGIONS[:1], dt.date(2020, 9, 1), dt.date(2020, 9, 30))
-    assert str(err.value) == ("CMR search for SPL3SMP_E version 006 of NSIDC_CPRD: 3 granules match, more than "
-                              "earthdata.max_results (2); narrow the period or the regions")
+    assert str(err.value) == (
+        "CMR search for SPL3SMP_E version 006 of NSIDC_CPRD: 3 granules match, more than "
+        "earthdata.max_results (2); narrow the period or the regions"
+    )
 
 
 def _item(earthdata, data: bytes, checksum: str | None = None) -> dict:
     earthdata.files[FILE_PATH] = data
-    return {"name": FILE_PATH.rsplit("/", 1)[-1], "source": "smap_l3_sm", "size": str(len(data)),
-            "checksum": checksum if checksum is not None else hashlib.md5(data).hexdigest(),
-            "href": earthdata.file_url(FILE_PATH)}
+    return {
+        "name": FILE_PATH.rsplit("/", 1)[-1],
+        "source": "smap_l3_sm",
+        "size": str(len(data)),
+        "checksum": checksum if checksum is not None else hashlib.md5(data).hexdigest(),
+        "href": earthdata.file_url(FILE_PATH),
+    }
 
 
 def test_token_goes_to_the_daac_only_and_sha256_is_checked(earthdata, tmp_path):
@@ -147,8 +199,12 @@ def test_password_follows_the_redirect_flow_and_reaches_login_only(earthdata, tm
     assert len(edl) == 1 and edl[0]["headers"]["Authorization"] == basic  # the second download used the cookie
     elsewhere = [r for r in earthdata.requests if r["server"] != "edl"]
     assert all("Authorization" not in r["headers"] for r in elsewhere)
-    assert [r["path"].split("?")[0] for r in elsewhere if r["server"] == "daac"] == [FILE_PATH, "/login", FILE_PATH,
-                                                                                     FILE_PATH]
+    assert [r["path"].split("?")[0] for r in elsewhere if r["server"] == "daac"] == [
+        FILE_PATH,
+        "/login",
+        FILE_PATH,
+        FILE_PATH,
+    ]
 
 
 def test_download_survives_429_500_and_a_dropped_connection(earthdata, tmp_path, caplog):
@@ -168,26 +224,32 @@ def test_download_survives_429_500_and_a_dropped_connection(earthdata, tmp_path,
 
 def test_wrong_password_is_a_clear_error_and_leaves_nothing(earthdata, tmp_path):
     item = _item(earthdata, b"data" * 10)
-    client = EarthdataClient(settings_for(earthdata),
-                             credentials=EarthdataCredentials(USER, "wrong",
-                                                              source="EARTHDATA_USERNAME/EARTHDATA_PASSWORD"))
+    client = EarthdataClient(
+        settings_for(earthdata),
+        credentials=EarthdataCredentials(USER, "wrong", source="EARTHDATA_USERNAME/EARTHDATA_PASSWORD"),
+    )
     with pytest.raises(TransferError) as err:
         client.download(item, tmp_path / item["name"])
-    assert str(err.value) == (f"{item['name']}: Earthdata Login refused the username and password from "
-                              "EARTHDATA_USERNAME/EARTHDATA_PASSWORD: Invalid user credentials")
+    assert str(err.value) == (
+        f"{item['name']}: Earthdata Login refused the username and password from "
+        "EARTHDATA_USERNAME/EARTHDATA_PASSWORD: Invalid user credentials"
+    )
     assert list(tmp_path.iterdir()) == []
     assert len([r for r in earthdata.requests if r["server"] == "edl"]) == 2  # one fresh login tried after the 401
 
 
 def test_refused_token_is_a_clear_error(earthdata, tmp_path):
     item = _item(earthdata, b"data" * 10)
-    client = EarthdataClient(settings_for(earthdata),
-                             credentials=EarthdataCredentials(token="expired", source="EARTHDATA_TOKEN"))
+    client = EarthdataClient(
+        settings_for(earthdata), credentials=EarthdataCredentials(token="expired", source="EARTHDATA_TOKEN")
+    )
     with pytest.raises(TransferError) as err:
         client.download(item, tmp_path / item["name"])
-    assert str(err.value) == ("Earthdata Login refused the token from EARTHDATA_TOKEN (HTTP 401): it may have "
-                              "expired (tokens last 60 days); generate a new one on your profile at "
-                              f"{earthdata.edl.url}")
+    assert str(err.value) == (
+        "Earthdata Login refused the token from EARTHDATA_TOKEN (HTTP 401): it may have "
+        "expired (tokens last 60 days); generate a new one on your profile at "
+        f"{earthdata.edl.url}"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -197,11 +259,15 @@ def test_bad_checksum_leaves_nothing(earthdata, tmp_path):
     client = EarthdataClient(settings_for(earthdata), credentials=EarthdataCredentials(token=TOKEN, source="env"))
     with pytest.raises(ProductError) as err:
         client.download(item, tmp_path / item["name"])
-    assert str(err.value) == (f"{tmp_path / item['name']}: checksum mismatch: catalogue says MD5 {'0' * 32}, "
-                              f"download has {hashlib.md5(data).hexdigest()}")
+    assert str(err.value) == (
+        f"{tmp_path / item['name']}: checksum mismatch: catalogue says MD5 {'0' * 32}, "
+        f"download has {hashlib.md5(data).hexdigest()}"
+    )
     item = _item(earthdata, data, "sha256:" + "1" * 64)
-    with pytest.raises(ProductError, match=f"checksum mismatch: catalogue says SHA256 {'1' * 64}, download has "
-                                           f"{hashlib.sha256(data).hexdigest()}$"):
+    with pytest.raises(
+        ProductError,
+        match=f"checksum mismatch: catalogue says SHA256 {'1' * 64}, download has {hashlib.sha256(data).hexdigest()}$",
+    ):
         client.download(item, tmp_path / item["name"])
     assert list(tmp_path.iterdir()) == []
 

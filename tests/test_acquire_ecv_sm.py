@@ -30,9 +30,12 @@ def test_ecv_sm_search_builds_the_ceda_urls(tmp_path):
         "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20161231000000-fv05.2_causse.nc",
         "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20161231000000-fv05.2_gers.nc",
         "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20170101000000-fv05.2_causse.nc",
-        "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20170101000000-fv05.2_gers.nc"]
-    assert catalog["href"].iloc[2] == ("https://dap.ceda.ac.uk/neodc/esacci/soil_moisture/data/daily_files/COMBINED/"
-                                       "v05.2/2017/ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20170101000000-fv05.2.nc")
+        "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20170101000000-fv05.2_gers.nc",
+    ]
+    assert catalog["href"].iloc[2] == (
+        "https://dap.ceda.ac.uk/neodc/esacci/soil_moisture/data/daily_files/COMBINED/"
+        "v05.2/2017/ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20170101000000-fv05.2.nc"
+    )
     assert set(catalog["processing_baseline"]) == {"05.2"}
     assert catalog["sensing_start"].iloc[0] == "2016-12-31T00:00:00Z"
 
@@ -48,8 +51,9 @@ def test_ecv_sm_fetch_crops_the_global_file(tmp_path):
         day = catalog[catalog["sensing_start"].str.startswith("2010-07-01")].iloc[0].to_dict()
         provider.fetch(day, tmp_path / "ecv_sm" / item_filename(day))
         missing = catalog.iloc[0].to_dict()
-        with pytest.raises(ProductError, match="no such file at CEDA: ESA CCI SM COMBINED v04.5 has no file for "
-                                               "2010-06-30"):
+        with pytest.raises(
+            ProductError, match="no such file at CEDA: ESA CCI SM COMBINED v04.5 has no file for 2010-06-30"
+        ):
             provider.fetch(missing, tmp_path / "ecv_sm" / item_filename(missing))
     crop = tmp_path / "ecv_sm" / "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20100701000000-fv04.5_remedhus.nc"
     info = esacci_sm.describe(crop)
@@ -59,6 +63,17 @@ def test_ecv_sm_fetch_crops_the_global_file(tmp_path):
     np.testing.assert_array_equal(raw(crop, "sm")[0], raw(source, "sm")[0, 194:196, 697:699])
     with netCDF4.Dataset(crop) as nc:
         assert nc.data_model == "NETCDF4_CLASSIC" and nc.product_version == "04.5"
-        assert list(nc.variables) == ["lat", "lon", "time", "t0", "sm", "sm_uncertainty", "dnflag", "flag",
-                                      "freqbandID", "mode", "sensor"]
+        assert list(nc.variables) == [
+            "lat",
+            "lon",
+            "time",
+            "t0",
+            "sm",
+            "sm_uncertainty",
+            "dnflag",
+            "flag",
+            "freqbandID",
+            "mode",
+            "sensor",
+        ]
     assert not list(Path(conf["ecv_sm"]["cache_dir"]).iterdir())

@@ -64,8 +64,17 @@ def cell_offset_k(lat: float, lon: float) -> float:
 def hourly_values(times: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """t2m (K) and tp (m, accumulated since 00 UTC; at 00 UTC the previous day's total) at `times`."""
     t2m = np.array([273.15 + day_temperature_c(t.floor("D")) + hour_offset_c(t.hour) for t in times])
-    tp = np.array([day_precipitation_mm(t.floor("D") - pd.Timedelta(days=1)) if t.hour == 0
-                   else day_precipitation_mm(t.floor("D")) * t.hour / 24 for t in times]) / 1000.0
+    tp = (
+        np.array(
+            [
+                day_precipitation_mm(t.floor("D") - pd.Timedelta(days=1))
+                if t.hour == 0
+                else day_precipitation_mm(t.floor("D")) * t.hour / 24
+                for t in times
+            ]
+        )
+        / 1000.0
+    )
     return t2m, tp
 
 
@@ -99,8 +108,9 @@ class FakeCds(Served):
 
     def answer(self, inputs: dict) -> bytes:
         """The NetCDF (or zip of NetCDFs) answering a request's inputs."""
-        times = pd.DatetimeIndex([pd.Timestamp(f"{inputs['year']}-{inputs['month']}-{d} {h}")
-                                  for d in inputs["day"] for h in inputs["time"]])
+        times = pd.DatetimeIndex(
+            [pd.Timestamp(f"{inputs['year']}-{inputs['month']}-{d} {h}") for d in inputs["day"] for h in inputs["time"]]
+        )
         north, west, south, east = inputs["area"]
         lats, lons = grid_axis(south, north, descending=True), grid_axis(west, east)
         t2m, tp = hourly_values(times)
@@ -110,12 +120,25 @@ class FakeCds(Served):
         for i, j in itertools.product(range(len(lats)), range(len(lons))):
             if (lats[i], lons[j]) in self.sea:
                 t2m_grid[:, i, j] = tp_grid[:, i, j] = np.nan
-        coords = {self.time_name: times, "latitude": lats, "longitude": lons, "number": 0,
-                  "expver": (self.time_name, np.full(len(times), "0001"))}
-        fields = {"t2m": xr.DataArray(t2m_grid.astype(np.float32), dims=(self.time_name, "latitude", "longitude"),
-                                      attrs={"units": "K", "long_name": "2 metre temperature"}),
-                  "tp": xr.DataArray(tp_grid.astype(np.float32), dims=(self.time_name, "latitude", "longitude"),
-                                     attrs={"units": "m", "long_name": "Total precipitation"})}
+        coords = {
+            self.time_name: times,
+            "latitude": lats,
+            "longitude": lons,
+            "number": 0,
+            "expver": (self.time_name, np.full(len(times), "0001")),
+        }
+        fields = {
+            "t2m": xr.DataArray(
+                t2m_grid.astype(np.float32),
+                dims=(self.time_name, "latitude", "longitude"),
+                attrs={"units": "K", "long_name": "2 metre temperature"},
+            ),
+            "tp": xr.DataArray(
+                tp_grid.astype(np.float32),
+                dims=(self.time_name, "latitude", "longitude"),
+                attrs={"units": "m", "long_name": "Total precipitation"},
+            ),
+        }
         fields = {k: v for k, v in fields.items() if k not in self.drop}
         if not self.split:
             return netcdf_bytes(xr.Dataset(fields, coords=coords))
@@ -123,8 +146,10 @@ class FakeCds(Served):
         with zipfile.ZipFile(buf, "w") as archive:
             for name, step in (("t2m", "instant"), ("tp", "accum")):
                 if name in fields:
-                    archive.writestr(f"data_stream-oper_stepType-{step}.nc",
-                                     netcdf_bytes(xr.Dataset({name: fields[name]}, coords=coords)))
+                    archive.writestr(
+                        f"data_stream-oper_stepType-{step}.nc",
+                        netcdf_bytes(xr.Dataset({name: fields[name]}, coords=coords)),
+                    )
         return buf.getvalue()
 
 
@@ -157,8 +182,9 @@ def _handler(state: FakeCds) -> type[BaseHTTPRequestHandler]:
         def _authorised(self) -> bool:
             if self.headers.get("PRIVATE-TOKEN") == state.key:
                 return True
-            self._json(401, {"type": "authentication failed", "title": "Authentication failed",
-                             "detail": "invalid API token"})
+            self._json(
+                401, {"type": "authentication failed", "title": "Authentication failed", "detail": "invalid API token"}
+            )
             return False
 
         def _job(self, job_id: str) -> dict:
@@ -169,8 +195,13 @@ def _handler(state: FakeCds) -> type[BaseHTTPRequestHandler]:
                 job["polls"] += 1
             job["status"] = status
             monitor = f"{state.api}/retrieve/v1/jobs/{job_id}"
-            return {"jobID": job_id, "status": status, "type": "process", "metadata": {"log": []},
-                    "links": [{"rel": "self", "href": monitor}, {"rel": "results", "href": f"{monitor}/results"}]}
+            return {
+                "jobID": job_id,
+                "status": status,
+                "type": "process",
+                "metadata": {"log": []},
+                "links": [{"rel": "self", "href": monitor}, {"rel": "results", "href": f"{monitor}/results"}],
+            }
 
         def _route(self, body: bytes = b"") -> None:
             state.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers)})
@@ -193,18 +224,35 @@ def _handler(state: FakeCds) -> type[BaseHTTPRequestHandler]:
                 state.jobs[job_id] = {"inputs": inputs, "polls": 0, "fail": state.fail}
                 if not state.fail:
                     state.files[f"/download/{job_id}.nc"] = state.answer(inputs)
-                return self._json(201, {"jobID": job_id, "status": "accepted", "links": [
-                    {"rel": "monitor", "href": f"{state.api}/retrieve/v1/jobs/{job_id}"}]})
+                return self._json(
+                    201,
+                    {
+                        "jobID": job_id,
+                        "status": "accepted",
+                        "links": [{"rel": "monitor", "href": f"{state.api}/retrieve/v1/jobs/{job_id}"}],
+                    },
+                )
             if len(parts) >= 5 and parts[3] == "jobs" and parts[4] in state.jobs:
                 if len(parts) == 5:
                     return self._json(200, self._job(parts[4]))
                 job = state.jobs[parts[4]]
                 if job["fail"]:
-                    return self._json(400, {"type": "job results failed", "title": "The job has failed",
-                                            "traceback": job["fail"]})
+                    return self._json(
+                        400, {"type": "job results failed", "title": "The job has failed", "traceback": job["fail"]}
+                    )
                 data = state.files[f"/download/{parts[4]}.nc"]
-                return self._json(200, {"asset": {"value": {"type": "application/netcdf", "file:size": len(data),
-                                                            "href": f"{state.url}/download/{parts[4]}.nc"}}})
+                return self._json(
+                    200,
+                    {
+                        "asset": {
+                            "value": {
+                                "type": "application/netcdf",
+                                "file:size": len(data),
+                                "href": f"{state.url}/download/{parts[4]}.nc",
+                            }
+                        }
+                    },
+                )
             return self._json(404, {"title": "not found"})
 
         def do_GET(self) -> None:
@@ -229,16 +277,22 @@ def serve_cds(key: str = KEY) -> Iterator[FakeCds]:
 
 def weather_settings(api: str, cache: Path, **cds) -> dict:
     """A weather config section choosing ERA5-Land from the CDS at `api`."""
-    return {"service": "era5-land-cds", "url": "http://127.0.0.1:9/unused", "model": None,
-            "cache_dir": str(cache / "open-meteo"), "retries": RETRIES,
-            "cds": {"url": api, "dataset": "reanalysis-era5-land", "area_margin_deg": 0.1,
-                    "cache_dir": str(cache / "cds")} | cds}
+    return {
+        "service": "era5-land-cds",
+        "url": "http://127.0.0.1:9/unused",
+        "model": None,
+        "cache_dir": str(cache / "open-meteo"),
+        "retries": RETRIES,
+        "cds": {"url": api, "dataset": "reanalysis-era5-land", "area_margin_deg": 0.1, "cache_dir": str(cache / "cds")}
+        | cds,
+    }
 
 
 def provider_for(api: str, tmp: Path):
     """The cdse provider with only what weather needs."""
-    return get_provider("cdse", {}, {"regions": [REGION], "grid": {"margin_m": 500},
-                                     "weather": weather_settings(api, tmp / "cache")})
+    return get_provider(
+        "cdse", {}, {"regions": [REGION], "grid": {"margin_m": 500}, "weather": weather_settings(api, tmp / "cache")}
+    )
 
 
 def weather_item(api: str, tmp: Path, start: dt.date, end: dt.date) -> tuple[object, dict]:
@@ -262,7 +316,11 @@ def expected_days(start: str, end: str) -> pd.DatetimeIndex:
 def test_chunks_are_calendar_months_then_the_next_00_utc():
     got = era5.chunks(dt.date(2020, 1, 30), dt.date(2020, 3, 31))
     assert [(c.year, c.month, c.days[0], c.days[-1], len(c.hours)) for c in got] == [
-        (2020, 1, 30, 31, 24), (2020, 2, 1, 29, 24), (2020, 3, 1, 31, 24), (2020, 4, 1, 1, 1)]
+        (2020, 1, 30, 31, 24),
+        (2020, 2, 1, 29, 24),
+        (2020, 3, 1, 31, 24),
+        (2020, 4, 1, 1, 1),
+    ]
     assert got[-1].hours == ("00:00",)
     december = era5.chunks(dt.date(2019, 12, 31), dt.date(2019, 12, 31))
     assert [(c.year, c.month, c.days) for c in december] == [(2019, 12, (31,)), (2020, 1, (1,))]
@@ -277,7 +335,10 @@ def test_daily_table_takes_the_next_00_utc_accumulation_and_needs_whole_days():
     assert table["precipitation_mm"].round(6).tolist() == [day_precipitation_mm(day1), day_precipitation_mm(day2)]
     assert day_precipitation_mm(day1) != day_precipitation_mm(day2)  # the values tell the days apart
     assert table.loc[0, ["tmin_c", "tmean_c", "tmax_c"]].round(6).tolist() == [
-        day_temperature_c(day1) - 5.75, day_temperature_c(day1), day_temperature_c(day1) + 5.75]
+        day_temperature_c(day1) - 5.75,
+        day_temperature_c(day1),
+        day_temperature_c(day1) + 5.75,
+    ]
     assert table.loc[1, ["tmin_c", "tmean_c", "tmax_c"]].isna().all()  # 23 hours only
 
 
@@ -296,7 +357,10 @@ def test_era5_land_weather_through_cdsapi_with_cached_months(cds, tmp_path, monk
 
     # Three requests: 30-31 January, 1-2 February, 3 February 00 UTC (the last day's precipitation).
     assert [(r["month"], r["day"], len(r["time"])) for r in cds.submitted] == [
-        ("01", ["30", "31"], 24), ("02", ["01", "02"], 24), ("02", ["03"], 1)]
+        ("01", ["30", "31"], 24),
+        ("02", ["01", "02"], 24),
+        ("02", ["03"], 1),
+    ]
     first = cds.submitted[0]
     assert first["variable"] == ["2m_temperature", "total_precipitation"] and first["data_format"] == "netcdf"
     assert first["area"] == [56.03, 8.89, 55.83, 9.09] and first["year"] == "2020"
@@ -325,8 +389,9 @@ def test_era5_land_weather_through_cdsapi_with_cached_months(cds, tmp_path, monk
     provider.fetch(item, tmp_path / "again.csv")
     assert len(cds.requests) == n and (tmp_path / "again.csv").read_bytes() == out.read_bytes()
 
-    written = [out.read_text(encoding="utf-8")] + [p.read_bytes().decode("latin-1")
-                                                   for p in (tmp_path / "cache" / "cds").iterdir()]
+    written = [out.read_text(encoding="utf-8")] + [
+        p.read_bytes().decode("latin-1") for p in (tmp_path / "cache" / "cds").iterdir()
+    ]
     captured = capfd.readouterr()
     assert not any(KEY in text for text in written + [caplog.text, captured.out, captured.err])
 
@@ -369,8 +434,11 @@ def test_an_answer_lacking_a_variable_is_refused_and_not_cached(cds, tmp_path):
     cds.drop = {"tp"}
     provider, item = weather_item(cds.api, tmp_path, dt.date(2020, 3, 1), dt.date(2020, 3, 5))
     out = tmp_path / "weather_skjern.csv"
-    with pytest.raises(ProductError, match=r"request 2020-03-01\.\.05 for skjern \(cache key \w+\): "
-                                           r"the CDS answer lacks variable\(s\) tp \(it has t2m\)"):
+    with pytest.raises(
+        ProductError,
+        match=r"request 2020-03-01\.\.05 for skjern \(cache key \w+\): "
+        r"the CDS answer lacks variable\(s\) tp \(it has t2m\)",
+    ):
         provider.fetch(item, out)
     assert not out.exists() and list((tmp_path / "cache" / "cds").iterdir()) == []
 
@@ -410,5 +478,6 @@ def test_open_meteo_stays_the_default_service(tmp_path):
     settings = weather_settings("http://127.0.0.1:9/api", tmp_path)
     settings.pop("service")
     frame = get_provider("cdse", {}, {"regions": [REGION], "grid": {"margin_m": 500}, "weather": settings}).search(
-        "weather", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2))
+        "weather", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)
+    )
     assert frame["product_type"].tolist() == ["open-meteo-daily"]

@@ -19,8 +19,9 @@ REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real" / "i
 COSMOS = REAL / "Data_seperate_files_header_20170810_20180809.zip"
 SMOSMANIA = REAL / "Data_SMOSMANIA_header_values.zip"
 
-needs_fixtures = pytest.mark.skipif(not (COSMOS.exists() and SMOSMANIA.exists()),
-                                    reason="real ISMN fixtures not present")
+needs_fixtures = pytest.mark.skipif(
+    not (COSMOS.exists() and SMOSMANIA.exists()), reason="real ISMN fixtures not present"
+)
 
 
 def _md5(path: Path) -> str:
@@ -132,28 +133,55 @@ def test_missing_archive(tmp_path):
         read_ismn(tmp_path / "nothere.zip", None, None)
 
 
-
-
-
-
-
-
 def _hand_made_station():
     """One station with three 0-5 cm sensors: A, B 6 m north of A, C 30 m east of A; and one sensor at 0.3 m."""
     import numpy as np
 
     lat0, lon0 = 56.0, 9.0
     east_30m = 30.0 / (111_320.0 * np.cos(np.radians(lat0)))
-    sensors = {"A": (lat0, lon0, 0.05, 0.20), "B": (lat0 + 6.0 / 111_320.0, lon0, 0.05, 0.30),
-               "C": (lat0, lon0 + east_30m, 0.05, 0.40), "D": (lat0, lon0, 0.30, 0.90)}
-    probes = pd.DataFrame([{"probe": "NET_ST", "network": "NET", "station": "ST", "sensor": s,
-                            "variable": "soil_moisture", "lat": la, "lon": lo, "depth_from": 0.0, "depth_to": d}
-                           for s, (la, lo, d, _) in sensors.items()])
+    sensors = {
+        "A": (lat0, lon0, 0.05, 0.20),
+        "B": (lat0 + 6.0 / 111_320.0, lon0, 0.05, 0.30),
+        "C": (lat0, lon0 + east_30m, 0.05, 0.40),
+        "D": (lat0, lon0, 0.30, 0.90),
+    }
+    probes = pd.DataFrame(
+        [
+            {
+                "probe": "NET_ST",
+                "network": "NET",
+                "station": "ST",
+                "sensor": s,
+                "variable": "soil_moisture",
+                "lat": la,
+                "lon": lo,
+                "depth_from": 0.0,
+                "depth_to": d,
+            }
+            for s, (la, lo, d, _) in sensors.items()
+        ]
+    )
     hours = pd.date_range("2020-06-01", periods=24, freq="h")
-    hourly = pd.concat([pd.DataFrame({"probe": "NET_ST", "network": "NET", "station": "ST", "sensor": s,
-                                      "variable": "soil_moisture", "depth_from": 0.0, "depth_to": d, "time": hours,
-                                      "value": v, "flag": "G"}) for s, (_, _, d, v) in sensors.items()],
-                       ignore_index=True)
+    hourly = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "probe": "NET_ST",
+                    "network": "NET",
+                    "station": "ST",
+                    "sensor": s,
+                    "variable": "soil_moisture",
+                    "depth_from": 0.0,
+                    "depth_to": d,
+                    "time": hours,
+                    "value": v,
+                    "flag": "G",
+                }
+            )
+            for s, (_, _, d, v) in sensors.items()
+        ],
+        ignore_index=True,
+    )
     hourly.loc[(hourly["sensor"] == "A") & (hourly.index % 24 == 0), ["value", "flag"]] = [5.0, "D01"]  # a bad hour
     return probes, hourly, sensors
 
@@ -206,18 +234,47 @@ def test_wrapper_folder_reads_as_the_download_without_it(tmp_path):
     probes, hourly = read_ismn(WRAPPED, None, None, depth_to=None)
     plain_probes, plain_hourly = read_ismn(_unwrapped(tmp_path), None, None, depth_to=None)
     # every sensor once, with its own station's static variables (from its own static_variables.csv)
-    statics = probes.set_index("station")[["network", "sensor", "clay", "sand", "silt", "organic_carbon", "saturation",
-                                          "landcover_cci", "climate"]]
+    statics = probes.set_index("station")[
+        ["network", "sensor", "clay", "sand", "silt", "organic_carbon", "saturation", "landcover_cci", "climate"]
+    ]
     assert statics.to_dict("index") == {
-        "ARM-1": {"network": "COSMOS", "sensor": "Cosmic-ray-Probe", "clay": 23.0, "sand": 36.0, "silt": 41.0,
-                  "organic_carbon": 1.27, "saturation": 0.46, "landcover_cci": 130.0, "climate": "Cfa"},
-        "Barrow-ARM": {"network": "COSMOS", "sensor": "Cosmic-ray-Probe", "clay": 18.0, "sand": 34.0, "silt": 48.0,
-                       "organic_carbon": 3.08, "saturation": 0.55, "landcover_cci": 210.0, "climate": "ET"},
-        "fraye": {"network": "FR-Aqui", "sensor": "ThetaProbe-ML2X", "clay": 4.0, "sand": 87.0, "silt": 9.0,
-                  "organic_carbon": 2.18, "saturation": 0.49, "landcover_cci": 70.0, "climate": "Cfb"},
+        "ARM-1": {
+            "network": "COSMOS",
+            "sensor": "Cosmic-ray-Probe",
+            "clay": 23.0,
+            "sand": 36.0,
+            "silt": 41.0,
+            "organic_carbon": 1.27,
+            "saturation": 0.46,
+            "landcover_cci": 130.0,
+            "climate": "Cfa",
+        },
+        "Barrow-ARM": {
+            "network": "COSMOS",
+            "sensor": "Cosmic-ray-Probe",
+            "clay": 18.0,
+            "sand": 34.0,
+            "silt": 48.0,
+            "organic_carbon": 3.08,
+            "saturation": 0.55,
+            "landcover_cci": 210.0,
+            "climate": "ET",
+        },
+        "fraye": {
+            "network": "FR-Aqui",
+            "sensor": "ThetaProbe-ML2X",
+            "clay": 4.0,
+            "sand": 87.0,
+            "silt": 9.0,
+            "organic_carbon": 2.18,
+            "saturation": 0.49,
+            "landcover_cci": 70.0,
+            "climate": "Cfb",
+        },
     }
-    assert probes["file_path"].iloc[0] == (f"{WRAPPER}COSMOS/ARM-1/COSMOS_COSMOS_ARM-1_sm_0.000000_0.190000_"
-                                           "Cosmic-ray-Probe_20170810_20180809.stm")
+    assert probes["file_path"].iloc[0] == (
+        f"{WRAPPER}COSMOS/ARM-1/COSMOS_COSMOS_ARM-1_sm_0.000000_0.190000_Cosmic-ray-Probe_20170810_20180809.stm"
+    )
     # each hour once: the line counts of the three data files
     assert hourly.groupby("station").size().to_dict() == {"ARM-1": 6865, "Barrow-ARM": 7059, "fraye": 52045}
     assert not hourly.duplicated(["station", "time"]).any()
@@ -248,10 +305,25 @@ def test_summary_of_a_wrapped_download_equals_the_plain_one(tmp_path):
     assert wrapped["stations"] == {"COSMOS": ["ARM-1", "Barrow-ARM"], "FR-Aqui": ["fraye"]}
     barrow = wrapped["sensors"][1]
     assert barrow == {
-        "network": "COSMOS", "station": "Barrow-ARM", "sensor": "Cosmic-ray-Probe", "variable": "soil_moisture",
-        "depth_from": 0.0, "depth_to": 0.21, "lat": 71.3298, "lon": -156.6287, "elevation": 4.0, "clay": 18.0,
-        "sand": 34.0, "silt": 48.0, "organic_carbon": 3.08, "saturation": 0.55, "landcover": None,
-        "landcover_cci": 210.0, "climate": "ET", "time_from": "2017-08-10T00:00:00", "time_to": "2018-08-09T08:00:00",
+        "network": "COSMOS",
+        "station": "Barrow-ARM",
+        "sensor": "Cosmic-ray-Probe",
+        "variable": "soil_moisture",
+        "depth_from": 0.0,
+        "depth_to": 0.21,
+        "lat": 71.3298,
+        "lon": -156.6287,
+        "elevation": 4.0,
+        "clay": 18.0,
+        "sand": 34.0,
+        "silt": 48.0,
+        "organic_carbon": 3.08,
+        "saturation": 0.55,
+        "landcover": None,
+        "landcover_cci": 210.0,
+        "climate": "ET",
+        "time_from": "2017-08-10T00:00:00",
+        "time_to": "2018-08-09T08:00:00",
         "file": "COSMOS_COSMOS_Barrow-ARM_sm_0.000000_0.210000_Cosmic-ray-Probe_20170810_20180809.stm",
     }
 
@@ -264,20 +336,25 @@ def test_data_files_at_different_depths_are_refused(tmp_path):
             zout.writestr(name, zin.read(info))
     with pytest.raises(ProductError) as err:
         summarize(path)
-    assert str(err.value) == (f"{path}: ISMN data files at different folder depths (./ and {WRAPPER}); an ISMN "
-                              "download keeps them as <network>/<station>/<file>.stm, under one folder")
+    assert str(err.value) == (
+        f"{path}: ISMN data files at different folder depths (./ and {WRAPPER}); an ISMN "
+        "download keeps them as <network>/<station>/<file>.stm, under one folder"
+    )
 
 
 OLD_FORMATS = {
     "format_header_values": (
         "SMOSMANIA_SMOSMANIA_Narbonne_sm_0.050000_0.050000_ThetaProbeML2X_20070101_20120109.stm",
-        "the early Header+values format (data lines of date, time, value and ISMN flag, without the provider flag)"),
+        "the early Header+values format (data lines of date, time, value and ISMN flag, without the provider flag)",
+    ),
     "format_ceop_sep": (
         "SMOSMANIA_SMOSMANIA_Narbonne_sm_0.050000_0.050000_ThetaProbeML2X_20100616_20100705.stm",
-        "the early CEOP format of separate files (14 columns, without the provider flag)"),
+        "the early CEOP format of separate files (14 columns, without the provider flag)",
+    ),
     "format_ceop": (
         "SMOSMANIA_SMOSMANIA_NBN_20100304_20130801.stm",
-        "the first CEOP format (all variables of a station in one file)"),
+        "the first CEOP format (all variables of a station in one file)",
+    ),
 }
 
 
@@ -294,12 +371,12 @@ def test_old_ismn_formats_are_named_with_the_format_to_download(fmt, as_zip, tmp
         path = tmp_path / "old.zip"
         with zipfile.ZipFile(path, "w") as zf:
             zf.write(folder / member, member)
-    expected = (f"{path}!{member}: ISMN data file in {described}, an old format the ismn package cannot read; "
-                "download the data again from the ISMN data portal (ismn.earth) as 'Variables stored in separate "
-                "files (Header+values)'")
+    expected = (
+        f"{path}!{member}: ISMN data file in {described}, an old format the ismn package cannot read; "
+        "download the data again from the ISMN data portal (ismn.earth) as 'Variables stored in separate "
+        "files (Header+values)'"
+    )
     for reader in (summarize, lambda p: read_ismn(p, None, None, depth_to=None)):
         with pytest.raises(ProductError) as err:
             reader(path)
         assert str(err.value) == expected
-
-

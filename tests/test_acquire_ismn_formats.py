@@ -14,7 +14,9 @@ def test_a_header_values_file_starting_without_provider_flags_is_current():
         read_whole.append(True)
         return head + extra
 
-    assert data_format("N_N_S_sm_0.05_0.05_P_2020_2020.stm", head, lambda: whole("2020/01/01 02:00 0.2 G M\n")) \
+    assert (
+        data_format("N_N_S_sm_0.05_0.05_P_2020_2020.stm", head, lambda: whole("2020/01/01 02:00 0.2 G M\n"))
         == HEADER_VALUES
+    )
     assert data_format("N_N_S_sm_0.05_0.05_P_2020_2020.stm", head, lambda: whole("")) == HEADER_VALUES_EARLY
     assert read_whole == [True, True]

@@ -13,8 +13,15 @@ from soilsat.errors import ConfigError
 
 def test_filter_names_aoi_type_orbit_and_clouds():
     ring = aoi_polygon(9.0, 56.0, 5000)
-    f = odata_filter("IW_GRDH_1S", dt.datetime(2020, 1, 1), dt.datetime(2020, 2, 1), ring=ring,
-                     orbit_direction="descending", relative_orbits=[44, 117], cloud_cover_max=20)
+    f = odata_filter(
+        "IW_GRDH_1S",
+        dt.datetime(2020, 1, 1),
+        dt.datetime(2020, 2, 1),
+        ring=ring,
+        orbit_direction="descending",
+        relative_orbits=[44, 117],
+        cloud_cover_max=20,
+    )
     assert "Collection/Name eq 'SENTINEL-1'" in f and "Value eq 'IW_GRDH_1S'" in f
     assert "OData.CSC.Intersects(area=geography'SRID=4326;POLYGON((" in f
     assert "Value eq 'DESCENDING'" in f and "Value eq 44) or" in f and "cloudCover" not in f

@@ -25,11 +25,13 @@ def server(monkeypatch, tmp_path_factory):
 
 
 def test_orbit_file_is_chosen_by_cover_and_production():
-    names = ["S1A_OPER_AUX_POEORB_OPOD_20200125T120000_V20200104T225942_20200106T005942.EOF",
-             "S1A_OPER_AUX_POEORB_OPOD_20200126T120000_V20200104T225942_20200106T005942.EOF",
-             "S1A_OPER_AUX_POEORB_OPOD_20200126T120000_V20200105T225942_20200107T005942.EOF",
-             "S1B_OPER_AUX_POEORB_OPOD_20200127T120000_V20200104T225942_20200106T005942.EOF",
-             "S1A_OPER_AUX_RESORB_OPOD_20200105T190000_V20200105T160000_20200105T200000.EOF"]
+    names = [
+        "S1A_OPER_AUX_POEORB_OPOD_20200125T120000_V20200104T225942_20200106T005942.EOF",
+        "S1A_OPER_AUX_POEORB_OPOD_20200126T120000_V20200104T225942_20200106T005942.EOF",
+        "S1A_OPER_AUX_POEORB_OPOD_20200126T120000_V20200105T225942_20200107T005942.EOF",
+        "S1B_OPER_AUX_POEORB_OPOD_20200127T120000_V20200104T225942_20200106T005942.EOF",
+        "S1A_OPER_AUX_RESORB_OPOD_20200105T190000_V20200105T160000_20200105T200000.EOF",
+    ]
     start, stop = "2020-01-05T17:15:00Z", "2020-01-05T17:15:25Z"
     assert pick_orbit(names, "S1A", start, stop, 60) == names[1]
     assert pick_orbit(names[4:], "S1A", start, stop, 60) == names[4]
@@ -44,15 +46,25 @@ def test_orbit_fetch_delivers_the_eof(server, tmp_path):
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr(eof_name, eof)
     data = buf.getvalue()
-    orbit = {"Id": "orb-1", "Name": eof_name, "ContentLength": len(data), "Footprint": None, "Attributes": [],
-             "Checksum": [{"Algorithm": "MD5", "Value": hashlib.md5(data).hexdigest()}],
-             "ContentDate": {"Start": "2020-01-04T22:59:42.000000Z", "End": "2020-01-06T00:59:42.000000Z"}}
-    server.catalogue = lambda params: ({"value": [orbit], "@odata.count": 1} if "AUX_POEORB" in params["$filter"]
-                                       else {"value": [], "@odata.count": 0})
+    orbit = {
+        "Id": "orb-1",
+        "Name": eof_name,
+        "ContentLength": len(data),
+        "Footprint": None,
+        "Attributes": [],
+        "Checksum": [{"Algorithm": "MD5", "Value": hashlib.md5(data).hexdigest()}],
+        "ContentDate": {"Start": "2020-01-04T22:59:42.000000Z", "End": "2020-01-06T00:59:42.000000Z"},
+    }
+    server.catalogue = lambda params: (
+        {"value": [orbit], "@odata.count": 1} if "AUX_POEORB" in params["$filter"] else {"value": [], "@odata.count": 0}
+    )
     server.files[f"{DOWNLOAD_PATH}/Products(orb-1)/$value"] = data
     provider = get_provider("cdse", {}, settings(server.url, tmp_path))
-    item = {"name": "S1A_IW_GRDH_1SDV_20200105T171500_20200105T171525_030000_036000_ABCD",
-            "sensing_start": "2020-01-05T17:15:00.000000Z", "sensing_stop": "2020-01-05T17:15:25.000000Z"}
+    item = {
+        "name": "S1A_IW_GRDH_1SDV_20200105T171500_20200105T171525_030000_036000_ABCD",
+        "sensing_start": "2020-01-05T17:15:00.000000Z",
+        "sensing_stop": "2020-01-05T17:15:25.000000Z",
+    }
     got = provider.fetch_orbit(item, tmp_path / "orbits" / f"{item['name']}.EOF")
     assert got == eof_name and (tmp_path / "orbits" / f"{item['name']}.EOF").read_bytes() == eof
     query = next(r["path"] for r in server.requests if "Products?" in r["path"])
@@ -66,8 +78,11 @@ def test_orbit_fetch_delivers_the_eof(server, tmp_path):
 def test_orbit_from_the_asf_bucket_without_credentials(server, tmp_path, monkeypatch):
     monkeypatch.delenv("CDSE_USERNAME")
     monkeypatch.delenv("CDSE_PASSWORD")
-    keys = [f"AUX_POEORB/S1A_OPER_AUX_POEORB_OPOD_202001{d:02d}T080000_"
-            f"V202001{d - 21:02d}T225942_202001{d - 19:02d}T005942.EOF" for d in range(23, 31)]
+    keys = [
+        f"AUX_POEORB/S1A_OPER_AUX_POEORB_OPOD_202001{d:02d}T080000_"
+        f"V202001{d - 21:02d}T225942_202001{d - 19:02d}T005942.EOF"
+        for d in range(23, 31)
+    ]
     keys += ["AUX_POEORB/S1B_OPER_AUX_POEORB_OPOD_20200125T080000_V20200104T225942_20200106T005942.EOF"]
     eof = b'<?xml version="1.0"?>\n<Earth_Explorer_File><Data_Block type="xml"/></Earth_Explorer_File>\n'
     for key in keys:
@@ -78,17 +93,23 @@ def test_orbit_from_the_asf_bucket_without_credentials(server, tmp_path, monkeyp
         first = params.get("continuation-token") != "page2"
         page = chosen[:4] if first else chosen[4:]
         more = first and len(chosen) > 4
-        body = ('<?xml version="1.0"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-                + "".join(f"<Contents><Key>{k}</Key></Contents>" for k in page)
-                + f"<IsTruncated>{'true' if more else 'false'}</IsTruncated>"
-                + ("<NextContinuationToken>page2</NextContinuationToken>" if more else "") + "</ListBucketResult>")
+        body = (
+            '<?xml version="1.0"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            + "".join(f"<Contents><Key>{k}</Key></Contents>" for k in page)
+            + f"<IsTruncated>{'true' if more else 'false'}</IsTruncated>"
+            + ("<NextContinuationToken>page2</NextContinuationToken>" if more else "")
+            + "</ListBucketResult>"
+        )
         return body.encode(), "application/xml"
 
     server.routes["/asf/"] = listing
     conf = settings(server.url, tmp_path, orbits={"source": "asf"})
     provider = get_provider("cdse", {}, conf)
-    item = {"name": "S1A_IW_GRDH_1SDV_20200105T171500_20200105T171525_030000_036000_ABCD",
-            "sensing_start": "2020-01-05T17:15:00.000000Z", "sensing_stop": "2020-01-05T17:15:25.000000Z"}
+    item = {
+        "name": "S1A_IW_GRDH_1SDV_20200105T171500_20200105T171525_030000_036000_ABCD",
+        "sensing_start": "2020-01-05T17:15:00.000000Z",
+        "sensing_stop": "2020-01-05T17:15:25.000000Z",
+    }
     got = provider.fetch_orbit(item, tmp_path / "orbits" / "x.EOF")
     # Validity 2020-01-04T22:59:42 to 2020-01-06T00:59:42 is produced on the 25th (d - 21 = 4).
     assert got == "S1A_OPER_AUX_POEORB_OPOD_20200125T080000_V20200104T225942_20200106T005942.EOF"
@@ -108,8 +129,10 @@ def test_asf_fallback_finds_2016_orbits_produced_in_2021(server, tmp_path, monke
         start = dt.datetime(2015, 12, 1, 22, 59, 44) + dt.timedelta(days=day)
         produced = dt.datetime(2021, 3, 1, 10, 0, 0) + dt.timedelta(minutes=7 * day)
         for platform in ("S1A", "S1B"):
-            keys.append(f"AUX_POEORB/{platform}_OPER_AUX_POEORB_OPOD_{produced:{stamp}}_V{start:{stamp}}_"
-                        f"{start + dt.timedelta(hours=26):{stamp}}.EOF")
+            keys.append(
+                f"AUX_POEORB/{platform}_OPER_AUX_POEORB_OPOD_{produced:{stamp}}_V{start:{stamp}}_"
+                f"{start + dt.timedelta(hours=26):{stamp}}.EOF"
+            )
     keys.append("AUX_RESORB/S1A_OPER_AUX_RESORB_OPOD_20231001T063418_V20231001T023127_20231001T054857.EOF")
     keys.sort()
     eof = b'<?xml version="1.0"?>\n<Earth_Explorer_File><Data_Block type="xml"/></Earth_Explorer_File>\n'
@@ -119,22 +142,29 @@ def test_asf_fallback_finds_2016_orbits_produced_in_2021(server, tmp_path, monke
     def listing(params: dict) -> tuple[bytes, str]:
         chosen = [k for k in keys if k.startswith(params["prefix"])]
         after = int(params.get("continuation-token", "0"))
-        page = chosen[after:after + 250]
+        page = chosen[after : after + 250]
         more = after + 250 < len(chosen)
-        body = ('<?xml version="1.0"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-                + "".join(f"<Contents><Key>{k}</Key></Contents>" for k in page)
-                + f"<IsTruncated>{'true' if more else 'false'}</IsTruncated>"
-                + (f"<NextContinuationToken>{after + 250}</NextContinuationToken>" if more else "")
-                + "</ListBucketResult>")
+        body = (
+            '<?xml version="1.0"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            + "".join(f"<Contents><Key>{k}</Key></Contents>" for k in page)
+            + f"<IsTruncated>{'true' if more else 'false'}</IsTruncated>"
+            + (f"<NextContinuationToken>{after + 250}</NextContinuationToken>" if more else "")
+            + "</ListBucketResult>"
+        )
         return body.encode(), "application/xml"
 
     server.routes["/asf/"] = listing
     provider = get_provider("cdse", {}, settings(server.url, tmp_path, orbits={"source": "asf"}))
-    item = {"name": "S1A_IW_GRDH_1SDV_20160405T171500_20160405T171525_010000_00ED00_ABCD",
-            "sensing_start": "2016-04-05T17:15:00.000000Z", "sensing_stop": "2016-04-05T17:15:25.000000Z"}
+    item = {
+        "name": "S1A_IW_GRDH_1SDV_20160405T171500_20160405T171525_010000_00ED00_ABCD",
+        "sensing_start": "2016-04-05T17:15:00.000000Z",
+        "sensing_stop": "2016-04-05T17:15:25.000000Z",
+    }
     got = provider.fetch_orbit(item, tmp_path / "orbits" / "x.EOF")
     assert got == "S1A_OPER_AUX_POEORB_OPOD_20210302T003500_V20160404T225944_20160406T005944.EOF"
     assert (tmp_path / "orbits" / "x.EOF").read_bytes() == eof
     listed = [dict(parse_qsl(r["path"].split("?", 1)[1])) for r in server.requests if r["path"].startswith("/asf/?")]
     assert [(q["prefix"], q.get("continuation-token")) for q in listed] == [
-        ("AUX_POEORB/S1A_OPER_AUX_POEORB_OPOD_", None), ("AUX_POEORB/S1A_OPER_AUX_POEORB_OPOD_", "250")]
+        ("AUX_POEORB/S1A_OPER_AUX_POEORB_OPOD_", None),
+        ("AUX_POEORB/S1A_OPER_AUX_POEORB_OPOD_", "250"),
+    ]

@@ -26,8 +26,11 @@ from soilsat.errors import ConfigError, ProductError
 
 def test_ismn_archive_is_restricted_to_configured_networks(tmp_path):
     archive = real_fixture("ismn", "Data_seperate_files_header_20170810_20180809.zip")
-    conf = settings("http://127.0.0.1:9", tmp_path, ismn={"archive": str(archive), "networks": ["COSMOS"],
-                                                            "stations": ["ARM-1"], "depth_to": 0.3})
+    conf = settings(
+        "http://127.0.0.1:9",
+        tmp_path,
+        ismn={"archive": str(archive), "networks": ["COSMOS"], "stations": ["ARM-1"], "depth_to": 0.3},
+    )
     provider = get_provider("cdse", {}, conf)
     item = provider.search("ismn", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)).iloc[0].to_dict()
     assert item["checksum"] == hashlib.md5(archive.read_bytes()).hexdigest()
@@ -40,8 +43,9 @@ def test_ismn_archive_is_restricted_to_configured_networks(tmp_path):
 
 
 def test_missing_user_files_name_the_key_and_the_expected_file(tmp_path):
-    provider = get_provider("cdse", {}, settings("http://127.0.0.1:9", tmp_path,
-                                                 landcover={"path": str(tmp_path / "clc.tif")}))
+    provider = get_provider(
+        "cdse", {}, settings("http://127.0.0.1:9", tmp_path, landcover={"path": str(tmp_path / "clc.tif")})
+    )
     expected = r"config key landcover.path: .*clc.tif not found; expected CORINE Land Cover 2018"
     with pytest.raises(ConfigError, match=expected):
         provider.search("landcover", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2))
@@ -51,16 +55,39 @@ def test_missing_user_files_name_the_key_and_the_expected_file(tmp_path):
 
 def test_landcover_and_soil_are_clipped_to_the_aoi(tmp_path):
     clc = tmp_path / "clc.tif"
-    with rasterio.open(clc, "w", driver="GTiff", width=400, height=400, count=1, dtype="uint8", crs="EPSG:4326",
-                       transform=from_origin(8.5, 56.5, 0.0025, 0.0025)) as dst:
+    with rasterio.open(
+        clc,
+        "w",
+        driver="GTiff",
+        width=400,
+        height=400,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=from_origin(8.5, 56.5, 0.0025, 0.0025),
+    ) as dst:
         dst.write(np.arange(400 * 400).reshape(1, 400, 400).astype(np.uint8) % 40 + 200)
     soil = tmp_path / "hwsd.tif"
-    with rasterio.open(soil, "w", driver="GTiff", width=40, height=40, count=5, dtype="float32", crs="EPSG:4326",
-                       transform=from_origin(8.5, 56.5, 0.025, 0.025)) as dst:
+    with rasterio.open(
+        soil,
+        "w",
+        driver="GTiff",
+        width=40,
+        height=40,
+        count=5,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_origin(8.5, 56.5, 0.025, 0.025),
+    ) as dst:
         dst.write(np.stack([np.full((40, 40), v, np.float32) for v in (20, 30, 50, 1.2, 60)]))
     bands = ["clay", "silt", "sand", "organic_carbon", "base_saturation"]
-    provider = get_provider("cdse", {}, settings("http://127.0.0.1:9", tmp_path, landcover={"path": str(clc)},
-                                                 soil={"path": str(soil), "bands": bands}))
+    provider = get_provider(
+        "cdse",
+        {},
+        settings(
+            "http://127.0.0.1:9", tmp_path, landcover={"path": str(clc)}, soil={"path": str(soil), "bands": bands}
+        ),
+    )
     for kind in ("landcover", "soil"):
         item = provider.search(kind, ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)).iloc[0].to_dict()
         provider.fetch(item, tmp_path / kind / item_filename(item))
@@ -75,8 +102,17 @@ def test_landcover_and_soil_are_clipped_to_the_aoi(tmp_path):
 
 def test_soil_raster_without_band_names_is_refused(tmp_path):
     soil = tmp_path / "hwsd.tif"
-    with rasterio.open(soil, "w", driver="GTiff", width=40, height=40, count=2, dtype="float32", crs="EPSG:4326",
-                       transform=from_origin(8.5, 56.5, 0.025, 0.025)) as dst:
+    with rasterio.open(
+        soil,
+        "w",
+        driver="GTiff",
+        width=40,
+        height=40,
+        count=2,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_origin(8.5, 56.5, 0.025, 0.025),
+    ) as dst:
         dst.write(np.zeros((2, 40, 40), np.float32))
     provider = get_provider("cdse", {}, settings("http://127.0.0.1:9", tmp_path, soil={"path": str(soil)}))
     item = provider.search("soil", ["skjern"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)).iloc[0].to_dict()
@@ -87,8 +123,14 @@ def test_soil_raster_without_band_names_is_refused(tmp_path):
 
 
 def test_lucas_releases_become_one_table(tmp_path):
-    rows = {"POINTID": [1, 2, 3], "Clay": [20, 35, 10], "Silt": [40, 40, 30], "Sand": [40, 25, 60],
-            "OC": [12.0, 30.5, 8.0], "LC1": ["B11", "C21", "B16"]}
+    rows = {
+        "POINTID": [1, 2, 3],
+        "Clay": [20, 35, 10],
+        "Silt": [40, 40, 30],
+        "Sand": [40, 25, 60],
+        "OC": [12.0, 30.5, 8.0],
+        "LC1": ["B11", "C21", "B16"],
+    }
     coords = {"TH_LAT": [55.951, 55.949, 48.0], "TH_LONG": [8.991, 8.989, 2.0]}
     pd.DataFrame(rows | coords).to_excel(tmp_path / "lucas2009.xlsx", index=False)
     conf = {"path": str(tmp_path / "lucas2009.xlsx"), "year": 2009, "land_cover_prefixes": ["B"]}
@@ -130,9 +172,17 @@ def write_points(shp: Path, points: dict, crs: str | None = "EPSG:3035", id_fiel
 
 def write_table(csv: Path, ids: list[int]) -> Path:
     """A 2015-style topsoil CSV: POINTID, texture, OC, land cover and survey date, no coordinates."""
-    pd.DataFrame({"POINTID": ids, "Clay": [20 + i for i in ids], "Silt": [40] * len(ids),
-                  "Sand": [40 - i for i in ids], "OC": [10.0 + i for i in ids], "LC1": ["B11"] * len(ids),
-                  "SURVEY_DATE": ["02-06-15"] * len(ids)}).to_csv(csv, index=False)
+    pd.DataFrame(
+        {
+            "POINTID": ids,
+            "Clay": [20 + i for i in ids],
+            "Silt": [40] * len(ids),
+            "Sand": [40 - i for i in ids],
+            "OC": [10.0 + i for i in ids],
+            "LC1": ["B11"] * len(ids),
+            "SURVEY_DATE": ["02-06-15"] * len(ids),
+        }
+    ).to_csv(csv, index=False)
     return csv
 
 
@@ -164,8 +214,9 @@ def test_laea_points_give_the_table_its_lon_lat(tmp_path):
 
 def test_points_in_lon_lat_are_taken_as_they_are(tmp_path):
     shp = write_points(tmp_path / "points4326.shp", LONLAT, crs="EPSG:4326", id_field="POINTID")
-    table = fetch_lucas(tmp_path, {"path": str(write_table(tmp_path / "t.csv", [1, 4])), "points": str(shp),
-                                   "clip_to_regions": False})
+    table = fetch_lucas(
+        tmp_path, {"path": str(write_table(tmp_path / "t.csv", [1, 4])), "points": str(shp), "clip_to_regions": False}
+    )
     assert table[["lon", "lat"]].to_numpy().tolist() == [list(LONLAT[1]), list(LONLAT[4])]
 
 
@@ -180,8 +231,9 @@ def test_ids_without_a_point_are_listed(tmp_path):
 
 def test_shapefile_without_the_id_field(tmp_path):
     shp = write_points(tmp_path / "points.shp", LONLAT, id_field="NAME")
-    with pytest.raises(ProductError, match=re.escape(f"{shp}: lacks a point id field (POINT_ID or POINTID); "
-                                                     "fields: ['NAME']")):
+    with pytest.raises(
+        ProductError, match=re.escape(f"{shp}: lacks a point id field (POINT_ID or POINTID); fields: ['NAME']")
+    ):
         fetch_lucas(tmp_path, {"path": str(write_table(tmp_path / "t.csv", [1])), "points": str(shp)})
 
 

@@ -22,10 +22,18 @@ def server(monkeypatch, tmp_path_factory):
 
 
 def test_weather_from_open_meteo_with_cached_answer(server, tmp_path):
-    answer = {"latitude": 55.95, "longitude": 9.0, "elevation": 31.0,
-              "daily": {"time": ["2020-01-01", "2020-01-02", "2020-01-03"], "precipitation_sum": [0.0, 4.2, None],
-                        "temperature_2m_min": [-1.5, 0.5, 1.0], "temperature_2m_mean": [1.0, 2.5, 3.0],
-                        "temperature_2m_max": [3.0, 4.0, 5.0]}}
+    answer = {
+        "latitude": 55.95,
+        "longitude": 9.0,
+        "elevation": 31.0,
+        "daily": {
+            "time": ["2020-01-01", "2020-01-02", "2020-01-03"],
+            "precipitation_sum": [0.0, 4.2, None],
+            "temperature_2m_min": [-1.5, 0.5, 1.0],
+            "temperature_2m_mean": [1.0, 2.5, 3.0],
+            "temperature_2m_max": [3.0, 4.0, 5.0],
+        },
+    }
     server.files["/v1/archive"] = json.dumps(answer).encode()
     server.fault("/v1/archive", "429")
     conf = settings(server.url, tmp_path)
@@ -46,8 +54,11 @@ def test_weather_from_open_meteo_with_cached_answer(server, tmp_path):
 
 def test_open_meteo_says_why_it_refused_a_query(server, tmp_path):
     reason = "Parameter 'start_date' is out of allowed range from 1940-01-01 to 2026-12-20"
-    server.routes["/v1/archive"] = lambda params: (400, json.dumps({"error": True, "reason": reason}).encode(),
-                                                   "application/json")
+    server.routes["/v1/archive"] = lambda params: (
+        400,
+        json.dumps({"error": True, "reason": reason}).encode(),
+        "application/json",
+    )
     provider = get_provider("cdse", {}, settings(server.url, tmp_path))
     item = provider.search("weather", ["skjern"], dt.date(1900, 1, 1), dt.date(1900, 1, 3)).iloc[0].to_dict()
     with pytest.raises(ProductError) as err:

@@ -25,7 +25,6 @@ import re
 import shutil
 import stat
 import subprocess
-import sys
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -87,8 +86,11 @@ ZIP_CASES = {
 def test_unsafe_zip_member_is_named(case, tmp_path):
     name, data, mode, reason = ZIP_CASES[case]
     bad = _zip_with(tmp_path / "product.zip", name, data, mode)
-    for check in (archives.check_members, archives.check_safe_zip,
-                  lambda p: archives.safe_extract(p, tmp_path / "out")):
+    for check in (
+        archives.check_members,
+        archives.check_safe_zip,
+        lambda p: archives.safe_extract(p, tmp_path / "out"),
+    ):
         with pytest.raises(ProductError) as err:
             check(bad)
         text = one_line(err)
@@ -106,9 +108,11 @@ def test_regular_zip_member_passes(tmp_path):
 # ------------------------------------------------------------------------------ entities in ESA's XML
 
 XXE = '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-LAUGHS = ('<!DOCTYPE lolz [<!ENTITY lol "lol">'
-          + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">' for i in range(1, 10))
-          + "]>")
+LAUGHS = (
+    '<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">' for i in range(1, 10))
+    + "]>"
+)
 ATTACKS = {"external-entity": (XXE, "&e;"), "billion-laughs": (LAUGHS, "&lol9;")}
 
 
@@ -140,8 +144,10 @@ def test_sentinel1_xml_with_entities_is_refused(kind, attack, tmp_path):
         safe.open_product(copy).polarisation("VV")
     text = one_line(err)
     assert err.value.path == str(target)
-    assert err.value.problem.startswith("XML declares a DTD (<!DOCTYPE>, entity declarations: external entities "
-                                        "or entity expansion), which Sentinel-1 metadata never does; refused.")
+    assert err.value.problem.startswith(
+        "XML declares a DTD (<!DOCTYPE>, entity declarations: external entities "
+        "or entity expansion), which Sentinel-1 metadata never does; refused."
+    )
     assert "download the product again" in text and "root:" not in text and "lollol" not in text
 
 
@@ -169,15 +175,17 @@ def _mtd(tmp_path: Path, prolog: str = "", reference: str = "2020-04-05T10:30:21
     safe_dir.mkdir()
     granule = "GRANULE/L2A_T32UMF_A025000_20200405T103021/IMG_DATA/R10m/T32UMF_20200405T103021_B04_10m"
     offsets = "".join(f'<BOA_ADD_OFFSET band_id="{i}">-1000</BOA_ADD_OFFSET>' for i in range(13))
-    text = (f"<?xml version='1.0' encoding='UTF-8'?>\n{prolog}"
-            '<n1:Level-2A_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd">'
-            f"<n1:General_Info><Product_Info><PRODUCT_START_TIME>{reference}</PRODUCT_START_TIME>"
-            "<PROCESSING_BASELINE>04.00</PROCESSING_BASELINE><Datatake><SPACECRAFT_NAME>Sentinel-2A</SPACECRAFT_NAME>"
-            f"</Datatake><Product_Organisation><Granule_List><Granule><IMAGE_FILE>{granule}</IMAGE_FILE></Granule>"
-            "</Granule_List></Product_Organisation></Product_Info><Product_Image_Characteristics>"
-            "<QUANTIFICATION_VALUES_LIST><BOA_QUANTIFICATION_VALUE>10000</BOA_QUANTIFICATION_VALUE>"
-            f"</QUANTIFICATION_VALUES_LIST><BOA_ADD_OFFSET_VALUES_LIST>{offsets}</BOA_ADD_OFFSET_VALUES_LIST>"
-            "</Product_Image_Characteristics></n1:General_Info></n1:Level-2A_User_Product>")
+    text = (
+        f"<?xml version='1.0' encoding='UTF-8'?>\n{prolog}"
+        '<n1:Level-2A_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd">'
+        f"<n1:General_Info><Product_Info><PRODUCT_START_TIME>{reference}</PRODUCT_START_TIME>"
+        "<PROCESSING_BASELINE>04.00</PROCESSING_BASELINE><Datatake><SPACECRAFT_NAME>Sentinel-2A</SPACECRAFT_NAME>"
+        f"</Datatake><Product_Organisation><Granule_List><Granule><IMAGE_FILE>{granule}</IMAGE_FILE></Granule>"
+        "</Granule_List></Product_Organisation></Product_Info><Product_Image_Characteristics>"
+        "<QUANTIFICATION_VALUES_LIST><BOA_QUANTIFICATION_VALUE>10000</BOA_QUANTIFICATION_VALUE>"
+        f"</QUANTIFICATION_VALUES_LIST><BOA_ADD_OFFSET_VALUES_LIST>{offsets}</BOA_ADD_OFFSET_VALUES_LIST>"
+        "</Product_Image_Characteristics></n1:General_Info></n1:Level-2A_User_Product>"
+    )
     path = safe_dir / "MTD_MSIL2A.xml"
     path.write_text(text)
     return path
@@ -198,9 +206,12 @@ def test_sentinel2_metadata_with_entities_is_refused(attack, tmp_path):
             read_metadata(path)
         text = one_line(err)
         assert err.value.path == str(mtd)
-        assert re.fullmatch(r"XML declares a DTD or entities \((DTDForbidden|EntitiesForbidden)[^)]*: external "
-                            r"entities or entity expansion\), which Sentinel-2 metadata never does; refused\. The "
-                            r"file is not ESA's: download the product again", err.value.problem), text
+        assert re.fullmatch(
+            r"XML declares a DTD or entities \((DTDForbidden|EntitiesForbidden)[^)]*: external "
+            r"entities or entity expansion\), which Sentinel-2 metadata never does; refused\. The "
+            r"file is not ESA's: download the product again",
+            err.value.problem,
+        ), text
 
 
 class _Answer:
@@ -208,13 +219,20 @@ class _Answer:
         self.content = content
 
 
-@pytest.mark.parametrize("body,problem", [
-    (f"<?xml version='1.0'?>{XXE}<ListBucketResult><Key>&e;</Key></ListBucketResult>".encode(),
-     "bucket listing declares a DTD or entities (DTDForbidden); refused"),
-    (f"<?xml version='1.0'?>{LAUGHS}<ListBucketResult><Key>&lol9;</Key></ListBucketResult>".encode(),
-     "bucket listing declares a DTD or entities (DTDForbidden); refused"),
-    (b"<ListBucketResult><Key>unterminated", "bucket listing is not XML (no element found"),
-])
+@pytest.mark.parametrize(
+    "body,problem",
+    [
+        (
+            f"<?xml version='1.0'?>{XXE}<ListBucketResult><Key>&e;</Key></ListBucketResult>".encode(),
+            "bucket listing declares a DTD or entities (DTDForbidden); refused",
+        ),
+        (
+            f"<?xml version='1.0'?>{LAUGHS}<ListBucketResult><Key>&lol9;</Key></ListBucketResult>".encode(),
+            "bucket listing declares a DTD or entities (DTDForbidden); refused",
+        ),
+        (b"<ListBucketResult><Key>unterminated", "bucket listing is not XML (no element found"),
+    ],
+)
 def test_orbit_bucket_listing_is_parsed_safely(body, problem, monkeypatch):
     from soilsat.acquire import orbits
 
@@ -229,8 +247,10 @@ def test_orbit_bucket_listing_is_parsed_safely(body, problem, monkeypatch):
 def test_orbit_bucket_listing_control(monkeypatch):
     from soilsat.acquire import orbits
 
-    body = (b"<ListBucketResult xmlns='http://s3.amazonaws.com/doc/2006-03-01/'><Key>a.EOF</Key><Key>b.EOF</Key>"
-            b"<IsTruncated>false</IsTruncated></ListBucketResult>")
+    body = (
+        b"<ListBucketResult xmlns='http://s3.amazonaws.com/doc/2006-03-01/'><Key>a.EOF</Key><Key>b.EOF</Key>"
+        b"<IsTruncated>false</IsTruncated></ListBucketResult>"
+    )
     monkeypatch.setattr(orbits, "request", lambda *a, **k: _Answer(body))
     assert orbits.asf_list(None, "https://bucket.example/", "AUX_POEORB/S1A", None) == ["a.EOF", "b.EOF"]
 
@@ -246,20 +266,28 @@ def _edit_calibration(copy: Path, edit) -> Path:
 
 CALIBRATION_CASES = {
     "empty-list": (
-        lambda t: re.sub(r'<calibrationVectorList count="\d+">.*</calibrationVectorList>',
-                         '<calibrationVectorList count="0"></calibrationVectorList>', t, flags=re.S),
+        lambda t: re.sub(
+            r'<calibrationVectorList count="\d+">.*</calibrationVectorList>',
+            '<calibrationVectorList count="0"></calibrationVectorList>',
+            t,
+            flags=re.S,
+        ),
         "calibration vectors missing: calibrationVectorList holds no calibrationVector, so sigma0 cannot be "
-        "calibrated; download the product again"),
+        "calibrated; download the product again",
+    ),
     "count-mismatch": (
         lambda t: re.sub(r"<calibrationVector>.*?</calibrationVector>\s*", "", t, count=2, flags=re.S),
         "calibrationVectorList says count=27 but holds 25 calibrationVector: 2 calibrationVector missing "
-        "(truncated or edited file; download the product again)"),
+        "(truncated or edited file; download the product again)",
+    ),
     "no-list": (
         lambda t: re.sub(r"<calibrationVectorList.*</calibrationVectorList>", "", t, flags=re.S),
-        "missing element calibrationVectorList"),
+        "missing element calibrationVectorList",
+    ),
     "bad-count": (
         lambda t: re.sub(r'<calibrationVectorList count="\d+">', '<calibrationVectorList count="many">', t),
-        "element calibrationVectorList has a non-numeric count='many'"),
+        "element calibrationVectorList has a non-numeric count='many'",
+    ),
 }
 
 
@@ -285,8 +313,13 @@ def s1_world(tmp_path_factory):
     from test_sar_graph import sentinel1_settings
 
     root = tmp_path_factory.mktemp("bad_s1")
-    spec = WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 600, "humid"),), start=date(2020, 4, 1),
-                     end=date(2020, 4, 4), probes_per_region=2, lucas_samples=4)
+    spec = WorldSpec(
+        regions=(RegionSpec("t", 8.95, 55.95, 600, "humid"),),
+        start=date(2020, 4, 1),
+        end=date(2020, 4, 4),
+        probes_per_region=2,
+        lucas_samples=4,
+    )
     world = make_world(spec)
     records = write_products(world, spec, root / "archive", root / "truth")
     write_dem(world, root / "dem")
@@ -338,12 +371,19 @@ def _truncated(data: bytes, tmp: Path) -> bytes:
 AGAIN = r"; truncated or corrupt download\? Download the product again"
 
 
-@pytest.mark.parametrize("case,replace,problem", [
-    ("fewer-lines", _smaller,
-     r"measurement is (\d+) x (\d+) but the annotation says (\d+) x \2; the product is damaged: download it again"),
-    ("data-cut", _data_cut, r"measurement unreadable at lines \d+-\d+ \(.*Read failed.*\)" + AGAIN),
-    ("truncated-file", _truncated, r"measurement unreadable \(.*TIFFReadDirectory.*\)" + AGAIN),
-])
+@pytest.mark.parametrize(
+    "case,replace,problem",
+    [
+        (
+            "fewer-lines",
+            _smaller,
+            r"measurement is (\d+) x (\d+) but the annotation says (\d+) x \2; "
+            r"the product is damaged: download it again",
+        ),
+        ("data-cut", _data_cut, r"measurement unreadable at lines \d+-\d+ \(.*Read failed.*\)" + AGAIN),
+        ("truncated-file", _truncated, r"measurement unreadable \(.*TIFFReadDirectory.*\)" + AGAIN),
+    ],
+)
 def test_measurement_smaller_than_annotation_through_the_engine(case, replace, problem, s1_world, tmp_path):
     root, region, record, settings = s1_world
     product = tmp_path / Path(record["path"]).name
@@ -383,8 +423,10 @@ def test_dem_outside_the_grid_through_the_engine(s1_world, tmp_path):
     with pytest.raises(ProductError) as err:
         engine.run_graph(tmp_path / "g.graph.xml", region.grid, output)
     # the graph XML names the DEM by its absolute, resolved path, as SNAP needs it
-    assert one_line(err) == (f"{Path(dem).resolve()}: DEM does not cover the study grid of region t (no height at any grid pixel); "
-                             "supply a DEM covering the region's AOI plus the grid margin")
+    assert one_line(err) == (
+        f"{Path(dem).resolve()}: DEM does not cover the study grid of region t (no height at any grid pixel); "
+        "supply a DEM covering the region's AOI plus the grid margin"
+    )
     assert not output.exists()
 
 
@@ -392,20 +434,31 @@ def test_dem_outside_the_grid_through_the_engine(s1_world, tmp_path):
 
 STM = "COSMOS/ARM-1/COSMOS_COSMOS_ARM-1_sm_0.000000_0.190000_Cosmic-ray-Probe_20170810_20180809.stm"
 ISMN_CASES = {
-    "garbage-line": ("this is not a measurement line",
-                     "6 columns instead of 4 or 5 (date, time, value, ISMN flag, provider flag; the provider flag may "
-                     "be empty): 'this is not a measurement line'"),
-    "binary-garbage": ("\x00\x01\x02 ###", r"2 columns instead of 4 or 5 (date, time, value, ISMN flag, provider "
-                                           r"flag; the provider flag may be empty): '\x00\x01\x02 ###'"),
-    "too-few-columns": ("2017/08/10 09:30   0.1390",
-                        "3 columns instead of 4 or 5 (date, time, value, ISMN flag, provider flag; the provider flag "
-                        "may be empty): '2017/08/10 09:30   0.1390'"),
-    "too-many-columns": ("2017/08/10 09:30   0.1390 G M 0.2 extra",
-                         "7 columns instead of 4 or 5 (date, time, value, ISMN flag, provider flag; the provider flag "
-                         "may be empty): '2017/08/10 09:30   0.1390 G M 0.2 extra'"),
-    "no-time": ("0.1390 G M 2017/08/10 09:30", "no 'YYYY/MM/DD HH:MM' time at its start: '0.1390 G M 2017/08/10 09:30'"),
-    "value-not-a-number": ("2017/08/10 09:30   n/a G M",
-                           "value 'n/a' is not a number: '2017/08/10 09:30   n/a G M'"),
+    "garbage-line": (
+        "this is not a measurement line",
+        "6 columns instead of 4 or 5 (date, time, value, ISMN flag, provider flag; the provider flag may "
+        "be empty): 'this is not a measurement line'",
+    ),
+    "binary-garbage": (
+        "\x00\x01\x02 ###",
+        r"2 columns instead of 4 or 5 (date, time, value, ISMN flag, provider "
+        r"flag; the provider flag may be empty): '\x00\x01\x02 ###'",
+    ),
+    "too-few-columns": (
+        "2017/08/10 09:30   0.1390",
+        "3 columns instead of 4 or 5 (date, time, value, ISMN flag, provider flag; the provider flag "
+        "may be empty): '2017/08/10 09:30   0.1390'",
+    ),
+    "too-many-columns": (
+        "2017/08/10 09:30   0.1390 G M 0.2 extra",
+        "7 columns instead of 4 or 5 (date, time, value, ISMN flag, provider flag; the provider flag "
+        "may be empty): '2017/08/10 09:30   0.1390 G M 0.2 extra'",
+    ),
+    "no-time": (
+        "0.1390 G M 2017/08/10 09:30",
+        "no 'YYYY/MM/DD HH:MM' time at its start: '0.1390 G M 2017/08/10 09:30'",
+    ),
+    "value-not-a-number": ("2017/08/10 09:30   n/a G M", "value 'n/a' is not a number: '2017/08/10 09:30   n/a G M'"),
 }
 
 
@@ -429,8 +482,9 @@ def test_damaged_ismn_file_names_the_file_and_line(case, tmp_path):
     bad = _ismn_with_line(tmp_path, line)
     with pytest.raises(ProductError) as err:
         read_ismn(bad, None, None, depth_to=None)
-    assert one_line(err) == (f"{bad}!{STM}: line 11: {problem}; the file is damaged, download it again from the "
-                             "ISMN data portal")
+    assert one_line(err) == (
+        f"{bad}!{STM}: line 11: {problem}; the file is damaged, download it again from the ISMN data portal"
+    )
 
 
 def test_ismn_provider_flag_may_be_empty(tmp_path):
@@ -446,7 +500,7 @@ def test_ismn_time_that_does_not_exist(tmp_path):
     with pytest.raises(ProductError) as err:
         read_ismn(bad, None, None, depth_to=None)
     text = one_line(err)
-    assert text.startswith(f"{bad}!{STM}: unreadable ISMN data file (ValueError: time data \"2017/13/45 09:30\"")
+    assert text.startswith(f'{bad}!{STM}: unreadable ISMN data file (ValueError: time data "2017/13/45 09:30"')
     assert text.endswith("download it again from the ISMN data portal")
 
 
@@ -455,14 +509,20 @@ def test_ismn_time_that_does_not_exist(tmp_path):
 
 def test_probes_outside_the_aoi_are_logged_and_dropped(caplog):
     grids = {"a": region_grid("a", 9.0, 56.0, 1000, 0), "b": region_grid("b", -5.35, 41.3, 1000, 0)}
-    sites = pd.DataFrame({"probe": ["in-a", "far-away", "in-b", "just-outside"],
-                          "lon": [9.0, 12.0, -5.35, 9.0], "lat": [56.0, 56.0, 41.3, 56.006]})
+    sites = pd.DataFrame(
+        {
+            "probe": ["in-a", "far-away", "in-b", "just-outside"],
+            "lon": [9.0, 12.0, -5.35, 9.0],
+            "lat": [56.0, 56.0, 41.3, 56.006],
+        }
+    )
     with caplog.at_level(logging.WARNING, logger="soilsat"):
         located = locate_probes(sites, grids)
     assert located["probe"].tolist() == ["in-a", "in-b"] and located["region"].tolist() == ["a", "b"]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert [r.getMessage() for r in warnings] == [
-        "2 points outside every region's study grid, excluded: far-away, just-outside"]
+        "2 points outside every region's study grid, excluded: far-away, just-outside"
+    ]
 
 
 # ------------------------------------------------------------------------------ DEM that does not cover the AOI
@@ -479,10 +539,13 @@ def test_dem_that_does_not_cover_the_grid(tmp_path):
             on_grid(dem, grid, Resampling.bilinear, band=1)
         text = one_line(err)
         assert err.value.path == str(dem)
-        assert re.fullmatch(rf"does not cover the study grid of region {name} \({share} of it uncovered or no data\): "
-                            r"the raster spans x 12\.4499\.\.12\.5499, y 41\.9501\.\.42\.0501 in its CRS, the grid x \d+\.\.\d+, y \d+\.\.\d+ in "
-                            r"EPSG:326\d\d; supply a raster covering the region's AOI plus the grid margin",
-                            err.value.problem), text
+        assert re.fullmatch(
+            rf"does not cover the study grid of region {name} \({share} of it uncovered or no data\): "
+            r"the raster spans x 12\.4499\.\.12\.5499, y 41\.9501\.\.42\.0501 in its CRS, "
+            r"the grid x \d+\.\.\d+, y \d+\.\.\d+ in "
+            r"EPSG:326\d\d; supply a raster covering the region's AOI plus the grid margin",
+            err.value.problem,
+        ), text
 
 
 def test_user_raster_that_does_not_cover_the_region(tmp_path):
@@ -493,13 +556,19 @@ def test_user_raster_that_does_not_cover_the_region(tmp_path):
     out = tmp_path / "dem_skjern.tif"
     with pytest.raises(ProductError) as err:
         clip_raster(dem, out, {"name": "skjern", "lon": 8.95, "lat": 55.95, "size_m": 1500}, 250)
-    assert re.fullmatch(re.escape(f"{dem}: does not cover region skjern: the raster spans lon 12.4499..12.5499, lat "
-                                  "41.9501..42.0501, the AOI plus 250 m margin lon ") + r"8\.\d{4}\.\.8\.\d{4}, lat "
-                        r"55\.\d{4}\.\.55\.\d{4}; supply a file that covers the region", one_line(err))
+    assert re.fullmatch(
+        re.escape(
+            f"{dem}: does not cover region skjern: the raster spans lon 12.4499..12.5499, lat "
+            "41.9501..42.0501, the AOI plus 250 m margin lon "
+        )
+        + r"8\.\d{4}\.\.8\.\d{4}, lat "
+        r"55\.\d{4}\.\.55\.\d{4}; supply a file that covers the region",
+        one_line(err),
+    )
     assert not out.exists() and not list(tmp_path.glob(".dem_skjern*"))
 
 
-# ------------------------------------------------------------------------------ rule scripts end to end: no partial output
+# ---------------------------------------------------------------------- rule scripts end to end: no partial output
 
 HARNESS = """
 import json
@@ -532,8 +601,22 @@ def _harness(workdir: Path, region: dict, sentinel1: dict | None = None) -> None
 
 def _snakemake(workdir: Path, target: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"))
-    return subprocess.run([str(SNAKEMAKE), "--snakefile", str(workdir / "Snakefile"), "--directory", str(workdir),
-                           "--cores", "1", target], capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(
+        [
+            str(SNAKEMAKE),
+            "--snakefile",
+            str(workdir / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--cores",
+            "1",
+            target,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
 
 
 @pytest.mark.e2e
@@ -542,8 +625,15 @@ def test_static_layers_rule_on_a_dem_outside_the_aoi_leaves_no_output(tmp_path):
     from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 
     region = {"name": "t", "lon": 8.95, "lat": 55.95, "size_m": 600}
-    world = make_world(WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 600, "humid"),), start=date(2020, 4, 1),
-                                 end=date(2020, 4, 3), probes_per_region=2, lucas_samples=4))
+    world = make_world(
+        WorldSpec(
+            regions=(RegionSpec("t", 8.95, 55.95, 600, "humid"),),
+            start=date(2020, 4, 1),
+            end=date(2020, 4, 3),
+            probes_per_region=2,
+            lucas_samples=4,
+        )
+    )
     write_landcover(world, tmp_path / "anc" / "landcover")
     write_soil(world, tmp_path / "anc" / "soil")
     (tmp_path / "anc" / "dem").mkdir(parents=True)
@@ -552,8 +642,11 @@ def test_static_layers_rule_on_a_dem_outside_the_aoi_leaves_no_output(tmp_path):
     proc = _snakemake(tmp_path, "results/static/t.tif")
     assert proc.returncode != 0
     log = (tmp_path / "logs" / "static_t.log").read_text()
-    assert re.search(r"ERROR soilsat: ProductError: (\S+/)?anc/dem/dem_t\.tif: does not cover the study grid of region t "
-                     r"\(100% of it uncovered or no data\)", log), log
+    assert re.search(
+        r"ERROR soilsat: ProductError: (\S+/)?anc/dem/dem_t\.tif: does not cover the study grid of region t "
+        r"\(100% of it uncovered or no data\)",
+        log,
+    ), log
     assert "supply a raster covering the region's AOI plus the grid margin" in log
     assert not (tmp_path / "results" / "static" / "t.tif").exists()
     assert not [p for p in (tmp_path / "results").rglob("*") if p.is_file()]
@@ -571,8 +664,11 @@ def test_sentinel1_rule_on_a_truncated_measurement_leaves_no_output(s1_world, tm
     proc = _snakemake(tmp_path, f"results/sentinel1/t/{name}.tif")
     assert proc.returncode != 0
     log = (tmp_path / "logs" / "sentinel1" / "t" / f"{name}.log").read_text()
-    assert re.search(rf"ERROR soilsat: ProductError: \S+/resources/{name}\.zip!{re.escape(member)}: measurement "
-                     r"unreadable at lines \d+-\d+ \(.*\)" + AGAIN, log), log
+    assert re.search(
+        rf"ERROR soilsat: ProductError: \S+/resources/{name}\.zip!{re.escape(member)}: measurement "
+        r"unreadable at lines \d+-\d+ \(.*\)" + AGAIN,
+        log,
+    ), log
     out = tmp_path / "results" / "sentinel1" / "t"
     assert not (out / f"{name}.tif").exists() and not (out / f"{name}.graph.xml").exists()
     assert not [p for p in (tmp_path / "results").rglob("*") if p.is_file()], "partial output left behind"

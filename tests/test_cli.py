@@ -43,7 +43,9 @@ def test_inspect_real_s1_zip_pre_ipf29():
     assert info["absolute_orbit"] == 4454
 
 
-@pytest.mark.parametrize("name", ["Data_seperate_files_header_20170810_20180809.zip", "Data_SMOSMANIA_header_values.zip"])
+@pytest.mark.parametrize(
+    "name", ["Data_seperate_files_header_20170810_20180809.zip", "Data_SMOSMANIA_header_values.zip"]
+)
 def test_inspect_real_ismn(name):
     proc = inspect(real_fixture("ismn", name))
     assert proc.returncode == 0, proc.stderr
@@ -81,8 +83,12 @@ def test_inspect_real_cgls_ssm(day, valid_cells):
     assert info["shape"] == {"lat": 448, "lon": 448} and info["valid_cells"] == valid_cells
     assert sorted(info["variables"]) == ["ssm", "ssm_noise"]
     for variable in info["variables"].values():
-        assert (variable["units"], variable["fill_value"], variable["scale_factor"], variable["dtype"]) == \
-            ("%", 255, 0.5, "uint8")
+        assert (variable["units"], variable["fill_value"], variable["scale_factor"], variable["dtype"]) == (
+            "%",
+            255,
+            0.5,
+            "uint8",
+        )
         assert variable["valid_range"] == [0, 200] and variable["flag_values"] == [241, 242, 251, 252, 253]
 
 
@@ -90,8 +96,12 @@ def test_inspect_real_esacci_sm():
     proc = inspect(real_fixture("esacci", ESACCI))
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
-    assert (info["kind"], info["product"], info["version"], info["date"]) == \
-        ("ecv_sm", "ESA CCI SM COMBINED", "04.5", "2010-07-01")
+    assert (info["kind"], info["product"], info["version"], info["date"]) == (
+        "ecv_sm",
+        "ESA CCI SM COMBINED",
+        "04.5",
+        "2010-07-01",
+    )
     assert info["extent"] == {"west": -180.0, "south": -90.0, "east": 180.0, "north": 90.0}
     assert info["shape"] == {"lat": 720, "lon": 1440} and info["valid_cells"] == 164073
     assert list(info["variables"]) == ["t0", "sm", "sm_uncertainty", "dnflag", "flag", "freqbandID", "mode", "sensor"]
@@ -100,8 +110,10 @@ def test_inspect_real_esacci_sm():
 
 
 def test_inspect_knows_reference_products_by_content_not_name(tmp_path):
-    for name, source, kind in (("soil.nc", ("cgls", CGLS.format(day="01")), "csm"),
-                               ("download.bin", ("esacci", ESACCI), "ecv_sm")):
+    for name, source, kind in (
+        ("soil.nc", ("cgls", CGLS.format(day="01")), "csm"),
+        ("download.bin", ("esacci", ESACCI), "ecv_sm"),
+    ):
         (tmp_path / name).write_bytes(real_fixture(*source).read_bytes())
         proc = inspect(tmp_path / name)
         assert proc.returncode == 0, proc.stderr
@@ -150,4 +162,5 @@ def test_inspect_describes_an_slc_and_refuses_a_first_format_sentinel2():
         "a Sentinel-2 product of the first SAFE format (S2A_OPER_PRD_MSIL1C_..., 6 tiles in one product: T53HLA, "
         "T53HMA, T53HNA, T53HNV, T53HPA, T53HPV), which soilsat does not read; use the reprocessed product of each "
         "tile in the compact format from the Copernicus Data Space archive "
-        "(S2A_MSIL1C_20160905T005712_N*_R002_T<tile>_*.SAFE)\n")
+        "(S2A_MSIL1C_20160905T005712_N*_R002_T<tile>_*.SAFE)\n"
+    )

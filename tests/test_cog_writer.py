@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from soilsat.grid import StudyGrid
 from soilsat.cog_stream import cog_writer
+from soilsat.grid import StudyGrid
 from soilsat.io import write_cog
 from soilsat.pyramid import Pyramid, halve, level_shapes
 
@@ -19,8 +19,7 @@ def test_levels_stop_when_one_fits_in_a_tile():
 
 
 def test_halving_averages_valid_pixels_and_keeps_categories():
-    rows = np.array([[[1, 3, 5], [5, np.nan, 7], [2, 4, 6]],
-                     [[1, 2, 3], [3, 1, 2], [2, 3, 1]]], np.float32)
+    rows = np.array([[[1, 3, 5], [5, np.nan, 7], [2, 4, 6]], [[1, 2, 3], [3, 1, 2], [2, 3, 1]]], np.float32)
     rows[0, 2, 2] = np.nan
     half = halve(rows, [False, True])
     assert half.shape == (2, 2, 2)
@@ -41,10 +40,10 @@ def test_pyramid_of_blocks_equals_the_pyramid_of_the_whole(block):
     got = [np.full(e.shape, -1.0, np.float32) for e in expected]
     pyramid = Pyramid(301, 517, [False, True], tile=32)
     for r0 in range(0, 301, block):
-        for lv, first, rows in pyramid.add(raster[:, r0:r0 + block]):
-            got[lv - 1][:, first:first + rows.shape[1]] = rows
+        for lv, first, rows in pyramid.add(raster[:, r0 : r0 + block]):
+            got[lv - 1][:, first : first + rows.shape[1]] = rows
     for lv, first, rows in pyramid.finish():
-        got[lv - 1][:, first:first + rows.shape[1]] = rows
+        got[lv - 1][:, first : first + rows.shape[1]] = rows
     for e, g in zip(expected, got):
         np.testing.assert_array_equal(g, e)
 
@@ -59,10 +58,16 @@ def test_block_written_cog_is_a_cog_with_gdal_average_overviews(tmp_path):
     stack = np.stack([noisy, smooth, mask])
     stack[:2, :, :80] = np.nan  # no data on the left, as outside a swath
     out = tmp_path / "out.tif"
-    with cog_writer(out, grid, ["sigma0_VV", "angle", "mask"], [{"units": "1"}, {"units": "degree"}, {}],
-                    threads=2, categorical=[False, False, True]) as dst:
+    with cog_writer(
+        out,
+        grid,
+        ["sigma0_VV", "angle", "mask"],
+        [{"units": "1"}, {"units": "degree"}, {}],
+        threads=2,
+        categorical=[False, False, True],
+    ) as dst:
         for r0 in range(0, 600, 128):
-            dst.write(r0, stack[:, r0:r0 + 128])
+            dst.write(r0, stack[:, r0 : r0 + 128])
         dst.update_tags(product="P", attribution="Contains modified Copernicus Sentinel data")
     assert not list(tmp_path.glob(".out.tif.*")), "the staging folder is gone"
     with rasterio.open(out) as src:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,8 +67,9 @@ def test_workflow_lints_clean_and_is_snakefmt_formatted():
     bin_dir = Path(sys.executable).parent
     if not (bin_dir / "snakefmt").exists():
         pytest.skip(f"snakefmt not found in {bin_dir}")
-    lint = subprocess.run([str(bin_dir / "snakemake"), "--lint", "--workflow-profile", "none"],
-                          capture_output=True, text=True, cwd=ROOT)
+    lint = subprocess.run(
+        [str(bin_dir / "snakemake"), "--lint", "--workflow-profile", "none"], capture_output=True, text=True, cwd=ROOT
+    )
     assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr, lint.stdout[-3000:]
     fmt = subprocess.run([str(bin_dir / "snakefmt"), "--check", "."], capture_output=True, text=True, cwd=ROOT)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr

@@ -18,22 +18,31 @@ from soilsat.acquire.tables import read_weather
 from test_acquire_era5 import KEY, RETRIES, serve_cds
 
 pytestmark = pytest.mark.e2e
-NAMES = ["S1A_IW_GRDH_1SDV_20200403T171500_20200403T171525_032000_036000_ABCD",
-         "S1A_IW_GRDH_1SDV_20200415T171500_20200415T171525_032175_036600_BCDE"]
+NAMES = [
+    "S1A_IW_GRDH_1SDV_20200403T171500_20200403T171525_032000_036000_ABCD",
+    "S1A_IW_GRDH_1SDV_20200415T171500_20200415T171525_032175_036600_BCDE",
+]
 TOKENS = re.compile(r"(access|refresh)-\d+")
 
 
 def _product(index: int, name: str, data: bytes) -> dict:
     start = f"{name[17:21]}-{name[21:23]}-{name[23:25]}T17:15:00.000000Z"
-    return {"Id": f"id-{index}", "Name": f"{name}.SAFE", "ContentLength": len(data),
-            "Footprint": "geography'SRID=4326;POLYGON ((8 55, 10 55, 10 57, 8 57, 8 55))'",
-            "Checksum": [{"Algorithm": "MD5", "Value": hashlib.md5(data).hexdigest()}],
-            "ContentDate": {"Start": start, "End": start.replace("17:15:00", "17:15:25")},
-            "Attributes": [{"Name": "productType", "Value": "IW_GRDH_1S"},
-                           {"Name": "orbitDirection", "Value": "ASCENDING"},
-                           {"Name": "relativeOrbitNumber", "Value": 117}, {"Name": "orbitNumber", "Value": 32000},
-                           {"Name": "platformShortName", "Value": "SENTINEL-1"},
-                           {"Name": "platformSerialIdentifier", "Value": "A"}]}
+    return {
+        "Id": f"id-{index}",
+        "Name": f"{name}.SAFE",
+        "ContentLength": len(data),
+        "Footprint": "geography'SRID=4326;POLYGON ((8 55, 10 55, 10 57, 8 57, 8 55))'",
+        "Checksum": [{"Algorithm": "MD5", "Value": hashlib.md5(data).hexdigest()}],
+        "ContentDate": {"Start": start, "End": start.replace("17:15:00", "17:15:25")},
+        "Attributes": [
+            {"Name": "productType", "Value": "IW_GRDH_1S"},
+            {"Name": "orbitDirection", "Value": "ASCENDING"},
+            {"Name": "relativeOrbitNumber", "Value": 117},
+            {"Name": "orbitNumber", "Value": 32000},
+            {"Name": "platformShortName", "Value": "SENTINEL-1"},
+            {"Name": "platformSerialIdentifier", "Value": "A"},
+        ],
+    }
 
 
 def test_acquire_run_leaves_no_password_or_token_behind(tmp_path):
@@ -54,11 +63,26 @@ def test_acquire_run_leaves_no_password_or_token_behind(tmp_path):
         configfile.write_text(yaml.safe_dump(config))
         (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
         env = {k: v for k, v in os.environ.items() if not k.startswith("CDSE_")}
-        env |= {"PYTHONPATH": str(ROOT / "scripts"), "HOME": str(tmp_path), "NETRC": str(tmp_path / "no-netrc"),
-                "CDSE_USERNAME": USER, "CDSE_PASSWORD": PASSWORD}
+        env |= {
+            "PYTHONPATH": str(ROOT / "scripts"),
+            "HOME": str(tmp_path),
+            "NETRC": str(tmp_path / "no-netrc"),
+            "CDSE_USERNAME": USER,
+            "CDSE_PASSWORD": PASSWORD,
+        }
         targets = [f"resources/cdse/sentinel1/{name}.zip" for name in NAMES]
-        cmd = [str(SNAKEMAKE), *targets, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-               "--cores", "1", "--configfile", str(configfile)]
+        cmd = [
+            str(SNAKEMAKE),
+            *targets,
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--cores",
+            "1",
+            "--configfile",
+            str(configfile),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
         issued = server._n
         requests = list(server.requests)
@@ -88,11 +112,26 @@ def test_era5_land_run_leaves_no_cds_key_behind(tmp_path):
         configfile.write_text(yaml.safe_dump(config))
         (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CDSE_", "CDSAPI_"))}
-        env |= {"PYTHONPATH": str(ROOT / "scripts"), "HOME": str(tmp_path), "NETRC": str(tmp_path / "no-netrc"),
-                "CDSAPI_KEY": KEY, "CDSAPI_RC": str(tmp_path / "no-cdsapirc")}
+        env |= {
+            "PYTHONPATH": str(ROOT / "scripts"),
+            "HOME": str(tmp_path),
+            "NETRC": str(tmp_path / "no-netrc"),
+            "CDSAPI_KEY": KEY,
+            "CDSAPI_RC": str(tmp_path / "no-cdsapirc"),
+        }
         target = "resources/cdse/cdskey/weather"
-        cmd = [str(SNAKEMAKE), target, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-               "--cores", "1", "--configfile", str(configfile)]
+        cmd = [
+            str(SNAKEMAKE),
+            target,
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--cores",
+            "1",
+            "--configfile",
+            str(configfile),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
         calls = [r for r in cds.requests if r["path"].startswith("/api/retrieve/")]
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -100,8 +139,9 @@ def test_era5_land_run_leaves_no_cds_key_behind(tmp_path):
     assert len(table) == 50 and table[["precipitation", "tmean"]].notna().all().all()
     # the run did use the key: every retrieve-API call carried it
     assert len(cds.submitted) == 3 and calls and all(r["headers"].get("PRIVATE-TOKEN") == KEY for r in calls)
-    searched = [p for d in ("logs", "results", "resources", ".snakemake/log") for p in (tmp_path / d).rglob("*")
-                if p.is_file()]
+    searched = [
+        p for d in ("logs", "results", "resources", ".snakemake/log") for p in (tmp_path / d).rglob("*") if p.is_file()
+    ]
     assert any(p.suffix == ".nc" for p in searched) and any(p.name == "weather.csv" for p in searched)
     leaks = [str(p.relative_to(tmp_path)) for p in searched if KEY in p.read_bytes().decode("latin-1")]
     assert not leaks, f"the CDS API key is written in {leaks}"
@@ -134,8 +174,11 @@ def test_earthdata_search_and_fetch_leave_no_password_or_token_behind(tmp_path, 
         server.files[f"/smap/{name}"] = data
         server.granules.append(granule(name, "2020-09-01", server.file_url(f"/smap/{name}"), data))
         server.fault(f"/smap/{name}", "500")
-        settings = {"earthdata": settings_for(server), "grid": {"margin_m": 250},
-                    "regions": [{"name": "kansas", "lon": -96.6, "lat": 39.1, "size_m": 5000}]}
+        settings = {
+            "earthdata": settings_for(server),
+            "grid": {"margin_m": 250},
+            "regions": [{"name": "kansas", "lon": -96.6, "lat": 39.1, "size_m": 5000}],
+        }
         provider = EarthdataProvider(settings)
         with caplog.at_level(logging.DEBUG):
             catalog = provider.search("smap_l3_sm", ["kansas"], dt.date(2020, 9, 1), dt.date(2020, 9, 1))

@@ -17,12 +17,21 @@ from soilsat.demo.world import RegionSpec, RegionWorld, WorldSpec, make_world
 from soilsat.extract.static import on_grid
 from soilsat.grid import StudyGrid
 
-SPEC = WorldSpec(regions=(RegionSpec("skjern", 8.95, 55.95, 4000, "humid"),
-                          RegionSpec("duero", -5.35, 41.3, 4000, "semiarid")),
-                 start=dt.date(2020, 4, 1), end=dt.date(2020, 4, 5), probes_per_region=2, lucas_samples=4)
+SPEC = WorldSpec(
+    regions=(RegionSpec("skjern", 8.95, 55.95, 4000, "humid"), RegionSpec("duero", -5.35, 41.3, 4000, "semiarid")),
+    start=dt.date(2020, 4, 1),
+    end=dt.date(2020, 4, 5),
+    probes_per_region=2,
+    lucas_samples=4,
+)
 BANDS = ["clay", "silt", "sand", "organic_carbon", "base_saturation"]
-ONE_REGION = WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),), start=dt.date(2020, 1, 1),
-                       end=dt.date(2020, 2, 29), probes_per_region=3, lucas_samples=10)
+ONE_REGION = WorldSpec(
+    regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),),
+    start=dt.date(2020, 1, 1),
+    end=dt.date(2020, 2, 29),
+    probes_per_region=3,
+    lucas_samples=10,
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +58,9 @@ def cell_means(region: RegionWorld, soil: StudyGrid, values: np.ndarray) -> tupl
     index = (rows * soil.width + cols).ravel()
     count = np.bincount(index, minlength=soil.width * soil.height)
     total = np.bincount(index, values.astype(np.float64).ravel(), minlength=soil.width * soil.height)
-    lon, lat = np.meshgrid(soil.x0 + np.arange(soil.width + 1) * soil.resolution,
-                           soil.y0 - np.arange(soil.height + 1) * soil.resolution)
+    lon, lat = np.meshgrid(
+        soil.x0 + np.arange(soil.width + 1) * soil.resolution, soil.y0 - np.arange(soil.height + 1) * soil.resolution
+    )
     corner_in = region.grid.contains(*region.grid.to_grid_crs(lon, lat))
     interior = corner_in[:-1, :-1] & corner_in[1:, :-1] & corner_in[:-1, 1:] & corner_in[1:, 1:]
     return (total / np.maximum(count, 1)).reshape(soil.shape), interior
@@ -94,8 +104,12 @@ def test_values_are_constant_within_a_mapping_unit_and_come_from_the_soil_table(
             assert np.ptp(values, axis=1).max() == 0.0  # one set of attributes per unit
             clay, silt, sand, oc, _ = values[:, 0]
             dominant = ancillary.SOIL_TYPES[soil.soils[k]]
-            expected = (dominant.clay + ancillary.CLAY_BIAS, dominant.silt, dominant.sand - ancillary.CLAY_BIAS,
-                        dominant.organic_carbon)
+            expected = (
+                dominant.clay + ancillary.CLAY_BIAS,
+                dominant.silt,
+                dominant.sand - ancillary.CLAY_BIAS,
+                dominant.organic_carbon,
+            )
             assert (clay, silt, sand, oc) == pytest.approx(expected)
         assert set(np.unique(bands[0])) <= table_clay
         # Units are a few contiguous groups of cells: most neighbours share their unit.
@@ -157,7 +171,7 @@ def test_dem(one_region, tmp_path):
         x0, y0 = src.xy(row, col, offset="ul")
         c0 = int(round((x0 - grid.x0) / 10))
         r0 = int(round((grid.y0 - y0) / 10))
-        block = one_region[0].truth["elevation"].values[r0:r0 + 3, c0:c0 + 3]
+        block = one_region[0].truth["elevation"].values[r0 : r0 + 3, c0 : c0 + 3]
         assert dem[row, col] == pytest.approx(float(block.mean()), abs=1e-3)
 
 

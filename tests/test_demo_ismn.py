@@ -14,8 +14,13 @@ from soilsat.acquire.ismn import daily_soil_moisture, read_ismn, summarize
 from soilsat.demo.ismn import FROZEN_FLAG, network_name, write_ismn_archive
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 
-SPEC = WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),), start=dt.date(2020, 1, 1),
-                 end=dt.date(2020, 2, 29), probes_per_region=3, lucas_samples=10)
+SPEC = WorldSpec(
+    regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),),
+    start=dt.date(2020, 1, 1),
+    end=dt.date(2020, 2, 29),
+    probes_per_region=3,
+    lucas_samples=10,
+)
 FROZEN_DAYS = slice(10, 14)  # a forced cold spell, 2020-01-11 .. 2020-01-14
 
 

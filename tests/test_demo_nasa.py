@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 from conftest import DATA, real_fixture
-
 from soilsat import cli
 from soilsat.demo import modis as demo_modis
 from soilsat.demo import smap as demo_smap
@@ -30,9 +29,13 @@ ENTRY_KEYS = {"source", "name", "path", "region", "size", "md5", "product_type",
 
 @pytest.fixture(scope="module")
 def world():
-    spec = WorldSpec(regions=(RegionSpec("skjern", 8.95, 55.95, 1500, "humid"),
-                              RegionSpec("duero", -5.35, 41.3, 1500, "semiarid")),
-                     start=dt.date(2020, 4, 1), end=dt.date(2020, 4, 9), margin_m=250, s1_repeat_days=6)
+    spec = WorldSpec(
+        regions=(RegionSpec("skjern", 8.95, 55.95, 1500, "humid"), RegionSpec("duero", -5.35, 41.3, 1500, "semiarid")),
+        start=dt.date(2020, 4, 1),
+        end=dt.date(2020, 4, 9),
+        margin_m=250,
+        s1_repeat_days=6,
+    )
     return spec, make_world(spec)
 
 
@@ -53,8 +56,14 @@ def dmr_layout(path: Path) -> dict[str, tuple[str, object]]:
         for var in group:
             kind = var.tag.removeprefix(DAP)
             if kind in DAP_TYPES:
-                fill = next((a.find(f"{DAP}Value").text for a in var.findall(f"{DAP}Attribute")
-                             if a.get("name") == "_FillValue"), None)
+                fill = next(
+                    (
+                        a.find(f"{DAP}Value").text
+                        for a in var.findall(f"{DAP}Attribute")
+                        if a.get("name") == "_FillValue"
+                    ),
+                    None,
+                )
                 out[f"/{group.get('name')}/{var.get('name')}"] = (DAP_TYPES[kind], fill)
     return out
 
@@ -74,15 +83,24 @@ def test_index_entries_describe_the_files(archive):
     assert set(index.columns) == ENTRY_KEYS
     assert set(index["source"]) == {"smap_l1c_tb", "smap_l3_sm", "smap_l2_sm_sp", "mcd12q2", "mod09ga"}
     # 9 days x 2 regions of L3; 2 of 3 days with each pass; Sentinel-1 days that meet a SMAP pass
-    assert index.groupby("source").size().to_dict() == {"mcd12q2": 2, "mod09ga": 6, "smap_l1c_tb": 24,
-                                                        "smap_l2_sm_sp": 6, "smap_l3_sm": 18}
+    assert index.groupby("source").size().to_dict() == {
+        "mcd12q2": 2,
+        "mod09ga": 6,
+        "smap_l1c_tb": 24,
+        "smap_l2_sm_sp": 6,
+        "smap_l3_sm": 18,
+    }
     for row in index.itertuples():
         data = (root / row.path).read_bytes()
         assert row.size == len(data) and row.md5 == hashlib.md5(data).hexdigest() and row.name == Path(row.path).name
     first = index[index["source"] == "smap_l3_sm"].iloc[0]
     assert (first["name"], first["region"], first["product_type"], first["sensing_start"], first["sensing_stop"]) == (
-        "SMAP_L3_SM_P_E_20200401_R19240_001_skjern.h5", "skjern", "SPL3SMP_E", "2020-04-01T00:00:00Z",
-        "2020-04-01T23:59:59Z")
+        "SMAP_L3_SM_P_E_20200401_R19240_001_skjern.h5",
+        "skjern",
+        "SPL3SMP_E",
+        "2020-04-01T00:00:00Z",
+        "2020-04-01T23:59:59Z",
+    )
 
 
 def test_spl2smap_s_has_the_real_products_layout(archive):
@@ -167,14 +185,20 @@ def test_mcd12q2_reads_back_the_years_phenology(world, archive):
     has = weights.sum(axis=1) > 0
     peak = ph["peak"].values.ravel()
     assert np.array_equal(np.isfinite(peak), has & np.isfinite(expected["Peak"]))
-    assert np.allclose(peak[np.isfinite(peak)], (expected["Peak"] - (pd.Timestamp("2019-01-01") - mcd12q2.EPOCH).days
-                                                  + 1)[np.isfinite(peak)])
+    assert np.allclose(
+        peak[np.isfinite(peak)],
+        (expected["Peak"] - (pd.Timestamp("2019-01-01") - mcd12q2.EPOCH).days + 1)[np.isfinite(peak)],
+    )
     valid = np.isfinite(ph["greenup"].values)
-    order = [ph[k].values[valid] for k in ("greenup", "mid-greenup", "maturity", "peak", "senescence",
-                                          "mid-greendown", "dormancy")]
+    order = [
+        ph[k].values[valid]
+        for k in ("greenup", "mid-greenup", "maturity", "peak", "senescence", "mid-greendown", "dormancy")
+    ]
     assert all(np.all(a <= b) for a, b in zip(order, order[1:]))
-    assert np.allclose(ph["evi-amplitude"].values[valid], np.round(expected["EVI_Amplitude"].reshape(
-        ph["peak"].shape)[valid] * 1e4) * 1e-4)
+    assert np.allclose(
+        ph["evi-amplitude"].values[valid],
+        np.round(expected["EVI_Amplitude"].reshape(ph["peak"].shape)[valid] * 1e4) * 1e-4,
+    )
     assert set(np.unique(ph["num-cycles"].values[np.isfinite(ph["num-cycles"].values)])) <= {0.0, 1.0}
     assert ph.attrs["year"] == 2019 and ph.attrs["tile"] == "h17v04"
     on_grid = modis_grid.to_study_grid(ph["peak"], region.grid).ravel()
@@ -203,8 +227,15 @@ def test_mod09ga_cloud_mask_evi_and_yearly_mean(archive):
         expected = np.nanmean(stack, axis=0)
     assert np.allclose(yearly["evi-mean"].values, expected, equal_nan=True)
     assert 0.3 < np.nanmean(yearly["evi-mean"].values) < 0.8  # July
-    assert mod09ga.cloud_free(np.array([0, 1, 2, 3, 4, 1 << 10, 8])).tolist() == [True, False, False, False, False,
-                                                                                 False, True]
+    assert mod09ga.cloud_free(np.array([0, 1, 2, 3, 4, 1 << 10, 8])).tolist() == [
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
 
 
 def test_demo_hdfeos_files_are_built_like_the_real_tile(archive):
@@ -235,32 +266,56 @@ def test_demo_hdfeos_files_are_built_like_the_real_tile(archive):
 
     root, index = archive
     assert grid_vgroups(real_fixture("modis", "MOD13A2.A2025001.h18v09.061.2025022080611.hdf")) == {
-        "MODIS_Grid_16DAY_1km_VI": ("GRID Vgroup", 12)}
+        "MODIS_Grid_16DAY_1km_VI": ("GRID Vgroup", 12)
+    }
     mod09 = root / index[index["source"] == "mod09ga"]["path"].iloc[0]
     assert grid_vgroups(mod09) == {"MODIS_Grid_1km_2D": ("GRID Vgroup", 1), "MODIS_Grid_500m_2D": ("GRID Vgroup", 3)}
     mcd = root / index[index["source"] == "mcd12q2"]["path"].iloc[0]
     assert grid_vgroups(mcd) == {"MCD12Q2": ("GRID Vgroup", 13)}
     summary = cli.inspect(mcd)
     assert (summary["kind"], summary["product"], summary["version"], summary["period"]) == (
-        "mcd12q2", "MCD12Q2", "61", ["2019-01-01", "2019-12-31"])
-    assert summary["variables"]["Greenup"] == {"dtype": "int16", "shape": [2, 6, 6], "fill_value": 32767,
-                                               "scale_factor": None, "units": "days since 1-1-1970"}
+        "mcd12q2",
+        "MCD12Q2",
+        "61",
+        ["2019-01-01", "2019-12-31"],
+    )
+    assert summary["variables"]["Greenup"] == {
+        "dtype": "int16",
+        "shape": [2, 6, 6],
+        "fill_value": 32767,
+        "scale_factor": None,
+        "units": "days since 1-1-1970",
+    }
 
 
 def test_inspect_describes_each_demo_smap_product(archive):
     root, index = archive
-    first = {source: root / index[index["source"] == source]["path"].iloc[0]
-             for source in ("smap_l1c_tb", "smap_l3_sm", "mod09ga")}
+    first = {
+        source: root / index[index["source"] == source]["path"].iloc[0]
+        for source in ("smap_l1c_tb", "smap_l3_sm", "mod09ga")
+    }
     l1c = cli.inspect(first["smap_l1c_tb"])
     assert (l1c["kind"], l1c["product"], l1c["version"], l1c["crid"], l1c["overpass"]) == (
-        "smap_l1c_tb", "SPL1CTB_E", "006", "R19240", "AM")
+        "smap_l1c_tb",
+        "SPL1CTB_E",
+        "006",
+        "R19240",
+        "AM",
+    )
     assert l1c["grid"] == {"name": "EASE-Grid 2.0 global M09", "cells": 2, "rows": [137, 137], "columns": [2023, 2024]}
-    assert l1c["variables"]["Global_Projection/cell_tb_h_fore"] == {"dtype": "float32", "shape": [2],
-                                                                    "fill_value": -9999.0, "units": "Kelvin"}
+    assert l1c["variables"]["Global_Projection/cell_tb_h_fore"] == {
+        "dtype": "float32",
+        "shape": [2],
+        "fill_value": -9999.0,
+        "units": "Kelvin",
+    }
     l3 = cli.inspect(first["smap_l3_sm"])
     assert (l3["kind"], l3["product"], l3["date"]) == ("smap_l3_sm", "SPL3SMP_E", "2020-04-01")
-    assert l3["grid"] == {"name": "EASE-Grid 2.0 global M09", "AM": {"rows": [137, 137], "columns": [2023, 2024]},
-                          "PM": {"rows": [137, 137], "columns": [2023, 2024]}}
+    assert l3["grid"] == {
+        "name": "EASE-Grid 2.0 global M09",
+        "AM": {"rows": [137, 137], "columns": [2023, 2024]},
+        "PM": {"rows": [137, 137], "columns": [2023, 2024]},
+    }
     assert l3["variables"]["Soil_Moisture_Retrieval_Data_PM/soil_moisture_pm"]["fill_value"] == -9999.0
     mod09 = cli.inspect(first["mod09ga"])
     assert (mod09["kind"], mod09["product"], mod09["date"]) == ("mod09ga", "MOD09GA", "2019-07-01")

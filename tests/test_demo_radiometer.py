@@ -10,11 +10,10 @@ import pytest
 import rioxarray  # noqa: F401  (reads the CF grid mapping)
 import xarray as xr
 
-from synthetic import BLOCK_MEAN, truth
-
 from soilsat.demo import radiometer
 from soilsat.demo.radiometer import CoarseProductSettings
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
+from synthetic import BLOCK_MEAN, truth
 
 EXACT = dict(footprint_fwhm_px=0.0, bias=0.0, seasonal_error=0.0)
 
@@ -25,18 +24,28 @@ def field_truth(sm: np.ndarray, days: pd.DatetimeIndex, resolution: float = 10.0
     x = 500_000 + (np.arange(nx) + 0.5) * resolution
     y = 6_200_000 - (np.arange(ny) + 0.5) * resolution
     return xr.Dataset(
-        {"sm": (("time", "y", "x"), sm.astype(np.float32)), "parcel": (("y", "x"), np.zeros((ny, nx), dtype=int)),
-         "parcel_fcover": (("time", "parcel_id"), np.zeros((len(days), 1))),
-         "tmean": (("time",), np.full(len(days), 16.85))},
-        coords={"time": days, "y": y, "x": x, "parcel_id": [0]}, attrs={"crs": "EPSG:32632", "region": "r"},
+        {
+            "sm": (("time", "y", "x"), sm.astype(np.float32)),
+            "parcel": (("y", "x"), np.zeros((ny, nx), dtype=int)),
+            "parcel_fcover": (("time", "parcel_id"), np.zeros((len(days), 1))),
+            "tmean": (("time",), np.full(len(days), 16.85)),
+        },
+        coords={"time": days, "y": y, "x": x, "parcel_id": [0]},
+        attrs={"crs": "EPSG:32632", "region": "r"},
     )
 
 
 @pytest.fixture(scope="module")
 def demo_truth() -> xr.Dataset:
     """Two spring months of a small humid region of the demo world."""
-    spec = WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),), start=dt.date(2020, 4, 1),
-                     end=dt.date(2020, 5, 30), margin_m=250.0, probes_per_region=2, lucas_samples=4)
+    spec = WorldSpec(
+        regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),),
+        start=dt.date(2020, 4, 1),
+        end=dt.date(2020, 5, 30),
+        margin_m=250.0,
+        probes_per_region=2,
+        lucas_samples=4,
+    )
     return make_world(spec)[0].truth
 
 
@@ -47,7 +56,8 @@ def white_noise():
     sm = np.random.default_rng(3).uniform(0.15, 0.35, (len(days), 96, 96))
     truth = field_truth(sm, days)
     gaussian = radiometer.coarse_product(
-        truth, CoarseProductSettings(40.0, 0.0, 0.0, footprint_fwhm_px=1.5, bias=0.0, seasonal_error=0.0), 1)
+        truth, CoarseProductSettings(40.0, 0.0, 0.0, footprint_fwhm_px=1.5, bias=0.0, seasonal_error=0.0), 1
+    )
     block = radiometer.coarse_product(truth, CoarseProductSettings(40.0, 0.0, 0.0, **EXACT), 1)
     return gaussian, block
 
@@ -55,8 +65,8 @@ def white_noise():
 def lag_correlation(values: np.ndarray, lag: int, interior: slice) -> float:
     """Correlation of the anomalies of pixels `lag` columns apart, pooled over days and interior rows."""
     anomaly = values - values.mean(axis=0)
-    a = anomaly[:, interior, interior.start:interior.stop - lag].ravel()
-    b = anomaly[:, interior, interior.start + lag:interior.stop].ravel()
+    a = anomaly[:, interior, interior.start : interior.stop - lag].ravel()
+    b = anomaly[:, interior, interior.start + lag : interior.stop].ravel()
     return float(np.corrcoef(a, b)[0, 1])
 
 
@@ -103,14 +113,15 @@ def test_mean_error_against_the_block_mean_is_the_configured_bias(demo_truth):
     reference = radiometer.block_mean(demo_truth["sm"].values.astype(np.float64), 20)
     for bias in (-0.03, 0.05):
         product = radiometer.coarse_product(
-            demo_truth, CoarseProductSettings(200.0, 0.04, 1.3, footprint_fwhm_px=1.5, bias=bias, seasonal_error=0.0),
-            7)
+            demo_truth, CoarseProductSettings(200.0, 0.04, 1.3, footprint_fwhm_px=1.5, bias=bias, seasonal_error=0.0), 7
+        )
         error = product["sm"].values - reference
         assert error.size == 60 * 10 * 10
         assert error.mean() == pytest.approx(bias, abs=0.003)  # noise: 0.04 / sqrt(6000) = 0.0005
         assert error.std() == pytest.approx(0.04, abs=0.006)  # the random error, plus the footprint's departure
     exact = radiometer.coarse_product(
-        demo_truth, CoarseProductSettings(200.0, 0.0, 0.0, footprint_fwhm_px=1.5, bias=0.0, seasonal_error=0.0), 7)
+        demo_truth, CoarseProductSettings(200.0, 0.0, 0.0, footprint_fwhm_px=1.5, bias=0.0, seasonal_error=0.0), 7
+    )
     departure = exact["sm"].values - reference
     assert abs(departure.mean()) < 0.002 and 0.001 < np.sqrt((departure**2).mean()) < 0.02  # not the block mean
 
@@ -119,7 +130,8 @@ def test_seasonal_error_is_driest_in_july_and_wettest_in_january():
     days = pd.DatetimeIndex(["2020-01-14", "2020-04-14", "2020-07-14", "2020-10-13"])
     truth = field_truth(np.full((4, 8, 8), 0.25), days)
     product = radiometer.coarse_product(
-        truth, CoarseProductSettings(40.0, 0.0, 0.0, footprint_fwhm_px=1.5, bias=-0.03, seasonal_error=0.02), 1)
+        truth, CoarseProductSettings(40.0, 0.0, 0.0, footprint_fwhm_px=1.5, bias=-0.03, seasonal_error=0.02), 1
+    )
     error = product["sm"].values.mean(axis=(1, 2)) - 0.25
     np.testing.assert_allclose(error, -0.03 + radiometer.seasonal_offset(days, 0.02), atol=1e-6)
     assert error[2] == pytest.approx(-0.05, abs=1e-4) and error[0] == pytest.approx(-0.01, abs=2e-4)
@@ -135,8 +147,8 @@ def test_product_is_reproducible_and_refuses_a_negative_footprint(demo_truth):
     np.testing.assert_array_equal(first["tb_h"].values, again["tb_h"].values)
     with pytest.raises(ValueError, match="footprint FWHM -1 is negative"):
         radiometer.coarse_product(
-            demo_truth, CoarseProductSettings(200.0, 0.04, 1.3, footprint_fwhm_px=-1.0, bias=0.0, seasonal_error=0.0),
-            5)
+            demo_truth, CoarseProductSettings(200.0, 0.04, 1.3, footprint_fwhm_px=-1.0, bias=0.0, seasonal_error=0.0), 5
+        )
 
 
 def test_topp_inversion_and_fresnel_limits():

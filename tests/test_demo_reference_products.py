@@ -17,9 +17,13 @@ from soilsat.demo.world import RegionSpec, RegionWorld, WorldSpec, make_world, s
 from soilsat.reference import cgls_ssm, esacci_sm
 from soilsat.reference.sampling import sample_points
 
-SPEC = WorldSpec(regions=(RegionSpec("skjern", 8.95, 55.95, 3000, "humid"),
-                          RegionSpec("duero", -5.35, 41.3, 3000, "semiarid")),
-                 start=dt.date(2020, 1, 1), end=dt.date(2020, 3, 31), probes_per_region=3, lucas_samples=4)
+SPEC = WorldSpec(
+    regions=(RegionSpec("skjern", 8.95, 55.95, 3000, "humid"), RegionSpec("duero", -5.35, 41.3, 3000, "semiarid")),
+    start=dt.date(2020, 1, 1),
+    end=dt.date(2020, 3, 31),
+    probes_per_region=3,
+    lucas_samples=4,
+)
 REAL_CGLS = ("cgls", "c_gls_SSM1km_201706010000_CEURO_S1CSAR_V1.1.1.nc")
 REAL_ESACCI = ("esacci", "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20100701000000-fv04.5.nc")
 
@@ -38,8 +42,9 @@ def archive(world, tmp_path_factory):
     return folder, csm, ecv
 
 
-def truth_cell_means(region: RegionWorld, lattice: tuple[float, float, float], lat: np.ndarray,
-                     lon: np.ndarray) -> np.ndarray:
+def truth_cell_means(
+    region: RegionWorld, lattice: tuple[float, float, float], lat: np.ndarray, lon: np.ndarray
+) -> np.ndarray:
     """(day, lat, lon) means of the truth over the pixels whose centres fall in each cell (NaN: no pixel)."""
     west_edge, north_edge, cell = lattice
     plon, plat = region.grid.lonlat()
@@ -54,12 +59,22 @@ def truth_cell_means(region: RegionWorld, lattice: tuple[float, float, float], l
 def layout(path) -> dict:
     """What must agree with the real product: format, dimensions, and every variable's type, attributes, storage."""
     with netCDF4.Dataset(path) as nc:
-        return {"format": nc.data_model, "dims": {n: d.isunlimited() for n, d in nc.dimensions.items()},
-                "globals": sorted(nc.ncattrs()),
-                "vars": {n: (str(v.dtype), v.dimensions, {k: str(v.getncattr(k)) for k in v.ncattrs()
-                                                          if k not in ("valid_range",) or n != "t0"},
-                             v.filters()["zlib"], v.filters()["shuffle"], v.filters()["complevel"])
-                         for n, v in nc.variables.items()}}
+        return {
+            "format": nc.data_model,
+            "dims": {n: d.isunlimited() for n, d in nc.dimensions.items()},
+            "globals": sorted(nc.ncattrs()),
+            "vars": {
+                n: (
+                    str(v.dtype),
+                    v.dimensions,
+                    {k: str(v.getncattr(k)) for k in v.ncattrs() if k not in ("valid_range",) or n != "t0"},
+                    v.filters()["zlib"],
+                    v.filters()["shuffle"],
+                    v.filters()["complevel"],
+                )
+                for n, v in nc.variables.items()
+            },
+        }
 
 
 def test_index_entries_name_the_files(archive):
@@ -67,8 +82,11 @@ def test_index_entries_name_the_files(archive):
     assert len(csm) == len(ecv) == 2 * 91
     entry = csm[0]
     assert set(entry) >= {"source", "name", "path", "region", "size", "md5"}
-    assert (entry["source"], entry["region"], entry["path"]) == \
-        ("csm", "skjern", "csm/c_gls_SSM1km_202001010000_CEURO_S1CSAR_V1.1.1_skjern.nc")
+    assert (entry["source"], entry["region"], entry["path"]) == (
+        "csm",
+        "skjern",
+        "csm/c_gls_SSM1km_202001010000_CEURO_S1CSAR_V1.1.1_skjern.nc",
+    )
     assert entry["md5"] == hashlib.md5((folder / entry["path"]).read_bytes()).hexdigest()
     assert ecv[-1]["name"] == "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20200331000000-fv05.2_duero.nc"
     assert ecv[-1]["sensing_start"] == "2020-03-31T00:00:00Z"
@@ -79,8 +97,12 @@ def test_csm_files_have_the_layout_of_the_real_product(archive):
     demo, real = layout(folder / csm[0]["path"]), layout(real_fixture(*REAL_CGLS))
     assert demo == real
     info = cgls_ssm.describe(folder / csm[0]["path"])
-    assert (info["product"], info["version"], info["tile"], info["date"]) == ("CGLS SSM 1km", "V1.1.1", "CEURO",
-                                                                             "2020-01-01")
+    assert (info["product"], info["version"], info["tile"], info["date"]) == (
+        "CGLS SSM 1km",
+        "V1.1.1",
+        "CEURO",
+        "2020-01-01",
+    )
     assert (info["extent"]["west"] + 11) * 112 == pytest.approx(round((info["extent"]["west"] + 11) * 112))
 
 
@@ -95,8 +117,9 @@ def test_csm_has_values_only_on_pass_days_scaled_between_each_cells_extremes(wor
         on_pass = np.array([pd.Timestamp(ds["time"].values) in pass_days for ds in data])
         ssm = np.stack([ds["ssm"].values for ds in data])
         assert on_pass.sum() == len(pass_days) > 10
-        assert np.isnan(ssm[~on_pass]).all() and all((ds["ssm_flag"].values == 255).all() for ds, p in
-                                                      zip(data, on_pass) if not p)
+        assert np.isnan(ssm[~on_pass]).all() and all(
+            (ds["ssm_flag"].values == 255).all() for ds, p in zip(data, on_pass) if not p
+        )
         values = ssm[on_pass]
         land = np.isfinite(values).all(axis=0)
         assert land.sum() >= 20 and np.nanmin(values) >= 0 and np.nanmax(values) <= 100
@@ -117,8 +140,10 @@ def test_ecv_files_have_the_layout_of_the_real_product(archive):
         assert demo.id == "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20200101000000-fv05.2.nc"
     info = esacci_sm.describe(folder / ecv[0]["path"])
     assert (info["version"], info["date"]) == ("05.2", "2020-01-01")
-    assert (info["extent"]["west"] * 4, info["extent"]["north"] * 4) == (round(info["extent"]["west"] * 4),
-                                                                          round(info["extent"]["north"] * 4))
+    assert (info["extent"]["west"] * 4, info["extent"]["north"] * 4) == (
+        round(info["extent"]["west"] * 4),
+        round(info["extent"]["north"] * 4),
+    )
 
 
 def test_ecv_is_the_truths_cell_mean_plus_the_bias_with_frozen_days_flagged(world, archive):

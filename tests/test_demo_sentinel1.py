@@ -29,8 +29,13 @@ def _open(safe: Path, group: str | None = None):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """A tiny one-region world, its products written and extracted once for the module."""
-    spec = WorldSpec(regions=(RegionSpec("tiny", 8.95, 55.95, 1500, "humid"),), start=dt.date(2020, 1, 1),
-                     end=dt.date(2020, 1, 20), probes_per_region=3, lucas_samples=10)
+    spec = WorldSpec(
+        regions=(RegionSpec("tiny", 8.95, 55.95, 1500, "humid"),),
+        start=dt.date(2020, 1, 1),
+        end=dt.date(2020, 1, 20),
+        probes_per_region=3,
+        lucas_samples=10,
+    )
     world = make_world(spec)
     root = tmp_path_factory.mktemp("s1")
     records = write_products(world, spec, root / "archive", root / "truth")

@@ -23,8 +23,13 @@ NAME = re.compile(r"^S2[AB]_MSIL(2A|1C)_(\d{8})T\d{6}_N0500_R\d{3}_T(\d{2}[A-Z]{
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    spec = WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),), start=dt.date(2020, 4, 1),
-                     end=dt.date(2020, 4, 30), probes_per_region=3, lucas_samples=10)
+    spec = WorldSpec(
+        regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),),
+        start=dt.date(2020, 4, 1),
+        end=dt.date(2020, 4, 30),
+        probes_per_region=3,
+        lucas_samples=10,
+    )
     world = make_world(spec)
     root = tmp_path_factory.mktemp("s2demo")
     rows = write_products(world, spec, root / "archive", root / "truth", workers=1)
@@ -37,8 +42,17 @@ def _open(path: str):
         return rasterio.open(path)
 
 
-@pytest.mark.parametrize("lon, lat, tile", [(8.95, 55.95, "32UMH"), (10.2, 56.15, "32VNH"), (2.35, 48.85, "31UDQ"),
-                                            (-74.0, 40.7, "18TWL"), (151.2, -33.87, "56HLH"), (-5.35, 41.30, "30TUL")])
+@pytest.mark.parametrize(
+    "lon, lat, tile",
+    [
+        (8.95, 55.95, "32UMH"),
+        (10.2, 56.15, "32VNH"),
+        (2.35, 48.85, "31UDQ"),
+        (-74.0, 40.7, "18TWL"),
+        (151.2, -33.87, "56HLH"),
+        (-5.35, 41.30, "30TUL"),
+    ],
+)
 def test_mgrs_tile_matches_known_sentinel2_tiles(lon, lat, tile):
     assert mgrs_tile(lon, lat) == tile
 
@@ -73,10 +87,14 @@ def test_zip_layout_as_delivered(demo):
     safe = l2a["name"] + ".SAFE/"
     assert all(n.startswith(safe) for n in names)
     assert safe + "MTD_MSIL2A.xml" in names and safe + "manifest.safe" in names
-    for pattern in [r"GRANULE/L2A_T32UMH_A\d{6}_\d{8}T\d{6}/IMG_DATA/R10m/T32UMH_\d{8}T\d{6}_B0[2348]_10m\.jp2",
-                    r"IMG_DATA/R20m/T32UMH_\d{8}T\d{6}_(B0[2-7]|B8A|B1[12]|SCL)_20m\.jp2",
-                    r"IMG_DATA/R60m/T32UMH_\d{8}T\d{6}_B0[19]_60m\.jp2",
-                    r"QI_DATA/MSK_CLDPRB_20m\.jp2", r"QI_DATA/MSK_SNWPRB_20m\.jp2", r"GRANULE/L2A_[^/]+/MTD_TL\.xml"]:
+    for pattern in [
+        r"GRANULE/L2A_T32UMH_A\d{6}_\d{8}T\d{6}/IMG_DATA/R10m/T32UMH_\d{8}T\d{6}_B0[2348]_10m\.jp2",
+        r"IMG_DATA/R20m/T32UMH_\d{8}T\d{6}_(B0[2-7]|B8A|B1[12]|SCL)_20m\.jp2",
+        r"IMG_DATA/R60m/T32UMH_\d{8}T\d{6}_B0[19]_60m\.jp2",
+        r"QI_DATA/MSK_CLDPRB_20m\.jp2",
+        r"QI_DATA/MSK_SNWPRB_20m\.jp2",
+        r"GRANULE/L2A_[^/]+/MTD_TL\.xml",
+    ]:
         assert any(re.search(pattern, n) for n in names), pattern
     assert len([n for n in names if "/R10m/" in n]) == 4
     assert len([n for n in names if "/R20m/" in n]) == 10
@@ -146,8 +164,16 @@ def test_truth_rasters_on_study_grid(demo):
         assert truth.exists() == (r["product_type"] == "S2MSI2A")
         if truth.exists():
             with rasterio.open(truth) as t:
-                assert t.descriptions == ("cloud", "snow", "shadow", "ndvi_true", "ndwi_true", "nbr2_true", "bare_true",
-                                          "evi_true")
+                assert t.descriptions == (
+                    "cloud",
+                    "snow",
+                    "shadow",
+                    "ndvi_true",
+                    "ndwi_true",
+                    "nbr2_true",
+                    "bare_true",
+                    "evi_true",
+                )
                 assert (t.height, t.width) == grid.shape and t.transform == grid.transform
                 cloud = t.read(1)
                 assert abs(cloud.mean() * 100 - r["cloud_cover"]) < 25  # the tile is wider than the grid
@@ -158,8 +184,9 @@ def test_bare_soil_obeys_tziolas_rule_and_dense_vegetation_does_not(demo):
     w = world[0]
     lc = w.truth["landcover"].values
     for day in pd.date_range("2020-04-01", "2020-04-30", freq="5D"):
-        surface = rf.surface_reflectance(w.fcover(day), w.soil_moisture(day), w.truth["clay"].values,
-                                         w.truth["soc"].values, lc == 512)
+        surface = rf.surface_reflectance(
+            w.fcover(day), w.soil_moisture(day), w.truth["clay"].values, w.truth["soc"].values, lc == 512
+        )
         bare = rf.truth_indices(surface)["bare_true"] == 1
         tilled = w.bare(day) & (w.fcover(day) <= 0.05) & (lc != 512)
         dense = w.fcover(day) >= 0.7

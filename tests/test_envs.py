@@ -89,24 +89,36 @@ class RuleSoftware:
 def load_rules(snakefile: Path = ROOT / "Snakefile") -> list[RuleSoftware]:
     """Every rule of the workflow, parsed with Snakemake's API on the shipped config."""
     from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import (ConfigSettings, OutputSettings, ResourceSettings, StorageSettings,
-                                          WorkflowSettings)
+    from snakemake.settings.types import (
+        ConfigSettings,
+        OutputSettings,
+        ResourceSettings,
+        StorageSettings,
+        WorkflowSettings,
+    )
 
     with SnakemakeApi(OutputSettings()) as api:
-        workflow = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
-                                storage_settings=StorageSettings(), workflow_settings=WorkflowSettings(),
-                                snakefile=snakefile, workdir=snakefile.parent)._workflow
+        workflow = api.workflow(
+            resource_settings=ResourceSettings(),
+            config_settings=ConfigSettings(),
+            storage_settings=StorageSettings(),
+            workflow_settings=WorkflowSettings(),
+            snakefile=snakefile,
+            workdir=snakefile.parent,
+        )._workflow
         rules = []
         for rule in workflow.rules:
             base = Path(rule.basedir)
             env = rule.conda_env
-            rules.append(RuleSoftware(
-                name=rule.name,
-                script=(base / rule.script).resolve() if rule.script else None,
-                conda_env=(base / str(env)).resolve() if env else None,
-                container=str(rule.container_img) if rule.container_img else None,
-                norun=bool(rule.norun),
-            ))
+            rules.append(
+                RuleSoftware(
+                    name=rule.name,
+                    script=(base / rule.script).resolve() if rule.script else None,
+                    conda_env=(base / str(env)).resolve() if env else None,
+                    container=str(rule.container_img) if rule.container_img else None,
+                    norun=bool(rule.norun),
+                )
+            )
     return rules
 
 
@@ -128,8 +140,10 @@ def is_optional(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
         parent = parents[node]
         if isinstance(parent, ast.Try) and node in parent.body:
             for handler in parent.handlers:
-                names = [h.id if isinstance(h, ast.Name) else getattr(h, "attr", "") for h in
-                         (handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type])]
+                names = [
+                    h.id if isinstance(h, ast.Name) else getattr(h, "attr", "")
+                    for h in (handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type])
+                ]
                 if {"ImportError", "ModuleNotFoundError"} & set(names):
                     return True
         if isinstance(parent, ast.If) and "TYPE_CHECKING" in ast.unparse(parent.test):
@@ -222,15 +236,20 @@ def missing_packages(rules: list[RuleSoftware]) -> list[str]:
             if name in EXTERNAL_IMPORTS:
                 continue
             if package is None:
-                problems.append(f"rule {rule.name}: import {name} ({', '.join(sorted(files))}) "
-                                f"is not in IMPORT_PACKAGES of tests/test_envs.py")
+                problems.append(
+                    f"rule {rule.name}: import {name} ({', '.join(sorted(files))}) "
+                    f"is not in IMPORT_PACKAGES of tests/test_envs.py"
+                )
             elif package.lower() not in provided:
-                problems.append(f"rule {rule.name}: {rule.conda_env.name} lacks {package} "
-                                f"(import {name} in {', '.join(sorted(files))})")
+                problems.append(
+                    f"rule {rule.name}: {rule.conda_env.name} lacks {package} "
+                    f"(import {name} in {', '.join(sorted(files))})"
+                )
         for call, packages in sorted(CALL_PACKAGES.items()):
             if call in calls and not provided & set(packages):
-                problems.append(f"rule {rule.name}: {rule.conda_env.name} lacks {' or '.join(packages)} "
-                                f"(needed by .{call}())")
+                problems.append(
+                    f"rule {rule.name}: {rule.conda_env.name} lacks {' or '.join(packages)} (needed by .{call}())"
+                )
     return problems
 
 
@@ -248,8 +267,11 @@ def test_check_reports_a_removed_dependency(rules, tmp_path):
     # Take a rule that needs a conda package, drop that package from a copy of its env.
     for rule in rules:
         if rule.conda_env and rule.script and not rule.norun:
-            needed = sorted(IMPORT_PACKAGES[name] for name in script_requirements(rule.script)[0]
-                            if not IMPORT_PACKAGES.get(name, "pip:").startswith("pip:"))
+            needed = sorted(
+                IMPORT_PACKAGES[name]
+                for name in script_requirements(rule.script)[0]
+                if not IMPORT_PACKAGES.get(name, "pip:").startswith("pip:")
+            )
             if needed:
                 break
     else:
@@ -270,9 +292,13 @@ def test_check_reports_unknown_imports_and_rules_without_software(tmp_path):
     script.write_text("import os\nimport numpy as np\nimport not_a_known_package\nfrom soilsat import io\n")
     env = tmp_path / "env.yaml"
     env.write_text("channels: [conda-forge, nodefaults]\ndependencies: [python=3.11]\n")
-    problems = missing_packages([RuleSoftware("r1", script, env, None, False),
-                                 RuleSoftware("r2", None, None, None, False),
-                                 RuleSoftware("r3", None, None, "docker://example/tool:1.0", False)])
+    problems = missing_packages(
+        [
+            RuleSoftware("r1", script, env, None, False),
+            RuleSoftware("r2", None, None, None, False),
+            RuleSoftware("r3", None, None, "docker://example/tool:1.0", False),
+        ]
+    )
     assert any(p.startswith(f"rule r1: env.yaml lacks numpy (import numpy in {script}") for p in problems)
     assert any("import not_a_known_package" in p and "IMPORT_PACKAGES" in p for p in problems)
     assert "rule r2: neither conda: nor container:" in problems
@@ -321,21 +347,27 @@ def test_env_pins_major_minor_from_conda_forge_like_the_virtualenv(env):
             pip_name = CONDA_TO_PIP.get(name, name).lower()
             if pip_name in pins:
                 # conda-forge builds carry the upstream version; PyPI may add a post-release.
-                assert pins[pip_name] == exact or pins[pip_name].startswith(exact + "."), \
+                assert pins[pip_name] == exact or pins[pip_name].startswith(exact + "."), (
                     f"{env.name}: {name} known to work {exact} but requirements.txt pins {pip_name}=={pins[pip_name]}"
+                )
                 checked += 1
     assert checked >= 3
 
 
 def software_lints(snakefile: Path) -> list[str]:
     """Rules that `snakemake --lint` says lack a conda env or container."""
-    proc = subprocess.run([str(SNAKEMAKE), "--lint", "--snakefile", str(snakefile), "--workflow-profile", "none"],
-                          capture_output=True, text=True, cwd=snakefile.parent)
+    proc = subprocess.run(
+        [str(SNAKEMAKE), "--lint", "--snakefile", str(snakefile), "--workflow-profile", "none"],
+        capture_output=True,
+        text=True,
+        cwd=snakefile.parent,
+    )
     text = proc.stdout + proc.stderr
     assert "Congratulations" in text or "Lints for" in text, text[-2000:]
     blocks = re.split(r"^Lints for rule (\w+) ", text, flags=re.M)[1:]
-    return [rule for rule, body in zip(blocks[::2], blocks[1::2])
-            if "conda environment or container for each rule" in body]
+    return [
+        rule for rule, body in zip(blocks[::2], blocks[1::2]) if "conda environment or container for each rule" in body
+    ]
 
 
 def test_lint_finds_no_rule_without_software(tmp_path):
@@ -343,9 +375,11 @@ def test_lint_finds_no_rule_without_software(tmp_path):
         pytest.skip(f"snakemake not found at {SNAKEMAKE}")
     assert software_lints(ROOT / "Snakefile") == []
     # The same lint parse names a rule that has neither conda: nor container:.
-    (tmp_path / "Snakefile").write_text('rule bare:\n    output: "x"\n    log: "l"\n    shell: "touch {output} 2> {log}"\n'
-                                        'rule fine:\n    output: "y"\n    log: "m"\n    conda: "e.yaml"\n'
-                                        '    shell: "touch {output} 2> {log}"\n')
+    (tmp_path / "Snakefile").write_text(
+        'rule bare:\n    output: "x"\n    log: "l"\n    shell: "touch {output} 2> {log}"\n'
+        'rule fine:\n    output: "y"\n    log: "m"\n    conda: "e.yaml"\n'
+        '    shell: "touch {output} 2> {log}"\n'
+    )
     (tmp_path / "e.yaml").write_text("channels: [conda-forge, nodefaults]\ndependencies: [python=3.11.7]\n")
     assert software_lints(tmp_path / "Snakefile") == ["bare"]
 

@@ -22,9 +22,20 @@ def test_metrics_table_scores_the_repeat_mean_and_each_repeat():
     rows = []
     for repeat, offset in (("0", 0.1), ("1", -0.1), ("mean", 0.0)):
         for probe, region, lc in (("a", "x", 211), ("b", "y", 311)):
-            rows += [dict(model="lstm", variant="full", repeat=repeat, probe=probe, time=t, region=region,
-                          landcover=lc, observed=float(t), predicted=t + offset + (0.5 if probe == "b" else 0))
-                     for t in range(4)]
+            rows += [
+                dict(
+                    model="lstm",
+                    variant="full",
+                    repeat=repeat,
+                    probe=probe,
+                    time=t,
+                    region=region,
+                    landcover=lc,
+                    observed=float(t),
+                    predicted=t + offset + (0.5 if probe == "b" else 0),
+                )
+                for t in range(4)
+            ]
     table = metrics_table(pd.DataFrame(rows))
     assert list(table.columns[:4]) == ["model", "variant", "level", "group"]
     overall = table[table.level == "all"].iloc[0]

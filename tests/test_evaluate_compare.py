@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soilsat.evaluate.compare import comparison_metrics, common_rows
+from soilsat.evaluate.compare import common_rows, comparison_metrics
 
 DAYS = pd.date_range("2020-04-01", periods=10, freq="D")
 PROBES = {"a": 211, "b": 211, "c": 312}  # probe -> CORINE land cover
@@ -14,8 +14,21 @@ PROBES = {"a": 211, "b": 211, "c": 312}  # probe -> CORINE land cover
 
 def rows(model: str, variant: str, probes: dict, days, predicted, repeat: str = "mean") -> pd.DataFrame:
     """Tidy predictions of one model on the given probes and days."""
-    table = pd.DataFrame([{"model": model, "variant": variant, "repeat": repeat, "probe": p, "time": d,
-                           "region": "r", "landcover": lc} for p, lc in probes.items() for d in days])
+    table = pd.DataFrame(
+        [
+            {
+                "model": model,
+                "variant": variant,
+                "repeat": repeat,
+                "probe": p,
+                "time": d,
+                "region": "r",
+                "landcover": lc,
+            }
+            for p, lc in probes.items()
+            for d in days
+        ]
+    )
     table["observed"] = np.tile(np.linspace(0.1, 0.3, len(days)), len(probes))
     table["predicted"] = table["observed"] + predicted
     return table
@@ -43,8 +56,7 @@ def test_every_model_is_scored_on_identical_probe_days(predictions):
         assert len(set(map(frozenset, days.values()))) == 1, f"scope {scope}: models scored on different rows"
     # sigma0 days (every second) before the product stops (6 days), with an observation: 3 days x 3 probes - 1
     everywhere = common[common["scope"] == "all"]
-    assert set(everywhere["model"] + " " + everywhere["variant"]) == {"lstm full", "random_forest full",
-                                                                     "csm default"}
+    assert set(everywhere["model"] + " " + everywhere["variant"]) == {"lstm full", "random_forest full", "csm default"}
     assert len(everywhere) == 3 * (3 * 3 - 1)
     farmed = common[common["scope"] == "agriculture"]
     assert set(farmed["probe"]) == {"a", "b"} and len(farmed) == 4 * (3 * 2 - 1)
@@ -67,8 +79,11 @@ def test_own_rows_and_repeat_spread_sit_beside(predictions):
 
 def test_a_model_missing_a_probe_day_removes_it_for_all(predictions):
     before = common_rows(predictions)
-    dropped = predictions.drop(predictions[(predictions["model"] == "csm") & (predictions["probe"] == "c")
-                                           & (predictions["time"] == DAYS[2])].index)
+    dropped = predictions.drop(
+        predictions[
+            (predictions["model"] == "csm") & (predictions["probe"] == "c") & (predictions["time"] == DAYS[2])
+        ].index
+    )
     after = common_rows(dropped)
     lost = set(zip(before["probe"], before["time"])) - set(zip(after["probe"], after["time"]))
     assert lost == {("c", DAYS[2])}

@@ -8,21 +8,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soilsat.extract.probes import probe_days
 from soilsat.extract.points import locate
+from soilsat.extract.probes import probe_days
 from soilsat.extract.samples import closest_in_time, drop_outliers
-from soilsat.extract.windows import phenology, smooth_daily
 from soilsat.extract.series import window_statistic, zscore_outliers
 from soilsat.extract.static import slope_aspect
+from soilsat.extract.windows import phenology, smooth_daily
 from soilsat.grid import region_grid
 
 
 def test_frozen_days_removed_and_sites_kept():
-    daily = pd.DataFrame({
-        "site": ["a", "a", "a", "b"], "probe": ["A", "A", "A", "B"],
-        "date": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-01"]),
-        "sm": [0.2, 0.3, 0.25, 0.1], "ts_max": [1.0, 0.0, -2.0, np.nan], "lat": [50.0] * 3 + [51.0], "lon": [8.0] * 3 + [9.0],
-    })
+    daily = pd.DataFrame(
+        {
+            "site": ["a", "a", "a", "b"],
+            "probe": ["A", "A", "A", "B"],
+            "date": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-01"]),
+            "sm": [0.2, 0.3, 0.25, 0.1],
+            "ts_max": [1.0, 0.0, -2.0, np.nan],
+            "lat": [50.0] * 3 + [51.0],
+            "lon": [8.0] * 3 + [9.0],
+        }
+    )
     sites, days = probe_days(daily)
     assert sites["probe"].tolist() == ["a", "b"]
     assert days["ssm"].iloc[0] == 0.2 and np.isnan(days["ssm"].iloc[1]) and np.isnan(days["ssm"].iloc[2])
@@ -116,7 +122,9 @@ def test_sample_without_bare_soil_is_logged_and_dropped(tmp_path, caplog):
     path = tmp_path / "s2.tif"
     write_cog(path, bands, grid, [*S2_BANDS, "bare", "valid"], tags={"region": "a"})
     samples = pd.DataFrame({"point_id": ["A1", "A2"], "region": "a", "row": [5, 10], "col": [5, 10]})
-    optical = pd.DataFrame({"path": [str(path)], "region": ["a"], "time": [pd.Timestamp("2020-05-01")], "product": ["s2"]})
+    optical = pd.DataFrame(
+        {"path": [str(path)], "region": ["a"], "time": [pd.Timestamp("2020-05-01")], "product": ["s2"]}
+    )
     radar = pd.DataFrame(columns=["path", "region", "time", "product"])
     with caplog.at_level(logging.WARNING):
         observations = bare_soil_observations(samples, optical, radar, pair_days=1, outlier_sd=3)
@@ -153,8 +161,10 @@ def test_products_under_min_valid_fraction_dropped_and_logged(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="soilsat.extract.rasters"):
         kept = usable(index, 0.05)
     assert kept["path"].tolist() == [clear, edge]  # the threshold itself is kept
-    assert ("dropped Sentinel-2 product S2A_cloudy: valid fraction 0.010 below sentinel2.min_valid_fraction 0.050"
-            in caplog.text)
+    assert (
+        "dropped Sentinel-2 product S2A_cloudy: valid fraction 0.010 below sentinel2.min_valid_fraction 0.050"
+        in caplog.text
+    )
     assert "S2A_clear" not in caplog.text and "S2A_edge" not in caplog.text
     assert "2 of 3 Sentinel-2 products kept" in caplog.text
 
@@ -167,16 +177,23 @@ def test_product_without_valid_fraction_tag_is_an_error_naming_it(tmp_path):
         index_rasters([bare], "sentinel2")
 
 
-@pytest.mark.parametrize("rule, script", [
-    ("extract_probes", "extract_probes"), ("extract_samples", "extract_samples"), ("extract_windows", "extract_windows"),
-    ("map_ssm", "map_ssm"), ("map_clay", "map_clay"), ("map_soc", "map_soc"),
-])
+@pytest.mark.parametrize(
+    "rule, script",
+    [
+        ("extract_probes", "extract_probes"),
+        ("extract_samples", "extract_samples"),
+        ("extract_windows", "extract_windows"),
+        ("map_ssm", "map_ssm"),
+        ("map_clay", "map_clay"),
+        ("map_soc", "map_soc"),
+    ],
+)
 def test_every_sentinel2_consumer_honours_min_valid_fraction(rule, script):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
     rules = "".join(p.read_text() for p in (root / "rules").glob("*.smk"))
-    body = rules[rules.index(f"rule {rule}:"):].split("\nrule ")[0]
+    body = rules[rules.index(f"rule {rule}:") :].split("\nrule ")[0]
     assert 'min_valid_fraction=config["sentinel2"]["min_valid_fraction"]' in body
     source = (root / "scripts" / f"{script}.py").read_text()
     assert "params.min_valid_fraction" in source

@@ -17,8 +17,8 @@ from PIL import Image
 
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.errors import ConfigError, ProductError
-from soilsat.evaluate.metrics import metrics_table
 from soilsat.evaluate.compare import comparison_metrics
+from soilsat.evaluate.metrics import metrics_table
 from soilsat.figures import maps, simonsen, tables, tziolas, zhang
 from soilsat.figures.common import layout_problems, read_map, read_tables, save
 from soilsat.grid import StudyGrid
@@ -38,21 +38,38 @@ def probes(tmp_path_factory) -> xr.Dataset:
     ssm[0, :5] = np.nan
     vv = 0.05 + 0.3 * ssm + 0.01 * RNG.standard_normal(shape)
     dynamic = {
-        "ssm": ("m3 m-3", ssm), "ts_max": ("degC", 12 + 5 * RNG.standard_normal(shape)),
-        "sigma0_vv": ("1", vv), "sigma0_vh": ("1", vv / 5), "sigma0_vv_db": ("dB", 10 * np.log10(np.abs(vv))),
-        "sigma0_vh_db": ("dB", 10 * np.log10(np.abs(vv / 5))), "incidence_angle": ("degree", 30 + 8 * RNG.random(shape)),
-        "ndvi": ("1", 0.3 + 0.4 * RNG.random(shape)), "ndwi": ("1", -0.1 + 0.4 * RNG.random(shape)),
-        "precipitation": ("mm", RNG.exponential(2.0, shape)), "dry_days": ("day", RNG.integers(0, 9, shape)),
-        "tmin": ("degC", 5 + RNG.standard_normal(shape)), "tmean": ("degC", 10 + RNG.standard_normal(shape)),
+        "ssm": ("m3 m-3", ssm),
+        "ts_max": ("degC", 12 + 5 * RNG.standard_normal(shape)),
+        "sigma0_vv": ("1", vv),
+        "sigma0_vh": ("1", vv / 5),
+        "sigma0_vv_db": ("dB", 10 * np.log10(np.abs(vv))),
+        "sigma0_vh_db": ("dB", 10 * np.log10(np.abs(vv / 5))),
+        "incidence_angle": ("degree", 30 + 8 * RNG.random(shape)),
+        "ndvi": ("1", 0.3 + 0.4 * RNG.random(shape)),
+        "ndwi": ("1", -0.1 + 0.4 * RNG.random(shape)),
+        "precipitation": ("mm", RNG.exponential(2.0, shape)),
+        "dry_days": ("day", RNG.integers(0, 9, shape)),
+        "tmin": ("degC", 5 + RNG.standard_normal(shape)),
+        "tmean": ("degC", 10 + RNG.standard_normal(shape)),
         "tmax": ("degC", 15 + RNG.standard_normal(shape)),
     }
-    static = {"elevation": "m", "slope": "percent", "aspect_x": "1", "aspect_y": "1", "clay": "percent",
-              "silt": "percent", "sand": "percent", "organic_carbon": "g kg-1", "base_saturation": "percent"}
+    static = {
+        "elevation": "m",
+        "slope": "percent",
+        "aspect_x": "1",
+        "aspect_y": "1",
+        "clay": "percent",
+        "silt": "percent",
+        "sand": "percent",
+        "organic_carbon": "g kg-1",
+        "base_saturation": "percent",
+    }
     data = {name: (("probe", "time"), values, {"units": units}) for name, (units, values) in dynamic.items()}
     data |= {name: (("probe",), RNG.random(len(PROBES)) * 50, {"units": units}) for name, units in static.items()}
     data["landcover"] = (("probe",), np.array(COVERS), {"units": "1"})
-    dataset = xr.Dataset(data, coords={"probe": PROBES, "time": TIMES,
-                                       "region": ("probe", [p.split("-")[0] for p in PROBES])})
+    dataset = xr.Dataset(
+        data, coords={"probe": PROBES, "time": TIMES, "region": ("probe", [p.split("-")[0] for p in PROBES])}
+    )
     path = tmp_path_factory.mktemp("probes") / "probes.nc"
     dataset.to_netcdf(path)
     return xr.open_dataset(path)
@@ -64,7 +81,8 @@ def model_predictions(dataset: xr.Dataset, model: str, variant: str, noise: floa
     table = table.rename(columns={"ssm": "observed"})
     table["predicted"] = table["observed"] + noise * RNG.standard_normal(len(table))
     return table.assign(model=model, variant=variant, repeat="mean")[
-        ["model", "variant", "repeat", "probe", "time", "region", "landcover", "observed", "predicted"]]
+        ["model", "variant", "repeat", "probe", "time", "region", "landcover", "observed", "predicted"]
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +90,11 @@ def stored_predictions(probes, tmp_path_factory) -> list:
     """Predictions and metrics CSVs of three models stored in the tidy layout of results/<study>/models/."""
     root = tmp_path_factory.mktemp("models")
     paths = []
-    for model, variant, noise in (("random_forest", "default", 0.03), ("lstm", "minimum", 0.02),
-                                  ("climatology", "default", 0.06)):
+    for model, variant, noise in (
+        ("random_forest", "default", 0.03),
+        ("lstm", "minimum", 0.02),
+        ("climatology", "default", 0.06),
+    ):
         folder = root / (model if variant == "default" else f"{model}_{variant}")
         folder.mkdir()
         predictions = model_predictions(probes, model, variant, noise)
@@ -138,8 +159,11 @@ def test_violins_and_ssm_distributions(probes, tmp_path):
 
 
 def test_densities_and_sigma0_by_landcover(probes, tmp_path):
-    check(simonsen.ssm_density(probes, "sigma0_vv"), tmp_path / "s0.png",
-          labels=["σ⁰ VV (-)", "Measured SSM (m³/m³)", "Probe-days per bin"])
+    check(
+        simonsen.ssm_density(probes, "sigma0_vv"),
+        tmp_path / "s0.png",
+        labels=["σ⁰ VV (-)", "Measured SSM (m³/m³)", "Probe-days per bin"],
+    )
     check(simonsen.ssm_density(probes, "ndwi"), tmp_path / "ndwi.png", labels=["NDWI (-)"])
     fig = simonsen.sigma0_by_landcover(probes)
     assert len(fig.legends[0].get_texts()) == 4
@@ -181,18 +205,26 @@ def test_model_figures_take_a_list_of_stored_predictions(stored_predictions, tmp
     assert bars[4].get_height() == pytest.approx(expected["duero"])  # bars per model in region order
     farmed = predictions[(predictions.landcover == 211) & (predictions.model == "lstm")]
     assert fig.axes[1].patches[3].get_height() == pytest.approx(
-        (farmed.predicted - farmed.observed).abs()[farmed.region == "skjern"].mean())
+        (farmed.predicted - farmed.observed).abs()[farmed.region == "skjern"].mean()
+    )
     check(fig, tmp_path / "mae.png", labels=["MAE (m³/m³)", "Region"])
-    check(simonsen.error_by_landcover(predictions), tmp_path / "err.png",
-          labels=["Absolute error |predicted - observed| (m³/m³)", "Pastures (231)", "LSTM minimum"])
+    check(
+        simonsen.error_by_landcover(predictions),
+        tmp_path / "err.png",
+        labels=["Absolute error |predicted - observed| (m³/m³)", "Pastures (231)", "LSTM minimum"],
+    )
     fig = simonsen.weekly_error_heatmap(predictions)
     assert len(fig.axes) == 6  # three panels and their colour bars
     total = sum(int(np.ma.filled(ax.collections[0].get_array(), 0).sum()) for ax in fig.axes[:3])
     assert total == len(predictions)
     check(fig, tmp_path / "heat.png", labels=["Probe-days per week", "Absolute error (m³/m³)"])
     fig = simonsen.predicted_timeseries(predictions, "duero-01")
-    assert [line.get_label() for line in fig.axes[0].get_lines()] == \
-        ["Measured", "Random forest", "LSTM minimum", "Climatology"]
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == [
+        "Measured",
+        "Random forest",
+        "LSTM minimum",
+        "Climatology",
+    ]
     check(fig, tmp_path / "pts.png", labels=["SSM (m³/m³)", "Measured", "Climatology"])
     with pytest.raises(ConfigError, match="probe 'x' has no predictions"):
         simonsen.predicted_timeseries(predictions, "x")
@@ -213,8 +245,9 @@ def test_mae_tables(stored_predictions, tmp_path):
     table = tables.mae_table(metrics, "landcover")
     assert list(table.columns) == ["n", "Random forest", "LSTM minimum", "Climatology"]
     assert table.index[0] == "Non-irrigated arable (211)" and table["n"].iloc[0] == 115
-    expected = metrics.query("level == 'landcover' and model == 'lstm' and group == '231' and rows == 'common' "
-                             "and scope == 'all'")["mae"].iloc[0]
+    expected = metrics.query(
+        "level == 'landcover' and model == 'lstm' and group == '231' and rows == 'common' and scope == 'all'"
+    )["mae"].iloc[0]
     assert table.loc["Pastures (231)", "LSTM minimum"] == pytest.approx(expected)
     tables.write_table(tables.mae_table(metrics, "probe"), tmp_path / "b1.csv", tmp_path / "b1.md")
     lines = (tmp_path / "b1.md").read_text().splitlines()
@@ -236,14 +269,32 @@ def cogs(tmp_path_factory) -> dict:
     y, x = np.mgrid[0:50, 0:60]
     ssm = 0.1 + 0.3 * x / 60
     ssm[:5, :5] = np.nan
-    paths = {"ssm": root / "ssm_skjern_20200410.tif", "s1": root / "s1.tif",
-             "clay": [root / "clay_skjern.tif", root / "clay_duero.tif"], "bare": root / "bare.tif"}
-    write_cog(paths["ssm"], ssm, grid_of("skjern"), ["ssm"],
-              tags={"region": "skjern", "date": "2020-04-10", "units": "m3 m-3", "model": "random_forest",
-                    "attribution": COPERNICUS_ATTRIBUTION})
-    write_cog(paths["s1"], np.stack([0.02 + 0.1 * ssm, 0.004 + 0.02 * ssm, 35 + 0 * ssm, 1 + 0 * ssm]),
-              grid_of("skjern"), ["sigma0_VV", "sigma0_VH", "incidence_angle", "mask"],
-              tags={"region": "skjern", "sensing_start": "2020-04-10T05:50:00"})
+    paths = {
+        "ssm": root / "ssm_skjern_20200410.tif",
+        "s1": root / "s1.tif",
+        "clay": [root / "clay_skjern.tif", root / "clay_duero.tif"],
+        "bare": root / "bare.tif",
+    }
+    write_cog(
+        paths["ssm"],
+        ssm,
+        grid_of("skjern"),
+        ["ssm"],
+        tags={
+            "region": "skjern",
+            "date": "2020-04-10",
+            "units": "m3 m-3",
+            "model": "random_forest",
+            "attribution": COPERNICUS_ATTRIBUTION,
+        },
+    )
+    write_cog(
+        paths["s1"],
+        np.stack([0.02 + 0.1 * ssm, 0.004 + 0.02 * ssm, 35 + 0 * ssm, 1 + 0 * ssm]),
+        grid_of("skjern"),
+        ["sigma0_VV", "sigma0_VH", "incidence_angle", "mask"],
+        tags={"region": "skjern", "sensing_start": "2020-04-10T05:50:00"},
+    )
     for path, region in zip(paths["clay"], ("skjern", "duero")):
         write_cog(path, 10 + 30 * y / 50.0, grid_of(region), ["clay"], tags={"region": region, "units": "percent"})
     write_cog(paths["bare"], ssm, grid_of("skjern"), ["ssm"], tags={"region": "skjern"})
@@ -258,8 +309,17 @@ def test_ssm_map_beside_sigma0(cogs, tmp_path):
     assert np.nanmax(image) == pytest.approx(10 * np.log10(0.02 + 0.1 * 0.4), abs=0.05)
     extent = fig.axes[0].images[0].get_extent()
     assert extent == pytest.approx([480.0, 480.6, 6199.5, 6200.0])
-    check(fig, tmp_path / "m28.png", labels=["Predicted SSM 2020-04-10", "Easting (km)", "Northing (km)",
-                                            "skjern (EPSG:32632)", "Sentinel-1 σ⁰ VV 2020-04-10"])
+    check(
+        fig,
+        tmp_path / "m28.png",
+        labels=[
+            "Predicted SSM 2020-04-10",
+            "Easting (km)",
+            "Northing (km)",
+            "skjern (EPSG:32632)",
+            "Sentinel-1 σ⁰ VV 2020-04-10",
+        ],
+    )
 
 
 def test_quicklook_reads_units_and_crs_from_tags(cogs, tmp_path):
@@ -296,8 +356,10 @@ def samples(tmp_path_factory) -> xr.Dataset:
     """A stored sample dataset: 40 samples with 3 bare-soil observations of the S2 bands and S1 VV/VH (dB)."""
     ids = [f"SK{i:05d}" for i in range(40)]
     clay = np.linspace(5, 45, 40)
-    data = {b: (("sample", "observation"), 0.1 + 0.002 * clay[:, None] + 0.01 * RNG.random((40, 3)))
-            for b in tziolas.OPTICAL}
+    data = {
+        b: (("sample", "observation"), 0.1 + 0.002 * clay[:, None] + 0.01 * RNG.random((40, 3)))
+        for b in tziolas.OPTICAL
+    }
     data |= {p: (("sample", "observation"), -12 + RNG.standard_normal((40, 3))) for p in tziolas.RADAR}
     data["clay"] = (("sample",), clay)
     path = tmp_path_factory.mktemp("samples") / "samples.nc"
@@ -307,16 +369,33 @@ def samples(tmp_path_factory) -> xr.Dataset:
 
 def test_clay_observed_against_predicted(tmp_path):
     observed = np.linspace(5, 45, 30)
-    rows = [pd.DataFrame({"model": model, "variant": variant, "sample": range(30), "observed": observed,
-                          "predicted": observed + noise * RNG.standard_normal(30)})
-            for model, variant, noise in (("cnn", "full", 3), ("random_forest", "default", 4), ("ann", "default", 6),
-                                          ("cnn", "no_radar", 5))]
+    rows = [
+        pd.DataFrame(
+            {
+                "model": model,
+                "variant": variant,
+                "sample": range(30),
+                "observed": observed,
+                "predicted": observed + noise * RNG.standard_normal(30),
+            }
+        )
+        for model, variant, noise in (
+            ("cnn", "full", 3),
+            ("random_forest", "default", 4),
+            ("ann", "default", 6),
+            ("cnn", "no_radar", 5),
+        )
+    ]
     path = tmp_path / "predictions.csv"
     pd.concat(rows).to_csv(path, index=False)
     predictions = read_tables([path], tziolas.PREDICTIONS_COLUMNS)
     fig = tziolas.observed_vs_predicted_clay(predictions)
-    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == \
-        ["CNN full", "Random forest", "ANN", "CNN no radar"]
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == [
+        "CNN full",
+        "Random forest",
+        "ANN",
+        "CNN no radar",
+    ]
     box = fig.axes[0].texts[0].get_text()
     rmse = float(np.sqrt(np.mean((rows[0].predicted - observed) ** 2)))
     assert f"RMSE = {rmse:.2f} %" in box and "RPIQ = " in box and "R² = " in box
@@ -325,20 +404,44 @@ def test_clay_observed_against_predicted(tmp_path):
 
 def test_clay_models_in_the_papers_arrangement(tmp_path):
     observed = np.linspace(5, 45, 30)
-    variants = {"cnn": ["default", "without_coordinates", "without_SAR", "without_SAR_and_coordinates"],
-                "rf": ["median", "median_without_coordinates", "per_date"],
-                "ann": ["median", "median_without_coordinates", "per_date"]}
-    rows = [pd.DataFrame({"model": model, "variant": variant, "sample": range(30), "observed": observed,
-                          "predicted": observed + 4 * RNG.standard_normal(30)})
-            for model, names in variants.items() for variant in names]
+    variants = {
+        "cnn": ["default", "without_coordinates", "without_SAR", "without_SAR_and_coordinates"],
+        "rf": ["median", "median_without_coordinates", "per_date"],
+        "ann": ["median", "median_without_coordinates", "per_date"],
+    }
+    rows = [
+        pd.DataFrame(
+            {
+                "model": model,
+                "variant": variant,
+                "sample": range(30),
+                "observed": observed,
+                "predicted": observed + 4 * RNG.standard_normal(30),
+            }
+        )
+        for model, names in variants.items()
+        for variant in names
+    ]
     fig = tziolas.observed_vs_predicted_clay(pd.concat(rows + [rows[0].assign(model="svr")]))
-    cells = {ax.get_title().split("\n")[0]: (ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
-             for ax in fig.axes if ax.get_visible()}
+    cells = {
+        ax.get_title().split("\n")[0]: (ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
+        for ax in fig.axes
+        if ax.get_visible()
+    }
     # Fig 9: with coordinates (A-C) above without (D-F); then Figs A1-A2; an unknown model after them
-    assert cells == {"ANN median": (0, 0), "RF median": (0, 1), "CNN": (0, 2),
-                     "ANN median without coordinates": (1, 0), "RF median without coordinates": (1, 1),
-                     "CNN without coordinates": (1, 2), "ANN per date": (2, 0), "RF per date": (2, 1),
-                     "CNN without SAR": (2, 2), "CNN without SAR and coordinates": (3, 2), "svr": (4, 0)}
+    assert cells == {
+        "ANN median": (0, 0),
+        "RF median": (0, 1),
+        "CNN": (0, 2),
+        "ANN median without coordinates": (1, 0),
+        "RF median without coordinates": (1, 1),
+        "CNN without coordinates": (1, 2),
+        "ANN per date": (2, 0),
+        "RF per date": (2, 1),
+        "CNN without SAR": (2, 2),
+        "CNN without SAR and coordinates": (3, 2),
+        "svr": (4, 0),
+    }
     assert sum(ax.get_visible() for ax in fig.axes) == 11 and len(fig.axes) == 5 * 3
     check(fig, tmp_path / "f9_paper.png", labels=["(as the paper's Fig 9F)", "(as the paper's Fig A1)"])
     with pytest.raises(ProductError, match="no clay predictions to plot"):
@@ -348,8 +451,13 @@ def test_clay_models_in_the_papers_arrangement(tmp_path):
 def test_filter_boxplots_use_the_top_activating_samples(samples, tmp_path):
     ids = [str(s) for s in samples["sample"].values]
     # Filter f responds to clay for f < 4 and against it otherwise; 8 filters, the 6 most active are shown.
-    activations = pd.DataFrame([{"sample": s, "filter": f, "activation": (i if f < 4 else 40 - i) + f}
-                                for f in range(8) for i, s in enumerate(ids)])
+    activations = pd.DataFrame(
+        [
+            {"sample": s, "filter": f, "activation": (i if f < 4 else 40 - i) + f}
+            for f in range(8)
+            for i, s in enumerate(ids)
+        ]
+    )
     chosen = tziolas.top_activating(activations)
     assert list(chosen) == [7, 6, 5, 4, 3, 2]
     assert chosen[3] == ["SK00038", "SK00039"] and chosen[7] == ["SK00000", "SK00001"]
@@ -368,8 +476,16 @@ def test_zhang_repeat_boxplots(tmp_path):
     for model, offset in (("cnn_lstm", 0.0), ("random_forest", 0.5)):
         for group in ("climate", "climate_terrain", "all"):
             for repeat in range(10):
-                rows.append({"model": model, "variant": group, "level": "repeat", "group": str(repeat),
-                             "rmse": 4 + offset + 0.1 * RNG.standard_normal(), "r2": 0.6 - offset / 5})
+                rows.append(
+                    {
+                        "model": model,
+                        "variant": group,
+                        "level": "repeat",
+                        "group": str(repeat),
+                        "rmse": 4 + offset + 0.1 * RNG.standard_normal(),
+                        "r2": 0.6 - offset / 5,
+                    }
+                )
         rows.append({"model": model, "variant": "all", "level": "all", "group": "all", "rmse": 99.0, "r2": -5.0})
     path = tmp_path / "metrics.csv"
     pd.DataFrame(rows).to_csv(path, index=False)

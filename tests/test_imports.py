@@ -77,8 +77,11 @@ def module_names(tree: ast.AST, module: str, is_package: bool, modules: Mapping[
             bound |= {alias.asname or alias.name: alias.name for alias in node.names if alias.name in modules}
         elif isinstance(node, ast.ImportFrom):
             source = source_module(node, module, is_package)
-            bound |= {alias.asname or alias.name: f"{source}.{alias.name}" for alias in node.names
-                      if f"{source}.{alias.name}" in modules}
+            bound |= {
+                alias.asname or alias.name: f"{source}.{alias.name}"
+                for alias in node.names
+                if f"{source}.{alias.name}" in modules
+            }
     return bound
 
 
@@ -144,8 +147,8 @@ def circular_groups(graph: Graph) -> list[list[str]]:
             elif nxt in stack:
                 low[node] = min(low[node], index[nxt])
         if low[node] == index[node]:
-            group = stack[stack.index(node):]
-            del stack[stack.index(node):]
+            group = stack[stack.index(node) :]
+            del stack[stack.index(node) :]
             if len(group) > 1:
                 found.append(sorted(group))
 
@@ -209,28 +212,42 @@ def test_no_private_name_of_another_module():
 
 
 def test_the_walk_finds_a_circle_closed_inside_a_function(tmp_path):
-    root = write_package(tmp_path, {
-        "__init__.py": "", "a/__init__.py": "",
-        "a/base.py": "from soilsat.a.leaf import VALUE\n\n\ndef late():\n    from soilsat.a import factory\n",
-        "a/factory.py": "from . import base\n",
-        "a/leaf.py": "VALUE = 1\n",
-    })
+    root = write_package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "a/__init__.py": "",
+            "a/base.py": "from soilsat.a.leaf import VALUE\n\n\ndef late():\n    from soilsat.a import factory\n",
+            "a/factory.py": "from . import base\n",
+            "a/leaf.py": "VALUE = 1\n",
+        },
+    )
     folder = f"{tmp_path.name}/soilsat/a"
     circle = f"soilsat.a.base ({folder}/base.py:5) -> soilsat.a.factory ({folder}/factory.py:1) -> soilsat.a.base"
     assert circles(root) == [circle]
 
 
 def test_the_walk_finds_private_names_imported_or_read(tmp_path):
-    root = write_package(tmp_path, {
-        "__init__.py": '__version__ = "1"\n', "a/__init__.py": "",
-        "a/cdse.py": "def _attr():\n    pass\n\n\ndef _own():\n    return _attr()\n",
-        "a/orbits.py": "from soilsat.a.cdse import _attr\nfrom soilsat import __version__\n",
-        "a/dem.py": "import soilsat.a.cdse as c\nfrom soilsat.a import cdse\n\nc._attr()\ncdse._attr()\ncdse.run()\n",
-        "a/_hidden.py": "", "a/sibling.py": "from soilsat.a import _hidden\n", "b.py": "import soilsat.a._hidden\n",
-    })
-    assert sorted(private_names(root)) == sorted([
-        f"{tmp_path.name}/soilsat/a/orbits.py:1: from soilsat.a.cdse import _attr",
-        f"{tmp_path.name}/soilsat/a/dem.py:4: c._attr, a private name of soilsat.a.cdse",
-        f"{tmp_path.name}/soilsat/a/dem.py:5: cdse._attr, a private name of soilsat.a.cdse",
-        f"{tmp_path.name}/soilsat/b.py:1: imports soilsat.a._hidden, a private module of soilsat.a",
-    ])
+    root = write_package(
+        tmp_path,
+        {
+            "__init__.py": '__version__ = "1"\n',
+            "a/__init__.py": "",
+            "a/cdse.py": "def _attr():\n    pass\n\n\ndef _own():\n    return _attr()\n",
+            "a/orbits.py": "from soilsat.a.cdse import _attr\nfrom soilsat import __version__\n",
+            "a/dem.py": (
+                "import soilsat.a.cdse as c\nfrom soilsat.a import cdse\n\nc._attr()\ncdse._attr()\ncdse.run()\n"
+            ),
+            "a/_hidden.py": "",
+            "a/sibling.py": "from soilsat.a import _hidden\n",
+            "b.py": "import soilsat.a._hidden\n",
+        },
+    )
+    assert sorted(private_names(root)) == sorted(
+        [
+            f"{tmp_path.name}/soilsat/a/orbits.py:1: from soilsat.a.cdse import _attr",
+            f"{tmp_path.name}/soilsat/a/dem.py:4: c._attr, a private name of soilsat.a.cdse",
+            f"{tmp_path.name}/soilsat/a/dem.py:5: cdse._attr, a private name of soilsat.a.cdse",
+            f"{tmp_path.name}/soilsat/b.py:1: imports soilsat.a._hidden, a private module of soilsat.a",
+        ]
+    )

@@ -3,11 +3,9 @@
 import numpy as np
 import pytest
 
-from synthetic import probe_dataset
-
 from soilsat.errors import ConfigError
 from soilsat.models.simonsen import baselines
-
+from synthetic import probe_dataset
 
 BASELINES = {"climatology": {"window_days": 0}, "change_detection": {"low_percentile": 10, "high_percentile": 90}}
 

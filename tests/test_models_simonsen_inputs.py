@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from conftest import schema_section
-from synthetic import probe_dataset
-
 from soilsat.errors import ConfigError
 from soilsat.models.simonsen import sequences
 from soilsat.models.simonsen.inputs import InputSettings
+from synthetic import probe_dataset
 
 THESIS = InputSettings.from_config(schema_section("train.inputs"))  # Table A2
 BOTH = InputSettings(polarisations=("VV", "VH"), sigma0_scale="db", incidence_angle=True)
@@ -26,11 +25,21 @@ def test_variants_read_the_inputs_of_table_a2():
     assert sequences.from_dataset(ds, "minimum", THESIS).features == DYNAMIC + onehot
     full = sequences.from_dataset(ds, "full", THESIS)
     assert full.features == DYNAMIC + ("elevation", "slope", "aspect_x", "aspect_y") + onehot + (
-        "base_saturation", "clay", "silt", "sand", "organic_carbon")
+        "base_saturation",
+        "clay",
+        "silt",
+        "sand",
+        "organic_carbon",
+    )
     # land cover is nominal: each probe has exactly one class set
     columns = [full.features.index(name) for name in onehot]
     np.testing.assert_array_equal(full.inputs[:, 0, columns].sum(axis=1), 1)
     assert sequences.from_dataset(ds, "agriculture", BOTH).features == (
-        "ts_max", "sigma0_vv_db", "sigma0_vh_db", "incidence_angle", *DYNAMIC[2:])
+        "ts_max",
+        "sigma0_vv_db",
+        "sigma0_vh_db",
+        "incidence_angle",
+        *DYNAMIC[2:],
+    )
     with pytest.raises(ConfigError, match=r"lacks the model inputs \['sigma0_vh'\]"):
         sequences.from_dataset(ds.drop_vars("sigma0_vh"), "minimum", dataclasses.replace(BOTH, sigma0_scale="linear"))

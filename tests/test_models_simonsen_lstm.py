@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from network_helpers import stacked_from_modules, thesis_lstm, thesis_settings
-
 from soilsat.models.simonsen import lstm
 from soilsat.models.splits import leave_one_probe_out
 
@@ -35,7 +34,7 @@ def test_ensemble_forward_and_gradients_equal_torch_lstm_per_member():
     loss, d_y = lstm.masked_mae(predicted, target.T, valid.T)
     grads = lstm.backward(params, state, d_y, recurrent_l2=0.0)
     for e, module in enumerate(modules):
-        out = module(x[e:e + 1])[0]
+        out = module(x[e : e + 1])[0]
         np.testing.assert_allclose(predicted[:, e].numpy(), out.detach().numpy(), atol=1e-6)
         reference = (out - target[e]).abs()[valid[e]].mean()
         np.testing.assert_allclose(float(loss[e]), float(reference.detach()), rtol=1e-6)
@@ -66,8 +65,9 @@ def test_masked_loss_ignores_gaps():
     loss, grad = lstm.masked_mae(predicted, torch.nan_to_num(target), valid)
     assert float(loss[0]) == pytest.approx((1 + 2 + 4) / 3)
     assert float(grad[2, 0]) == 0.0
-    changed, _ = lstm.masked_mae(predicted.clone().index_fill_(0, torch.tensor([2]), -7.0),
-                                 torch.nan_to_num(target), valid)
+    changed, _ = lstm.masked_mae(
+        predicted.clone().index_fill_(0, torch.tensor([2]), -7.0), torch.nan_to_num(target), valid
+    )
     assert float(changed[0]) == float(loss[0])
 
 

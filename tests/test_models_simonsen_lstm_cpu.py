@@ -4,7 +4,6 @@ import numpy as np
 import torch
 
 from network_helpers import stacked_from_modules, thesis_lstm
-
 from soilsat.models.simonsen import lstm, lstm_cpu
 from soilsat.models.splits import leave_one_probe_out
 
@@ -28,8 +27,11 @@ def test_cpu_kernels_equal_the_torch_ensemble_with_dropout_and_l2():
         assert grads[name].shape == grad.shape, name
         np.testing.assert_allclose(grads[name].numpy(), grad.numpy(), atol=2e-6, err_msg=name)
     # without dropout masks too, as predictions are made
-    np.testing.assert_allclose(lstm_cpu.forward(params, x.transpose(0, 1).contiguous().numpy())[0].T,
-                               lstm.forward(params, x)[0].numpy(), atol=2e-6)
+    np.testing.assert_allclose(
+        lstm_cpu.forward(params, x.transpose(0, 1).contiguous().numpy())[0].T,
+        lstm.forward(params, x)[0].numpy(),
+        atol=2e-6,
+    )
 
 
 def test_cpu_batch_equals_the_torch_batch_member_major():
@@ -51,8 +53,9 @@ def test_cpu_batch_equals_the_torch_batch_member_major():
     assert x_m.shape == (len(folds), 9, 4) and not np.isnan(x_m).any()
     again = data.member_batch(probes[::-1].copy(), workspace)[0]
     assert again is x_m  # the workspace's array, refilled
-    np.testing.assert_allclose(again, data.batch(torch.as_tensor(probes[::-1].copy()))[0].transpose(0, 1).numpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        again, data.batch(torch.as_tensor(probes[::-1].copy()))[0].transpose(0, 1).numpy(), rtol=1e-6
+    )
 
 
 def test_dropout_masks_keep_their_share_and_depend_only_on_the_member():
@@ -78,8 +81,12 @@ def test_workspace_reuse_gives_the_same_gradients():
     results = []
     for seed in (0, 1, 0):
         x = np.random.default_rng(seed).normal(size=(members, steps, n_inputs)).astype(np.float32)
-        masks = [lstm_cpu.dropout_masks(seed, np.arange(members), np.zeros(members), layer, (steps, 16), 0.9,
-                                        f"mask{layer}", workspace) for layer in range(2)]
+        masks = [
+            lstm_cpu.dropout_masks(
+                seed, np.arange(members), np.zeros(members), layer, (steps, 16), 0.9, f"mask{layer}", workspace
+            )
+            for layer in range(2)
+        ]
         predicted, state = lstm_cpu.forward(params, x, masks, workspace)
         grads = lstm_cpu.backward(params, state, np.sign(predicted), 1e-4)
         results.append((predicted.copy(), {k: v.numpy().copy() for k, v in grads.items()}))

@@ -8,12 +8,11 @@ import pytest
 
 from conftest import schema_section
 from network_helpers import thesis_settings
-from synthetic import probe_dataset
-
 from soilsat.errors import ConfigError
 from soilsat.models.simonsen import protocol as simonsen
 from soilsat.models.simonsen.inputs import InputSettings
 from soilsat.models.splits import leave_one_probe_out
+from synthetic import probe_dataset
 
 SMALL = dataclasses.replace(thesis_settings(), units=4, epochs=2, repeats=2, step_size=5)
 THESIS = InputSettings.from_config(schema_section("train.inputs"))  # Table A2
@@ -22,8 +21,17 @@ THESIS = InputSettings.from_config(schema_section("train.inputs"))  # Table A2
 def test_lstm_protocol_predicts_every_probe_day_per_repeat_and_mean():
     ds = probe_dataset()
     out = simonsen.run_lstm(ds, "full", THESIS, SMALL, seed=3, device="cpu")
-    assert list(out.columns) == ["model", "variant", "repeat", "probe", "time", "region", "landcover",
-                                 "observed", "predicted"]
+    assert list(out.columns) == [
+        "model",
+        "variant",
+        "repeat",
+        "probe",
+        "time",
+        "region",
+        "landcover",
+        "observed",
+        "predicted",
+    ]
     assert sorted(out["repeat"].unique()) == ["0", "1", "mean"]
     for repeat, part in out.groupby("repeat"):
         assert len(part) == 5 * 40 and part[["probe", "time"]].drop_duplicates().shape[0] == 200

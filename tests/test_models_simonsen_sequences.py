@@ -1,10 +1,9 @@
 """Probe x day x feature arrays of the Simonsen (2021) models: gaps get an observed channel."""
 
 from conftest import schema_section
-from synthetic import probe_dataset
-
 from soilsat.models.simonsen import sequences
 from soilsat.models.simonsen.inputs import InputSettings
+from synthetic import probe_dataset
 
 THESIS = InputSettings.from_config(schema_section("train.inputs"))  # Table A2
 BOTH = InputSettings(polarisations=("VV", "VH"), sigma0_scale="db", incidence_angle=True)

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from network_helpers import count
-
 from soilsat.models.tsagkatakis import network as tsagkatakis
 
 

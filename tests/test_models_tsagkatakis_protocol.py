@@ -7,13 +7,12 @@ import pytest
 import torch
 
 from conftest import schema_section
-from synthetic import synthetic_region, truth
-
 from soilsat.demo import radiometer
 from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
 from soilsat.io import write_cog
 from soilsat.models.tsagkatakis import protocol as fusion
+from synthetic import synthetic_region, truth
 
 
 def fusion_settings(**changes: object) -> fusion.FusionSettings:
@@ -67,16 +66,27 @@ def test_split_is_seeded_disjoint_and_never_empty():
 
 def test_training_learns_soil_moisture_from_sigma0_and_is_reproducible(tmp_path):
     radar, product, probes = synthetic_region(tmp_path)
-    settings = fusion_settings(fine_resolution_m=20.0, patch_size=4, min_probes=3, epochs=150, batch_size=2,
-                                     learning_rate=3e-3, dropout=0.0, filters=8, blocks=2, alpha=0.5)
+    settings = fusion_settings(
+        fine_resolution_m=20.0,
+        patch_size=4,
+        min_probes=3,
+        epochs=150,
+        batch_size=2,
+        learning_rate=3e-3,
+        dropout=0.0,
+        filters=8,
+        blocks=2,
+        alpha=0.5,
+    )
     patches = fusion.stack_patches(fusion.region_patches(radar, product, probes, "r", 10.0, settings))
     validation = np.array([False, False, False, True])
     inputs = fusion.standardised_inputs(patches, ~validation)
     assert inputs.shape == (4, 4, 4, 4) and torch.isfinite(inputs).all()
     runs = []
     for _ in range(2):
-        model = fusion.train_fusion(inputs[~validation], patches.probe_grid()[~validation],
-                                    patches.product[~validation], settings, seed=7)
+        model = fusion.train_fusion(
+            inputs[~validation], patches.probe_grid()[~validation], patches.product[~validation], settings, seed=7
+        )
         runs.append(fusion.predict(model, inputs))
     np.testing.assert_array_equal(runs[0], runs[1])
     predictions = fusion.probe_predictions(patches, runs[0], validation)
@@ -93,8 +103,9 @@ def test_training_learns_soil_moisture_from_sigma0_and_is_reproducible(tmp_path)
     per_patch = fusion.patch_scores(predictions)
     assert per_patch.columns.tolist() == ["patch", "region", "time", "split", "n", "coarse_product", "fusion_cnn"]
     assert per_patch["n"].tolist() == [4, 3, 4, 4]
-    other = fusion.train_fusion(inputs[~validation], patches.probe_grid()[~validation], patches.product[~validation],
-                                settings, seed=8)
+    other = fusion.train_fusion(
+        inputs[~validation], patches.probe_grid()[~validation], patches.product[~validation], settings, seed=8
+    )
     assert not np.array_equal(fusion.predict(other, inputs), runs[0])
     example = fusion.example_dataset(patches, fusion.example_patch(patches, validation), runs[0])
     assert example.attrs["date"] == "2020-05-04" and example["ssm_fine_pooled"].shape == (2, 2)

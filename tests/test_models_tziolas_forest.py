@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 from conftest import schema_section
-from synthetic import samples_dataset, with_series
-
 from soilsat.errors import ConfigError
 from soilsat.models.seeding import member_seed
 from soilsat.models.splits import bags
 from soilsat.models.tziolas import forest, protocol, samples
+from synthetic import samples_dataset, with_series
 
 VV = 10  # channel index of VV after the ten Sentinel-2 bands
 
@@ -37,8 +36,10 @@ def test_bagged_forest_is_the_mean_of_one_forest_per_bag(data, split):
     x = samples.table_features(data, samples.TABLE_VARIANTS["median"])
     params = {"max_features": 4, "min_samples_leaf": 2, "n_estimators": 5}
     mean = forest.bagged_forest(x, data.target, members, test, params, seed=3, key=(7,), threads=1)
-    single = [forest.fit_forest(x[bag], data.target[bag], params, member_seed(3, 7, b), 1).predict(x[test])
-              for b, bag in enumerate(members)]
+    single = [
+        forest.fit_forest(x[bag], data.target[bag], params, member_seed(3, 7, b), 1).predict(x[test])
+        for b, bag in enumerate(members)
+    ]
     np.testing.assert_allclose(mean, (single[0] + single[1]) / 2)
     assert not np.allclose(single[0], single[1]), "the bags differ, so do their forests"
 
@@ -59,10 +60,14 @@ def test_the_forest_reads_a_missing_sar_value_apart_from_0_db(data):
 def test_forest_grid_is_searched_and_the_best_recorded(data, split):
     calibration, test, members = split
     searched = grid(max_features=(2, 24), min_samples_leaf=(1, 50), n_estimators=(5, 10), cv_folds=3)
-    predictions, search = forest.run_forest(data, calibration, test, members, searched, seed=0, threads=1,
-                                            variants=searched.variants)
+    predictions, search = forest.run_forest(
+        data, calibration, test, members, searched, seed=0, threads=1, variants=searched.variants
+    )
     assert list(search.groupby("variant", sort=False).size().items()) == [
-        ("median", 8), ("median_without_coordinates", 8), ("per_date", 8)]
+        ("median", 8),
+        ("median_without_coordinates", 8),
+        ("per_date", 8),
+    ]
     assert set(search.loc[search["variant"] == "median", "max_features"]) == {2, 12}, "24 capped at 10 bands + 2"
     assert set(search.loc[search["variant"] == "median_without_coordinates", "max_features"]) == {2, 10}
     assert set(search.loc[search["variant"] == "per_date", "max_features"]) == {2, 24}, "12 x 8 dates + 2 features"
@@ -71,7 +76,10 @@ def test_forest_grid_is_searched_and_the_best_recorded(data, split):
     assert (best["min_samples_leaf"] == 1).all(), "a 50-sample leaf of 16 training samples predicts a constant"
     assert (best["rank"] == 1).all() and np.isfinite(search["cv_rmse"]).all()
     assert list(predictions.groupby("variant", sort=False).size().items()) == [
-        ("median", 6), ("median_without_coordinates", 6), ("per_date", 6)]
+        ("median", 6),
+        ("median_without_coordinates", 6),
+        ("per_date", 6),
+    ]
     assert np.isfinite(predictions["predicted"]).all()
 
 
@@ -82,8 +90,13 @@ def test_forest_grid_needs_values():
 
 def test_empty_training_set_fails_clearly():
     with pytest.raises(ValueError, match="empty or too small training set: 0 samples for 5-fold"):
-        forest.search_forest(np.zeros((0, 3)), np.zeros(0), grid(max_features=(1,), min_samples_leaf=(1,),
-                                                                 n_estimators=(1,), cv_folds=5), 0, 1)
+        forest.search_forest(
+            np.zeros((0, 3)),
+            np.zeros(0),
+            grid(max_features=(1,), min_samples_leaf=(1,), n_estimators=(1,), cv_folds=5),
+            0,
+            1,
+        )
     with pytest.raises(ConfigError, match="train.tziolas.bags must be at least 1"):
         forest.bagged_forest(np.zeros((4, 2)), np.zeros(4), [], np.arange(2), {}, 0, (0,), 1)
 

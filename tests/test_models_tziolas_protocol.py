@@ -7,14 +7,13 @@ import pytest
 import torch
 
 from conftest import schema_section
-from synthetic import samples_dataset, with_series
-
 from soilsat.errors import ConfigError
 from soilsat.evaluate.metrics import metrics_table
 from soilsat.models.scaling import to_unit_range
 from soilsat.models.splits import bags
 from soilsat.models.tziolas import forest, protocol, samples
 from soilsat.models.tziolas.networks import Ann, MultiInputCnn, NetworkSettings
+from synthetic import samples_dataset, with_series
 
 SMALL = dataclasses.replace(NetworkSettings.from_config(schema_section("train.tziolas")), epochs=2)
 VV = 10  # channel index of VV after the ten Sentinel-2 bands
@@ -63,7 +62,11 @@ def test_cnn_trains_on_bags_only_with_fewer_channels_in_the_ablations(data, spli
     assert [s[1] for s in seen] == [(19, 2)] * 2 + [None] * 2 + [(19, 2)] * 2 + [None] * 2
     assert [s[2] for s in seen] == [True, True, False, False, True, True, False, False]
     assert list(predictions.groupby("variant", sort=False).size().items()) == [
-        ("default", 6), ("without_coordinates", 6), ("without_SAR", 6), ("without_SAR_and_coordinates", 6)]
+        ("default", 6),
+        ("without_coordinates", 6),
+        ("without_SAR", 6),
+        ("without_SAR_and_coordinates", 6),
+    ]
     assert set(predictions["sample"]) == set(data.samples[test])
     low, high = data.target[calibration].min(), data.target[calibration].max()
     assert predictions["predicted"].between(low, high).all(), "tanh output scaled back into the calibration range"
@@ -91,8 +94,9 @@ def test_every_algorithm_trains_on_the_same_bags_and_averages_them(data, split, 
     monkeypatch.setattr(forest, "fit_forest", forest_spy)
     protocol.run_cnn(data, calibration, test, members, SMALL, 0, ["default"])
     protocol.run_ann(data, calibration, test, members, SMALL, 0, ["median", "per_date"])
-    grid = forest.ForestGrid(variants=("median", "per_date"), max_features=(4,), min_samples_leaf=(2,),
-                             n_estimators=(5,), cv_folds=3)
+    grid = forest.ForestGrid(
+        variants=("median", "per_date"), max_features=(4,), min_samples_leaf=(2,), n_estimators=(5,), cv_folds=3
+    )
     forest.run_forest(data, calibration, test, members, grid, 0, 1, grid.variants)
     expected = [to_unit_range(data.target[bag], low, high) for bag in members]
     assert len(targets["network"]) == 3 * len(members) and len(targets["forest"]) == 2 * len(members)
@@ -110,10 +114,12 @@ def test_padding_and_missing_sar_contribute_nothing_whatever_they_hold(garbage):
     spectral, coords = samples.cnn_inputs(data, calibration, samples.CNN_VARIANTS["default"])
     per_date = samples.ann_inputs(data, calibration, samples.TABLE_VARIANTS["per_date"])
     y = to_unit_range(data.target, data.target.min(), data.target.max())
-    _, cnns = protocol.bagged_networks(lambda: MultiInputCnn(12, 16), spectral, coords, y, members, test, SMALL, 0,
-                                       (0,), "c")
-    _, anns = protocol.bagged_networks(lambda: Ann(12 * 16 + 2, masked=True), per_date, None, y, members, test, SMALL,
-                                       0, (1,), "a")
+    _, cnns = protocol.bagged_networks(
+        lambda: MultiInputCnn(12, 16), spectral, coords, y, members, test, SMALL, 0, (0,), "c"
+    )
+    _, anns = protocol.bagged_networks(
+        lambda: Ann(12 * 16 + 2, masked=True), per_date, None, y, members, test, SMALL, 0, (1,), "a"
+    )
 
     def filled(planes: np.ndarray) -> np.ndarray:
         out = planes.copy()
@@ -146,21 +152,27 @@ def test_a_missing_sar_value_is_not_a_sar_value_of_0_db(data, split):
     missing, zero = series.copy(), series.copy()
     missing[sample, VV, 1] = np.nan
     zero[sample, VV, 1] = 0.0
-    cnn = {name: samples.cnn_inputs(with_series(data, s), calibration, samples.CNN_VARIANTS["default"])
-           for name, s in (("missing", missing), ("zero", zero))}
+    cnn = {
+        name: samples.cnn_inputs(with_series(data, s), calibration, samples.CNN_VARIANTS["default"])
+        for name, s in (("missing", missing), ("zero", zero))
+    }
     assert cnn["missing"][0][sample, 0, VV, 1] == cnn["zero"][0][sample, 0, VV, 1] == 0.0, "the values alone agree"
     assert (cnn["missing"][0][sample, 1, VV, 1], cnn["zero"][0][sample, 1, VV, 1]) == (0.0, 1.0)
-    ann = {name: samples.ann_inputs(with_series(data, s), calibration, samples.TABLE_VARIANTS["per_date"])
-           for name, s in (("missing", missing), ("zero", zero))}
+    ann = {
+        name: samples.ann_inputs(with_series(data, s), calibration, samples.TABLE_VARIANTS["per_date"])
+        for name, s in (("missing", missing), ("zero", zero))
+    }
     column = VV * 8 + 1
     assert ann["missing"][sample, 0, column] == ann["zero"][sample, 0, column] == 0.0
     assert (ann["missing"][sample, 1, column], ann["zero"][sample, 1, column]) == (0.0, 1.0)
     y = to_unit_range(data.target, data.target.min(), data.target.max())
     spectral, coords = cnn["missing"]
-    _, cnns = protocol.bagged_networks(lambda: MultiInputCnn(12, 8), spectral, coords, y, members, test, SMALL, 0,
-                                       (0,), "c")
-    _, anns = protocol.bagged_networks(lambda: Ann(98, masked=True), ann["missing"], None, y, members, test, SMALL, 0,
-                                       (1,), "a")
+    _, cnns = protocol.bagged_networks(
+        lambda: MultiInputCnn(12, 8), spectral, coords, y, members, test, SMALL, 0, (0,), "c"
+    )
+    _, anns = protocol.bagged_networks(
+        lambda: Ann(98, masked=True), ann["missing"], None, y, members, test, SMALL, 0, (1,), "a"
+    )
     with torch.no_grad():
         cnn_out = [float(cnns[0](torch.tensor(cnn[k][0][[sample]]), torch.tensor(cnn[k][1][[sample]]))) for k in cnn]
         ann_out = [float(anns[0](torch.tensor(ann[k][[sample]]))) for k in ann]
@@ -169,6 +181,7 @@ def test_a_missing_sar_value_is_not_a_sar_value_of_0_db(data, split):
 
 def test_tziolas_models_are_deterministic_for_a_seed(data, split):
     calibration, test, members = split
+
     def cnn(seed: int) -> np.ndarray:
         return protocol.run_cnn(data, calibration, test, members, SMALL, seed, ["default"])[0]["predicted"]
 
@@ -182,11 +195,15 @@ def test_tziolas_models_are_deterministic_for_a_seed(data, split):
 
 def test_ann_baseline_predicts_every_test_sample_in_each_variant(data, split):
     calibration, test, members = split
-    predictions = protocol.run_ann(data, calibration, test, members, SMALL, seed=0,
-                                   variants=list(samples.TABLE_VARIANTS))
+    predictions = protocol.run_ann(
+        data, calibration, test, members, SMALL, seed=0, variants=list(samples.TABLE_VARIANTS)
+    )
     assert list(predictions.columns) == ["model", "variant", "sample", "region", "observed", "predicted"]
     assert list(predictions.groupby("variant", sort=False).size().items()) == [
-        ("median", 6), ("median_without_coordinates", 6), ("per_date", 6)]
+        ("median", 6),
+        ("median_without_coordinates", 6),
+        ("per_date", 6),
+    ]
     assert np.isfinite(predictions["predicted"]).all()
     metrics = metrics_table(predictions)
     assert set(metrics["level"]) == {"all", "region"}, "sample tables have no land cover or probe level"

@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from synthetic import samples_dataset
-
 from soilsat.errors import ConfigError, ProductError
 from soilsat.models.tziolas import samples
+from synthetic import samples_dataset
 
 VV = 10  # channel index of VV after the ten Sentinel-2 bands
 
@@ -40,8 +39,9 @@ def test_cnn_inputs_are_values_and_mask_scaled_with_training_ranges_only(data):
     assert (values[mask == 0] == 0).all(), "missing values are 0 in the value plane, and masked"
     assert mask[0, :, 3:].max() == 0 and mask[5, VV, 5] == 0 and mask[5, VV, 4] == 1, "padding and a missing VV"
     assert values[train][mask[train] == 1].min() == -1 and values[train][mask[train] == 1].max() == 1
-    changed = samples.ClayData(data.samples, data.series.copy(), data.channels, data.coords.copy(), data.target,
-                            data.region)
+    changed = samples.ClayData(
+        data.samples, data.series.copy(), data.channels, data.coords.copy(), data.target, data.region
+    )
     changed.series[25] *= 100.0
     changed.coords[25] += 10.0
     spectral2, coords2 = samples.cnn_inputs(changed, train, samples.CNN_VARIANTS["default"])

@@ -3,7 +3,6 @@
 import torch
 
 from network_helpers import count
-
 from soilsat.models.zhang import network as zhang
 
 

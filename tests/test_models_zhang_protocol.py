@@ -8,14 +8,13 @@ import pytest
 import torch
 
 from conftest import schema_section
-from synthetic import windows_dataset
-
 from soilsat.errors import ConfigError
 from soilsat.evaluate.metrics import metrics_table
 from soilsat.models.forest import ForestSettings
 from soilsat.models.splits import Fold
 from soilsat.models.zhang import protocol as zhang
 from soilsat.models.zhang.network import CnnLstmSettings
+from synthetic import windows_dataset
 
 NETWORK = CnnLstmSettings.from_config(schema_section("train.zhang"))
 FOREST = ForestSettings.from_config(schema_section("train.zhang.random_forest"))
@@ -52,8 +51,15 @@ def test_zhang_protocol_predicts_each_sample_once_per_repeat(model):
     sdata = zhang.soc_data(windows_dataset(), ["elevation", "slope"])
     settings = dataclasses.replace(NETWORK, epochs=1, batch_size=8, units=4, layers=1)
     groups = ["static", "static_phenology_EVI"]
-    predictions = zhang.run_protocol(sdata, model, protocol_settings(groups, folds=5, repeats=2), settings,
-                                     ForestSettings(n_estimators=5, min_samples_leaf=1), seed=0, threads=1)
+    predictions = zhang.run_protocol(
+        sdata,
+        model,
+        protocol_settings(groups, folds=5, repeats=2),
+        settings,
+        ForestSettings(n_estimators=5, min_samples_leaf=1),
+        seed=0,
+        threads=1,
+    )
     single = predictions[predictions["repeat"] != "mean"]
     assert single.groupby(["variant", "repeat"])["sample"].agg(lambda s: sorted(s) == sorted(sdata.samples)).all()
     assert (predictions["repeat"] == "mean").sum() == 2 * 25

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from conftest import real_fixture
-
 from soilsat import cli
 from soilsat.errors import ProductError
 from soilsat.grid import region_grid
@@ -36,8 +35,9 @@ def test_ease2_rows_and_columns_match_the_l2_product():
     assert np.abs((centre_lon - lon + 180) % 360 - 180).max() < 1e-3
 
 
-@pytest.mark.parametrize("group, suffix", [("Soil_Moisture_Retrieval_Data_AM", ""),
-                                           ("Soil_Moisture_Retrieval_Data_PM", "_pm")])
+@pytest.mark.parametrize(
+    "group, suffix", [("Soil_Moisture_Retrieval_Data_AM", ""), ("Soil_Moisture_Retrieval_Data_PM", "_pm")]
+)
 def test_every_l3_cell_lies_at_its_array_index(group, suffix):
     path = real_fixture(*L3_PREFETCH)
     with open_h5(path) as f:
@@ -56,8 +56,15 @@ def test_every_l3_cell_lies_at_its_array_index(group, suffix):
 def test_l2_reader_on_the_real_half_orbit():
     path = real_fixture(*L2)
     ds = smap_l2.read_sm(path)
-    assert ds.attrs == {"short_name": "SPL2SMP", "version": "008", "crid": "R18290", "overpass": "PM", "grid": "M36",
-                        "start": "2015-08-11 01:30:02.239000", "end": "2015-08-11 02:23:23.652000"}
+    assert ds.attrs == {
+        "short_name": "SPL2SMP",
+        "version": "008",
+        "crid": "R18290",
+        "overpass": "PM",
+        "grid": "M36",
+        "start": "2015-08-11 01:30:02.239000",
+        "end": "2015-08-11 02:23:23.652000",
+    }
     sm = ds["soil_moisture"].values
     # -9999 fill and values outside valid_min/valid_max (0.02..0.5) are missing, as the product defines them
     assert ds.sizes["cell"] == 17251 and np.isfinite(sm).sum() == 1152
@@ -66,9 +73,12 @@ def test_l2_reader_on_the_real_half_orbit():
     assert str(ds["time"].values[0]) == "2015-08-11T02:21:22.473463168"  # tb_time_utc says 02:21:22.474Z
     with h5py.File(path) as f:
         flag = f["Soil_Moisture_Retrieval_Data/retrieval_qual_flag"]
-        assert flag_bits(flag, path) == {"Soil_moisture_retrieval_recommended": 1,
-                                         "Soil_moisture_retrieval_attempted": 2,
-                                         "Soil_moisture_retrieval_success": 4, "FT_retrieval_success": 8}
+        assert flag_bits(flag, path) == {
+            "Soil_moisture_retrieval_recommended": 1,
+            "Soil_moisture_retrieval_attempted": 2,
+            "Soil_moisture_retrieval_success": 4,
+            "FT_retrieval_success": 8,
+        }
     assert recommended(np.array([0, 1, 2, 65534], dtype=np.uint16), 65534).tolist() == [True, False, True, False]
 
 
@@ -84,22 +94,47 @@ def test_l2_values_on_a_study_grid_are_their_cells():
 def test_describe_and_inspect_the_real_files(capsys):
     summary = cli.inspect(real_fixture(*L2))
     assert {k: summary[k] for k in ("kind", "product", "version", "crid", "overpass", "start", "end", "grid")} == {
-        "kind": "smap_l2_sm", "product": "SPL2SMP", "version": "008", "crid": "R18290", "overpass": "PM",
-        "start": "2015-08-11 01:30:02.239000", "end": "2015-08-11 02:23:23.652000",
-        "grid": {"name": "EASE-Grid 2.0 global M36", "cells": 17251, "rows": [0, 405], "columns": [0, 963]}}
+        "kind": "smap_l2_sm",
+        "product": "SPL2SMP",
+        "version": "008",
+        "crid": "R18290",
+        "overpass": "PM",
+        "start": "2015-08-11 01:30:02.239000",
+        "end": "2015-08-11 02:23:23.652000",
+        "grid": {"name": "EASE-Grid 2.0 global M36", "cells": 17251, "rows": [0, 405], "columns": [0, 963]},
+    }
     assert summary["variables"]["Soil_Moisture_Retrieval_Data/soil_moisture"] == {
-        "dtype": "float32", "shape": [17251], "fill_value": -9999.0, "units": "cm**3/cm**3"}
+        "dtype": "float32",
+        "shape": [17251],
+        "fill_value": -9999.0,
+        "units": "cm**3/cm**3",
+    }
     assert summary["variables"]["Soil_Moisture_Retrieval_Data/retrieval_qual_flag"]["fill_value"] == 65534
     assert cli.main(["inspect", str(real_fixture(*MOD13A2))]) == 0
     modis = json.loads(capsys.readouterr().out)
     assert {k: modis[k] for k in ("kind", "product", "version", "date", "period")} == {
-        "kind": "modis", "product": "MOD13A2", "version": "61", "date": "2025-01-01",
-        "period": ["2025-01-01", "2025-01-16"]}
-    assert modis["grid"] == {"MODIS_Grid_16DAY_1km_VI": {
-        "projection": "MODIS sinusoidal", "tile": "h18v09", "pixels": [1200, 1200], "upper_left_m": [0.0, 0.0],
-        "lower_right_m": [1111950.519667, -1111950.519667]}}
-    assert modis["variables"][EVI_FIELD] == {"dtype": "int16", "shape": [1200, 1200], "fill_value": -3000,
-                                             "scale_factor": 10000.0, "units": "EVI"}
+        "kind": "modis",
+        "product": "MOD13A2",
+        "version": "61",
+        "date": "2025-01-01",
+        "period": ["2025-01-01", "2025-01-16"],
+    }
+    assert modis["grid"] == {
+        "MODIS_Grid_16DAY_1km_VI": {
+            "projection": "MODIS sinusoidal",
+            "tile": "h18v09",
+            "pixels": [1200, 1200],
+            "upper_left_m": [0.0, 0.0],
+            "lower_right_m": [1111950.519667, -1111950.519667],
+        }
+    }
+    assert modis["variables"][EVI_FIELD] == {
+        "dtype": "int16",
+        "shape": [1200, 1200],
+        "fill_value": -3000,
+        "scale_factor": 10000.0,
+        "units": "EVI",
+    }
     assert kinds.product_kind(real_fixture(*L3_PREFETCH)) is None  # no SMAP metadata: not taken for a product
 
 
@@ -157,8 +192,9 @@ def test_bad_files_are_clear_errors(tmp_path):
         smap_l2.read_sm(cut)
     with pytest.raises(ProductError) as err:
         smap_l3.read_sm(real_fixture(*L2))
-    assert str(err.value) == (f"{real_fixture(*L2)}: a SPL2SMP file, not SMAP L3 radiometer soil moisture "
-                              "(SPL3SMP_E or SPL3SMP)")
+    assert str(err.value) == (
+        f"{real_fixture(*L2)}: a SPL2SMP file, not SMAP L3 radiometer soil moisture (SPL3SMP_E or SPL3SMP)"
+    )
     with pytest.raises(ProductError) as err:
         mcd12q2.read_phenology(real_fixture(*MOD13A2))
     assert str(err.value) == f"{real_fixture(*MOD13A2)}: a MOD13A2 file, not MCD12Q2"

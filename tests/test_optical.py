@@ -29,8 +29,13 @@ OPTICAL = OpticalSettings.from_config(schema_section("sentinel2"))
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    spec = WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),), start=dt.date(2020, 4, 1),
-                     end=dt.date(2020, 4, 30), probes_per_region=3, lucas_samples=10)
+    spec = WorldSpec(
+        regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),),
+        start=dt.date(2020, 4, 1),
+        end=dt.date(2020, 4, 30),
+        probes_per_region=3,
+        lucas_samples=10,
+    )
     world = make_world(spec)
     root = tmp_path_factory.mktemp("s2opt")
     rows = write_products(world, spec, root / "archive", root / "truth", workers=1)
@@ -168,8 +173,10 @@ def test_offsets_by_baseline(unzipped):
 def test_xml_entities_are_refused(unzipped):
     mtd = unzipped / "MTD_MSIL2A.xml"
     text = mtd.read_text()
-    evil = text.replace("<?xml version='1.0' encoding='UTF-8'?>",
-                        "<?xml version='1.0' encoding='UTF-8'?>\n<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>")
+    evil = text.replace(
+        "<?xml version='1.0' encoding='UTF-8'?>",
+        "<?xml version='1.0' encoding='UTF-8'?>\n<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>",
+    )
     assert evil != text
     mtd.write_text(evil)
     with pytest.raises(ProductError, match="MTD_MSIL2A.xml"):
@@ -274,9 +281,11 @@ def test_l2a_on_grid_matches_truth(demo):
     # pairs the mask calls bare soil >= 95 % are bare in the truth (measured 95.6 % and 99.9 %); and no single day
     # falls below 90 % (measured 94.1 % at worst), so one broken day cannot hide in the pooled number.
     truth_days, found, flagged = (np.array(c) for c in zip(*bare_days))
-    print(f"bare-soil days: {found.sum()} of {truth_days.sum()} truth pixel-days found, {flagged.sum()} flagged; "
-          f"{int((truth_days > 0).sum())} of {len(l2a)} products have bare soil; recall per product",
-          np.round(found / np.maximum(truth_days, 1), 4))
+    print(
+        f"bare-soil days: {found.sum()} of {truth_days.sum()} truth pixel-days found, {flagged.sum()} flagged; "
+        f"{int((truth_days > 0).sum())} of {len(l2a)} products have bare soil; recall per product",
+        np.round(found / np.maximum(truth_days, 1), 4),
+    )
     assert truth_days.sum() > 0 and (truth_days > 0).sum() >= 2
     assert found.sum() / truth_days.sum() >= 0.95
     assert found.sum() / flagged.sum() >= 0.95
@@ -293,8 +302,15 @@ def test_l2a_on_grid_other_crs_and_thresholds(demo):
 
     t = pyproj.Transformer.from_crs(g.crs, "EPSG:32633", always_xy=True)
     xs, ys = t.transform([g.bounds[0], g.bounds[2]], [g.bounds[1], g.bounds[3]])
-    other = StudyGrid("t33", 32633, float(np.floor(min(xs) / 20) * 20 + 200), float(np.ceil(max(ys) / 20) * 20 - 200),
-                      width=int((max(xs) - min(xs) - 400) // 20), height=int((max(ys) - min(ys) - 400) // 20), resolution=20)
+    other = StudyGrid(
+        "t33",
+        32633,
+        float(np.floor(min(xs) / 20) * 20 + 200),
+        float(np.ceil(max(ys) / 20) * 20 - 200),
+        width=int((max(xs) - min(xs) - 400) // 20),
+        height=int((max(ys) - min(ys) - 400) // 20),
+        resolution=20,
+    )
     ds = l2a_on_grid(path, other, OPTICAL)
     assert ds.sizes == {"y": other.height, "x": other.width}
     assert ds.attrs["valid_fraction"] > 0.3
@@ -355,12 +371,20 @@ def test_configured_indices_and_thresholds(demo):
     _, world, root, l2a, _ = demo
     g = world[0].grid
     path = root / "archive" / l2a[0]["path"]
-    s2 = {"bands": ["B02", "B03", "B04", "B08", "B8A", "B11", "B12"], "cloud_probability_max": 90,
-          "snow_probability_max": 90, "scl_invalid": [0, 1, 3, 8, 9, 10, 11], "mask_dilation_px": 2,
-          "resampling": {"reflectance": "bilinear", "masks": "nearest"},
-          "indices": {"ndvi": {"nir": "B08", "red": "B04"}, "ndwi": {"nir": "B8A", "swir": "B11"},
-                      "evi": {"nir": "B8A", "red": "B04", "blue": "B02", "G": 2.0, "C1": 5, "C2": 7, "L": 0.5},
-                      "bare_soil": {"ndvi_max": 0.35, "nbr2_max": 0.1}}}
+    s2 = {
+        "bands": ["B02", "B03", "B04", "B08", "B8A", "B11", "B12"],
+        "cloud_probability_max": 90,
+        "snow_probability_max": 90,
+        "scl_invalid": [0, 1, 3, 8, 9, 10, 11],
+        "mask_dilation_px": 2,
+        "resampling": {"reflectance": "bilinear", "masks": "nearest"},
+        "indices": {
+            "ndvi": {"nir": "B08", "red": "B04"},
+            "ndwi": {"nir": "B8A", "swir": "B11"},
+            "evi": {"nir": "B8A", "red": "B04", "blue": "B02", "G": 2.0, "C1": 5, "C2": 7, "L": 0.5},
+            "bare_soil": {"ndvi_max": 0.35, "nbr2_max": 0.1},
+        },
+    }
     s = OpticalSettings.from_config(s2)
     assert s.ndvi_bands == ("B08", "B04") and s.evi_coefficients == (2.0, 5.0, 7.0, 0.5)
     ds = l2a_on_grid(path, g, s, aoi_margin_m=250)
@@ -369,10 +393,23 @@ def test_configured_indices_and_thresholds(demo):
     ok = ds["valid"].values == 1
     np.testing.assert_allclose(ds["NDVI"].values[ok], indices.ndvi(ds["B08"].values, ds["B04"].values)[ok], atol=1e-6)
     np.testing.assert_allclose(ds["NDWI"].values[ok], indices.ndwi(ds["B8A"].values, ds["B11"].values)[ok], atol=1e-6)
-    np.testing.assert_allclose(ds["EVI"].values[ok], indices.evi(ds["B8A"].values, ds["B04"].values, ds["B02"].values,
-                                                                 G=2.0, C1=5, C2=7, L=0.5)[ok], atol=1e-5)
-    bare = indices.bare_soil_mask(ds["NDVI"].values, ds["NBR2"].values, ds["B02"].values, ds["B03"].values,
-                                  ds["B04"].values, ndvi_max=0.35, nbr2_max=0.1) & ok
+    np.testing.assert_allclose(
+        ds["EVI"].values[ok],
+        indices.evi(ds["B8A"].values, ds["B04"].values, ds["B02"].values, G=2.0, C1=5, C2=7, L=0.5)[ok],
+        atol=1e-5,
+    )
+    bare = (
+        indices.bare_soil_mask(
+            ds["NDVI"].values,
+            ds["NBR2"].values,
+            ds["B02"].values,
+            ds["B03"].values,
+            ds["B04"].values,
+            ndvi_max=0.35,
+            nbr2_max=0.1,
+        )
+        & ok
+    )
     np.testing.assert_array_equal(ds["bare"].values, bare)
     assert "NDWI (B8A, B11)" in ds["NDWI"].attrs["long_name"]
     # Dilation only removes pixels; the AOI fraction is over the grid without its margin.
@@ -417,8 +454,17 @@ GRANULE = "GRANULE/L2A_T33XWJ_A026649_20220413T150756/IMG_DATA"
 def _band_file(path: Path, dn: np.ndarray) -> None:
     """A 4 x 4 JPEG 2000 band of the tile (UTM 33N), lossless, at a path the real metadata lists."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    profile = dict(driver="JP2OpenJPEG", width=4, height=4, count=1, dtype="uint16", crs="EPSG:32633",
-                   transform=rasterio.Affine(10.0, 0, 499980.0, 0, -10.0, 8900040.0), QUALITY=100, REVERSIBLE="YES")
+    profile = dict(
+        driver="JP2OpenJPEG",
+        width=4,
+        height=4,
+        count=1,
+        dtype="uint16",
+        crs="EPSG:32633",
+        transform=rasterio.Affine(10.0, 0, 499980.0, 0, -10.0, 8900040.0),
+        QUALITY=100,
+        REVERSIBLE="YES",
+    )
     with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(path, "w", **profile) as dst:
         dst.write(dn.astype(np.uint16), 1)
 
@@ -446,7 +492,10 @@ def test_aot_and_wvp_are_scaled_by_their_own_quantification_values(n0400):
     assert (aot.attrs["units"], wvp.attrs["units"], b02.attrs["units"]) == ("1", "cm", "1")
     s = summarize(safe)
     assert (s["quantification_value"], s["aot_quantification_value"], s["wvp_quantification_value"]) == (
-        10000.0, 1000.0, 1000.0)
+        10000.0,
+        1000.0,
+        1000.0,
+    )
 
 
 def test_aot_without_its_quantification_value_is_refused(n0400):
@@ -459,21 +508,27 @@ def test_aot_without_its_quantification_value_is_refused(n0400):
     assert str(err.value) == (f"{mtd}: no AOT_QUANTIFICATION_VALUE in the product metadata, so AOT cannot be scaled")
     with pytest.raises(ProductError) as err:
         read_band(safe, "TCI")
-    assert str(err.value) == (f"{mtd}: TCI is the 8-bit true-colour image (three bands), not a measurement: read B02, "
-                              "B03 and B04 instead")
+    assert str(err.value) == (
+        f"{mtd}: TCI is the 8-bit true-colour image (three bands), not a measurement: read B02, B03 and B04 instead"
+    )
 
 
 def test_l2a_files_asked_of_an_l1c_product_say_they_belong_to_l2a(demo):
     _, _, root, _, l1c = demo
     path = root / "archive" / l1c[0]["path"]
     product = read_metadata(path)
-    for band, what in (("MSK_CLDPRB_20m", "the cloud probability mask"), ("SCL", "the scene classification"),
-                       ("AOT", "the aerosol optical thickness")):
+    for band, what in (
+        ("MSK_CLDPRB_20m", "the cloud probability mask"),
+        ("SCL", "the scene classification"),
+        ("AOT", "the aerosol optical thickness"),
+    ):
         with pytest.raises(ProductError) as err:
             read_band(product, band)
-        assert str(err.value) == (f"{product.mtd}: {band} ({what}) belongs to Level-2A products, and this is a L1C "
-                                  "product: run Sen2Cor on it (sentinel2.level: L1C) or use the L2A product of this "
-                                  "acquisition")
+        assert str(err.value) == (
+            f"{product.mtd}: {band} ({what}) belongs to Level-2A products, and this is a L1C "
+            "product: run Sen2Cor on it (sentinel2.level: L1C) or use the L2A product of this "
+            "acquisition"
+        )
     assert product.mtd.endswith("/MTD_MSIL1C.xml") and product.mask_files == {}
 
 
@@ -503,7 +558,8 @@ def test_first_format_product_is_refused_naming_its_tiles_and_the_compact_produc
             f"{mtd}: a Sentinel-2 product of the first SAFE format (S2A_OPER_PRD_MSIL1C_..., 6 tiles in one product: "
             "T53HLA, T53HMA, T53HNA, T53HNV, T53HPA, T53HPV), which soilsat does not read; use the reprocessed "
             "product of each tile in the compact format from the Copernicus Data Space archive "
-            "(S2A_MSIL1C_20160905T005712_N*_R002_T<tile>_*.SAFE)")
+            "(S2A_MSIL1C_20160905T005712_N*_R002_T<tile>_*.SAFE)"
+        )
 
 
 def test_damaged_band_keeps_gdals_reason_behind_a_long_path(unzipped, tmp_path):
@@ -522,6 +578,11 @@ def test_damaged_band_keeps_gdals_reason_behind_a_long_path(unzipped, tmp_path):
     with pytest.raises(ProductError) as err:
         read_band(safe, "B04")
     # GDAL's reason as OpenJPEG gives it, each message once, the path not repeated
-    assert re.fullmatch(re.escape(f"{good}: unreadable raster (file, band 1: IReadBlock failed at X offset 0, Y offset "
-                                  "0: opj_get_decoded_tile() failed; Failed to decode; read: segment too long (")
-                        + r"\d+\) with max \(\d+\) for codeblock \d+ \(p=0, b=0, r=0, c=0\)\)", str(err.value))
+    assert re.fullmatch(
+        re.escape(
+            f"{good}: unreadable raster (file, band 1: IReadBlock failed at X offset 0, Y offset "
+            "0: opj_get_decoded_tile() failed; Failed to decode; read: segment too long ("
+        )
+        + r"\d+\) with max \(\d+\) for codeblock \d+ \(p=0, b=0, r=0, c=0\)\)",
+        str(err.value),
+    )

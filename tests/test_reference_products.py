@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from conftest import real_fixture
-
 from soilsat.errors import ProductError
 from soilsat.reference import cgls_ssm, esacci_sm, latlon
 from soilsat.reference.conversion import cosby_porosity, saturation_to_volumetric
@@ -174,11 +173,16 @@ def test_sampling_csm_takes_the_cell_containing_each_probe():
     lat, lon = raw(files[0], "lat"), raw(files[0], "lon")
     ssm, noise = raw(files[0], "ssm")[0], raw(files[0], "ssm_noise")[0]
     cells = [(44, 438), (0, 316), (47, 440), (200, 5)]  # valid, valid, valid, no data
-    points = pd.DataFrame({"probe": ["p1", "p2", "p3", "p4", "far"],
-                           # a quarter cell off the centre: still inside the cell
-                           "lat": [lat[i] - 0.25 / 112 for i, _ in cells] + [50.0],
-                           "lon": [lon[j] + 0.25 / 112 for _, j in cells] + [1.0],
-                           "sand": [40.0, 60.0, 20.0, 30.0, 30.0], "clay": [20.0, 10.0, 35.0, 25.0, 25.0]})
+    points = pd.DataFrame(
+        {
+            "probe": ["p1", "p2", "p3", "p4", "far"],
+            # a quarter cell off the centre: still inside the cell
+            "lat": [lat[i] - 0.25 / 112 for i, _ in cells] + [50.0],
+            "lon": [lon[j] + 0.25 / 112 for _, j in cells] + [1.0],
+            "sand": [40.0, 60.0, 20.0, 30.0, 30.0],
+            "clay": [20.0, 10.0, 35.0, 25.0, 25.0],
+        }
+    )
     table = sample_points(files, points, conversion="fraction")
     assert table["probe"].tolist() == ["p1", "p2", "p3"]  # p4 has no data, far lies outside, day 2 is all fill
     assert (table["time"] == pd.Timestamp("2017-06-01")).all()

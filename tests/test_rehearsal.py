@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import subprocess
 from pathlib import Path
 
@@ -51,8 +50,15 @@ def test_overlay_changes_only_the_rehearsal_keys(study):
     rehearsal = filled(merged(file, load(ROOT / "studies" / "rehearsals" / f"{study}.yaml")))
     changed = list(differences(filled(file), rehearsal))
     assert changed and all(allowed(key) for key in changed), changed
-    assert {key.split(".")[0].split("[")[0] for key in changed} <= {"study", "provider", "demo", "rehearsal",
-                                                                    "regions", "period", "train"}
+    assert {key.split(".")[0].split("[")[0] for key in changed} <= {
+        "study",
+        "provider",
+        "demo",
+        "rehearsal",
+        "regions",
+        "period",
+        "train",
+    }
     check_overlay(filled(file), rehearsal)
     assert rehearsal["study"] == f"{study}-rehearsal" and rehearsal["provider"] == "demo"
     assert rehearsal["rehearsal"]["study_file"] == f"studies/{study}.yaml"
@@ -62,16 +68,22 @@ def test_overlay_changes_only_the_rehearsal_keys(study):
     assert rehearsal["period"]["start"] == file["period"]["start"]
 
 
-@pytest.mark.parametrize(("key", "value", "named"), [
-    (("sentinel1", "polarisations"), ["VV", "VH"], "sentinel1.polarisations"),
-    (("train", "lstm", "units"), 8, "train.lstm.units"),
-    (("regions",), None, "regions[0].lon"),
-    (("period", "start"), "2016-10-01", "period.start"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        (("sentinel1", "polarisations"), ["VV", "VH"], "sentinel1.polarisations"),
+        (("train", "lstm", "units"), 8, "train.lstm.units"),
+        (("regions",), None, "regions[0].lon"),
+        (("period", "start"), "2016-10-01", "period.start"),
+    ],
+)
 def test_an_overlay_that_changes_a_study_key_is_refused_naming_it(key, value, named):
     file = filled(load(ROOT / "studies" / "simonsen2021.yaml"))
-    rehearsal = filled(merged(load(ROOT / "studies" / "simonsen2021.yaml"),
-                              load(ROOT / "studies" / "rehearsals" / "simonsen2021.yaml")))
+    rehearsal = filled(
+        merged(
+            load(ROOT / "studies" / "simonsen2021.yaml"), load(ROOT / "studies" / "rehearsals" / "simonsen2021.yaml")
+        )
+    )
     if key == ("regions",):
         rehearsal["regions"][0]["lon"] += 0.5
     else:
@@ -89,11 +101,13 @@ def test_a_bad_overlay_stops_the_workflow_before_any_job(tmp_path):
     overlay["extract"] = {"windows": {"size": 3}}
     path = tmp_path / "overlay.yaml"
     path.write_text(yaml.safe_dump(overlay))
-    proc = run_workflow(tmp_path, "-n", "--configfile", str(ROOT / "studies" / "zhang2022.yaml"), str(path),
-                        check=False)
+    proc = run_workflow(
+        tmp_path, "-n", "--configfile", str(ROOT / "studies" / "zhang2022.yaml"), str(path), check=False
+    )
     assert proc.returncode != 0
     assert "changes config keys a rehearsal must keep as the study file has them: extract.windows.size" in (
-        proc.stdout + proc.stderr)
+        proc.stdout + proc.stderr
+    )
     assert not (tmp_path / "results").exists()
 
 
@@ -107,12 +121,21 @@ def test_an_unknown_study_name_is_refused():
 # Each rehearsal at a tiny scale: smaller regions, a shorter period, fewer epochs, repeats and trees than its
 # overlay (all overlay keys), so that make test runs all four end to end in a few minutes.
 TINY = {
-    "simonsen2021": {"size_m": 800, "days": 45,
-                     "train": {"lstm": {"epochs": 2, "repeats": 2}, "random_forest": {"n_estimators": 20}}},
-    "tziolas2020": {"size_m": 1200, "days": 120,
-                    "train": {"tziolas": {"epochs": 5, "ann": {"epochs": 5}, "random_forest": {"n_estimators": [20]}}}},
-    "zhang2022": {"size_m": 1200, "days": 400,
-                  "train": {"zhang": {"repeats": 2, "epochs": 3, "random_forest": {"n_estimators": 20}}}},
+    "simonsen2021": {
+        "size_m": 800,
+        "days": 45,
+        "train": {"lstm": {"epochs": 2, "repeats": 2}, "random_forest": {"n_estimators": 20}},
+    },
+    "tziolas2020": {
+        "size_m": 1200,
+        "days": 120,
+        "train": {"tziolas": {"epochs": 5, "ann": {"epochs": 5}, "random_forest": {"n_estimators": [20]}}},
+    },
+    "zhang2022": {
+        "size_m": 1200,
+        "days": 400,
+        "train": {"zhang": {"repeats": 2, "epochs": 3, "random_forest": {"n_estimators": 20}}},
+    },
     "tsagkatakis2021": {"size_m": 6000, "days": 29, "train": {"tsagkatakis": {"epochs": 3}}},
 }
 
@@ -151,8 +174,12 @@ def test_every_study_rehearses_end_to_end(tiny_rehearsal):
     measured = paper.dropna(subset=["this run"])
     assert len(measured) >= 2, paper
     # the study's own outputs exist, and nothing of another study's method was made
-    expected = {"simonsen2021": "metrics.csv", "tziolas2020": "figures/tziolas/observed_vs_predicted.png",
-                "zhang2022": "figures/zhang/repeats.png", "tsagkatakis2021": "figures/tsagkatakis/scatter.png"}
+    expected = {
+        "simonsen2021": "metrics.csv",
+        "tziolas2020": "figures/tziolas/observed_vs_predicted.png",
+        "zhang2022": "figures/zhang/repeats.png",
+        "tsagkatakis2021": "figures/tsagkatakis/scatter.png",
+    }
     assert (results / expected[study]).stat().st_size > 0
     others = {k: v for k, v in expected.items() if k != study}
     assert not any((results / path).exists() for path in others.values())
@@ -171,9 +198,27 @@ def test_simonsen_rehearsal_is_the_thesis(tiny_rehearsal):
     full = (logs / "lstm_full.log").read_text()
     inputs = full.split("inputs: ")[1].splitlines()[0].split(", ")
     onehot = [name for name in inputs if name.startswith("landcover_")]
-    assert inputs == ["ts_max", "sigma0_vv", "ndvi", "ndwi", "precipitation", "dry_days", "tmin", "tmean", "tmax",
-                      "elevation", "slope", "aspect_x", "aspect_y", *onehot, "base_saturation", "clay", "silt",
-                      "sand", "organic_carbon"]
+    assert inputs == [
+        "ts_max",
+        "sigma0_vv",
+        "ndvi",
+        "ndwi",
+        "precipitation",
+        "dry_days",
+        "tmin",
+        "tmean",
+        "tmax",
+        "elevation",
+        "slope",
+        "aspect_x",
+        "aspect_y",
+        *onehot,
+        "base_saturation",
+        "clay",
+        "silt",
+        "sand",
+        "organic_carbon",
+    ]
     assert onehot and "sigma0_vh" not in full
     minimum = (logs / "lstm_minimum.log").read_text().split("inputs: ")[1].splitlines()[0].split(", ")
     assert minimum == inputs[:9] + onehot

@@ -25,8 +25,17 @@ TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 
 
 def start_workflow(workdir) -> subprocess.Popen:
-    cmd = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2",
-           "--configfile", str(TINY)]
+    cmd = [
+        str(SNAKEMAKE),
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        "--configfile",
+        str(TINY),
+    ]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"))
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
 
@@ -93,8 +102,12 @@ def test_two_runs_of_the_tiny_demo_are_identical(tiny_run, resumed_run):
     tables = _files(theirs, "*.csv")
     assert Path("metrics.csv") in tables and tables == _files(ours, "*.csv")
     for rel in sorted(tables):  # catalogs name files inside each run's own folder: compare them relative to it
-        pd.testing.assert_frame_equal(_read_csv_relative(ours / rel, resumed_run[0]),
-                                      _read_csv_relative(theirs / rel, tiny_run), check_exact=True, obj=str(rel))
+        pd.testing.assert_frame_equal(
+            _read_csv_relative(ours / rel, resumed_run[0]),
+            _read_csv_relative(theirs / rel, tiny_run),
+            check_exact=True,
+            obj=str(rel),
+        )
     metrics = pd.read_csv(theirs / "metrics.csv")
     assert len(metrics) > 0 and metrics.select_dtypes("number").notna().any().any()
     datasets = _files(theirs, "*.nc")
@@ -148,12 +161,40 @@ def test_every_job_stays_within_its_declared_memory(tiny_run):
 
 
 def test_different_seed_changes_the_world(tmp_path):
-    from soilsat.demo.world import RegionSpec, WorldSpec, make_world
     import datetime as dt
 
+    from soilsat.demo.world import RegionSpec, WorldSpec, make_world
+
     region = (RegionSpec("a", 8.95, 55.95, 600, "humid"),)
-    a = make_world(WorldSpec(regions=region, start=dt.date(2020, 4, 1), end=dt.date(2020, 4, 10), seed=1, probes_per_region=2, lucas_samples=4))[0]
-    b = make_world(WorldSpec(regions=region, start=dt.date(2020, 4, 1), end=dt.date(2020, 4, 10), seed=1, probes_per_region=2, lucas_samples=4))[0]
-    c = make_world(WorldSpec(regions=region, start=dt.date(2020, 4, 1), end=dt.date(2020, 4, 10), seed=2, probes_per_region=2, lucas_samples=4))[0]
+    a = make_world(
+        WorldSpec(
+            regions=region,
+            start=dt.date(2020, 4, 1),
+            end=dt.date(2020, 4, 10),
+            seed=1,
+            probes_per_region=2,
+            lucas_samples=4,
+        )
+    )[0]
+    b = make_world(
+        WorldSpec(
+            regions=region,
+            start=dt.date(2020, 4, 1),
+            end=dt.date(2020, 4, 10),
+            seed=1,
+            probes_per_region=2,
+            lucas_samples=4,
+        )
+    )[0]
+    c = make_world(
+        WorldSpec(
+            regions=region,
+            start=dt.date(2020, 4, 1),
+            end=dt.date(2020, 4, 10),
+            seed=2,
+            probes_per_region=2,
+            lucas_samples=4,
+        )
+    )[0]
     assert np.array_equal(a.truth["sm"].values, b.truth["sm"].values)
     assert not np.array_equal(a.truth["sm"].values, c.truth["sm"].values)

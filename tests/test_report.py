@@ -16,8 +16,12 @@ from soilsat.figures.simonsen import DATA_FIGURES
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-STUDY_OF = {"simonsen": "Simonsen 2021", "tsagkatakis": "Tsagkatakis 2021", "tziolas": "Tziolas 2020",
-            "zhang": "Zhang 2022"}
+STUDY_OF = {
+    "simonsen": "Simonsen 2021",
+    "tsagkatakis": "Tsagkatakis 2021",
+    "tziolas": "Tziolas 2020",
+    "zhang": "Zhang 2022",
+}
 
 # Appended to a copy of the report: decode every image the report embeds and, once React has drawn
 # the navbar, write what loaded and the navbar's text into the DOM that --dump-dom prints.
@@ -58,9 +62,21 @@ window.addEventListener("load", () => {
 
 def chromium_dom(page: Path, profile: Path) -> str:
     """The DOM of a local page after headless Chromium ran its scripts."""
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={profile}", "--virtual-time-budget=15000", "--dump-dom", page.as_uri()]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+        page.as_uri(),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
@@ -74,8 +90,10 @@ def report(tiny_run) -> Path:
     return path
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                    reason=f"chromium not found at {CHROMIUM}; install it with tests/install_chromium.sh (root)")
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason=f"chromium not found at {CHROMIUM}; install it with tests/install_chromium.sh (root)",
+)
 def test_report_shows_every_figure_in_its_study_and_stage(tiny_run, report, tmp_path):
     page = tmp_path / "report.html"
     head, _, tail = report.read_text().rpartition("</body>")  # the last one: bundled scripts quote the tag too
@@ -83,8 +101,9 @@ def test_report_shows_every_figure_in_its_study_and_stage(tiny_run, report, tmp_
     dom = chromium_dom(page, tmp_path / "profile")
     match = re.search(r'<pre id="soilsat-check">(.*?)</pre>', dom, re.S)
     assert match, "the report's scripts did not run in Chromium"
-    check = json.loads(match.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
-                       .replace("&amp;", "&"))
+    check = json.loads(
+        match.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    )
     for study in STUDY_OF.values():
         assert study in check["app"]  # the navbar lists every study
     images = {item["path"]: item for item in check["found"] if item["kind"] == "image"}
@@ -100,7 +119,10 @@ def test_report_shows_every_figure_in_its_study_and_stage(tiny_run, report, tmp_
         assert item["width"] >= 600 and item["height"] >= 400, path
         name = Path(path).stem
         folder = Path(path).parent.name
-        study = STUDY_OF.get(folder) or {"clay": "Tziolas 2020", "soc": "Zhang 2022", "ssm": "Simonsen 2021"}[name[:4].rstrip("_")]
+        study = (
+            STUDY_OF.get(folder)
+            or {"clay": "Tziolas 2020", "soc": "Zhang 2022", "ssm": "Simonsen 2021"}[name[:4].rstrip("_")]
+        )
         stage = "Maps" if "maps" in path or name.startswith("ssm_map") else "Data" if name in DATA_FIGURES else "Models"
         assert (item["category"], item["subcategory"]) == (study, stage), path
     tables = {item["path"] for item in check["found"] if item["kind"] == "other"}

@@ -12,7 +12,6 @@ from conftest import real_fixture
 from soilsat.sar import calibration as cal
 from soilsat.sar import safe
 
-
 S1B = "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE"
 S1A = "S1A_IW_GRDH_1SDV_20150203T043109_20150203T043134_004454_00574F_6D00.zip"
 
@@ -51,8 +50,10 @@ def test_lut_is_bilinear_with_per_vector_pixels():
 
 
 def test_azimuth_noise_blocks_and_sigma0():
-    rng_vectors = [_Vec(0, np.array([0, 99]), np.array([100.0, 100.0])),
-                   _Vec(99, np.array([0, 99]), np.array([100.0, 100.0]))]
+    rng_vectors = [
+        _Vec(0, np.array([0, 99]), np.array([100.0, 100.0])),
+        _Vec(99, np.array([0, 99]), np.array([100.0, 100.0])),
+    ]
     az = [
         safe.NoiseAzimuthVector("IW1", 0, 0, 99, 49, np.array([0, 99]), np.array([1.0, 2.0])),
         safe.NoiseAzimuthVector("IW2", 0, 50, 99, 99, np.array([0, 99]), np.array([3.0, 3.0])),
@@ -71,8 +72,9 @@ def test_azimuth_noise_blocks_and_sigma0():
 # ------------------------------------------------------------- round trip on real LUTs
 
 
-@pytest.mark.parametrize("name,pol,offset",
-                         [(S1B, "VV", (7300, 8700)), (S1A, "VH", (12000, 20000)), (S1A, "VV", (150, 60))])
+@pytest.mark.parametrize(
+    "name,pol,offset", [(S1B, "VV", (7300, 8700)), (S1A, "VH", (12000, 20000)), (S1A, "VV", (150, 60))]
+)
 def test_calibration_round_trip_on_real_luts(name, pol, offset):
     """DN = sqrt(sigma0 * A^2 + noise), quantised to uint16, calibrates back to sigma0."""
     data = safe.open_product(real_fixture("s1", name)).polarisation(pol)

@@ -46,11 +46,18 @@ def test_dem_in_another_crs_is_resampled(product):
 
     grid = product.grid
     dst_transform, width, height = rasterio.warp.calculate_default_transform(
-        grid.crs, "EPSG:4326", grid.width, grid.height, *grid.bounds)
+        grid.crs, "EPSG:4326", grid.width, grid.height, *grid.bounds
+    )
     geographic = np.full((height, width), np.nan)
-    rasterio.warp.reproject(product.dem, geographic, src_transform=grid.transform, src_crs=grid.crs,
-                            dst_transform=dst_transform, dst_crs="EPSG:4326",
-                            resampling=rasterio.warp.Resampling.bilinear)
+    rasterio.warp.reproject(
+        product.dem,
+        geographic,
+        src_transform=grid.transform,
+        src_crs=grid.crs,
+        dst_transform=dst_transform,
+        dst_crs="EPSG:4326",
+        resampling=rasterio.warp.Resampling.bilinear,
+    )
     da = xr.DataArray(geographic, dims=("y", "x")).rio.write_crs("EPSG:4326").rio.write_transform(dst_transform)
     back = heights_on_grid(dem_from_dataarray(da), grid)
     inner = (slice(3, -3), slice(3, -3))
@@ -72,13 +79,21 @@ def test_dem_rows_agree_with_gdal_bilinear(dem_crs):
         transform, shape, void = Affine(30.0, 0, 499_000.0, 0, -30.0, 5_601_000.0), (100, 180), 40
     else:  # about 1 arc second, as GLO-30
         transform, shape, void = Affine(1 / 3600, 0, 8.99, 0, -1 / 3600, 50.57), (120, 220), 78
-    rows, cols = np.mgrid[0:shape[0], 0:shape[1]]
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
     z = (300 + 40 * np.sin(cols / 7.0) * np.cos(rows / 9.0)).astype(np.float32)
-    z[void:void + 3, 60:64] = np.nan
+    z[void : void + 3, 60:64] = np.nan
     ref = np.full(grid.shape, np.nan, np.float32)
-    rasterio.warp.reproject(z, ref, src_transform=transform, src_crs=dem_crs, dst_transform=grid.transform,
-                            dst_crs=grid.crs, src_nodata=np.nan, dst_nodata=np.nan,
-                            resampling=rasterio.warp.Resampling.bilinear)
+    rasterio.warp.reproject(
+        z,
+        ref,
+        src_transform=transform,
+        src_crs=dem_crs,
+        dst_transform=grid.transform,
+        dst_crs=grid.crs,
+        src_nodata=np.nan,
+        dst_nodata=np.nan,
+        resampling=rasterio.warp.Resampling.bilinear,
+    )
     ours = resample_rows(Dem(z, transform, dem_crs), grid, 10, 80)
     assert ours.shape == (70, 300) and ours.dtype == np.float32
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref[10:80]))

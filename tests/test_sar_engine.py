@@ -19,7 +19,6 @@ from soilsat.io import read_bands
 from soilsat.sar import engine, graph
 from soilsat.sar.reference import whole_grid
 from soilsat.sar.safe import open_product
-
 from test_sar_graph import sentinel1_settings
 
 
@@ -34,8 +33,13 @@ def make_graph(world, out_dir: Path, product: Path | None = None, rec: dict | No
     root, region, records = world
     rec = rec or records[0]
     product = product or root / "archive" / rec["path"]
-    xml = graph.build_graph(product, out_dir / f".{rec['name']}.snap.tif", region.grid, root / "dem" / "dem_t.tif",
-                            sentinel1_settings(**overrides))
+    xml = graph.build_graph(
+        product,
+        out_dir / f".{rec['name']}.snap.tif",
+        region.grid,
+        root / "dem" / "dem_t.tif",
+        sentinel1_settings(**overrides),
+    )
     path = out_dir / f"{rec['name']}.tif.graph.xml"
     graph.write_graph(path, xml)
     return path
@@ -59,11 +63,11 @@ def _xcorr_offset(a: np.ndarray, b: np.ndarray, m: int = 3) -> tuple[float, floa
     """(row, col) shift of b against a at the normalised cross-correlation peak, refined by a parabola."""
     a, b = np.nan_to_num(a - np.nanmean(a)), np.nan_to_num(b - np.nanmean(b))
     n0, n1 = a.shape
-    core = a[m:n0 - m, m:n1 - m]
+    core = a[m : n0 - m, m : n1 - m]
     c = np.empty((2 * m + 1, 2 * m + 1))
     for i in range(-m, m + 1):
         for j in range(-m, m + 1):
-            other = b[m + i:n0 - m + i, m + j:n1 - m + j]
+            other = b[m + i : n0 - m + i, m + j : n1 - m + j]
             c[i + m, j + m] = (core * other).sum() / np.sqrt((core**2).sum() * (other**2).sum())
     i, j = np.unravel_index(np.argmax(c), c.shape)
     assert 0 < i < 2 * m and 0 < j < 2 * m
@@ -184,29 +188,39 @@ def test_the_grid_origin_must_be_a_pixel_centre(world, tmp_path):
     nodes = graph.parse_graph(g.read_text())
     tc = next(n for n in nodes if n.id == "Terrain-Correction")
     assert (float(tc.parameters["standardGridOriginX"]), float(tc.parameters["standardGridOriginY"])) == (
-        grid.x0 + 5, grid.y0 - 5)
+        grid.x0 + 5,
+        grid.y0 - 5,
+    )
     tc.parameters["standardGridOriginX"], tc.parameters["standardGridOriginY"] = repr(grid.x0), repr(grid.y0)
     graph.write_graph(g, graph.to_xml(nodes))
     with pytest.raises(ConfigError) as err:
         engine.run_graph(g, grid, tmp_path / "o.tif")
-    assert str(err.value) == (f"{g}: Terrain-Correction must align to the standard grid whose origin is a pixel centre "
-                              f"of the study grid (alignToStandardGrid true, standardGridOriginX/Y {grid.x0 + 5!r}, "
-                              f"{grid.y0 - 5!r}), not True at {grid.x0!r}, {grid.y0!r}")
+    assert str(err.value) == (
+        f"{g}: Terrain-Correction must align to the standard grid whose origin is a pixel centre "
+        f"of the study grid (alignToStandardGrid true, standardGridOriginX/Y {grid.x0 + 5!r}, "
+        f"{grid.y0 - 5!r}), not True at {grid.x0!r}, {grid.y0!r}"
+    )
 
 
 def _eof(world, folder: Path, shift_h: float = 0.0, kind: str = "POEORB") -> Path:
     """An orbit file of the first product's pass, valid 13 h either side of its sensing start (shifted by `shift_h`)."""
     from soilsat.demo import orbit as demo_orbit
-
     from test_sar_orbit import write_eof
 
     rec = world[2][0]
     start = dt.datetime.fromisoformat(rec["sensing_start"].rstrip("Z")).replace(tzinfo=None)
-    coarse = demo_orbit.pass_orbit(8.95, 55.95, start.date().isoformat(), rec["orbit_direction"],
-                                   step_s=10.0, half_span_s=300.0)
+    coarse = demo_orbit.pass_orbit(
+        8.95, 55.95, start.date().isoformat(), rec["orbit_direction"], step_s=10.0, half_span_s=300.0
+    )
     folder.mkdir(parents=True, exist_ok=True)
-    return write_eof(folder / f"{rec['name']}.EOF", coarse, dt.datetime(2021, 3, 2, 10, 32, 53),
-                     start - dt.timedelta(hours=13 - shift_h), start + dt.timedelta(hours=13 + shift_h), kind=kind)
+    return write_eof(
+        folder / f"{rec['name']}.EOF",
+        coarse,
+        dt.datetime(2021, 3, 2, 10, 32, 53),
+        start - dt.timedelta(hours=13 - shift_h),
+        start + dt.timedelta(hours=13 + shift_h),
+        kind=kind,
+    )
 
 
 def test_a_precise_orbit_given_is_applied(world, tmp_path):
@@ -244,12 +258,18 @@ def rewrite_zip(src: Path, dst: Path, change) -> Path:
     return dst
 
 
-@pytest.mark.parametrize("case, member, message", [
-    ("truncated", "measurement/s1a-iw-grd-vv-", "measurement unreadable"),
-    ("no_calibration", "annotation/calibration/calibration-s1a-iw-grd-vh-",
-     "calibration file of polarisation VH is missing"),
-    ("no_noise", "annotation/calibration/noise-s1a-iw-grd-vv-", "noise file of polarisation VV is missing"),
-])
+@pytest.mark.parametrize(
+    "case, member, message",
+    [
+        ("truncated", "measurement/s1a-iw-grd-vv-", "measurement unreadable"),
+        (
+            "no_calibration",
+            "annotation/calibration/calibration-s1a-iw-grd-vh-",
+            "calibration file of polarisation VH is missing",
+        ),
+        ("no_noise", "annotation/calibration/noise-s1a-iw-grd-vv-", "noise file of polarisation VV is missing"),
+    ],
+)
 def test_broken_products_fail_naming_the_file(world, tmp_path, case, member, message):
     root, region, records = world
     src = root / "archive" / records[0]["path"]
@@ -319,8 +339,9 @@ def test_border_noise_on_an_old_product(world, tmp_path):
         meas = engine.Measurement(product, data)
         plan = engine.plan_border(spec, product, data, meas, window)
         assert plan.active and plan.left and plan.right
-        image = engine.sigma0_block(data, meas, plan, (0, ann.number_of_lines), (0, ann.number_of_samples),
-                                    ann.number_of_lines)
+        image = engine.sigma0_block(
+            data, meas, plan, (0, ann.number_of_lines), (0, ann.number_of_samples), ann.number_of_lines
+        )
         meas.close()
     assert np.isnan(image[:, :36]).all() and np.isnan(image[:24]).all()
     assert np.isnan(image[-24:]).all() and np.isnan(image[:, -36:]).all()

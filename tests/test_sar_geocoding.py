@@ -57,8 +57,9 @@ def test_local_incidence_on_flat_and_tilted_terrain(product):
     np.testing.assert_allclose(facing.local_incidence_angle[inner], facing.incidence_angle[inner] - alpha, atol=0.15)
     # rising toward the radar: larger by the slope
     away_slope = _geometry(product, 100.0 - slope * distance_away)
-    np.testing.assert_allclose(away_slope.local_incidence_angle[inner], away_slope.incidence_angle[inner] + alpha,
-                               atol=0.15)
+    np.testing.assert_allclose(
+        away_slope.local_incidence_angle[inner], away_slope.incidence_angle[inner] + alpha, atol=0.15
+    )
     # tilted along the track: cos(local) = cos(incidence) cos(slope)
     sideways = _geometry(product, 100.0 + slope * distance_along)
     expected = np.degrees(np.arccos(np.cos(np.radians(sideways.incidence_angle)) * np.cos(np.radians(alpha))))
@@ -91,8 +92,13 @@ def test_layover_and_shadow_on_a_steep_ridge(product):
     assert geo.shadow[behind].mean() > 0.9
     assert not geo.shadow[beyond].any()
     # and the mask of a full correction says so
-    ds = whole_grid.terrain_correct(product.images, product.annotation, annotation_orbit(product.annotation),
-                                    Dem(50.0 + ridge, grid.transform, grid.crs), grid)
+    ds = whole_grid.terrain_correct(
+        product.images,
+        product.annotation,
+        annotation_orbit(product.annotation),
+        Dem(50.0 + ridge, grid.transform, grid.crs),
+        grid,
+    )
     mask = ds["mask"].values
     assert np.all(mask[geo.layover] == terrain.MASK_LAYOVER)
     assert np.all(mask[geo.shadow & ~geo.layover] == terrain.MASK_SHADOW)
@@ -128,8 +134,13 @@ def test_geometry_in_grid_blocks_equals_the_whole(world):
 def test_eof_orbit_and_annotation_orbit_agree(product):
     ann = product.annotation
     o = ann.orbit
-    lagrange = Orbit.from_state_vectors(o["time"].to_numpy("datetime64[ns]"), o[["x", "y", "z"]].to_numpy(),
-                                        o[["vx", "vy", "vz"]].to_numpy(), method="lagrange", degree=3)
+    lagrange = Orbit.from_state_vectors(
+        o["time"].to_numpy("datetime64[ns]"),
+        o[["x", "y", "z"]].to_numpy(),
+        o[["vx", "vy", "vz"]].to_numpy(),
+        method="lagrange",
+        degree=3,
+    )
     model_a = geocoding.RangeDopplerModel.from_annotation(ann, annotation_orbit(ann))
     model_b = geocoding.RangeDopplerModel.from_annotation(ann, lagrange)
     la, pa = whole_grid.grid_to_image(model_a, product.grid, product.dem)
@@ -142,21 +153,29 @@ def test_terrain_correction_with_an_eof_orbit_file(product, tmp_path, caplog):
     import logging
 
     import pandas as pd
-    from test_sar_orbit import write_eof
 
     from soilsat.demo import orbit as demo_orbit
     from soilsat.sar.orbit import product_orbit
+    from test_sar_orbit import write_eof
 
     ann = product.annotation
     # the demo orbit itself, as a precise orbit file would give it: 10 s vectors over ten minutes
     centre = pd.Timestamp(ann.first_line_time)
     region_lon, region_lat = 8.95, 55.95
-    dense = demo_orbit.pass_orbit(region_lon, region_lat, centre.normalize(), product.direction,
-                                  height=float(np.round(product.dem.mean(), 3)), step_s=10.0, half_span_s=300.0)
+    dense = demo_orbit.pass_orbit(
+        region_lon,
+        region_lat,
+        centre.normalize(),
+        product.direction,
+        height=float(np.round(product.dem.mean(), 3)),
+        step_s=10.0,
+        half_span_s=300.0,
+    )
     start = pd.Timestamp(dense.datetimes(dense.time[0])).to_pydatetime()
     stop = pd.Timestamp(dense.datetimes(dense.time[-1])).to_pydatetime()
-    eof = write_eof(tmp_path / "S1A_OPER_AUX_POEORB_OPOD_20200501T120000_V1_V2.EOF", dense, dt.datetime(2020, 5, 1),
-                    start, stop)
+    eof = write_eof(
+        tmp_path / "S1A_OPER_AUX_POEORB_OPOD_20200501T120000_V1_V2.EOF", dense, dt.datetime(2020, 5, 1), start, stop
+    )
     first, last = pd.Timestamp(ann.first_line_time).to_pydatetime(), pd.Timestamp(ann.last_line_time).to_pydatetime()
     orbit = product_orbit(ann, first, last, "S1A", [eof])
     assert orbit.source == eof.name and orbit.method == "lagrange"
@@ -171,15 +190,18 @@ def test_terrain_correction_with_an_eof_orbit_file(product, tmp_path, caplog):
     assert fallback.source == "annotation" and "using the annotation orbit" in caplog.text
 
 
-@pytest.mark.parametrize("parts", [
-    ("s1", "S1A_IW_GRDH_1SDV_20150203T043109_20150203T043134_004454_00574F_6D00.zip"),
-    ("s1", "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE"),
-], ids=["ipf-002.70", "ipf-003.40"])
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("s1", "S1A_IW_GRDH_1SDV_20150203T043109_20150203T043134_004454_00574F_6D00.zip"),
+        ("s1", "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE"),
+    ],
+    ids=["ipf-002.70", "ipf-003.40"],
+)
 def test_grid_to_image_on_real_geolocation_grids(parts):
     """Each real geolocation grid point, as the centre of a one-pixel study grid at its height, lands
     where the geolocation check puts it, within a pixel of ESA's line and pixel."""
     from conftest import real_fixture
-
     from soilsat.grid import StudyGrid, utm_epsg
     from soilsat.sar.geolocation_check import point_errors
 
@@ -212,8 +234,9 @@ def _geometry_error(model, grid, heights) -> tuple[float, float]:
     # the interpolated geometry skips the ground far beyond the image (geocoding.OUTSIDE_MARGIN), and only that
     line, pixel = exact.line, exact.pixel
     with np.errstate(invalid="ignore"):
-        beyond = np.maximum.reduce([-line, line - (model.number_of_lines - 1), -pixel,
-                                    pixel - (model.number_of_samples - 1)])
+        beyond = np.maximum.reduce(
+            [-line, line - (model.number_of_lines - 1), -pixel, pixel - (model.number_of_samples - 1)]
+        )
     skipped = ok & ~np.isfinite(fast.line)
     assert np.all(beyond[skipped] > geocoding.OUTSIDE_MARGIN - 64)
     assert np.all(np.isfinite(fast.line)[ok & (beyond < geocoding.OUTSIDE_MARGIN)])
@@ -253,8 +276,9 @@ def test_interpolated_time_matches_the_exact_solve_across_a_full_footprint(relie
     width, height = int((max(x) - min(x)) / 10), int((max(y) - min(y)) / 10)
     for row in (0, height // 2, height - 48):
         grid = StudyGrid("strip", epsg, float(min(x)), float(max(y)) - row * 10.0, width, 48, 10.0)
-        yy, xx = np.mgrid[row:row + 48, 0:width] * 10.0
-        heights = (300 + relief * np.sin(xx / 3000.0) * np.cos(yy / 4000.0)
-                   + 0.3 * relief * np.sin(xx / 900.0 + yy / 700.0))
+        yy, xx = np.mgrid[row : row + 48, 0:width] * 10.0
+        heights = (
+            300 + relief * np.sin(xx / 3000.0) * np.cos(yy / 4000.0) + 0.3 * relief * np.sin(xx / 900.0 + yy / 700.0)
+        )
         line_err, pixel_err = _geometry_error(model, grid, heights)
         assert line_err < 0.01 and pixel_err < 0.01, (row, line_err, pixel_err)

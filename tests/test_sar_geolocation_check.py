@@ -14,7 +14,6 @@ from soilsat.errors import ProductError
 from soilsat.sar.geolocation_check import check_product, point_errors
 from soilsat.sar.safe import open_product
 
-
 S1A_ZIP = ("s1", "S1A_IW_GRDH_1SDV_20150203T043109_20150203T043134_004454_00574F_6D00.zip")
 S1B_SAFE = ("s1", "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE")
 

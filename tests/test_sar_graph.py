@@ -34,8 +34,9 @@ def sentinel1_settings(**overrides) -> dict:
 
 
 def build(tmp_path: Path, **overrides) -> str:
-    return graph.build_graph(tmp_path / "p.zip", tmp_path / "out.tif", GRID, tmp_path / "dem.tif",
-                             sentinel1_settings(**overrides))
+    return graph.build_graph(
+        tmp_path / "p.zip", tmp_path / "out.tif", GRID, tmp_path / "dem.tif", sentinel1_settings(**overrides)
+    )
 
 
 def test_the_chain_as_snap_spells_it(tmp_path):
@@ -43,8 +44,15 @@ def test_the_chain_as_snap_spells_it(tmp_path):
     assert root.tag == "graph" and root.findtext("version") == "1.0"
     nodes = root.findall("node")
     assert [n.get("id") for n in nodes] == [
-        "Read", "Apply-Orbit-File", "ThermalNoiseRemoval", "Remove-GRD-Border-Noise", "Calibration",
-        "Speckle-Filter", "Subset", "Terrain-Correction", "Write",
+        "Read",
+        "Apply-Orbit-File",
+        "ThermalNoiseRemoval",
+        "Remove-GRD-Border-Noise",
+        "Calibration",
+        "Speckle-Filter",
+        "Subset",
+        "Terrain-Correction",
+        "Write",
     ]
     assert [n.findtext("operator") for n in nodes] == [n.get("id") for n in nodes]
     # each node reads the one before it
@@ -52,18 +60,32 @@ def test_the_chain_as_snap_spells_it(tmp_path):
         assert node.find("sources/sourceProduct").get("refid") == prev.get("id")
     params = {n.get("id"): {p.tag: p.text or "" for p in n.find("parameters")} for n in nodes}
     assert params["Read"] == {"file": str((tmp_path / "p.zip").resolve()), "formatName": "SENTINEL-1"}
-    assert params["Apply-Orbit-File"] == {"orbitType": "Sentinel Precise (Auto Download)", "polyDegree": "3",
-                                          "continueOnFail": "true"}
-    assert params["ThermalNoiseRemoval"] == {"selectedPolarisations": "VV,VH", "removeThermalNoise": "true",
-                                             "reIntroduceThermalNoise": "false"}
-    assert params["Remove-GRD-Border-Noise"] == {"selectedPolarisations": "VV,VH", "borderLimit": "500",
-                                                 "trimThreshold": "0.5"}
+    assert params["Apply-Orbit-File"] == {
+        "orbitType": "Sentinel Precise (Auto Download)",
+        "polyDegree": "3",
+        "continueOnFail": "true",
+    }
+    assert params["ThermalNoiseRemoval"] == {
+        "selectedPolarisations": "VV,VH",
+        "removeThermalNoise": "true",
+        "reIntroduceThermalNoise": "false",
+    }
+    assert params["Remove-GRD-Border-Noise"] == {
+        "selectedPolarisations": "VV,VH",
+        "borderLimit": "500",
+        "trimThreshold": "0.5",
+    }
     assert params["Calibration"]["outputSigmaBand"] == "true"
     assert params["Calibration"]["outputBetaBand"] == params["Calibration"]["outputGammaBand"] == "false"
     assert params["Calibration"]["outputImageScaleInDb"] == "false"
-    assert params["Speckle-Filter"] == {"sourceBands": "Sigma0_VV,Sigma0_VH", "filter": "Lee Sigma",
-                                        "windowSize": "7x7",
-                                        "targetWindowSizeStr": "3x3", "sigmaStr": "0.9", "numLooksStr": "1"}
+    assert params["Speckle-Filter"] == {
+        "sourceBands": "Sigma0_VV,Sigma0_VH",
+        "filter": "Lee Sigma",
+        "windowSize": "7x7",
+        "targetWindowSizeStr": "3x3",
+        "sigmaStr": "0.9",
+        "numLooksStr": "1",
+    }
     assert set(params["Subset"]) == {"geoRegion", "subSamplingX", "subSamplingY", "fullSwath", "copyMetadata"}
     tc = params["Terrain-Correction"]
     assert tc["demName"] == "External DEM"
@@ -74,7 +96,10 @@ def test_the_chain_as_snap_spells_it(tmp_path):
     assert pyproj.CRS.from_wkt(tc["mapProjection"]) == pyproj.CRS.from_epsg(GRID.epsg)
     # SNAP's standard grid origin is a pixel centre: the centre of the study grid's first pixel
     assert (tc["alignToStandardGrid"], tc["standardGridOriginX"], tc["standardGridOriginY"]) == (
-        "true", repr(float(GRID.x0 + 5)), repr(float(GRID.y0 - 5)))
+        "true",
+        repr(float(GRID.x0 + 5)),
+        repr(float(GRID.y0 - 5)),
+    )
     saved = ("saveLocalIncidenceAngle", "saveLayoverShadowMask", "saveIncidenceAngleFromEllipsoid")
     assert [tc[name] for name in saved] == ["true"] * 3
     assert tc["nodataValueAtSea"] == "false"
@@ -115,20 +140,30 @@ def test_without_subset_terrain_correction_reads_the_filter(tmp_path):
 
 def test_an_acquired_orbit_file_sets_its_type_and_must_apply(tmp_path):
     settings = sentinel1_settings(**{"orbit.continue_on_fail": True})
-    for kind, orbit_type in (("POEORB", "Sentinel Precise (Auto Download)"),
-                             ("RESORB", "Sentinel Restituted (Auto Download)")):
-        xml = graph.build_graph(tmp_path / "p.zip", tmp_path / "o.dim", GRID, tmp_path / "d.tif", settings,
-                                orbit_kind=kind)
+    for kind, orbit_type in (
+        ("POEORB", "Sentinel Precise (Auto Download)"),
+        ("RESORB", "Sentinel Restituted (Auto Download)"),
+    ):
+        xml = graph.build_graph(
+            tmp_path / "p.zip", tmp_path / "o.dim", GRID, tmp_path / "d.tif", settings, orbit_kind=kind
+        )
         node = next(n for n in graph.parse_graph(xml) if n.id == "Apply-Orbit-File")
         assert node.parameters == {"orbitType": orbit_type, "polyDegree": "3", "continueOnFail": "false"}
     with pytest.raises(ConfigError, match=r"orbit file of type 'PREORB': SNAP applies \['POEORB', 'RESORB'\]"):
-        graph.build_graph(tmp_path / "p.zip", tmp_path / "o.dim", GRID, tmp_path / "d.tif", settings,
-                          orbit_kind="PREORB")
+        graph.build_graph(
+            tmp_path / "p.zip", tmp_path / "o.dim", GRID, tmp_path / "d.tif", settings, orbit_kind="PREORB"
+        )
 
 
 def test_polarisations_and_the_dem_nodata(tmp_path):
-    xml = graph.build_graph(tmp_path / "p.zip", tmp_path / "o.tif", GRID, tmp_path / "d.tif",
-                            sentinel1_settings(polarisations=["VV"]), dem_nodata=-9999.0)
+    xml = graph.build_graph(
+        tmp_path / "p.zip",
+        tmp_path / "o.tif",
+        GRID,
+        tmp_path / "d.tif",
+        sentinel1_settings(polarisations=["VV"]),
+        dem_nodata=-9999.0,
+    )
     nodes = {n.id: n for n in graph.parse_graph(xml)}
     assert nodes["Calibration"].parameters["selectedPolarisations"] == "VV"
     assert nodes["Speckle-Filter"].parameters["sourceBands"] == "Sigma0_VV"
@@ -146,8 +181,9 @@ def test_round_trip_and_hash(tmp_path):
     assert graph.graph_hash(xml) == graph.graph_hash(graph.to_xml(nodes))
     assert graph.graph_hash(xml) != graph.graph_hash(build(tmp_path, **{"speckle.looks": 2}))
     assert len(graph.graph_hash(xml)) == 16
-    elsewhere = graph.to_xml(graph.chain_nodes(tmp_path / "x" / "p.zip", tmp_path / "x" / "o.tif", GRID,
-                                               tmp_path / "x" / "d.tif", settings))
+    elsewhere = graph.to_xml(
+        graph.chain_nodes(tmp_path / "x" / "p.zip", tmp_path / "x" / "o.tif", GRID, tmp_path / "x" / "d.tif", settings)
+    )
     assert elsewhere != xml and graph.graph_hash(elsewhere) == graph.graph_hash(xml)  # paths are not the chain
 
 
@@ -155,8 +191,9 @@ def test_a_broken_chain_is_named(tmp_path):
     nodes = graph.parse_graph(build(tmp_path))
     with pytest.raises(ConfigError, match="the chain lacks Speckle-Filter"):
         graph.check_chain([n for n in nodes if n.operator != "Speckle-Filter"], "g.xml")
-    relinked = [graph.Node(n.id, n.operator, ("Read",) if n.id == "Calibration" else n.sources, n.parameters)
-                for n in nodes]
+    relinked = [
+        graph.Node(n.id, n.operator, ("Read",) if n.id == "Calibration" else n.sources, n.parameters) for n in nodes
+    ]
     message = r"g.xml: node Calibration \(Calibration\) must take its source from Remove-GRD-Border-Noise"
     with pytest.raises(ConfigError, match=message):
         graph.check_chain(relinked, "g.xml")

@@ -25,8 +25,16 @@ def _utc(t: np.datetime64 | dt.datetime) -> str:
     return "UTC=" + pd.Timestamp(t).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def write_eof(path: Path, orbit: demo_orbit.Orbit, created: dt.datetime, start: dt.datetime, stop: dt.datetime,
-              mission: str = "Sentinel-1A", kind: str = "POEORB", drop: str | None = None) -> Path:
+def write_eof(
+    path: Path,
+    orbit: demo_orbit.Orbit,
+    created: dt.datetime,
+    start: dt.datetime,
+    stop: dt.datetime,
+    mission: str = "Sentinel-1A",
+    kind: str = "POEORB",
+    drop: str | None = None,
+) -> Path:
     """An Earth Explorer orbit file of the demo orbit's state vectors (optionally without one OSV field)."""
     root = etree.Element("Earth_Explorer_File")
     fixed = etree.SubElement(etree.SubElement(root, "Earth_Explorer_Header"), "Fixed_Header")
@@ -94,8 +102,9 @@ def test_acceleration_is_the_derivative_of_velocity(analytic):
 def test_polynomial_fit_on_an_annotation_length_orbit(analytic):
     coarse, dense = analytic
     keep = np.abs(coarse.time) <= 80  # 17 vectors, as an annotation holds
-    o = orb.Orbit.from_state_vectors(coarse.datetimes(coarse.time[keep]), coarse.position[keep], coarse.velocity[keep],
-                                     method="polynomial", degree=5)
+    o = orb.Orbit.from_state_vectors(
+        coarse.datetimes(coarse.time[keep]), coarse.position[keep], coarse.velocity[keep], method="polynomial", degree=5
+    )
     inside = np.abs(dense.time) < 70
     pos, vel, _ = o.state(o.seconds(dense.datetimes(dense.time[inside])))
     assert np.abs(pos - dense.position[inside]).max() < 0.01
@@ -133,8 +142,13 @@ def test_zero_doppler_of_a_ground_point(analytic):
 def test_read_eof(tmp_path, analytic):
     coarse, _ = analytic
     start, stop = _as_datetime(coarse.datetimes(coarse.time[0])), _as_datetime(coarse.datetimes(coarse.time[-1]))
-    path = write_eof(tmp_path / "S1A_OPER_AUX_POEORB_OPOD_20200423T121500_V20200402T225942_20200404T005942.EOF",
-                     coarse, dt.datetime(2020, 4, 23, 12, 15), start, stop)
+    path = write_eof(
+        tmp_path / "S1A_OPER_AUX_POEORB_OPOD_20200423T121500_V20200402T225942_20200404T005942.EOF",
+        coarse,
+        dt.datetime(2020, 4, 23, 12, 15),
+        start,
+        stop,
+    )
     eof = orb.read_eof(path)
     assert (eof.mission, eof.kind, eof.created) == ("S1A", "POEORB", dt.datetime(2020, 4, 23, 12, 15))
     assert (eof.validity_start, eof.validity_stop) == (start, stop)
@@ -163,7 +177,7 @@ def _edited_osvs(path: Path, drop_last: int = 0, count: str | None = None) -> Pa
     """The EOF file with its last OSVs removed and/or its declared count replaced, as a cut or an edit leaves it."""
     root = etree.fromstring(path.read_bytes())
     osvs = root.find("Data_Block/List_of_OSVs")
-    for osv in list(osvs)[len(osvs) - drop_last:] if drop_last else ():
+    for osv in list(osvs)[len(osvs) - drop_last :] if drop_last else ():
         osvs.remove(osv)
     if count is not None:
         osvs.set("count", count)
@@ -171,17 +185,33 @@ def _edited_osvs(path: Path, drop_last: int = 0, count: str | None = None) -> Pa
     return path
 
 
-@pytest.mark.parametrize("drop_last, count, problem", [
-    (2, None, "List_of_OSVs says count=61 but holds 59 OSV: 2 OSV missing (truncated or edited file; download the "
-              "orbit file again)"),
-    (0, "60", "List_of_OSVs says count=60 but holds 61 OSV (truncated or edited file; download the orbit file again)"),
-    (0, "sixty-one", "List_of_OSVs has a non-numeric count='sixty-one'"),
-])
+@pytest.mark.parametrize(
+    "drop_last, count, problem",
+    [
+        (
+            2,
+            None,
+            "List_of_OSVs says count=61 but holds 59 OSV: 2 OSV missing (truncated or edited file; download the "
+            "orbit file again)",
+        ),
+        (
+            0,
+            "60",
+            "List_of_OSVs says count=60 but holds 61 OSV (truncated or edited file; download the orbit file again)",
+        ),
+        (0, "sixty-one", "List_of_OSVs has a non-numeric count='sixty-one'"),
+    ],
+)
 def test_eof_whose_declared_count_differs_is_refused(tmp_path, analytic, drop_last, count, problem):
     coarse, _ = analytic
     t0, t1 = _as_datetime(coarse.datetimes(coarse.time[0])), _as_datetime(coarse.datetimes(coarse.time[-1]))
-    path = write_eof(tmp_path / "S1A_OPER_AUX_RESORB_OPOD_20200403T120000_V20200403T000000_20200403T010000.EOF",
-                     coarse, dt.datetime(2020, 4, 3, 12), t0, t1)
+    path = write_eof(
+        tmp_path / "S1A_OPER_AUX_RESORB_OPOD_20200403T120000_V20200403T000000_20200403T010000.EOF",
+        coarse,
+        dt.datetime(2020, 4, 3, 12),
+        t0,
+        t1,
+    )
     assert len(coarse.time) == 61 and orb.read_eof(path).orbit.time.size == 61  # the control: count matches
     _edited_osvs(path, drop_last, count)
     with pytest.raises(ProductError) as err:
@@ -197,8 +227,9 @@ def test_select_eof_needs_the_margin_and_prefers_the_newest(tmp_path, analytic):
         "old": write_eof(tmp_path / "old.EOF", coarse, dt.datetime(2020, 4, 10), t(-300), t(300)),
         "new": write_eof(tmp_path / "new.EOF", coarse, dt.datetime(2020, 4, 23), t(-300), t(300)),
         "short": write_eof(tmp_path / "short.EOF", coarse, dt.datetime(2020, 5, 1), t(-40), t(40)),
-        "other": write_eof(tmp_path / "other.EOF", coarse, dt.datetime(2020, 5, 2), t(-300), t(300),
-                           mission="Sentinel-1B"),
+        "other": write_eof(
+            tmp_path / "other.EOF", coarse, dt.datetime(2020, 5, 2), t(-300), t(300), mission="Sentinel-1B"
+        ),
         "resorb": write_eof(tmp_path / "resorb.EOF", coarse, dt.datetime(2020, 4, 3), t(-300), t(300), kind="RESORB"),
     }
     eofs = {k: orb.read_eof(p) for k, p in files.items()}
@@ -216,9 +247,13 @@ def test_product_orbit_uses_the_eof_or_warns(tmp_path, analytic, caplog):
     t = lambda s: _as_datetime(coarse.datetimes(s))  # noqa: E731
     ann = type("Annotation", (), {})()
     keep = np.abs(coarse.time) <= 80
-    ann.orbit = pd.DataFrame({"time": coarse.datetimes(coarse.time[keep]),
-                              **{k: coarse.position[keep, i] for i, k in enumerate("xyz")},
-                              **{f"v{k}": coarse.velocity[keep, i] for i, k in enumerate("xyz")}})
+    ann.orbit = pd.DataFrame(
+        {
+            "time": coarse.datetimes(coarse.time[keep]),
+            **{k: coarse.position[keep, i] for i, k in enumerate("xyz")},
+            **{f"v{k}": coarse.velocity[keep, i] for i, k in enumerate("xyz")},
+        }
+    )
     path = write_eof(tmp_path / "full.EOF", coarse, dt.datetime(2020, 4, 23), t(-300), t(300))
     o = orb.product_orbit(ann, t(-10), t(10), "S1A", [path])
     assert o.source == "full.EOF" and o.method == "lagrange"

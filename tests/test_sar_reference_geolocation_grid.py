@@ -12,7 +12,6 @@ from soilsat.grid import region_grid
 from soilsat.sar import safe
 from soilsat.sar.reference import geolocation_grid
 
-
 S1B = "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE"
 S1A = "S1A_IW_GRDH_1SDV_20150203T043109_20150203T043134_004454_00574F_6D00.zip"
 

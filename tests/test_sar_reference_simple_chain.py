@@ -19,7 +19,6 @@ from soilsat.sar import safe
 from soilsat.sar.reference import geolocation_grid
 from soilsat.sar.reference.simple_chain import sigma0_on_grid
 
-
 S1B = "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE"
 
 
@@ -35,11 +34,22 @@ def _copy_metadata(src: Path, dst: Path) -> Path:
     return dst
 
 
-def _write_sparse_measurement(path: Path, shape: tuple[int, int], window: tuple[int, int, int, int],
-                              dn: np.ndarray) -> None:
+def _write_sparse_measurement(
+    path: Path, shape: tuple[int, int], window: tuple[int, int, int, int], dn: np.ndarray
+) -> None:
     r0, r1, c0, c1 = window
-    profile = dict(driver="GTiff", width=shape[1], height=shape[0], count=1, dtype="uint16", tiled=True,
-                   blockxsize=256, blockysize=256, compress="deflate", sparse_ok=True)
+    profile = dict(
+        driver="GTiff",
+        width=shape[1],
+        height=shape[0],
+        count=1,
+        dtype="uint16",
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        compress="deflate",
+        sparse_ok=True,
+    )
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(dn, 1, window=Window(c0, r0, c1 - c0, r1 - r0))
 

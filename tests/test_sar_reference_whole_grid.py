@@ -24,8 +24,13 @@ def product(s1_demo_product: DemoProduct) -> DemoProduct:
 @pytest.fixture(scope="module")
 def corrected(product) -> xr.Dataset:
     orbit = annotation_orbit(product.annotation)
-    return whole_grid.terrain_correct(product.images, product.annotation, orbit,
-                                      Dem(product.dem, product.grid.transform, product.grid.crs), product.grid)
+    return whole_grid.terrain_correct(
+        product.images,
+        product.annotation,
+        orbit,
+        Dem(product.dem, product.grid.transform, product.grid.crs),
+        product.grid,
+    )
 
 
 def _xcorr_offset(a: np.ndarray, b: np.ndarray, max_lag: int = 3) -> tuple[float, float]:
@@ -33,11 +38,11 @@ def _xcorr_offset(a: np.ndarray, b: np.ndarray, max_lag: int = 3) -> tuple[float
     a = np.nan_to_num(a - np.nanmean(a))
     b = np.nan_to_num(b - np.nanmean(b))
     m, (n0, n1) = max_lag, a.shape
-    core = a[m:n0 - m, m:n1 - m]
+    core = a[m : n0 - m, m : n1 - m]
     c = np.empty((2 * m + 1, 2 * m + 1))
     for i in range(-m, m + 1):
         for j in range(-m, m + 1):
-            other = b[m + i:n0 - m + i, m + j:n1 - m + j]
+            other = b[m + i : n0 - m + i, m + j : n1 - m + j]
             c[i + m, j + m] = (core * other).sum() / np.sqrt((core**2).sum() * (other**2).sum())
     i, j = np.unravel_index(np.argmax(c), c.shape)
     assert 0 < i < 2 * m and 0 < j < 2 * m, "correlation peak at the edge of the search window"
@@ -90,8 +95,9 @@ def test_image_windows_and_no_data(product, corrected):
     windows = {pol: img[r0:, c0:] for pol, img in product.images.items()}
     dem = product.dem.copy()
     dem[:5, :5] = np.nan
-    ds = whole_grid.terrain_correct(windows, product.annotation, orbit, Dem(dem, grid.transform, grid.crs),
-                                    grid, offset=(r0, c0))
+    ds = whole_grid.terrain_correct(
+        windows, product.annotation, orbit, Dem(dem, grid.transform, grid.crs), grid, offset=(r0, c0)
+    )
     both = np.isfinite(ds["sigma0_VV"].values)
     assert 0.05 < both.mean() < 0.95  # the window covers part of the grid
     model = geocoding.RangeDopplerModel.from_annotation(product.annotation, orbit)

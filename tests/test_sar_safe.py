@@ -31,9 +31,11 @@ def s1a() -> Path:
 
 def _xml_texts(path: Path, pol: str) -> dict[str, str]:
     """The raw annotation, calibration and noise XML of a polarisation, read independently."""
-    kinds = {"annotation": r"annotation/s1[ab]-[^/]*-{pol}-[^/]*\.xml$",
-             "calibration": r"calibration-s1[ab]-[^/]*-{pol}-",
-             "noise": r"noise-s1[ab]-[^/]*-{pol}-"}
+    kinds = {
+        "annotation": r"annotation/s1[ab]-[^/]*-{pol}-[^/]*\.xml$",
+        "calibration": r"calibration-s1[ab]-[^/]*-{pol}-",
+        "noise": r"noise-s1[ab]-[^/]*-{pol}-",
+    }
     out = {}
     if path.is_dir():
         names = {str(p.relative_to(path)): p for p in path.rglob("*.xml")}
@@ -75,8 +77,17 @@ def test_counts_match_the_xml(which, pols, request):
         for v in noise.range_vectors:
             assert v.pixel.size == v.lut.size
         assert list(ann.orbit.columns) == ["time", "x", "y", "z", "vx", "vy", "vz"]
-        assert list(ann.geolocation.columns) == ["azimuthTime", "slantRangeTime", "line", "pixel", "latitude",
-                                                 "longitude", "height", "incidenceAngle", "elevationAngle"]
+        assert list(ann.geolocation.columns) == [
+            "azimuthTime",
+            "slantRangeTime",
+            "line",
+            "pixel",
+            "latitude",
+            "longitude",
+            "height",
+            "incidenceAngle",
+            "elevationAngle",
+        ]
         # orbit radius of a ~700 km orbit, speed ~7.5 km/s
         r = np.hypot(np.hypot(ann.orbit.x, ann.orbit.y), ann.orbit.z)
         assert np.all((r > 7.0e6) & (r < 7.1e6))
@@ -96,7 +107,8 @@ def test_s1b_values(s1b):
     assert (m.orbit_direction, m.relative_orbit, m.absolute_orbit) == ("DESCENDING", 22, 30148)
     assert len(m.footprint) == 4 and m.footprint[0] == (14.925448, 40.876698)
     assert m.files["VV"].measurement == (
-        "measurement/s1b-iw-grd-vv-20211223t051122-20211223t051147-030148-039993-001.tiff")
+        "measurement/s1b-iw-grd-vv-20211223t051122-20211223t051147-030148-039993-001.tiff"
+    )
     ann = product.annotation("VV")
     assert (ann.number_of_lines, ann.number_of_samples) == (16705, 26102)
     assert ann.first_line_time == m.sensing_start and ann.last_line_time == m.sensing_stop
@@ -241,8 +253,10 @@ def test_entities_are_not_expanded(s1b, tmp_path):
 # A real IW SLC (xarray-sentinel's test data): the manifest lists IW1..IW3 x VV/VH, the zip holds IW1 VV and VH and
 # IW2 VH (the last swath is absent).
 SLC = DATA / "xarray-sentinel" / "S1B_IW_SLC__1SDV_20210401T052622_20210401T052650_026269_032297_EFA4.zip"
-SLC_REFUSED = ("Sentinel-1 product of type SLC (IW mode, swaths IW1, IW2, IW3); soilsat processes Level-1 GRD products "
-               "(GRDF, GRDH or GRDM: one image per polarisation): use the GRD product of this acquisition")
+SLC_REFUSED = (
+    "Sentinel-1 product of type SLC (IW mode, swaths IW1, IW2, IW3); soilsat processes Level-1 GRD products "
+    "(GRDF, GRDH or GRDM: one image per polarisation): use the GRD product of this acquisition"
+)
 
 
 def _annotation_count(path: Path, swath: str, pol: str, pattern: str) -> int:
@@ -259,17 +273,23 @@ def test_slc_is_described_swath_by_swath():
     assert s["images"] == ["IW1/VV", "IW1/VH", "IW2/VV", "IW2/VH", "IW3/VV", "IW3/VH"]
     assert s["available_images"] == ["IW1/VV", "IW1/VH", "IW2/VH"]
     assert s["available_polarisations"] == ["VV", "VH"]  # the absent last swath hides neither
-    assert s["image_size"] == {"IW1/VV": {"lines": 13509, "samples": 21632},
-                               "IW1/VH": {"lines": 13509, "samples": 21632},
-                               "IW2/VH": {"lines": 15130, "samples": 25508}}
+    assert s["image_size"] == {
+        "IW1/VV": {"lines": 13509, "samples": 21632},
+        "IW1/VH": {"lines": 13509, "samples": 21632},
+        "IW2/VH": {"lines": 15130, "samples": 25508},
+    }
     assert s["image_size"]["IW2/VH"]["lines"] == _annotation_count(SLC, "iw2", "vh", r"<numberOfLines>(\d+)<")
     assert s["geolocation_points"] == {"IW1/VV": 210, "IW1/VH": 210, "IW2/VH": 231}
     assert s["geolocation_points"]["IW2/VH"] == _annotation_count(SLC, "iw2", "vh", r'GridPointList count="(\d+)"')
     assert s["calibration_vectors"] == {"IW1/VV": 30, "IW1/VH": 30, "IW2/VH": 30}
     assert s["measurement"]["IW2/VH"] == {
-        "file": "s1b-iw2-slc-vh-20210401t052622-20210401t052650-026269-032297-002.tiff", "present": True}
-    assert s["note"] == ("product type SLC: described image by image, not processed; soilsat processes Level-1 GRD "
-                         "products (GRDF, GRDH or GRDM: one image per polarisation)")
+        "file": "s1b-iw2-slc-vh-20210401t052622-20210401t052650-026269-032297-002.tiff",
+        "present": True,
+    }
+    assert s["note"] == (
+        "product type SLC: described image by image, not processed; soilsat processes Level-1 GRD "
+        "products (GRDF, GRDH or GRDM: one image per polarisation)"
+    )
 
 
 def test_grd_summary_keys_images_by_polarisation(s1b):
@@ -286,18 +306,37 @@ def test_slc_is_refused_by_every_processing_entry_point(tmp_path):
 
     refused = f"{SLC}: {SLC_REFUSED}"
     product = safe.open_product(SLC)
-    for call in (lambda: product.polarisation("VV"), lambda: product.measurement_path("VH"),
-                 lambda: list(check_product(SLC)),
-                 lambda: sigma0_on_grid(SLC, region_grid("r", 8.2, 51.1, 200, 0))):
+    for call in (
+        lambda: product.polarisation("VV"),
+        lambda: product.measurement_path("VH"),
+        lambda: list(check_product(SLC)),
+        lambda: sigma0_on_grid(SLC, region_grid("r", 8.2, 51.1, 200, 0)),
+    ):
         with pytest.raises(ProductError) as err:
             call()
         assert str(err.value) == refused
     grid = region_grid("r", 8.2, 51.1, 200, 0)
     spec = engine.ChainSpec(
-        graph="slc.graph.xml", graph_hash="0", product=SLC, polarisations=("VV",), geo_region=None,
-        orbit_type="Sentinel Precise (Auto Download)", continue_on_fail=True, border_limit=500, trim_threshold=0.5,
-        looks=1, window=7, target=3, sigma=0.9, dem=tmp_path / "absent_dem.tif", dem_nodata=-32768.0,
-        pixel_spacing=grid.resolution, map_projection=grid.crs, aligned=True, grid_origin=graph.grid_origin(grid))
+        graph="slc.graph.xml",
+        graph_hash="0",
+        product=SLC,
+        polarisations=("VV",),
+        geo_region=None,
+        orbit_type="Sentinel Precise (Auto Download)",
+        continue_on_fail=True,
+        border_limit=500,
+        trim_threshold=0.5,
+        looks=1,
+        window=7,
+        target=3,
+        sigma=0.9,
+        dem=tmp_path / "absent_dem.tif",
+        dem_nodata=-32768.0,
+        pixel_spacing=grid.resolution,
+        map_projection=grid.crs,
+        aligned=True,
+        grid_origin=graph.grid_origin(grid),
+    )
     with pytest.raises(ProductError) as err:
         engine.stream_chain(spec, grid, lambda *block: None)
     assert str(err.value) == refused

@@ -28,7 +28,6 @@ from soilsat.demo import orbit as demo_orbit
 from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import region_grid
 from soilsat.sar import graph, snap
-
 from test_sar_graph import sentinel1_settings
 from test_sar_orbit import write_eof
 
@@ -68,8 +67,11 @@ def product_zip(folder: Path, sensing: dt.datetime, targets: list[dict] = (TARGE
     path = folder / f"{name}.zip"
     folder.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as z:
-        z.writestr(f"{name}.SAFE/manifest.safe", f'<xfdu:XFDU xmlns:xfdu="urn:ccsds:schema:xfdu:1" '
-                   f'xmlns:gml="http://www.opengis.net/gml"><gml:coordinates>{coords}</gml:coordinates></xfdu:XFDU>')
+        z.writestr(
+            f"{name}.SAFE/manifest.safe",
+            f'<xfdu:XFDU xmlns:xfdu="urn:ccsds:schema:xfdu:1" '
+            f'xmlns:gml="http://www.opengis.net/gml"><gml:coordinates>{coords}</gml:coordinates></xfdu:XFDU>',
+        )
         z.writestr(f"{name}.SAFE/{standin.SCENE_MEMBER}", json.dumps({"targets": list(targets)}))
     return path
 
@@ -78,8 +80,17 @@ def dem_file(folder: Path) -> Path:
     """A small DEM GeoTIFF over the grid (Terrain-Correction needs the file to exist)."""
     path = folder / "dem_t.tif"
     folder.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32", crs=GRID.crs,
-                       transform=Affine(600.0, 0, GRID.x0 - 300, 0, -600.0, GRID.y0 + 300)) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=4,
+        height=4,
+        count=1,
+        dtype="float32",
+        crs=GRID.crs,
+        transform=Affine(600.0, 0, GRID.x0 - 300, 0, -600.0, GRID.y0 + 300),
+    ) as dst:
         dst.write(np.full((1, 4, 4), 40.0, dtype=np.float32))
     return path
 
@@ -89,16 +100,18 @@ def eof_for(folder: Path, coarse, sensing: dt.datetime, shift_h: float = 0.0, ki
     start = sensing - dt.timedelta(hours=13 - shift_h)
     stop = sensing + dt.timedelta(hours=13 + shift_h)
     folder.mkdir(parents=True, exist_ok=True)
-    return write_eof(folder / "S1A_IW_GRDH_product.EOF", coarse, dt.datetime(2021, 3, 2, 10, 32, 53), start, stop,
-                     kind=kind)
+    return write_eof(
+        folder / "S1A_IW_GRDH_product.EOF", coarse, dt.datetime(2021, 3, 2, 10, 32, 53), start, stop, kind=kind
+    )
 
 
 def setup(tmp_path: Path, sensing: dt.datetime, orbit_kind: str | None = None, **overrides) -> tuple[Path, Path]:
     """A graph for the grid (the config's chain, Subset on) whose Write node targets a staging .dim."""
     product = product_zip(tmp_path / "in", sensing)
     staging = tmp_path / "out" / ".p.snap.dim"
-    xml = graph.build_graph(product, staging, GRID, dem_file(tmp_path / "dem"), sentinel1_settings(**overrides),
-                            orbit_kind=orbit_kind)
+    xml = graph.build_graph(
+        product, staging, GRID, dem_file(tmp_path / "dem"), sentinel1_settings(**overrides), orbit_kind=orbit_kind
+    )
     path = tmp_path / "out" / "p.tif.graph.xml"
     graph.write_graph(path, xml)
     return path, staging
@@ -132,14 +145,23 @@ def test_the_table_is_snaps_and_accepts_every_parameter_of_the_graph(tmp_path, o
     assert standin.TABLE["snap_version"] == "13.0.0"
     assert standin.TABLE["operators"]["Speckle-Filter"]["source"] == (
         "senbox-org/microwave-toolbox 13.0.0 "
-        "sar-op-sar-processing/src/main/java/eu/esa/sar/sar/gpf/filtering/SpeckleFilterOp.java")
+        "sar-op-sar-processing/src/main/java/eu/esa/sar/sar/gpf/filtering/SpeckleFilterOp.java"
+    )
     speckle = standin.TABLE["operators"]["Speckle-Filter"]["parameters"]
     assert "targetWindowSize" not in speckle and speckle["targetWindowSizeStr"]["valueSet"] == ["3x3", "5x5"]
     graph_path, _ = setup(tmp_path, orbit[1])
     nodes = standin.load_graph(str(graph_path))
-    assert [n["operator"] for n in nodes] == ["Read", "Apply-Orbit-File", "ThermalNoiseRemoval",
-                                              "Remove-GRD-Border-Noise", "Calibration", "Speckle-Filter", "Subset",
-                                              "Terrain-Correction", "Write"]
+    assert [n["operator"] for n in nodes] == [
+        "Read",
+        "Apply-Orbit-File",
+        "ThermalNoiseRemoval",
+        "Remove-GRD-Border-Noise",
+        "Calibration",
+        "Speckle-Filter",
+        "Subset",
+        "Terrain-Correction",
+        "Write",
+    ]
     checked = {n["id"]: standin.checked_parameters(n) for n in nodes}
     assert sum(len(n["parameters"]) for n in nodes) == 54  # every one of them named in the table
     speckle_values = checked["Speckle-Filter"]
@@ -147,13 +169,20 @@ def test_the_table_is_snaps_and_accepts_every_parameter_of_the_graph(tmp_path, o
     assert checked["Write"]["formatName"] == "BEAM-DIMAP"
 
 
-@pytest.mark.parametrize("node, name, value, message", [
-    ("Speckle-Filter", "targetWindowSize", "3x3", "[NodeId: Speckle-Filter] Unknown element 'targetWindowSize'"),
-    ("Speckle-Filter", "windowSize", "8x8", "[NodeId: Speckle-Filter] Value for 'Window Size' is invalid: '8x8'"),
-    ("Terrain-Correction", "pixelSpacingInMeter", "ten", "[NodeId: Terrain-Correction] Cannot convert 'ten' to double "
-                                                         "for parameter 'pixelSpacingInMeter'"),
-    ("Subset", "region", "", None),  # an empty element is no value, as ceres reads it
-])
+@pytest.mark.parametrize(
+    "node, name, value, message",
+    [
+        ("Speckle-Filter", "targetWindowSize", "3x3", "[NodeId: Speckle-Filter] Unknown element 'targetWindowSize'"),
+        ("Speckle-Filter", "windowSize", "8x8", "[NodeId: Speckle-Filter] Value for 'Window Size' is invalid: '8x8'"),
+        (
+            "Terrain-Correction",
+            "pixelSpacingInMeter",
+            "ten",
+            "[NodeId: Terrain-Correction] Cannot convert 'ten' to double for parameter 'pixelSpacingInMeter'",
+        ),
+        ("Subset", "region", "", None),  # an empty element is no value, as ceres reads it
+    ],
+)
 def test_the_stand_in_is_as_strict_as_gpf(tmp_path, orbit, node, name, value, message):
     graph_path, staging = setup(tmp_path, orbit[1])
     edit(graph_path, node, name, value)
@@ -176,10 +205,22 @@ def test_gpt_takes_no_heap_flag_the_environment_sets_it(tmp_path, orbit):
     settings = snap.settings_from_config(section())
     assert snap.memory_split(4000, settings) == (3000, 1800)
     assert snap.gpt_command("/opt/snap/bin/gpt", "g.xml", 4, 1800, {"b": "2", "a": "1"}) == [
-        "/opt/snap/bin/gpt", "g.xml", "-q", "4", "-c", "1800M", "-e", "-Da=1", "-Db=2"]
+        "/opt/snap/bin/gpt",
+        "g.xml",
+        "-q",
+        "4",
+        "-c",
+        "1800M",
+        "-e",
+        "-Da=1",
+        "-Db=2",
+    ]
     env = snap.heap_environment(3000, {"PATH": "/bin", "_JAVA_OPTIONS": "-Djava.io.tmpdir=/scratch"})
-    assert env == {"PATH": "/bin", "INSTALL4J_ADD_VM_PARAMS": "-Xmx3000M",
-                   "_JAVA_OPTIONS": "-Djava.io.tmpdir=/scratch -Xmx3000M"}
+    assert env == {
+        "PATH": "/bin",
+        "INSTALL4J_ADD_VM_PARAMS": "-Xmx3000M",
+        "_JAVA_OPTIONS": "-Djava.io.tmpdir=/scratch -Xmx3000M",
+    }
     assert standin.jvm_heap_mb({}) == 4096 and standin.jvm_heap_mb(env) == 3000  # a plain gpt script's -Xmx4G loses
 
 
@@ -221,9 +262,11 @@ def test_a_corner_origin_is_half_a_pixel_off_and_refused(tmp_path, orbit):
     edit(graph_path, "Terrain-Correction", "standardGridOriginY", repr(float(GRID.y0)))
     with pytest.raises(ProductError) as err:
         snap.run_graph(graph_path, staging, GRID, ["VV", "VH"], section(), threads=1, mem_mb=2000)
-    assert str(err.value) == (f"{staging}: SNAP output pixels are offset by (-0.500, -0.500) pixels (row, col) from "
-                              "the study grid's; Terrain-Correction's standardGridOriginX/Y must be a pixel centre of "
-                              "the grid")
+    assert str(err.value) == (
+        f"{staging}: SNAP output pixels are offset by (-0.500, -0.500) pixels (row, col) from "
+        "the study grid's; Terrain-Correction's standardGridOriginX/Y must be a pixel centre of "
+        "the grid"
+    )
 
 
 def test_the_dimap_header_names_the_bands_and_places_them(tmp_path, orbit):
@@ -244,9 +287,12 @@ def test_the_dimap_header_names_the_bands_and_places_them(tmp_path, orbit):
 def test_missing_bands_are_named(tmp_path, orbit):
     graph_path, staging = setup(tmp_path, orbit[1])
     edit(graph_path, "Terrain-Correction", "saveLayoverShadowMask", "false")
-    with pytest.raises(ProductError, match=r"\.p\.snap\.dim: SNAP output lacks bands \['mask'\] \(it has "
-                                           r"\['Sigma0_VH', 'Sigma0_VV', 'incidenceAngleFromEllipsoid', "
-                                           r"'localIncidenceAngle'\]\)"):
+    with pytest.raises(
+        ProductError,
+        match=r"\.p\.snap\.dim: SNAP output lacks bands \['mask'\] \(it has "
+        r"\['Sigma0_VH', 'Sigma0_VV', 'incidenceAngleFromEllipsoid', "
+        r"'localIncidenceAngle'\]\)",
+    ):
         snap.run_graph(graph_path, staging, GRID, ["VV", "VH"], section(), threads=1, mem_mb=2000)
     assert not staging.exists()
 
@@ -258,14 +304,19 @@ def test_the_acquired_orbit_is_handed_over_and_applied(tmp_path, orbit, caplog):
     coarse, sensing = orbit
     graph_path, staging = setup(tmp_path, sensing, orbit_kind="POEORB")
     nodes = {n.id: n for n in graph.parse_graph(graph_path.read_text())}
-    assert nodes["Apply-Orbit-File"].parameters == {"orbitType": "Sentinel Precise (Auto Download)", "polyDegree": "3",
-                                                    "continueOnFail": "false"}
+    assert nodes["Apply-Orbit-File"].parameters == {
+        "orbitType": "Sentinel Precise (Auto Download)",
+        "polyDegree": "3",
+        "continueOnFail": "false",
+    }
     eof = eof_for(tmp_path / "orbits", coarse, sensing)
     caplog.set_level("INFO", logger="soilsat")
     snap.run_graph(graph_path, staging, GRID, ["VV"], section(), threads=1, mem_mb=2000, orbit_files=[eof])
     stamp = "%Y%m%dT%H%M%S"
-    name = (f"S1A_OPER_AUX_POEORB_OPOD_20210302T103253_V{sensing - dt.timedelta(hours=13):{stamp}}_"
-            f"{sensing + dt.timedelta(hours=13):{stamp}}.EOF")
+    name = (
+        f"S1A_OPER_AUX_POEORB_OPOD_20210302T103253_V{sensing - dt.timedelta(hours=13):{stamp}}_"
+        f"{sensing + dt.timedelta(hours=13):{stamp}}.EOF"
+    )
     assert f"orbit file S1A_IW_GRDH_product.EOF handed to SNAP as {name}" in caplog.text
     assert f"SNAP applied orbit: Sentinel Precise {name}" in caplog.text
 
@@ -287,8 +338,9 @@ def test_an_orbit_snap_did_not_apply_fails_the_job(tmp_path, orbit, caplog):
     eof = eof_for(tmp_path / "orbits", coarse, sensing, shift_h=20)
     with pytest.raises(snap.SnapError) as err:
         snap.run_graph(graph_path, staging, GRID, ["VV"], section(), threads=1, mem_mb=2000, orbit_files=[eof])
-    assert str(err.value).startswith("SNAP did not apply the precise orbit it was given: asked for "
-                                     "S1A_OPER_AUX_POEORB_OPOD_20210302T103253_V2020")
+    assert str(err.value).startswith(
+        "SNAP did not apply the precise orbit it was given: asked for S1A_OPER_AUX_POEORB_OPOD_20210302T103253_V2020"
+    )
     assert str(err.value).endswith("its output records 'no orbit file' (Abstracted_Metadata orbit_state_vector_file)")
     assert not staging.exists()
 
@@ -314,8 +366,9 @@ def test_gpt_failure_quotes_stderr_and_leaves_nothing(tmp_path, orbit):
     message = str(err.value)
     assert message.startswith(f"gpt failed on {graph_path} (exit 1):\n")
     assert "\norg.esa.snap.core.gpf.graph.GraphException: [NodeId: Terrain-Correction]" in message
-    assert message.endswith(f"Error: [NodeId: Terrain-Correction] External DEM file {tmp_path / 'dem' / 'dem_t.tif'} "
-                            "does not exist")
+    assert message.endswith(
+        f"Error: [NodeId: Terrain-Correction] External DEM file {tmp_path / 'dem' / 'dem_t.tif'} does not exist"
+    )
     assert sorted(p.name for p in staging.parent.iterdir()) == ["p.tif.graph.xml"]
 
 
@@ -326,13 +379,25 @@ def test_esa_snappy_gets_the_jobs_heap_threads_and_orbit(tmp_path, orbit, monkey
     monkeypatch.setenv("PYTHONPATH", str(DOUBLE))
     monkeypatch.syspath_prepend(str(DOUBLE))
     monkeypatch.setenv("SNAP_STANDIN_RECORD", str(tmp_path / "record.json"))
-    ds = snap.run_graph(graph_path, staging, GRID, ["VV", "VH"], section(interface="esa-snappy"), threads=3,
-                        mem_mb=4000, orbit_files=[eof])
+    ds = snap.run_graph(
+        graph_path,
+        staging,
+        GRID,
+        ["VV", "VH"],
+        section(interface="esa-snappy"),
+        threads=3,
+        mem_mb=4000,
+        orbit_files=[eof],
+    )
     record = json.loads((tmp_path / "record.json").read_text())
     assert record["java_max_mem"] == "3000M"
     assert record["java_options"][:2] == ["-Dsnap.parallelism=3", "-Dsnap.jai.tileCacheSize=1800"]
-    assert set(record["properties"]) == {"snap.parallelism", "snap.jai.tileCacheSize",
-                                         "OrbitFiles.sentinel1POEOrbitPath", "OrbitFiles.sentinel1RESOrbitPath"}
+    assert set(record["properties"]) == {
+        "snap.parallelism",
+        "snap.jai.tileCacheSize",
+        "OrbitFiles.sentinel1POEOrbitPath",
+        "OrbitFiles.sentinel1RESOrbitPath",
+    }
     assert ds["mask"].values.sum() > 0 and not staging.exists()
 
 

@@ -45,7 +45,7 @@ def reference_lee_sigma(img: np.ndarray, looks: int, window: int, target: int, s
         return half <= y < h - half and half <= x < w - half
 
     def seed(y, x):
-        box = img[y - th:y + th + 1, x - th:x + th + 1]
+        box = img[y - th : y + th + 1, x - th : x + th + 1]
         return interior(y, x) and img[y, x] > z98 and np.count_nonzero(box > z98) > POINT_TARGET_K
 
     out = np.full_like(img, np.nan, dtype=np.float64)
@@ -54,16 +54,20 @@ def reference_lee_sigma(img: np.ndarray, looks: int, window: int, target: int, s
             v = float(img[y, x])
             if np.isnan(v):
                 continue
-            neighbours = [(yy, xx) for yy in range(y - th, y + th + 1) for xx in range(x - th, x + th + 1)
-                          if 0 <= yy < h and 0 <= xx < w]
+            neighbours = [
+                (yy, xx)
+                for yy in range(y - th, y + th + 1)
+                for xx in range(x - th, x + th + 1)
+                if 0 <= yy < h and 0 <= xx < w
+            ]
             if v > z98 and any(seed(yy, xx) for yy, xx in neighbours):
                 out[y, x] = v
             elif not interior(y, x):
-                box = img[max(y - half, 0):y + half + 1, max(x - half, 0):x + half + 1].astype(np.float64)
+                box = img[max(y - half, 0) : y + half + 1, max(x - half, 0) : x + half + 1].astype(np.float64)
                 out[y, x] = mmse(v, box.ravel(), 1.0 / looks)
             else:
-                prior = mmse(v, img[y - th:y + th + 1, x - th:x + th + 1].astype(np.float64).ravel(), 1.0 / looks)
-                box = img[y - half:y + half + 1, x - half:x + half + 1].astype(np.float64).ravel()
+                prior = mmse(v, img[y - th : y + th + 1, x - th : x + th + 1].astype(np.float64).ravel(), 1.0 / looks)
+                box = img[y - half : y + half + 1, x - half : x + half + 1].astype(np.float64).ravel()
                 inside = box[(box >= np.float32(i1 * prior)) & (box <= np.float32(i2 * prior))]
                 out[y, x] = v if inside.size == 0 else mmse(v, inside, eta * eta)
     return out

@@ -26,9 +26,23 @@ from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 from soilsat.errors import ConfigError, ProductError
 from soilsat.optical.process import OpticalSettings, l2a_on_grid
 from soilsat.optical.safe import read_metadata
-from soilsat.optical.sen2cor import (L1C_NAME, L2A_NAME, Sen2CorSettings, check_resolution, check_version, command,
-                                     installed_version, job_gipp, parse_version, resolve_executable, resolve_gipp,
-                                     resolve_schema, run_sen2cor, tail, timeout_from_runtime)
+from soilsat.optical.sen2cor import (
+    L1C_NAME,
+    L2A_NAME,
+    Sen2CorSettings,
+    check_resolution,
+    check_version,
+    command,
+    installed_version,
+    job_gipp,
+    parse_version,
+    resolve_executable,
+    resolve_gipp,
+    resolve_schema,
+    run_sen2cor,
+    tail,
+    timeout_from_runtime,
+)
 
 DOUBLE = ROOT / "tests" / "sen2cor_double"
 BIN = DOUBLE / "bin"
@@ -48,8 +62,13 @@ def venv_python_first():
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """One region's L1C and L2A products (3 overpasses)."""
-    spec = WorldSpec(regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),), start=dt.date(2020, 4, 1),
-                     end=dt.date(2020, 4, 25), probes_per_region=3, lucas_samples=10)
+    spec = WorldSpec(
+        regions=(RegionSpec("t", 8.95, 55.95, 1500, "humid"),),
+        start=dt.date(2020, 4, 1),
+        end=dt.date(2020, 4, 25),
+        probes_per_region=3,
+        lucas_samples=10,
+    )
     world = make_world(spec)
     root = tmp_path_factory.mktemp("s2c")
     rows = write_products(world, spec, root / "archive", root / "truth", workers=1)
@@ -73,10 +92,26 @@ def double(mode: str = "", **overrides) -> Sen2CorSettings:
 
 
 def test_native_command_is_sen2cors(tmp_path):
-    cmd = command(sen2cor_settings(), "/opt/sen2cor/bin/L2A_Process", tmp_path / "in" / "A.SAFE", tmp_path / "out",
-                  tmp_path / "g.xml", tmp_path / "home", threads=4, mem_mb=6000)
-    assert cmd == ["/opt/sen2cor/bin/L2A_Process", "--resolution", "10", "--output_dir", str(tmp_path / "out"),
-                   "--GIP_L2A", str(tmp_path / "g.xml"), str(tmp_path / "in" / "A.SAFE")]
+    cmd = command(
+        sen2cor_settings(),
+        "/opt/sen2cor/bin/L2A_Process",
+        tmp_path / "in" / "A.SAFE",
+        tmp_path / "out",
+        tmp_path / "g.xml",
+        tmp_path / "home",
+        threads=4,
+        mem_mb=6000,
+    )
+    assert cmd == [
+        "/opt/sen2cor/bin/L2A_Process",
+        "--resolution",
+        "10",
+        "--output_dir",
+        str(tmp_path / "out"),
+        "--GIP_L2A",
+        str(tmp_path / "g.xml"),
+        str(tmp_path / "in" / "A.SAFE"),
+    ]
 
 
 def test_container_commands_give_a_home_mounts_and_opt_in_limits(tmp_path):
@@ -85,18 +120,41 @@ def test_container_commands_give_a_home_mounts_and_opt_in_limits(tmp_path):
         p.mkdir(parents=True)
     s = sen2cor_settings(container=PINNED, container_runtime="apptainer")
     cmd = command(s, "/usr/bin/apptainer", l1c, out, gipp, home, threads=3, mem_mb=6000)
-    assert cmd[:7] == ["/usr/bin/apptainer", "exec", "--cleanenv", "--home", str(home), "--env",
-                       f"SEN2COR_HOME={home}"]
+    assert cmd[:7] == ["/usr/bin/apptainer", "exec", "--cleanenv", "--home", str(home), "--env", f"SEN2COR_HOME={home}"]
     assert "--cpus" not in cmd and "--memory" not in cmd  # cgroups v1 clusters refuse them to ordinary users
     binds = {cmd[i + 1] for i, a in enumerate(cmd) if a == "--bind"}
     assert binds == {f"{p.resolve()}:{p.resolve()}" for p in (l1c.parent, out, gipp.parent, home)}
-    assert cmd[cmd.index(PINNED) + 1 :] == ["L2A_Process", "--resolution", "10", "--output_dir", str(out),
-                                            "--GIP_L2A", str(gipp), str(l1c)]
-    limited = command(sen2cor_settings(container=PINNED, container_limits=True), "/usr/bin/apptainer", l1c, out, gipp,
-                      home, threads=3, mem_mb=6000)
+    assert cmd[cmd.index(PINNED) + 1 :] == [
+        "L2A_Process",
+        "--resolution",
+        "10",
+        "--output_dir",
+        str(out),
+        "--GIP_L2A",
+        str(gipp),
+        str(l1c),
+    ]
+    limited = command(
+        sen2cor_settings(container=PINNED, container_limits=True),
+        "/usr/bin/apptainer",
+        l1c,
+        out,
+        gipp,
+        home,
+        threads=3,
+        mem_mb=6000,
+    )
     assert limited[limited.index("--cpus") + 1] == "3" and limited[limited.index("--memory") + 1] == "6000M"
-    d = command(sen2cor_settings(container=PINNED, container_runtime="docker"), "/usr/bin/docker", l1c, out, gipp, home,
-                threads=2, mem_mb=4000)
+    d = command(
+        sen2cor_settings(container=PINNED, container_runtime="docker"),
+        "/usr/bin/docker",
+        l1c,
+        out,
+        gipp,
+        home,
+        threads=2,
+        mem_mb=4000,
+    )
     assert d[:3] == ["/usr/bin/docker", "run", "--rm"] and d[d.index("--memory") + 1] == "4000m"
     assert f"HOME={home}" in d and f"SEN2COR_HOME={home}" in d  # not HOME=/ of a user without a passwd entry
     assert d[d.index("--entrypoint") + 1] == "L2A_Process" and d[d.index(PINNED) + 1] == "--resolution"
@@ -132,8 +190,9 @@ def test_the_version_comes_from_the_help_and_old_ones_are_refused(monkeypatch):
     name = "S2C_MSIL1C_20250405T103021_N0511_R108_T32UMF_20250405T124034.zip"
     with pytest.raises(ProductError) as err:
         check_version((2, 11, 0), name)
-    assert str(err.value) == (f"{name}: is a S2C product, which Sen2Cor 2.11.0 cannot process; install Sen2Cor 2.12 "
-                              "or later")
+    assert str(err.value) == (
+        f"{name}: is a S2C product, which Sen2Cor 2.11.0 cannot process; install Sen2Cor 2.12 or later"
+    )
     check_version((2, 12, 0), name)
 
 
@@ -173,21 +232,24 @@ def test_gipp_copy_sets_threads_capped_and_validated(tmp_path, caplog):
 def test_a_gipp_of_an_older_sen2cor_is_refused_before_the_run(tmp_path):
     old = tmp_path / "L2A_GIPP_2.9.xml"  # 2.9's GIPP has no Region_Of_Interest, which 2.11's schema requires
     text = GIPP.read_text()
-    old.write_text(text[:text.index("    <Region_Of_Interest>")] + text[text.index("    <Product_DOI>"):])
+    old.write_text(text[: text.index("    <Region_Of_Interest>")] + text[text.index("    <Product_DOI>") :])
     with pytest.raises(ConfigError) as err:
         job_gipp(old, tmp_path / "g.xml", threads=2, schema=SCHEMA)
     assert str(err.value) == (
         f"config key sentinel2.sen2cor.gipp: {old} does not validate against Sen2Cor's {SCHEMA} (line 6: Element "
         "'Product_DOI': This element is not expected. Expected is ( Region_Of_Interest ).); a GIPP of another Sen2Cor "
-        "version? Take the L2A_GIPP.xml of the installed one ($SEN2COR_HOME/cfg after its first run)")
+        "version? Take the L2A_GIPP.xml of the installed one ($SEN2COR_HOME/cfg after its first run)"
+    )
 
 
 def test_resolution_20_lacks_b08(tmp_path):
     check_resolution(20, ("B02", "B8A", "B11", "SCL"))
     with pytest.raises(ConfigError) as err:
         check_resolution(20, ("B02", "B08", "B8A", "SCL"))
-    assert str(err.value) == ("config key sentinel2.sen2cor.resolution: Sen2Cor run at 20 m makes no ['B08'] (B08 "
-                              "exists only at 10 m), which sentinel2.bands and the indices need; use resolution 10")
+    assert str(err.value) == (
+        "config key sentinel2.sen2cor.resolution: Sen2Cor run at 20 m makes no ['B08'] (B08 "
+        "exists only at 10 m), which sentinel2.bands and the indices need; use resolution 10"
+    )
 
 
 def test_tail_joins_last_lines(tmp_path):
@@ -214,8 +276,13 @@ def test_double_output_is_taken_over_and_matches_the_archive_l2a(demo, tmp_path,
     log = (tmp_path / "s.log").read_text()
     assert "stand-in" in log and "Nr_Threads 3" in log and safe.name in log and "Processing baseline: 99.99" in log
     assert "logging for the main process initialized" in report.read_text()
-    assert sorted(p.name for p in safe.iterdir() if p.is_dir()) == ["AUX_DATA", "DATASTRIP", "GRANULE", "HTML",
-                                                                    "rep_info"]
+    assert sorted(p.name for p in safe.iterdir() if p.is_dir()) == [
+        "AUX_DATA",
+        "DATASTRIP",
+        "GRANULE",
+        "HTML",
+        "rep_info",
+    ]
     assert sorted(p.name for p in next(safe.glob("GRANULE/*/IMG_DATA")).iterdir()) == ["R10m", "R20m", "R60m"]
     optical = OpticalSettings.from_config(schema_section("sentinel2"))
     ds = l2a_on_grid(out, grid, optical, aoi_margin_m=250)
@@ -241,8 +308,10 @@ def test_failing_sen2cor_leaves_nothing_and_reports_its_log(demo, tmp_path):
     with pytest.raises(ProductError) as err:
         run_sen2cor(l1c[0], out, double("failing"), tmp_path / "s.log", report_log=tmp_path / "r.xml")
     msg = str(err.value)
-    assert msg.startswith(f"{l1c[0]}: Sen2Cor exited with status 1; Sen2Cor's report ({tmp_path / 'r.xml'}): "
-                          "L2A_Tables: cannot allocate the 20 m tables (stand-in told to fail); last Sen2Cor log lines")
+    assert msg.startswith(
+        f"{l1c[0]}: Sen2Cor exited with status 1; Sen2Cor's report ({tmp_path / 'r.xml'}): "
+        "L2A_Tables: cannot allocate the 20 m tables (stand-in told to fail); last Sen2Cor log lines"
+    )
     assert "terminated with at least one error" in msg and "\n" not in msg
     assert not out.exists() and list(out.parent.iterdir()) == []
 
@@ -255,7 +324,8 @@ def test_sen2cor_failing_with_exit_0_fails_the_job_quoting_its_report(demo, tmp_
         run_sen2cor(l1c[0], out, double("silent"), tmp_path / "s.log", report_log=report)
     assert str(err.value).startswith(
         f"{l1c[0]}: Sen2Cor exited with status 0 but says it terminated with at least one error; Sen2Cor's report "
-        f"({report}): L2A_ProcessTile: process aborted (stand-in told to fail silently); last Sen2Cor log lines")
+        f"({report}): L2A_ProcessTile: process aborted (stand-in told to fail silently); last Sen2Cor log lines"
+    )
     assert "<Sen2Cor_Level-2A_Report_File>" in report.read_text()
     assert not out.exists()
 
@@ -289,8 +359,16 @@ def test_an_unwritable_home_or_a_zip_without_empty_folders_break_sen2cor_itself(
     safe = next((tmp_path / "l1c").glob("*.SAFE"))
     monkeypatch.setenv("HOME", str(tmp_path / "nohome"))
     monkeypatch.delenv("SEN2COR_HOME", raising=False)
-    direct = [str(BIN / "L2A_Process"), "--resolution", "10", "--output_dir", str(tmp_path / "out"), "--GIP_L2A",
-              str(GIPP), str(safe)]
+    direct = [
+        str(BIN / "L2A_Process"),
+        "--resolution",
+        "10",
+        "--output_dir",
+        str(tmp_path / "out"),
+        "--GIP_L2A",
+        str(GIPP),
+        str(safe),
+    ]
     crash = subprocess.run(direct, capture_output=True, text=True)
     assert crash.returncode == 1 and "FileNotFoundError" in crash.stderr and "sen2cor/2.11/log" in crash.stderr
     home = tmp_path / "sen2cor-home"
@@ -313,16 +391,32 @@ def test_sen2cors_own_baseline_without_offsets_reads_with_offset_0(demo, tmp_pat
         (g / "AUX_DATA").mkdir(exist_ok=True)
     (tmp_path / "home").mkdir()
     env = dict(os.environ, SEN2COR_HOME=str(tmp_path / "home"), SEN2COR_STANDIN_VERSION="2.9.0")
-    subprocess.run([str(BIN / "L2A_Process"), "--output_dir", str(tmp_path / "out"), "--GIP_L2A", str(GIPP),
-                    str(safe)], check=True, capture_output=True, env=env)
+    subprocess.run(
+        [str(BIN / "L2A_Process"), "--output_dir", str(tmp_path / "out"), "--GIP_L2A", str(GIPP), str(safe)],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
     l2a = next((tmp_path / "out").glob("*.SAFE"))
     caplog.set_level(logging.INFO, logger="soilsat")
     meta = read_metadata(l2a)  # a 2.9 product: baseline 99.99, no BOA_ADD_OFFSET
     assert meta.baseline == "99.99" and set(meta.offsets.values()) == {0.0}
     assert "Sen2Cor's own product (baseline 99.99) lists no BOA_ADD_OFFSET: offsets 0" in caplog.text
-    subprocess.run([str(BIN / "L2A_Process"), "--output_dir", str(tmp_path / "out2"), "--GIP_L2A", str(GIPP),
-                    "--processing_baseline", "5.11", str(safe)], check=True, capture_output=True,
-                   env=env | {"SEN2COR_STANDIN_VERSION": "2.11.0"})
+    subprocess.run(
+        [
+            str(BIN / "L2A_Process"),
+            "--output_dir",
+            str(tmp_path / "out2"),
+            "--GIP_L2A",
+            str(GIPP),
+            "--processing_baseline",
+            "5.11",
+            str(safe),
+        ],
+        check=True,
+        capture_output=True,
+        env=env | {"SEN2COR_STANDIN_VERSION": "2.11.0"},
+    )
     named = next((tmp_path / "out2").glob("*.SAFE"))
     assert L2A_NAME.match(named.name).group(3) == "0511" and set(read_metadata(named).offsets.values()) == {-1000.0}
 
@@ -446,8 +540,9 @@ def _break(kind: str, safe: Path, l1c_zip: Path) -> str:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("case", [(0, "corrupt JP2"), (1, "missing MTD"), (2, "missing band"), (3, "truncated SAFE")],
-                         ids=lambda c: c[1])
+@pytest.mark.parametrize(
+    "case", [(0, "corrupt JP2"), (1, "missing MTD"), (2, "missing band"), (3, "truncated SAFE")], ids=lambda c: c[1]
+)
 def test_damaged_products_fail_the_job_naming_the_file(l1c_run, case):
     workdir, config = l1c_run
     index, kind = case
@@ -462,8 +557,18 @@ def test_damaged_products_fail_the_job_naming_the_file(l1c_run, case):
         target = f"results/tiny/sentinel2/{region}/{name}.tif"
         log = workdir / "logs" / "tiny" / "sentinel2" / region / f"{name}.log"
     # Only the damaged job runs again (not the fetch, whatever else changed in the config).
-    proc = snakemake(workdir, config, target, "--force", "--rerun-triggers", "mtime",
-                     "--allowed-rules", "sen2cor", "sentinel2_l2a", check=False)
+    proc = snakemake(
+        workdir,
+        config,
+        target,
+        "--force",
+        "--rerun-triggers",
+        "mtime",
+        "--allowed-rules",
+        "sen2cor",
+        "sentinel2_l2a",
+        check=False,
+    )
     assert proc.returncode != 0
     assert f"{expected}" in proc.stderr + proc.stdout
     lines = [line for line in log.read_text().splitlines() if "ProductError" in line]

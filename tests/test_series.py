@@ -37,7 +37,9 @@ def test_scores_known_values():
     assert np.isclose(s["ubrmse"], 0.0, atol=1e-9) and np.isclose(s["r"], 1.0)
 
 
-def _sentinel1_raster(path, grid, vv: float, vh: float, ellipsoid: float, local: float, start: str, direction: str | None):
+def _sentinel1_raster(
+    path, grid, vv: float, vh: float, ellipsoid: float, local: float, start: str, direction: str | None
+):
     """A Sentinel-1 COG laid out as the sentinel1 rule writes it, with constant bands."""
     from soilsat.io import write_cog
 
@@ -45,7 +47,9 @@ def _sentinel1_raster(path, grid, vv: float, vh: float, ellipsoid: float, local:
     tags = {"region": grid.region, "sensing_start": start, "product": path.stem}
     if direction is not None:
         tags["orbit_direction"] = direction
-    write_cog(path, bands, grid, ["sigma0_VV", "sigma0_VH", "incidence_angle", "local_incidence_angle", "mask"], tags=tags)
+    write_cog(
+        path, bands, grid, ["sigma0_VV", "sigma0_VH", "incidence_angle", "local_incidence_angle", "mask"], tags=tags
+    )
     return str(path)
 
 
@@ -55,8 +59,16 @@ def _radar_setup(tmp_path, untagged: bool = False):
     grid = region_grid("a", 9.0, 56.0, 100, 0)
     paths = [
         _sentinel1_raster(tmp_path / "asc1.tif", grid, 0.10, 0.02, 35.0, 30.0, "2020-05-01T17:10:00", "ASCENDING"),
-        _sentinel1_raster(tmp_path / "dsc1.tif", grid, 0.20, 0.04, 41.0, 44.0, "2020-05-01T05:40:00",
-                          None if untagged else "DESCENDING"),
+        _sentinel1_raster(
+            tmp_path / "dsc1.tif",
+            grid,
+            0.20,
+            0.04,
+            41.0,
+            44.0,
+            "2020-05-01T05:40:00",
+            None if untagged else "DESCENDING",
+        ),
         _sentinel1_raster(tmp_path / "dsc2.tif", grid, 0.30, 0.06, 39.0, 36.0, "2020-05-03T05:40:00", "DESCENDING"),
     ]
     from soilsat.extract.rasters import index_rasters
@@ -71,16 +83,20 @@ def test_radar_series_reads_the_local_incidence_angle_and_merges_orbits(tmp_path
     paths, pixels = _radar_setup(tmp_path)
     merged = radar_series(paths, pixels, orbits="merged", max_z=None)
     day1, day3 = merged.loc[("p", pd.Timestamp("2020-05-01"))], merged.loc[("p", pd.Timestamp("2020-05-03"))]
-    # same-day ascending and descending passes averaged; the angle is the local one (30, 44), not the ellipsoid's (35, 41)
+    # same-day ascending and descending passes averaged; the angle is the local one (30, 44), not the ellipsoid's
+    # (35, 41)
     assert day1["sigma0_vv"] == pytest.approx(0.15) and day1["sigma0_vh"] == pytest.approx(0.03)
     assert day1["incidence_angle"] == pytest.approx(37.0)
     assert day3["incidence_angle"] == pytest.approx(36.0) and day3["sigma0_vv"] == pytest.approx(0.30)
 
 
-@pytest.mark.parametrize("orbits, expected", [
-    ("ascending", {"2020-05-01": (0.10, 30.0)}),
-    ("descending", {"2020-05-01": (0.20, 44.0), "2020-05-03": (0.30, 36.0)}),
-])
+@pytest.mark.parametrize(
+    "orbits, expected",
+    [
+        ("ascending", {"2020-05-01": (0.10, 30.0)}),
+        ("descending", {"2020-05-01": (0.20, 44.0), "2020-05-03": (0.30, 36.0)}),
+    ],
+)
 def test_radar_series_per_orbit_direction(tmp_path, orbits, expected):
     from soilsat.extract.probes import radar_series
 
@@ -113,7 +129,9 @@ def test_median_over_dates_matches_numpy_with_gaps():
     assert median.dtype == np.float32 and median.shape == (3, 20, 20)
     assert np.array_equal(median, expected, equal_nan=True)
     assert np.isnan(median[:, 0, 0]).all() and median[0, 1, 1] == 0.25
-    assert nanmedian_first_axis(np.array([[1.0], [4.0], [2.0], [np.nan], [3.0]]))[0] == 2.5  # even count: the mean of the middle two
+    assert (
+        nanmedian_first_axis(np.array([[1.0], [4.0], [2.0], [np.nan], [3.0]]))[0] == 2.5
+    )  # even count: the mean of the middle two
 
 
 def test_radar_series_reads_only_the_polarisations_asked_for(tmp_path):
@@ -130,8 +148,9 @@ def test_sigma0_outliers_by_population_and_scale():
 
     # two probes; probe b sits an order of magnitude brighter than probe a (a forest beside a field)
     values = [0.01, 0.012, 0.011, 0.013, 0.010, 0.012, 0.30] + [0.10, 0.11, 0.12, 0.10, 0.11, 0.12, 0.11]
-    samples = pd.DataFrame({"probe": ["a"] * 7 + ["b"] * 7, "product": [f"i{k}" for k in range(7)] * 2,
-                            "sigma0_vv": values})
+    samples = pd.DataFrame(
+        {"probe": ["a"] * 7 + ["b"] * 7, "product": [f"i{k}" for k in range(7)] * 2, "sigma0_vv": values}
+    )
     per_probe = sigma0_outliers(samples, "sigma0_vv", 2.0, "probe", "db")
     assert per_probe.isna().tolist() == [False] * 6 + [True] + [False] * 7  # 0.30 is an outlier for probe a
     pooled = sigma0_outliers(samples, "sigma0_vv", 2.0, "dataset", "linear")

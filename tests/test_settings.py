@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, schema_defaults, schema_section
-
 from soilsat.demo.radiometer import CoarseProductSettings
 from soilsat.demo.world import RegionSpec, WorldSpec
 from soilsat.errors import ConfigError
@@ -92,8 +91,11 @@ def test_every_settings_class_builds_from_the_schema_defaults_of_its_section(sec
 @pytest.mark.parametrize("cls", sorted({c for _, c in SECTIONS}, key=lambda c: c.__name__), ids=lambda c: c.__name__)
 def test_settings_fields_have_no_default_the_schema_holds_them(cls):
     assert dataclasses.is_dataclass(cls) and issubclass(cls, Settings)
-    defaulted = [f.name for f in dataclasses.fields(cls)
-                 if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING]
+    defaulted = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+    ]
     assert defaulted == [], f"{cls.__name__} has defaults for {defaulted}; the schema is where defaults live"
 
 
@@ -113,8 +115,11 @@ def test_settings_are_built_one_way():
             if isinstance(node, ast.FunctionDef) and node.name == "settings_from_config":
                 others.append(f"{module}.{node.name}")
             if isinstance(node, ast.ClassDef) and "Settings" not in base_names(node):
-                others += [f"{module}.{node.name}.from_config" for item in node.body
-                           if isinstance(item, ast.FunctionDef) and item.name == "from_config"]
+                others += [
+                    f"{module}.{node.name}.from_config"
+                    for item in node.body
+                    if isinstance(item, ast.FunctionDef) and item.name == "from_config"
+                ]
     # WorldSpec reads four sections (period, regions, grid, demo) and the demo presets; its test is below.
     assert others == ["soilsat.demo.world.WorldSpec.from_config"]
 

@@ -34,8 +34,16 @@ NODE = "soilsat-node"
 START_TIMEOUT_S = 60
 # Snakemake-side overrides for the test only: poll often, keep the logs we check, and let
 # group jobs (see stage_groups) fill but not exceed the node (2 CPUs, 16 of its 20 GB).
-TEST_OPTIONS = ("--slurm-init-seconds-before-status-checks", "2", "--slurm-keep-successful-logs",
-                "--cores", "2", "--resources", "mem_mb=16000", "downloads=4")
+TEST_OPTIONS = (
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--slurm-keep-successful-logs",
+    "--cores",
+    "2",
+    "--resources",
+    "mem_mb=16000",
+    "downloads=4",
+)
 
 
 @dataclass
@@ -116,9 +124,16 @@ def start_munge(state: Path) -> tuple[subprocess.Popen, Path]:
     key.write_bytes(os.urandom(1024))
     key.chmod(0o600)
     sock = folder / "munge.socket"
-    cmd = ["munged", "--foreground", "--force", f"--socket={sock}", f"--key-file={key}",
-           f"--pid-file={folder / 'munged.pid'}", f"--seed-file={folder / 'munged.seed'}",
-           f"--log-file={state / 'munged.log'}"]
+    cmd = [
+        "munged",
+        "--foreground",
+        "--force",
+        f"--socket={sock}",
+        f"--key-file={key}",
+        f"--pid-file={folder / 'munged.pid'}",
+        f"--seed-file={folder / 'munged.seed'}",
+        f"--log-file={state / 'munged.log'}",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     wait_for(lambda: sock.exists(), f"munged did not create {sock}", proc)
     return proc, sock
@@ -178,8 +193,7 @@ def slurm_cluster(tmp_path_factory) -> Cluster:
             time.sleep(1)
             if proc.poll() is not None:
                 raise RuntimeError(f"{cmd[0]} exited with status {proc.returncode}")
-        wait_for(lambda: node_state(cluster.env) in ("idle", "mixed", "allocated"),
-                 f"node {NODE} did not become idle")
+        wait_for(lambda: node_state(cluster.env) in ("idle", "mixed", "allocated"), f"node {NODE} did not become idle")
     except (RuntimeError, OSError) as exc:
         tail = cluster.log_tail()
         cluster.stop()
@@ -246,16 +260,29 @@ def slurm_run(slurm_cluster, tiny_run, tmp_path_factory) -> tuple[Path, str]:
     workdir = tmp_path_factory.mktemp("tiny_slurm")
     shutil.copy(ROOT / "config.yaml", workdir / "config.yaml")
     reuse_acquired(tiny_run, workdir)
-    cmd = [str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(ROOT / "Snakefile"),
-           "--directory", str(workdir), "--configfile", str(TINY), "--profile", str(ROOT / "profiles" / "slurm"),
-           *TEST_OPTIONS, "--groups", *stage_groups(), "--group-components",
-           *sorted({f"{g.split('=')[1]}=100" for g in stage_groups()})]
+    cmd = [
+        str(Path(sys.executable).parent / "snakemake"),
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(TINY),
+        "--profile",
+        str(ROOT / "profiles" / "slurm"),
+        *TEST_OPTIONS,
+        "--groups",
+        *stage_groups(),
+        "--group-components",
+        *sorted({f"{g.split('=')[1]}=100" for g in stage_groups()}),
+    ]
     # A guard against a hung cluster, not a time limit: the run takes 5-15 min, depending on the machine's load.
     proc = subprocess.run(cmd, capture_output=True, text=True, env=slurm_cluster.env, timeout=2400)
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
-        raise AssertionError(f"snakemake on SLURM failed ({proc.returncode}):\n{output[-6000:]}\n"
-                             f"{slurm_cluster.log_tail()}")
+        raise AssertionError(
+            f"snakemake on SLURM failed ({proc.returncode}):\n{output[-6000:]}\n{slurm_cluster.log_tail()}"
+        )
     return workdir, output
 
 
@@ -283,8 +310,9 @@ def test_slurm_results_equal_a_local_run(slurm_run, tiny_run):
     remote, local = workdir / "results" / "tiny", tiny_run / "results" / "tiny"
     # Same seed and the same 2 threads in both runs: the random forest gives identical numbers.
     pd.testing.assert_frame_equal(pd.read_csv(remote / "metrics.csv"), pd.read_csv(local / "metrics.csv"))
-    pd.testing.assert_frame_equal(pd.read_parquet(remote / "datasets" / "probes.parquet"),
-                                  pd.read_parquet(local / "datasets" / "probes.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(remote / "datasets" / "probes.parquet"), pd.read_parquet(local / "datasets" / "probes.parquet")
+    )
     rasters = sorted((local / "static").glob("*.tif")) + sorted((local / "sentinel1").rglob("*.tif"))[:1]
     assert len(rasters) >= 3
     for path in rasters:

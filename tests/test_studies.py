@@ -27,8 +27,18 @@ def dry_run(workdir: Path, study: Path) -> subprocess.CompletedProcess:
     shutil.copy(ROOT / "config.yaml", workdir / "config.yaml")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDSE_")}
     env |= {"PYTHONPATH": str(ROOT / "scripts"), "HOME": str(workdir), "NETRC": str(workdir / "no-netrc")}
-    cmd = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "1",
-           "-n", "--configfile", str(study)]
+    cmd = [
+        str(SNAKEMAKE),
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "1",
+        "-n",
+        "--configfile",
+        str(study),
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -42,8 +52,11 @@ def test_study_dry_runs_to_its_search_checkpoints(study, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     config = yaml.safe_load(study.read_text())
     name = config["study"]
-    searched = {line.split("catalog/")[1].removesuffix(".csv") for line in proc.stdout.splitlines()
-                if f"results/{name}/catalog/" in line and "output:" in line}
+    searched = {
+        line.split("catalog/")[1].removesuffix(".csv")
+        for line in proc.stdout.splitlines()
+        if f"results/{name}/catalog/" in line and "output:" in line
+    }
     assert searched == SOURCES[name]
     assert "resources/cdse/" in proc.stdout and "demo_world" not in proc.stdout
 
@@ -65,4 +78,5 @@ def test_smap_study_stops_with_a_clear_message(tmp_path):
     proc = dry_run(tmp_path, ROOT / "studies" / "tsagkatakis2021.yaml")
     assert proc.returncode != 0
     assert "config key smap.enabled: SMAP brightness temperatures (Tsagkatakis 2021) are not supported yet" in (
-        proc.stdout + proc.stderr)
+        proc.stdout + proc.stderr
+    )

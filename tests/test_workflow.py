@@ -15,8 +15,14 @@ pytestmark = pytest.mark.e2e
 
 def test_outputs_exist_and_nothing_left_to_do(tiny_run):
     results = tiny_run / "results" / "tiny"
-    for name in ["metrics.csv", "figures/simonsen/observed_vs_predicted.png", "figures/simonsen/probe_indices.png",
-                 "tables/mae_landcover.md", "datasets/probes.nc", "datasets/probes.parquet"]:
+    for name in [
+        "metrics.csv",
+        "figures/simonsen/observed_vs_predicted.png",
+        "figures/simonsen/probe_indices.png",
+        "tables/mae_landcover.md",
+        "datasets/probes.nc",
+        "datasets/probes.parquet",
+    ]:
         assert (results / name).stat().st_size > 0, name
     proc = run_workflow(tiny_run, "--dry-run", configfile=ROOT / "tests" / "configs" / "tiny.yaml")
     assert "Nothing to be done" in proc.stdout + proc.stderr
@@ -82,8 +88,10 @@ def test_probe_values_equal_rasters_at_probe_pixels(tiny_run):
     results = tiny_run / "results" / "tiny"
     dataset = open_dataset(results / "datasets" / "probes.nc")
     checked = {"sigma0_vv": 0, "ndvi": 0}
-    for source, variable, band, tag in [("sentinel1", "sigma0_vv", "sigma0_VV", "sensing_start"),
-                                        ("sentinel2", "ndvi", "NDVI", "sensing_time")]:
+    for source, variable, band, tag in [
+        ("sentinel1", "sigma0_vv", "sigma0_VV", "sensing_start"),
+        ("sentinel2", "ndvi", "NDVI", "sensing_time"),
+    ]:
         for path in sorted((results / source).rglob("*.tif")):
             with rasterio.open(path) as src:
                 region = src.tags()["region"]
@@ -125,7 +133,9 @@ def test_inspect_demo_products(tiny_run):
     ismn = sorted((resources / "ismn").glob("*.zip"))[0]
     summaries = {}
     for path in (s1, s2, ismn):
-        proc = subprocess.run([sys.executable, "-m", "soilsat.cli", "inspect", str(path)], capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "soilsat.cli", "inspect", str(path)], capture_output=True, text=True
+        )
         assert proc.returncode == 0, proc.stderr
         summaries[path] = json.loads(proc.stdout)
     assert summaries[s1]["kind"] == "sentinel1" and summaries[s1]["mode"] == "IW"
@@ -137,13 +147,21 @@ def test_inspect_demo_products(tiny_run):
 
 def test_point_study_models_and_their_figures(tiny_run):
     results = tiny_run / "results" / "tiny"
-    for name in ["figures/tziolas/observed_vs_predicted.png", "figures/tziolas/filters.png",
-                 "figures/zhang/repeats.png", "models/tziolas_cnn/activations.csv", "models/tziolas_rf/grid_search.csv"]:
+    for name in [
+        "figures/tziolas/observed_vs_predicted.png",
+        "figures/tziolas/filters.png",
+        "figures/zhang/repeats.png",
+        "models/tziolas_cnn/activations.csv",
+        "models/tziolas_rf/grid_search.csv",
+    ]:
         assert (results / name).stat().st_size > 0, name
     samples = open_dataset(results / "datasets" / "samples.nc")
     tables = {"median", "median_without_coordinates", "per_date"}
-    for model, variants in [("cnn", {"default", "without_coordinates", "without_SAR", "without_SAR_and_coordinates"}),
-                            ("rf", tables), ("ann", tables)]:
+    for model, variants in [
+        ("cnn", {"default", "without_coordinates", "without_SAR", "without_SAR_and_coordinates"}),
+        ("rf", tables),
+        ("ann", tables),
+    ]:
         metrics = pd.read_csv(results / "models" / f"tziolas_{model}" / "metrics.csv")
         overall = metrics[metrics["level"] == "all"]
         assert set(overall["variant"]) == variants, model
@@ -160,7 +178,8 @@ def test_point_study_models_and_their_figures(tiny_run):
         metrics = pd.read_csv(results / "models" / f"zhang_{model}" / "metrics.csv")
         repeats = metrics[metrics["level"] == "repeat"]
         assert repeats.groupby("variant").size().to_dict() == dict.fromkeys(
-            ["static", "static_EVI", "static_phenology", "static_phenology_EVI"], 2), model
+            ["static", "static_EVI", "static_phenology", "static_phenology_EVI"], 2
+        ), model
         assert np.isfinite(repeats[["rmse", "r2"]]).all().all()
         assert (repeats["rmse"] < 2 * float(np.nanstd(windows["oc"].values))).all(), f"{model}: RMSE beyond 2 sd of SOC"
 

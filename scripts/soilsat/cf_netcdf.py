@@ -43,8 +43,15 @@ COORDINATE_ATTRS: dict[str, dict[str, str]] = {
     "wx": {"long_name": "window column offset from the sample's pixel", "units": "1"},
 }
 # The CF axis of a dimension, from its coordinate's attributes; the order variables' dimensions end in.
-_AXIS_OF = {"time": "T", "latitude": "Y", "longitude": "X", "projection_y_coordinate": "Y",
-            "projection_x_coordinate": "X", "height": "Z", "depth": "Z"}
+_AXIS_OF = {
+    "time": "T",
+    "latitude": "Y",
+    "longitude": "X",
+    "projection_y_coordinate": "Y",
+    "projection_x_coordinate": "X",
+    "height": "Z",
+    "depth": "Z",
+}
 _AXIS_ORDER = "TZYX"
 
 
@@ -90,8 +97,11 @@ def encoding(dataset: xr.Dataset) -> dict[str, dict[str, object]]:
         if np.issubdtype(variable.dtype, np.floating):
             out[str(name)] = {"_FillValue": None if coordinate else variable.dtype.type(np.nan)}
         elif np.issubdtype(variable.dtype, np.datetime64):
-            out[str(name)] = {"units": "seconds since 1970-01-01 00:00:00", "dtype": "float64",
-                              "_FillValue": None if coordinate else np.nan}
+            out[str(name)] = {
+                "units": "seconds since 1970-01-01 00:00:00",
+                "dtype": "float64",
+                "_FillValue": None if coordinate else np.nan,
+            }
     return out
 
 

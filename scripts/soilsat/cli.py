@@ -45,8 +45,9 @@ def product_kind(path: Path) -> str:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
     else:
-        raise ValueError(f"{path}: neither a folder, a zip archive, a product's manifest.safe or metadata file, "
-                         "nor a NetCDF file")
+        raise ValueError(
+            f"{path}: neither a folder, a zip archive, a product's manifest.safe or metadata file, nor a NetCDF file"
+        )
     if any(n.endswith(".stm") for n in names):
         return "ismn"
     raise ValueError(f"{path}: not a Sentinel-1 or Sentinel-2 SAFE product, nor an ISMN archive")
@@ -79,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="soilsat", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     p_inspect = commands.add_parser(
-        "inspect", help="print a JSON summary of a SAFE product, an ISMN archive, a CSM or ECV_SM NetCDF file, "
-                   "or a SMAP (HDF5) or MODIS (HDF4-EOS) file")
+        "inspect",
+        help="print a JSON summary of a SAFE product, an ISMN archive, a CSM or ECV_SM NetCDF file, "
+        "or a SMAP (HDF5) or MODIS (HDF4-EOS) file",
+    )
     p_inspect.add_argument("path", type=Path)
     p_s1 = commands.add_parser("s1", help="Sentinel-1 tools")
     s1_commands = p_s1.add_subparsers(dest="s1_command", required=True)

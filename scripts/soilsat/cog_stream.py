@@ -37,8 +37,16 @@ class BlockWriter:
     """Rows of a (band, y, x) float32 raster on the study grid, written in order, block by block, with
     its overview levels (soilsat.pyramid) built as the rows pass; see cog_writer."""
 
-    def __init__(self, folder: Path, grid: StudyGrid, band_names: Sequence[str], band_tags: Sequence[Mapping[str, object]],
-                 categorical: Sequence[bool], nodata: float, threads: int):
+    def __init__(
+        self,
+        folder: Path,
+        grid: StudyGrid,
+        band_names: Sequence[str],
+        band_tags: Sequence[Mapping[str, object]],
+        categorical: Sequence[bool],
+        nodata: float,
+        threads: int,
+    ):
         self.grid, self.band_names, self.band_tags, self.nodata = grid, list(band_names), list(band_tags), nodata
         self.tags: dict[str, str] = {}
         self.pyramid = Pyramid(grid.height, grid.width, categorical, tile=COG_OPTIONS["blocksize"])
@@ -47,9 +55,22 @@ class BlockWriter:
         self.levels = []
         for path, (height, width) in zip(self.paths, shapes):
             scale = Affine.scale(grid.width / width, grid.height / height)
-            profile = dict(driver="GTiff", width=width, height=height, count=len(band_names), dtype="float32",
-                           crs=grid.crs, transform=grid.transform @ scale, nodata=nodata, tiled=True, blockxsize=256,
-                           blockysize=256, **STAGING, bigtiff="YES", num_threads=max(int(threads), 1))
+            profile = dict(
+                driver="GTiff",
+                width=width,
+                height=height,
+                count=len(band_names),
+                dtype="float32",
+                crs=grid.crs,
+                transform=grid.transform @ scale,
+                nodata=nodata,
+                tiled=True,
+                blockxsize=256,
+                blockysize=256,
+                **STAGING,
+                bigtiff="YES",
+                num_threads=max(int(threads), 1),
+            )
             self.levels.append(rasterio.open(path, "w", **profile))
         self.next_row = 0
 
@@ -85,27 +106,37 @@ class BlockWriter:
 
     def vrt(self) -> str:
         """A VRT of the full-resolution file with the level files as its overviews, names, tags and no-data."""
+
         def metadata(items: Mapping[str, object]) -> str:
-            return "<Metadata>" + "".join(f"<MDI key={quoteattr(str(k))}>{escape(str(v))}</MDI>"
-                                          for k, v in items.items()) + "</Metadata>"
+            return (
+                "<Metadata>"
+                + "".join(f"<MDI key={quoteattr(str(k))}>{escape(str(v))}</MDI>" for k, v in items.items())
+                + "</Metadata>"
+            )
 
         height, width = self.grid.shape
         bands = []
         for b, name in enumerate(self.band_names, start=1):
-            overviews = "".join(f"<Overview><SourceFilename relativeToVRT=\"0\">{escape(str(p))}</SourceFilename>"
-                                f"<SourceBand>{b}</SourceBand></Overview>" for p in self.paths[1:])
+            overviews = "".join(
+                f'<Overview><SourceFilename relativeToVRT="0">{escape(str(p))}</SourceFilename>'
+                f"<SourceBand>{b}</SourceBand></Overview>"
+                for p in self.paths[1:]
+            )
             bands.append(
-                f"<VRTRasterBand dataType=\"Float32\" band=\"{b}\"><Description>{escape(name)}</Description>"
+                f'<VRTRasterBand dataType="Float32" band="{b}"><Description>{escape(name)}</Description>'
                 f"{metadata(self.band_tags[b - 1]) if self.band_tags else ''}"
                 f"<NoDataValue>{self.nodata!r}</NoDataValue><SimpleSource>"
-                f"<SourceFilename relativeToVRT=\"0\">{escape(str(self.paths[0]))}</SourceFilename>"
-                f"<SourceBand>{b}</SourceBand><SrcRect xOff=\"0\" yOff=\"0\" xSize=\"{width}\" ySize=\"{height}\"/>"
-                f"<DstRect xOff=\"0\" yOff=\"0\" xSize=\"{width}\" ySize=\"{height}\"/></SimpleSource>"
-                f"{overviews}</VRTRasterBand>")
+                f'<SourceFilename relativeToVRT="0">{escape(str(self.paths[0]))}</SourceFilename>'
+                f'<SourceBand>{b}</SourceBand><SrcRect xOff="0" yOff="0" xSize="{width}" ySize="{height}"/>'
+                f'<DstRect xOff="0" yOff="0" xSize="{width}" ySize="{height}"/></SimpleSource>'
+                f"{overviews}</VRTRasterBand>"
+            )
         geotransform = ", ".join(repr(float(v)) for v in self.grid.transform.to_gdal())
         wkt = pyproj.CRS.from_user_input(self.grid.crs).to_wkt()
-        return (f"<VRTDataset rasterXSize=\"{width}\" rasterYSize=\"{height}\"><SRS>{escape(wkt)}</SRS>"
-                f"<GeoTransform>{geotransform}</GeoTransform>{metadata(self.tags)}{''.join(bands)}</VRTDataset>")
+        return (
+            f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}"><SRS>{escape(wkt)}</SRS>'
+            f"<GeoTransform>{geotransform}</GeoTransform>{metadata(self.tags)}{''.join(bands)}</VRTDataset>"
+        )
 
 
 @contextlib.contextmanager
@@ -140,6 +171,12 @@ def cog_writer(
         vrt.write_text(writer.vrt())
         with rasterio.Env(GDAL_NUM_THREADS=str(max(int(threads), 1))):
             # IF_SAFER: DEFLATE hides the size from IF_NEEDED, and a footprint-wide grid passes 4 GB
-            rasterio.shutil.copy(vrt, tmp, num_threads=max(int(threads), 1), bigtiff="IF_SAFER",
-                                 overviews="FORCE_USE_EXISTING", **COG_OPTIONS)
+            rasterio.shutil.copy(
+                vrt,
+                tmp,
+                num_threads=max(int(threads), 1),
+                bigtiff="IF_SAFER",
+                overviews="FORCE_USE_EXISTING",
+                **COG_OPTIONS,
+            )
         shutil.rmtree(folder)

@@ -13,10 +13,24 @@ if TYPE_CHECKING:  # the Snakefile imports this module with only the standard li
 
 # Size and difficulty of the named demo worlds; config keys under `demo:` override them (WorldSpec.from_config).
 DEMO_PRESETS: dict[str, dict[str, float]] = {
-    "default": dict(probes_per_region=12, lucas_samples=300, s1_repeat_days=12, s2_revisit_days=5,
-                    speckle_looks=4.4, cloud_fraction=0.3, probe_noise=0.02),
-    "tiny": dict(probes_per_region=4, lucas_samples=40, s1_repeat_days=12, s2_revisit_days=10,
-                 speckle_looks=4.4, cloud_fraction=0.2, probe_noise=0.02),
+    "default": dict(
+        probes_per_region=12,
+        lucas_samples=300,
+        s1_repeat_days=12,
+        s2_revisit_days=5,
+        speckle_looks=4.4,
+        cloud_fraction=0.3,
+        probe_noise=0.02,
+    ),
+    "tiny": dict(
+        probes_per_region=4,
+        lucas_samples=40,
+        s1_repeat_days=12,
+        s2_revisit_days=10,
+        speckle_looks=4.4,
+        cloud_fraction=0.2,
+        probe_noise=0.02,
+    ),
 }
 
 
@@ -39,15 +53,18 @@ def check(config: Mapping) -> None:
         if method in config["methods"] and not {"VV", "VH"} <= set(pols):
             raise ConfigError(f"config key sentinel1.polarisations: method {method} reads sigma0 VV and VH, got {pols}")
     if config["demo"]["preset"] not in DEMO_PRESETS:
-        raise ConfigError(f"config key demo.preset: unknown preset {config['demo']['preset']!r}; "
-                          f"choose one of {sorted(DEMO_PRESETS)}")
+        raise ConfigError(
+            f"config key demo.preset: unknown preset {config['demo']['preset']!r}; choose one of {sorted(DEMO_PRESETS)}"
+        )
 
 
 def period(config: Mapping) -> tuple[dt.date, dt.date]:
     """The study period as dates."""
     try:
-        return (dt.date.fromisoformat(str(config["period"]["start"])),
-                dt.date.fromisoformat(str(config["period"]["end"])))
+        return (
+            dt.date.fromisoformat(str(config["period"]["start"])),
+            dt.date.fromisoformat(str(config["period"]["end"])),
+        )
     except ValueError as err:
         raise ConfigError(f"config key period: {err}") from None
 
@@ -57,8 +74,8 @@ def study_grids(config: Mapping) -> dict[str, "StudyGrid"]:
     from soilsat.grid import region_grid
 
     return {
-        r["name"]: region_grid(r["name"], r["lon"], r["lat"], r["size_m"],
-                               config["grid"]["margin_m"], config["grid"]["resolution"])
+        r["name"]: region_grid(
+            r["name"], r["lon"], r["lat"], r["size_m"], config["grid"]["margin_m"], config["grid"]["resolution"]
+        )
         for r in config["regions"]
     }
-

@@ -117,4 +117,6 @@ def region_grid(
 
 def grid_from_config(region: dict, grid: dict) -> StudyGrid:
     """The study grid of one `regions:` entry under the `grid:` settings of a configuration."""
-    return region_grid(region["name"], region["lon"], region["lat"], region["size_m"], grid["margin_m"], grid["resolution"])
+    return region_grid(
+        region["name"], region["lon"], region["lat"], region["size_m"], grid["margin_m"], grid["resolution"]
+    )

@@ -8,7 +8,6 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # numpy and rasterio load on first use, so light jobs (fetching) start fast
@@ -61,8 +60,15 @@ def write_cog(
         raise ValueError(f"raster shape {bands.shape[1:]} does not match the study grid {grid.shape}")
     if len(band_names) != bands.shape[0]:
         raise ValueError(f"{len(band_names)} band names for {bands.shape[0]} bands")
-    mem_profile = dict(width=grid.width, height=grid.height, count=bands.shape[0], dtype="float32", crs=grid.crs,
-                       transform=grid.transform, nodata=nodata)
+    mem_profile = dict(
+        width=grid.width,
+        height=grid.height,
+        count=bands.shape[0],
+        dtype="float32",
+        crs=grid.crs,
+        transform=grid.transform,
+        nodata=nodata,
+    )
     with atomic_path(path) as tmp:
         # The COG driver writes from a source dataset, so stage the bands in memory first.
         with rasterio.MemoryFile() as mem:
@@ -90,7 +96,9 @@ def read_bands(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return dict(zip(names, data))
 
 
-def write_dataset_cog(path: str | os.PathLike, dataset, grid: StudyGrid, tags: Mapping[str, object] | None = None) -> None:
+def write_dataset_cog(
+    path: str | os.PathLike, dataset, grid: StudyGrid, tags: Mapping[str, object] | None = None
+) -> None:
     """Write every (y, x) variable of an xarray Dataset as one band of a COG, in order."""
     import numpy as np
 

@@ -46,12 +46,17 @@ def check_overlay(study: Mapping, merged: Mapping, overlay_name: str = "the rehe
     """Raise ConfigError naming every key the overlay changes beyond the rehearsal's, or a longer period."""
     changed = [key for key in differences(study, merged) if not allowed(key)]
     if changed:
-        raise ConfigError(f"{overlay_name} changes config keys a rehearsal must keep as the study file has them: "
-                          f"{', '.join(changed)} (a rehearsal may change only study, provider, demo, rehearsal, "
-                          "regions[].size_m, period.end and the epochs, repeats and n_estimators under train)")
+        raise ConfigError(
+            f"{overlay_name} changes config keys a rehearsal must keep as the study file has them: "
+            f"{', '.join(changed)} (a rehearsal may change only study, provider, demo, rehearsal, "
+            "regions[].size_m, period.end and the epochs, repeats and n_estimators under train)"
+        )
     if str(merged["period"]["end"]) > str(study["period"]["end"]):
-        raise ConfigError(f"{overlay_name}: config key period.end ({merged['period']['end']}) lies beyond the "
-                          f"study's period ({study['period']['start']} to {study['period']['end']})")
+        raise ConfigError(
+            f"{overlay_name}: config key period.end ({merged['period']['end']}) lies beyond the "
+            f"study's period ({study['period']['start']} to {study['period']['end']})"
+        )
     if merged["provider"] != "demo":
-        raise ConfigError(f"{overlay_name}: config key provider must be 'demo' in a rehearsal, "
-                          f"got {merged['provider']!r}")
+        raise ConfigError(
+            f"{overlay_name}: config key provider must be 'demo' in a rehearsal, got {merged['provider']!r}"
+        )

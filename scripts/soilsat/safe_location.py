@@ -68,22 +68,27 @@ def _in_zip(path: Path, is_marker: Callable[[str], bool]) -> SafeLocation:
             members = frozenset(zf.namelist())
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ProductError(path, f"not a readable zip file ({exc}); truncated or corrupt download?") from None
-    found = sorted((m for m in members if is_marker(PurePosixPath(m).name) and _depth(m) <= MAX_ZIP_DEPTH),
-                   key=lambda m: (_depth(m), m))
+    found = sorted(
+        (m for m in members if is_marker(PurePosixPath(m).name) and _depth(m) <= MAX_ZIP_DEPTH),
+        key=lambda m: (_depth(m), m),
+    )
     if found:
         by_folder = {}  # the product folders at the shallowest depth, each with its first marking file
         for m in (m for m in found if _depth(m) == _depth(found[0])):
             by_folder.setdefault(PurePosixPath(m).parent.as_posix(), m)
         if len(by_folder) > 1:
-            raise NotOneProduct(path, f"holds {len(by_folder)} products ({', '.join(by_folder)}); give a zip of one "
-                                      "product")
+            raise NotOneProduct(
+                path, f"holds {len(by_folder)} products ({', '.join(by_folder)}); give a zip of one product"
+            )
         parent, marker = next(iter(by_folder.items()))
         root = "" if parent == "." else f"{parent}/"
-        return SafeLocation(path, root, members, marker[len(root):])
+        return SafeLocation(path, root, members, marker[len(root) :])
     inner = sorted(m for m in members if m.lower().endswith(".zip"))
     if inner and all(m in inner or m.endswith("/") for m in members):
-        raise NotOneProduct(path, f"holds another zip ({inner[0]}) rather than a SAFE product: give that zip itself "
-                                  "(unpack the outer one)")
+        raise NotOneProduct(
+            path,
+            f"holds another zip ({inner[0]}) rather than a SAFE product: give that zip itself (unpack the outer one)",
+        )
     tops = sorted({m.split("/")[0] for m in members if "/" in m and m.split("/")[0].endswith(".SAFE")})
     return SafeLocation(path, f"{tops[0]}/" if len(tops) == 1 else "", members, None)
 
@@ -122,8 +127,7 @@ def locate(path: str | os.PathLike, is_marker: Callable[[str], bool]) -> SafeLoc
         return _in_folder(path, is_marker)
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
         return _in_zip(path, is_marker)
-    raise ProductError(path, "neither a SAFE folder, a zip holding one, nor a product's manifest.safe or "
-                             "metadata file")
+    raise ProductError(path, "neither a SAFE folder, a zip holding one, nor a product's manifest.safe or metadata file")
 
 
 def read_marker(location: SafeLocation, name: str) -> bytes:

@@ -31,6 +31,8 @@ class Settings:
         names = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]  # a dataclass subclass
         missing = [name for name in names if name not in section]
         if missing:
-            raise ConfigError(f"{cls.__name__}: the config section lacks the keys {missing} "
-                              "(validate the config against the schema, which fills the defaults)")
+            raise ConfigError(
+                f"{cls.__name__}: the config section lacks the keys {missing} "
+                "(validate the config against the schema, which fills the defaults)"
+            )
         return cls(**{name: as_tuples(section[name]) for name in names})

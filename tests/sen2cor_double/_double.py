@@ -54,9 +54,11 @@ from soilsat.optical.safe import read_band, read_metadata  # noqa: E402
 INSTALL = Path(__file__).resolve().parent
 CFG = INSTALL / "lib" / "python3" / "site-packages" / "sen2cor" / "cfg"
 L1C_NAME = re.compile(r"^(S2[ABCD])_MSIL1C_(\d{8}T\d{6})_N\d{4}_R(\d{3})_T(\d{2}[A-Z]{3})_\d{8}T\d{6}\.SAFE$")
-BANDS_AT = {10: ("B02", "B03", "B04", "B08"),
-            20: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12"),
-            60: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B11", "B12")}
+BANDS_AT = {
+    10: ("B02", "B03", "B04", "B08"),
+    20: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12"),
+    60: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B11", "B12"),
+}
 NS = "https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd"
 COPIED = ("AUX_DATA", "HTML", "rep_info")
 
@@ -71,9 +73,11 @@ class Report:
     def entry(self, level: str, message: str) -> None:
         now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000")
         with open(self.path, "a") as f:
-            f.write(f'<check>\n<inspection execution="{now}" level="{level}" process="{os.getpid()}" '
-                    f'module="L2A_Process" function="main" line="1"/>\n'
-                    f'<message contentType="Text">{message}</message>\n</check>\n')
+            f.write(
+                f'<check>\n<inspection execution="{now}" level="{level}" process="{os.getpid()}" '
+                f'module="L2A_Process" function="main" line="1"/>\n'
+                f'<message contentType="Text">{message}</message>\n</check>\n'
+            )
 
 
 def version() -> tuple[int, int, int]:
@@ -99,8 +103,18 @@ def write_jp2(path: Path, data: np.ndarray, crs: str, transform) -> None:
     """A lossless single-band JPEG 2000 file with GeoJP2 georeferencing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with rasterio.Env(GDAL_PAM_ENABLED="NO"):
-        with rasterio.open(path, "w", driver="JP2OpenJPEG", width=data.shape[1], height=data.shape[0], count=1,
-                           dtype=data.dtype.name, crs=crs, transform=transform, **JP2_OPTIONS) as dst:
+        with rasterio.open(
+            path,
+            "w",
+            driver="JP2OpenJPEG",
+            width=data.shape[1],
+            height=data.shape[0],
+            count=1,
+            dtype=data.dtype.name,
+            crs=crs,
+            transform=transform,
+            **JP2_OPTIONS,
+        ) as dst:
             dst.write(data, 1)
 
 
@@ -112,8 +126,9 @@ def el(parent, tag: str, text: object | None = None, **attrib: object):
     return e
 
 
-def product_mtd(name: str, meta, generation: dt.datetime, image_files: list[str], granule: str, baseline: str,
-                offsets: bool) -> bytes:
+def product_mtd(
+    name: str, meta, generation: dt.datetime, image_files: list[str], granule: str, baseline: str, offsets: bool
+) -> bytes:
     """MTD_MSIL2A.xml as Sen2Cor writes it (the parts soilsat reads, plus identification)."""
     root = etree.Element(f"{{{NS}}}Level-2A_User_Product", nsmap={"n1": NS})
     info = el(el(root, f"{{{NS}}}General_Info"), "Product_Info")
@@ -219,8 +234,12 @@ def convert(l1c_safe: Path, out_dir: Path, mode: str, made: tuple[int, ...], bas
         if res in (20, 60):
             factor = res // 20
             for kind, prob in (("CLDPRB", cloud_prob), ("SNWPRB", snow_prob)):
-                write_jp2(gdir / "QI_DATA" / f"MSK_{kind}_{res}m.jp2", block(prob, factor, "max").astype(np.uint8),
-                          crs, transform[res])
+                write_jp2(
+                    gdir / "QI_DATA" / f"MSK_{kind}_{res}m.jp2",
+                    block(prob, factor, "max").astype(np.uint8),
+                    crs,
+                    transform[res],
+                )
     tl = next((l1c_safe / "GRANULE" / l1c_granule).glob("MTD_TL.xml"), None)
     if tl is not None:
         (gdir / "MTD_TL.xml").write_bytes(tl.read_bytes().replace(b"Level-1C", b"Level-2A"))
@@ -230,7 +249,9 @@ def convert(l1c_safe: Path, out_dir: Path, mode: str, made: tuple[int, ...], bas
     (safe / "DATASTRIP").mkdir(exist_ok=True)
     (safe / "MTD_MSIL2A.xml").write_bytes(product_mtd(name, meta, generation, image_files, granule, baseline, offsets))
     declaration = b'<?xml version="1.0" encoding="UTF-8"?>\n'
-    (safe / "INSPIRE.xml").write_bytes(declaration + b'<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd"/>\n')
+    (safe / "INSPIRE.xml").write_bytes(
+        declaration + b'<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd"/>\n'
+    )
     (safe / "manifest.safe").write_bytes(declaration + b'<xfdu:XFDU xmlns:xfdu="urn:ccsds:schema:xfdu:1"/>\n')
     if mode == "partial":
         next(gdir.glob("IMG_DATA/R20m/*_B12_20m.jp2")).unlink()
@@ -282,8 +303,10 @@ def run(args, mode: str) -> int:
     threads = etree.parse(str(gipp)).findtext(".//Nr_Threads")
     downsample = (etree.parse(str(gipp)).findtext(".//Downsample_20_to_60") or "TRUE").strip() == "TRUE"
     baseline = baseline_of(args)
-    say(f"Sentinel-2 Level 2A Processor (Sen2Cor). Version: {major}.{minor}.{version()[2]} (stand-in, {mode}) "
-        "started ...")
+    say(
+        f"Sentinel-2 Level 2A Processor (Sen2Cor). Version: {major}.{minor}.{version()[2]} (stand-in, {mode}) "
+        "started ..."
+    )
     say(f"GIPP {gipp}: Nr_Threads {threads}")
     say(f"Processing baseline: {baseline}")
     if mode == "silent":
@@ -304,9 +327,14 @@ def run(args, mode: str) -> int:
 def main(mode: str) -> int:
     """Parse Sen2Cor's command line and run the stand-in in the given mode."""
     major, minor, patch = version()
-    p = argparse.ArgumentParser(prog="L2A_Process.py", description=(
-        f"Sentinel-2 Level 2A Processor (Sen2Cor). Version: {major}.{minor}.{patch}, created: 2022.09.23, supporting "
-        "Level-1C product version 14.2 - 14.9. (stand-in for soilsat's tests)"))
+    p = argparse.ArgumentParser(
+        prog="L2A_Process.py",
+        description=(
+            f"Sentinel-2 Level 2A Processor (Sen2Cor). Version: {major}.{minor}.{patch}, created: 2022.09.23, "
+            "supporting "
+            "Level-1C product version 14.2 - 14.9. (stand-in for soilsat's tests)"
+        ),
+    )
     p.add_argument("input_dir", help="Directory of Level-1C input")
     p.add_argument("--mode", default="generate_l2a")
     p.add_argument("--resolution", type=int, choices=(10, 20, 60))

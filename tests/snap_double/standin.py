@@ -48,11 +48,14 @@ TABLE = json.loads((HERE / "operators.json").read_text())
 SCENE_MEMBER = "soilsat-standin-scene.json"
 STATE_VECTOR_LEAD_S = 60.0
 _NAME = re.compile(r"^(S1[ABCD])_IW_GRDH_1S(DV|SV|DH|SH)_(\d{8}T\d{6})_(\d{8}T\d{6})_")
-_EOF_NAME = re.compile(r"^(S1[ABCD])_OPER_AUX_(POEORB|RESORB)_OPOD_\d{8}T\d{6}_V(\d{8}T\d{6})_(\d{8}T\d{6})\.EOF$",
-                       re.IGNORECASE)
+_EOF_NAME = re.compile(
+    r"^(S1[ABCD])_OPER_AUX_(POEORB|RESORB)_OPOD_\d{8}T\d{6}_V(\d{8}T\d{6})_(\d{8}T\d{6})\.EOF$", re.IGNORECASE
+)
 POLS = {"DV": ("VV", "VH"), "SV": ("VV",), "DH": ("HH", "HV"), "SH": ("HH",)}
-ORBIT_KEYS = {"Sentinel Precise": ("POEORB", "OrbitFiles.sentinel1POEOrbitPath"),
-              "Sentinel Restituted": ("RESORB", "OrbitFiles.sentinel1RESOrbitPath")}
+ORBIT_KEYS = {
+    "Sentinel Precise": ("POEORB", "OrbitFiles.sentinel1POEOrbitPath"),
+    "Sentinel Restituted": ("RESORB", "OrbitFiles.sentinel1RESOrbitPath"),
+}
 ENVI_TYPES = {"float32": 4, "int8": 1}
 
 
@@ -73,8 +76,14 @@ def parse_size(text: str) -> int:
 
 def parse_command_line(argv: list[str]) -> dict:
     """gpt's options as CommandLineArgs parses them (GraphError on anything else)."""
-    args = {"graph": None, "threads": os.cpu_count(), "cache": 512 << 20, "properties": {}, "parameters": {},
-            "stack_traces": "-e" in argv}
+    args = {
+        "graph": None,
+        "threads": os.cpu_count(),
+        "cache": 512 << 20,
+        "properties": {},
+        "parameters": {},
+        "stack_traces": "-e" in argv,
+    }
     positional = []
     i = 0
     while i < len(argv):
@@ -138,8 +147,14 @@ def load_graph(path: str) -> list[dict]:
         sources = [s.get("refid") or (s.text or "").strip() for s in (listed if listed is not None else [])]
         params_el = el.find("parameters")
         params = {p.tag: (p.text or "").strip() for p in (params_el if params_el is not None else [])}
-        nodes.append({"id": el.get("id"), "operator": (el.findtext("operator") or "").strip(), "sources": sources,
-                      "parameters": params})
+        nodes.append(
+            {
+                "id": el.get("id"),
+                "operator": (el.findtext("operator") or "").strip(),
+                "sources": sources,
+                "parameters": params,
+            }
+        )
     ids = {n["id"] for n in nodes}
     for n in nodes:
         for s in n["sources"]:
@@ -248,9 +263,15 @@ def read_product(path: str) -> dict:
     if coords is None:
         raise GraphError(f"[NodeId: Read] {path}: manifest.safe has no footprint")
     lat_lon = [tuple(float(v) for v in pair.split(",")) for pair in coords.group(1).decode().split()]
-    return {"name": file.name.split(".")[0], "mission": m.group(1), "polarisations": POLS[m.group(2)],
-            "start": _stamp(m.group(3)), "stop": _stamp(m.group(4)),
-            "footprint": [(lon, lat) for lat, lon in lat_lon], "scene": json.loads(scene) if scene else {}}
+    return {
+        "name": file.name.split(".")[0],
+        "mission": m.group(1),
+        "polarisations": POLS[m.group(2)],
+        "start": _stamp(m.group(3)),
+        "stop": _stamp(m.group(4)),
+        "footprint": [(lon, lat) for lat, lon in lat_lon],
+        "scene": json.loads(scene) if scene else {},
+    }
 
 
 def _product_members(file: Path) -> tuple[bytes, bytes | None]:
@@ -289,8 +310,10 @@ def find_orbit(orbit_type: str, properties: dict[str, str], product: dict) -> Pa
             if not (dt.datetime.fromisoformat(start) <= when <= dt.datetime.fromisoformat(stop)):
                 raise GraphError("Product acquisition time is not within the validity period of the orbit")
             return file
-    raise GraphError(f"No valid orbit file found for {when:%d-%b-%Y %H:%M:%S}\nOrbit files may be downloaded from "
-                     f"Copernicus Dataspaces \nand placed in {folder}")
+    raise GraphError(
+        f"No valid orbit file found for {when:%d-%b-%Y %H:%M:%S}\nOrbit files may be downloaded from "
+        f"Copernicus Dataspaces \nand placed in {folder}"
+    )
 
 
 def apply_orbit(params: dict, properties: dict[str, str], product: dict, warn) -> str:
@@ -306,8 +329,10 @@ def apply_orbit(params: dict, properties: dict[str, str], product: dict, warn) -
             continue
         return f"{requested} {file.name}"
     if params["continueOnFail"]:
-        warn(f"WARNING: eu.esa.sar.orbits.gpf.ApplyOrbitFileOp: ApplyOrbit ignoring error and continuing: "
-             f"java.io.IOException: {first_error}")
+        warn(
+            f"WARNING: eu.esa.sar.orbits.gpf.ApplyOrbitFileOp: ApplyOrbit ignoring error and continuing: "
+            f"java.io.IOException: {first_error}"
+        )
         return ""
     raise GraphError(f"[NodeId: Apply-Orbit-File] {first_error}")
 
@@ -391,8 +416,13 @@ def terrain_correction(params: dict, product: dict, region: str | None, bands: l
                     out[band][row, col] = target["sigma0"]
             if "layoverShadowMask" in out and "mask" in target:
                 out["layoverShadowMask"][row, col] = target["mask"]
-    return {"crs": crs, "transform": (px, 0.0, 0.0, -px, corner[0], corner[1]), "width": width, "height": height,
-            "bands": out}
+    return {
+        "crs": crs,
+        "transform": (px, 0.0, 0.0, -px, corner[0], corner[1]),
+        "width": width,
+        "height": height,
+        "bands": out,
+    }
 
 
 def _inside(lon: np.ndarray, lat: np.ndarray, ring: list[tuple[float, float]]) -> np.ndarray:
@@ -421,8 +451,9 @@ def write_dimap(file: str, product: dict, tc: dict, orbit_record: str) -> Path:
     crs_el = etree.SubElement(root, "Coordinate_Reference_System")
     etree.SubElement(crs_el, "WKT").text = "\n" + tc["crs"].to_wkt("WKT1_GDAL", pretty=True) + "\n"
     px, b, d, e, c, f = tc["transform"]
-    etree.SubElement(etree.SubElement(root, "Geoposition"), "IMAGE_TO_MODEL_TRANSFORM").text = \
-        ",".join(repr(float(v)) for v in (px, d, b, e, c, f))
+    etree.SubElement(etree.SubElement(root, "Geoposition"), "IMAGE_TO_MODEL_TRANSFORM").text = ",".join(
+        repr(float(v)) for v in (px, d, b, e, c, f)
+    )
     dims = etree.SubElement(root, "Raster_Dimensions")
     for tag, value in (("NCOLS", tc["width"]), ("NROWS", tc["height"]), ("NBANDS", len(tc["bands"]))):
         etree.SubElement(dims, tag).text = str(value)
@@ -435,21 +466,33 @@ def write_dimap(file: str, product: dict, tc: dict, orbit_record: str) -> Path:
         etree.SubElement(df, "DATA_FILE_PATH", href=f"{data.name}/{name}.hdr")
         etree.SubElement(df, "BAND_INDEX").text = str(index)
         info = etree.SubElement(interp, "Spectral_Band_Info")
-        for tag, value in (("BAND_INDEX", index), ("BAND_NAME", name), ("BAND_RASTER_WIDTH", tc["width"]),
-                           ("BAND_RASTER_HEIGHT", tc["height"]), ("DATA_TYPE", kind), ("SCALING_FACTOR", "1.0"),
-                           ("SCALING_OFFSET", "0.0"), ("LOG10_SCALED", "false"), ("NO_DATA_VALUE_USED", "true"),
-                           ("NO_DATA_VALUE", "0.0")):
+        for tag, value in (
+            ("BAND_INDEX", index),
+            ("BAND_NAME", name),
+            ("BAND_RASTER_WIDTH", tc["width"]),
+            ("BAND_RASTER_HEIGHT", tc["height"]),
+            ("DATA_TYPE", kind),
+            ("SCALING_FACTOR", "1.0"),
+            ("SCALING_OFFSET", "0.0"),
+            ("LOG10_SCALED", "false"),
+            ("NO_DATA_VALUE_USED", "true"),
+            ("NO_DATA_VALUE", "0.0"),
+        ):
             etree.SubElement(info, tag).text = str(value)
         (data / f"{name}.hdr").write_text(
             f"ENVI\ndescription = {{Sentinel-1 stand-in - Unit: 1}}\nsamples = {tc['width']}\nlines = {tc['height']}\n"
             f"bands = 1\nheader offset = 0\nfile type = ENVI Standard\ndata type = {ENVI_TYPES[kind]}\n"
-            f"interleave = bsq\nbyte order = 1\nband names = {{ {name} }}\n")
+            f"interleave = bsq\nbyte order = 1\nband names = {{ {name} }}\n"
+        )
         (data / f"{name}.img").write_bytes(values.astype(">i1" if kind == "int8" else ">f4").tobytes())
     sources = etree.SubElement(root, "Dataset_Sources")
     meta = etree.SubElement(sources, "MDElem", name="metadata")
     abstracted = etree.SubElement(meta, "MDElem", name="Abstracted_Metadata")
-    for name, value in (("PRODUCT", product["name"]), ("MISSION", f"SENTINEL-1{product['mission'][-1]}"),
-                        ("orbit_state_vector_file", orbit_record)):
+    for name, value in (
+        ("PRODUCT", product["name"]),
+        ("MISSION", f"SENTINEL-1{product['mission'][-1]}"),
+        ("orbit_state_vector_file", orbit_record),
+    ):
         etree.SubElement(abstracted, "MDATTR", name=name, type="ascii").text = value
     dim.write_bytes(etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="ISO-8859-1"))
     return dim
@@ -463,9 +506,18 @@ def write_geotiff(file: str, tc: dict) -> Path:
     path = Path(file) if file.lower().endswith(".tif") else Path(file + ".tif")
     px, b, d, e, c, f = tc["transform"]
     stack = np.stack([v.astype(np.float32) for v in tc["bands"].values()])
-    with rasterio.open(path, "w", driver="GTiff", width=tc["width"], height=tc["height"], count=len(stack),
-                       dtype="float32", crs=tc["crs"].to_wkt(), transform=Affine(px, b, c, d, e, f),
-                       BIGTIFF="YES") as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=tc["width"],
+        height=tc["height"],
+        count=len(stack),
+        dtype="float32",
+        crs=tc["crs"].to_wkt(),
+        transform=Affine(px, b, c, d, e, f),
+        BIGTIFF="YES",
+    ) as dst:
         dst.write(stack)
     return path
 

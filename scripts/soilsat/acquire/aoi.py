@@ -22,7 +22,7 @@ def regions_named(regions: Sequence[Mapping], names: Sequence[str]) -> list[Mapp
 
 def aoi_polygon(lon: float, lat: float, size_m: float, margin_m: float = 0.0) -> list[tuple[float, float]]:
     """Closed lon/lat ring of the square AOI (plus margin) around a centre, on a local spherical approximation."""
-    half = (size_m / 2 + margin_m)
+    half = size_m / 2 + margin_m
     dlat = half / 111_320.0
     dlon = half / (111_320.0 * max(math.cos(math.radians(lat)), 1e-6))
     ring = [(lon - dlon, lat - dlat), (lon + dlon, lat - dlat), (lon + dlon, lat + dlat), (lon - dlon, lat + dlat)]

@@ -66,13 +66,15 @@ def check_safe_zip(path: str | os.PathLike) -> str:
         if member not in present:
             missing.append(rel.as_posix())
     if missing:
-        raise ProductError(path, f"{len(missing)} file(s) listed in manifest.safe missing from the zip, "
-                                 f"e.g. {missing[0]}")
+        raise ProductError(
+            path, f"{len(missing)} file(s) listed in manifest.safe missing from the zip, e.g. {missing[0]}"
+        )
     return root.as_posix()
 
 
-def safe_extract(path: str | os.PathLike, destination: str | os.PathLike,
-                 members: list[str] | None = None) -> list[Path]:
+def safe_extract(
+    path: str | os.PathLike, destination: str | os.PathLike, members: list[str] | None = None
+) -> list[Path]:
     """Extract (some) members of a checked zip under `destination`; returns the written files."""
     path, destination = Path(path), Path(destination)
     names = check_members(path)

@@ -17,9 +17,23 @@ if TYPE_CHECKING:
 
 # Columns of every catalog table, whatever the provider.
 CATALOG_COLUMNS = [
-    "name", "source", "product_type", "platform", "sensing_start", "sensing_stop",
-    "orbit_direction", "relative_orbit", "absolute_orbit", "tile", "processing_baseline",
-    "cloud_cover", "footprint_wkt", "regions", "size", "checksum", "href",
+    "name",
+    "source",
+    "product_type",
+    "platform",
+    "sensing_start",
+    "sensing_stop",
+    "orbit_direction",
+    "relative_orbit",
+    "absolute_orbit",
+    "tile",
+    "processing_baseline",
+    "cloud_cover",
+    "footprint_wkt",
+    "regions",
+    "size",
+    "checksum",
+    "href",
 ]
 
 

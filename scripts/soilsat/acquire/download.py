@@ -51,7 +51,7 @@ class RetryPolicy:
         """Seconds to wait before try `attempt + 1`: Retry-After if given, else capped exponential with full jitter."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay_s)
-        return random.uniform(0.0, min(self.max_delay_s, self.base_delay_s * 2 ** attempt))
+        return random.uniform(0.0, min(self.max_delay_s, self.base_delay_s * 2**attempt))
 
     @classmethod
     def from_config(cls, section: Mapping) -> RetryPolicy:
@@ -154,10 +154,20 @@ def request(
             if resp.status_code == 429 and retry_after is None and policy.quota_wait_s is not None:
                 quota_waits += 1
                 if quota_waits > policy.quota_tries:
-                    raise TransferError(f"{_redact(url)}: {last} after {quota_waits} tries {policy.quota_wait_s:.0f} s "
-                                        "apart (a quota of the service; try again later)", 429, reason)
-                log.warning("%s: %s without Retry-After (a quota); retrying in %.0f s (wait %d of %d)", _redact(url),
-                            last, policy.quota_wait_s, quota_waits, policy.quota_tries)
+                    raise TransferError(
+                        f"{_redact(url)}: {last} after {quota_waits} tries {policy.quota_wait_s:.0f} s "
+                        "apart (a quota of the service; try again later)",
+                        429,
+                        reason,
+                    )
+                log.warning(
+                    "%s: %s without Retry-After (a quota); retrying in %.0f s (wait %d of %d)",
+                    _redact(url),
+                    last,
+                    policy.quota_wait_s,
+                    quota_waits,
+                    policy.quota_tries,
+                )
                 kwargs["headers"] = headers
                 time.sleep(policy.quota_wait_s)
                 continue
@@ -165,14 +175,20 @@ def request(
         kwargs["headers"] = headers
         attempt += 1
         if attempt < policy.max_tries:
-            log.warning("%s: %s; retrying in %.1f s (try %d of %d)", _redact(url), last, wait, attempt + 1,
-                        policy.max_tries)
+            log.warning(
+                "%s: %s; retrying in %.1f s (try %d of %d)", _redact(url), last, wait, attempt + 1, policy.max_tries
+            )
             time.sleep(wait)
     raise TransferError(f"{_redact(url)}: {last} after {policy.max_tries} tries")
 
 
-def get_json(session: requests.Session, url: str, policy: RetryPolicy, params: Mapping | None = None,
-             auth: Callable[[bool], Mapping[str, str]] | None = None) -> dict:
+def get_json(
+    session: requests.Session,
+    url: str,
+    policy: RetryPolicy,
+    params: Mapping | None = None,
+    auth: Callable[[bool], Mapping[str, str]] | None = None,
+) -> dict:
     """GET a JSON document with retries."""
     resp = request(session, "GET", url, policy, auth=auth, params=params)
     try:
@@ -223,8 +239,13 @@ def download(
         except TransferError as exc:
             if not have or exc.status is None or not 400 <= exc.status < 500 or exc.status == 401:
                 raise
-            log.warning("%s: the server refused a Range request (%s); dropping the %d bytes of %s and downloading "
-                        "it whole", _redact(url), exc.args[0].split(": ", 1)[-1], have, part.name)
+            log.warning(
+                "%s: the server refused a Range request (%s); dropping the %d bytes of %s and downloading it whole",
+                _redact(url),
+                exc.args[0].split(": ", 1)[-1],
+                have,
+                part.name,
+            )
             ranges = False
             continue
         with resp:
@@ -241,11 +262,13 @@ def download(
                 failures += 1
                 if failures >= policy.max_tries:
                     part.unlink(missing_ok=True)
-                    raise TransferError(f"{_redact(url)}: connection dropped {failures} times "
-                                        f"({type(exc).__name__})") from None
+                    raise TransferError(
+                        f"{_redact(url)}: connection dropped {failures} times ({type(exc).__name__})"
+                    ) from None
                 wait = policy.delay(failures - 1)
-                log.warning("%s: connection dropped after %d bytes; resuming in %.1f s", _redact(url),
-                            part.stat().st_size, wait)
+                log.warning(
+                    "%s: connection dropped after %d bytes; resuming in %.1f s", _redact(url), part.stat().st_size, wait
+                )
                 time.sleep(wait)
                 continue
         got = part.stat().st_size - have
@@ -255,15 +278,17 @@ def download(
                 part.unlink(missing_ok=True)
                 raise TransferError(f"{_redact(url)}: connection dropped {failures} times (body cut short)")
             wait = policy.delay(failures - 1)
-            log.warning("%s: connection dropped after %d bytes; resuming in %.1f s", _redact(url),
-                        part.stat().st_size, wait)
+            log.warning(
+                "%s: connection dropped after %d bytes; resuming in %.1f s", _redact(url), part.stat().st_size, wait
+            )
             time.sleep(wait)
             continue
         break
     try:
         if size is not None and int(size) > 0 and part.stat().st_size != int(size):
-            raise ProductError(final, f"size mismatch: catalogue says {int(size)} bytes, "
-                                      f"download has {part.stat().st_size}")
+            raise ProductError(
+                final, f"size mismatch: catalogue says {int(size)} bytes, download has {part.stat().st_size}"
+            )
         if md5:
             got_md5 = file_digest(part)
             if got_md5.lower() != md5.lower():

@@ -31,8 +31,14 @@ from soilsat.errors import ConfigError, ProductError
 log = logging.getLogger(__name__)
 
 # The catalog source of each product (the names the readers of soilsat.nasa give their kinds).
-SOURCE_PRODUCTS = {"smap_l1c_tb": "SPL1CTB_E", "smap_l2_sm_sp": "SPL2SMAP_S", "smap_l2_sm": "SPL2SMP_E",
-                   "smap_l3_sm": "SPL3SMP_E", "mcd12q2": "MCD12Q2", "mod09ga": "MOD09GA"}
+SOURCE_PRODUCTS = {
+    "smap_l1c_tb": "SPL1CTB_E",
+    "smap_l2_sm_sp": "SPL2SMAP_S",
+    "smap_l2_sm": "SPL2SMP_E",
+    "smap_l3_sm": "SPL3SMP_E",
+    "mcd12q2": "MCD12Q2",
+    "mod09ga": "MOD09GA",
+}
 HASHLIB_ALGORITHMS = ("sha1", "sha256", "sha384", "sha512")
 
 
@@ -53,29 +59,40 @@ def checksum_verifier(checksum: str, destination: Path) -> tuple[str | None, Cal
     if not sep:
         return checksum, None
     if algorithm in HASHLIB_ALGORITHMS:
+
         def verify(part: Path) -> None:
             got = file_digest(part, algorithm)
             if got != value.lower():
-                raise ProductError(destination, f"checksum mismatch: catalogue says {algorithm.upper()} {value}, "
-                                                f"download has {got}")
+                raise ProductError(
+                    destination, f"checksum mismatch: catalogue says {algorithm.upper()} {value}, download has {got}"
+                )
+
         return None, verify
     if algorithm == "adler32":
+
         def verify(part: Path) -> None:
             got = _adler32(part)
             if value.lower() not in (f"{got:08x}", str(got)):
-                raise ProductError(destination, f"checksum mismatch: catalogue says Adler-32 {value}, download has "
-                                                f"{got:08x}")
+                raise ProductError(
+                    destination, f"checksum mismatch: catalogue says Adler-32 {value}, download has {got:08x}"
+                )
+
         return None, verify
-    log.warning("%s: CMR gives a %s checksum, which soilsat cannot compute; checking the size only",
-                destination.name, algorithm)
+    log.warning(
+        "%s: CMR gives a %s checksum, which soilsat cannot compute; checking the size only", destination.name, algorithm
+    )
     return None, None
 
 
 class EarthdataClient:
     """CMR search and Earthdata Login downloads, with URLs and limits from the `earthdata:` config section."""
 
-    def __init__(self, settings: Mapping, session: requests.Session | None = None,
-                 credentials: EarthdataCredentials | None = None):
+    def __init__(
+        self,
+        settings: Mapping,
+        session: requests.Session | None = None,
+        credentials: EarthdataCredentials | None = None,
+    ):
         self.settings = settings
         self.policy = RetryPolicy.from_config(settings["retries"])
         self._search_session = requests.Session()
@@ -92,18 +109,37 @@ class EarthdataClient:
             raise ConfigError(f"config key earthdata.collections: no collection {short_name!r}; known: {sorted(known)}")
         return known[short_name]
 
-    def search(self, source: str, short_name: str, regions: Sequence[Mapping], start: dt.date, end: dt.date,
-               margin_m: float = 0.0) -> pd.DataFrame:
+    def search(
+        self,
+        source: str,
+        short_name: str,
+        regions: Sequence[Mapping],
+        start: dt.date,
+        end: dt.date,
+        margin_m: float = 0.0,
+    ) -> pd.DataFrame:
         """The catalog of one product's files over each region's study grid and the period (inclusive dates)."""
         collection = self.collection(short_name)
         first = dt.datetime.combine(start, dt.time())
         last = dt.datetime.combine(end, dt.time()) + dt.timedelta(days=1)
         rows: dict[str, dict] = {}
         for region in regions:
-            query = cmr.GranuleQuery(short_name, collection["version"], collection.get("provider") or None, first, last,
-                                     grid_bounds(region, margin_m))
-            for item in cmr.search(self._search_session, self.settings["cmr_url"], query, self.policy,
-                                   int(self.settings["page_size"]), int(self.settings["max_results"])):
+            query = cmr.GranuleQuery(
+                short_name,
+                collection["version"],
+                collection.get("provider") or None,
+                first,
+                last,
+                grid_bounds(region, margin_m),
+            )
+            for item in cmr.search(
+                self._search_session,
+                self.settings["cmr_url"],
+                query,
+                self.policy,
+                int(self.settings["page_size"]),
+                int(self.settings["max_results"]),
+            ):
                 for row in cmr.catalog_rows(item, source, self.settings["file_suffixes"]):
                     kept = rows.setdefault(row["name"], row | {"_regions": []})
                     if region["name"] not in kept["_regions"]:
@@ -125,20 +161,26 @@ class EarthdataClient:
     def session(self) -> EarthdataSession:
         """The download session, which keeps Earthdata Login's cookies between downloads."""
         if self._session is None:
-            self._session = EarthdataSession(self.settings["login_url"], self.credentials,
-                                             self.settings["token_domains"])
+            self._session = EarthdataSession(
+                self.settings["login_url"], self.credentials, self.settings["token_domains"]
+            )
         return self._session
 
     def _auth(self, url: str) -> Callable[[bool], dict[str, str]]:
         """The auth callback of a download: the token's header, renewed never; the password's cookies, renewed once."""
+
         def headers(refresh: bool) -> dict[str, str]:
             if refresh and self.credentials.uses_token:
-                raise TransferError(f"Earthdata Login refused the token from {self.credentials.source} (HTTP 401): "
-                                    f"it may have expired (tokens last 60 days); generate a new one on your profile "
-                                    f"at {self.settings['login_url']}", 401)
+                raise TransferError(
+                    f"Earthdata Login refused the token from {self.credentials.source} (HTTP 401): "
+                    f"it may have expired (tokens last 60 days); generate a new one on your profile "
+                    f"at {self.settings['login_url']}",
+                    401,
+                )
             if refresh:
                 self.session.cookies.clear()  # log in anew through the redirect flow
             return self.session.auth_headers(url)
+
         return headers
 
     def download(self, item: Mapping, destination: Path) -> Path:
@@ -147,13 +189,24 @@ class EarthdataClient:
         size = int(float(item["size"])) if str(item.get("size") or "").strip() not in ("", "nan") else None
         md5, verify = checksum_verifier(str(item.get("checksum") or "").strip(), destination)
         try:
-            return download(self.session, item["href"], destination, self.policy, md5=md5, size=size,
-                            auth=self._auth(item["href"]), verify=verify)
+            return download(
+                self.session,
+                item["href"],
+                destination,
+                self.policy,
+                md5=md5,
+                size=size,
+                auth=self._auth(item["href"]),
+                verify=verify,
+            )
         except TransferError as exc:
             if exc.status == 401 and not self.credentials.uses_token:
-                raise TransferError(f"{item['name']}: Earthdata Login refused the username and password from "
-                                    f"{self.credentials.source}" + (f": {exc.reason}" if exc.reason else ""),
-                                    401, exc.reason) from None
+                raise TransferError(
+                    f"{item['name']}: Earthdata Login refused the username and password from "
+                    f"{self.credentials.source}" + (f": {exc.reason}" if exc.reason else ""),
+                    401,
+                    exc.reason,
+                ) from None
             raise
 
 
@@ -172,14 +225,16 @@ class EarthdataProvider:
             self._client = EarthdataClient(self.settings["earthdata"])
         return self._client
 
-    def search(self, source: str, regions: Sequence[str], start: dt.date, end: dt.date,
-               product_type: str | None = None) -> pd.DataFrame:
+    def search(
+        self, source: str, regions: Sequence[str], start: dt.date, end: dt.date, product_type: str | None = None
+    ) -> pd.DataFrame:
         """Catalog of a source's files over the named regions and period (product_type: another short name)."""
         if source not in SOURCE_PRODUCTS:
             raise ConfigError(f"unknown Earthdata source {source!r}; known: {sorted(SOURCE_PRODUCTS)}")
         where = regions_named(self.settings["regions"], regions)
-        return self.client.search(source, product_type or SOURCE_PRODUCTS[source], where, start, end,
-                                  float(self.settings["grid"]["margin_m"]))
+        return self.client.search(
+            source, product_type or SOURCE_PRODUCTS[source], where, start, end, float(self.settings["grid"]["margin_m"])
+        )
 
     def fetch(self, item: Mapping[str, str], destination: Path) -> None:
         """Download one catalog item to `destination`, verified, unmodified."""

@@ -45,8 +45,9 @@ class EarthdataCredentials:
         return bool(self.token)
 
 
-def load_earthdata_credentials(login_url: str, environ: Mapping[str, str] | None = None,
-                               netrc_path: str | os.PathLike | None = None) -> EarthdataCredentials:
+def load_earthdata_credentials(
+    login_url: str, environ: Mapping[str, str] | None = None, netrc_path: str | os.PathLike | None = None
+) -> EarthdataCredentials:
     """Credentials from EARTHDATA_TOKEN, else EARTHDATA_USERNAME/EARTHDATA_PASSWORD, else ~/.netrc (login host)."""
     env = os.environ if environ is None else environ
     if env.get(ENV_TOKEN, "").strip():
@@ -62,8 +63,10 @@ def load_earthdata_credentials(login_url: str, environ: Mapping[str, str] | None
             raise ConfigError(f"{path}: unreadable netrc file ({type(exc).__name__})") from None
         if entry and entry[0] and entry[2]:
             return EarthdataCredentials(entry[0], entry[2], source=str(path))
-    raise ConfigError(f"no NASA Earthdata credentials: set {ENV_TOKEN} (a token from your Earthdata Login profile), "
-                      f"or {ENV_USER} and {ENV_PASSWORD}, or add 'machine {host} login ... password ...' to {path}")
+    raise ConfigError(
+        f"no NASA Earthdata credentials: set {ENV_TOKEN} (a token from your Earthdata Login profile), "
+        f"or {ENV_USER} and {ENV_PASSWORD}, or add 'machine {host} login ... password ...' to {path}"
+    )
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -77,8 +80,9 @@ def in_domains(url: str, domains: Sequence[str]) -> bool:
     host and port only)."""
     parts = urlsplit(url)
     host, netloc = (parts.hostname or "").lower(), parts.netloc.lower()
-    return any(netloc == d.lower() if ":" in d else host == d.lower() or host.endswith("." + d.lower())
-               for d in domains)
+    return any(
+        netloc == d.lower() if ":" in d else host == d.lower() or host.endswith("." + d.lower()) for d in domains
+    )
 
 
 class EarthdataSession(requests.Session):

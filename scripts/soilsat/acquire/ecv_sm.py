@@ -38,25 +38,51 @@ def catalog(settings: Mapping, regions: Sequence[Mapping], start: dt.date, end: 
     for day in pd.date_range(start, end, freq="D"):
         name = esacci_sm.file_name(day, settings["version"])
         for region in regions:
-            rows.append({"name": crop_name(name, region["name"]), "source": "ecv_sm", "product_type": PRODUCT_TYPE,
-                         "sensing_start": f"{day:%Y-%m-%d}T00:00:00Z", "sensing_stop": f"{day:%Y-%m-%d}T23:59:59Z",
-                         "processing_baseline": settings["version"], "regions": region["name"],
-                         "href": file_url(settings, day)})
+            rows.append(
+                {
+                    "name": crop_name(name, region["name"]),
+                    "source": "ecv_sm",
+                    "product_type": PRODUCT_TYPE,
+                    "sensing_start": f"{day:%Y-%m-%d}T00:00:00Z",
+                    "sensing_stop": f"{day:%Y-%m-%d}T23:59:59Z",
+                    "processing_baseline": settings["version"],
+                    "regions": region["name"],
+                    "href": file_url(settings, day),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, region: Mapping, margin_m: float,
-          study_regions: Sequence[Mapping], session: requests.Session | None = None) -> None:
+def fetch(
+    item: Mapping,
+    destination: str | os.PathLike,
+    settings: Mapping,
+    region: Mapping,
+    margin_m: float,
+    study_regions: Sequence[Mapping],
+    session: requests.Session | None = None,
+) -> None:
     """Write the region's crop of the item's daily file to `destination`, in the product's own layout."""
     destination = Path(destination)
     file_name = item["href"].rsplit("/", 1)[-1]
     siblings = [destination.with_name(crop_name(file_name, r["name"])) for r in study_regions]
     try:
-        fetch_cropped(item["href"], destination, aoi_bounds(region, margin_m + settings["margin_m"]),
-                      esacci_sm.CELL_DEG, esacci_sm.check, settings, siblings, session)
+        fetch_cropped(
+            item["href"],
+            destination,
+            aoi_bounds(region, margin_m + settings["margin_m"]),
+            esacci_sm.CELL_DEG,
+            esacci_sm.check,
+            settings,
+            siblings,
+            session,
+        )
     except TransferError as err:
         if "HTTP 404" not in str(err):
             raise
-        raise ProductError(item["href"], f"no such file at CEDA: ESA CCI SM COMBINED v{settings['version']} has no "
-                                         f"file for {item['sensing_start'][:10]} (is the day inside the version's "
-                                         "period?)") from None
+        raise ProductError(
+            item["href"],
+            f"no such file at CEDA: ESA CCI SM COMBINED v{settings['version']} has no "
+            f"file for {item['sensing_start'][:10]} (is the day inside the version's "
+            "period?)",
+        ) from None

@@ -76,8 +76,12 @@ def chunks(start: dt.date, end: dt.date) -> list[Chunk]:
 
 def area(lat: float, lon: float, margin_deg: float) -> list[float]:
     """The CDS `area` [north, west, south, east] of a box around a point."""
-    return [round(min(lat + margin_deg, 90.0), 3), round(lon - margin_deg, 3),
-            round(max(lat - margin_deg, -90.0), 3), round(lon + margin_deg, 3)]
+    return [
+        round(min(lat + margin_deg, 90.0), 3),
+        round(lon - margin_deg, 3),
+        round(max(lat - margin_deg, -90.0), 3),
+        round(lon + margin_deg, 3),
+    ]
 
 
 def box_wkt(box: Sequence[float]) -> str:
@@ -88,9 +92,16 @@ def box_wkt(box: Sequence[float]) -> str:
 
 def cds_request(chunk: Chunk, box: Sequence[float]) -> dict:
     """The CDS request body of one chunk: hourly t2m and tp in the box, NetCDF."""
-    return {"variable": list(VARIABLES), "year": f"{chunk.year}", "month": f"{chunk.month:02d}",
-            "day": [f"{d:02d}" for d in chunk.days], "time": list(chunk.hours), "area": list(box),
-            "data_format": "netcdf", "download_format": "unarchived"}
+    return {
+        "variable": list(VARIABLES),
+        "year": f"{chunk.year}",
+        "month": f"{chunk.month:02d}",
+        "day": [f"{d:02d}" for d in chunk.days],
+        "time": list(chunk.hours),
+        "area": list(box),
+        "data_format": "netcdf",
+        "download_format": "unarchived",
+    }
 
 
 def request_key(dataset: str, request: Mapping) -> str:
@@ -107,10 +118,19 @@ def process_url(settings: Mapping) -> str:
 def catalog(settings: Mapping, regions: Sequence[Mapping], start: dt.date, end: dt.date) -> pd.DataFrame:
     """One catalog row per region: weather_<region>.csv, the requested box and the CDS dataset it comes from."""
     margin = float(settings["cds"]["area_margin_deg"])
-    rows = [{"name": f"weather_{r['name']}.csv", "source": "weather", "product_type": PRODUCT_TYPE,
-             "sensing_start": start.isoformat(), "sensing_stop": end.isoformat(), "regions": r["name"],
-             "footprint_wkt": box_wkt(area(r["lat"], r["lon"], margin)), "href": process_url(settings)}
-            for r in regions]
+    rows = [
+        {
+            "name": f"weather_{r['name']}.csv",
+            "source": "weather",
+            "product_type": PRODUCT_TYPE,
+            "sensing_start": start.isoformat(),
+            "sensing_stop": end.isoformat(),
+            "regions": r["name"],
+            "footprint_wkt": box_wkt(area(r["lat"], r["lon"], margin)),
+            "href": process_url(settings),
+        }
+        for r in regions
+    ]
     return pd.DataFrame(rows)
 
 
@@ -128,10 +148,19 @@ class CdsClient:
     def _connect(self, key: str) -> cdsapi.Client:
         """cdsapi's client, with its retries and its messages sent to soilsat's log."""
         # cdsapi's debug messages print its settings, key included: they are dropped.
-        return cdsapi.Client(url=self.url, key=key, quiet=True, progress=False, timeout=self._retries["timeout_s"],
-                             retry_max=self._retries["max_tries"], sleep_max=self._retries["max_delay_s"],
-                             info_callback=log.info, warning_callback=log.warning, error_callback=log.warning,
-                             debug_callback=lambda *args, **kwargs: None)
+        return cdsapi.Client(
+            url=self.url,
+            key=key,
+            quiet=True,
+            progress=False,
+            timeout=self._retries["timeout_s"],
+            retry_max=self._retries["max_tries"],
+            sleep_max=self._retries["max_delay_s"],
+            info_callback=log.info,
+            warning_callback=log.warning,
+            error_callback=log.warning,
+            debug_callback=lambda *args, **kwargs: None,
+        )
 
     def retrieve(self, dataset: str, request: Mapping, target: Path, where: str) -> None:
         """Submit one request, wait for its job and download the result to `target`."""
@@ -183,19 +212,27 @@ def point_series(ds: xr.Dataset, lat: float, lon: float, where: str) -> tuple[pd
     """Hourly t2m (K) and tp (m) of the nearest grid cell with data, indexed by UTC time, with the cell's lat/lon."""
     missing = [v for v in VARIABLES.values() if v not in ds.data_vars]
     if missing:
-        raise ProductError(where, f"the CDS answer lacks variable(s) {', '.join(missing)} "
-                                  f"(it has {', '.join(map(str, ds.data_vars)) or 'none'})")
+        raise ProductError(
+            where,
+            f"the CDS answer lacks variable(s) {', '.join(missing)} "
+            f"(it has {', '.join(map(str, ds.data_vars)) or 'none'})",
+        )
     time = _time_name(ds)
     if time is None or "latitude" not in ds.coords or "longitude" not in ds.coords:
-        raise ProductError(where, f"the CDS answer lacks a valid_time/time, latitude or longitude coordinate "
-                                  f"(it has {', '.join(map(str, ds.coords))})")
+        raise ProductError(
+            where,
+            f"the CDS answer lacks a valid_time/time, latitude or longitude coordinate "
+            f"(it has {', '.join(map(str, ds.coords))})",
+        )
     arrays = {}
     for name, unit in UNITS.items():
-        var = ds[name].squeeze([d for d in ds[name].dims if d not in (time, "latitude", "longitude")
-                                and ds.sizes[d] == 1])
+        var = ds[name].squeeze(
+            [d for d in ds[name].dims if d not in (time, "latitude", "longitude") and ds.sizes[d] == 1]
+        )
         if set(var.dims) != {time, "latitude", "longitude"}:
-            raise ProductError(where, f"variable {name} has dimensions {var.dims}, "
-                                      f"expected {time}, latitude, longitude")
+            raise ProductError(
+                where, f"variable {name} has dimensions {var.dims}, expected {time}, latitude, longitude"
+            )
         if var.attrs.get("units", unit) != unit:
             raise ProductError(where, f"variable {name} is in {var.attrs['units']!r}, expected {unit!r}")
         arrays[name] = var.transpose(time, "latitude", "longitude").to_numpy().astype(float)
@@ -220,13 +257,20 @@ def daily_table(hourly: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFr
     stats = celsius.groupby(celsius.index.floor("D")).agg(["min", "mean", "max", "count"]).reindex(days)
     complete = stats["count"].fillna(0).to_numpy() == 24
     if not complete.all():
-        log.warning("ERA5-Land: %d day(s) without 24 hourly temperatures left empty, first %s",
-                    int((~complete).sum()), days[~complete][0].date())
+        log.warning(
+            "ERA5-Land: %d day(s) without 24 hourly temperatures left empty, first %s",
+            int((~complete).sum()),
+            days[~complete][0].date(),
+        )
     # GRIB packing leaves accumulations a hair below zero on dry days.
     precip = np.clip(hourly["tp"].reindex(days + pd.Timedelta(days=1)).to_numpy() * 1000.0, 0.0, None)
-    return pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "precipitation_mm": precip,
-                         **{f"t{stat}_c": np.where(complete, stats[stat].to_numpy(), np.nan)
-                            for stat in ("min", "mean", "max")}})
+    return pd.DataFrame(
+        {
+            "date": days.strftime("%Y-%m-%d"),
+            "precipitation_mm": precip,
+            **{f"t{stat}_c": np.where(complete, stats[stat].to_numpy(), np.nan) for stat in ("min", "mean", "max")},
+        }
+    )
 
 
 def cached_answer(cache_dir: Path, key: str) -> Path | None:
@@ -239,12 +283,14 @@ def _read_answer(path: Path, where: str) -> xr.Dataset:
     try:
         return open_response(path)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise ProductError(where, f"the CDS answer is not readable NetCDF ({type(exc).__name__}: "
-                                  f"{' '.join(str(exc).split())[:200]})") from None
+        raise ProductError(
+            where, f"the CDS answer is not readable NetCDF ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+        ) from None
 
 
-def answer_series(client: CdsClient, dataset: str, request: Mapping, cache_dir: Path, where: str,
-                  lat: float, lon: float) -> tuple[pd.DataFrame, float, float]:
+def answer_series(
+    client: CdsClient, dataset: str, request: Mapping, cache_dir: Path, where: str, lat: float, lon: float
+) -> tuple[pd.DataFrame, float, float]:
     """The point series of one request's answer: from the cache, else retrieved, checked and cached with its request."""
     key = request_key(dataset, request)
     where = f"{where} (cache key {key})"
@@ -268,16 +314,18 @@ def answer_series(client: CdsClient, dataset: str, request: Mapping, cache_dir: 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def hourly_point(settings: Mapping, region: Mapping, start: dt.date, end: dt.date,
-                 client: CdsClient) -> tuple[pd.DataFrame, float, float]:
+def hourly_point(
+    settings: Mapping, region: Mapping, start: dt.date, end: dt.date, client: CdsClient
+) -> tuple[pd.DataFrame, float, float]:
     """Hourly t2m/tp of the region's grid cell over the period and the next 00 UTC, month by month."""
     cds = settings["cds"]
     box = area(region["lat"], region["lon"], float(cds["area_margin_deg"]))
     frames, lat, lon = [], np.nan, np.nan
     for chunk in chunks(start, end):
         where = f"CDS {cds['dataset']} request {chunk.label} for {region['name']}"
-        frame, lat, lon = answer_series(client, cds["dataset"], cds_request(chunk, box), Path(cds["cache_dir"]),
-                                        where, region["lat"], region["lon"])
+        frame, lat, lon = answer_series(
+            client, cds["dataset"], cds_request(chunk, box), Path(cds["cache_dir"]), where, region["lat"], region["lon"]
+        )
         frames.append(frame)
     return pd.concat(frames), lat, lon
 
@@ -285,13 +333,16 @@ def hourly_point(settings: Mapping, region: Mapping, start: dt.date, end: dt.dat
 def citation(dataset: str) -> str:
     """The '# source' text: ERA5-Land's reference, the CDS dataset and the Copernicus attribution."""
     doi = f" (doi:{DATASET_DOIS[dataset]})" if dataset in DATASET_DOIS else ""
-    return (f"ERA5-Land hourly reanalysis (Muñoz-Sabater et al. 2021, doi:10.5194/essd-13-4349-2021), "
-            f"Copernicus Climate Data Store dataset {dataset}{doi}, daily over UTC days; "
-            "contains modified Copernicus Climate Change Service information")
+    return (
+        f"ERA5-Land hourly reanalysis (Muñoz-Sabater et al. 2021, doi:10.5194/essd-13-4349-2021), "
+        f"Copernicus Climate Data Store dataset {dataset}{doi}, daily over UTC days; "
+        "contains modified Copernicus Climate Change Service information"
+    )
 
 
-def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, region: Mapping,
-          client: CdsClient | None = None) -> None:
+def fetch(
+    item: Mapping, destination: str | os.PathLike, settings: Mapping, region: Mapping, client: CdsClient | None = None
+) -> None:
     """Write weather_<region>.csv from ERA5-Land with '#' metadata lines (latitude, longitude, elevation_m, source)."""
     start = dt.date.fromisoformat(str(item["sensing_start"])[:10])
     end = dt.date.fromisoformat(str(item["sensing_stop"])[:10])
@@ -299,10 +350,17 @@ def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, regi
     hourly, lat, lon = hourly_point(settings, region, start, end, client)
     table = daily_table(hourly, start, end)
     if table[["precipitation_mm", "tmin_c", "tmean_c", "tmax_c"]].isna().all().all():
-        raise ProductError(process_url(settings), f"the CDS answers hold no data for {region['name']} "
-                                                  f"from {start} to {end}")
-    header = [f"# station_id: era5-land-{region['name']}", f"# latitude: {lat:.4f}", f"# longitude: {lon:.4f}",
-              "# elevation_m: nan", "# time: daily, UTC days", f"# source: {citation(settings['cds']['dataset'])}"]
+        raise ProductError(
+            process_url(settings), f"the CDS answers hold no data for {region['name']} from {start} to {end}"
+        )
+    header = [
+        f"# station_id: era5-land-{region['name']}",
+        f"# latitude: {lat:.4f}",
+        f"# longitude: {lon:.4f}",
+        "# elevation_m: nan",
+        "# time: daily, UTC days",
+        f"# source: {citation(settings['cds']['dataset'])}",
+    ]
     with atomic_path(destination) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         f.write("\n".join(header) + "\n")
         table.to_csv(f, index=False, float_format="%.2f")

@@ -40,12 +40,40 @@ GOOD_FLAG = "G"
 SITE_RADIUS_M = 10.0
 
 PROBE_COLUMNS = [
-    "probe", "network", "station", "sensor", "variable", "lat", "lon", "elevation",
-    "depth_from", "depth_to", "clay", "sand", "silt", "organic_carbon", "saturation",
-    "landcover", "landcover_cci", "climate", "time_from", "time_to", "file_path",
+    "probe",
+    "network",
+    "station",
+    "sensor",
+    "variable",
+    "lat",
+    "lon",
+    "elevation",
+    "depth_from",
+    "depth_to",
+    "clay",
+    "sand",
+    "silt",
+    "organic_carbon",
+    "saturation",
+    "landcover",
+    "landcover_cci",
+    "climate",
+    "time_from",
+    "time_to",
+    "file_path",
 ]
-HOURLY_COLUMNS = ["probe", "network", "station", "sensor", "variable", "depth_from", "depth_to",
-                  "time", "value", "flag"]
+HOURLY_COLUMNS = [
+    "probe",
+    "network",
+    "station",
+    "sensor",
+    "variable",
+    "depth_from",
+    "depth_to",
+    "time",
+    "value",
+    "flag",
+]
 
 
 def _check_download(archive: Path) -> tuple[list[str], str]:
@@ -85,8 +113,9 @@ def open_ismn(archive: str | os.PathLike) -> Iterator[tuple[object, str]]:
         logging.getLogger("ismn").setLevel(logging.WARNING)
         try:
             with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
-                iface = ISMN_Interface(root, meta_path=Path(tmp) / "python_metadata",
-                                       temp_root=Path(tmp) / "extract", parallel=False)
+                iface = ISMN_Interface(
+                    root, meta_path=Path(tmp) / "python_metadata", temp_root=Path(tmp) / "extract", parallel=False
+                )
         except ProductError:
             raise
         except Exception as exc:  # noqa: BLE001 - the ismn package raises many kinds on malformed input
@@ -144,30 +173,32 @@ def sensor_table(iface, prefix: str = "") -> pd.DataFrame:
     folder_net = col("network").astype(str)
     paths = prefix + col("file_path").astype(str)
     network = [_network_of(n, p) for n, p in zip(folder_net, paths)]
-    table = pd.DataFrame({
-        "network": network,
-        "folder_network": folder_net.to_numpy(),
-        "station": col("station").astype(str).to_numpy(),
-        "sensor": col("instrument").astype(str).to_numpy(),
-        "variable": col("variable").astype(str).to_numpy(),
-        "lat": col("latitude").map(_num).to_numpy(),
-        "lon": col("longitude").map(_num).to_numpy(),
-        "elevation": col("elevation").map(_num).to_numpy(),
-        "depth_from": col("variable", "depth_from").map(_num).to_numpy(),
-        "depth_to": col("variable", "depth_to").map(_num).to_numpy(),
-        "clay": col("clay_fraction").map(_num).to_numpy(),
-        "sand": col("sand_fraction").map(_num).to_numpy(),
-        "silt": col("silt_fraction").map(_num).to_numpy(),
-        "organic_carbon": col("organic_carbon").map(_num).to_numpy(),
-        "saturation": col("saturation").map(_num).to_numpy(),
-        "landcover": col("lc_insitu").map(_landcover).to_numpy(),
-        "landcover_cci": col("lc_2010").map(_num).to_numpy(),
-        "climate": col("climate_KG").astype(str).to_numpy(),
-        "time_from": pd.to_datetime(col("timerange_from")).to_numpy(),
-        "time_to": pd.to_datetime(col("timerange_to")).to_numpy(),
-        "file_path": paths.to_numpy(),
-        "ismn_idx": meta.index.to_numpy(),
-    })
+    table = pd.DataFrame(
+        {
+            "network": network,
+            "folder_network": folder_net.to_numpy(),
+            "station": col("station").astype(str).to_numpy(),
+            "sensor": col("instrument").astype(str).to_numpy(),
+            "variable": col("variable").astype(str).to_numpy(),
+            "lat": col("latitude").map(_num).to_numpy(),
+            "lon": col("longitude").map(_num).to_numpy(),
+            "elevation": col("elevation").map(_num).to_numpy(),
+            "depth_from": col("variable", "depth_from").map(_num).to_numpy(),
+            "depth_to": col("variable", "depth_to").map(_num).to_numpy(),
+            "clay": col("clay_fraction").map(_num).to_numpy(),
+            "sand": col("sand_fraction").map(_num).to_numpy(),
+            "silt": col("silt_fraction").map(_num).to_numpy(),
+            "organic_carbon": col("organic_carbon").map(_num).to_numpy(),
+            "saturation": col("saturation").map(_num).to_numpy(),
+            "landcover": col("lc_insitu").map(_landcover).to_numpy(),
+            "landcover_cci": col("lc_2010").map(_num).to_numpy(),
+            "climate": col("climate_KG").astype(str).to_numpy(),
+            "time_from": pd.to_datetime(col("timerange_from")).to_numpy(),
+            "time_to": pd.to_datetime(col("timerange_to")).to_numpy(),
+            "file_path": paths.to_numpy(),
+            "ismn_idx": meta.index.to_numpy(),
+        }
+    )
     # A station name is the probe id, unless two networks share it.
     dup = table.groupby("station")["network"].transform("nunique") > 1
     table.insert(0, "probe", np.where(dup, table["network"] + "/" + table["station"], table["station"]))
@@ -215,12 +246,16 @@ def check_stm(archive: Path, file_path: str) -> None:
                 problem = f"value {fields[2]!r} is not a number"
         if problem:
             shown = line.strip()[:80].encode("ascii", "backslashreplace").decode()
-            raise ProductError(where, f"line {number}: {problem}: {shown!r}; the file is damaged, "
-                                      "download it again from the ISMN data portal")
+            raise ProductError(
+                where,
+                f"line {number}: {problem}: {shown!r}; the file is damaged, "
+                "download it again from the ISMN data portal",
+            )
 
 
-def _select(table: pd.DataFrame, networks: Sequence[str] | None, stations: Sequence[str] | None,
-            depth_to: float | None) -> pd.DataFrame:
+def _select(
+    table: pd.DataFrame, networks: Sequence[str] | None, stations: Sequence[str] | None, depth_to: float | None
+) -> pd.DataFrame:
     keep = np.ones(len(table), dtype=bool)
     if networks is not None:
         keep &= table["network"].isin(list(networks)) | table["folder_network"].isin(list(networks))
@@ -252,19 +287,30 @@ def read_ismn(
                 data = iface.read_ts(int(rec.ismn_idx))
             except Exception as exc:  # noqa: BLE001 - the ismn package raises many kinds on malformed files
                 msg = " ".join(str(exc).split())[:200]
-                raise ProductError(f"{archive}!{rec.file_path}",
-                                   f"unreadable ISMN data file ({type(exc).__name__}: {msg}); "
-                                   "download it again from the ISMN data portal") from None
+                raise ProductError(
+                    f"{archive}!{rec.file_path}",
+                    f"unreadable ISMN data file ({type(exc).__name__}: {msg}); "
+                    "download it again from the ISMN data portal",
+                ) from None
             var = rec.variable
             if var not in data.columns:
                 raise ProductError(archive, f"{rec.file_path}: no '{var}' column")
-            frames.append(pd.DataFrame({
-                "probe": rec.probe, "network": rec.network, "station": rec.station,
-                "sensor": rec.sensor, "variable": var, "depth_from": rec.depth_from,
-                "depth_to": rec.depth_to, "time": pd.DatetimeIndex(data.index),
-                "value": data[var].to_numpy(dtype=float),
-                "flag": data[f"{var}_flag"].astype(str).to_numpy(),
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "probe": rec.probe,
+                        "network": rec.network,
+                        "station": rec.station,
+                        "sensor": rec.sensor,
+                        "variable": var,
+                        "depth_from": rec.depth_from,
+                        "depth_to": rec.depth_to,
+                        "time": pd.DatetimeIndex(data.index),
+                        "value": data[var].to_numpy(dtype=float),
+                        "flag": data[f"{var}_flag"].astype(str).to_numpy(),
+                    }
+                )
+            )
     probes = table[PROBE_COLUMNS].copy()
     if frames:
         hourly = pd.concat(frames, ignore_index=True)
@@ -305,7 +351,10 @@ def sites_of(probes: pd.DataFrame, radius_m: float = SITE_RADIUS_M) -> pd.DataFr
 
 
 def daily_soil_moisture(
-    hourly: pd.DataFrame, sites: pd.DataFrame, depth_to: float = 0.05, min_hours: int = 12,
+    hourly: pd.DataFrame,
+    sites: pd.DataFrame,
+    depth_to: float = 0.05,
+    min_hours: int = 12,
     radius_m: float = SITE_RADIUS_M,
 ) -> pd.DataFrame:
     """Daily site means of good-flagged hourly soil moisture at 0-`depth_to` m.
@@ -318,25 +367,39 @@ def daily_soil_moisture(
     table = sites_of(sites, radius_m)
     table = table[table["depth_to"] <= depth_to + 1e-9]
     sm = hourly[(hourly["variable"] == SOIL_MOISTURE) & (hourly["flag"] == GOOD_FLAG)]
-    sm = sm.merge(table[["probe", "sensor", "depth_from", "depth_to", "site"]],
-                  on=["probe", "sensor", "depth_from", "depth_to"], how="inner")
+    sm = sm.merge(
+        table[["probe", "sensor", "depth_from", "depth_to", "site"]],
+        on=["probe", "sensor", "depth_from", "depth_to"],
+        how="inner",
+    )
     columns = ["site", "probe", "network", "station", "date", "sm", "n_hours", "n_sensors", "lat", "lon", "ts_max"]
     if sm.empty:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
     sm = sm.assign(date=sm["time"].dt.normalize())
-    per_sensor = (sm.groupby(["site", "probe", "sensor", "depth_from", "date"])["value"]
-                  .agg(["mean", "size"]).reset_index())
+    per_sensor = (
+        sm.groupby(["site", "probe", "sensor", "depth_from", "date"])["value"].agg(["mean", "size"]).reset_index()
+    )
     per_sensor = per_sensor[per_sensor["size"] >= min_hours]
-    daily = (per_sensor.groupby(["site", "probe", "date"])
-             .agg(sm=("mean", "mean"), n_hours=("size", "sum"), n_sensors=("sensor", "nunique"))
-             .reset_index())
-    where = table.groupby("site").agg(network=("network", "first"), station=("station", "first"),
-                                      lat=("lat", "mean"), lon=("lon", "mean")).reset_index()
+    daily = (
+        per_sensor.groupby(["site", "probe", "date"])
+        .agg(sm=("mean", "mean"), n_hours=("size", "sum"), n_sensors=("sensor", "nunique"))
+        .reset_index()
+    )
+    where = (
+        table.groupby("site")
+        .agg(network=("network", "first"), station=("station", "first"), lat=("lat", "mean"), lon=("lon", "mean"))
+        .reset_index()
+    )
     daily = daily.merge(where, on="site", how="left")
     ts = hourly[(hourly["variable"] == SOIL_TEMPERATURE) & (hourly["depth_to"] <= 0.1 + 1e-9)]
     if not ts.empty:
-        ts_max = (ts.assign(date=ts["time"].dt.normalize())
-                  .groupby(["probe", "date"])["value"].max().rename("ts_max").reset_index())
+        ts_max = (
+            ts.assign(date=ts["time"].dt.normalize())
+            .groupby(["probe", "date"])["value"]
+            .max()
+            .rename("ts_max")
+            .reset_index()
+        )
         daily = daily.merge(ts_max, on=["probe", "date"], how="left")
     else:
         daily["ts_max"] = np.nan
@@ -344,8 +407,25 @@ def daily_soil_moisture(
 
 
 SUMMARY_SENSOR_COLUMNS = [
-    "network", "station", "sensor", "variable", "depth_from", "depth_to", "lat", "lon", "elevation", "clay", "sand",
-    "silt", "organic_carbon", "saturation", "landcover", "landcover_cci", "climate", "time_from", "time_to",
+    "network",
+    "station",
+    "sensor",
+    "variable",
+    "depth_from",
+    "depth_to",
+    "lat",
+    "lon",
+    "elevation",
+    "clay",
+    "sand",
+    "silt",
+    "organic_carbon",
+    "saturation",
+    "landcover",
+    "landcover_cci",
+    "climate",
+    "time_from",
+    "time_to",
 ]
 
 
@@ -363,8 +443,10 @@ def _json_value(value: object) -> object:
 def sensor_summaries(table: pd.DataFrame) -> list[dict]:
     """Each sensor of a sensor table with its station's position and static variables, and its data file's name."""
     rows = table.sort_values(["network", "station", "variable", "depth_from", "depth_to", "sensor"])
-    return [{**{c: _json_value(row[c]) for c in SUMMARY_SENSOR_COLUMNS}, "file": PurePosixPath(row["file_path"]).name}
-            for _, row in rows.iterrows()]
+    return [
+        {**{c: _json_value(row[c]) for c in SUMMARY_SENSOR_COLUMNS}, "file": PurePosixPath(row["file_path"]).name}
+        for _, row in rows.iterrows()
+    ]
 
 
 def summarize(archive: str | os.PathLike) -> dict:

@@ -24,11 +24,13 @@ CEOP_SEPARATE_EARLY = "ceop_separate_early"
 CEOP_ONE_FILE = "ceop_one_file"
 UNKNOWN = "unknown"
 
-DOWNLOAD_AS = ("download the data again from the ISMN data portal (ismn.earth) as "
-               "'Variables stored in separate files (Header+values)'")
+DOWNLOAD_AS = (
+    "download the data again from the ISMN data portal (ismn.earth) as "
+    "'Variables stored in separate files (Header+values)'"
+)
 OLD_FORMATS = {
     HEADER_VALUES_EARLY: "the early Header+values format (data lines of date, time, value and ISMN flag, "
-                         "without the provider flag)",
+    "without the provider flag)",
     CEOP_SEPARATE_EARLY: "the early CEOP format of separate files (14 columns, without the provider flag)",
     CEOP_ONE_FILE: "the first CEOP format (all variables of a station in one file)",
 }
@@ -75,6 +77,7 @@ def check_format(where: str, file_name: str, head: str, whole: Callable[[], str]
     """The format of a data file, or ProductError naming the file when it is an old one the ismn package cannot read."""
     found = data_format(file_name, head, whole)
     if found in OLD_FORMATS:
-        raise ProductError(where, f"ISMN data file in {OLD_FORMATS[found]}, an old format the ismn package cannot "
-                                  f"read; {DOWNLOAD_AS}")
+        raise ProductError(
+            where, f"ISMN data file in {OLD_FORMATS[found]}, an old format the ismn package cannot read; {DOWNLOAD_AS}"
+        )
     return found

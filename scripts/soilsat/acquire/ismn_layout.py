@@ -37,8 +37,13 @@ def member_names(archive: Path) -> list[str]:
 
 def data_files(names: Sequence[str]) -> list[str]:
     """The ISMN data files (.stm) among the paths of a download (not the resource forks macOS zips carry)."""
-    return [n for n in names if n.lower().endswith(DATA_SUFFIX)
-            and not n.startswith("__MACOSX/") and not PurePosixPath(n).name.startswith("._")]
+    return [
+        n
+        for n in names
+        if n.lower().endswith(DATA_SUFFIX)
+        and not n.startswith("__MACOSX/")
+        and not PurePosixPath(n).name.startswith("._")
+    ]
 
 
 def data_prefix(archive: Path, names: Sequence[str]) -> str:
@@ -51,8 +56,11 @@ def data_prefix(archive: Path, names: Sequence[str]) -> str:
     shallow = sorted(set(stm) - set(deep))
     if len(prefixes) > 1 or shallow:
         first, other = (prefixes[0], prefixes[1]) if len(prefixes) > 1 else (prefixes[0], shallow[0])
-        raise ProductError(archive, f"ISMN data files at different folder depths ({first or './'} and "
-                                    f"{other or './'}); an ISMN download keeps them as {LAYOUT}, under one folder")
+        raise ProductError(
+            archive,
+            f"ISMN data files at different folder depths ({first or './'} and "
+            f"{other or './'}); an ISMN download keeps them as {LAYOUT}, under one folder",
+        )
     return prefixes[0]
 
 

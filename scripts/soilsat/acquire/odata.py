@@ -7,8 +7,13 @@ from collections.abc import Mapping, Sequence
 
 from soilsat.errors import ConfigError
 
-COLLECTIONS = {"IW_GRDH_1S": "SENTINEL-1", "AUX_POEORB": "SENTINEL-1", "AUX_RESORB": "SENTINEL-1",
-               "S2MSI1C": "SENTINEL-2", "S2MSI2A": "SENTINEL-2"}
+COLLECTIONS = {
+    "IW_GRDH_1S": "SENTINEL-1",
+    "AUX_POEORB": "SENTINEL-1",
+    "AUX_RESORB": "SENTINEL-1",
+    "S2MSI1C": "SENTINEL-2",
+    "S2MSI2A": "SENTINEL-2",
+}
 ISO = "%Y-%m-%dT%H:%M:%S.000Z"
 
 
@@ -19,8 +24,10 @@ def _wkt(ring: Sequence[tuple[float, float]]) -> str:
 def attribute_filter(kind: str, name: str, op: str, value: object) -> str:
     """The condition on one product attribute (`kind` String, Integer or Double), e.g. productType eq 'IW_GRDH_1S'."""
     literal = f"'{value}'" if kind == "String" else (f"{value:.2f}" if kind == "Double" else f"{value}")
-    return (f"Attributes/OData.CSC.{kind}Attribute/any(att:att/Name eq '{name}' and "
-            f"att/OData.CSC.{kind}Attribute/Value {op} {literal})")
+    return (
+        f"Attributes/OData.CSC.{kind}Attribute/any(att:att/Name eq '{name}' and "
+        f"att/OData.CSC.{kind}Attribute/Value {op} {literal})"
+    )
 
 
 def odata_filter(
@@ -36,9 +43,12 @@ def odata_filter(
     """The $filter of a product search: collection, type, sensing start in [start, end), AOI, orbit, clouds."""
     if product_type not in COLLECTIONS:
         raise ConfigError(f"CDSE product type {product_type!r} is not one of {sorted(COLLECTIONS)}")
-    parts = [f"Collection/Name eq '{COLLECTIONS[product_type]}'",
-             attribute_filter("String", "productType", "eq", product_type),
-             f"ContentDate/Start ge {start.strftime(ISO)}", f"ContentDate/Start lt {end.strftime(ISO)}"]
+    parts = [
+        f"Collection/Name eq '{COLLECTIONS[product_type]}'",
+        attribute_filter("String", "productType", "eq", product_type),
+        f"ContentDate/Start ge {start.strftime(ISO)}",
+        f"ContentDate/Start lt {end.strftime(ISO)}",
+    ]
     if ring is not None:
         parts.append(f"OData.CSC.Intersects(area=geography'SRID=4326;{_wkt(ring)}')")
     if orbit_direction:
@@ -72,12 +82,20 @@ def catalog_row(product: Mapping, source: str, download_url: str) -> dict[str, o
     for suffix in (".SAFE", ".zip", ".EOF"):
         name = name.removesuffix(suffix)
     return {
-        "name": name, "source": source, "product_type": attrs.get("productType", ""), "platform": short,
-        "sensing_start": product["ContentDate"]["Start"], "sensing_stop": product["ContentDate"]["End"],
-        "orbit_direction": attrs.get("orbitDirection", ""), "relative_orbit": attrs.get("relativeOrbitNumber"),
-        "absolute_orbit": attrs.get("orbitNumber"), "tile": attrs.get("tileId", ""),
+        "name": name,
+        "source": source,
+        "product_type": attrs.get("productType", ""),
+        "platform": short,
+        "sensing_start": product["ContentDate"]["Start"],
+        "sensing_stop": product["ContentDate"]["End"],
+        "orbit_direction": attrs.get("orbitDirection", ""),
+        "relative_orbit": attrs.get("relativeOrbitNumber"),
+        "absolute_orbit": attrs.get("orbitNumber"),
+        "tile": attrs.get("tileId", ""),
         "processing_baseline": attrs.get("processingBaseline", attrs.get("processorVersion", "")),
-        "cloud_cover": attrs.get("cloudCover"), "footprint_wkt": _footprint(product.get("Footprint")),
-        "size": product.get("ContentLength"), "checksum": md5,
+        "cloud_cover": attrs.get("cloudCover"),
+        "footprint_wkt": _footprint(product.get("Footprint")),
+        "size": product.get("ContentLength"),
+        "checksum": md5,
         "href": f"{download_url.rstrip('/')}/Products({product['Id']})/$value",
     }

@@ -56,8 +56,14 @@ def _naive(value: str | dt.datetime) -> dt.datetime:
     return (stamp.tz_convert(None) if stamp.tzinfo else stamp).to_pydatetime()
 
 
-def pick_orbit(names: Sequence[str], platform: str, start: str | dt.datetime, stop: str | dt.datetime,
-               margin_s: float, types: Sequence[str] = ("AUX_POEORB", "AUX_RESORB")) -> str | None:
+def pick_orbit(
+    names: Sequence[str],
+    platform: str,
+    start: str | dt.datetime,
+    stop: str | dt.datetime,
+    margin_s: float,
+    types: Sequence[str] = ("AUX_POEORB", "AUX_RESORB"),
+) -> str | None:
     """The orbit file covering [start - margin, stop + margin]: first type preferred, newest production first."""
     first, last = _naive(start) - dt.timedelta(seconds=margin_s), _naive(stop) + dt.timedelta(seconds=margin_s)
     for kind in types:
@@ -77,10 +83,15 @@ def pick_orbit(names: Sequence[str], platform: str, start: str | dt.datetime, st
 
 def orbit_filter(kind: str, platform: str, start: dt.datetime, stop: dt.datetime) -> str:
     """The OData $filter of orbit files of one type and platform valid over [start, stop]."""
-    return " and ".join([f"Collection/Name eq '{COLLECTIONS[kind]}'",
-                         attribute_filter("String", "productType", "eq", kind),
-                         f"startswith(Name,'{platform}_')", f"ContentDate/Start lt {start.strftime(ISO)}",
-                         f"ContentDate/End gt {stop.strftime(ISO)}"])
+    return " and ".join(
+        [
+            f"Collection/Name eq '{COLLECTIONS[kind]}'",
+            attribute_filter("String", "productType", "eq", kind),
+            f"startswith(Name,'{platform}_')",
+            f"ContentDate/Start lt {start.strftime(ISO)}",
+            f"ContentDate/End gt {stop.strftime(ISO)}",
+        ]
+    )
 
 
 def find_orbit(client: CdseClient, item: Mapping, settings: Mapping) -> dict:
@@ -91,12 +102,16 @@ def find_orbit(client: CdseClient, item: Mapping, settings: Mapping) -> dict:
     for kind in settings["types"]:
         products = list(client.pages(orbit_filter(kind, platform, first, last)))
         by_name = {p["Name"]: p for p in products}
-        chosen = pick_orbit(list(by_name), platform, item["sensing_start"], item["sensing_stop"],
-                            float(settings["margin_s"]), [kind])
+        chosen = pick_orbit(
+            list(by_name), platform, item["sensing_start"], item["sensing_stop"], float(settings["margin_s"]), [kind]
+        )
         if chosen:
             return by_name[chosen]
-    raise ProductError(item["name"], f"no orbit file ({' or '.join(settings['types'])}) covers the product "
-                                     f"with {settings['margin_s']} s margin in the CDSE catalogue")
+    raise ProductError(
+        item["name"],
+        f"no orbit file ({' or '.join(settings['types'])}) covers the product "
+        f"with {settings['margin_s']} s margin in the CDSE catalogue",
+    )
 
 
 def fetch_orbit(client: CdseClient, item: Mapping, destination: str | Path, settings: Mapping) -> str:
@@ -135,8 +150,11 @@ def _listing(content: bytes, where: str):
     try:
         return ET.fromstring(content, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise ProductError(where, f"bucket listing declares a DTD or entities ({type(exc).__name__}); refused, "
-                                  "an S3 listing never does: check settings orbits.asf_url") from None
+        raise ProductError(
+            where,
+            f"bucket listing declares a DTD or entities ({type(exc).__name__}); refused, "
+            "an S3 listing never does: check settings orbits.asf_url",
+        ) from None
     except ET.ParseError as exc:
         raise ProductError(where, f"bucket listing is not XML ({exc}); check settings orbits.asf_url") from None
 
@@ -148,8 +166,10 @@ def asf_list(session: requests.Session, base_url: str, prefix: str, policy: Retr
         params = {"list-type": "2", "prefix": prefix}
         if token:
             params["continuation-token"] = token
-        root = _listing(request(session, "GET", base_url.rstrip("/") + "/", policy, params=params).content,
-                        f"{base_url.rstrip('/')}/?prefix={prefix}")
+        root = _listing(
+            request(session, "GET", base_url.rstrip("/") + "/", policy, params=params).content,
+            f"{base_url.rstrip('/')}/?prefix={prefix}",
+        )
         ns = root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
         keys += [k.text for k in root.iter(f"{ns}Key") if k.text]
         truncated = (root.findtext(f"{ns}IsTruncated") or "false").lower() == "true"
@@ -158,8 +178,9 @@ def asf_list(session: requests.Session, base_url: str, prefix: str, policy: Retr
             return keys
 
 
-def fetch_orbit_asf(item: Mapping, destination: str | Path, settings: Mapping,
-                    session: requests.Session | None = None) -> str:
+def fetch_orbit_asf(
+    item: Mapping, destination: str | Path, settings: Mapping, session: requests.Session | None = None
+) -> str:
     """The orbit file of one Sentinel-1 item from ASF's public bucket (no credentials); returns the EOF name."""
     session = session or requests.Session()
     policy = RetryPolicy.from_config(settings["retries"])
@@ -168,8 +189,9 @@ def fetch_orbit_asf(item: Mapping, destination: str | Path, settings: Mapping,
         names = asf_list(session, settings["asf_url"], f"{kind}/{platform}_OPER_{kind}_OPOD_", policy)
         log.info("ASF lists %d %s files of %s", len(names), kind, platform)
         by_name = {Path(k).name: k for k in names}
-        chosen = pick_orbit(list(by_name), platform, item["sensing_start"], item["sensing_stop"],
-                            float(settings["margin_s"]), [kind])
+        chosen = pick_orbit(
+            list(by_name), platform, item["sensing_start"], item["sensing_stop"], float(settings["margin_s"]), [kind]
+        )
         if chosen:
             url = f"{settings['asf_url'].rstrip('/')}/{by_name[chosen]}"
             destination = Path(destination)
@@ -180,5 +202,8 @@ def fetch_orbit_asf(item: Mapping, destination: str | Path, settings: Mapping,
                 out.write_bytes(data)
             log.info("orbit of %s: %s (ASF)", item["name"], eof_name)
             return eof_name
-    raise ProductError(item["name"], f"no orbit file ({' or '.join(settings['types'])}) covers the product "
-                                     f"with {settings['margin_s']} s margin in the ASF bucket")
+    raise ProductError(
+        item["name"],
+        f"no orbit file ({' or '.join(settings['types'])}) covers the product "
+        f"with {settings['margin_s']} s margin in the ASF bucket",
+    )

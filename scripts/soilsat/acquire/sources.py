@@ -14,9 +14,22 @@ def product_type(source: str, sentinel2_level: str) -> str | None:
         return SENTINEL2_PRODUCT_TYPES[sentinel2_level]
     return None
 
+
 # Config sections handed to a real provider (with `regions` and `grid`).
-PROVIDER_SECTIONS = ("regions", "grid", "cdse", "orbits", "ismn", "weather", "dem", "landcover", "soil", "lucas",
-                     "csm", "ecv_sm")
+PROVIDER_SECTIONS = (
+    "regions",
+    "grid",
+    "cdse",
+    "orbits",
+    "ismn",
+    "weather",
+    "dem",
+    "landcover",
+    "soil",
+    "lucas",
+    "csm",
+    "ecv_sm",
+)
 
 
 def check_inputs(config: dict) -> None:
@@ -26,13 +39,17 @@ def check_inputs(config: dict) -> None:
     if config["provider"] == "demo":
         return  # the demo world has a coarse product of its own, standing in for SMAP
     if config["smap"]["enabled"]:
-        raise ConfigError("config key smap.enabled: SMAP brightness temperatures (Tsagkatakis 2021) are not "
-                          "supported yet; soilsat acquires only Sentinel-1/2, ISMN, weather, DEM, land cover, "
-                          "soil and LUCAS. Rehearse the study offline with `make rehearse STUDY=tsagkatakis2021`.")
+        raise ConfigError(
+            "config key smap.enabled: SMAP brightness temperatures (Tsagkatakis 2021) are not "
+            "supported yet; soilsat acquires only Sentinel-1/2, ISMN, weather, DEM, land cover, "
+            "soil and LUCAS. Rehearse the study offline with `make rehearse STUDY=tsagkatakis2021`."
+        )
     if "tsagkatakis2021" in config["methods"]:
-        raise ConfigError("config key methods: tsagkatakis2021 fuses Sentinel-1 with a coarse radiometer product "
-                          "(SMAP), which soilsat does not acquire yet for real data; leave it out of methods, or "
-                          "rehearse it offline with `make rehearse STUDY=tsagkatakis2021`.")
+        raise ConfigError(
+            "config key methods: tsagkatakis2021 fuses Sentinel-1 with a coarse radiometer product "
+            "(SMAP), which soilsat does not acquire yet for real data; leave it out of methods, or "
+            "rehearse it offline with `make rehearse STUDY=tsagkatakis2021`."
+        )
 
 
 def provider_settings(config: dict) -> dict:

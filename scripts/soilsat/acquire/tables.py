@@ -81,8 +81,10 @@ def read_weather(path: str | os.PathLike) -> pd.DataFrame:
         dates = pd.to_datetime(frame["date"], format="mixed")
     except (ValueError, TypeError) as exc:
         raise ProductError(path, f"unparseable dates in column 'date' ({exc})") from None
-    out = pd.DataFrame({k: pd.to_numeric(frame[c], errors="coerce").to_numpy(float) for k, c in cols.items()},
-                       index=pd.DatetimeIndex(dates, name="date"))
+    out = pd.DataFrame(
+        {k: pd.to_numeric(frame[c], errors="coerce").to_numpy(float) for k, c in cols.items()},
+        index=pd.DatetimeIndex(dates, name="date"),
+    )
     if out.index.has_duplicates:
         raise ProductError(path, "duplicate dates in weather table")
     out = out.sort_index()

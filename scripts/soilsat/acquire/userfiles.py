@@ -38,11 +38,15 @@ LUCAS_COLUMNS = ["point_id", "lat", "lon", "year", "clay", "silt", "sand", "oc"]
 # What each kind needs, for the error a user sees when it is missing.
 EXPECTED = {
     "ismn": ("ismn.archive", "an ISMN download (zip or folder, 'header + values' format) from ismn.earth"),
-    "landcover": ("landcover.path",
-                  "CORINE Land Cover 2018 raster (U2018_CLC2018_V2020_20u1.tif) from land.copernicus.eu"),
+    "landcover": (
+        "landcover.path",
+        "CORINE Land Cover 2018 raster (U2018_CLC2018_V2020_20u1.tif) from land.copernicus.eu",
+    ),
     "soil": ("soil.path", f"a soil-texture GeoTIFF from HWSD with bands {', '.join(SOIL_BANDS)}"),
-    "lucas": ("lucas.path", ("a LUCAS topsoil table (2009 xlsx, 2015 csv + coordinates csv or point shapefile, "
-                             "or 2018 csv) from ESDAC")),
+    "lucas": (
+        "lucas.path",
+        ("a LUCAS topsoil table (2009 xlsx, 2015 csv + coordinates csv or point shapefile, or 2018 csv) from ESDAC"),
+    ),
 }
 
 
@@ -69,8 +73,20 @@ def catalog(kind: str, settings: Mapping, regions: Sequence[Mapping]) -> pd.Data
         names = [(f"{path.stem if path.is_file() else path.name}.zip", ";".join(r["name"] for r in regions))]
     else:
         names = [("lucas.csv", ";".join(r["name"] for r in regions))]
-    return pd.DataFrame([{"name": n, "source": kind, "product_type": "user-supplied", "regions": reg,
-                          "size": size, "checksum": checksum, "href": str(path.resolve())} for n, reg in names])
+    return pd.DataFrame(
+        [
+            {
+                "name": n,
+                "source": kind,
+                "product_type": "user-supplied",
+                "regions": reg,
+                "size": size,
+                "checksum": checksum,
+                "href": str(path.resolve()),
+            }
+            for n, reg in names
+        ]
+    )
 
 
 def _verified(item: Mapping) -> Path:
@@ -111,15 +127,19 @@ def fetch_ismn(item: Mapping, destination: Path, settings: Mapping) -> None:
                             out.writestr(info, zin.read(info))
         probes = probe_table(tmp, networks, stations, settings["depth_to"])
         if probes.empty:
-            raise ProductError(source, f"no soil-moisture sensor at 0-{settings['depth_to']} m in networks {networks} "
-                                       f"and stations {stations} (config keys ismn.networks, ismn.stations)")
+            raise ProductError(
+                source,
+                f"no soil-moisture sensor at 0-{settings['depth_to']} m in networks {networks} "
+                f"and stations {stations} (config keys ismn.networks, ismn.stations)",
+            )
         with atomic_path(destination.with_name(destination.stem + "_probes.csv")) as table:
             probes.to_csv(table, index=False)
     log.info("ISMN: %d sensors of %d stations", len(probes), probes["station"].nunique())
 
 
-def clip_raster(source: Path, destination: Path, region: Mapping, margin_m: float,
-                band_names: Sequence[str] | None = None) -> None:
+def clip_raster(
+    source: Path, destination: Path, region: Mapping, margin_m: float, band_names: Sequence[str] | None = None
+) -> None:
     """The part of a raster covering a region's AOI plus margin, in the raster's own CRS and pixels."""
     try:
         src = rasterio.open(source)
@@ -129,14 +149,17 @@ def clip_raster(source: Path, destination: Path, region: Mapping, margin_m: floa
         aoi = aoi_bounds(region, margin_m)
         bounds = transform_bounds("EPSG:4326", src.crs, *aoi)
         have = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
-        uncovered = (f"does not cover region {region['name']}: the raster spans lon {have[0]:.4f}..{have[2]:.4f}, "
-                     f"lat {have[1]:.4f}..{have[3]:.4f}, the AOI plus {margin_m:g} m margin "
-                     f"lon {aoi[0]:.4f}..{aoi[2]:.4f}, "
-                     f"lat {aoi[1]:.4f}..{aoi[3]:.4f}; supply a file that covers the region")
+        uncovered = (
+            f"does not cover region {region['name']}: the raster spans lon {have[0]:.4f}..{have[2]:.4f}, "
+            f"lat {have[1]:.4f}..{have[3]:.4f}, the AOI plus {margin_m:g} m margin "
+            f"lon {aoi[0]:.4f}..{aoi[2]:.4f}, "
+            f"lat {aoi[1]:.4f}..{aoi[3]:.4f}; supply a file that covers the region"
+        )
         exact = from_bounds(*bounds, transform=src.transform)
         col, row = math.floor(exact.col_off), math.floor(exact.row_off)
-        window = Window(col, row, math.ceil(exact.col_off + exact.width) - col,
-                        math.ceil(exact.row_off + exact.height) - row)
+        window = Window(
+            col, row, math.ceil(exact.col_off + exact.width) - col, math.ceil(exact.row_off + exact.height) - row
+        )
         try:
             window = window.intersection(Window(0, 0, src.width, src.height))
         except rasterio.errors.WindowError:
@@ -145,9 +168,17 @@ def clip_raster(source: Path, destination: Path, region: Mapping, margin_m: floa
         if data.size == 0:
             raise ProductError(source, uncovered)
         names = list(band_names or src.descriptions)
-        profile = {"driver": "GTiff", "width": data.shape[2], "height": data.shape[1], "count": data.shape[0],
-                   "dtype": data.dtype, "crs": src.crs, "transform": src.window_transform(window),
-                   "nodata": src.nodata, "compress": "DEFLATE"}
+        profile = {
+            "driver": "GTiff",
+            "width": data.shape[2],
+            "height": data.shape[1],
+            "count": data.shape[0],
+            "dtype": data.dtype,
+            "crs": src.crs,
+            "transform": src.window_transform(window),
+            "nodata": src.nodata,
+            "compress": "DEFLATE",
+        }
         with atomic_path(destination) as tmp, rasterio.open(tmp, "w", **profile) as dst:
             dst.write(data)
             for i, name in enumerate(names, start=1):
@@ -163,8 +194,9 @@ def soil_band_names(path: Path, settings: Mapping) -> list[str]:
             raise ConfigError(f"config key soil.bands names {len(names)} bands; {path} has {src.count}")
     missing = [b for b in SOIL_BANDS if b not in names]
     if missing:
-        raise ProductError(path, f"soil raster lacks band(s) {', '.join(missing)} (bands: {names}); "
-                                 "name them in config key soil.bands")
+        raise ProductError(
+            path, f"soil raster lacks band(s) {', '.join(missing)} (bands: {names}); name them in config key soil.bands"
+        )
     return names
 
 
@@ -181,8 +213,10 @@ def _lucas_frame(path: Path) -> pd.DataFrame:
 def _with_coordinates(frame: pd.DataFrame, path: Path, coords: Path) -> pd.DataFrame:
     """The 2015 release: survey coordinates TH_LAT/TH_LONG joined from a separate point table."""
     if not coords.exists():
-        raise ConfigError(f"config key lucas.coordinates: {coords} not found; expected the LUCAS point "
-                          "coordinates (POINT_ID, TH_LAT, TH_LONG) as CSV")
+        raise ConfigError(
+            f"config key lucas.coordinates: {coords} not found; expected the LUCAS point "
+            "coordinates (POINT_ID, TH_LAT, TH_LONG) as CSV"
+        )
     xy = pd.read_csv(coords, low_memory=False)
     key_t = next((c for c in ("POINTID", "POINT_ID", "Point_ID") if c in frame.columns), None)
     key_c = next((c for c in ("POINT_ID", "POINTID", "Point_ID") if c in xy.columns), None)
@@ -212,8 +246,11 @@ def _points_crs(shp: Path) -> pyproj.CRS:
 
     prj = shp.with_suffix(".prj")
     if not prj.exists():
-        raise ProductError(shp, f"has no {prj.name} beside it: the CRS of the points is unknown "
-                                "(LUCAS ships them in EPSG:4326 or ETRS89-LAEA EPSG:3035)")
+        raise ProductError(
+            shp,
+            f"has no {prj.name} beside it: the CRS of the points is unknown "
+            "(LUCAS ships them in EPSG:4326 or ETRS89-LAEA EPSG:3035)",
+        )
     try:
         return pyproj.CRS.from_user_input(prj.read_text(errors="replace").strip())
     except pyproj.exceptions.CRSError as exc:
@@ -226,8 +263,10 @@ def read_points(shp: Path) -> pd.DataFrame:
     import shapefile
 
     if not shp.exists():
-        raise ConfigError(f"config key lucas.points: {shp} not found; expected the LUCAS point shapefile "
-                          "(.shp with .shx, .dbf, .prj; a POINT_ID field)")
+        raise ConfigError(
+            f"config key lucas.points: {shp} not found; expected the LUCAS point shapefile "
+            "(.shp with .shx, .dbf, .prj; a POINT_ID field)"
+        )
     crs = _points_crs(shp)
     try:
         with shapefile.Reader(str(shp)) as reader:
@@ -235,15 +274,23 @@ def read_points(shp: Path) -> pd.DataFrame:
             key = next((c for c in ID_COLUMNS if c in fields), None)
             if key is None:
                 raise ProductError(shp, f"lacks a point id field ({' or '.join(ID_COLUMNS[:2])}); fields: {fields}")
-            rows = [(sr.record[key], *(sr.shape.points[0][:2] if sr.shape.points else (np.nan, np.nan)))
-                    for sr in reader.iterShapeRecords()]
+            rows = [
+                (sr.record[key], *(sr.shape.points[0][:2] if sr.shape.points else (np.nan, np.nan)))
+                for sr in reader.iterShapeRecords()
+            ]
     except shapefile.ShapefileException as exc:
         raise ProductError(shp, f"not a readable shapefile ({exc})") from None
     ids, x, y = zip(*rows) if rows else ((), (), ())
     lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(
-        np.asarray(x, float), np.asarray(y, float))
-    return pd.DataFrame({"point_id": _id_text(pd.Series(ids, dtype=object)),
-                         "TH_LAT": np.asarray(lat, float), "TH_LONG": np.asarray(lon, float)})
+        np.asarray(x, float), np.asarray(y, float)
+    )
+    return pd.DataFrame(
+        {
+            "point_id": _id_text(pd.Series(ids, dtype=object)),
+            "TH_LAT": np.asarray(lat, float),
+            "TH_LONG": np.asarray(lon, float),
+        }
+    )
 
 
 def _with_points(frame: pd.DataFrame, path: Path, shp: Path) -> pd.DataFrame:
@@ -255,8 +302,11 @@ def _with_points(frame: pd.DataFrame, path: Path, shp: Path) -> pd.DataFrame:
     ids = _id_text(frame[key])
     missing = sorted(set(ids) - set(points["point_id"]))
     if missing:
-        raise ProductError(shp, f"has no point for {len(missing)} of the {ids.nunique()} point ids of {path.name}, "
-                                f"e.g. {', '.join(missing[:5])}; supply the shapefile of the same LUCAS release")
+        raise ProductError(
+            shp,
+            f"has no point for {len(missing)} of the {ids.nunique()} point ids of {path.name}, "
+            f"e.g. {', '.join(missing[:5])}; supply the shapefile of the same LUCAS release",
+        )
     frame = frame.drop(columns=[c for c in ("TH_LAT", "TH_LONG") if c in frame.columns]).assign(_id=ids.to_numpy())
     merged = frame.merge(points.rename(columns={"point_id": "_id"}), on="_id", how="left")
     return merged.drop(columns="_id")
@@ -269,8 +319,9 @@ def read_lucas_any(settings: Mapping) -> pd.DataFrame:
     path = user_path("lucas", settings)
     frame = _lucas_frame(path)
     if settings.get("coordinates") and settings.get("points"):
-        raise ConfigError("config keys lucas.coordinates and lucas.points are both set: name one source of the "
-                          "point coordinates")
+        raise ConfigError(
+            "config keys lucas.coordinates and lucas.points are both set: name one source of the point coordinates"
+        )
     if settings.get("coordinates"):
         frame = _with_coordinates(frame, path, Path(settings["coordinates"]).expanduser())
     if settings.get("points"):

@@ -28,14 +28,24 @@ from soilsat.io import atomic_path
 
 log = logging.getLogger(__name__)
 
-DAILY = {"precipitation_sum": "precipitation_mm", "temperature_2m_min": "tmin_c",
-         "temperature_2m_mean": "tmean_c", "temperature_2m_max": "tmax_c"}
+DAILY = {
+    "precipitation_sum": "precipitation_mm",
+    "temperature_2m_min": "tmin_c",
+    "temperature_2m_mean": "tmean_c",
+    "temperature_2m_max": "tmax_c",
+}
 
 
 def query_url(settings: Mapping, lat: float, lon: float, start: dt.date, end: dt.date) -> str:
     """The archive query of daily precipitation and min/mean/max air temperature at one point."""
-    params = {"latitude": f"{lat:.5f}", "longitude": f"{lon:.5f}", "start_date": start.isoformat(),
-              "end_date": end.isoformat(), "daily": ",".join(DAILY), "timezone": "GMT"}
+    params = {
+        "latitude": f"{lat:.5f}",
+        "longitude": f"{lon:.5f}",
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "daily": ",".join(DAILY),
+        "timezone": "GMT",
+    }
     if settings.get("model"):
         params["models"] = settings["model"]
     return f"{settings['url']}?{urlencode(params)}"
@@ -45,9 +55,18 @@ def catalog(settings: Mapping, regions: Sequence[Mapping], start: dt.date, end: 
     """One catalog row per region: weather_<region>.csv and the query that makes it (of the configured service)."""
     if settings.get("service", "open-meteo") == "era5-land-cds":
         return era5.catalog(settings, regions, start, end)
-    rows = [{"name": f"weather_{r['name']}.csv", "source": "weather", "product_type": "open-meteo-daily",
-             "sensing_start": start.isoformat(), "sensing_stop": end.isoformat(), "regions": r["name"],
-             "href": query_url(settings, r["lat"], r["lon"], start, end)} for r in regions]
+    rows = [
+        {
+            "name": f"weather_{r['name']}.csv",
+            "source": "weather",
+            "product_type": "open-meteo-daily",
+            "sensing_start": start.isoformat(),
+            "sensing_stop": end.isoformat(),
+            "regions": r["name"],
+            "href": query_url(settings, r["lat"], r["lon"], start, end),
+        }
+        for r in regions
+    ]
     return pd.DataFrame(rows)
 
 
@@ -60,8 +79,9 @@ def _cached_json(settings: Mapping, url: str, session: requests.Session) -> dict
         body = get_json(session, url, RetryPolicy.from_config(settings["retries"]))
     except TransferError as exc:
         if exc.reason:  # Open-Meteo answers a bad query with HTTP 400 and a JSON reason
-            raise ProductError(url.split("?", 1)[0], f"Open-Meteo refused the query (HTTP {exc.status}): "
-                                                     f"{exc.reason}") from None
+            raise ProductError(
+                url.split("?", 1)[0], f"Open-Meteo refused the query (HTTP {exc.status}): {exc.reason}"
+            ) from None
         raise
     with atomic_path(cache) as tmp:
         tmp.write_text(json.dumps(body))
@@ -76,15 +96,24 @@ def to_table(body: Mapping, source: str) -> pd.DataFrame:
     missing = [k for k in ["time", *DAILY] if k not in daily]
     if missing:
         raise ProductError(source, f"Open-Meteo answer lacks daily variable(s) {', '.join(missing)}")
-    table = pd.DataFrame({"date": daily["time"], **{col: pd.to_numeric(pd.Series(daily[k]), errors="coerce")
-                                                     for k, col in DAILY.items()}})
+    table = pd.DataFrame(
+        {
+            "date": daily["time"],
+            **{col: pd.to_numeric(pd.Series(daily[k]), errors="coerce") for k, col in DAILY.items()},
+        }
+    )
     if table.empty:
         raise ProductError(source, "Open-Meteo answer holds no days")
     return table
 
 
-def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, region: Mapping | None = None,
-          session: requests.Session | None = None) -> None:
+def fetch(
+    item: Mapping,
+    destination: str | os.PathLike,
+    settings: Mapping,
+    region: Mapping | None = None,
+    session: requests.Session | None = None,
+) -> None:
     """Write weather_<region>.csv from the item's service, with '#' lines: latitude, longitude, elevation_m, source."""
     if item.get("product_type") == era5.PRODUCT_TYPE:
         if region is None:
@@ -93,10 +122,16 @@ def fetch(item: Mapping, destination: str | os.PathLike, settings: Mapping, regi
     url = item["href"]
     body = _cached_json(settings, url, session or requests.Session())
     table = to_table(body, url.split("?", 1)[0])
-    header = [f"# station_id: open-meteo-{item['regions']}", f"# latitude: {body.get('latitude')}",
-              f"# longitude: {body.get('longitude')}", f"# elevation_m: {body.get('elevation')}",
-              (f"# source: Open-Meteo historical weather API ({settings.get('model') or 'best match'}), "
-               "ERA5-Land based; Copernicus Climate Change Service information")]
+    header = [
+        f"# station_id: open-meteo-{item['regions']}",
+        f"# latitude: {body.get('latitude')}",
+        f"# longitude: {body.get('longitude')}",
+        f"# elevation_m: {body.get('elevation')}",
+        (
+            f"# source: Open-Meteo historical weather API ({settings.get('model') or 'best match'}), "
+            "ERA5-Land based; Copernicus Climate Change Service information"
+        ),
+    ]
     with atomic_path(destination) as tmp, open(tmp, "w", newline="") as f:
         f.write("\n".join(header) + "\n")
         table.to_csv(f, index=False, float_format="%.2f")

@@ -23,7 +23,8 @@
   +3.9 (skjern, 60 cells) and +2.3 points (duero, 48 cells), RMSE 4.6 and 6.0 points; on the 10 m
   study grid after the bilinear extraction, RMSE 5.0 and 7.8 (the 250 m block-mean raster this
   replaces: 0.2 and 0.4 at 30", 0.3 and 0.8 at 10 m).
-- lucas: one LUCAS-2018-topsoil-like CSV for all regions (lucas/LUCAS_TOPSOIL_2018_demo.csv) (columns POINTID, NUTS_0, TH_LAT,
+- lucas: one LUCAS-2018-topsoil-like CSV for all regions (lucas/LUCAS_TOPSOIL_2018_demo.csv) (columns POINTID,
+  NUTS_0, TH_LAT,
   TH_LONG, SURVEY_DATE dd-mm-yy, Elev, LC, LU, LC0_Desc, LC1_Desc, Depth, pH_H2O, OC (g/kg),
   CaCO3, N, Clay, Silt, Sand (%)). POINTID keeps the demo world's sample id.
 """
@@ -82,17 +83,21 @@ def write_weather(world: list[RegionWorld], dir: Path) -> list[dict]:
         row = int(np.clip(row, 0, grid.height - 1))
         col = int(np.clip(col, 0, grid.width - 1))
         elev = float(t["elevation"].values[row, col])
-        frame = pd.DataFrame({
-            "date": pd.DatetimeIndex(t["time"].values).strftime("%Y-%m-%d"),
-            "precipitation_mm": np.round(t["precipitation"].values.astype(float), 1),
-            "tmin_c": np.round(t["tmin"].values.astype(float), 1),
-            "tmean_c": np.round(t["tmean"].values.astype(float), 1),
-            "tmax_c": np.round(t["tmax"].values.astype(float), 1),
-        })
-        head = (f"# station_id: {station_id(region.spec.name)}\n"
-                f"# name: {region.spec.name} demo weather station\n"
-                f"# latitude: {region.spec.lat:.5f}\n# longitude: {region.spec.lon:.5f}\n"
-                f"# elevation_m: {elev:.1f}\n# time: daily, local calendar day\n")
+        frame = pd.DataFrame(
+            {
+                "date": pd.DatetimeIndex(t["time"].values).strftime("%Y-%m-%d"),
+                "precipitation_mm": np.round(t["precipitation"].values.astype(float), 1),
+                "tmin_c": np.round(t["tmin"].values.astype(float), 1),
+                "tmean_c": np.round(t["tmean"].values.astype(float), 1),
+                "tmax_c": np.round(t["tmax"].values.astype(float), 1),
+            }
+        )
+        head = (
+            f"# station_id: {station_id(region.spec.name)}\n"
+            f"# name: {region.spec.name} demo weather station\n"
+            f"# latitude: {region.spec.lat:.5f}\n# longitude: {region.spec.lon:.5f}\n"
+            f"# elevation_m: {elev:.1f}\n# time: daily, local calendar day\n"
+        )
         path = dir / f"weather_{region.spec.name}.csv"
         with atomic_path(path) as tmp:
             tmp.write_text(head + frame.to_csv(index=False, lineterminator="\n"))
@@ -119,8 +124,15 @@ def _outer_grid(grid: StudyGrid, resolution: float, buffer_m: float) -> tuple[St
     pad_top = int(round((y0 - top) / grid.resolution))
     pad_right = width * f - grid.width - pad_left
     pad_bottom = height * f - grid.height - pad_top
-    outer = StudyGrid(region=grid.region, epsg=grid.epsg, x0=float(x0), y0=float(y0),
-                      width=width, height=height, resolution=resolution)
+    outer = StudyGrid(
+        region=grid.region,
+        epsg=grid.epsg,
+        x0=float(x0),
+        y0=float(y0),
+        width=width,
+        height=height,
+        resolution=resolution,
+    )
     return outer, pad_left, pad_top, pad_right, pad_bottom
 
 
@@ -141,10 +153,19 @@ def write_dem(world: list[RegionWorld], dir: Path) -> list[dict]:
         padded = np.pad(z, ((pt, pb), (pl, pr)), mode="symmetric")
         dem = _block_mean(padded, int(round(DEM_RESOLUTION / region.grid.resolution)))
         path = dir / f"dem_{region.spec.name}.tif"
-        write_cog(path, dem, outer, ["elevation"],
-                  tags={"VERTICAL_DATUM": VERTICAL_DATUM, "VERTICAL_CRS": VERTICAL_CRS,
-                        "VERTICAL_UNITS": "metre", "SOURCE": "soilsat demo world (synthetic DEM)"},
-                  band_tags=[{"units": "m", "long_name": "height above the WGS 84 ellipsoid"}])
+        write_cog(
+            path,
+            dem,
+            outer,
+            ["elevation"],
+            tags={
+                "VERTICAL_DATUM": VERTICAL_DATUM,
+                "VERTICAL_CRS": VERTICAL_CRS,
+                "VERTICAL_UNITS": "metre",
+                "SOURCE": "soilsat demo world (synthetic DEM)",
+            },
+            band_tags=[{"units": "m", "long_name": "height above the WGS 84 ellipsoid"}],
+        )
         out.append(_entry("dem", path, dir, region.spec.name))
     return out
 
@@ -157,16 +178,29 @@ def write_landcover(world: list[RegionWorld], dir: Path) -> list[dict]:
         grid = region.grid
         codes = region.truth["landcover"].values.astype(np.int16)
         path = dir / f"landcover_{region.spec.name}.tif"
-        profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=1, dtype="int16",
-                       crs=grid.crs, transform=grid.transform, nodata=LANDCOVER_NODATA,
-                       compress="DEFLATE", tiled=True, blockxsize=256, blockysize=256)
+        profile = dict(
+            driver="GTiff",
+            width=grid.width,
+            height=grid.height,
+            count=1,
+            dtype="int16",
+            crs=grid.crs,
+            transform=grid.transform,
+            nodata=LANDCOVER_NODATA,
+            compress="DEFLATE",
+            tiled=True,
+            blockxsize=256,
+            blockysize=256,
+        )
         with atomic_path(path) as tmp:
             with rasterio.open(tmp, "w", **profile) as dst:
                 dst.write(codes, 1)
                 dst.set_band_description(1, "landcover")
-                dst.update_tags(CLASSIFICATION="CORINE Land Cover level 3 (CLC2018 codes)",
-                                RESOLUTION_NOTE="10 m on the study grid, parcel-exact (see soilsat.demo.ancillary)",
-                                SOURCE="soilsat demo world")
+                dst.update_tags(
+                    CLASSIFICATION="CORINE Land Cover level 3 (CLC2018 codes)",
+                    RESOLUTION_NOTE="10 m on the study grid, parcel-exact (see soilsat.demo.ancillary)",
+                    SOURCE="soilsat demo world",
+                )
                 dst.update_tags(1, **{f"CLASS_{k}": v for k, v in CORINE.items()})
         out.append(_entry("landcover", path, dir, region.spec.name))
     return out
@@ -225,8 +259,15 @@ def soil_grid(grid: StudyGrid) -> StudyGrid:
     col1 = int(np.ceil(east * cells)) + SOIL_BUFFER_CELLS
     row0 = int(np.ceil(north * cells)) + SOIL_BUFFER_CELLS
     row1 = int(np.floor(south * cells)) - SOIL_BUFFER_CELLS
-    return StudyGrid(region=grid.region, epsg=4326, x0=col0 / cells, y0=row0 / cells, width=col1 - col0,
-                     height=row0 - row1, resolution=SOIL_CELL_DEG)
+    return StudyGrid(
+        region=grid.region,
+        epsg=4326,
+        x0=col0 / cells,
+        y0=row0 / cells,
+        width=col1 - col0,
+        height=row0 - row1,
+        resolution=SOIL_CELL_DEG,
+    )
 
 
 def pixel_cells(grid: StudyGrid, soil: StudyGrid) -> tuple[np.ndarray, np.ndarray]:
@@ -266,8 +307,9 @@ def soil_map(region: RegionWorld) -> SoilMap:
     """The HWSD-like soil map of one region of the demo world."""
     t = region.truth
     clay, sand = t["clay"].values, t["sand"].values
-    rng = np.random.default_rng([SOIL_SEED, zlib.crc32(region.spec.name.encode()),
-                                 zlib.crc32(np.ascontiguousarray(clay).tobytes())])
+    rng = np.random.default_rng(
+        [SOIL_SEED, zlib.crc32(region.spec.name.encode()), zlib.crc32(np.ascontiguousarray(clay).tobytes())]
+    )
     soil = soil_grid(region.grid)
     units = soil_units(rng, region.grid, soil)
     rows, cols = pixel_cells(region.grid, soil)
@@ -288,19 +330,32 @@ def write_soil(world: list[RegionWorld], dir: Path) -> list[dict]:
         soil = soil_map(region)
         path = dir / f"soil_{region.spec.name}.tif"
         units = ["% weight", "% weight", "% weight", "% weight", "%"]
-        write_cog(path, soil.bands(), soil.grid, ["clay", "silt", "sand", "organic_carbon", "base_saturation"],
-                  tags={"SOURCE": "soilsat demo world (HWSD-v1.2-like topsoil, 0-30 cm, dominant soil per unit)",
-                        "RESOLUTION": "30 arc-seconds",
-                        "MAPPING_UNITS": "; ".join(f"{k}: {name}" for k, name in enumerate(soil.soils))},
-                  band_tags=[{"units": u} for u in units])
+        write_cog(
+            path,
+            soil.bands(),
+            soil.grid,
+            ["clay", "silt", "sand", "organic_carbon", "base_saturation"],
+            tags={
+                "SOURCE": "soilsat demo world (HWSD-v1.2-like topsoil, 0-30 cm, dominant soil per unit)",
+                "RESOLUTION": "30 arc-seconds",
+                "MAPPING_UNITS": "; ".join(f"{k}: {name}" for k, name in enumerate(soil.soils)),
+            },
+            band_tags=[{"units": u} for u in units],
+        )
         out.append(_entry("soil", path, dir, region.spec.name))
     return out
 
 
 def _country(lon: float, lat: float) -> str:
     """A NUTS-0 code for the demo regions (coarse boxes; 'EU' elsewhere)."""
-    boxes = {"DK": (8.0, 54.5, 15.3, 57.8), "ES": (-9.4, 36.0, 3.4, 43.8), "FR": (-4.8, 42.3, 8.2, 51.1),
-             "DE": (5.9, 47.3, 15.0, 55.1), "PT": (-9.6, 36.9, -6.2, 42.2), "IT": (6.6, 36.6, 18.6, 47.1)}
+    boxes = {
+        "DK": (8.0, 54.5, 15.3, 57.8),
+        "ES": (-9.4, 36.0, 3.4, 43.8),
+        "FR": (-4.8, 42.3, 8.2, 51.1),
+        "DE": (5.9, 47.3, 15.0, 55.1),
+        "PT": (-9.6, 36.9, -6.2, 42.2),
+        "IT": (6.6, 36.6, 18.6, 47.1),
+    }
     for code, (w, s, e, n) in boxes.items():
         if w <= lon <= e and s <= lat <= n:
             return code
@@ -335,28 +390,35 @@ def write_lucas(world: list[RegionWorld], path: Path) -> list[dict]:
         lc = np.where(codes == 212, "B16", rng.choice(["B11", "B13", "B16"], size=n, p=[0.5, 0.3, 0.2]))
         elev = region.truth["elevation"].values[s["row"].to_numpy(), s["col"].to_numpy()]
         days = pd.Timestamp("2018-04-15") + pd.to_timedelta(rng.integers(0, 150, n), unit="D")
-        ph = np.clip(np.where(region.spec.climate == "semiarid", 7.6, 5.8) + 0.03 * s["clay"].to_numpy()
-                     + rng.normal(0, 0.3, n), 3.5, 9.5)
-        frames.append(pd.DataFrame({
-            "POINTID": s["point_id"].to_numpy(),
-            "NUTS_0": _country(region.spec.lon, region.spec.lat),
-            "TH_LAT": s["lat"].round(6).to_numpy(),
-            "TH_LONG": s["lon"].round(6).to_numpy(),
-            "SURVEY_DATE": days.strftime("%d-%m-%y"),
-            "Elev": np.round(elev).astype(int),
-            "LC": lc,
-            "LU": "U111",
-            "LC0_Desc": "Cropland",
-            "LC1_Desc": [LUCAS_CROPS[c] for c in lc],
-            "Depth": "0-20 cm",
-            "pH_H2O": ph.round(2),
-            "OC": s["oc"].to_numpy(),
-            "CaCO3": np.where(ph > 7.2, rng.uniform(5, 120, n), 0.0).round(0),
-            "N": (s["oc"].to_numpy() / rng.uniform(9, 12, n)).round(1),
-            "Clay": s["clay"].to_numpy(),
-            "Silt": s["silt"].to_numpy(),
-            "Sand": s["sand"].to_numpy(),
-        }))
+        ph = np.clip(
+            np.where(region.spec.climate == "semiarid", 7.6, 5.8) + 0.03 * s["clay"].to_numpy() + rng.normal(0, 0.3, n),
+            3.5,
+            9.5,
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "POINTID": s["point_id"].to_numpy(),
+                    "NUTS_0": _country(region.spec.lon, region.spec.lat),
+                    "TH_LAT": s["lat"].round(6).to_numpy(),
+                    "TH_LONG": s["lon"].round(6).to_numpy(),
+                    "SURVEY_DATE": days.strftime("%d-%m-%y"),
+                    "Elev": np.round(elev).astype(int),
+                    "LC": lc,
+                    "LU": "U111",
+                    "LC0_Desc": "Cropland",
+                    "LC1_Desc": [LUCAS_CROPS[c] for c in lc],
+                    "Depth": "0-20 cm",
+                    "pH_H2O": ph.round(2),
+                    "OC": s["oc"].to_numpy(),
+                    "CaCO3": np.where(ph > 7.2, rng.uniform(5, 120, n), 0.0).round(0),
+                    "N": (s["oc"].to_numpy() / rng.uniform(9, 12, n)).round(1),
+                    "Clay": s["clay"].to_numpy(),
+                    "Silt": s["silt"].to_numpy(),
+                    "Sand": s["sand"].to_numpy(),
+                }
+            )
+        )
     table = pd.concat(frames, ignore_index=True)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, lineterminator="\n")

@@ -22,9 +22,23 @@ CSM_VERSION = "V1.1.1"
 ECV_SM_VERSION = "05.2"
 
 INDEX_COLUMNS = [
-    "source", "name", "path", "product_type", "platform", "sensing_start", "sensing_stop",
-    "orbit_direction", "relative_orbit", "absolute_orbit", "tile", "processing_baseline",
-    "cloud_cover", "footprint_wkt", "regions", "size", "md5",
+    "source",
+    "name",
+    "path",
+    "product_type",
+    "platform",
+    "sensing_start",
+    "sensing_stop",
+    "orbit_direction",
+    "relative_orbit",
+    "absolute_orbit",
+    "tile",
+    "processing_baseline",
+    "cloud_cover",
+    "footprint_wkt",
+    "regions",
+    "size",
+    "md5",
 ]
 
 
@@ -33,8 +47,14 @@ def write_truth(world: list[RegionWorld], truth_dir: Path) -> None:
     truth_dir.mkdir(parents=True, exist_ok=True)
     for region in world:
         encoding = {name: {"zlib": True, "complevel": 1} for name in region.truth.data_vars}
-        encoding["sm"] = {"zlib": True, "complevel": 1, "dtype": "int16", "scale_factor": 1e-4,
-                          "_FillValue": -32768, "chunksizes": (1,) + region.grid.shape}
+        encoding["sm"] = {
+            "zlib": True,
+            "complevel": 1,
+            "dtype": "int16",
+            "scale_factor": 1e-4,
+            "_FillValue": -32768,
+            "chunksizes": (1,) + region.grid.shape,
+        }
         write_netcdf(region.truth, truth_dir / f"{region.spec.name}.nc", encoding)
     pd.concat([r.probes for r in world]).to_csv(truth_dir / "probes.csv", index=False)
     pd.concat([r.samples for r in world]).to_csv(truth_dir / "samples.csv", index=False)
@@ -45,8 +65,13 @@ def open_truth(truth_dir: str | os.PathLike, region: str) -> xr.Dataset:
     return open_dataset(Path(truth_dir) / f"{region}.nc")
 
 
-def build_archive(spec: WorldSpec, archive_dir: Path, truth_dir: Path,
-                  sentinel2_levels: tuple[str, ...] = ("L2A", "L1C"), workers: int | None = None) -> pd.DataFrame:
+def build_archive(
+    spec: WorldSpec,
+    archive_dir: Path,
+    truth_dir: Path,
+    sentinel2_levels: tuple[str, ...] = ("L2A", "L1C"),
+    workers: int | None = None,
+) -> pd.DataFrame:
     """Generate the world and write every product and table of the demo archive (Sentinel-2 at the given levels).
 
     `workers` processes write the Sentinel-1 and Sentinel-2 products (default: up to 2 CPUs).
@@ -69,14 +94,22 @@ def build_archive(spec: WorldSpec, archive_dir: Path, truth_dir: Path,
     if truth_writer is not None:
         truth_writer.join()
         if truth_writer.exitcode != 0:
-            raise RuntimeError(f"writing the demo truth into {truth_dir} failed (exit code {truth_writer.exitcode}; "
-                               "its traceback is above)")
+            raise RuntimeError(
+                f"writing the demo truth into {truth_dir} failed (exit code {truth_writer.exitcode}; "
+                "its traceback is above)"
+            )
     log.info("demo archive complete: %d items in %s", len(index), archive_dir)
     return index
 
 
-def _write_items(world: list[RegionWorld], spec: WorldSpec, archive_dir: Path, truth_dir: Path,
-                 sentinel2_levels: tuple[str, ...], workers: int) -> pd.DataFrame:
+def _write_items(
+    world: list[RegionWorld],
+    spec: WorldSpec,
+    archive_dir: Path,
+    truth_dir: Path,
+    sentinel2_levels: tuple[str, ...],
+    workers: int,
+) -> pd.DataFrame:
     """Write the products and tables of the archive and its index."""
     rows: list[dict] = []
     log.info("writing Sentinel-1 GRD products")
@@ -85,7 +118,10 @@ def _write_items(world: list[RegionWorld], spec: WorldSpec, archive_dir: Path, t
     n = len(rows)
     rows += sentinel2.write_products(world, spec, archive_dir, truth_dir, levels=sentinel2_levels, workers=workers)
     log.info("wrote %d Sentinel-2 products; writing probes, weather and maps", len(rows) - n)
-    rows.append(ismn.write_ismn_archive(world, spec, archive_dir / "ismn" / "demo_ismn_header_values.zip") | {"path": "ismn/demo_ismn_header_values.zip"})
+    rows.append(
+        ismn.write_ismn_archive(world, spec, archive_dir / "ismn" / "demo_ismn_header_values.zip")
+        | {"path": "ismn/demo_ismn_header_values.zip"}
+    )
     rows += ancillary.write_weather(world, archive_dir)
     rows += ancillary.write_dem(world, archive_dir)
     rows += ancillary.write_landcover(world, archive_dir)
@@ -105,6 +141,8 @@ def _write_items(world: list[RegionWorld], spec: WorldSpec, archive_dir: Path, t
 def _start_truth_writer(world: list[RegionWorld], truth_dir: Path) -> multiprocessing.process.BaseProcess:
     """Write the truth in a forked process while the products are written: NetCDF compression is
     serial, and the product writers never read the truth files."""
-    process = multiprocessing.get_context("fork").Process(target=write_truth, args=(world, truth_dir), name="demo-truth")
+    process = multiprocessing.get_context("fork").Process(
+        target=write_truth, args=(world, truth_dir), name="demo-truth"
+    )
     process.start()
     return process

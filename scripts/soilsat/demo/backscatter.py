@@ -29,8 +29,11 @@ def bare_soil_db(sm: np.ndarray, incidence_deg: np.ndarray, pol: str) -> np.ndar
     """Bare-soil sigma0 (dB): linear in soil moisture, decreasing with incidence angle."""
     key = _pol(pol)
     sm = np.clip(np.asarray(sm, dtype=np.float64), 0.0, 0.6)
-    return (SOIL_DB_AT_REFERENCE[key] + SOIL_DB_PER_SM * (sm - SOIL_REFERENCE_SM)
-            + SOIL_DB_PER_DEG * (np.asarray(incidence_deg, dtype=np.float64) - REFERENCE_INCIDENCE))
+    return (
+        SOIL_DB_AT_REFERENCE[key]
+        + SOIL_DB_PER_SM * (sm - SOIL_REFERENCE_SM)
+        + SOIL_DB_PER_DEG * (np.asarray(incidence_deg, dtype=np.float64) - REFERENCE_INCIDENCE)
+    )
 
 
 def water_cloud(sm: np.ndarray, fcover: np.ndarray, incidence_deg: np.ndarray, pol: str) -> np.ndarray:

@@ -39,9 +39,14 @@ TS_DEPTH = (0.05, 0.05)
 # ESA CCI land-cover class for each CORINE class of the demo world.
 CORINE_TO_CCI = {211: 10, 212: 20, 231: 130, 311: 60, 312: 70, 333: 150, 411: 180, 412: 180, 512: 210}
 CCI_NAMES = {
-    10: "Cropland, rainfed", 20: "Cropland, irrigated or post-flooding", 60: "Tree cover, broadleaved, deciduous, closed to open (>15%)",
-    70: "Tree cover, needleleaved, evergreen, closed to open (>15%)", 130: "Grassland", 150: "Sparse vegetation (tree, shrub, herbaceous cover) (<15%)",
-    180: "Shrub or herbaceous cover, flooded, fresh/saline/brakish water", 210: "Water",
+    10: "Cropland, rainfed",
+    20: "Cropland, irrigated or post-flooding",
+    60: "Tree cover, broadleaved, deciduous, closed to open (>15%)",
+    70: "Tree cover, needleleaved, evergreen, closed to open (>15%)",
+    130: "Grassland",
+    150: "Sparse vegetation (tree, shrub, herbaceous cover) (<15%)",
+    180: "Shrub or herbaceous cover, flooded, fresh/saline/brakish water",
+    210: "Water",
 }
 KOEPPEN = {
     "humid": ("Cfb", "Temperate - Without dry season - Warm Summer"),
@@ -54,9 +59,18 @@ KOEPPEN = {
 FROZEN_FLAG = "D01,D03"
 SPIKE_FLAG = "D06"
 STATIC_COLUMNS = [
-    "quantity_name", "unit", "depth_from[m]", "depth_to[m]", "value", "description",
-    "quantity_source_name", "quantity_source_description", "quantity_source_provider",
-    "quantity_source_version", "quantity_source_resolution", "quantity_source_timerange",
+    "quantity_name",
+    "unit",
+    "depth_from[m]",
+    "depth_to[m]",
+    "value",
+    "description",
+    "quantity_source_name",
+    "quantity_source_description",
+    "quantity_source_provider",
+    "quantity_source_version",
+    "quantity_source_resolution",
+    "quantity_source_timerange",
     "quantity_source_url",
 ]
 _HWSD = ["HWSD", "Harmonized World Soil Database v1.2 (demo)", "IIASA", "v1.2", '30"', "", ""]
@@ -68,11 +82,14 @@ def network_name(region: str, network: str | None = None) -> str:
     return (network or "DEMO-" + region.upper()).replace("_", "-")
 
 
-def header_line(network: str, station: str, lat: float, lon: float, elev: float,
-                depth_from: float, depth_to: float, sensor: str) -> str:
+def header_line(
+    network: str, station: str, lat: float, lon: float, elev: float, depth_from: float, depth_to: float, sensor: str
+) -> str:
     """The fixed-width first line of an ISMN header+values file."""
-    return (f"{network:<10s} {network:<15s} {station:<14s}{lat:12.5f}{lon:12.5f}"
-            f"{elev:8.2f}{depth_from:8.2f}{depth_to:8.2f} {sensor}")
+    return (
+        f"{network:<10s} {network:<15s} {station:<14s}{lat:12.5f}{lon:12.5f}"
+        f"{elev:8.2f}{depth_from:8.2f}{depth_to:8.2f} {sensor}"
+    )
 
 
 def format_values(times: pd.DatetimeIndex, values: np.ndarray, flags: np.ndarray) -> str:
@@ -112,16 +129,58 @@ def _static_csv(world: RegionWorld, row: int, col: int, landcover: int) -> str:
             rows.append([name, unit, f"{d0:.2f}", f"{d1:.2f}", value, ""] + _HWSD)
     cci = CORINE_TO_CCI.get(int(landcover), 130)
     for year, period in [(2000, "1998-2002"), (2005, "2003-2007"), (2010, "2008-2012")]:
-        rows.append(["land cover classification", "", "", "", str(cci), CCI_NAMES[cci],
-                     f"CCI_landcover_{year}", "ESA CCI Land Cover", "ESA", f"{year}-v1.6.1",
-                     "300m", period, "http://www.esa-landcover-cci.org/"])
-    rows.append(["land cover classification", "", "", "", str(int(landcover)),
-                 CORINE.get(int(landcover), ""), "insitu", "in situ (CORINE Land Cover level 3 code)",
-                 "", "", "", "", ""])
+        rows.append(
+            [
+                "land cover classification",
+                "",
+                "",
+                "",
+                str(cci),
+                CCI_NAMES[cci],
+                f"CCI_landcover_{year}",
+                "ESA CCI Land Cover",
+                "ESA",
+                f"{year}-v1.6.1",
+                "300m",
+                period,
+                "http://www.esa-landcover-cci.org/",
+            ]
+        )
+    rows.append(
+        [
+            "land cover classification",
+            "",
+            "",
+            "",
+            str(int(landcover)),
+            CORINE.get(int(landcover), ""),
+            "insitu",
+            "in situ (CORINE Land Cover level 3 code)",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]
+    )
     kg, kg_desc = KOEPPEN.get(world.spec.climate, KOEPPEN["humid"])
-    rows.append(["climate classification", "", "", "", kg, kg_desc, "koeppen_geiger_2007",
-                 "Koeppen-Geiger Climate Classification", "", "Peel2007", "0.1\u00b0", "",
-                 "http://www.hydrol-earth-syst-sci.net/11/1633/2007/"])
+    rows.append(
+        [
+            "climate classification",
+            "",
+            "",
+            "",
+            kg,
+            kg_desc,
+            "koeppen_geiger_2007",
+            "Koeppen-Geiger Climate Classification",
+            "",
+            "Peel2007",
+            "0.1\u00b0",
+            "",
+            "http://www.hydrol-earth-syst-sci.net/11/1633/2007/",
+        ]
+    )
     lines = [";".join(STATIC_COLUMNS) + ";"] + [";".join(r) + ";" for r in rows]
     return "\r\n".join(lines) + "\r\n"
 
@@ -135,7 +194,7 @@ def _gaps(rng: np.random.Generator, n_days: int) -> np.ndarray:
         if n_days <= length + 2:
             break
         start = int(rng.integers(1, n_days - length - 1))
-        gap[start:start + length] = True
+        gap[start : start + length] = True
     return gap
 
 
@@ -145,7 +204,10 @@ def _sensor_offsets(n: int) -> list[tuple[float, float]]:
 
 
 def _station_series(
-    rng: np.random.Generator, world: RegionWorld, probe: pd.Series, hours: pd.DatetimeIndex,
+    rng: np.random.Generator,
+    world: RegionWorld,
+    probe: pd.Series,
+    hours: pd.DatetimeIndex,
     probe_noise: float,
 ) -> tuple[list[dict], dict]:
     """Hourly soil moisture per sensor and soil temperature of one station."""
@@ -191,8 +253,12 @@ def _station_series(
     shape = (1 - np.cos(2 * np.pi * (hour - 14) / 24)) / 2  # 0 at 14:00, 1 at 02:00
     ts = t_max[day_idx] - amp[day_idx] * shape + rng.normal(0.0, 0.03, len(hours))
     ts = np.minimum(ts, t_max[day_idx])
-    ts_series = {"name": TS_INSTRUMENT, "keep": ~station_gap[day_idx], "value": np.round(ts, 2),
-                 "flag": np.full(len(hours), "G", dtype=object)}
+    ts_series = {
+        "name": TS_INSTRUMENT,
+        "keep": ~station_gap[day_idx],
+        "value": np.round(ts, 2),
+        "flag": np.full(len(hours), "G", dtype=object),
+    }
     return sensors, ts_series
 
 
@@ -231,27 +297,29 @@ def station_files(world: RegionWorld, spec: WorldSpec, rng: np.random.Generator)
             write("sm", SM_DEPTH, s["name"], lon, lat, s)
         write("ts", TS_DEPTH, ts["name"], float(probe["lon"]), float(probe["lat"]), ts)
         files[f"{folder}/{net}_{net}_{station}_static_variables.csv"] = _static_csv(
-            world, row, col, int(probe["landcover"]))
+            world, row, col, int(probe["landcover"])
+        )
     return files
 
 
 def _metadata_xml(networks: list[str], spec: WorldSpec) -> str:
     """A short ISO 19139-style Metadata.xml, as ISMN ships (the ismn package ignores it)."""
     nets = "".join(
-        f"\n      <gmd:keyword><gco:CharacterString>{n}</gco:CharacterString></gmd:keyword>" for n in networks)
+        f"\n      <gmd:keyword><gco:CharacterString>{n}</gco:CharacterString></gmd:keyword>" for n in networks
+    )
     return (
         '<?xml version="1.0"?>\n'
         '<gmd:MD_Metadata xmlns:gco="http://www.isotc211.org/2005/gco" '
         'xmlns:gmd="http://www.isotc211.org/2005/gmd">\n'
-        '  <gmd:fileIdentifier><gco:CharacterString>Metadata</gco:CharacterString></gmd:fileIdentifier>\n'
-        '  <gmd:dateStamp><gco:Date>' + f"{spec.end:%Y-%m-%d}" + '</gco:Date></gmd:dateStamp>\n'
-        '  <gmd:identificationInfo><gmd:MD_DataIdentification>\n'
-        '    <gmd:citation><gmd:CI_Citation><gmd:title><gco:CharacterString>'
-        'International Soil Moisture Network (demo world download)</gco:CharacterString></gmd:title>'
-        '</gmd:CI_Citation></gmd:citation>\n'
-        '    <gmd:descriptiveKeywords><gmd:MD_Keywords>' + nets + '\n    </gmd:MD_Keywords></gmd:descriptiveKeywords>\n'
-        '  </gmd:MD_DataIdentification></gmd:identificationInfo>\n'
-        '</gmd:MD_Metadata>\n'
+        "  <gmd:fileIdentifier><gco:CharacterString>Metadata</gco:CharacterString></gmd:fileIdentifier>\n"
+        "  <gmd:dateStamp><gco:Date>" + f"{spec.end:%Y-%m-%d}" + "</gco:Date></gmd:dateStamp>\n"
+        "  <gmd:identificationInfo><gmd:MD_DataIdentification>\n"
+        "    <gmd:citation><gmd:CI_Citation><gmd:title><gco:CharacterString>"
+        "International Soil Moisture Network (demo world download)</gco:CharacterString></gmd:title>"
+        "</gmd:CI_Citation></gmd:citation>\n"
+        "    <gmd:descriptiveKeywords><gmd:MD_Keywords>" + nets + "\n    </gmd:MD_Keywords></gmd:descriptiveKeywords>\n"
+        "  </gmd:MD_DataIdentification></gmd:identificationInfo>\n"
+        "</gmd:MD_Metadata>\n"
     )
 
 
@@ -271,8 +339,9 @@ def write_ismn_archive(world: list[RegionWorld], spec: WorldSpec, path: Path) ->
     stamp = (spec.end.year, spec.end.month, spec.end.day, 0, 0, 0)
     with atomic_path(path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for folder in sorted({m.rsplit("/", 1)[0] for m in members if "/" in m}
-                                 | {m.split("/", 1)[0] for m in members if "/" in m}):
+            for folder in sorted(
+                {m.rsplit("/", 1)[0] for m in members if "/" in m} | {m.split("/", 1)[0] for m in members if "/" in m}
+            ):
                 info = zipfile.ZipInfo(folder + "/", date_time=stamp)
                 info.external_attr = 0o40755 << 16
                 zf.writestr(info, b"")

@@ -52,10 +52,20 @@ DATE_FILL = 32767
 SURF_REFL_FILL = -28672
 EPOCH = pd.Timestamp("1970-01-01")
 DATE_FIELDS = ("Greenup", "MidGreenup", "Maturity", "Peak", "Senescence", "MidGreendown", "Dormancy")
-SDC_OF = {np.dtype("int8"): SDC.INT8, np.dtype("int16"): SDC.INT16, np.dtype("uint16"): SDC.UINT16,
-          np.dtype("int32"): SDC.INT32, np.dtype("uint8"): SDC.UINT8}
-DFNT_OF = {np.dtype("int8"): "DFNT_INT8", np.dtype("int16"): "DFNT_INT16", np.dtype("uint16"): "DFNT_UINT16",
-           np.dtype("int32"): "DFNT_INT32", np.dtype("uint8"): "DFNT_UINT8"}
+SDC_OF = {
+    np.dtype("int8"): SDC.INT8,
+    np.dtype("int16"): SDC.INT16,
+    np.dtype("uint16"): SDC.UINT16,
+    np.dtype("int32"): SDC.INT32,
+    np.dtype("uint8"): SDC.UINT8,
+}
+DFNT_OF = {
+    np.dtype("int8"): "DFNT_INT8",
+    np.dtype("int16"): "DFNT_INT16",
+    np.dtype("uint16"): "DFNT_UINT16",
+    np.dtype("int32"): "DFNT_INT32",
+    np.dtype("uint8"): "DFNT_UINT8",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +87,9 @@ class ModisLayout:
     @property
     def tile(self) -> str:
         """The tile of the block's centre."""
-        return sinusoidal.tile_name(*sinusoidal.tile_of_xy(self.x0 + self.width * self.pixel_m / 2,
-                                                           self.y0 - self.height * self.pixel_m / 2))
+        return sinusoidal.tile_name(
+            *sinusoidal.tile_of_xy(self.x0 + self.width * self.pixel_m / 2, self.y0 - self.height * self.pixel_m / 2)
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +103,9 @@ class Field:
     dims: tuple[str, ...] = ("YDim", "XDim")
 
 
-def modis_layout(region: RegionWorld, pixels_per_tile: int,
-                 bounds: tuple[float, float, float, float] | None = None) -> ModisLayout:
+def modis_layout(
+    region: RegionWorld, pixels_per_tile: int, bounds: tuple[float, float, float, float] | None = None
+) -> ModisLayout:
     """The block of the lattice of `pixels_per_tile` pixels a tile (2400: 500 m, 1200: 1 km) over the region's
     pixel centres, or over projected `bounds` (left, bottom, right, top) when given."""
     lon, lat = region.grid.lonlat()
@@ -109,8 +121,11 @@ def parcel_weights(region: RegionWorld, layout: ModisLayout) -> np.ndarray:
     """(cell, parcel) share of each MODIS cell's study pixels that lie in each parcel (rows of empty cells are 0)."""
     n_parcels = region.truth.sizes["parcel_id"]
     n = layout.width * layout.height
-    counts = np.bincount(layout.labels * n_parcels + region.truth["parcel"].values.ravel(),
-                         minlength=n * n_parcels).reshape(n, n_parcels).astype(np.float64)
+    counts = (
+        np.bincount(layout.labels * n_parcels + region.truth["parcel"].values.ravel(), minlength=n * n_parcels)
+        .reshape(n, n_parcels)
+        .astype(np.float64)
+    )
     total = counts.sum(axis=1, keepdims=True)
     return np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
 
@@ -142,17 +157,26 @@ def phenology_metrics(days: pd.DatetimeIndex, evi2: np.ndarray) -> dict[str, np.
     index = np.arange(len(days))[:, None]
     before, after = index <= peak[None, :], index >= peak[None, :]
     out = {"Peak": peak.astype(np.float64)}
-    for name, level, side in (("Greenup", 0.15, "up"), ("MidGreenup", 0.5, "up"), ("Maturity", 0.9, "up"),
-                              ("Senescence", 0.9, "down"), ("MidGreendown", 0.5, "down"), ("Dormancy", 0.15, "down")):
+    for name, level, side in (
+        ("Greenup", 0.15, "up"),
+        ("MidGreenup", 0.5, "up"),
+        ("Maturity", 0.9, "up"),
+        ("Senescence", 0.9, "down"),
+        ("MidGreendown", 0.5, "down"),
+        ("Dormancy", 0.15, "down"),
+    ):
         above = evi2 >= (low + level * amplitude)[None, :]
         out[name] = (_first(above & before) if side == "up" else _last(above & after)).astype(np.float64)
     inside = (index >= out["Greenup"][None, :]) & (index <= out["Dormancy"][None, :])
     cycle = amplitude >= CYCLE_MIN_AMPLITUDE
     first_day = (days[0] - EPOCH).days
     metrics = {name: np.where(cycle, first_day + out[name], np.nan) for name in DATE_FIELDS}
-    metrics |= {"EVI_Minimum": np.where(cycle, low, np.nan), "EVI_Amplitude": np.where(cycle, amplitude, np.nan),
-                "EVI_Area": np.where(cycle, (evi2 * inside).sum(axis=0), np.nan),
-                "NumCycles": cycle.astype(np.float64)}
+    metrics |= {
+        "EVI_Minimum": np.where(cycle, low, np.nan),
+        "EVI_Amplitude": np.where(cycle, amplitude, np.nan),
+        "EVI_Area": np.where(cycle, (evi2 * inside).sum(axis=0), np.nan),
+        "NumCycles": cycle.astype(np.float64),
+    }
     return metrics
 
 
@@ -163,12 +187,15 @@ def _stored(values: np.ndarray, factor: float, dtype: str, fill: int) -> np.ndar
 
 def _odl(name: str, value: str, indent: int) -> str:
     pad = "  " * indent
-    return (f"{pad}OBJECT                 = {name}\n{pad}  NUM_VAL              = 1\n"
-            f"{pad}  VALUE                = {value}\n{pad}END_OBJECT             = {name}\n")
+    return (
+        f"{pad}OBJECT                 = {name}\n{pad}  NUM_VAL              = 1\n"
+        f"{pad}  VALUE                = {value}\n{pad}END_OBJECT             = {name}\n"
+    )
 
 
-def core_metadata(short_name: str, granule: str, start: pd.Timestamp, end: pd.Timestamp, tile: str,
-                  platform: str) -> str:
+def core_metadata(
+    short_name: str, granule: str, start: pd.Timestamp, end: pd.Timestamp, tile: str, platform: str
+) -> str:
     """The ECS inventory metadata (CoreMetadata.0) of a granule, in ODL."""
     h, v = sinusoidal.parse_tile(tile)
     text = "\nGROUP                  = INVENTORYMETADATA\n  GROUPTYPE            = MASTERGROUP\n\n"
@@ -187,9 +214,12 @@ def core_metadata(short_name: str, granule: str, start: pd.Timestamp, end: pd.Ti
     text += "  END_GROUP              = ASSOCIATEDPLATFORMINSTRUMENTSENSOR\n\n"
     text += "  GROUP                  = ADDITIONALATTRIBUTES\n"
     for i, (name, value) in enumerate((("HORIZONTALTILENUMBER", h), ("VERTICALTILENUMBER", v)), start=1):
-        text += (f"    OBJECT                 = ADDITIONALATTRIBUTESCONTAINER\n      CLASS                = \"{i}\"\n"
-                 + _odl("ADDITIONALATTRIBUTENAME", f'"{name}"', 3) + _odl("PARAMETERVALUE", f'"{value:02d}"', 3)
-                 + "    END_OBJECT             = ADDITIONALATTRIBUTESCONTAINER\n")
+        text += (
+            f'    OBJECT                 = ADDITIONALATTRIBUTESCONTAINER\n      CLASS                = "{i}"\n'
+            + _odl("ADDITIONALATTRIBUTENAME", f'"{name}"', 3)
+            + _odl("PARAMETERVALUE", f'"{value:02d}"', 3)
+            + "    END_OBJECT             = ADDITIONALATTRIBUTESCONTAINER\n"
+        )
     text += "  END_GROUP              = ADDITIONALATTRIBUTES\n\n"
     return text + "END_GROUP              = INVENTORYMETADATA\n\nEND\n"
 
@@ -199,22 +229,28 @@ def struct_metadata(grids: list[tuple[str, ModisLayout, list[Field]]]) -> str:
     text = "GROUP=SwathStructure\nEND_GROUP=SwathStructure\nGROUP=GridStructure\n"
     for i, (name, layout, fields) in enumerate(grids, start=1):
         (ulx, uly), (lrx, lry) = layout.corners
-        text += (f"\tGROUP=GRID_{i}\n\t\tGridName=\"{name}\"\n\t\tXDim={layout.width}\n\t\tYDim={layout.height}\n"
-                 f"\t\tUpperLeftPointMtrs=({ulx:.6f},{uly:.6f})\n\t\tLowerRightMtrs=({lrx:.6f},{lry:.6f})\n"
-                 "\t\tProjection=GCTP_SNSOID\n"
-                 f"\t\tProjParams=({sinusoidal.SPHERE_RADIUS:.6f},0,0,0,0,0,0,0,0,0,0,0,0)\n\t\tSphereCode=-1\n"
-                 "\t\tGridOrigin=HDFE_GD_UL\n\t\tGROUP=Dimension\n")
+        text += (
+            f'\tGROUP=GRID_{i}\n\t\tGridName="{name}"\n\t\tXDim={layout.width}\n\t\tYDim={layout.height}\n'
+            f"\t\tUpperLeftPointMtrs=({ulx:.6f},{uly:.6f})\n\t\tLowerRightMtrs=({lrx:.6f},{lry:.6f})\n"
+            "\t\tProjection=GCTP_SNSOID\n"
+            f"\t\tProjParams=({sinusoidal.SPHERE_RADIUS:.6f},0,0,0,0,0,0,0,0,0,0,0,0)\n\t\tSphereCode=-1\n"
+            "\t\tGridOrigin=HDFE_GD_UL\n\t\tGROUP=Dimension\n"
+        )
         extra = sorted({d for f in fields for d in f.dims} - {"YDim", "XDim"})
         for j, dim in enumerate(extra, start=1):
             size = next(f.values.shape[f.dims.index(dim)] for f in fields if dim in f.dims)
-            text += (f"\t\t\tOBJECT=Dimension_{j}\n\t\t\t\tDimensionName=\"{dim}\"\n\t\t\t\tSize={size}\n"
-                     f"\t\t\tEND_OBJECT=Dimension_{j}\n")
+            text += (
+                f'\t\t\tOBJECT=Dimension_{j}\n\t\t\t\tDimensionName="{dim}"\n\t\t\t\tSize={size}\n'
+                f"\t\t\tEND_OBJECT=Dimension_{j}\n"
+            )
         text += "\t\tEND_GROUP=Dimension\n\t\tGROUP=DataField\n"
         for j, field in enumerate(fields, start=1):
             dims = ",".join(f'"{d}"' for d in field.dims)
-            text += (f"\t\t\tOBJECT=DataField_{j}\n\t\t\t\tDataFieldName=\"{field.name}\"\n"
-                     f"\t\t\t\tDataType={DFNT_OF[field.values.dtype]}\n\t\t\t\tDimList=({dims})\n"
-                     f"\t\t\tEND_OBJECT=DataField_{j}\n")
+            text += (
+                f'\t\t\tOBJECT=DataField_{j}\n\t\t\t\tDataFieldName="{field.name}"\n'
+                f"\t\t\t\tDataType={DFNT_OF[field.values.dtype]}\n\t\t\t\tDimList=({dims})\n"
+                f"\t\t\tEND_OBJECT=DataField_{j}\n"
+            )
         text += f"\t\tEND_GROUP=DataField\n\t\tGROUP=MergedFields\n\t\tEND_GROUP=MergedFields\n\tEND_GROUP=GRID_{i}\n"
     return text + "END_GROUP=GridStructure\nGROUP=PointStructure\nEND_GROUP=PointStructure\nEND\n"
 
@@ -234,8 +270,11 @@ def write_hdfeos(path: Path, grids: list[tuple[str, ModisLayout, list[Field]]], 
             sds[:] = field.values
             refs.setdefault(grid_name, []).append(sds.ref())
             sds.endaccess()
-    for key, value in (("HDFEOSVersion", "HDFEOS_V2.19"), ("StructMetadata.0", struct_metadata(grids)),
-                       ("CoreMetadata.0", core)):
+    for key, value in (
+        ("HDFEOSVersion", "HDFEOS_V2.19"),
+        ("StructMetadata.0", struct_metadata(grids)),
+        ("CoreMetadata.0", core),
+    ):
         sd.attr(key).set(SDC.CHAR8, value)
     sd.end()
     hdf = HDF(str(path), HC.WRITE)
@@ -255,27 +294,57 @@ def write_hdfeos(path: Path, grids: list[tuple[str, ModisLayout, list[Field]]], 
 
 def mcd12q2_fields(metrics: dict[str, np.ndarray], shape: tuple[int, int]) -> list[Field]:
     """The MCD12Q2 fields of cycle-1 metrics (cycle 2 fill), in the product's types, scales and fill values."""
-    fields = [Field("NumCycles", _stored(metrics["NumCycles"], 1.0, "int16", DATE_FILL).reshape(shape), DATE_FILL,
-                    {"long_name": "NumCycles", "units": "none", "valid_range": [0, 7]})]
+    fields = [
+        Field(
+            "NumCycles",
+            _stored(metrics["NumCycles"], 1.0, "int16", DATE_FILL).reshape(shape),
+            DATE_FILL,
+            {"long_name": "NumCycles", "units": "none", "valid_range": [0, 7]},
+        )
+    ]
 
     def two_cycles(values: np.ndarray) -> np.ndarray:
         return np.stack([values.reshape(shape), np.full(shape, DATE_FILL, dtype=values.dtype)])
 
     for name in DATE_FIELDS:
-        fields.append(Field(name, two_cycles(_stored(metrics[name], 1.0, "int16", DATE_FILL)), DATE_FILL,
-                            {"long_name": name, "units": "days since 1-1-1970", "valid_range": [11138, 32766]},
-                            ("Num_Modes", "YDim", "XDim")))
+        fields.append(
+            Field(
+                name,
+                two_cycles(_stored(metrics[name], 1.0, "int16", DATE_FILL)),
+                DATE_FILL,
+                {"long_name": name, "units": "days since 1-1-1970", "valid_range": [11138, 32766]},
+                ("Num_Modes", "YDim", "XDim"),
+            )
+        )
     for name, factor, high in (("EVI_Minimum", 1e-4, 10000), ("EVI_Amplitude", 1e-4, 10000), ("EVI_Area", 0.1, 3700)):
-        fields.append(Field(name, two_cycles(_stored(metrics[name], factor, "int16", DATE_FILL)), DATE_FILL,
-                            {"long_name": name, "units": "EVI2", "valid_range": [0, high], "scale_factor": factor},
-                            ("Num_Modes", "YDim", "XDim")))
+        fields.append(
+            Field(
+                name,
+                two_cycles(_stored(metrics[name], factor, "int16", DATE_FILL)),
+                DATE_FILL,
+                {"long_name": name, "units": "EVI2", "valid_range": [0, high], "scale_factor": factor},
+                ("Num_Modes", "YDim", "XDim"),
+            )
+        )
     quality = np.where(np.isfinite(metrics["Greenup"]), 0.0, np.nan)
-    fields.append(Field("QA_Overall", two_cycles(_stored(quality, 1.0, "int16", DATE_FILL)), DATE_FILL,
-                        {"long_name": "QA_Overall", "units": "none", "valid_range": [0, 3]},
-                        ("Num_Modes", "YDim", "XDim")))
-    fields.append(Field("QA_Detailed", two_cycles(_stored(quality, 1.0, "int16", DATE_FILL)), DATE_FILL,
-                        {"long_name": "QA_Detailed", "units": "bit field", "valid_range": [0, 16383]},
-                        ("Num_Modes", "YDim", "XDim")))
+    fields.append(
+        Field(
+            "QA_Overall",
+            two_cycles(_stored(quality, 1.0, "int16", DATE_FILL)),
+            DATE_FILL,
+            {"long_name": "QA_Overall", "units": "none", "valid_range": [0, 3]},
+            ("Num_Modes", "YDim", "XDim"),
+        )
+    )
+    fields.append(
+        Field(
+            "QA_Detailed",
+            two_cycles(_stored(quality, 1.0, "int16", DATE_FILL)),
+            DATE_FILL,
+            {"long_name": "QA_Detailed", "units": "bit field", "valid_range": [0, 16383]},
+            ("Num_Modes", "YDim", "XDim"),
+        )
+    )
     return fields
 
 
@@ -296,15 +365,28 @@ def write_mcd12q2(world: list[RegionWorld], years: list[int], dir: Path, seed: i
             path = dir / "modis" / "MCD12Q2" / f"{name}_{region.spec.name}.hdf"
             start, end = pd.Timestamp(f"{year}-01-01"), pd.Timestamp(f"{year}-12-31")
             with atomic_path(path) as tmp:
-                write_hdfeos(tmp, [("MCD12Q2", layout, fields)],
-                             core_metadata("MCD12Q2", f"{name}.hdf", start, end, layout.tile, "Terra"))
-            entries.append(index_entry(SOURCES["MCD12Q2"], path, dir, region.spec.name, "MCD12Q2", start,
-                                       end + pd.Timedelta(hours=23, minutes=59, seconds=59)))
+                write_hdfeos(
+                    tmp,
+                    [("MCD12Q2", layout, fields)],
+                    core_metadata("MCD12Q2", f"{name}.hdf", start, end, layout.tile, "Terra"),
+                )
+            entries.append(
+                index_entry(
+                    SOURCES["MCD12Q2"],
+                    path,
+                    dir,
+                    region.spec.name,
+                    "MCD12Q2",
+                    start,
+                    end + pd.Timedelta(hours=23, minutes=59, seconds=59),
+                )
+            )
     return entries
 
 
-def mod09ga_fields(cover: np.ndarray, water: np.ndarray, cloudy_fine: np.ndarray, has: np.ndarray,
-                   rng: np.random.Generator) -> dict[str, np.ndarray]:
+def mod09ga_fields(
+    cover: np.ndarray, water: np.ndarray, cloudy_fine: np.ndarray, has: np.ndarray, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Stored red, NIR and blue reflectance (x 10000, int16) of 500 m cells from cover, water share and clouds."""
     out = {}
     for band, field in (("red", "sur_refl_b01_1"), ("nir", "sur_refl_b02_1"), ("blue", "sur_refl_b03_1")):
@@ -315,8 +397,9 @@ def mod09ga_fields(cover: np.ndarray, water: np.ndarray, cloudy_fine: np.ndarray
     return out
 
 
-def write_mod09ga(world: list[RegionWorld], days: list[pd.Timestamp], dir: Path, seed: int,
-                  cloud_fraction: float) -> list[dict]:
+def write_mod09ga(
+    world: list[RegionWorld], days: list[pd.Timestamp], dir: Path, seed: int, cloud_fraction: float
+) -> list[dict]:
     """One MOD09GA file per region and day under dir/modis/MOD09GA; returns their index entries."""
     dir = Path(dir)
     entries = []
@@ -343,16 +426,45 @@ def write_mod09ga(world: list[RegionWorld], days: list[pd.Timestamp], dir: Path,
             cloudy_fine = cloudy[np.ix_(coarse_row, coarse_col)].ravel()
             bands = mod09ga_fields(cover[year_days.get_loc(day)], water, cloudy_fine, has, rng)
             shape = (fine.height, fine.width)
-            refl = [Field(name, values.reshape(shape), SURF_REFL_FILL,
-                          {"long_name": f"500m Surface Reflectance Band {name[10]}", "units": "reflectance",
-                           "valid_range": [-100, 16000], "scale_factor": 1e-4}) for name, values in bands.items()]
-            qa = [Field("state_1km_1", state, 65535, {"long_name": "1km Reflectance Data State QA",
-                                                       "units": "bit field", "valid_range": [0, 57343]})]
+            refl = [
+                Field(
+                    name,
+                    values.reshape(shape),
+                    SURF_REFL_FILL,
+                    {
+                        "long_name": f"500m Surface Reflectance Band {name[10]}",
+                        "units": "reflectance",
+                        "valid_range": [-100, 16000],
+                        "scale_factor": 1e-4,
+                    },
+                )
+                for name, values in bands.items()
+            ]
+            qa = [
+                Field(
+                    "state_1km_1",
+                    state,
+                    65535,
+                    {"long_name": "1km Reflectance Data State QA", "units": "bit field", "valid_range": [0, 57343]},
+                )
+            ]
             name = f"MOD09GA.A{day:%Y%j}.{fine.tile}.{VERSION}.{day + pd.Timedelta(days=2):%Y%j}031500"
             path = dir / "modis" / "MOD09GA" / f"{name}_{region.spec.name}.hdf"
             with atomic_path(path) as tmp:
-                write_hdfeos(tmp, [("MODIS_Grid_1km_2D", coarse, qa), ("MODIS_Grid_500m_2D", fine, refl)],
-                             core_metadata("MOD09GA", f"{name}.hdf", day, day, fine.tile, "Terra"))
-            entries.append(index_entry(SOURCES["MOD09GA"], path, dir, region.spec.name, "MOD09GA", day,
-                                       day + pd.Timedelta(hours=23, minutes=59, seconds=59)))
+                write_hdfeos(
+                    tmp,
+                    [("MODIS_Grid_1km_2D", coarse, qa), ("MODIS_Grid_500m_2D", fine, refl)],
+                    core_metadata("MOD09GA", f"{name}.hdf", day, day, fine.tile, "Terra"),
+                )
+            entries.append(
+                index_entry(
+                    SOURCES["MOD09GA"],
+                    path,
+                    dir,
+                    region.spec.name,
+                    "MOD09GA",
+                    day,
+                    day + pd.Timedelta(hours=23, minutes=59, seconds=59),
+                )
+            )
     return entries

@@ -45,8 +45,12 @@ class Orbit:
 
     def seconds(self, times: np.ndarray | pd.Timestamp | str) -> np.ndarray:
         """Seconds since the epoch of datetime-like values."""
-        delta = np.asarray(pd.to_datetime(times).to_numpy() if not isinstance(times, np.ndarray) else times,
-                           dtype="datetime64[ns]") - self.epoch
+        delta = (
+            np.asarray(
+                pd.to_datetime(times).to_numpy() if not isinstance(times, np.ndarray) else times, dtype="datetime64[ns]"
+            )
+            - self.epoch
+        )
         return np.asarray(delta).astype("timedelta64[ns]").astype(np.int64) / 1e9
 
     def datetimes(self, t: np.ndarray | float) -> np.ndarray:
@@ -77,8 +81,13 @@ def geodetic_to_ecef(lon: np.ndarray, lat: np.ndarray, height: np.ndarray) -> np
     height = np.asarray(height, float)
     n = WGS84_A / np.sqrt(1 - WGS84_E2 * np.sin(lat) ** 2)
     return np.stack(
-        [(n + height) * np.cos(lat) * np.cos(lon), (n + height) * np.cos(lat) * np.sin(lon),
-         (n * (1 - WGS84_E2) + height) * np.sin(lat)], axis=-1)
+        [
+            (n + height) * np.cos(lat) * np.cos(lon),
+            (n + height) * np.cos(lat) * np.sin(lon),
+            (n * (1 - WGS84_E2) + height) * np.sin(lat),
+        ],
+        axis=-1,
+    )
 
 
 def ecef_to_geodetic(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -117,7 +126,9 @@ def _circular_state(s: np.ndarray, u0: float, node0: float) -> tuple[np.ndarray,
     return pos, dpos_du * n - dpos_dnode * OMEGA_EARTH
 
 
-def _look_geometry(sat: np.ndarray, vel: np.ndarray, target: np.ndarray, lon: float, lat: float) -> tuple[float, float, float]:
+def _look_geometry(
+    sat: np.ndarray, vel: np.ndarray, target: np.ndarray, lon: float, lat: float
+) -> tuple[float, float, float]:
     """Doppler cosine, incidence angle (deg) and right-side indicator of a target seen from a state."""
     look = target - sat
     doppler = float(look @ vel) / (np.linalg.norm(look) * np.linalg.norm(vel))
@@ -144,7 +155,7 @@ def pass_orbit(
     half_span_s: float = 150.0,
     step_s: float = 10.0,
 ) -> Orbit:
-    """State vectors around the pass that sees (lon, lat, height) at zero Doppler and the given incidence, right-looking."""
+    """State vectors around the pass that sees (lon, lat, height) at zero Doppler and the incidence, right-looking."""
     direction = direction.upper()
     epoch = np.datetime64(pass_time(lon, date, direction).to_datetime64(), "ns")
     target = geodetic_to_ecef(lon, lat, height)
@@ -178,8 +189,9 @@ def pass_orbit(
     return Orbit(epoch, t, pos, v, anx)
 
 
-def zero_doppler(orbit: Orbit, xyz: np.ndarray, t0: np.ndarray | float | None = None,
-                 iterations: int = 6) -> tuple[np.ndarray, np.ndarray]:
+def zero_doppler(
+    orbit: Orbit, xyz: np.ndarray, t0: np.ndarray | float | None = None, iterations: int = 6
+) -> tuple[np.ndarray, np.ndarray]:
     """Zero-Doppler time (s since epoch) and slant range (m) of ECEF ground points (..., 3), by Newton."""
     xyz = np.asarray(xyz, float)
     t = np.full(xyz.shape[:-1], float(np.mean(orbit.time)) if t0 is None else 0.0) + (0.0 if t0 is None else t0)
@@ -204,7 +216,7 @@ def ground_point(
     lat0: np.ndarray | float,
     iterations: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Longitude, latitude (deg) at a height seen at zero Doppler at time t and slant range (Newton from a right-side guess)."""
+    """Longitude, latitude (deg) at a height seen at zero Doppler at time t and slant range (Newton, right guess)."""
     t, slant_range = np.broadcast_arrays(np.asarray(t, float), np.asarray(slant_range, float))
     height = np.broadcast_to(np.asarray(height, float), t.shape)
     lon = np.broadcast_to(np.radians(np.asarray(lon0, float)), t.shape).copy()
@@ -216,7 +228,9 @@ def ground_point(
         w = np.sqrt(1 - WGS84_E2 * sl**2)
         nrad = WGS84_A / w
         mrad = WGS84_A * (1 - WGS84_E2) / w**3
-        p = np.stack([(nrad + height) * cl * co, (nrad + height) * cl * so, (nrad * (1 - WGS84_E2) + height) * sl], axis=-1)
+        p = np.stack(
+            [(nrad + height) * cl * co, (nrad + height) * cl * so, (nrad * (1 - WGS84_E2) + height) * sl], axis=-1
+        )
         dp_dlat = (mrad + height)[..., None] * np.stack([-sl * co, -sl * so, cl], axis=-1)
         dp_dlon = ((nrad + height) * cl)[..., None] * np.stack([-so, co, np.zeros_like(co)], axis=-1)
         d = p - pos
@@ -234,7 +248,9 @@ def ground_point(
     return np.degrees(lon), np.degrees(lat)
 
 
-def incidence_angle(orbit: Orbit, t: np.ndarray, lon: np.ndarray, lat: np.ndarray, height: np.ndarray | float) -> np.ndarray:
+def incidence_angle(
+    orbit: Orbit, t: np.ndarray, lon: np.ndarray, lat: np.ndarray, height: np.ndarray | float
+) -> np.ndarray:
     """Ellipsoid incidence angle (deg) at ground points seen from the satellite at times t."""
     p = geodetic_to_ecef(lon, lat, height)
     pos, _ = orbit.interpolate(t)

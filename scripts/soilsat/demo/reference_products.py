@@ -85,13 +85,22 @@ def cell_means(fields: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
 def _entry(source: str, path: Path, root: Path, region: str, product_type: str, day: pd.Timestamp) -> dict:
     """An archive index entry of a written file."""
     data = path.read_bytes()
-    return {"source": source, "name": path.name, "path": path.relative_to(root).as_posix(), "region": region,
-            "size": len(data), "md5": hashlib.md5(data).hexdigest(), "product_type": product_type,
-            "sensing_start": f"{day:%Y-%m-%d}T00:00:00Z", "sensing_stop": f"{day:%Y-%m-%d}T23:59:59Z"}
+    return {
+        "source": source,
+        "name": path.name,
+        "path": path.relative_to(root).as_posix(),
+        "region": region,
+        "size": len(data),
+        "md5": hashlib.md5(data).hexdigest(),
+        "product_type": product_type,
+        "sensing_start": f"{day:%Y-%m-%d}T00:00:00Z",
+        "sensing_stop": f"{day:%Y-%m-%d}T23:59:59Z",
+    }
 
 
-def csm_fields(region: RegionWorld, pass_days: pd.DatetimeIndex, labels: np.ndarray, n: int,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def csm_fields(
+    region: RegionWorld, pass_days: pd.DatetimeIndex, labels: np.ndarray, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw ssm (pass day, cell), raw ssm_noise (cell) and a per-cell flag code (0 where values exist)."""
     truth = region.truth
     days = pd.DatetimeIndex(truth["time"].values)
@@ -103,8 +112,12 @@ def csm_fields(region: RegionWorld, pass_days: pd.DatetimeIndex, labels: np.ndar
     count = pixels_per_parcel.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         cover = (truth["parcel_fcover"].values[where] @ pixels_per_parcel.T) / count
-    sigma = (rng.uniform(*CSM_DRY_DB, n) + CSM_SENSITIVITY_DB * theta + CSM_VEGETATION_DB * cover
-             + rng.normal(0.0, CSM_NOISE_DB, theta.shape))
+    sigma = (
+        rng.uniform(*CSM_DRY_DB, n)
+        + CSM_SENSITIVITY_DB * theta
+        + CSM_VEGETATION_DB * cover
+        + rng.normal(0.0, CSM_NOISE_DB, theta.shape)
+    )
     sigma = np.where(np.isfinite(sigma), sigma, 0.0)  # cells without pixels; flagged no-data below
     dry, wet = np.percentile(sigma, CSM_REFERENCE_PERCENTILES, axis=0) if len(where) else (np.zeros(n),) * 2
     spread = np.maximum(wet - dry, CSM_NOISE_DB)
@@ -120,8 +133,17 @@ def csm_fields(region: RegionWorld, pass_days: pd.DatetimeIndex, labels: np.ndar
     return raw_ssm, raw_noise, flag
 
 
-def write_cgls_file(path: Path, day: pd.Timestamp, lat: np.ndarray, lon: np.ndarray, ssm: np.ndarray,
-                    noise: np.ndarray, version: str, history: str, baseline: str) -> None:
+def write_cgls_file(
+    path: Path,
+    day: pd.Timestamp,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    ssm: np.ndarray,
+    noise: np.ndarray,
+    version: str,
+    history: str,
+    baseline: str,
+) -> None:
     """One daily CGLS SSM 1 km file of raw (lat, lon) uint8 fields, in the distribution's layout."""
     with atomic_path(path) as tmp, netCDF4.Dataset(tmp, "w", format="NETCDF4") as nc:
         nc.setncatts(cgls_ssm.global_attributes(day, CSM_TILE, version, history, baseline))
@@ -138,8 +160,14 @@ def write_cgls_file(path: Path, day: pd.Timestamp, lat: np.ndarray, lon: np.ndar
         crs = nc.createVariable("crs", "S1", ("string1",), contiguous=True)
         crs.setncatts(cgls_ssm.CRS_ATTRIBUTES)
         for name, values in (("ssm", ssm), ("ssm_noise", noise)):
-            var = nc.createVariable(name, "u1", ("time", "lat", "lon"), fill_value=np.uint8(cgls_ssm.FILL),
-                                    chunksizes=(1, lat.size, lon.size), **packing)
+            var = nc.createVariable(
+                name,
+                "u1",
+                ("time", "lat", "lon"),
+                fill_value=np.uint8(cgls_ssm.FILL),
+                chunksizes=(1, lat.size, lon.size),
+                **packing,
+            )
             var.set_auto_maskandscale(False)  # the values are raw counts already
             var.setncatts(cgls_ssm.DATA_ATTRIBUTES[name])
             var[0:1] = values.reshape(1, lat.size, lon.size)
@@ -153,13 +181,16 @@ def write_csm(world: list[RegionWorld], passes: pd.DataFrame, dir: Path, version
     for index, region in enumerate(world):
         name = region.spec.name
         days = pd.DatetimeIndex(region.truth["time"].values)
-        pass_days = pd.DatetimeIndex(sorted(set(pd.to_datetime(passes.loc[passes["region"] == name, "date"])
-                                                .dt.normalize()) & set(days)))
+        pass_days = pd.DatetimeIndex(
+            sorted(set(pd.to_datetime(passes.loc[passes["region"] == name, "date"]).dt.normalize()) & set(days))
+        )
         labels, lat, lon = cell_layout(region, CGLS_LATTICE)
         n = lat.size * lon.size
         raw_ssm, raw_noise, flag = csm_fields(region, pass_days, labels, n, np.random.default_rng([seed, index, 112]))
-        history = (f"soilsat demo world: change detection on simulated Sentinel-1 backscatter of the demo truth, "
-                   f"{days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}")
+        history = (
+            f"soilsat demo world: change detection on simulated Sentinel-1 backscatter of the demo truth, "
+            f"{days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}"
+        )
         baseline = f"{days[0].year} - {days[-1].year}"
         for day in days:
             ssm = np.full(n, cgls_ssm.FILL, dtype=np.uint8)
@@ -183,8 +214,9 @@ def ecv_fields(region: RegionWorld, labels: np.ndarray, n: int, rng: np.random.G
     sm = np.clip(smooth + ECV_BIAS + rng.normal(0.0, ECV_NOISE_SD, theta.shape), 0.0, 1.0)
     frozen = (truth["tmean"].values < 0.0)[:, None] & np.ones(n, dtype=bool)
     gaps = (rng.random(theta.shape) < ECV_GAP_PROBABILITY) & ~frozen
-    flag = np.select([~np.isfinite(theta), frozen, gaps], [esacci_sm.FLAG_NO_DATA, ECV_FLAG_FROZEN,
-                                                           ECV_FLAG_NO_CONVERGENCE], 0).astype(np.int8)
+    flag = np.select(
+        [~np.isfinite(theta), frozen, gaps], [esacci_sm.FLAG_NO_DATA, ECV_FLAG_FROZEN, ECV_FLAG_NO_CONVERGENCE], 0
+    ).astype(np.int8)
     valid = flag == 0
     day_number = ((days - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy()[:, None]
     observed = day_number + rng.uniform(0.2, 0.45, theta.shape)
@@ -192,15 +224,17 @@ def ecv_fields(region: RegionWorld, labels: np.ndarray, n: int, rng: np.random.G
         "t0": np.where(valid, observed, esacci_sm.FILL),
         "sm": np.where(valid, sm, esacci_sm.FILL).astype(np.float32),
         "sm_uncertainty": np.where(valid, ECV_NOISE_SD, esacci_sm.FILL).astype(np.float32),
-        "dnflag": np.where(valid, ECV_DAY_NIGHT, 0).astype(np.int8), "flag": flag,
+        "dnflag": np.where(valid, ECV_DAY_NIGHT, 0).astype(np.int8),
+        "flag": flag,
         "freqbandID": np.where(valid, ECV_FREQUENCY_BANDS, 0).astype(np.int16),
         "mode": np.where(valid, ECV_MODE, 0).astype(np.int8),
         "sensor": np.where(valid, ECV_SENSOR, 0).astype(np.int16),
     }
 
 
-def write_esacci_file(path: Path, day: pd.Timestamp, lat: np.ndarray, lon: np.ndarray, fields: dict[str, np.ndarray],
-                      attrs: dict) -> None:
+def write_esacci_file(
+    path: Path, day: pd.Timestamp, lat: np.ndarray, lon: np.ndarray, fields: dict[str, np.ndarray], attrs: dict
+) -> None:
     """One daily ESA CCI SM COMBINED file of raw (lat, lon) fields, in the distribution's layout."""
     day_number = (pd.Timestamp(day) - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
     with atomic_path(path) as tmp, netCDF4.Dataset(tmp, "w", format="NETCDF4_CLASSIC") as nc:
@@ -213,8 +247,9 @@ def write_esacci_file(path: Path, day: pd.Timestamp, lat: np.ndarray, lon: np.nd
             var.setncatts(esacci_sm.COORDINATE_ATTRIBUTES[name])
             var[:] = values
         for name, (dtype, fill, var_attrs) in esacci_sm.LAYOUT.items():
-            var = nc.createVariable(name, dtype, ("time", "lat", "lon"), fill_value=fill,
-                                    chunksizes=(1, lat.size, lon.size), **packing)
+            var = nc.createVariable(
+                name, dtype, ("time", "lat", "lon"), fill_value=fill, chunksizes=(1, lat.size, lon.size), **packing
+            )
             extra = {"valid_range": np.array([day_number - 0.5, day_number + 0.5])} if name == "t0" else {}
             var.set_auto_maskandscale(False)
             var.setncatts(var_attrs | extra | {"_CoordinateAxes": "time lat lon"})
@@ -233,10 +268,17 @@ def write_ecv_sm(world: list[RegionWorld], dir: Path, version: str, seed: int) -
         history = f"soilsat demo world: ESA CCI SM COMBINED-like values from the demo truth (version {version})"
         for k, day in enumerate(days):
             file_name = esacci_sm.file_name(day, version)
-            attrs = esacci_sm.global_attributes(day, version, history, str(uuid.uuid5(uuid.NAMESPACE_URL, file_name)),
-                                                days[0], days[-1])
+            attrs = esacci_sm.global_attributes(
+                day, version, history, str(uuid.uuid5(uuid.NAMESPACE_URL, file_name)), days[0], days[-1]
+            )
             path = dir / "ecv_sm" / f"{Path(file_name).stem}_{name}.nc"
-            write_esacci_file(path, day, lat.astype(np.float32), lon.astype(np.float32),
-                              {key: values[k] for key, values in fields.items()}, attrs)
+            write_esacci_file(
+                path,
+                day,
+                lat.astype(np.float32),
+                lon.astype(np.float32),
+                {key: values[k] for key, values in fields.items()},
+                attrs,
+            )
             entries.append(_entry("ecv_sm", path, dir, name, "ESACCI-L3S-SSMV-COMBINED", day))
     return entries

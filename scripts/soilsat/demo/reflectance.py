@@ -15,29 +15,67 @@ import dataclasses
 import numpy as np
 import pandas as pd
 from scipy import ndimage
+
 from soilsat.optical.indices import normalized_difference
 
 # The 13 MSI bands, in ESA's band_id order (0..12).
-BANDS: tuple[str, ...] = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A",
-                          "B09", "B10", "B11", "B12")
+BANDS: tuple[str, ...] = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
 BAND_INDEX = {b: i for i, b in enumerate(BANDS)}
 # Native resolution (m) of each band.
-RESOLUTION = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20,
-              "B08": 10, "B8A": 20, "B09": 60, "B10": 60, "B11": 20, "B12": 20}
+RESOLUTION = {
+    "B01": 60,
+    "B02": 10,
+    "B03": 10,
+    "B04": 10,
+    "B05": 20,
+    "B06": 20,
+    "B07": 20,
+    "B08": 10,
+    "B8A": 20,
+    "B09": 60,
+    "B10": 60,
+    "B11": 20,
+    "B12": 20,
+}
 # Central wavelength and bandwidth (nm) of Sentinel-2A's bands.
-WAVELENGTH = {"B01": (442.7, 21), "B02": (492.4, 66), "B03": (559.8, 36), "B04": (664.6, 31),
-              "B05": (704.1, 15), "B06": (740.5, 15), "B07": (782.8, 20), "B08": (832.8, 106),
-              "B8A": (864.7, 21), "B09": (945.1, 20), "B10": (1373.5, 31), "B11": (1613.7, 91),
-              "B12": (2202.4, 175)}
+WAVELENGTH = {
+    "B01": (442.7, 21),
+    "B02": (492.4, 66),
+    "B03": (559.8, 36),
+    "B04": (664.6, 31),
+    "B05": (704.1, 15),
+    "B06": (740.5, 15),
+    "B07": (782.8, 20),
+    "B08": (832.8, 106),
+    "B8A": (864.7, 21),
+    "B09": (945.1, 20),
+    "B10": (1373.5, 31),
+    "B11": (1613.7, 91),
+    "B12": (2202.4, 175),
+}
 # Exo-atmospheric solar irradiance (W m-2 um-1) per band, as in the L1C metadata.
-SOLAR_IRRADIANCE = {"B01": 1884.69, "B02": 1959.66, "B03": 1823.24, "B04": 1512.06,
-                    "B05": 1424.64, "B06": 1287.61, "B07": 1162.08, "B08": 1041.63,
-                    "B8A": 955.32, "B09": 812.92, "B10": 367.15, "B11": 245.59, "B12": 85.25}
+SOLAR_IRRADIANCE = {
+    "B01": 1884.69,
+    "B02": 1959.66,
+    "B03": 1823.24,
+    "B04": 1512.06,
+    "B05": 1424.64,
+    "B06": 1287.61,
+    "B07": 1162.08,
+    "B08": 1041.63,
+    "B8A": 955.32,
+    "B09": 812.92,
+    "B10": 367.15,
+    "B11": 245.59,
+    "B12": 85.25,
+}
 
 # Endmember spectra (reflectance, BOA), in BANDS order.
 DRY_SOIL = np.array([0.09, 0.11, 0.15, 0.21, 0.235, 0.25, 0.26, 0.265, 0.27, 0.275, 0.0, 0.33, 0.32], dtype=np.float32)
 VEGETATION = np.array([0.03, 0.035, 0.08, 0.04, 0.12, 0.32, 0.42, 0.46, 0.47, 0.45, 0.0, 0.22, 0.10], dtype=np.float32)
-WATER = np.array([0.06, 0.055, 0.045, 0.03, 0.02, 0.012, 0.01, 0.008, 0.007, 0.005, 0.0, 0.003, 0.002], dtype=np.float32)
+WATER = np.array(
+    [0.06, 0.055, 0.045, 0.03, 0.02, 0.012, 0.01, 0.008, 0.007, 0.005, 0.0, 0.003, 0.002], dtype=np.float32
+)
 SNOW = np.array([0.92, 0.93, 0.92, 0.90, 0.88, 0.86, 0.84, 0.82, 0.80, 0.70, 0.0, 0.10, 0.06], dtype=np.float32)
 CLOUD = np.array([0.62, 0.64, 0.65, 0.66, 0.66, 0.66, 0.65, 0.65, 0.64, 0.55, 0.30, 0.48, 0.38], dtype=np.float32)
 # Soil darkening per unit volumetric moisture: exp(-k * sm); strongest in the SWIR.
@@ -48,7 +86,9 @@ CLAY_B12 = 0.0018
 SOC_DARKENING = 0.004
 # Atmosphere: path reflectance and total transmission per band (a clear, rural atmosphere).
 PATH = np.array([0.10, 0.08, 0.05, 0.03, 0.025, 0.02, 0.018, 0.015, 0.014, 0.01, 0.002, 0.004, 0.002], dtype=np.float32)
-TRANSMISSION = np.array([0.80, 0.84, 0.88, 0.91, 0.92, 0.93, 0.94, 0.95, 0.95, 0.60, 0.05, 0.96, 0.95], dtype=np.float32)
+TRANSMISSION = np.array(
+    [0.80, 0.84, 0.88, 0.91, 0.92, 0.93, 0.94, 0.95, 0.95, 0.60, 0.05, 0.96, 0.95], dtype=np.float32
+)
 # Fraction of the surface signal left in a cloud shadow (diffuse light only).
 SHADOW_FACTOR = 0.35
 
@@ -159,9 +199,16 @@ def make_scene(
         toa[i] = clear * (PATH[i] + TRANSMISSION[i] * ground) + alpha * CLOUD[i]
     boa[BAND_INDEX["B10"]] = 0.0
     snow_prob = np.where(snow & ~cloud, 100, 0).astype(np.uint8)
-    return Scene(boa=boa, toa=toa, surface=surface,
-                 cloud=cloud, cloud_probability=prob, shadow=shadow, snow=snow & ~cloud,
-                 snow_probability=snow_prob)
+    return Scene(
+        boa=boa,
+        toa=toa,
+        surface=surface,
+        cloud=cloud,
+        cloud_probability=prob,
+        shadow=shadow,
+        snow=snow & ~cloud,
+        snow_probability=snow_prob,
+    )
 
 
 def truth_indices(surface: np.ndarray) -> dict[str, np.ndarray]:

@@ -22,8 +22,15 @@ from soilsat.io import write_cog
 log = logging.getLogger(__name__)
 
 
-def write_product(region: RegionWorld, g: PassGeometry, row: pd.Series, index: int, spec: WorldSpec,
-                  archive_dir: Path, truth_dir: Path) -> dict:
+def write_product(
+    region: RegionWorld,
+    g: PassGeometry,
+    row: pd.Series,
+    index: int,
+    spec: WorldSpec,
+    archive_dir: Path,
+    truth_dir: Path,
+) -> dict:
     """Write one SAFE zip and its truth COG; return its catalogue record."""
     day = pd.Timestamp(row["date"]).normalize()
     info = product_info(g, day, int(row["relative_orbit"]), index)
@@ -35,10 +42,13 @@ def write_product(region: RegionWorld, g: PassGeometry, row: pd.Series, index: i
     write_zip(zip_path, name, product_files(info, dn), day)
     data = zip_path.read_bytes()
 
-    write_cog(Path(truth_dir) / "sentinel1" / f"{name}_{region.spec.name}.tif",
-              np.stack([truth["VV"], truth["VH"], g.grid_incidence.astype(np.float32)]), region.grid,
-              ["sigma0_VV", "sigma0_VH", "incidence_angle"],
-              tags={"product": name, "date": day.date().isoformat(), "orbit_direction": g.direction})
+    write_cog(
+        Path(truth_dir) / "sentinel1" / f"{name}_{region.spec.name}.tif",
+        np.stack([truth["VV"], truth["VH"], g.grid_incidence.astype(np.float32)]),
+        region.grid,
+        ["sigma0_VV", "sigma0_VH", "incidence_angle"],
+        tags={"product": name, "date": day.date().isoformat(), "orbit_direction": g.direction},
+    )
 
     corners = footprint_corners(g)
     wkt = "POLYGON((" + ",".join(f"{lon:.6f} {lat:.6f}" for lon, lat in corners + corners[:1]) + "))"
@@ -70,12 +80,14 @@ def _one_product(job: tuple[int, dict]) -> dict:
     ctx = _JOB_CONTEXT
     region = ctx["regions"][row["region"]]
     geometry = ctx["geometries"][(row["region"], row["direction"])]
-    return write_product(region, geometry, pd.Series(row), index, ctx["spec"], Path(ctx["archive_dir"]),
-                         Path(ctx["truth_dir"]))
+    return write_product(
+        region, geometry, pd.Series(row), index, ctx["spec"], Path(ctx["archive_dir"]), Path(ctx["truth_dir"])
+    )
 
 
-def write_products(world: list[RegionWorld], spec: WorldSpec, archive_dir: Path, truth_dir: Path,
-                   workers: int | None = None) -> list[dict]:
+def write_products(
+    world: list[RegionWorld], spec: WorldSpec, archive_dir: Path, truth_dir: Path, workers: int | None = None
+) -> list[dict]:
     """Write every scheduled Sentinel-1 product of the demo world; return one catalogue record each.
 
     `workers` processes (default: up to 2 of the CPUs this process may use) share the products; each
@@ -91,8 +103,9 @@ def write_products(world: list[RegionWorld], spec: WorldSpec, archive_dir: Path,
         if key not in geometries:
             geometries[key] = build_geometry(regions[row["region"]], row["direction"], pd.Timestamp(row["date"]))
     jobs = [(int(index), row) for index, row in zip(schedule.index, schedule.to_dict("records"))]
-    _JOB_CONTEXT.update(regions=regions, geometries=geometries, spec=spec, archive_dir=str(archive_dir),
-                        truth_dir=str(truth_dir))
+    _JOB_CONTEXT.update(
+        regions=regions, geometries=geometries, spec=spec, archive_dir=str(archive_dir), truth_dir=str(truth_dir)
+    )
     records = []
     try:
         if workers > 1 and len(jobs) > 1:

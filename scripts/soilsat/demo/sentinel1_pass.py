@@ -122,8 +122,9 @@ def _dem_sampler(grid: StudyGrid, dem: np.ndarray) -> Callable[[np.ndarray, np.n
     return sample
 
 
-def _ground_range_curve(orbit: orb.Orbit, t: float, ranges: np.ndarray, height: float,
-                        lon0: float, lat0: float) -> np.ndarray:
+def _ground_range_curve(
+    orbit: orb.Orbit, t: float, ranges: np.ndarray, height: float, lon0: float, lat0: float
+) -> np.ndarray:
     """Ground range (m, along the ellipsoid at a height) of slant ranges at one azimuth time, from the first."""
     lon, lat = orb.ground_point(orbit, np.full(ranges.shape, t), ranges, height, lon0, lat0, iterations=10)
     p = orb.geodetic_to_ecef(lon, lat, height)
@@ -131,8 +132,9 @@ def _ground_range_curve(orbit: orb.Orbit, t: float, ranges: np.ndarray, height: 
     return np.concatenate([[0.0], np.cumsum(step)])
 
 
-def _bilinear_lut(lines: np.ndarray, pixels: np.ndarray, values: np.ndarray, n_lines: int,
-                  n_samples: int) -> np.ndarray:
+def _bilinear_lut(
+    lines: np.ndarray, pixels: np.ndarray, values: np.ndarray, n_lines: int, n_samples: int
+) -> np.ndarray:
     """A (line, pixel) LUT given on a rectilinear grid, interpolated bilinearly to every pixel."""
     along = np.stack([np.interp(np.arange(n_samples), pixels, v) for v in values])
     line_index = np.arange(n_lines)
@@ -206,8 +208,9 @@ def build_geometry(region: RegionWorld, direction: str, reference_date: pd.Times
         clon, clat = orb.ground_point(orbit, ct, cr, hh, lon_c, lat_c, iterations=10)
         _, crow, ccol = sample_dem(clon, clat)
         cinc = orb.incidence_angle(orbit, ct, clon, clat, hh)
-        at_height.append([_bilinear_lut(coarse_lines, coarse_pixels, v, n_lines, n_samples)
-                          for v in (clon, clat, crow, ccol, cinc)])
+        at_height.append(
+            [_bilinear_lut(coarse_lines, coarse_pixels, v, n_lines, n_samples) for v in (clon, clat, crow, ccol, cinc)]
+        )
     base = at_height[0]
     slope = [(b - a) / HEIGHT_STEP for a, b in zip(at_height[0], at_height[1])]
     h = np.full(slant.shape, terrain_height)
@@ -238,8 +241,9 @@ def build_geometry(region: RegionWorld, direction: str, reference_date: pd.Times
     incidence[np.ix_(g_lines, g_pixels)] = orb.incidence_angle(orbit, gt, glon, glat, gh)
     inside = (row >= -0.5) & (row <= grid.height - 0.5) & (col >= -0.5) & (col <= grid.width - 0.5)
     landcover = region.truth["landcover"].values
-    nearest = landcover[np.clip(np.rint(row).astype(int), 0, grid.height - 1),
-                        np.clip(np.rint(col).astype(int), 0, grid.width - 1)]
+    nearest = landcover[
+        np.clip(np.rint(row).astype(int), 0, grid.height - 1), np.clip(np.rint(col).astype(int), 0, grid.width - 1)
+    ]
     water = inside & (nearest == 512)
 
     # Calibration and noise LUTs on a (line, pixel) grid; incidence on the ellipsoid at the terrain height.
@@ -256,8 +260,9 @@ def build_geometry(region: RegionWorld, direction: str, reference_date: pd.Times
     ground_abs = (lut_pixels * PIXEL_SPACING + g_near)[None, :]
     noise_range_lut = {}
     for pol in POLARISATIONS:
-        nesz_db = (NESZ_DB[pol] + 1.2 * np.cos(2 * np.pi * ground_abs / 45.0e3)
-                   + 0.002 * lut_lines[:, None] / max(n_lines, 1))
+        nesz_db = (
+            NESZ_DB[pol] + 1.2 * np.cos(2 * np.pi * ground_abs / 45.0e3) + 0.002 * lut_lines[:, None] / max(n_lines, 1)
+        )
         noise_range_lut[pol] = sigma_lut**2 * 10 ** (nesz_db / 10)
     noise_az_lines = np.unique(np.concatenate([np.arange(0, n_lines, NOISE_AZIMUTH_LINE_STEP), [n_lines - 1]]))
     burst_angle = 2 * np.pi * (t_lines[noise_az_lines] - orbit.ascending_node_time) / BURST_CYCLE_S
@@ -265,8 +270,10 @@ def build_geometry(region: RegionWorld, direction: str, reference_date: pd.Times
 
     a_sigma2 = _bilinear_lut(lut_lines, lut_pixels, sigma_lut, n_lines, n_samples) ** 2
     az = np.interp(np.arange(n_lines), noise_az_lines, noise_az_lut)[:, None]
-    noise_power = {pol: _bilinear_lut(lut_lines, lut_pixels, noise_range_lut[pol], n_lines, n_samples) * az
-                   for pol in POLARISATIONS}
+    noise_power = {
+        pol: _bilinear_lut(lut_lines, lut_pixels, noise_range_lut[pol], n_lines, n_samples) * az
+        for pol in POLARISATIONS
+    }
 
     # Incidence on the study grid, for the truth rasters.
     glon_grid, glat_grid = grid.lonlat()
@@ -281,19 +288,45 @@ def build_geometry(region: RegionWorld, direction: str, reference_date: pd.Times
     heading = math.degrees(math.atan2(float(vel @ east), float(vel @ north)))
 
     return PassGeometry(
-        region=region.spec.name, direction=direction, reference_date=pd.Timestamp(reference_date),
-        orbit=orbit, t_first=t_first, dt=dt, n_lines=n_lines, n_samples=n_samples, range_near=range_near,
-        terrain_height=terrain_height, conversion_times=conversion_times, srgr=srgr, grsr=grsr,
-        lon=lon, lat=lat, height=h, incidence=incidence, row=row, col=col, inside=inside, water=water,
-        lut_lines=lut_lines, lut_pixels=lut_pixels, sigma_lut=sigma_lut, beta_lut=beta_lut,
-        gamma_lut=gamma_lut, noise_range_lut=noise_range_lut, noise_az_lines=noise_az_lines,
-        noise_az_lut=noise_az_lut, a_sigma2=a_sigma2, noise_power=noise_power,
-        grid_incidence=grid_incidence, heading=heading,
+        region=region.spec.name,
+        direction=direction,
+        reference_date=pd.Timestamp(reference_date),
+        orbit=orbit,
+        t_first=t_first,
+        dt=dt,
+        n_lines=n_lines,
+        n_samples=n_samples,
+        range_near=range_near,
+        terrain_height=terrain_height,
+        conversion_times=conversion_times,
+        srgr=srgr,
+        grsr=grsr,
+        lon=lon,
+        lat=lat,
+        height=h,
+        incidence=incidence,
+        row=row,
+        col=col,
+        inside=inside,
+        water=water,
+        lut_lines=lut_lines,
+        lut_pixels=lut_pixels,
+        sigma_lut=sigma_lut,
+        beta_lut=beta_lut,
+        gamma_lut=gamma_lut,
+        noise_range_lut=noise_range_lut,
+        noise_az_lines=noise_az_lines,
+        noise_az_lut=noise_az_lut,
+        a_sigma2=a_sigma2,
+        noise_power=noise_power,
+        grid_incidence=grid_incidence,
+        heading=heading,
     )
 
 
-def slant_range_of(conversion_times: np.ndarray, grsr: np.ndarray, t: np.ndarray,
-                   ground_range: np.ndarray) -> np.ndarray:
+def slant_range_of(
+    conversion_times: np.ndarray, grsr: np.ndarray, t: np.ndarray, ground_range: np.ndarray
+) -> np.ndarray:
     """Slant range (m) of ground ranges at times t: GRSR polynomials interpolated linearly in azimuth time."""
     per_entry = np.stack([_poly_eval(c, ground_range) for c in grsr])  # (entry, pixel)
     k = np.clip(np.searchsorted(conversion_times, t, side="right") - 1, 0, len(conversion_times) - 2)
@@ -313,12 +346,20 @@ def truth_sigma0(region: RegionWorld, day: pd.Timestamp, incidence: np.ndarray) 
     sm = region.soil_moisture(day)
     fc = region.fcover(day)
     water = region.truth["landcover"].values == 512
-    return {pol: np.where(water, water_sigma0(pol), water_cloud(sm, fc, incidence, pol)).astype(np.float32)
-            for pol in POLARISATIONS}
+    return {
+        pol: np.where(water, water_sigma0(pol), water_cloud(sm, fc, incidence, pol)).astype(np.float32)
+        for pol in POLARISATIONS
+    }
 
 
-def form_image(g: PassGeometry, region: RegionWorld, day: pd.Timestamp, truth: dict[str, np.ndarray],
-               rng: np.random.Generator, looks: float) -> dict[str, np.ndarray]:
+def form_image(
+    g: PassGeometry,
+    region: RegionWorld,
+    day: pd.Timestamp,
+    truth: dict[str, np.ndarray],
+    rng: np.random.Generator,
+    looks: float,
+) -> dict[str, np.ndarray]:
     """uint16 DN of both polarisations: water-cloud sigma0 of the truth at each pixel, speckled, noisy, calibrated."""
     coords = [g.row.ravel(), g.col.ravel()]
     sm = ndimage.map_coordinates(region.soil_moisture(day).astype(np.float64), coords, order=1, mode="nearest")

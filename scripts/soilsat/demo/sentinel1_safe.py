@@ -121,11 +121,21 @@ def product_info(g: PassGeometry, day: pd.Timestamp, relative_orbit: int, index:
     datatake = absolute * 7 + (2 if g.direction == "ASCENDING" else 5)
     stems = {}
     for k, pol in enumerate(POLARISATIONS, start=1):
-        stems[pol] = (f"{PLATFORM.lower()}-iw-grd-{pol.lower()}-{_compact(start).lower()}-{_compact(stop).lower()}"
-                      f"-{absolute:06d}-{datatake:06x}-{k:03d}")
-    return ProductInfo(name=product_name(start, stop, absolute, datatake), stem=stems, index=index, date=day,
-                       orbit=orbit, geometry=g, absolute_orbit=absolute, relative_orbit=relative_orbit,
-                       datatake=datatake)
+        stems[pol] = (
+            f"{PLATFORM.lower()}-iw-grd-{pol.lower()}-{_compact(start).lower()}-{_compact(stop).lower()}"
+            f"-{absolute:06d}-{datatake:06x}-{k:03d}"
+        )
+    return ProductInfo(
+        name=product_name(start, stop, absolute, datatake),
+        stem=stems,
+        index=index,
+        date=day,
+        orbit=orbit,
+        geometry=g,
+        absolute_orbit=absolute,
+        relative_orbit=relative_orbit,
+        datatake=datatake,
+    )
 
 
 def _ads_header(root: etree._Element, p: ProductInfo, pol: str, image_number: int) -> None:
@@ -222,17 +232,30 @@ def annotation_xml(p: ProductInfo, pol: str, image_number: int) -> bytes:
         _el(e, "re", f"{value:.6e}")
         _el(e, "im", f"{0.0:.6e}")
     proc = _el(image, "processingInformation")
-    for tag, value in [("rawDataAnalysisUsed", "true"), ("orbitDataFileUsed", "true"),
-                       ("attitudeDataFileUsed", "false"), ("rxVariationCorrectionApplied", "true"),
-                       ("antennaElevationPatternApplied", "true"), ("antennaAzimuthPatternApplied", "true"),
-                       ("antennaAzimuthElementPatternApplied", "true"), ("dcMethod", "Data Analysis"),
-                       ("dcInputData", "Range Compressed"), ("rangeSpreadingLossCompensationApplied", "true"),
-                       ("srgrConversionApplied", "true"), ("detectionPerformed", "true"),
-                       ("thermalNoiseCorrectionPerformed", "false")]:
+    for tag, value in [
+        ("rawDataAnalysisUsed", "true"),
+        ("orbitDataFileUsed", "true"),
+        ("attitudeDataFileUsed", "false"),
+        ("rxVariationCorrectionApplied", "true"),
+        ("antennaElevationPatternApplied", "true"),
+        ("antennaAzimuthPatternApplied", "true"),
+        ("antennaAzimuthElementPatternApplied", "true"),
+        ("dcMethod", "Data Analysis"),
+        ("dcInputData", "Range Compressed"),
+        ("rangeSpreadingLossCompensationApplied", "true"),
+        ("srgrConversionApplied", "true"),
+        ("detectionPerformed", "true"),
+        ("thermalNoiseCorrectionPerformed", "false"),
+    ]:
         _el(proc, tag, value)
-    for tag, value in [("rfiMitigationPerformed", "Never"), ("rfiMitigationDomain", "TimeAndFrequency"),
-                       ("chirpSource", "Nominal"), ("pgSource", "Extracted"), ("rrfSpectrum", "Extended Tapered"),
-                       ("applicationLutId", "IW_Default")]:
+    for tag, value in [
+        ("rfiMitigationPerformed", "Never"),
+        ("rfiMitigationDomain", "TimeAndFrequency"),
+        ("chirpSource", "Nominal"),
+        ("pgSource", "Extracted"),
+        ("rrfSpectrum", "Extended Tapered"),
+        ("applicationLutId", "IW_Default"),
+    ]:
         _el(proc, tag, value)
     _el(proc, "swathProcParamsList", count=0)
     _el(proc, "inputDimensionsList", count=0)
@@ -255,15 +278,21 @@ def annotation_xml(p: ProductInfo, pol: str, image_number: int) -> bytes:
     geo = _el(root, "geolocationGrid")
     lines, pixels = geolocation_grid_indices(g.n_lines, g.n_samples)
     gpl = _el(geo, "geolocationGridPointList", count=len(lines) * len(pixels))
-    elevation = orb.look_angle(p.orbit, g.line_times()[lines][:, None], g.lon[np.ix_(lines, pixels)],
-                               g.lat[np.ix_(lines, pixels)], g.height[np.ix_(lines, pixels)])
+    elevation = orb.look_angle(
+        p.orbit,
+        g.line_times()[lines][:, None],
+        g.lon[np.ix_(lines, pixels)],
+        g.lat[np.ix_(lines, pixels)],
+        g.height[np.ix_(lines, pixels)],
+    )
     t_lines = g.line_times()
     for a, line in enumerate(lines):
         for b, pixel in enumerate(pixels):
             gp = _el(gpl, "geolocationGridPoint")
             # Slant range of the grid point from the polynomials, as the image was formed.
-            sr = slant_range_of(g.conversion_times, g.grsr, t_lines[line:line + 1],
-                                np.array([pixel * PIXEL_SPACING]))[0, 0]
+            sr = slant_range_of(
+                g.conversion_times, g.grsr, t_lines[line : line + 1], np.array([pixel * PIXEL_SPACING])
+            )[0, 0]
             _el(gp, "azimuthTime", _iso(p.time(t_lines[line])))
             _el(gp, "slantRangeTime", _f(2 * sr / orb.SPEED_OF_LIGHT))
             _el(gp, "line", line)
@@ -351,17 +380,27 @@ def measurement_tiff(dn: np.ndarray, p: ProductInfo, pol: str) -> bytes:
     """A uint16 GeoTIFF of the DN with GCPs (lon, lat, height in EPSG:4326) at the geolocation grid."""
     g = p.geometry
     lines, pixels = geolocation_grid_indices(g.n_lines, g.n_samples)
-    gcps = [GroundControlPoint(row=float(line), col=float(pixel), x=float(g.lon[line, pixel]),
-                               y=float(g.lat[line, pixel]), z=float(g.height[line, pixel]), id=str(i + 1))
-            for i, (line, pixel) in enumerate((a, b) for a in lines for b in pixels)]
+    gcps = [
+        GroundControlPoint(
+            row=float(line),
+            col=float(pixel),
+            x=float(g.lon[line, pixel]),
+            y=float(g.lat[line, pixel]),
+            z=float(g.height[line, pixel]),
+            id=str(i + 1),
+        )
+        for i, (line, pixel) in enumerate((a, b) for a in lines for b in pixels)
+    ]
     with rasterio.MemoryFile() as mem, warnings.catch_warnings():
         # A measurement TIFF is georeferenced by GCPs only, set just after creation.
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
         with mem.open(driver="GTiff", width=g.n_samples, height=g.n_lines, count=1, dtype="uint16") as dst:
             dst.write(dn, 1)
             dst.gcps = (gcps, rasterio.crs.CRS.from_epsg(4326))
-            dst.update_tags(TIFFTAG_IMAGEDESCRIPTION=f"Sentinel-1A IW GRD HR L1 {pol}",
-                            TIFFTAG_SOFTWARE=f"Sentinel-1 IPF {IPF_VERSION}")
+            dst.update_tags(
+                TIFFTAG_IMAGEDESCRIPTION=f"Sentinel-1A IW GRD HR L1 {pol}",
+                TIFFTAG_SOFTWARE=f"Sentinel-1 IPF {IPF_VERSION}",
+            )
         return mem.read()
 
 
@@ -382,35 +421,52 @@ def manifest_xml(p: ProductInfo, files: dict[str, bytes], repids: dict[str, tupl
     for href, (object_id, rep_id, unit_type) in repids.items():
         data = files[href]
         if unit_type == "Metadata Unit":
-            units.append(f'      <xfdu:contentUnit unitType="Metadata Unit" repID="{rep_id}">\n'
-                         f'        <dataObjectPointer dataObjectID="{object_id}"/>\n      </xfdu:contentUnit>')
-            meta_objects.append(f'    <metadataObject ID="{object_id}Annotation" classification="DESCRIPTION" '
-                                f'category="DMD">\n      <dataObjectPointer dataObjectID="{object_id}"/>\n'
-                                '    </metadataObject>')
+            units.append(
+                f'      <xfdu:contentUnit unitType="Metadata Unit" repID="{rep_id}">\n'
+                f'        <dataObjectPointer dataObjectID="{object_id}"/>\n      </xfdu:contentUnit>'
+            )
+            meta_objects.append(
+                f'    <metadataObject ID="{object_id}Annotation" classification="DESCRIPTION" '
+                f'category="DMD">\n      <dataObjectPointer dataObjectID="{object_id}"/>\n'
+                "    </metadataObject>"
+            )
         mime = "application/octet-stream" if href.endswith(".tiff") else "text/xml"
         data_objects.append(
             f'    <dataObject ID="{object_id}" repID="{rep_id}">\n'
             f'      <byteStream mimeType="{mime}" size="{len(data)}">\n'
             f'        <fileLocation locatorType="URL" href="./{href}"/>\n'
             f'        <checksum checksumName="MD5">{hashlib.md5(data).hexdigest()}</checksum>\n'
-            f'      </byteStream>\n    </dataObject>')
+            f"      </byteStream>\n    </dataObject>"
+        )
     for href, (object_id, rep_id, unit_type) in repids.items():
         if unit_type == "Measurement Data Unit":
             dmd = " ".join(f"{prefix}{object_id}Annotation" for prefix in ("product", "noise", "calibration")) + " "
-            units.append(f'      <xfdu:contentUnit unitType="Measurement Data Unit" repID="{rep_id}" dmdID="{dmd}">\n'
-                         f'        <dataObjectPointer dataObjectID="{object_id}"/>\n      </xfdu:contentUnit>')
+            units.append(
+                f'      <xfdu:contentUnit unitType="Measurement Data Unit" repID="{rep_id}" dmdID="{dmd}">\n'
+                f'        <dataObjectPointer dataObjectID="{object_id}"/>\n      </xfdu:contentUnit>'
+            )
     tag = "s1sarl1:transmitterReceiverPolarisation"
     pols = "\n".join(f"            <{tag}>{pol}</{tag}>" for pol in POLARISATIONS)
     processed = pd.Timestamp(stop) + pd.Timedelta(minutes=41, seconds=17)
     values = {
-        "content_units": "\n".join(units), "metadata_objects": "\n".join(meta_objects),
+        "content_units": "\n".join(units),
+        "metadata_objects": "\n".join(meta_objects),
         "processing_start": _iso(processed.to_datetime64()),
-        "processing_stop": _iso((processed + pd.Timedelta(minutes=6)).to_datetime64()), "ipf_version": IPF_VERSION,
-        "absolute_orbit": p.absolute_orbit, "relative_orbit": p.relative_orbit,
-        "cycle": (p.absolute_orbit - 73) // ORBITS_PER_CYCLE + 1, "pass_direction": g.direction,
-        "ascending_node_time": _iso(anx), "datatake": p.datatake, "polarisations": pols,
-        "segment_start": _iso(p.time(g.t_first - 1.0)), "start": _iso(start), "stop": _iso(stop),
-        "start_anx": f"{ms_since_anx(start):.6e}", "stop_anx": f"{ms_since_anx(stop):.6e}", "footprint": footprint,
+        "processing_stop": _iso((processed + pd.Timedelta(minutes=6)).to_datetime64()),
+        "ipf_version": IPF_VERSION,
+        "absolute_orbit": p.absolute_orbit,
+        "relative_orbit": p.relative_orbit,
+        "cycle": (p.absolute_orbit - 73) // ORBITS_PER_CYCLE + 1,
+        "pass_direction": g.direction,
+        "ascending_node_time": _iso(anx),
+        "datatake": p.datatake,
+        "polarisations": pols,
+        "segment_start": _iso(p.time(g.t_first - 1.0)),
+        "start": _iso(start),
+        "stop": _iso(stop),
+        "start_anx": f"{ms_since_anx(start):.6e}",
+        "stop_anx": f"{ms_since_anx(stop):.6e}",
+        "footprint": footprint,
         "data_objects": "\n".join(data_objects),
     }
     return string.Template(template_text(MANIFEST_TEMPLATE)).substitute(values).encode("utf-8")
@@ -434,10 +490,18 @@ def product_files(info: ProductInfo, dn: dict[str, np.ndarray]) -> dict[str, byt
         object_id = stem.replace("-", "")
         entries = [
             (f"annotation/{stem}.xml", f"product{object_id}", "s1Level1ProductSchema", annotation_xml(info, pol, k)),
-            (f"annotation/calibration/noise-{stem}.xml", f"noise{object_id}", "s1Level1NoiseSchema",
-             noise_xml(info, pol, k)),
-            (f"annotation/calibration/calibration-{stem}.xml", f"calibration{object_id}", "s1Level1CalibrationSchema",
-             calibration_xml(info, pol, k)),
+            (
+                f"annotation/calibration/noise-{stem}.xml",
+                f"noise{object_id}",
+                "s1Level1NoiseSchema",
+                noise_xml(info, pol, k),
+            ),
+            (
+                f"annotation/calibration/calibration-{stem}.xml",
+                f"calibration{object_id}",
+                "s1Level1CalibrationSchema",
+                calibration_xml(info, pol, k),
+            ),
         ]
         for href, oid, rep, data in entries:
             files[href] = data

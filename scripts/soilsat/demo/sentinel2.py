@@ -26,11 +26,11 @@ import rasterio
 from affine import Affine
 from lxml import etree
 
-from soilsat.optical.indices import evi, normalized_difference
 from soilsat.demo import reflectance as rf
 from soilsat.demo.world import RegionWorld, WorldSpec, default_workers, sentinel2_schedule
 from soilsat.grid import StudyGrid
 from soilsat.io import write_cog
+from soilsat.optical.indices import evi, normalized_difference
 
 BASELINE = "05.00"
 QUANTIFICATION = 10000
@@ -41,10 +41,20 @@ L2A_BANDS = {
     60: ("B01", "B09"),
 }
 L1C_BANDS = tuple(b for b in rf.BANDS)
-SCL_CLASSES = {0: "NO_DATA", 1: "SATURATED_DEFECTIVE", 2: "CAST_SHADOWS", 3: "CLOUD_SHADOWS",
-               4: "VEGETATION", 5: "NOT_VEGETATED", 6: "WATER", 7: "UNCLASSIFIED",
-               8: "CLOUD_MEDIUM_PROBABILITY", 9: "CLOUD_HIGH_PROBABILITY", 10: "THIN_CIRRUS",
-               11: "SNOW_ICE"}
+SCL_CLASSES = {
+    0: "NO_DATA",
+    1: "SATURATED_DEFECTIVE",
+    2: "CAST_SHADOWS",
+    3: "CLOUD_SHADOWS",
+    4: "VEGETATION",
+    5: "NOT_VEGETATED",
+    6: "WATER",
+    7: "UNCLASSIFIED",
+    8: "CLOUD_MEDIUM_PROBABILITY",
+    9: "CLOUD_HIGH_PROBABILITY",
+    10: "THIN_CIRRUS",
+    11: "SNOW_ICE",
+}
 TRUTH_BANDS = ("cloud", "snow", "shadow", "ndvi_true", "ndwi_true", "nbr2_true", "bare_true", "evi_true")
 PSD = "https://psd-14.sentinel2.eo.esa.int/PSD"
 # Lossless, one resolution level, GeoJP2 georeferencing only (GMLJP2 boxes cost ~10 ms a file).
@@ -106,16 +116,24 @@ def demo_tile(grid: StudyGrid, lon: float, lat: float, margin_m: float = 500.0) 
     y0 = math.ceil((top + margin_m) / 60.0) * 60.0
     x1 = math.ceil((right + margin_m) / 60.0) * 60.0
     y1 = math.floor((bottom - margin_m) / 60.0) * 60.0
-    return DemoTile(name=mgrs_tile(lon, lat), epsg=grid.epsg, x0=x0, y0=y0,
-                    width=int(round((x1 - x0) / 10)), height=int(round((y0 - y1) / 10)),
-                    row0=int(round((y0 - top) / 10)), col0=int(round((left - x0) / 10)))
+    return DemoTile(
+        name=mgrs_tile(lon, lat),
+        epsg=grid.epsg,
+        x0=x0,
+        y0=y0,
+        width=int(round((x1 - x0) / 10)),
+        height=int(round((y0 - y1) / 10)),
+        row0=int(round((y0 - top) / 10)),
+        col0=int(round((left - x0) / 10)),
+    )
 
 
 def _pad(field: np.ndarray, tile: DemoTile) -> np.ndarray:
     """Extend a study-grid field over the whole tile by mirroring at the grid edges."""
     gh, gw = field.shape
-    return np.pad(field, ((tile.row0, tile.height - tile.row0 - gh), (tile.col0, tile.width - tile.col0 - gw)),
-                  mode="symmetric")
+    return np.pad(
+        field, ((tile.row0, tile.height - tile.row0 - gh), (tile.col0, tile.width - tile.col0 - gw)), mode="symmetric"
+    )
 
 
 def _crop(field: np.ndarray, tile: DemoTile, grid: StudyGrid) -> np.ndarray:
@@ -132,14 +150,17 @@ def _aggregate(a: np.ndarray, factor: int, how: str = "mean") -> np.ndarray:
     return b.mean(axis=(-3, -1)) if how == "mean" else b.max(axis=(-3, -1))
 
 
-def acquisition(world: RegionWorld, spec: WorldSpec, region_index: int, day: pd.Timestamp,
-                tile: DemoTile) -> rf.Scene:
+def acquisition(world: RegionWorld, spec: WorldSpec, region_index: int, day: pd.Timestamp, tile: DemoTile) -> rf.Scene:
     """The scene of one overpass over a region's tile, reproducible from the world seed."""
     truth = world.truth
     water = _pad(truth["landcover"].values == 512, tile)
     surface = rf.surface_reflectance(
-        _pad(world.fcover(day), tile), _pad(world.soil_moisture(day), tile),
-        _pad(truth["clay"].values, tile), _pad(truth["soc"].values, tile), water)
+        _pad(world.fcover(day), tile),
+        _pad(world.soil_moisture(day), tile),
+        _pad(truth["clay"].values, tile),
+        _pad(truth["soc"].values, tile),
+        water,
+    )
     rng = np.random.default_rng([spec.seed, 2, region_index, day.toordinal()])
     tmean = float(truth["tmean"].sel(time=day.normalize()).values)
     snow = rf.snow_fraction(world.spec.climate, day, tmean)
@@ -149,8 +170,9 @@ def acquisition(world: RegionWorld, spec: WorldSpec, region_index: int, day: pd.
 def scene_classification(scene: rf.Scene, boa20: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """A Sen2Cor-like SCL at 20 m from the scene's reflectance and masks."""
     boa20 = boa20 or {}
-    b = {k: boa20[k] if k in boa20 else _aggregate(scene.boa[rf.BAND_INDEX[k]], 2)
-         for k in ("B03", "B04", "B08", "B8A")}
+    b = {
+        k: boa20[k] if k in boa20 else _aggregate(scene.boa[rf.BAND_INDEX[k]], 2) for k in ("B03", "B04", "B08", "B8A")
+    }
     cloud = _aggregate(scene.cloud, 2, "max")
     prob = _aggregate(scene.cloud_probability, 2, "max")
     shadow = _aggregate(scene.shadow, 2, "max")
@@ -175,8 +197,15 @@ def to_dn(reflectance: np.ndarray) -> np.ndarray:
 def _write_jp2(path: Path, data: np.ndarray, tile: DemoTile, resolution: int) -> None:
     """Write one band as lossless JPEG 2000 with GeoJP2 georeferencing and no sidecar."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    profile = dict(driver="JP2OpenJPEG", width=data.shape[1], height=data.shape[0], count=1,
-                   dtype=data.dtype.name, crs=f"EPSG:{tile.epsg}", transform=tile.transform(resolution))
+    profile = dict(
+        driver="JP2OpenJPEG",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype=data.dtype.name,
+        crs=f"EPSG:{tile.epsg}",
+        transform=tile.transform(resolution),
+    )
     with rasterio.Env(GDAL_PAM_ENABLED="NO"):
         with rasterio.open(path, "w", **profile, **JP2_OPTIONS) as dst:
             dst.write(data, 1)
@@ -197,8 +226,10 @@ class ProductId:
     @property
     def name(self) -> str:
         kind = "MSIL2A" if self.level == "L2A" else "MSIL1C"
-        return (f"{self.platform}_{kind}_{self.sensing:%Y%m%dT%H%M%S}_N{BASELINE.replace('.', '')}"
-                f"_R{self.relative_orbit:03d}_T{self.tile}_{self.generation:%Y%m%dT%H%M%S}")
+        return (
+            f"{self.platform}_{kind}_{self.sensing:%Y%m%dT%H%M%S}_N{BASELINE.replace('.', '')}"
+            f"_R{self.relative_orbit:03d}_T{self.tile}_{self.generation:%Y%m%dT%H%M%S}"
+        )
 
     @property
     def granule(self) -> str:
@@ -211,14 +242,18 @@ class ProductId:
     @property
     def tile_id(self) -> str:
         """The granule (tile) identifier in ESA's long form."""
-        return (f"S2{self.platform[-1]}_OPER_MSI_{self.level}_TL_DEMO_{self.generation:%Y%m%dT%H%M%S}"
-                f"_A{self.absolute_orbit:06d}_T{self.tile}_N{BASELINE}")
+        return (
+            f"S2{self.platform[-1]}_OPER_MSI_{self.level}_TL_DEMO_{self.generation:%Y%m%dT%H%M%S}"
+            f"_A{self.absolute_orbit:06d}_T{self.tile}_N{BASELINE}"
+        )
 
     @property
     def datastrip_id(self) -> str:
         """The datastrip identifier in ESA's long form."""
-        return (f"S2{self.platform[-1]}_OPER_MSI_{self.level}_DS_DEMO_{self.generation:%Y%m%dT%H%M%S}"
-                f"_S{self.sensing:%Y%m%dT%H%M%S}_N{BASELINE}")
+        return (
+            f"S2{self.platform[-1]}_OPER_MSI_{self.level}_DS_DEMO_{self.generation:%Y%m%dT%H%M%S}"
+            f"_S{self.sensing:%Y%m%dT%H%M%S}_N{BASELINE}"
+        )
 
 
 def product_id(level: str, platform: str, day: pd.Timestamp, lon: float, tile: str) -> ProductId:
@@ -246,8 +281,7 @@ def _band_id_name(band: str) -> str:
     return band if band == "B8A" else f"B{int(band[1:])}"
 
 
-def product_mtd(pid: ProductId, image_files: list[str], tile: DemoTile, cloud_cover: float,
-                snow_cover: float) -> bytes:
+def product_mtd(pid: ProductId, image_files: list[str], tile: DemoTile, cloud_cover: float, snow_cover: float) -> bytes:
     """The product metadata (MTD_MSIL2A.xml / MTD_MSIL1C.xml) in ESA's user-product layout."""
     lvl = pid.level[1:]  # "2A" or "1C"
     ns = f"{PSD}/User_Product_Level-{lvl}.xsd"
@@ -265,8 +299,11 @@ def product_mtd(pid: ProductId, image_files: list[str], tile: DemoTile, cloud_co
     _el(info, "PROCESSING_BASELINE", BASELINE)
     _el(info, "PRODUCT_DOI", f"https://doi.org/10.5270/S2_-{'znk9xsj' if pid.level == 'L2A' else '742ikth'}")
     _el(info, "GENERATION_TIME", f"{pid.generation:%Y-%m-%dT%H:%M:%S}.000000Z")
-    dtk = _el(info, "Datatake",
-              datatakeIdentifier=f"G{pid.platform}_{pid.sensing:%Y%m%dT%H%M%S}_{pid.absolute_orbit:06d}_N{BASELINE}")
+    dtk = _el(
+        info,
+        "Datatake",
+        datatakeIdentifier=f"G{pid.platform}_{pid.sensing:%Y%m%dT%H%M%S}_{pid.absolute_orbit:06d}_N{BASELINE}",
+    )
     _el(dtk, "SPACECRAFT_NAME", "Sentinel-2A" if pid.platform == "S2A" else "Sentinel-2B")
     _el(dtk, "DATATAKE_TYPE", "INS-NOBS")
     _el(dtk, "DATATAKE_SENSING_START", f"{pid.sensing:%Y-%m-%dT%H:%M:%S}.024Z")
@@ -281,8 +318,7 @@ def product_mtd(pid: ProductId, image_files: list[str], tile: DemoTile, cloud_co
     _el(q, "PRODUCT_FORMAT", "SAFE_COMPACT")
     org = _el(info, "Product_Organisation")
     gl = _el(org, "Granule_List")
-    gr = _el(gl, "Granule", datastripIdentifier=pid.datastrip_id, granuleIdentifier=pid.tile_id,
-             imageFormat="JPEG2000")
+    gr = _el(gl, "Granule", datastripIdentifier=pid.datastrip_id, granuleIdentifier=pid.tile_id, imageFormat="JPEG2000")
     for f in image_files:
         _el(gr, "IMAGE_FILE", f)
     pic = _el(gi, "Product_Image_Characteristics")
@@ -332,7 +368,7 @@ def product_mtd(pid: ProductId, image_files: list[str], tile: DemoTile, cloud_co
     fp = _el(_el(_el(geo, "Product_Footprint"), "Product_Footprint"), "Global_Footprint")
     ring = tile.footprint_wkt()[len("POLYGON((") : -2].split(",")
     _el(fp, "EXT_POS_LIST", " ".join(f"{p.split()[1]} {p.split()[0]}" for p in ring))
-    _el(geo, "Coordinate_Reference_System").append(etree.fromstring("<GEO_TABLES version=\"1\">EPSG</GEO_TABLES>"))
+    _el(geo, "Coordinate_Reference_System").append(etree.fromstring('<GEO_TABLES version="1">EPSG</GEO_TABLES>'))
     qii = _el(root, f"{{{ns}}}Quality_Indicators_Info")
     _el(qii, "Cloud_Coverage_Assessment", f"{cloud_cover:.6f}")
     tq = _el(qii, "Technical_Quality_Assessment")
@@ -475,7 +511,8 @@ def write_safe(pid: ProductId, scene: rf.Scene, tile: DemoTile, dest_zip: Path) 
         mtd_name = "MTD_MSIL2A.xml" if pid.level == "L2A" else "MTD_MSIL1C.xml"
         (safe / mtd_name).write_bytes(product_mtd(pid, image_files, tile, cloud_cover, snow_cover))
         (safe / "INSPIRE.xml").write_bytes(
-            b'<?xml version="1.0" encoding="UTF-8"?>\n<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd"/>\n')
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd"/>\n'
+        )
         (safe / "manifest.safe").write_bytes(manifest(safe, pid))
         _zip_dir(safe, dest_zip, pid.generation)
     return cloud_cover
@@ -487,10 +524,23 @@ def write_truth(path: Path, scene: rf.Scene, tile: DemoTile, grid: StudyGrid, na
     idx = rf.truth_indices(surface)
     band = {name: surface[i] for i, name in enumerate(rf.BANDS)}
     evi_true = evi(band["B08"], band["B04"], band["B02"])  # the config's default EVI bands and coefficients
-    layers = [_crop(scene.cloud, tile, grid), _crop(scene.snow, tile, grid), _crop(scene.shadow, tile, grid),
-              idx["ndvi_true"], idx["ndwi_true"], idx["nbr2_true"], idx["bare_true"], evi_true]
-    write_cog(path, np.stack([np.asarray(a, dtype=np.float32) for a in layers]), grid, TRUTH_BANDS,
-              tags={"product": name, "source": "demo world truth"})
+    layers = [
+        _crop(scene.cloud, tile, grid),
+        _crop(scene.snow, tile, grid),
+        _crop(scene.shadow, tile, grid),
+        idx["ndvi_true"],
+        idx["ndwi_true"],
+        idx["nbr2_true"],
+        idx["bare_true"],
+        evi_true,
+    ]
+    write_cog(
+        path,
+        np.stack([np.asarray(a, dtype=np.float32) for a in layers]),
+        grid,
+        TRUTH_BANDS,
+        tags={"product": name, "source": "demo world truth"},
+    )
 
 
 # The worlds and settings of the running write_products, inherited by forked workers.
@@ -514,15 +564,24 @@ def _one_overpass(job: tuple[int, dict]) -> list[dict]:
         if level == "L2A":
             truth = Path(truth_dir) / "sentinel2" / f"{pid.name}_{world.spec.name}.tif"
             write_truth(truth, scene, tile, world.grid, pid.name)
-        out.append({
-            "source": "sentinel2", "name": pid.name, "path": f"sentinel2/{pid.name}.zip",
-            "product_type": "S2MSI2A" if level == "L2A" else "S2MSI1C", "platform": row["platform"],
-            "sensing_start": f"{pid.sensing:%Y-%m-%dT%H:%M:%S}.024Z",
-            "sensing_stop": f"{pid.sensing + dt.timedelta(seconds=5):%Y-%m-%dT%H:%M:%S}.024Z",
-            "tile": tile.name, "processing_baseline": BASELINE, "cloud_cover": round(cloud_cover, 3),
-            "footprint_wkt": tile.footprint_wkt(), "region": world.spec.name,
-            "size": dest.stat().st_size, "md5": _md5(dest),
-        })
+        out.append(
+            {
+                "source": "sentinel2",
+                "name": pid.name,
+                "path": f"sentinel2/{pid.name}.zip",
+                "product_type": "S2MSI2A" if level == "L2A" else "S2MSI1C",
+                "platform": row["platform"],
+                "sensing_start": f"{pid.sensing:%Y-%m-%dT%H:%M:%S}.024Z",
+                "sensing_stop": f"{pid.sensing + dt.timedelta(seconds=5):%Y-%m-%dT%H:%M:%S}.024Z",
+                "tile": tile.name,
+                "processing_baseline": BASELINE,
+                "cloud_cover": round(cloud_cover, 3),
+                "footprint_wkt": tile.footprint_wkt(),
+                "region": world.spec.name,
+                "size": dest.stat().st_size,
+                "md5": _md5(dest),
+            }
+        )
     return out
 
 
@@ -547,10 +606,12 @@ def write_products(
     (Path(archive_dir) / "sentinel2").mkdir(parents=True, exist_ok=True)
     (Path(truth_dir) / "sentinel2").mkdir(parents=True, exist_ok=True)
     by_name = {w.spec.name: i for i, w in enumerate(world)}
-    jobs = [(by_name[row["region"]], row) for row in sentinel2_schedule(spec).to_dict("records")
-            if row["region"] in by_name]
-    _JOB_CONTEXT.update(world=list(world), spec=spec, archive_dir=str(archive_dir),
-                        truth_dir=str(truth_dir), levels=tuple(levels))
+    jobs = [
+        (by_name[row["region"]], row) for row in sentinel2_schedule(spec).to_dict("records") if row["region"] in by_name
+    ]
+    _JOB_CONTEXT.update(
+        world=list(world), spec=spec, archive_dir=str(archive_dir), truth_dir=str(truth_dir), levels=tuple(levels)
+    )
     try:
         if workers > 1 and len(jobs) > 1:
             import concurrent.futures as cf
@@ -565,5 +626,13 @@ def write_products(
     return [r for rows in results for r in rows]
 
 
-__all__ = ["write_products", "mgrs_tile", "demo_tile", "DemoTile", "acquisition", "product_id",
-           "scene_classification", "to_dn"]
+__all__ = [
+    "write_products",
+    "mgrs_tile",
+    "demo_tile",
+    "DemoTile",
+    "acquisition",
+    "product_id",
+    "scene_classification",
+    "to_dn",
+]

@@ -51,12 +51,16 @@ REV_ANCHOR = (2801, pd.Timestamp("2015-08-11T01:56:40.212"))
 ORBIT_PERIOD_S = 5907.909
 FLOAT_FILL = -9999.0
 UINT16_FILL = 65534
-TB_FLAG_MEANINGS = ("quality range RFI_detection RFI_correction NEDT direct_sun_correction reflected_sun_correction "
-                    "reflected_moon_correction direct_galaxy_correction reflected_galaxy_correction "
-                    "atmosphere_correction Faraday_rotation_correction null_value_bit water_correction RFI_check "
-                    "RFI_clean")
-RETRIEVAL_FLAG_MEANINGS = ("Retrieval_recommended_flag Retrieval_attempted_flag Retrieval_success_flag "
-                           "Radar_water_body_detection_success_flag Freeze-thaw_retrieval_success_flag")
+TB_FLAG_MEANINGS = (
+    "quality range RFI_detection RFI_correction NEDT direct_sun_correction reflected_sun_correction "
+    "reflected_moon_correction direct_galaxy_correction reflected_galaxy_correction "
+    "atmosphere_correction Faraday_rotation_correction null_value_bit water_correction RFI_check "
+    "RFI_clean"
+)
+RETRIEVAL_FLAG_MEANINGS = (
+    "Retrieval_recommended_flag Retrieval_attempted_flag Retrieval_success_flag "
+    "Radar_water_body_detection_success_flag Freeze-thaw_retrieval_success_flag"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +79,7 @@ class CellLayout:
 
     def rows_cols(self) -> tuple[np.ndarray, np.ndarray]:
         """Global row and column of every window cell, flattened."""
-        rows, cols = np.mgrid[0:self.shape[0], 0:self.shape[1]]
+        rows, cols = np.mgrid[0 : self.shape[0], 0 : self.shape[1]]
         return (rows + self.row0).ravel(), (cols + self.col0).ravel()
 
 
@@ -136,13 +140,22 @@ def _text(value: str) -> np.bytes_:
     return np.bytes_(value.encode())
 
 
-def _dataset(group: h5py.Group, name: str, values: np.ndarray, fill: float | int | None, units: str | None,
-             long_name: str, valid: tuple | None = None, flags: str | None = None,
-             coordinates: str | None = None) -> None:
+def _dataset(
+    group: h5py.Group,
+    name: str,
+    values: np.ndarray,
+    fill: float | int | None,
+    units: str | None,
+    long_name: str,
+    valid: tuple | None = None,
+    flags: str | None = None,
+    coordinates: str | None = None,
+) -> None:
     """One gzip-compressed dataset with SMAP's attributes (_FillValue, valid_min/max, flag_masks/meanings)."""
     values = np.asarray(values)
-    ds = group.create_dataset(name, data=values, chunks=values.shape if values.ndim else None,
-                              compression="gzip" if values.ndim else None)
+    ds = group.create_dataset(
+        name, data=values, chunks=values.shape if values.ndim else None, compression="gzip" if values.ndim else None
+    )
     ds.attrs["long_name"] = _text(long_name)
     if coordinates:
         ds.attrs["coordinates"] = _text(coordinates)
@@ -164,14 +177,28 @@ def _float(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values), values, FLOAT_FILL).astype(np.float32)
 
 
-def _metadata(f: h5py.File, short_name: str, file_name: str, start: pd.Timestamp, end: pd.Timestamp,
-              resolution_km: float, cells: int, direction: str | None = None) -> None:
+def _metadata(
+    f: h5py.File,
+    short_name: str,
+    file_name: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    resolution_km: float,
+    cells: int,
+    direction: str | None = None,
+) -> None:
     """The ISO metadata groups every SMAP product carries (identity, extent, grid and, per half-orbit, the orbit)."""
     stamp = "%Y-%m-%dT%H:%M:%S.000Z"
     ident = f.create_group("Metadata/DatasetIdentification")
-    for key, value in {"shortName": short_name, "ECSVersionID": VERSIONS[short_name], "CompositeReleaseID": CRID,
-                       "fileName": file_name, "format": "HDF5", "originatorOrganizationName": "soilsat demo world",
-                       "creationDate": f"{pd.Timestamp.now():%Y-%m-%d}"}.items():
+    for key, value in {
+        "shortName": short_name,
+        "ECSVersionID": VERSIONS[short_name],
+        "CompositeReleaseID": CRID,
+        "fileName": file_name,
+        "format": "HDF5",
+        "originatorOrganizationName": "soilsat demo world",
+        "creationDate": f"{pd.Timestamp.now():%Y-%m-%d}",
+    }.items():
         ident.attrs[key] = value
     extent = f.create_group("Metadata/Extent")
     extent.attrs["rangeBeginningDateTime"] = f"{start:{stamp}}"
@@ -197,8 +224,15 @@ def _qual_flags(good: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(good), UINT16_FILL, np.where(good > 0, 0, 1)).astype(np.uint16)
 
 
-def write_l1c(region: RegionWorld, day: pd.Timestamp, overpass: str, layout: CellLayout, fields: dict[str, np.ndarray],
-              dir: Path, rng: np.random.Generator) -> Path:
+def write_l1c(
+    region: RegionWorld,
+    day: pd.Timestamp,
+    overpass: str,
+    layout: CellLayout,
+    fields: dict[str, np.ndarray],
+    dir: Path,
+    rng: np.random.Generator,
+) -> Path:
     """One SPL1CTB_E half-orbit file of the region's M09 cells (`fields`: cell_fields on the M09 layout)."""
     has = np.isfinite(fields["sm"])
     rows, cols = (a[has] for a in layout.rows_cols())
@@ -215,23 +249,61 @@ def write_l1c(region: RegionWorld, day: pd.Timestamp, overpass: str, layout: Cel
         _dataset(g, "cell_lon", lon.astype(np.float32), FLOAT_FILL, "degrees_east", "Longitude of the cell centre")
         for look, offset_s in (("fore", -60.0), ("aft", 60.0)):
             seconds = np.full(rows.shape, to_seconds(when + pd.Timedelta(seconds=offset_s)))
-            _dataset(g, f"cell_tb_time_seconds_{look}", seconds, FLOAT_FILL, "seconds",
-                     f"Mean time of the {look} look, seconds since noon on January 1, 2000 UTC",
-                     (-999999.9, 940000000.0), coordinates=coordinates)
-            _dataset(g, f"cell_boresight_incidence_{look}", np.full(rows.shape, 40.0, dtype=np.float32), FLOAT_FILL,
-                     "degrees", f"Boresight incidence angle of the {look} look", (0.0, 90.0), coordinates=coordinates)
+            _dataset(
+                g,
+                f"cell_tb_time_seconds_{look}",
+                seconds,
+                FLOAT_FILL,
+                "seconds",
+                f"Mean time of the {look} look, seconds since noon on January 1, 2000 UTC",
+                (-999999.9, 940000000.0),
+                coordinates=coordinates,
+            )
+            _dataset(
+                g,
+                f"cell_boresight_incidence_{look}",
+                np.full(rows.shape, 40.0, dtype=np.float32),
+                FLOAT_FILL,
+                "degrees",
+                f"Boresight incidence angle of the {look} look",
+                (0.0, 90.0),
+                coordinates=coordinates,
+            )
             for pol in ("h", "v"):
                 tb = fields[f"tb_{pol}"][has] + rng.normal(0.0, RADIOMETER_NOISE_K, rows.shape)
                 long_pol = "Horizontal" if pol == "h" else "Vertical"
-                _dataset(g, f"cell_tb_{pol}_{look}", _float(tb), FLOAT_FILL, "Kelvin",
-                         f"{long_pol} polarization brightness temperature, {look} look, Backus-Gilbert "
-                         "interpolated to the cell", (0.0, 340.0), coordinates=coordinates)
+                _dataset(
+                    g,
+                    f"cell_tb_{pol}_{look}",
+                    _float(tb),
+                    FLOAT_FILL,
+                    "Kelvin",
+                    f"{long_pol} polarization brightness temperature, {look} look, Backus-Gilbert "
+                    "interpolated to the cell",
+                    (0.0, 340.0),
+                    coordinates=coordinates,
+                )
                 flags = " ".join(f"{long_pol}_polarization_{m}" for m in TB_FLAG_MEANINGS.split())
-                _dataset(g, f"cell_tb_qual_flag_{pol}_{look}", np.zeros(rows.shape, dtype=np.uint16), UINT16_FILL,
-                         None, f"Quality of the {long_pol.lower()} brightness temperature, {look} look", flags=flags,
-                         coordinates=coordinates)
-        _metadata(f, "SPL1CTB_E", path.name, when - pd.Timedelta(minutes=25), when + pd.Timedelta(minutes=24), 9.0,
-                  int(has.sum()), DIRECTION[overpass])
+                _dataset(
+                    g,
+                    f"cell_tb_qual_flag_{pol}_{look}",
+                    np.zeros(rows.shape, dtype=np.uint16),
+                    UINT16_FILL,
+                    None,
+                    f"Quality of the {long_pol.lower()} brightness temperature, {look} look",
+                    flags=flags,
+                    coordinates=coordinates,
+                )
+        _metadata(
+            f,
+            "SPL1CTB_E",
+            path.name,
+            when - pd.Timedelta(minutes=25),
+            when + pd.Timedelta(minutes=24),
+            9.0,
+            int(has.sum()),
+            DIRECTION[overpass],
+        )
     return path
 
 
@@ -240,8 +312,14 @@ def overpass_letter(overpass: str) -> str:
     return DIRECTION[overpass][0]
 
 
-def _l3_group(f: h5py.File, overpass: str, layout: CellLayout, fields: dict[str, np.ndarray] | None,
-              when: pd.Timestamp | None, rng: np.random.Generator) -> None:
+def _l3_group(
+    f: h5py.File,
+    overpass: str,
+    layout: CellLayout,
+    fields: dict[str, np.ndarray] | None,
+    when: pd.Timestamp | None,
+    rng: np.random.Generator,
+) -> None:
     """The AM or PM group of an SPL3SMP_E file; every cell filled when SMAP did not pass (fields None)."""
     suffix = "" if overpass == "AM" else "_pm"
     g = f.create_group(f"Soil_Moisture_Retrieval_Data_{overpass}")
@@ -249,19 +327,47 @@ def _l3_group(f: h5py.File, overpass: str, layout: CellLayout, fields: dict[str,
     rows, cols = (a.reshape(shape) for a in layout.rows_cols())
     has = np.isfinite(fields["sm"]).reshape(shape) if fields is not None else np.zeros(shape, dtype=bool)
     lon, lat = ease2.rowcol_to_lonlat(layout.grid, rows, cols)
-    coordinates = f"/Soil_Moisture_Retrieval_Data_{overpass}/latitude{suffix} " \
-                  f"/Soil_Moisture_Retrieval_Data_{overpass}/longitude{suffix}"
+    coordinates = (
+        f"/Soil_Moisture_Retrieval_Data_{overpass}/latitude{suffix} "
+        f"/Soil_Moisture_Retrieval_Data_{overpass}/longitude{suffix}"
+    )
     lat_fill = None if overpass == "AM" else FLOAT_FILL  # as the products have it: only the PM coordinates declare one
-    _dataset(g, f"latitude{suffix}", _float(np.where(has, lat, np.nan)), lat_fill, "degrees_north",
-             "Latitude of the center of the Earth based grid cell.")
-    _dataset(g, f"longitude{suffix}", _float(np.where(has, lon, np.nan)), lat_fill, "degrees_east",
-             "Longitude of the center of the Earth based grid cell.")
-    _dataset(g, f"EASE_row_index{suffix}", np.where(has, rows, UINT16_FILL).astype(np.uint16), UINT16_FILL, None,
-             "The row index of the 9 km EASE grid cell that contains the associated data.", (0, 1623),
-             coordinates=coordinates)
-    _dataset(g, f"EASE_column_index{suffix}", np.where(has, cols, UINT16_FILL).astype(np.uint16), UINT16_FILL, None,
-             "The column index of the 9 km EASE grid cell that contains the associated data.", (0, 3855),
-             coordinates=coordinates)
+    _dataset(
+        g,
+        f"latitude{suffix}",
+        _float(np.where(has, lat, np.nan)),
+        lat_fill,
+        "degrees_north",
+        "Latitude of the center of the Earth based grid cell.",
+    )
+    _dataset(
+        g,
+        f"longitude{suffix}",
+        _float(np.where(has, lon, np.nan)),
+        lat_fill,
+        "degrees_east",
+        "Longitude of the center of the Earth based grid cell.",
+    )
+    _dataset(
+        g,
+        f"EASE_row_index{suffix}",
+        np.where(has, rows, UINT16_FILL).astype(np.uint16),
+        UINT16_FILL,
+        None,
+        "The row index of the 9 km EASE grid cell that contains the associated data.",
+        (0, 1623),
+        coordinates=coordinates,
+    )
+    _dataset(
+        g,
+        f"EASE_column_index{suffix}",
+        np.where(has, cols, UINT16_FILL).astype(np.uint16),
+        UINT16_FILL,
+        None,
+        "The column index of the 9 km EASE grid cell that contains the associated data.",
+        (0, 3855),
+        coordinates=coordinates,
+    )
     values = {k: np.full(shape, np.nan) for k in ("sm", "tb_h", "tb_v")}
     if fields is not None:
         noise = rng.normal(0.0, RETRIEVAL_SD, layout.size)
@@ -269,30 +375,73 @@ def _l3_group(f: h5py.File, overpass: str, layout: CellLayout, fields: dict[str,
         for pol in ("h", "v"):
             noisy = fields[f"tb_{pol}"] + rng.normal(0.0, RADIOMETER_NOISE_K, layout.size)
             values[f"tb_{pol}"] = noisy.reshape(shape)
-    _dataset(g, f"soil_moisture{suffix}", _float(values["sm"]), FLOAT_FILL, "cm**3/cm**3",
-             "Representative soil moisture measurement for the Earth based grid cell.", (0.02, 0.5),
-             coordinates=coordinates)
-    _dataset(g, f"soil_moisture_error{suffix}", _float(np.where(has, RETRIEVAL_SD, np.nan)), FLOAT_FILL,
-             "cm**3/cm**3", "Net uncertainty measure of soil moisture measure for the Earth based grid cell.",
-             (0.0, 0.2), coordinates=coordinates)
-    _dataset(g, f"retrieval_qual_flag{suffix}", _qual_flags(np.where(has, 1.0, np.nan)), UINT16_FILL, None,
-             "Bit flags that record the conditions and the quality of the retrieval algorithms that generate soil "
-             "moisture within each grid cell", flags="Soil_moisture_retrieval_recommended "
-             "Soil_moisture_retrieval_attempted Soil_moisture_retrieval_success FT_retrieval_success",
-             coordinates=coordinates)
+    _dataset(
+        g,
+        f"soil_moisture{suffix}",
+        _float(values["sm"]),
+        FLOAT_FILL,
+        "cm**3/cm**3",
+        "Representative soil moisture measurement for the Earth based grid cell.",
+        (0.02, 0.5),
+        coordinates=coordinates,
+    )
+    _dataset(
+        g,
+        f"soil_moisture_error{suffix}",
+        _float(np.where(has, RETRIEVAL_SD, np.nan)),
+        FLOAT_FILL,
+        "cm**3/cm**3",
+        "Net uncertainty measure of soil moisture measure for the Earth based grid cell.",
+        (0.0, 0.2),
+        coordinates=coordinates,
+    )
+    _dataset(
+        g,
+        f"retrieval_qual_flag{suffix}",
+        _qual_flags(np.where(has, 1.0, np.nan)),
+        UINT16_FILL,
+        None,
+        "Bit flags that record the conditions and the quality of the retrieval algorithms that generate soil "
+        "moisture within each grid cell",
+        flags="Soil_moisture_retrieval_recommended "
+        "Soil_moisture_retrieval_attempted Soil_moisture_retrieval_success FT_retrieval_success",
+        coordinates=coordinates,
+    )
     for pol, long_pol in (("h", "Horizontal"), ("v", "Vertical")):
-        _dataset(g, f"tb_{pol}_corrected{suffix}", _float(values[f"tb_{pol}"]), FLOAT_FILL, "Kelvin",
-                 f"{long_pol} polarization brightness temperature in 9 km Earth grid cell after adjustment for the "
-                 "presence of water bodies.", (0.0, 330.0), coordinates=coordinates)
+        _dataset(
+            g,
+            f"tb_{pol}_corrected{suffix}",
+            _float(values[f"tb_{pol}"]),
+            FLOAT_FILL,
+            "Kelvin",
+            f"{long_pol} polarization brightness temperature in 9 km Earth grid cell after adjustment for the "
+            "presence of water bodies.",
+            (0.0, 330.0),
+            coordinates=coordinates,
+        )
     seconds = np.where(has, to_seconds(when) if when is not None else np.nan, np.nan)
-    _dataset(g, f"tb_time_seconds{suffix}", np.where(np.isfinite(seconds), seconds, FLOAT_FILL), FLOAT_FILL,
-             "seconds", "Arithmetic average of the acquisition time of all of the brightness temperature footprints "
-             "with a center that falls within the EASE grid cell in seconds since noon on January 1, 2000 UTC.",
-             (-999999.9, 940000000.0), coordinates=coordinates)
+    _dataset(
+        g,
+        f"tb_time_seconds{suffix}",
+        np.where(np.isfinite(seconds), seconds, FLOAT_FILL),
+        FLOAT_FILL,
+        "seconds",
+        "Arithmetic average of the acquisition time of all of the brightness temperature footprints "
+        "with a center that falls within the EASE grid cell in seconds since noon on January 1, 2000 UTC.",
+        (-999999.9, 940000000.0),
+        coordinates=coordinates,
+    )
 
 
-def write_l3(region: RegionWorld, day: pd.Timestamp, passes: dict[str, bool], layout: CellLayout,
-             fields: dict[str, np.ndarray], dir: Path, rng: np.random.Generator) -> Path:
+def write_l3(
+    region: RegionWorld,
+    day: pd.Timestamp,
+    passes: dict[str, bool],
+    layout: CellLayout,
+    fields: dict[str, np.ndarray],
+    dir: Path,
+    rng: np.random.Generator,
+) -> Path:
     """One SPL3SMP_E daily file of the region's M09 window, AM and PM groups (`fields`: cell_fields on M09)."""
     lon = region.spec.lon
     path = Path(dir) / f"SMAP_L3_SM_P_E_{day:%Y%m%d}_{CRID}_001_{region.spec.name}.h5"
@@ -300,13 +449,26 @@ def write_l3(region: RegionWorld, day: pd.Timestamp, passes: dict[str, bool], la
         for overpass in ("AM", "PM"):
             when = pass_time(day, overpass, lon) if passes[overpass] else None
             _l3_group(f, overpass, layout, fields if passes[overpass] else None, when, rng)
-        _metadata(f, "SPL3SMP_E", path.name, pd.Timestamp(day).normalize(),
-                  pd.Timestamp(day).normalize() + pd.Timedelta(hours=23, minutes=59, seconds=59), 9.0, layout.size)
+        _metadata(
+            f,
+            "SPL3SMP_E",
+            path.name,
+            pd.Timestamp(day).normalize(),
+            pd.Timestamp(day).normalize() + pd.Timedelta(hours=23, minutes=59, seconds=59),
+            9.0,
+            layout.size,
+        )
     return path
 
 
-def _l2sp_group(f: h5py.File, km: int, layout: CellLayout, passes: dict[str, dict | None],
-                times: dict[str, pd.Timestamp], rng: np.random.Generator) -> None:
+def _l2sp_group(
+    f: h5py.File,
+    km: int,
+    layout: CellLayout,
+    passes: dict[str, dict | None],
+    times: dict[str, pd.Timestamp],
+    rng: np.random.Generator,
+) -> None:
     """The 1 km or 3 km group of an SPL2SMAP_S file: plain names for the AM pass, _apm for the PM pass."""
     g = f.create_group(f"Soil_Moisture_Retrieval_Data_{km}km")
     shape = layout.shape
@@ -314,10 +476,22 @@ def _l2sp_group(f: h5py.File, km: int, layout: CellLayout, passes: dict[str, dic
     lon, lat = ease2.rowcol_to_lonlat(layout.grid, rows, cols)
     group_name = f"/Soil_Moisture_Retrieval_Data_{km}km"
     coordinates = f"{group_name}/latitude_{km}km {group_name}/longitude_{km}km"
-    _dataset(g, f"latitude_{km}km", lat.astype(np.float32), None, "degrees_north",
-             "Latitude of the center of the Earth based grid cell.")
-    _dataset(g, f"longitude_{km}km", lon.astype(np.float32), None, "degrees_east",
-             "Longitude of the center of the Earth based grid cell.")
+    _dataset(
+        g,
+        f"latitude_{km}km",
+        lat.astype(np.float32),
+        None,
+        "degrees_north",
+        "Latitude of the center of the Earth based grid cell.",
+    )
+    _dataset(
+        g,
+        f"longitude_{km}km",
+        lon.astype(np.float32),
+        None,
+        "degrees_east",
+        "Longitude of the center of the Earth based grid cell.",
+    )
     for overpass, infix in (("AM", ""), ("PM", "_apm")):
         fields = passes[overpass]
         has = np.isfinite(fields["sm"]).reshape(shape) if fields is not None else np.zeros(shape, dtype=bool)
@@ -326,47 +500,131 @@ def _l2sp_group(f: h5py.File, km: int, layout: CellLayout, passes: dict[str, dic
             """The product's name of a variable, e.g. soil_moisture_apm_1km."""
             return f"{base}{infix}_{km}km"
 
-        _dataset(g, name("EASE_row_index"), np.where(has, rows, UINT16_FILL).astype(np.uint16), UINT16_FILL, None,
-                 f"The row index of the {km} km EASE grid cell that contains the associated data.", (0, 65535),
-                 coordinates=coordinates)
-        _dataset(g, name("EASE_column_index"), np.where(has, cols, UINT16_FILL).astype(np.uint16), UINT16_FILL, None,
-                 f"The column index of the {km} km EASE grid cell that contains the associated data.", (0, 65535),
-                 coordinates=coordinates)
+        _dataset(
+            g,
+            name("EASE_row_index"),
+            np.where(has, rows, UINT16_FILL).astype(np.uint16),
+            UINT16_FILL,
+            None,
+            f"The row index of the {km} km EASE grid cell that contains the associated data.",
+            (0, 65535),
+            coordinates=coordinates,
+        )
+        _dataset(
+            g,
+            name("EASE_column_index"),
+            np.where(has, cols, UINT16_FILL).astype(np.uint16),
+            UINT16_FILL,
+            None,
+            f"The column index of the {km} km EASE grid cell that contains the associated data.",
+            (0, 65535),
+            coordinates=coordinates,
+        )
         if infix:
-            _dataset(g, name("latitude"), _float(np.where(has, lat, np.nan)), FLOAT_FILL, "degrees_north",
-                     "Latitude of the center of the Earth based grid cell.", (-90.0, 90.0), coordinates=coordinates)
-            _dataset(g, name("longitude"), _float(np.where(has, lon, np.nan)), FLOAT_FILL, "degrees_east",
-                     "Longitude of the center of the Earth based grid cell.", (-180.0, 179.999),
-                     coordinates=coordinates)
+            _dataset(
+                g,
+                name("latitude"),
+                _float(np.where(has, lat, np.nan)),
+                FLOAT_FILL,
+                "degrees_north",
+                "Latitude of the center of the Earth based grid cell.",
+                (-90.0, 90.0),
+                coordinates=coordinates,
+            )
+            _dataset(
+                g,
+                name("longitude"),
+                _float(np.where(has, lon, np.nan)),
+                FLOAT_FILL,
+                "degrees_east",
+                "Longitude of the center of the Earth based grid cell.",
+                (-180.0, 179.999),
+                coordinates=coordinates,
+            )
         blank = np.full(layout.size, np.nan)
-        sm = blank if fields is None else np.clip(fields["sm"] + rng.normal(0.0, ACTIVE_PASSIVE_SD, layout.size),
-                                                  0.02, 0.75)
-        _dataset(g, name("soil_moisture"), _float(sm.reshape(shape)), FLOAT_FILL, "cm**3/cm**3",
-                 f"Representative soil moisture measurement for the {km} km Earth based grid cell.", (0.0, 0.75),
-                 coordinates=coordinates)
-        _dataset(g, name("soil_moisture_std_dev"), _float(np.where(has, ACTIVE_PASSIVE_SD, np.nan)), FLOAT_FILL,
-                 "cm**3/cm**3", "Standard deviation of the soil moisture retrieval.", (0.0, 0.2),
-                 coordinates=coordinates)
-        _dataset(g, name("retrieval_qual_flag"), _qual_flags(np.where(has, 1.0, np.nan)), UINT16_FILL, None,
-                 "Bit flags that record the conditions and the quality of the retrieval.",
-                 flags=RETRIEVAL_FLAG_MEANINGS, coordinates=coordinates)
+        sm = (
+            blank
+            if fields is None
+            else np.clip(fields["sm"] + rng.normal(0.0, ACTIVE_PASSIVE_SD, layout.size), 0.02, 0.75)
+        )
+        _dataset(
+            g,
+            name("soil_moisture"),
+            _float(sm.reshape(shape)),
+            FLOAT_FILL,
+            "cm**3/cm**3",
+            f"Representative soil moisture measurement for the {km} km Earth based grid cell.",
+            (0.0, 0.75),
+            coordinates=coordinates,
+        )
+        _dataset(
+            g,
+            name("soil_moisture_std_dev"),
+            _float(np.where(has, ACTIVE_PASSIVE_SD, np.nan)),
+            FLOAT_FILL,
+            "cm**3/cm**3",
+            "Standard deviation of the soil moisture retrieval.",
+            (0.0, 0.2),
+            coordinates=coordinates,
+        )
+        _dataset(
+            g,
+            name("retrieval_qual_flag"),
+            _qual_flags(np.where(has, 1.0, np.nan)),
+            UINT16_FILL,
+            None,
+            "Bit flags that record the conditions and the quality of the retrieval.",
+            flags=RETRIEVAL_FLAG_MEANINGS,
+            coordinates=coordinates,
+        )
         for pol in ("vv", "vh"):
             values = blank if fields is None else fields[f"sigma0_{pol}"]
             cross = "co-polarized" if pol == "vv" else "cross-polarized"
-            _dataset(g, name(f"sigma0_{pol}_aggregated"), _float(values.reshape(shape)), FLOAT_FILL, None,
-                     f"The outcome of aggretating a set of 1 km {cross} radar backscatter measurements into a {km} km "
-                     "EASE grid cell.", (-1.0, 10.0), coordinates=coordinates)
-        _dataset(g, name("sigma0_incidence_angle"), _float(np.where(has, SIGMA0_INCIDENCE_DEG, np.nan)), FLOAT_FILL,
-                 None, f"The outcome of aggretating a set of 1 km incidence angle of radar backscatter measurements "
-                 f"into a {km} km EASE grid cell.", (0.0, 90.0), coordinates=coordinates)
+            _dataset(
+                g,
+                name(f"sigma0_{pol}_aggregated"),
+                _float(values.reshape(shape)),
+                FLOAT_FILL,
+                None,
+                f"The outcome of aggretating a set of 1 km {cross} radar backscatter measurements into a {km} km "
+                "EASE grid cell.",
+                (-1.0, 10.0),
+                coordinates=coordinates,
+            )
+        _dataset(
+            g,
+            name("sigma0_incidence_angle"),
+            _float(np.where(has, SIGMA0_INCIDENCE_DEG, np.nan)),
+            FLOAT_FILL,
+            None,
+            f"The outcome of aggretating a set of 1 km incidence angle of radar backscatter measurements "
+            f"into a {km} km EASE grid cell.",
+            (0.0, 90.0),
+            coordinates=coordinates,
+        )
         tb_v = blank if fields is None else fields["tb_v"] + rng.normal(0.0, RADIOMETER_NOISE_K, layout.size)
-        _dataset(g, name("tb_v_disaggregated"), _float(tb_v.reshape(shape)), FLOAT_FILL, "Kelvin",
-                 "Disaggregated vertical polarization brightness temperature.", (0.0, 330.0), coordinates=coordinates)
+        _dataset(
+            g,
+            name("tb_v_disaggregated"),
+            _float(tb_v.reshape(shape)),
+            FLOAT_FILL,
+            "Kelvin",
+            "Disaggregated vertical polarization brightness temperature.",
+            (0.0, 330.0),
+            coordinates=coordinates,
+        )
         seconds = np.where(has, to_seconds(times[overpass]), FLOAT_FILL)
-        _dataset(g, name("spacecraft_overpass_time_seconds"), seconds, FLOAT_FILL, "seconds",
-                 "Number of seconds since a specified epoch that represents the spacecraft overpass relative to the "
-                 f"9 km EASE grid cell that contains each {km} km EASE grid cell represented in this data product.",
-                 (-999999.9, 940000000.0), coordinates=coordinates)
+        _dataset(
+            g,
+            name("spacecraft_overpass_time_seconds"),
+            seconds,
+            FLOAT_FILL,
+            "seconds",
+            "Number of seconds since a specified epoch that represents the spacecraft overpass relative to the "
+            f"9 km EASE grid cell that contains each {km} km EASE grid cell represented in this data product.",
+            (-999999.9, 940000000.0),
+            coordinates=coordinates,
+        )
 
 
 def scene_tile(lon: float, lat: float) -> str:
@@ -374,15 +632,21 @@ def scene_tile(lon: float, lat: float) -> str:
     return f"{abs(round(lon)):03d}{'E' if lon >= 0 else 'W'}{abs(round(lat)):02d}{'N' if lat >= 0 else 'S'}"
 
 
-def write_l2sp(region: RegionWorld, day: pd.Timestamp, s1_time: pd.Timestamp, passes: dict[str, bool],
-               cells: dict[int, tuple[CellLayout, dict[str, np.ndarray]]], dir: Path, rng: np.random.Generator) -> Path:
+def write_l2sp(
+    region: RegionWorld,
+    day: pd.Timestamp,
+    s1_time: pd.Timestamp,
+    passes: dict[str, bool],
+    cells: dict[int, tuple[CellLayout, dict[str, np.ndarray]]],
+    dir: Path,
+    rng: np.random.Generator,
+) -> Path:
     """One SPL2SMAP_S file of a Sentinel-1 scene over the region's M01 and M03 windows (`cells`: km -> layout and
     cell_fields)."""
     lon, lat = region.spec.lon, region.spec.lat
     times = {overpass: pass_time(day, overpass, lon) for overpass in ("AM", "PM")}
     smap_time = times["AM"] if passes["AM"] else times["PM"]
-    name = (f"SMAP_L2_SM_SP_1AIWDV_{s1_time:%Y%m%dT%H%M%S}_{smap_time:%Y%m%dT%H%M%S}_{scene_tile(lon, lat)}_"
-            f"{CRID}_001")
+    name = f"SMAP_L2_SM_SP_1AIWDV_{s1_time:%Y%m%dT%H%M%S}_{smap_time:%Y%m%dT%H%M%S}_{scene_tile(lon, lat)}_{CRID}_001"
     path = Path(dir) / f"{name}_{region.spec.name}.h5"
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         n_cells = 0
@@ -416,8 +680,17 @@ def write_products(world: list[RegionWorld], spec: WorldSpec, dir: Path, seed: i
                 if today[overpass]:
                     path = write_l1c(region, day, overpass, layouts["M09"], m09, dir / "smap" / "SPL1CTB_E", rng)
                     when = pass_time(day, overpass, region.spec.lon)
-                    entries.append(index_entry(SOURCES["SPL1CTB_E"], path, dir, name, "SPL1CTB_E",
-                                               when - pd.Timedelta(minutes=25), when + pd.Timedelta(minutes=24)))
+                    entries.append(
+                        index_entry(
+                            SOURCES["SPL1CTB_E"],
+                            path,
+                            dir,
+                            name,
+                            "SPL1CTB_E",
+                            when - pd.Timedelta(minutes=25),
+                            when + pd.Timedelta(minutes=24),
+                        )
+                    )
         for row in schedule[schedule["region"] == name].itertuples():
             day = pd.Timestamp(row.date)
             today = {p: day in passing[p] for p in ("AM", "PM")}

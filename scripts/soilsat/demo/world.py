@@ -51,18 +51,72 @@ WETLANDS = (411, 412)  # placed in the wettest parcels, like water
 # Climate parameters: temperature mean/amplitude (degC), wet-day probability winter/summer,
 # mean rain on a wet day (mm), base elevation (m) and relief (m), clay and sand means (%).
 CLIMATES = {
-    "humid": dict(t_mean=8.5, t_amp=8.0, p_wet_winter=0.6, p_wet_summer=0.4, rain_mm=4.0,
-                  elevation=55.0, relief=25.0, clay=8.0, sand=70.0),
-    "semiarid": dict(t_mean=12.5, t_amp=9.5, p_wet_winter=0.35, p_wet_summer=0.08, rain_mm=5.5,
-                     elevation=820.0, relief=60.0, clay=22.0, sand=45.0),
-    "boreal": dict(t_mean=0.0, t_amp=13.0, p_wet_winter=0.55, p_wet_summer=0.5, rain_mm=3.0,
-                   elevation=190.0, relief=30.0, clay=5.0, sand=75.0),
-    "mediterranean": dict(t_mean=14.5, t_amp=9.5, p_wet_winter=0.35, p_wet_summer=0.07, rain_mm=7.0,
-                          elevation=600.0, relief=80.0, clay=28.0, sand=35.0),
-    "subtropical": dict(t_mean=16.0, t_amp=10.0, p_wet_winter=0.35, p_wet_summer=0.5, rain_mm=8.0,
-                        elevation=60.0, relief=40.0, clay=25.0, sand=30.0),
-    "arid": dict(t_mean=17.5, t_amp=9.0, p_wet_winter=0.12, p_wet_summer=0.18, rain_mm=6.0,
-                 elevation=1350.0, relief=60.0, clay=12.0, sand=60.0),
+    "humid": dict(
+        t_mean=8.5,
+        t_amp=8.0,
+        p_wet_winter=0.6,
+        p_wet_summer=0.4,
+        rain_mm=4.0,
+        elevation=55.0,
+        relief=25.0,
+        clay=8.0,
+        sand=70.0,
+    ),
+    "semiarid": dict(
+        t_mean=12.5,
+        t_amp=9.5,
+        p_wet_winter=0.35,
+        p_wet_summer=0.08,
+        rain_mm=5.5,
+        elevation=820.0,
+        relief=60.0,
+        clay=22.0,
+        sand=45.0,
+    ),
+    "boreal": dict(
+        t_mean=0.0,
+        t_amp=13.0,
+        p_wet_winter=0.55,
+        p_wet_summer=0.5,
+        rain_mm=3.0,
+        elevation=190.0,
+        relief=30.0,
+        clay=5.0,
+        sand=75.0,
+    ),
+    "mediterranean": dict(
+        t_mean=14.5,
+        t_amp=9.5,
+        p_wet_winter=0.35,
+        p_wet_summer=0.07,
+        rain_mm=7.0,
+        elevation=600.0,
+        relief=80.0,
+        clay=28.0,
+        sand=35.0,
+    ),
+    "subtropical": dict(
+        t_mean=16.0,
+        t_amp=10.0,
+        p_wet_winter=0.35,
+        p_wet_summer=0.5,
+        rain_mm=8.0,
+        elevation=60.0,
+        relief=40.0,
+        clay=25.0,
+        sand=30.0,
+    ),
+    "arid": dict(
+        t_mean=17.5,
+        t_amp=9.0,
+        p_wet_winter=0.12,
+        p_wet_summer=0.18,
+        rain_mm=6.0,
+        elevation=1350.0,
+        relief=60.0,
+        clay=12.0,
+        sand=60.0,
+    ),
 }
 
 
@@ -103,14 +157,25 @@ class WorldSpec:
         preset = DEMO_PRESETS[demo["preset"]]
         size = {key: preset[key] if demo[key] is None else demo[key] for key in preset}
         start, end = period(config)
-        regions = tuple(RegionSpec(r["name"], r["lon"], r["lat"], r["size_m"], r["climate"], r.get("network"))
-                        for r in config["regions"])
-        return cls(regions=regions, start=start, end=end, seed=demo["seed"], margin_m=config["grid"]["margin_m"],
-                   resolution=config["grid"]["resolution"],
-                   probes_per_region=int(size["probes_per_region"]), lucas_samples=int(size["lucas_samples"]),
-                   s1_repeat_days=int(size["s1_repeat_days"]), s2_revisit_days=int(size["s2_revisit_days"]),
-                   speckle_looks=float(size["speckle_looks"]), cloud_fraction=float(size["cloud_fraction"]),
-                   probe_noise=float(size["probe_noise"]))
+        regions = tuple(
+            RegionSpec(r["name"], r["lon"], r["lat"], r["size_m"], r["climate"], r.get("network"))
+            for r in config["regions"]
+        )
+        return cls(
+            regions=regions,
+            start=start,
+            end=end,
+            seed=demo["seed"],
+            margin_m=config["grid"]["margin_m"],
+            resolution=config["grid"]["resolution"],
+            probes_per_region=int(size["probes_per_region"]),
+            lucas_samples=int(size["lucas_samples"]),
+            s1_repeat_days=int(size["s1_repeat_days"]),
+            s2_revisit_days=int(size["s2_revisit_days"]),
+            speckle_looks=float(size["speckle_looks"]),
+            cloud_fraction=float(size["cloud_fraction"]),
+            probe_noise=float(size["probe_noise"]),
+        )
 
     @property
     def days(self) -> pd.DatetimeIndex:
@@ -239,8 +304,15 @@ def parcel_phenology(
     bare[:, arable] = tilled[:, arable]
 
     season = np.cos(2 * np.pi * (doy - 190) / 365.25)
-    for code, base, amp in [(231, 0.65, 0.2), (311, 0.65, 0.25), (312, 0.85, 0.05),
-                            (333, 0.08, 0.04), (411, 0.6, 0.2), (412, 0.45, 0.15), (512, 0.0, 0.0)]:
+    for code, base, amp in [
+        (231, 0.65, 0.2),
+        (311, 0.65, 0.25),
+        (312, 0.85, 0.05),
+        (333, 0.08, 0.04),
+        (411, 0.6, 0.2),
+        (412, 0.45, 0.15),
+        (512, 0.0, 0.0),
+    ]:
         sel = classes == code
         if sel.any():
             jitter = rng.uniform(-0.05, 0.05, sel.sum())
@@ -389,8 +461,9 @@ def make_region(spec: WorldSpec, region: RegionSpec, index: int) -> RegionWorld:
     parcel, classes = make_parcels(rng, grid, region.climate, wetness)
     landcover = classes[parcel]
     clay = np.clip(c["clay"] * (1 + 0.35 * smooth_field(rng, grid.shape, 300 * px)) + 2.0 * wetness, 1, 70)
-    sand = np.clip(c["sand"] * (1 + 0.15 * smooth_field(rng, grid.shape, 300 * px)) - 0.5 * clay + c["clay"] * 0.5,
-                   2, 95)
+    sand = np.clip(
+        c["sand"] * (1 + 0.15 * smooth_field(rng, grid.shape, 300 * px)) - 0.5 * clay + c["clay"] * 0.5, 2, 95
+    )
     sand = np.minimum(sand, 98 - clay)
     silt = 100 - clay - sand
     soc_by_class = {211: 12.0, 212: 10.0, 231: 22.0, 311: 35.0, 312: 40.0, 333: 5.0, 411: 60.0, 412: 90.0, 512: 0.0}
@@ -402,51 +475,108 @@ def make_region(spec: WorldSpec, region: RegionSpec, index: int) -> RegionWorld:
     ts_max = soil_temperature_max(weather)
 
     metres = {"units": "m"}
-    coords = {"y": ("y", grid.y_coords(), {"standard_name": "projection_y_coordinate", "axis": "Y",
-                                           "long_name": "pixel centre northing", **metres}),
-              "x": ("x", grid.x_coords(), {"standard_name": "projection_x_coordinate", "axis": "X",
-                                           "long_name": "pixel centre easting", **metres}),
-              "time": days, "parcel_id": ("parcel_id", np.arange(len(classes)), {"long_name": "field parcel index"}),
-              "spatial_ref": ((), np.int32(0), cf_grid_mapping(grid.crs))}
+    coords = {
+        "y": (
+            "y",
+            grid.y_coords(),
+            {"standard_name": "projection_y_coordinate", "axis": "Y", "long_name": "pixel centre northing", **metres},
+        ),
+        "x": (
+            "x",
+            grid.x_coords(),
+            {"standard_name": "projection_x_coordinate", "axis": "X", "long_name": "pixel centre easting", **metres},
+        ),
+        "time": days,
+        "parcel_id": ("parcel_id", np.arange(len(classes)), {"long_name": "field parcel index"}),
+        "spatial_ref": ((), np.int32(0), cf_grid_mapping(grid.crs)),
+    }
     on_grid = {"grid_mapping": "spatial_ref"}
     truth = xr.Dataset(
         {
-            "elevation": (("y", "x"), elevation.astype(np.float32),
-                          {"units": "m", "long_name": "height above the WGS 84 ellipsoid", **on_grid}),
-            "landcover": (("y", "x"), landcover, {"units": "1", "long_name": "CORINE Land Cover level-3 code",
-                                                  **on_grid}),
+            "elevation": (
+                ("y", "x"),
+                elevation.astype(np.float32),
+                {"units": "m", "long_name": "height above the WGS 84 ellipsoid", **on_grid},
+            ),
+            "landcover": (
+                ("y", "x"),
+                landcover,
+                {"units": "1", "long_name": "CORINE Land Cover level-3 code", **on_grid},
+            ),
             "parcel": (("y", "x"), parcel, {"units": "1", "long_name": "field parcel index", **on_grid}),
-            "clay": (("y", "x"), clay.astype(np.float32),
-                     {"units": "%", "long_name": "topsoil clay content", **on_grid}),
-            "sand": (("y", "x"), sand.astype(np.float32),
-                     {"units": "%", "long_name": "topsoil sand content", **on_grid}),
-            "silt": (("y", "x"), silt.astype(np.float32),
-                     {"units": "%", "long_name": "topsoil silt content", **on_grid}),
-            "soc": (("y", "x"), soc.astype(np.float32),
-                    {"units": "g kg-1", "long_name": "soil organic carbon", **on_grid}),
-            "wetness": (("y", "x"), wetness.astype(np.float32),
-                        {"units": "1", "long_name": "topographic wetness (standardised)", **on_grid}),
+            "clay": (
+                ("y", "x"),
+                clay.astype(np.float32),
+                {"units": "%", "long_name": "topsoil clay content", **on_grid},
+            ),
+            "sand": (
+                ("y", "x"),
+                sand.astype(np.float32),
+                {"units": "%", "long_name": "topsoil sand content", **on_grid},
+            ),
+            "silt": (
+                ("y", "x"),
+                silt.astype(np.float32),
+                {"units": "%", "long_name": "topsoil silt content", **on_grid},
+            ),
+            "soc": (
+                ("y", "x"),
+                soc.astype(np.float32),
+                {"units": "g kg-1", "long_name": "soil organic carbon", **on_grid},
+            ),
+            "wetness": (
+                ("y", "x"),
+                wetness.astype(np.float32),
+                {"units": "1", "long_name": "topographic wetness (standardised)", **on_grid},
+            ),
             "sm": (("time", "y", "x"), sm, {"units": "m3 m-3", "long_name": "surface soil moisture 0-5 cm", **on_grid}),
             "parcel_class": (("parcel_id",), classes, {"units": "1", "long_name": "CORINE code of the parcel"}),
-            "parcel_fcover": (("time", "parcel_id"), fcover, {"units": "1", "long_name": "vegetation cover fraction of "
-                                                                                       "the parcel"}),
-            "parcel_bare": (("time", "parcel_id"), bare, {"units": "1", "long_name": "1 on the parcel's bare-soil "
-                                                                                   "(tillage) days"}),
-            "precipitation": (("time",), weather["precipitation"].to_numpy(),
-                              {"units": "mm", "long_name": "daily precipitation sum"}),
-            "tmin": (("time",), weather["tmin"].to_numpy(),
-                     {"units": "degC", "long_name": "daily minimum air temperature"}),
-            "tmean": (("time",), weather["tmean"].to_numpy(),
-                     {"units": "degC", "long_name": "daily mean air temperature"}),
-            "tmax": (("time",), weather["tmax"].to_numpy(),
-                     {"units": "degC", "long_name": "daily maximum air temperature"}),
-            "soil_temperature_max": (("time",), ts_max.astype(np.float32),
-                                     {"units": "degC", "long_name": "daily maximum soil temperature at 5 cm"}),
+            "parcel_fcover": (
+                ("time", "parcel_id"),
+                fcover,
+                {"units": "1", "long_name": "vegetation cover fraction of the parcel"},
+            ),
+            "parcel_bare": (
+                ("time", "parcel_id"),
+                bare,
+                {"units": "1", "long_name": "1 on the parcel's bare-soil (tillage) days"},
+            ),
+            "precipitation": (
+                ("time",),
+                weather["precipitation"].to_numpy(),
+                {"units": "mm", "long_name": "daily precipitation sum"},
+            ),
+            "tmin": (
+                ("time",),
+                weather["tmin"].to_numpy(),
+                {"units": "degC", "long_name": "daily minimum air temperature"},
+            ),
+            "tmean": (
+                ("time",),
+                weather["tmean"].to_numpy(),
+                {"units": "degC", "long_name": "daily mean air temperature"},
+            ),
+            "tmax": (
+                ("time",),
+                weather["tmax"].to_numpy(),
+                {"units": "degC", "long_name": "daily maximum air temperature"},
+            ),
+            "soil_temperature_max": (
+                ("time",),
+                ts_max.astype(np.float32),
+                {"units": "degC", "long_name": "daily maximum soil temperature at 5 cm"},
+            ),
         },
         coords=coords,
-        attrs={"title": f"soilsat demo world truth, region {region.name}", "region": region.name,
-               "climate": region.climate, "crs": grid.crs, "transform": list(grid.transform)[:6],
-               "Conventions": CONVENTIONS, "history": "generated by the soilsat demo world"},
+        attrs={
+            "title": f"soilsat demo world truth, region {region.name}",
+            "region": region.name,
+            "climate": region.climate,
+            "crs": grid.crs,
+            "transform": list(grid.transform)[:6],
+            "Conventions": CONVENTIONS,
+            "history": "generated by the soilsat demo world",
+        },
     )
     margin_px = int(spec.margin_m / spec.resolution) + 5
     probes = place_probes(rng, grid, landcover, spec.probes_per_region, margin_px, region.name)

@@ -26,8 +26,16 @@ def scores(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     r2 = 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else np.nan
     iqr = float(np.subtract(*np.percentile(obs, [75, 25])))
     rpiq = iqr / rmse if rmse > 0 else np.nan
-    return {"n": n, "mae": float(np.abs(err).mean()), "rmse": rmse,
-            "ubrmse": float(np.sqrt(max(rmse**2 - bias**2, 0.0))), "bias": bias, "r": r, "r2": r2, "rpiq": rpiq}
+    return {
+        "n": n,
+        "mae": float(np.abs(err).mean()),
+        "rmse": rmse,
+        "ubrmse": float(np.sqrt(max(rmse**2 - bias**2, 0.0))),
+        "bias": bias,
+        "r": r,
+        "r2": r2,
+        "rpiq": rpiq,
+    }
 
 
 def grouped_scores(predictions: pd.DataFrame, by: list[str]) -> pd.DataFrame:

@@ -136,8 +136,10 @@ def paper_table(method: str, metrics: pd.DataFrame) -> pd.DataFrame:
     """The paper's headline numbers and this run's, quantity by quantity."""
     published, compute = PUBLISHED[method]
     ours = compute(metrics)
-    rows = [{"quantity": q, "model": m, "paper": v, "this run": ours.get((q, m), np.nan), "source": s}
-            for q, m, v, s in published]
+    rows = [
+        {"quantity": q, "model": m, "paper": v, "this run": ours.get((q, m), np.nan), "source": s}
+        for q, m, v, s in published
+    ]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -145,19 +147,28 @@ def run_label(provider: str, rehearsal: Mapping) -> str:
     """What the numbers of this run come from: a rehearsal on synthetic data, or real data."""
     if provider == "demo":
         what = f"a rehearsal of {rehearsal['study_file']}" if rehearsal.get("study_file") else "the demo world"
-        return (f"This run: {what}, on synthetic data. Its numbers test the workflow; they are not comparable with "
-                "the paper's.")
+        return (
+            f"This run: {what}, on synthetic data. Its numbers test the workflow; they are not comparable with "
+            "the paper's."
+        )
     return "This run: real data."
 
 
 def to_markdown(table: pd.DataFrame, label: str, title: str) -> str:
     """The table as Markdown under a title and the label of the run."""
+
     def cell(value: object) -> str:
         if isinstance(value, float):
             return "n/a" if not np.isfinite(value) else f"{value:.4g}"
         return str(value)
 
-    lines = [f"# {title}", "", f"**{label}**", "", "| " + " | ".join(COLUMNS) + " |",
-             "|" + "|".join(["---", "---", "---:", "---:", "---"]) + "|"]
+    lines = [
+        f"# {title}",
+        "",
+        f"**{label}**",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "|".join(["---", "---", "---:", "---:", "---"]) + "|",
+    ]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
     return "\n".join(lines) + "\n"

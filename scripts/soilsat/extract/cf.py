@@ -24,7 +24,9 @@ def product_names(paths: Sequence[str | os.PathLike]) -> list[str]:
     return sorted(os.path.splitext(os.path.basename(str(p)))[0] for p in paths)
 
 
-def add_provenance(dataset: xr.Dataset, config_hash: str, products: Mapping[str, Sequence[str | os.PathLike]]) -> xr.Dataset:
+def add_provenance(
+    dataset: xr.Dataset, config_hash: str, products: Mapping[str, Sequence[str | os.PathLike]]
+) -> xr.Dataset:
     """The dataset with CF conventions, history, soilsat's version, the config hash and each source's product ids."""
     dataset.attrs.update(
         Conventions=CONVENTIONS,
@@ -47,7 +49,9 @@ def missing_cf_attributes(dataset: xr.Dataset) -> list[str]:
     return lacking
 
 
-def write_dataset(dataset: xr.Dataset, table: pd.DataFrame, netcdf: str | os.PathLike, parquet: str | os.PathLike) -> None:
+def write_dataset(
+    dataset: xr.Dataset, table: pd.DataFrame, netcdf: str | os.PathLike, parquet: str | os.PathLike
+) -> None:
     """Write a CF-complete dataset as CF-1.10 NetCDF and its tidy table as Parquet, each atomically."""
     lacking = missing_cf_attributes(dataset)
     if lacking or "config_sha256" not in dataset.attrs:
@@ -56,5 +60,3 @@ def write_dataset(dataset: xr.Dataset, table: pd.DataFrame, netcdf: str | os.Pat
         write_netcdf(dataset, tmp)
     with atomic_path(parquet) as tmp:
         table.to_parquet(tmp, index=False)
-
-

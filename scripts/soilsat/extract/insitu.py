@@ -22,8 +22,9 @@ VARIABLES = {
 }
 
 
-def insitu_dataset(sites: pd.DataFrame, daily: pd.DataFrame, grids: Mapping[str, StudyGrid], start: str, end: str,
-                   config_hash: str) -> xr.Dataset:
+def insitu_dataset(
+    sites: pd.DataFrame, daily: pd.DataFrame, grids: Mapping[str, StudyGrid], start: str, end: str, config_hash: str
+) -> xr.Dataset:
     """Probe x day ssm and ts_max of the sites inside the study grids, with region, row, col, lat and lon."""
     pixels = locate_probes(sites, grids)
     days = pd.date_range(start, end, freq="D", name="time")
@@ -41,8 +42,9 @@ def insitu_dataset(sites: pd.DataFrame, daily: pd.DataFrame, grids: Mapping[str,
 
 def insitu_tables(dataset: xr.Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sites (probe, lat, lon) and daily values (probe, time, ssm, ts_max) of an in-situ dataset."""
-    sites = pd.DataFrame({"probe": dataset["probe"].values.astype(str), "lat": dataset["lat"].values,
-                          "lon": dataset["lon"].values})
+    sites = pd.DataFrame(
+        {"probe": dataset["probe"].values.astype(str), "lat": dataset["lat"].values, "lon": dataset["lon"].values}
+    )
     daily = dataset[["ssm", "ts_max"]].to_dataframe().reset_index()[["probe", "time", "ssm", "ts_max"]]
     daily = daily[np.isfinite(daily["ssm"]) | np.isfinite(daily["ts_max"])]
     return sites, daily.reset_index(drop=True)

@@ -14,10 +14,10 @@ import xarray as xr
 
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.cf_netcdf import DECIBEL
-from soilsat.extract.series import consecutive_dry_days, interpolate_within, sample_rasters, zscore_outliers
-from soilsat.extract.cf import add_provenance, product_names
+from soilsat.extract.cf import add_provenance
 from soilsat.extract.points import locate
 from soilsat.extract.rasters import usable
+from soilsat.extract.series import consecutive_dry_days, interpolate_within, sample_rasters, zscore_outliers
 from soilsat.extract.static import STATIC_BANDS
 from soilsat.grid import StudyGrid
 from soilsat.settings import Settings
@@ -52,8 +52,20 @@ VARIABLES = {
 }
 
 
-DYNAMIC = ("ssm", "ts_max", "sigma0_vv", "sigma0_vh", "incidence_angle", "ndvi", "ndwi",
-           "precipitation", "dry_days", "tmin", "tmean", "tmax")  # those the dataset has get an `observed` row
+DYNAMIC = (
+    "ssm",
+    "ts_max",
+    "sigma0_vv",
+    "sigma0_vh",
+    "incidence_angle",
+    "ndvi",
+    "ndwi",
+    "precipitation",
+    "dry_days",
+    "tmin",
+    "tmean",
+    "tmax",
+)  # those the dataset has get an `observed` row
 
 
 @dataclass(frozen=True)
@@ -116,14 +128,27 @@ def sigma0_outliers(samples: pd.DataFrame, column: str, max_z: float, population
         kept = values.groupby(samples[key]).transform(lambda s: zscore_outliers(s, max_z))
     removed = int((values.notna() & kept.isna()).sum())
     if removed:
-        log.info("%s: %d of %d observations beyond a z-score of %.1f (%s sigma0, per %s) removed", column, removed,
-                 int(values.notna().sum()), max_z, scale, population)
+        log.info(
+            "%s: %d of %d observations beyond a z-score of %.1f (%s sigma0, per %s) removed",
+            column,
+            removed,
+            int(values.notna().sum()),
+            max_z,
+            scale,
+            population,
+        )
     return samples[column].where(kept.notna())
 
 
 def radar_series(
-    index: pd.DataFrame, pixels: pd.DataFrame, polarisations: Sequence[str] = ("VV", "VH"), orbits: str = "merged",
-    statistic: str = "pixel", radius_px: int = 0, max_z: float | None = 2.0, outlier_population: str = "probe",
+    index: pd.DataFrame,
+    pixels: pd.DataFrame,
+    polarisations: Sequence[str] = ("VV", "VH"),
+    orbits: str = "merged",
+    statistic: str = "pixel",
+    radius_px: int = 0,
+    max_z: float | None = 2.0,
+    outlier_population: str = "probe",
     outlier_scale: str = "db",
 ) -> pd.DataFrame:
     """Daily sigma0 (linear) of each polarisation and local incidence angle at each probe, outliers removed,
@@ -139,8 +164,10 @@ def radar_series(
             samples["orbit_direction"] = np.nan
         untagged = sorted(samples.loc[samples["orbit_direction"].isna(), "product"].astype(str).unique())
         if untagged:
-            raise ValueError(f"extract.sigma0.orbits is {orbits!r} but these Sentinel-1 rasters lack an "
-                             f"orbit_direction tag: {', '.join(untagged)}")
+            raise ValueError(
+                f"extract.sigma0.orbits is {orbits!r} but these Sentinel-1 rasters lack an "
+                f"orbit_direction tag: {', '.join(untagged)}"
+            )
         keep = samples["orbit_direction"].str.upper() == orbits.upper()
         log.info("sigma0 from %s passes only: %d of %d observations kept", orbits, int(keep.sum()), len(samples))
         samples = samples[keep]
@@ -197,9 +224,15 @@ def build_dataset(
     table = pd.DataFrame(index=index)
     table = table.join(daily.set_index(["probe", "time"])[["ssm", "ts_max"]])
     radar = radar_series(
-        sentinel1, pixels, polarisations, orbits=sigma0.orbits, statistic=sigma0.statistic,
-        radius_px=int(round(float(sigma0.buffer_m) / resolution)), max_z=sigma0.max_z,
-        outlier_population=sigma0.outlier_population, outlier_scale=sigma0.outlier_scale,
+        sentinel1,
+        pixels,
+        polarisations,
+        orbits=sigma0.orbits,
+        statistic=sigma0.statistic,
+        radius_px=int(round(float(sigma0.buffer_m) / resolution)),
+        max_z=sigma0.max_z,
+        outlier_population=sigma0.outlier_population,
+        outlier_scale=sigma0.outlier_scale,
     )
     table = table.join(radar)
     for pol in (p.lower() for p in polarisations):
@@ -236,18 +269,26 @@ def build_dataset(
     dynamic = [name for name in DYNAMIC if name in dataset]
     dataset["observed"] = xr.concat([dataset[name].notnull() for name in dynamic], dim="feature").astype(np.int8)
     dataset = dataset.assign_coords(feature=dynamic).transpose("probe", "time", "feature")
-    dataset["observed"].attrs.update(long_name="1 where the daily variable named by `feature` was observed, 0 where it is missing")
+    dataset["observed"].attrs.update(
+        long_name="1 where the daily variable named by `feature` was observed, 0 where it is missing"
+    )
     for name, (units, long_name) in VARIABLES.items():
         if name in dataset:
             dataset[name].attrs.update(units=units, long_name=long_name)
     dataset["observed"].attrs["units"] = "1"
-    dataset.attrs.update(title="soilsat probe dataset",
-                         comment=f"{COPERNICUS_ATTRIBUTION}. Missing values are not observed; nothing is filled.")
+    dataset.attrs.update(
+        title="soilsat probe dataset",
+        comment=f"{COPERNICUS_ATTRIBUTION}. Missing values are not observed; nothing is filled.",
+    )
     add_provenance(dataset, config_hash, {"sentinel1": sentinel1["path"], "sentinel2": sentinel2["path"]})
     first = f"sigma0_{polarisations[0].lower()}"
-    log.info("probe dataset: %d probes x %d days, %d probe-days with soil moisture and %s",
-             dataset.sizes["probe"], dataset.sizes["time"],
-             int((dataset["ssm"].notnull() & dataset[first].notnull()).sum()), first)
+    log.info(
+        "probe dataset: %d probes x %d days, %d probe-days with soil moisture and %s",
+        dataset.sizes["probe"],
+        dataset.sizes["time"],
+        int((dataset["ssm"].notnull() & dataset[first].notnull()).sum()),
+        first,
+    )
     return dataset
 
 

@@ -28,13 +28,22 @@ def index_rasters(paths: Sequence[str | os.PathLike], source: str) -> pd.DataFra
         with rasterio.open(path) as src:
             tags = src.tags()
         if source == "sentinel2" and "valid_fraction" not in tags:
-            raise ValueError(f"{path}: Sentinel-2 raster has no valid_fraction tag; reprocess it with the sentinel2 rule")
+            raise ValueError(
+                f"{path}: Sentinel-2 raster has no valid_fraction tag; reprocess it with the sentinel2 rule"
+            )
         time = pd.Timestamp(tags[TIME_TAGS[source]])
-        rows.append({"path": str(path), "product": tags.get("product", os.path.basename(str(path))),
-                     "source": source, "region": tags["region"],
-                     "time": time.tz_localize(None) if time.tzinfo else time,
-                     "orbit_direction": tags.get("orbit_direction"), "relative_orbit": tags.get("relative_orbit"),
-                     "valid_fraction": float(tags["valid_fraction"]) if "valid_fraction" in tags else None})
+        rows.append(
+            {
+                "path": str(path),
+                "product": tags.get("product", os.path.basename(str(path))),
+                "source": source,
+                "region": tags["region"],
+                "time": time.tz_localize(None) if time.tzinfo else time,
+                "orbit_direction": tags.get("orbit_direction"),
+                "relative_orbit": tags.get("relative_orbit"),
+                "valid_fraction": float(tags["valid_fraction"]) if "valid_fraction" in tags else None,
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -49,11 +58,19 @@ def usable(index: pd.DataFrame, min_valid_fraction: float) -> pd.DataFrame:
     """The rasters whose valid fraction reaches `sentinel2.min_valid_fraction`; each dropped one is logged."""
     keep = index["valid_fraction"].isna() | (index["valid_fraction"] >= min_valid_fraction)
     for row in index[~keep].itertuples():
-        log.info("dropped Sentinel-2 product %s: valid fraction %.3f below sentinel2.min_valid_fraction %.3f",
-                 os.path.splitext(os.path.basename(str(row.path)))[0], row.valid_fraction, min_valid_fraction)
+        log.info(
+            "dropped Sentinel-2 product %s: valid fraction %.3f below sentinel2.min_valid_fraction %.3f",
+            os.path.splitext(os.path.basename(str(row.path)))[0],
+            row.valid_fraction,
+            min_valid_fraction,
+        )
     if not keep.all():
-        log.info("%d of %d Sentinel-2 products kept (sentinel2.min_valid_fraction %.3f)", int(keep.sum()), len(index),
-                 min_valid_fraction)
+        log.info(
+            "%d of %d Sentinel-2 products kept (sentinel2.min_valid_fraction %.3f)",
+            int(keep.sum()),
+            len(index),
+            min_valid_fraction,
+        )
     return index[keep].reset_index(drop=True)
 
 

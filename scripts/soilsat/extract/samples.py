@@ -78,11 +78,17 @@ def bare_soil_observations(
                     frame["VH"] = 10 * np.log10(np.where(sar[:, 1] > 0, sar[:, 1], np.nan))
                 frame["s1_time"] = s1.loc[match, "time"]
             frames.append(frame)
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["point_id", "time", *S2_BANDS, "VV", "VH"])
+    table = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["point_id", "time", *S2_BANDS, "VV", "VH"])
+    )
     table = drop_outliers(table.dropna(subset=list(S2_BANDS)), S2_BANDS, outlier_sd)
     without = sorted(set(samples["point_id"]) - set(table["point_id"]))
     if without:
-        log.warning("%d samples without any bare-soil observation, excluded: %s", len(without), ", ".join(map(str, without)))
+        log.warning(
+            "%d samples without any bare-soil observation, excluded: %s", len(without), ", ".join(map(str, without))
+        )
     return table.reset_index(drop=True)
 
 
@@ -95,7 +101,9 @@ TARGETS = {
 
 
 def sample_dataset(
-    samples: pd.DataFrame, observations: pd.DataFrame, config_hash: str = "",
+    samples: pd.DataFrame,
+    observations: pd.DataFrame,
+    config_hash: str = "",
     products: Mapping[str, Sequence[str]] | None = None,
 ) -> xr.Dataset:
     """The sample x observation dataset (observations padded with missing values) with targets per sample."""
@@ -115,8 +123,11 @@ def sample_dataset(
     for name in S2_BANDS:
         dataset[name].attrs.update(units="1", long_name=f"Sentinel-2 L2A surface reflectance {name} on a bare-soil day")
     for pol in ("VV", "VH"):
-        dataset[pol].attrs.update(units=DECIBEL, long_name=f"Sentinel-1 sigma0 {pol} in decibels (10 log10 of the "
-                                                           "linear value) of the acquisition closest in time")
+        dataset[pol].attrs.update(
+            units=DECIBEL,
+            long_name=f"Sentinel-1 sigma0 {pol} in decibels (10 log10 of the "
+            "linear value) of the acquisition closest in time",
+        )
     dataset["time"].attrs["long_name"] = "Sentinel-2 sensing time of the observation"
     dataset["s1_time"].attrs["long_name"] = "Sentinel-1 sensing start of the paired acquisition"
     for name, (units, long_name) in TARGETS.items():
@@ -125,8 +136,12 @@ def sample_dataset(
     dataset.coords["lon"].attrs.update(units="degrees_east", long_name="longitude")
     dataset.attrs.update(title="soilsat bare-soil sample series (Tziolas 2020)", comment=COPERNICUS_ATTRIBUTION)
     add_provenance(dataset, config_hash, products or {})
-    log.info("sample dataset: %d samples, up to %d bare-soil observations each, %d observations in all",
-             dataset.sizes["sample"], dataset.sizes["observation"], len(observations))
+    log.info(
+        "sample dataset: %d samples, up to %d bare-soil observations each, %d observations in all",
+        dataset.sizes["sample"],
+        dataset.sizes["observation"],
+        len(observations),
+    )
     return dataset
 
 

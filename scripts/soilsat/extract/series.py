@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -79,7 +79,9 @@ def sample_rasters(
             if missing:
                 raise ValueError(f"{raster.path}: raster lacks bands {missing}")
             data = src.read([names.index(b) + 1 for b in bands])
-        values = np.array([window_statistic(data, r, c, radius_px, statistic) for r, c in zip(here["row"], here["col"])])
+        values = np.array(
+            [window_statistic(data, r, c, radius_px, statistic) for r, c in zip(here["row"], here["col"])]
+        )
         frame = pd.DataFrame(values.reshape(len(here), len(bands)), columns=list(bands))
         frame.insert(0, "probe", here["probe"].to_numpy())
         frame.insert(1, "time", pd.Timestamp(raster.time).normalize())

@@ -58,8 +58,11 @@ def interpolated_index(optical: pd.DataFrame, day: pd.Timestamp, band: str, wind
     with np.errstate(invalid="ignore", divide="ignore"):
         weight = np.where(span > 0, -before_time / span, 0.0)
     both = np.isfinite(before_value) & np.isfinite(after_value)
-    return np.where(both, before_value + weight * (after_value - before_value),
-                    np.where(np.isfinite(before_value), before_value, after_value)).astype(np.float32)
+    return np.where(
+        both,
+        before_value + weight * (after_value - before_value),
+        np.where(np.isfinite(before_value), before_value, after_value),
+    ).astype(np.float32)
 
 
 def daily_stack(
@@ -81,8 +84,10 @@ def daily_stack(
     shape = sar.shape[1:]
     days = weather.index
     dry = pd.Series(consecutive_dry_days(weather["precipitation"].to_numpy()), index=days)
-    layers = {"ndvi": interpolated_index(optical, day, "NDVI", window_days),
-              "ndwi": interpolated_index(optical, day, "NDWI", window_days)}
+    layers = {
+        "ndvi": interpolated_index(optical, day, "NDVI", window_days),
+        "ndwi": interpolated_index(optical, day, "NDWI", window_days),
+    }
     for pol, linear in zip(polarisations, sar):
         layers[f"sigma0_{pol.lower()}"] = linear
         layers[f"sigma0_{pol.lower()}_db"] = to_db(linear)
@@ -95,8 +100,11 @@ def daily_stack(
     for name in features:
         if name.startswith("landcover_"):
             code = float(name.removeprefix("landcover_"))
-            layers[name] = np.where(np.isfinite(static[STATIC_BANDS.index("landcover")]),
-                                    static[STATIC_BANDS.index("landcover")] == code, np.nan).astype(np.float32)
+            layers[name] = np.where(
+                np.isfinite(static[STATIC_BANDS.index("landcover")]),
+                static[STATIC_BANDS.index("landcover")] == code,
+                np.nan,
+            ).astype(np.float32)
     missing = [name for name in features if name not in layers]
     if missing:
         raise ValueError(f"{sentinel1_path}: no map layer for the model inputs {missing}")
@@ -119,7 +127,9 @@ def nanmedian_first_axis(stack: np.ndarray) -> np.ndarray:
     return np.where(count > 0, (lower + upper) / 2, np.nan).astype(stack.dtype)
 
 
-def median_bare_spectra(optical: pd.DataFrame, add_coordinates: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def median_bare_spectra(
+    optical: pd.DataFrame, add_coordinates: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
     """Per-pixel median of the 10 bands over bare-soil, valid observations, (band, y, x); NaN where never bare."""
     stacks = []
     for path in optical.sort_values("time")["path"]:

@@ -14,15 +14,29 @@ from rasterio.warp import reproject
 from soilsat.errors import ProductError
 from soilsat.grid import StudyGrid
 
-STATIC_BANDS = ("elevation", "slope", "aspect_x", "aspect_y", "landcover",
-                "clay", "silt", "sand", "organic_carbon", "base_saturation")
+STATIC_BANDS = (
+    "elevation",
+    "slope",
+    "aspect_x",
+    "aspect_y",
+    "landcover",
+    "clay",
+    "silt",
+    "sand",
+    "organic_carbon",
+    "base_saturation",
+)
 
 
 def region_file(folder: str | os.PathLike, region: str, suffix: str = ".tif") -> Path:
     """The one file of a region in a folder of per-region files."""
-    matches = sorted(p for p in Path(folder).glob(f"*{suffix}") if region in p.stem.split("_") or p.stem.endswith(region))
+    matches = sorted(
+        p for p in Path(folder).glob(f"*{suffix}") if region in p.stem.split("_") or p.stem.endswith(region)
+    )
     if len(matches) != 1:
-        raise ProductError(folder, f"expected one {suffix} file for region {region!r}, found {[m.name for m in matches]}")
+        raise ProductError(
+            folder, f"expected one {suffix} file for region {region!r}, found {[m.name for m in matches]}"
+        )
     return matches[0]
 
 
@@ -39,18 +53,25 @@ def on_grid(path: str | os.PathLike, grid: StudyGrid, resampling: Resampling, ba
         out = np.full((len(indexes),) + grid.shape, np.nan, dtype=np.float32)
         for k, i in enumerate(indexes):
             reproject(
-                rasterio.band(src, i), out[k], src_nodata=src.nodata, dst_nodata=np.nan,
-                dst_transform=grid.transform, dst_crs=grid.crs, resampling=resampling,
+                rasterio.band(src, i),
+                out[k],
+                src_nodata=src.nodata,
+                dst_nodata=np.nan,
+                dst_transform=grid.transform,
+                dst_crs=grid.crs,
+                resampling=resampling,
             )
-        names = [src.descriptions[i - 1] for i in indexes]
     uncovered = float(np.isnan(out).all(axis=0).mean())
     if uncovered > 0:
         west, south, east, north = grid.bounds
-        raise ProductError(path, f"does not cover the study grid of region {grid.region} ({uncovered:.0%} of it "
-                                 f"uncovered or no data): the raster spans x {bounds.left:.{digits}f}..{bounds.right:.{digits}f}, "
-                                 f"y {bounds.bottom:.{digits}f}..{bounds.top:.{digits}f} in its CRS, the grid x {west:.0f}..{east:.0f}, "
-                                 f"y {south:.0f}..{north:.0f} in {grid.crs}; supply a raster covering the region's AOI "
-                                 "plus the grid margin")
+        raise ProductError(
+            path,
+            f"does not cover the study grid of region {grid.region} ({uncovered:.0%} of it "
+            f"uncovered or no data): the raster spans x {bounds.left:.{digits}f}..{bounds.right:.{digits}f}, "
+            f"y {bounds.bottom:.{digits}f}..{bounds.top:.{digits}f} in its CRS, the grid x {west:.0f}..{east:.0f}, "
+            f"y {south:.0f}..{north:.0f} in {grid.crs}; supply a raster covering the region's AOI "
+            "plus the grid margin",
+        )
     return out if band is None else out[0]
 
 

@@ -42,8 +42,11 @@ def covariate_windows(static_paths: Mapping[str, str], samples: pd.DataFrame, si
         padded = np.pad(data, ((0, 0), (half, half), (half, half)), constant_values=np.nan)
         for i, (r, c) in zip(group.index, zip(group["row"], group["col"])):
             out[i] = padded[:, r : r + size, c : c + size]
-    return xr.DataArray(out, dims=("sample", "covariate", "wy", "wx"),
-                        coords={"sample": samples["point_id"].to_numpy(), "covariate": list(STATIC_BANDS)})
+    return xr.DataArray(
+        out,
+        dims=("sample", "covariate", "wy", "wx"),
+        coords={"sample": samples["point_id"].to_numpy(), "covariate": list(STATIC_BANDS)},
+    )
 
 
 def smooth_daily(times: pd.Series, values: np.ndarray, year: int, window_days: int = 31) -> pd.Series:
@@ -81,8 +84,14 @@ def phenology(curve: pd.Series) -> dict[str, float]:
         after = np.nonzero(values[peak:] >= threshold)[0]
         return float(doy[peak + after[-1]]) if len(after) else np.nan
 
-    return {"greenup": crossing(0.15, True), "maturity": crossing(0.9, True), "peak": float(doy[peak]),
-            "senescence": crossing(0.9, False), "dormancy": crossing(0.15, False), "amplitude": float(amplitude)}
+    return {
+        "greenup": crossing(0.15, True),
+        "maturity": crossing(0.9, True),
+        "peak": float(doy[peak]),
+        "senescence": crossing(0.9, False),
+        "dormancy": crossing(0.15, False),
+        "amplitude": float(amplitude),
+    }
 
 
 def yearly_phenology(samples: pd.DataFrame, optical: pd.DataFrame, index: str = "EVI") -> xr.DataArray:
@@ -102,12 +111,18 @@ def yearly_phenology(samples: pd.DataFrame, optical: pd.DataFrame, index: str = 
                 metrics = phenology(curve)
                 out[i, k, :-1] = [metrics[m] for m in PHENOLOGY_METRICS[:-1]]
                 out[i, k, -1] = np.nanmean(series[j, in_year]) if np.isfinite(series[j, in_year]).any() else np.nan
-    return xr.DataArray(out, dims=("sample", "year", "metric"),
-                        coords={"sample": samples["point_id"].to_numpy(), "year": years, "metric": list(PHENOLOGY_METRICS)})
+    return xr.DataArray(
+        out,
+        dims=("sample", "year", "metric"),
+        coords={"sample": samples["point_id"].to_numpy(), "year": years, "metric": list(PHENOLOGY_METRICS)},
+    )
 
 
 def window_dataset(
-    samples: pd.DataFrame, windows: xr.DataArray, yearly: xr.DataArray, config_hash: str = "",
+    samples: pd.DataFrame,
+    windows: xr.DataArray,
+    yearly: xr.DataArray,
+    config_hash: str = "",
     products: Mapping[str, Sequence[str]] | None = None,
 ) -> xr.Dataset:
     """The Zhang 2022 dataset: covariate windows, yearly phenology series and the targets per sample."""
@@ -120,11 +135,15 @@ def window_dataset(
     dataset.coords["lat"].attrs.update(units="degrees_north", long_name="latitude")
     dataset.coords["lon"].attrs.update(units="degrees_east", long_name="longitude")
     dataset["windows"].attrs.update(
-        units="1", long_name="static covariates in a window centred on the sample",
-        comment="each covariate in its own units, as in the probe dataset's data dictionary")
+        units="1",
+        long_name="static covariates in a window centred on the sample",
+        comment="each covariate in its own units, as in the probe dataset's data dictionary",
+    )
     dataset["phenology"].attrs.update(
-        units="1", long_name="day of year of phenology stages, amplitude and mean of the EVI curve",
-        comment="greenup, maturity, peak, senescence, dormancy: day of year; amplitude, mean_evi: EVI (1)")
+        units="1",
+        long_name="day of year of phenology stages, amplitude and mean of the EVI curve",
+        comment="greenup, maturity, peak, senescence, dormancy: day of year; amplitude, mean_evi: EVI (1)",
+    )
     dataset.attrs.update(title="soilsat covariate windows and phenology (Zhang 2022)", comment=COPERNICUS_ATTRIBUTION)
     return add_provenance(dataset, config_hash, products or {})
 
@@ -133,7 +152,14 @@ def window_table(dataset: xr.Dataset) -> pd.DataFrame:
     """The window dataset for people: one row per sample and year, centre-pixel covariates and phenology."""
     centre = dataset["windows"].isel(wy=dataset.sizes["wy"] // 2, wx=dataset.sizes["wx"] // 2)
     covariates = centre.to_pandas().add_prefix("static_")
-    phenology = dataset["phenology"].to_dataframe().reset_index().pivot_table(
-        index=["sample", "year"], columns="metric", values="phenology", dropna=False).reset_index()
+    phenology = (
+        dataset["phenology"]
+        .to_dataframe()
+        .reset_index()
+        .pivot_table(index=["sample", "year"], columns="metric", values="phenology", dropna=False)
+        .reset_index()
+    )
     targets = dataset[["oc", "clay", "silt", "sand"]].to_dataframe()
-    return phenology.merge(covariates, left_on="sample", right_index=True).merge(targets, left_on="sample", right_index=True)
+    return phenology.merge(covariates, left_on="sample", right_index=True).merge(
+        targets, left_on="sample", right_index=True
+    )

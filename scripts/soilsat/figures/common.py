@@ -22,18 +22,49 @@ from soilsat.io import atomic_path  # noqa: E402
 
 # CORINE Land Cover level-3 classes (abridged names) that soil probes and samples fall on.
 CORINE = {
-    111: "Continuous urban", 112: "Discontinuous urban", 211: "Non-irrigated arable", 212: "Permanently irrigated",
-    213: "Rice fields", 221: "Vineyards", 222: "Fruit trees", 223: "Olive groves", 231: "Pastures",
-    241: "Annual with permanent crops", 242: "Complex cultivation", 243: "Agriculture with natural vegetation",
-    244: "Agro-forestry", 311: "Broad-leaved forest", 312: "Coniferous forest", 313: "Mixed forest",
-    321: "Natural grasslands", 322: "Moors and heathland", 323: "Sclerophyllous vegetation",
-    324: "Transitional woodland-shrub", 331: "Beaches, dunes, sands", 332: "Bare rocks", 333: "Sparsely vegetated",
-    411: "Inland marshes", 412: "Peat bogs", 511: "Water courses", 512: "Water bodies",
+    111: "Continuous urban",
+    112: "Discontinuous urban",
+    211: "Non-irrigated arable",
+    212: "Permanently irrigated",
+    213: "Rice fields",
+    221: "Vineyards",
+    222: "Fruit trees",
+    223: "Olive groves",
+    231: "Pastures",
+    241: "Annual with permanent crops",
+    242: "Complex cultivation",
+    243: "Agriculture with natural vegetation",
+    244: "Agro-forestry",
+    311: "Broad-leaved forest",
+    312: "Coniferous forest",
+    313: "Mixed forest",
+    321: "Natural grasslands",
+    322: "Moors and heathland",
+    323: "Sclerophyllous vegetation",
+    324: "Transitional woodland-shrub",
+    331: "Beaches, dunes, sands",
+    332: "Bare rocks",
+    333: "Sparsely vegetated",
+    411: "Inland marshes",
+    412: "Peat bogs",
+    511: "Water courses",
+    512: "Water bodies",
 }
 
 # Units as the stored tags spell them (CF/UDUNITS) and as an axis label shows them.
-UNIT_LABELS = {"m3 m-3": "m³/m³", "percent": "%", "g kg-1": "g/kg", "degC": "°C", "degree": "°", "1": "-",
-               "dB": "dB", "0.1 lg(re 1)": "dB", "mm": "mm", "day": "days", "m": "m"}
+UNIT_LABELS = {
+    "m3 m-3": "m³/m³",
+    "percent": "%",
+    "g kg-1": "g/kg",
+    "degC": "°C",
+    "degree": "°",
+    "1": "-",
+    "dB": "dB",
+    "0.1 lg(re 1)": "dB",
+    "mm": "mm",
+    "day": "days",
+    "m": "m",
+}
 
 
 def landcover_name(code: object) -> str:
@@ -52,9 +83,18 @@ def unit_label(units: str) -> str:
 
 def model_label(model: str, variant: object = None) -> str:
     """A readable model name: 'lstm' + 'minimum' -> 'LSTM minimum', 'random_forest' -> 'Random forest'."""
-    names = {"lstm": "LSTM", "random_forest": "Random forest", "rf": "RF", "cnn": "CNN", "ann": "ANN",
-             "cnn_lstm": "CNN-LSTM", "climatology": "Climatology", "change_detection": "Change detection",
-             "csm": "CSM", "ecv_sm": "ECV_SM"}
+    names = {
+        "lstm": "LSTM",
+        "random_forest": "Random forest",
+        "rf": "RF",
+        "cnn": "CNN",
+        "ann": "ANN",
+        "cnn_lstm": "CNN-LSTM",
+        "climatology": "Climatology",
+        "change_detection": "Change detection",
+        "csm": "CSM",
+        "ecv_sm": "ECV_SM",
+    }
     label = names.get(str(model), str(model).replace("_", " "))
     if variant is not None and str(variant) not in ("", "nan", "None", "default"):
         label += f" {str(variant).replace('_', ' ')}"
@@ -175,15 +215,32 @@ def scale_bar(ax: Axes, extent_km: tuple[float, float, float, float]) -> None:
     y0 = extent_km[2] + 0.06 * (extent_km[3] - extent_km[2])
     height = 0.015 * (extent_km[3] - extent_km[2])
     for i, colour in enumerate(("black", "white")):
-        ax.add_patch(plt.Rectangle((x0 + i * length / 2, y0), length / 2, height, facecolor=colour,
-                                   edgecolor="black", lw=0.6, zorder=5))
+        ax.add_patch(
+            plt.Rectangle(
+                (x0 + i * length / 2, y0), length / 2, height, facecolor=colour, edgecolor="black", lw=0.6, zorder=5
+            )
+        )
     text = f"{length:g} km"
-    ax.text(x0 + length / 2, y0 + 1.6 * height, text, ha="center", va="bottom", fontsize=8, zorder=5,
-            bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.7))
+    ax.text(
+        x0 + length / 2,
+        y0 + 1.6 * height,
+        text,
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        zorder=5,
+        bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.7),
+    )
 
 
-def map_panel(ax: Axes, layer: MapLayer, label: str, cmap: str = "viridis", values: np.ndarray | None = None,
-              limits: tuple[float, float] | None = None) -> None:
+def map_panel(
+    ax: Axes,
+    layer: MapLayer,
+    label: str,
+    cmap: str = "viridis",
+    values: np.ndarray | None = None,
+    limits: tuple[float, float] | None = None,
+) -> None:
     """Draw a map layer on an axes in km of its CRS, with a colour bar labelled `label` and a scale bar."""
     data = layer.values if values is None else values
     extent_km = tuple(v / 1000.0 for v in layer.extent)
@@ -237,8 +294,9 @@ def _texts(fig: Figure) -> list[tuple[str, Text]]:
                 continue
             # Axis keeps a pool of tick objects, some stale; _update_ticks returns exactly the ticks it draws.
             for tick in axis._update_ticks():
-                found += [(f"{where} {name}-tick {t.get_text()!r}", t) for t in (tick.label1, tick.label2)
-                          if t.get_visible()]
+                found += [
+                    (f"{where} {name}-tick {t.get_text()!r}", t) for t in (tick.label1, tick.label2) if t.get_visible()
+                ]
             found.append((f"{where} {name} offset", axis.get_offset_text()))
         found += [(f"{where} text {t.get_text()!r}", t) for t in ax.texts]
         legend = ax.get_legend()
@@ -261,7 +319,7 @@ def layout_problems(fig: Figure) -> list[str]:
         if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
             problems.append(f"{name} leaves the figure ({box.x0:.0f}, {box.y0:.0f}, {box.x1:.0f}, {box.y1:.0f})")
     for i, (name_a, a) in enumerate(boxes):
-        for name_b, b in boxes[i + 1:]:
+        for name_b, b in boxes[i + 1 :]:
             # A one-pixel tolerance: glyph boxes of stacked lines touch without ink overlapping.
             if min(a.x1, b.x1) - max(a.x0, b.x0) > 1 and min(a.y1, b.y1) - max(a.y0, b.y0) > 1:
                 problems.append(f"{name_a} overlaps {name_b}")

@@ -13,7 +13,12 @@ from soilsat.figures.common import attribute, crs_name, map_panel, panels, plt, 
 
 # Colour maps per mapped quantity, the band's description being the key.
 CMAPS = {"ssm": "YlGnBu", "clay": "copper_r", "soc": "YlOrBr", "oc": "YlOrBr"}
-NAMES = {"ssm": "Surface soil moisture", "clay": "Topsoil clay", "soc": "Soil organic carbon", "oc": "Soil organic carbon"}
+NAMES = {
+    "ssm": "Surface soil moisture",
+    "clay": "Topsoil clay",
+    "soc": "Soil organic carbon",
+    "oc": "Soil organic carbon",
+}
 
 
 def quicklook(path: str | os.PathLike, band: str | None = None) -> Figure:
@@ -23,8 +28,7 @@ def quicklook(path: str | os.PathLike, band: str | None = None) -> Figure:
     fig, ax = plt.subplots(figsize=(6.4, 5.6), layout="constrained")
     map_panel(ax, layer, f"{NAMES.get(name, name)} ({unit_label(layer.units)})", cmap=CMAPS.get(name, "viridis"))
     when = f" {layer.tags['date']}" if "date" in layer.tags else ""
-    ax.set_title(f"{NAMES.get(name, name)}, {layer.tags.get('region', '')}{when}\n{crs_name(layer.crs)}",
-                 fontsize=10)
+    ax.set_title(f"{NAMES.get(name, name)}, {layer.tags.get('region', '')}{when}\n{crs_name(layer.crs)}", fontsize=10)
     attribute(fig)
     return fig
 
@@ -39,8 +43,13 @@ def map_panels(paths: Sequence[str | os.PathLike], title: str) -> Figure:
     limits = (float(np.percentile(values, 2)), float(np.percentile(values, 98))) if values.size else (0.0, 1.0)
     fig, axes = panels(len(layers), 5.0, 2)
     for ax, layer in zip(axes, layers):
-        map_panel(ax, layer, f"{NAMES.get(name, name)} ({unit_label(layer.units)})", cmap=CMAPS.get(name, "viridis"),
-                  limits=limits)
+        map_panel(
+            ax,
+            layer,
+            f"{NAMES.get(name, name)} ({unit_label(layer.units)})",
+            cmap=CMAPS.get(name, "viridis"),
+            limits=limits,
+        )
         ax.set_title(f"{layer.tags.get('region', '')} ({crs_name(layer.crs)})", fontsize=10)
     fig.suptitle(title)
     attribute(fig)

@@ -14,18 +14,60 @@ from matplotlib.figure import Figure
 from soilsat.errors import ConfigError
 from soilsat.evaluate.metrics import scores
 from soilsat.figures.common import (
-    attribute, crs_name, landcover_name, map_panel, model_keys, panels, model_label, plt, read_map, select_model, unit_label,
+    attribute,
+    crs_name,
+    landcover_name,
+    map_panel,
+    model_keys,
+    model_label,
+    panels,
+    plt,
+    read_map,
+    select_model,
+    unit_label,
 )
 
 STATIC = ("elevation", "slope", "aspect_x", "aspect_y", "clay", "silt", "sand", "organic_carbon", "base_saturation")
-DYNAMIC = ("ssm", "ts_max", "sigma0_vv_db", "sigma0_vh_db", "incidence_angle", "ndvi", "ndwi", "precipitation",
-           "dry_days", "tmin", "tmean", "tmax")
-LABELS = {"ssm": "SSM", "ts_max": "TS max", "sigma0_vv": "σ⁰ VV", "sigma0_vh": "σ⁰ VH", "sigma0_vv_db": "σ⁰ VV",
-          "sigma0_vh_db": "σ⁰ VH", "incidence_angle": "Incidence angle", "ndvi": "NDVI", "ndwi": "NDWI",
-          "precipitation": "Precipitation", "dry_days": "Dry days", "tmin": "T min", "tmean": "T mean",
-          "tmax": "T max", "elevation": "Elevation", "slope": "Slope", "aspect_x": "Aspect x", "aspect_y": "Aspect y",
-          "clay": "Clay", "silt": "Silt", "sand": "Sand", "organic_carbon": "Organic carbon",
-          "base_saturation": "Base saturation", "mean_ssm": "Mean SSM"}
+DYNAMIC = (
+    "ssm",
+    "ts_max",
+    "sigma0_vv_db",
+    "sigma0_vh_db",
+    "incidence_angle",
+    "ndvi",
+    "ndwi",
+    "precipitation",
+    "dry_days",
+    "tmin",
+    "tmean",
+    "tmax",
+)
+LABELS = {
+    "ssm": "SSM",
+    "ts_max": "TS max",
+    "sigma0_vv": "σ⁰ VV",
+    "sigma0_vh": "σ⁰ VH",
+    "sigma0_vv_db": "σ⁰ VV",
+    "sigma0_vh_db": "σ⁰ VH",
+    "incidence_angle": "Incidence angle",
+    "ndvi": "NDVI",
+    "ndwi": "NDWI",
+    "precipitation": "Precipitation",
+    "dry_days": "Dry days",
+    "tmin": "T min",
+    "tmean": "T mean",
+    "tmax": "T max",
+    "elevation": "Elevation",
+    "slope": "Slope",
+    "aspect_x": "Aspect x",
+    "aspect_y": "Aspect y",
+    "clay": "Clay",
+    "silt": "Silt",
+    "sand": "Sand",
+    "organic_carbon": "Organic carbon",
+    "base_saturation": "Base saturation",
+    "mean_ssm": "Mean SSM",
+}
 SSM_LABEL = "SSM (m³/m³)"
 PREDICTIONS_COLUMNS = ("model", "probe", "time", "region", "landcover", "observed", "predicted")
 AGRICULTURE = (211, 212)  # the thesis' agricultural land covers: non-irrigated arable and permanently irrigated
@@ -55,8 +97,9 @@ def pick_probe(dataset: xr.Dataset, probe: str | None) -> str:
 
 def static_table(dataset: xr.Dataset) -> pd.DataFrame:
     """One row per probe: the static covariates and the probe's mean SSM."""
-    table = pd.DataFrame({name: dataset[name].values for name in _present(dataset, STATIC)},
-                         index=dataset["probe"].values)
+    table = pd.DataFrame(
+        {name: dataset[name].values for name in _present(dataset, STATIC)}, index=dataset["probe"].values
+    )
     table["mean_ssm"] = dataset["ssm"].mean("time").values
     return table
 
@@ -85,8 +128,15 @@ def _correlation(table: pd.DataFrame, labels: Sequence[str], title: str) -> Figu
         for j in range(n):
             value = corr[i, j]
             text = "n/a" if not np.isfinite(value) else f"{value:.2f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
-                    color="white" if np.isfinite(value) and abs(value) > 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                color="white" if np.isfinite(value) and abs(value) > 0.6 else "black",
+            )
     ax.set_title(title)
     fig.colorbar(image, ax=ax, label="Spearman ρ (-)", shrink=0.8)
     return fig
@@ -104,16 +154,25 @@ def correlation_dynamic(dataset: xr.Dataset) -> Figure:
     """Spearman correlation of the dynamic variables over probe-days (Fig 12)."""
     names = _present(dataset, DYNAMIC)
     table = daily_table(dataset, names)[names]
-    fig = _correlation(table, [LABELS.get(c, c) for c in names],
-                       f"Dynamic variables: Spearman correlation over {int(table['ssm'].notna().sum())} probe-days")
+    fig = _correlation(
+        table,
+        [LABELS.get(c, c) for c in names],
+        f"Dynamic variables: Spearman correlation over {int(table['ssm'].notna().sum())} probe-days",
+    )
     attribute(fig)
     return fig
 
 
 def _violins(ax, groups: list[np.ndarray], labels: list[str], widths: Sequence[float] | float = 0.8) -> None:
     """Horizontal violins with medians, one per group, labelled on the y axis."""
-    parts = ax.violinplot(groups, positions=range(len(groups)), orientation="horizontal", widths=widths,
-                          showmedians=True, showextrema=False)
+    parts = ax.violinplot(
+        groups,
+        positions=range(len(groups)),
+        orientation="horizontal",
+        widths=widths,
+        showmedians=True,
+        showextrema=False,
+    )
     for body in parts["bodies"]:
         body.set_facecolor("tab:blue")
         body.set_alpha(0.55)
@@ -168,8 +227,11 @@ def ssm_by(dataset: xr.Dataset, by: str) -> Figure:
     fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(grouped) + 1.8), layout="constrained")
     _violins(ax, [values for _, values in grouped], labels, widths)
     ax.set_xlabel(f"Measured {SSM_LABEL}")
-    ax.set_title("Measured SSM per land cover (violin size unscaled)" if by == "landcover"
-                 else "Measured SSM per region (violin size scaled by probe-days)")
+    ax.set_title(
+        "Measured SSM per land cover (violin size unscaled)"
+        if by == "landcover"
+        else "Measured SSM per region (violin size scaled by probe-days)"
+    )
     return fig
 
 
@@ -193,8 +255,14 @@ def sigma0_by_landcover(dataset: xr.Dataset, variable: str = "sigma0_vv") -> Fig
     bins = np.arange(0.0, top + 0.01, 0.01) if not variable.endswith("_db") else 40
     fig, ax = plt.subplots(figsize=(9.5, 4.8), layout="constrained")
     for key, group in table.groupby("landcover", sort=True):
-        ax.hist(group[variable].clip(upper=top), bins=bins, density=True, histtype="step", lw=1.4,
-                label=f"{landcover_name(key)} (n = {len(group)})")
+        ax.hist(
+            group[variable].clip(upper=top),
+            bins=bins,
+            density=True,
+            histtype="step",
+            lw=1.4,
+            label=f"{landcover_name(key)} (n = {len(group)})",
+        )
     ax.set_xlabel(variable_label(dataset, variable))
     ax.set_ylabel("Probability density (-)")
     ax.set_title(f"{LABELS.get(variable, variable)} per land cover")
@@ -257,7 +325,7 @@ def in_scope(comparison: pd.DataFrame, scope: str) -> pd.DataFrame:
 
 
 def regional_mae(comparison: pd.DataFrame, landcovers: Sequence[int] = AGRICULTURE) -> Figure:
-    """MAE per region of every model and product on common probe-days: (A) all land covers, (B) agricultural (Fig 22)."""
+    """MAE per region of every model and product on common probe-days: (A) all land covers, (B) farmland (Fig 22)."""
     everywhere = in_scope(comparison, "all")
     farmed = in_scope(comparison, "agriculture")
     keys = model_keys(pd.concat([everywhere, farmed]))
@@ -265,8 +333,14 @@ def regional_mae(comparison: pd.DataFrame, landcovers: Sequence[int] = AGRICULTU
     if len(farmed):
         parts.append((f"B: land covers {', '.join(map(str, landcovers))}", farmed))
     regions = sorted(comparison["region"].astype(str).unique())
-    fig, axes = plt.subplots(1, len(parts), figsize=(max(4.5, 1.3 * len(regions) + 2.5) * len(parts) + 2, 4.6),
-                             layout="constrained", sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(parts),
+        figsize=(max(4.5, 1.3 * len(regions) + 2.5) * len(parts) + 2, 4.6),
+        layout="constrained",
+        sharey=True,
+        squeeze=False,
+    )
     width = 0.8 / max(len(keys), 1)
     for ax, (title, table) in zip(axes[0], parts):
         for k, (model, variant) in enumerate(keys):
@@ -274,8 +348,12 @@ def regional_mae(comparison: pd.DataFrame, landcovers: Sequence[int] = AGRICULTU
             if rows.empty:  # the agriculture variants are not in panel A
                 continue
             mae = (rows["predicted"] - rows["observed"]).abs().groupby(rows["region"].astype(str)).mean()
-            ax.bar(np.arange(len(regions)) + (k - (len(keys) - 1) / 2) * width, mae.reindex(regions).to_numpy(),
-                   width, label=model_label(model, variant))
+            ax.bar(
+                np.arange(len(regions)) + (k - (len(keys) - 1) / 2) * width,
+                mae.reindex(regions).to_numpy(),
+                width,
+                label=model_label(model, variant),
+            )
         ax.set_xticks(range(len(regions)), regions)
         ax.set_xlabel("Region")
         ax.set_title(title, fontsize=10)
@@ -300,8 +378,14 @@ def error_by_landcover(predictions: pd.DataFrame) -> Figure:
         data = [errors[(rows["landcover"] == c).to_numpy()].dropna().to_numpy() for c in covers]
         positions = np.arange(len(covers)) + (k - (len(keys) - 1) / 2) * step
         keep = [i for i, d in enumerate(data) if d.size]
-        parts = ax.boxplot([data[i] for i in keep], positions=positions[keep], widths=step * 0.85,
-                           orientation="horizontal", patch_artist=True, showfliers=False)
+        parts = ax.boxplot(
+            [data[i] for i in keep],
+            positions=positions[keep],
+            widths=step * 0.85,
+            orientation="horizontal",
+            patch_artist=True,
+            showfliers=False,
+        )
         for box in parts["boxes"]:
             box.set_facecolor(colours[k % len(colours)])
             box.set_alpha(0.7)
@@ -323,8 +407,9 @@ def observed_vs_predicted(predictions: pd.DataFrame, landcovers: Sequence[int] |
         if predictions.empty:  # a study without such probes still gets its (empty) figure
             fig, ax = plt.subplots(figsize=(6, 2.5), layout="constrained")
             ax.set_axis_off()
-            ax.text(0.5, 0.5, f"No predictions on land covers {', '.join(map(str, landcovers))}",
-                    ha="center", va="center")
+            ax.text(
+                0.5, 0.5, f"No predictions on land covers {', '.join(map(str, landcovers))}", ha="center", va="center"
+            )
             return fig
     keys = model_keys(predictions)
     valid = predictions[["observed", "predicted"]].to_numpy(dtype=float)
@@ -343,8 +428,16 @@ def observed_vs_predicted(predictions: pd.DataFrame, landcovers: Sequence[int] |
         ax.set_xlabel(f"Observed {SSM_LABEL}")
         ax.set_ylabel(f"Predicted {SSM_LABEL}")
         ax.set_title(model_label(model, variant))
-        ax.text(0.03, 0.97, f"MAE = {s['mae']:.3f} m³/m³\nr = {s['r']:.2f}\nn = {s['n']}", transform=ax.transAxes,
-                va="top", ha="left", fontsize=8, bbox=dict(boxstyle="round", facecolor="white", alpha=0.8))
+        ax.text(
+            0.03,
+            0.97,
+            f"MAE = {s['mae']:.3f} m³/m³\nr = {s['r']:.2f}\nn = {s['n']}",
+            transform=ax.transAxes,
+            va="top",
+            ha="left",
+            fontsize=8,
+            bbox=dict(boxstyle="round", facecolor="white", alpha=0.8),
+        )
         ax.legend(loc="lower right", fontsize=8)
         fig.colorbar(hexes, ax=ax, label="Probe-days per bin", shrink=0.8)
     fig.suptitle("Observed against predicted SSM, leave-one-probe-out")
@@ -360,13 +453,15 @@ def weekly_error_heatmap(predictions: pd.DataFrame, bin_width: float = 0.02) -> 
     errors = (predictions["predicted"] - predictions["observed"]).abs()
     top = max(float(np.nanpercentile(errors, 99)), bin_width)
     error_bins = np.arange(0.0, top + bin_width, bin_width)
-    fig, axes = plt.subplots(len(keys), 1, figsize=(9, 2.6 * len(keys) + 1.0), sharex=True, layout="constrained",
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(keys), 1, figsize=(9, 2.6 * len(keys) + 1.0), sharex=True, layout="constrained", squeeze=False
+    )
     for ax, (model, variant) in zip(axes[:, 0], keys):
         rows = select_model(predictions, model, variant).dropna(subset=["observed", "predicted"])
         err = (rows["predicted"] - rows["observed"]).abs().clip(upper=error_bins[-1] - 1e-9)
-        counts, _, _ = np.histogram2d(mdates.date2num(pd.to_datetime(rows["time"])), err,
-                                      bins=[mdates.date2num(weeks), error_bins])
+        counts, _, _ = np.histogram2d(
+            mdates.date2num(pd.to_datetime(rows["time"])), err, bins=[mdates.date2num(weeks), error_bins]
+        )
         mesh = ax.pcolormesh(weeks, error_bins, np.ma.masked_equal(counts.T, 0), cmap="magma_r", shading="flat")
         ax.set_ylabel("Absolute error (m³/m³)")
         ax.set_title(model_label(model, variant), fontsize=10)
@@ -439,10 +534,10 @@ DATA_FIGURES = {
 MODEL_FIGURES = {
     "regional_mae": lambda comparison, predictions, probe: regional_mae(comparison),
     "error_by_landcover": lambda comparison, predictions, probe: error_by_landcover(in_scope(comparison, "all")),
-    "observed_vs_predicted": lambda comparison, predictions, probe: observed_vs_predicted(
-        in_scope(comparison, "all")),
+    "observed_vs_predicted": lambda comparison, predictions, probe: observed_vs_predicted(in_scope(comparison, "all")),
     "observed_vs_predicted_agriculture": lambda comparison, predictions, probe: observed_vs_predicted(
-        in_scope(comparison, "agriculture"), landcovers=AGRICULTURE),
+        in_scope(comparison, "agriculture"), landcovers=AGRICULTURE
+    ),
     "weekly_error": lambda comparison, predictions, probe: weekly_error_heatmap(in_scope(comparison, "all")),
     "probe_predictions": lambda comparison, predictions, probe: predicted_timeseries(predictions, probe),
 }

@@ -19,7 +19,9 @@ def mae_table(metrics: pd.DataFrame, level: str) -> pd.DataFrame:
     models covering every probe from scope `all`, the agriculture variants from scope `agriculture`."""
     rows = metrics[(metrics["level"] == level) & (metrics["rows"] == "common")]
     if rows.empty:
-        raise ProductError("metrics table", f"no rows of level {level!r}; levels are {sorted(metrics['level'].unique())}")
+        raise ProductError(
+            "metrics table", f"no rows of level {level!r}; levels are {sorted(metrics['level'].unique())}"
+        )
     everywhere = rows[(rows["scope"] == "all")]
     farmed = rows[(rows["scope"] == "agriculture") & (rows["variant"].astype(str) == "agriculture")]
     rows = pd.concat([everywhere, farmed], ignore_index=True)
@@ -39,6 +41,7 @@ def mae_table(metrics: pd.DataFrame, level: str) -> pd.DataFrame:
 
 def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
     """A GitHub Markdown table with the index as first column and floats rounded."""
+
     # Written here so the figures env needs no `tabulate`, which pandas.DataFrame.to_markdown requires.
     def cell(value: object) -> str:
         if value is pd.NA or value is None:
@@ -49,7 +52,8 @@ def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
 
     if isinstance(table.index, pd.MultiIndex):
         table = table.set_axis([" / ".join(map(str, key)) for key in table.index], axis=0).rename_axis(
-            " / ".join(str(name) for name in table.index.names))
+            " / ".join(str(name) for name in table.index.names)
+        )
     header = [table.index.name or "", *map(str, table.columns)]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|"]
     for key, row in table.iterrows():
@@ -73,14 +77,25 @@ def comparison_summary(metrics: pd.DataFrame) -> pd.DataFrame:
     own = overall[overall["rows"] == "own"].set_index(["scope", "model", "variant"])
     rows = []
     for row in common.itertuples(index=False):
-        spread = ("" if pd.isna(row.mae_repeat_mean) else
-                  f"{row.mae_repeat_mean:.4f} ± {row.mae_repeat_sd:.4f}")
-        mine = own.loc[(row.scope, row.model, row.variant)] if (row.scope, row.model, row.variant) in own.index else None
-        rows.append({"scope": row.scope, "model": model_label(row.model, row.variant), "n": int(row.n),
-                     "MAE": row.mae, "MAE of single repeats (mean ± sd)": spread, "RMSE": row.rmse,
-                     "ubRMSE": row.ubrmse, "bias": row.bias, "r": row.r,
-                     "n, own rows": None if mine is None else int(mine["n"]),
-                     "MAE, own rows": None if mine is None else float(mine["mae"])})
+        spread = "" if pd.isna(row.mae_repeat_mean) else f"{row.mae_repeat_mean:.4f} ± {row.mae_repeat_sd:.4f}"
+        mine = (
+            own.loc[(row.scope, row.model, row.variant)] if (row.scope, row.model, row.variant) in own.index else None
+        )
+        rows.append(
+            {
+                "scope": row.scope,
+                "model": model_label(row.model, row.variant),
+                "n": int(row.n),
+                "MAE": row.mae,
+                "MAE of single repeats (mean ± sd)": spread,
+                "RMSE": row.rmse,
+                "ubRMSE": row.ubrmse,
+                "bias": row.bias,
+                "r": row.r,
+                "n, own rows": None if mine is None else int(mine["n"]),
+                "MAE, own rows": None if mine is None else float(mine["mae"]),
+            }
+        )
     table = pd.DataFrame(rows).astype({"n, own rows": "Int64"})
     table = table.sort_values("scope", key=lambda scope: scope != "all", kind="stable")  # scope all first
     return table.set_index(["scope", "model"])

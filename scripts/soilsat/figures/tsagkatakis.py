@@ -28,8 +28,15 @@ def scatter(predictions: pd.DataFrame) -> Figure:
         for variant, (colour, label) in STYLE.items():
             pairs = rows[rows["variant"] == variant]
             s = scores(pairs["observed"], pairs["predicted"])
-            ax.scatter(pairs["observed"], pairs["predicted"], s=9, alpha=0.5, color=colour, edgecolor="none",
-                       label=f"{label} (ubRMSE {s['ubrmse']:.3f})")
+            ax.scatter(
+                pairs["observed"],
+                pairs["predicted"],
+                s=9,
+                alpha=0.5,
+                color=colour,
+                edgecolor="none",
+                label=f"{label} (ubRMSE {s['ubrmse']:.3f})",
+            )
             lines.append(f"{label}: ubRMSE {s['ubrmse']:.3f}, r {s['r']:.2f}")
         ax.plot(limits, limits, color="tab:green", lw=1.2, label="Ideal")
         ax.set_xlim(limits)
@@ -65,10 +72,14 @@ def patch_ubrmse(patches: pd.DataFrame) -> Figure:
 
 
 def example(dataset: xr.Dataset) -> Figure:
-    """One patch: the four inputs, the fine prediction, and the prediction averaged beside the coarse product (Fig 7)."""
+    """One patch: the four inputs, the fine prediction, and the averaged prediction beside the coarse product."""
     fig, axes = plt.subplots(3, 4, figsize=(13, 9.5), layout="constrained")
-    inputs = [("sigma0_vv_db", "σ⁰ VV (dB)", "gray"), ("sigma0_vh_db", "σ⁰ VH (dB)", "gray"),
-              ("tb_h", "Tb H (K)", "magma"), ("tb_v", "Tb V (K)", "magma")]
+    inputs = [
+        ("sigma0_vv_db", "σ⁰ VV (dB)", "gray"),
+        ("sigma0_vh_db", "σ⁰ VH (dB)", "gray"),
+        ("tb_h", "Tb H (K)", "magma"),
+        ("tb_v", "Tb V (K)", "magma"),
+    ]
     for ax, (name, label, cmap) in zip(axes[0], inputs):
         _panel(ax, dataset[name].values, label, cmap)
     ssm = [dataset[n].values for n in ("ssm_fine", "ssm_fine_pooled", "ssm_coarse_product")]
@@ -79,16 +90,23 @@ def example(dataset: xr.Dataset) -> Figure:
     _panel(axes[2][1], ssm[2], "Coarse product (m³/m³)", "YlGnBu", limits)
     for ax in [*axes[1][1:], *axes[2][2:]]:
         ax.set_visible(False)
-    fig.suptitle(f"Patch of {dataset.attrs['region']} on {dataset.attrs['date']}: inputs (top), "
-                 "prediction at the fine (middle) and the coarse resolution (bottom)")
+    fig.suptitle(
+        f"Patch of {dataset.attrs['region']} on {dataset.attrs['date']}: inputs (top), "
+        "prediction at the fine (middle) and the coarse resolution (bottom)"
+    )
     attribute(fig, dataset.attrs["date"][:4])
     return fig
 
 
 def _panel(ax, values: np.ndarray, label: str, cmap: str, limits: tuple[float, float] | None = None) -> None:
     """An image panel in pixel units with a labelled colour bar."""
-    image = ax.imshow(values, cmap=cmap, vmin=None if limits is None else limits[0],
-                      vmax=None if limits is None else limits[1], interpolation="nearest")
+    image = ax.imshow(
+        values,
+        cmap=cmap,
+        vmin=None if limits is None else limits[0],
+        vmax=None if limits is None else limits[1],
+        interpolation="nearest",
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(label, fontsize=10)

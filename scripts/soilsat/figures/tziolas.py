@@ -77,8 +77,9 @@ def observed_vs_predicted_clay(predictions: pd.DataFrame, target: str = "clay") 
     lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
     pad = 0.04 * (hi - lo) + 0.5
     limits = (max(lo - pad, 0.0) if lo >= 0 else lo - pad, hi + pad)
-    fig, grid = plt.subplots(n_rows, n_cols, figsize=(4.0 * n_cols + 0.8, 4.0 * n_rows), layout="constrained",
-                             squeeze=False)
+    fig, grid = plt.subplots(
+        n_rows, n_cols, figsize=(4.0 * n_cols + 0.8, 4.0 * n_rows), layout="constrained", squeeze=False
+    )
     used = {(p.row, p.column) for p in placed}
     for (row, column), ax in np.ndenumerate(grid):
         ax.set_visible((row, column) in used)
@@ -95,17 +96,25 @@ def observed_vs_predicted_clay(predictions: pd.DataFrame, target: str = "clay") 
         ax.set_ylabel(f"Predicted {target} (%)")
         label = model_label(panel.model, panel.variant)
         ax.set_title(f"{label}\n(as the paper's {panel.reference})" if panel.reference else label)
-        ax.text(0.04, 0.96, f"R² = {s['r2']:.2f}\nRMSE = {s['rmse']:.2f} %\nRPIQ = {s['rpiq']:.2f}\nn = {s['n']}",
-                transform=ax.transAxes, va="top", ha="left", fontsize=8,
-                bbox=dict(boxstyle="round", facecolor="white", alpha=0.8))
+        ax.text(
+            0.04,
+            0.96,
+            f"R² = {s['r2']:.2f}\nRMSE = {s['rmse']:.2f} %\nRPIQ = {s['rpiq']:.2f}\nn = {s['n']}",
+            transform=ax.transAxes,
+            va="top",
+            ha="left",
+            fontsize=8,
+            bbox=dict(boxstyle="round", facecolor="white", alpha=0.8),
+        )
         ax.legend(loc="lower right", fontsize=8)
     fig.suptitle(f"Observed against predicted topsoil {target}, test set")
     attribute(fig)
     return fig
 
 
-def top_activating(activations: pd.DataFrame, filters: Sequence[int] | None = None, count: int = 6,
-                   fraction: float = 0.05) -> dict[int, list[str]]:
+def top_activating(
+    activations: pd.DataFrame, filters: Sequence[int] | None = None, count: int = 6, fraction: float = 0.05
+) -> dict[int, list[str]]:
     """Samples in the top `fraction` of activation of each filter; by default the `count` most active filters."""
     table = activations.astype({"sample": str})
     if filters is None:
@@ -120,8 +129,9 @@ def top_activating(activations: pd.DataFrame, filters: Sequence[int] | None = No
     return chosen
 
 
-def filter_boxplots(activations: pd.DataFrame, samples: xr.Dataset, filters: Sequence[int] | None = None,
-                    fraction: float = 0.05) -> Figure:
+def filter_boxplots(
+    activations: pd.DataFrame, samples: xr.Dataset, filters: Sequence[int] | None = None, fraction: float = 0.05
+) -> Figure:
     """Inputs and clay of the top-activating training samples of six last-layer filters, as boxplots (Figs 10-11)."""
     chosen = top_activating(activations, filters, 6, fraction)
     ids = [str(s) for s in samples["sample"].values]
@@ -133,9 +143,14 @@ def filter_boxplots(activations: pd.DataFrame, samples: xr.Dataset, filters: Seq
     radar = [b for b in RADAR if b in samples]
     medians = pd.DataFrame({b: samples[b].median("observation").values for b in optical + radar}, index=ids)
     clay = pd.Series(samples["clay"].values, index=ids)
-    fig, axes = plt.subplots(len(chosen), 3, figsize=(11, 2.1 * len(chosen) + 1.2), layout="constrained",
-                             gridspec_kw={"width_ratios": [len(optical), max(len(radar), 1) + 0.6, 1.6]},
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(chosen),
+        3,
+        figsize=(11, 2.1 * len(chosen) + 1.2),
+        layout="constrained",
+        gridspec_kw={"width_ratios": [len(optical), max(len(radar), 1) + 0.6, 1.6]},
+        squeeze=False,
+    )
     for index, (f, members) in enumerate(chosen.items()):
         ax_s2, ax_s1, ax_clay = axes[index]
         ax_s2.boxplot([medians.loc[members, b].dropna() for b in optical], tick_labels=optical, showfliers=False)
@@ -143,8 +158,16 @@ def filter_boxplots(activations: pd.DataFrame, samples: xr.Dataset, filters: Seq
         ax_s1.boxplot([medians.loc[members, b].dropna() for b in radar], tick_labels=radar, showfliers=False)
         ax_s1.set_ylabel("σ⁰ (dB)")
         if medians.loc[members, radar].isna().all().all():  # no Sentinel-1 pair within the pairing window
-            ax_s1.text(0.5, 0.5, "no paired\nSentinel-1", transform=ax_s1.transAxes, ha="center", va="center",
-                       fontsize=8, color="0.4")
+            ax_s1.text(
+                0.5,
+                0.5,
+                "no paired\nSentinel-1",
+                transform=ax_s1.transAxes,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="0.4",
+            )
             ax_s1.tick_params(labelleft=False, left=False)
         ax_clay.boxplot([clay.loc[members].dropna(), clay.dropna()], tick_labels=["top", "all"], showfliers=False)
         ax_clay.set_ylabel("Clay (%)")

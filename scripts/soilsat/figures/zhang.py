@@ -23,8 +23,11 @@ def tick_label(group: str, width: int = 16) -> str:
 def repeat_scores(metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per model, covariate group (variant) and repeat: the overall scores of each repeat."""
     if "level" in metrics:
-        metrics = metrics[metrics["level"] == "repeat"] if (metrics["level"] == "repeat").any() \
+        metrics = (
+            metrics[metrics["level"] == "repeat"]
+            if (metrics["level"] == "repeat").any()
             else metrics[metrics["level"] == "all"]
+        )
     return metrics
 
 
@@ -43,8 +46,13 @@ def repeat_boxplots(metrics: pd.DataFrame, units: str = "g/kg") -> Figure:
             data = [rows.loc[rows["variant"].astype(str) == g, column].dropna().to_numpy() for g in groups]
             keep = [i for i, d in enumerate(data) if d.size]
             positions = np.arange(len(groups)) + (k - (len(models) - 1) / 2) * step
-            parts = ax.boxplot([data[i] for i in keep], positions=positions[keep], widths=0.85 * step,
-                               patch_artist=True, showfliers=True)
+            parts = ax.boxplot(
+                [data[i] for i in keep],
+                positions=positions[keep],
+                widths=0.85 * step,
+                patch_artist=True,
+                showfliers=True,
+            )
             for box in parts["boxes"]:
                 box.set_facecolor(colours[k % len(colours)])
                 box.set_alpha(0.7)

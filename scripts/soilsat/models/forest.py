@@ -22,7 +22,8 @@ def fit_forest(x: np.ndarray, y: np.ndarray, settings: ForestSettings, seed: int
     """A random forest fitted on every training row on `n_jobs` threads, set to predict on one."""
     if len(y) == 0:
         raise ValueError("no training rows to fit the random forest on")
-    forest = RandomForestRegressor(n_estimators=settings.n_estimators, min_samples_leaf=settings.min_samples_leaf,
-                                   random_state=seed, n_jobs=n_jobs)
+    forest = RandomForestRegressor(
+        n_estimators=settings.n_estimators, min_samples_leaf=settings.min_samples_leaf, random_state=seed, n_jobs=n_jobs
+    )
     # predicting with one thread: with more, the trees are summed in completion order (not bit-reproducible)
     return forest.fit(x, y).set_params(n_jobs=1)

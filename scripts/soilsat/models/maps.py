@@ -26,8 +26,9 @@ def map_dates(times: Sequence[pd.Timestamp], count: int) -> list[pd.Timestamp]:
     return [ordered[i] for i in picks]
 
 
-def mappable_dates(radar_times: Sequence[pd.Timestamp], optical_times: Sequence[pd.Timestamp],
-                   window_days: int) -> list[pd.Timestamp]:
+def mappable_dates(
+    radar_times: Sequence[pd.Timestamp], optical_times: Sequence[pd.Timestamp], window_days: int
+) -> list[pd.Timestamp]:
     """Sentinel-1 acquisition times with a Sentinel-2 observation within `window_days` (the indices need one)."""
     optical = pd.DatetimeIndex(sorted(pd.Timestamp(t) for t in optical_times))
     window = pd.Timedelta(days=window_days)

@@ -89,4 +89,3 @@ def rowcol_to_lonlat(grid: Ease2Grid, row: np.ndarray, col: np.ndarray) -> tuple
     """WGS 84 longitude and latitude of cell centres."""
     lon, lat = _transformer(inverse=True).transform(*rowcol_to_xy(grid, row, col))
     return np.asarray(lon), np.asarray(lat)
-

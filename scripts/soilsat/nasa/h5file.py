@@ -63,8 +63,9 @@ def read(ds: h5py.Dataset, path: str | os.PathLike, index: tuple = ()) -> np.nda
     try:
         return np.asarray(ds[index] if index else ds[()])
     except (OSError, RuntimeError, ValueError) as err:
-        raise ProductError(path, f"dataset {ds.name} cannot be read, the file is truncated or damaged "
-                                 f"({err})") from None
+        raise ProductError(
+            path, f"dataset {ds.name} cannot be read, the file is truncated or damaged ({err})"
+        ) from None
 
 
 def fill_value(ds: h5py.Dataset) -> float | int | None:

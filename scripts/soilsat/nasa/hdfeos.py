@@ -144,14 +144,20 @@ def grids(sd: SD, path: str | os.PathLike) -> dict[str, EosGrid]:
     out = {}
     for node in structure.children if structure else []:
         try:
-            fields = {odl_string(f.values["DataFieldName"]): odl_names(f.values["DimList"])
-                      for f in (node.find("DataField").children if node.find("DataField") else [])}
-            grid = EosGrid(name=odl_string(node.values["GridName"]), xdim=int(node.values["XDim"]),
-                           ydim=int(node.values["YDim"]),
-                           upper_left=odl_numbers(node.values["UpperLeftPointMtrs"])[:2],
-                           lower_right=odl_numbers(node.values["LowerRightMtrs"])[:2],
-                           projection=node.values.get("Projection", ""),
-                           proj_params=odl_numbers(node.values.get("ProjParams", "()")), fields=fields)
+            fields = {
+                odl_string(f.values["DataFieldName"]): odl_names(f.values["DimList"])
+                for f in (node.find("DataField").children if node.find("DataField") else [])
+            }
+            grid = EosGrid(
+                name=odl_string(node.values["GridName"]),
+                xdim=int(node.values["XDim"]),
+                ydim=int(node.values["YDim"]),
+                upper_left=odl_numbers(node.values["UpperLeftPointMtrs"])[:2],
+                lower_right=odl_numbers(node.values["LowerRightMtrs"])[:2],
+                projection=node.values.get("Projection", ""),
+                proj_params=odl_numbers(node.values.get("ProjParams", "()")),
+                fields=fields,
+            )
         except (KeyError, ValueError) as err:
             raise ProductError(path, f"StructMetadata.0 grid {node.name} is incomplete ({err})") from None
         out[grid.name] = grid
@@ -202,9 +208,18 @@ def physical(values: np.ndarray, attrs: dict) -> np.ndarray:
 
 
 # pyhdf's SDC type codes and the numpy types they hold.
-SDC_TYPES = {SDC.CHAR8: "S1", SDC.UCHAR8: "uint8", SDC.INT8: "int8", SDC.UINT8: "uint8", SDC.INT16: "int16",
-             SDC.UINT16: "uint16", SDC.INT32: "int32", SDC.UINT32: "uint32", SDC.FLOAT32: "float32",
-             SDC.FLOAT64: "float64"}
+SDC_TYPES = {
+    SDC.CHAR8: "S1",
+    SDC.UCHAR8: "uint8",
+    SDC.INT8: "int8",
+    SDC.UINT8: "uint8",
+    SDC.INT16: "int16",
+    SDC.UINT16: "uint16",
+    SDC.INT32: "int32",
+    SDC.UINT32: "uint32",
+    SDC.FLOAT32: "float32",
+    SDC.FLOAT64: "float64",
+}
 
 
 def fields_summary(sd: SD) -> dict[str, dict]:
@@ -215,7 +230,11 @@ def fields_summary(sd: SD) -> dict[str, dict]:
         attrs = sds.attributes()
         sds.endaccess()
         fill = attrs.get("_FillValue")
-        out[name] = {"dtype": SDC_TYPES.get(code, str(code)), "shape": [int(s) for s in np.atleast_1d(shape)],
-                     "fill_value": fill.item() if isinstance(fill, np.generic) else fill,
-                     "scale_factor": attrs.get("scale_factor"), "units": attrs.get("units")}
+        out[name] = {
+            "dtype": SDC_TYPES.get(code, str(code)),
+            "shape": [int(s) for s in np.atleast_1d(shape)],
+            "fill_value": fill.item() if isinstance(fill, np.generic) else fill,
+            "scale_factor": attrs.get("scale_factor"),
+            "units": attrs.get("units"),
+        }
     return out

@@ -13,12 +13,14 @@ from soilsat.errors import ProductError
 from soilsat.nasa import h5file, hdfeos, mcd12q2, mod09ga, modis_file, smap_l1c, smap_l2, smap_l2sp, smap_l3
 
 READERS: dict[str, ModuleType] = {m.KIND: m for m in (smap_l1c, smap_l2, smap_l2sp, smap_l3, mcd12q2, mod09ga)}
-KIND_OF_SHORT_NAME = {**{name: smap_l1c.KIND for name in smap_l1c.GRID_OF},
-                      **{name: smap_l2.KIND for name in smap_l2.GRID_OF},
-                      smap_l2sp.SHORT_NAME: smap_l2sp.KIND,
-                      **{name: smap_l3.KIND for name in smap_l3.GRID_OF},
-                      mcd12q2.SHORT_NAME: mcd12q2.KIND,
-                      **{name: mod09ga.KIND for name in mod09ga.SHORT_NAMES}}
+KIND_OF_SHORT_NAME = {
+    **{name: smap_l1c.KIND for name in smap_l1c.GRID_OF},
+    **{name: smap_l2.KIND for name in smap_l2.GRID_OF},
+    smap_l2sp.SHORT_NAME: smap_l2sp.KIND,
+    **{name: smap_l3.KIND for name in smap_l3.GRID_OF},
+    mcd12q2.SHORT_NAME: mcd12q2.KIND,
+    **{name: mod09ga.KIND for name in mod09ga.SHORT_NAMES},
+}
 MODIS_KIND = "modis"  # any other MODIS HDF-EOS grid product (e.g. MOD13A2): described, not read
 KINDS = tuple(READERS) + (MODIS_KIND,)
 
@@ -49,8 +51,11 @@ def product_kind(path: str | os.PathLike) -> str | None:
         return KIND_OF_SHORT_NAME[name]
     if hdfeos.is_hdf4(path):
         return MODIS_KIND
-    raise ProductError(path, f"a SMAP product {name}, which soilsat does not read (it reads "
-                             f"{', '.join(n for n in KIND_OF_SHORT_NAME if n.startswith('SPL'))})")
+    raise ProductError(
+        path,
+        f"a SMAP product {name}, which soilsat does not read (it reads "
+        f"{', '.join(n for n in KIND_OF_SHORT_NAME if n.startswith('SPL'))})",
+    )
 
 
 def describe(path: str | os.PathLike) -> dict:

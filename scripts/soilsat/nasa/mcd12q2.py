@@ -30,10 +30,19 @@ DATE_FIELDS = ("Greenup", "MidGreenup", "Maturity", "Peak", "Senescence", "MidGr
 EVI_FIELDS = ("EVI_Minimum", "EVI_Amplitude", "EVI_Area")
 CYCLE_FIELDS = DATE_FIELDS + EVI_FIELDS + ("QA_Overall", "QA_Detailed")
 # Zhang et al. (2022) Table 1 abbreviations of the eleven phenological variables.
-ZHANG_NAMES = {"Greenup": "greenup", "MidGreenup": "mid-greenup", "Maturity": "maturity", "Peak": "peak",
-               "Senescence": "senescence", "MidGreendown": "mid-greendown", "Dormancy": "dormancy",
-               "NumCycles": "num-cycles", "EVI_Amplitude": "evi-amplitude", "EVI_Area": "evi-area",
-               "EVI_Minimum": "evi-minimum"}
+ZHANG_NAMES = {
+    "Greenup": "greenup",
+    "MidGreenup": "mid-greenup",
+    "Maturity": "maturity",
+    "Peak": "peak",
+    "Senescence": "senescence",
+    "MidGreendown": "mid-greendown",
+    "Dormancy": "dormancy",
+    "NumCycles": "num-cycles",
+    "EVI_Amplitude": "evi-amplitude",
+    "EVI_Area": "evi-area",
+    "EVI_Minimum": "evi-minimum",
+}
 EPOCH = pd.Timestamp("1970-01-01")
 
 
@@ -67,8 +76,9 @@ def read_phenology(path: str | os.PathLike, cycle: int = 1) -> xr.Dataset:
         for name in CYCLE_FIELDS[:-1]:
             raw, attrs = read_field(sd, name, path)
             if raw.ndim != 3 or raw.shape[0] != 2:
-                raise ProductError(path, f"field {name!r} has shape {raw.shape}, expected 2 cycles of "
-                                         f"{grid.ydim} x {grid.xdim} pixels")
+                raise ProductError(
+                    path, f"field {name!r} has shape {raw.shape}, expected 2 cycles of {grid.ydim} x {grid.xdim} pixels"
+                )
             values = physical(raw[cycle - 1], attrs)
             if name in DATE_FIELDS:
                 values = day_of_year(values, year)
@@ -78,12 +88,12 @@ def read_phenology(path: str | os.PathLike, cycle: int = 1) -> xr.Dataset:
     finally:
         sd.end()
     placement = grid_attrs(grid)
-    dataset = xr.Dataset(data, coords=coords(grid), attrs={"short_name": SHORT_NAME, "year": year, "cycle": cycle,
-                                                           **placement})
+    dataset = xr.Dataset(
+        data, coords=coords(grid), attrs={"short_name": SHORT_NAME, "year": year, "cycle": cycle, **placement}
+    )
     for name in dataset.data_vars:
         dataset[name].attrs.update(placement)
     return dataset
-
 
 
 def describe(path: str | os.PathLike) -> dict:

@@ -92,8 +92,11 @@ def read_reflectance(path: str | os.PathLike) -> xr.Dataset:
     dims = ("y", "x")
     placement = grid_attrs(fine)
     data = {band: (dims, values) for band, values in bands.items()}
-    data |= {"state_1km": (dims, laid), "cloud_free": (dims, clear),
-             "evi": (dims, np.where(clear & np.isfinite(index), index, np.nan), placement)}
+    data |= {
+        "state_1km": (dims, laid),
+        "cloud_free": (dims, clear),
+        "evi": (dims, np.where(clear & np.isfinite(index), index, np.nan), placement),
+    }
     return xr.Dataset(data, coords=coords(fine), attrs={"short_name": short, "date": f"{day:%Y-%m-%d}", **placement})
 
 
@@ -112,18 +115,21 @@ def yearly_mean_evi(paths: Sequence[str | os.PathLike]) -> xr.Dataset:
         elif day.attrs["transform"] != first.attrs["transform"] or day["evi"].shape != first["evi"].shape:
             raise ProductError(path, f"covers another window than {paths[0]}; average one tile window at a time")
         elif day.attrs["date"][:4] != first.attrs["date"][:4]:
-            raise ProductError(path, f"is of {day.attrs['date'][:4]}, {paths[0]} of {first.attrs['date'][:4]}: "
-                                     "average one year at a time")
+            raise ProductError(
+                path,
+                f"is of {day.attrs['date'][:4]}, {paths[0]} of {first.attrs['date'][:4]}: average one year at a time",
+            )
         valid = np.isfinite(day["evi"].values)
         total += np.where(valid, day["evi"].values, 0.0)
         count += valid
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     placement = {k: first.attrs[k] for k in ("crs", "transform", "tile")}
-    return xr.Dataset({"evi-mean": (("y", "x"), mean, placement), "days": (("y", "x"), count)},
-                      coords={"x": first["x"], "y": first["y"]},
-                      attrs={"year": int(first.attrs["date"][:4]), **placement})
-
+    return xr.Dataset(
+        {"evi-mean": (("y", "x"), mean, placement), "days": (("y", "x"), count)},
+        coords={"x": first["x"], "y": first["y"]},
+        attrs={"year": int(first.attrs["date"][:4]), **placement},
+    )
 
 
 def describe(path: str | os.PathLike) -> dict:

@@ -14,12 +14,25 @@ def describe(path: str | os.PathLike) -> dict:
     try:
         grid_list = grids(sd, path)
         start, end = core_value(sd, "RANGEBEGINNINGDATE", path), core_value(sd, "RANGEENDINGDATE", path)
-        summary = {"product": core_value(sd, "SHORTNAME", path), "version": core_value(sd, "VERSIONID", path),
-                   "date": start, "period": [start, end]}
+        summary = {
+            "product": core_value(sd, "SHORTNAME", path),
+            "version": core_value(sd, "VERSIONID", path),
+            "date": start,
+            "period": [start, end],
+        }
         fields = fields_summary(sd)
     finally:
         sd.end()
-    return summary | {"grid": {name: {"projection": "MODIS sinusoidal", "tile": grid_attrs(g)["tile"],
-                                      "pixels": [g.ydim, g.xdim], "upper_left_m": list(g.upper_left),
-                                      "lower_right_m": list(g.lower_right)} for name, g in grid_list.items()},
-                      "variables": fields}
+    return summary | {
+        "grid": {
+            name: {
+                "projection": "MODIS sinusoidal",
+                "tile": grid_attrs(g)["tile"],
+                "pixels": [g.ydim, g.xdim],
+                "upper_left_m": list(g.upper_left),
+                "lower_right_m": list(g.lower_right),
+            }
+            for name, g in grid_list.items()
+        },
+        "variables": fields,
+    }

@@ -22,8 +22,9 @@ def check_sinusoidal(grid: EosGrid, path: str | os.PathLike) -> None:
     if grid.projection != SINUSOIDAL_PROJECTION:
         raise ProductError(path, f"grid {grid.name} is on {grid.projection}, not the MODIS sinusoidal projection")
     if grid.proj_params and abs(grid.proj_params[0] - sinusoidal.SPHERE_RADIUS) > 1.0:
-        raise ProductError(path, f"grid {grid.name} has sphere radius {grid.proj_params[0]}, not "
-                                 f"{sinusoidal.SPHERE_RADIUS} m")
+        raise ProductError(
+            path, f"grid {grid.name} has sphere radius {grid.proj_params[0]}, not {sinusoidal.SPHERE_RADIUS} m"
+        )
 
 
 def coords(grid: EosGrid) -> dict[str, tuple]:

@@ -18,8 +18,9 @@ from soilsat.nasa.ease2 import CRS as EASE2_CRS
 from soilsat.nasa.ease2 import Ease2Grid
 
 
-def cells_to_window(grid: Ease2Grid, rows: np.ndarray, cols: np.ndarray,
-                    values: np.ndarray) -> tuple[np.ndarray, Affine]:
+def cells_to_window(
+    grid: Ease2Grid, rows: np.ndarray, cols: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, Affine]:
     """A float64 window of the grid holding listed cells (NaN elsewhere) and its transform."""
     rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
     if rows.size == 0:
@@ -30,24 +31,35 @@ def cells_to_window(grid: Ease2Grid, rows: np.ndarray, cols: np.ndarray,
     return window, grid.window_transform(row0, col0)
 
 
-def onto_study_grid(values: np.ndarray, transform: Affine, crs: str, grid: StudyGrid,
-                    resampling: Resampling = Resampling.nearest) -> np.ndarray:
+def onto_study_grid(
+    values: np.ndarray, transform: Affine, crs: str, grid: StudyGrid, resampling: Resampling = Resampling.nearest
+) -> np.ndarray:
     """A 2-D array (NaN = no data) on a source lattice, resampled onto the study grid as float32."""
     out = np.full(grid.shape, np.nan, dtype=np.float32)
-    rasterio.warp.reproject(np.asarray(values, dtype=np.float32), out, src_transform=transform, src_crs=crs,
-                            src_nodata=np.nan, dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=np.nan,
-                            resampling=resampling)
+    rasterio.warp.reproject(
+        np.asarray(values, dtype=np.float32),
+        out,
+        src_transform=transform,
+        src_crs=crs,
+        src_nodata=np.nan,
+        dst_transform=grid.transform,
+        dst_crs=grid.crs,
+        dst_nodata=np.nan,
+        resampling=resampling,
+    )
     return out
 
 
-def ease2_cells_to_study_grid(grid: Ease2Grid, rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
-                              study: StudyGrid) -> np.ndarray:
+def ease2_cells_to_study_grid(
+    grid: Ease2Grid, rows: np.ndarray, cols: np.ndarray, values: np.ndarray, study: StudyGrid
+) -> np.ndarray:
     """Values of listed EASE-Grid 2.0 cells on the study grid (each pixel takes its cell's value)."""
     window, transform = cells_to_window(grid, rows, cols, values)
     return onto_study_grid(window, transform, EASE2_CRS, study)
 
 
-def ease2_window_to_study_grid(grid: Ease2Grid, row0: int, col0: int, values: np.ndarray,
-                               study: StudyGrid) -> np.ndarray:
+def ease2_window_to_study_grid(
+    grid: Ease2Grid, row0: int, col0: int, values: np.ndarray, study: StudyGrid
+) -> np.ndarray:
     """A window of an EASE-Grid 2.0 grid whose top-left cell is (row0, col0) on the study grid."""
     return onto_study_grid(values, grid.window_transform(row0, col0), EASE2_CRS, study)

@@ -38,8 +38,9 @@ def read_tb(path: str | os.PathLike) -> xr.Dataset:
     with open_h5(path) as f:
         ident = identity(f, path)
         if ident.short_name not in GRID_OF:
-            raise ProductError(path, f"a {ident.short_name} file, not SMAP L1C brightness temperatures "
-                                     f"({' or '.join(GRID_OF)})")
+            raise ProductError(
+                path, f"a {ident.short_name} file, not SMAP L1C brightness temperatures ({' or '.join(GRID_OF)})"
+            )
         g = group(f, PROJECTION, path)
         row_ds, col_ds = dataset(g, "cell_row", path), dataset(g, "cell_column", path)
         rows, cols = read(row_ds, path).astype(np.int64), read(col_ds, path).astype(np.int64)
@@ -58,9 +59,15 @@ def read_tb(path: str | os.PathLike) -> xr.Dataset:
         lat = read_physical(dataset(g, "cell_lat", path), path)[placed]
         lon = read_physical(dataset(g, "cell_lon", path), path)[placed]
     coords = {"row": ("cell", rows[placed]), "col": ("cell", cols[placed]), "lat": ("cell", lat), "lon": ("cell", lon)}
-    attrs = {"short_name": ident.short_name, "version": ident.version, "crid": ident.crid,
-             "overpass": ident.overpass or "", "grid": GRID_OF[ident.short_name],
-             "start": str(ident.start), "end": str(ident.end)}
+    attrs = {
+        "short_name": ident.short_name,
+        "version": ident.version,
+        "crid": ident.crid,
+        "overpass": ident.overpass or "",
+        "grid": GRID_OF[ident.short_name],
+        "start": str(ident.start),
+        "end": str(ident.end),
+    }
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
@@ -74,8 +81,9 @@ def brightness_temperature(tb: xr.Dataset, pol: str) -> xr.DataArray:
 
 def to_study_grid(values: xr.DataArray, grid_name: str, study: StudyGrid) -> np.ndarray:
     """One value per cell (on `cell`, with row/col coordinates) on the study grid."""
-    return ease2_cells_to_study_grid(ease2.GRIDS[grid_name], values["row"].values, values["col"].values,
-                                     values.values, study)
+    return ease2_cells_to_study_grid(
+        ease2.GRIDS[grid_name], values["row"].values, values["col"].values, values.values, study
+    )
 
 
 def describe(path: str | os.PathLike) -> dict:
@@ -89,9 +97,18 @@ def describe(path: str | os.PathLike) -> dict:
         listed = variables(g)
     placed = rows != fill
     grid = GRID_OF.get(ident.short_name, "M09")
-    return {"product": ident.short_name, "version": ident.version, "crid": ident.crid,
-            "start": str(ident.start), "end": str(ident.end), "overpass": ident.overpass,
-            "grid": {"name": f"EASE-Grid 2.0 global {grid}", "cells": int(placed.sum()),
-                     "rows": [int(rows[placed].min()), int(rows[placed].max())] if placed.any() else [],
-                     "columns": [int(cols[placed].min()), int(cols[placed].max())] if placed.any() else []},
-            "variables": {f"{PROJECTION}/{k}": v for k, v in listed.items()}}
+    return {
+        "product": ident.short_name,
+        "version": ident.version,
+        "crid": ident.crid,
+        "start": str(ident.start),
+        "end": str(ident.end),
+        "overpass": ident.overpass,
+        "grid": {
+            "name": f"EASE-Grid 2.0 global {grid}",
+            "cells": int(placed.sum()),
+            "rows": [int(rows[placed].min()), int(rows[placed].max())] if placed.any() else [],
+            "columns": [int(cols[placed].min()), int(cols[placed].max())] if placed.any() else [],
+        },
+        "variables": {f"{PROJECTION}/{k}": v for k, v in listed.items()},
+    }

@@ -33,8 +33,13 @@ KIND = "smap_l2_sm_sp"
 SHORT_NAME = "SPL2SMAP_S"
 GROUPS = {1: "Soil_Moisture_Retrieval_Data_1km", 3: "Soil_Moisture_Retrieval_Data_3km"}
 INFIX = {"AM": "", "PM": "_apm"}
-FLOAT_VARIABLES = ("soil_moisture", "soil_moisture_std_dev", "sigma0_vv_aggregated", "sigma0_vh_aggregated",
-                   "sigma0_incidence_angle")
+FLOAT_VARIABLES = (
+    "soil_moisture",
+    "soil_moisture_std_dev",
+    "sigma0_vv_aggregated",
+    "sigma0_vh_aggregated",
+    "sigma0_incidence_angle",
+)
 OPTIONAL_VARIABLES = ("tb_v_disaggregated", "surface_temperature", "vegetation_water_content")
 
 
@@ -59,10 +64,15 @@ def read_sm(path: str | os.PathLike, km: int = 1, overpass: str = "AM") -> xr.Da
         names = (f"latitude_{km}km", f"longitude_{km}km", f"EASE_row_index_{km}km", f"EASE_column_index_{km}km")
         row0, col0 = locate(g, names, grid, path)
         dims = ("y", "x")
-        data = {name: (dims, read_physical(dataset(g, variable_name(name, km, overpass), path), path))
-                for name in FLOAT_VARIABLES}
-        data |= {name: (dims, read_physical(g[variable_name(name, km, overpass)], path)) for name in OPTIONAL_VARIABLES
-                 if variable_name(name, km, overpass) in g}
+        data = {
+            name: (dims, read_physical(dataset(g, variable_name(name, km, overpass), path), path))
+            for name in FLOAT_VARIABLES
+        }
+        data |= {
+            name: (dims, read_physical(g[variable_name(name, km, overpass)], path))
+            for name in OPTIONAL_VARIABLES
+            if variable_name(name, km, overpass) in g
+        }
         flag_ds = dataset(g, variable_name("retrieval_qual_flag", km, overpass), path)
         flags = read(flag_ds, path)
         data["retrieval_qual_flag"] = (dims, flags)
@@ -72,17 +82,29 @@ def read_sm(path: str | os.PathLike, km: int = 1, overpass: str = "AM") -> xr.Da
         lat = read_physical(dataset(g, names[0], path), path)
         lon = read_physical(dataset(g, names[1], path), path)
     ny, nx = lat.shape
-    coords = {"row": ("y", row0 + np.arange(ny)), "col": ("x", col0 + np.arange(nx)), "lat": (dims, lat),
-              "lon": (dims, lon)}
-    attrs = {"short_name": ident.short_name, "version": ident.version, "crid": ident.crid, "overpass": overpass,
-             "grid": grid.name, "start": str(ident.start), "end": str(ident.end)}
+    coords = {
+        "row": ("y", row0 + np.arange(ny)),
+        "col": ("x", col0 + np.arange(nx)),
+        "lat": (dims, lat),
+        "lon": (dims, lon),
+    }
+    attrs = {
+        "short_name": ident.short_name,
+        "version": ident.version,
+        "crid": ident.crid,
+        "overpass": overpass,
+        "grid": grid.name,
+        "start": str(ident.start),
+        "end": str(ident.end),
+    }
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
 def to_study_grid(values: xr.DataArray, grid_name: str, study: StudyGrid) -> np.ndarray:
     """A (y, x) field with row/col coordinates on the study grid."""
-    return ease2_window_to_study_grid(ease2.GRIDS[grid_name], int(values["row"][0]), int(values["col"][0]),
-                                      values.values, study)
+    return ease2_window_to_study_grid(
+        ease2.GRIDS[grid_name], int(values["row"][0]), int(values["col"][0]), values.values, study
+    )
 
 
 def describe(path: str | os.PathLike) -> dict:
@@ -96,8 +118,18 @@ def describe(path: str | os.PathLike) -> dict:
             names = (f"latitude_{km}km", f"longitude_{km}km", f"EASE_row_index_{km}km", f"EASE_column_index_{km}km")
             row0, col0 = locate(g, names, grid, path)
             ny, nx = g[names[0]].shape
-            windows[f"{km}km"] = {"name": f"EASE-Grid 2.0 global {grid.name}", "rows": [row0, row0 + ny - 1],
-                                  "columns": [col0, col0 + nx - 1]}
+            windows[f"{km}km"] = {
+                "name": f"EASE-Grid 2.0 global {grid.name}",
+                "rows": [row0, row0 + ny - 1],
+                "columns": [col0, col0 + nx - 1],
+            }
             listed |= {f"{name}/{k}": v for k, v in variables(g).items()}
-    return {"product": ident.short_name, "version": ident.version, "crid": ident.crid,
-            "start": str(ident.start), "end": str(ident.end), "grid": windows, "variables": listed}
+    return {
+        "product": ident.short_name,
+        "version": ident.version,
+        "crid": ident.crid,
+        "start": str(ident.start),
+        "end": str(ident.end),
+        "grid": windows,
+        "variables": listed,
+    }

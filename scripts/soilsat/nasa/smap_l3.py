@@ -31,8 +31,14 @@ KIND = "smap_l3_sm"
 GRID_OF = {"SPL3SMP_E": "M09", "SPL3SMP": "M36"}
 GROUPS = {"AM": "Soil_Moisture_Retrieval_Data_AM", "PM": "Soil_Moisture_Retrieval_Data_PM"}
 SUFFIX = {"AM": "", "PM": "_pm"}
-FLOAT_VARIABLES = ("soil_moisture", "soil_moisture_error", "tb_h_corrected", "tb_v_corrected", "surface_temperature",
-                   "vegetation_water_content")
+FLOAT_VARIABLES = (
+    "soil_moisture",
+    "soil_moisture_error",
+    "tb_h_corrected",
+    "tb_v_corrected",
+    "surface_temperature",
+    "vegetation_water_content",
+)
 
 
 def names(suffix: str) -> tuple[str, str, str, str]:
@@ -48,8 +54,9 @@ def read_sm(path: str | os.PathLike, overpass: str = "AM") -> xr.Dataset:
     with open_h5(path) as f:
         ident = identity(f, path)
         if ident.short_name not in GRID_OF:
-            raise ProductError(path, f"a {ident.short_name} file, not SMAP L3 radiometer soil moisture "
-                                     f"({' or '.join(GRID_OF)})")
+            raise ProductError(
+                path, f"a {ident.short_name} file, not SMAP L3 radiometer soil moisture ({' or '.join(GRID_OF)})"
+            )
         grid = ease2.GRIDS[GRID_OF[ident.short_name]]
         g, suffix = group(f, GROUPS[overpass], path), SUFFIX[overpass]
         row0, col0 = locate(g, names(suffix), grid, path)
@@ -65,17 +72,29 @@ def read_sm(path: str | os.PathLike, overpass: str = "AM") -> xr.Dataset:
         lat = read_physical(dataset(g, f"latitude{suffix}", path), path)
         lon = read_physical(dataset(g, f"longitude{suffix}", path), path)
     ny, nx = lat.shape
-    coords = {"row": ("y", row0 + np.arange(ny)), "col": ("x", col0 + np.arange(nx)), "lat": (dims, lat),
-              "lon": (dims, lon)}
-    attrs = {"short_name": ident.short_name, "version": ident.version, "crid": ident.crid, "overpass": overpass,
-             "grid": grid.name, "start": str(ident.start), "end": str(ident.end)}
+    coords = {
+        "row": ("y", row0 + np.arange(ny)),
+        "col": ("x", col0 + np.arange(nx)),
+        "lat": (dims, lat),
+        "lon": (dims, lon),
+    }
+    attrs = {
+        "short_name": ident.short_name,
+        "version": ident.version,
+        "crid": ident.crid,
+        "overpass": overpass,
+        "grid": grid.name,
+        "start": str(ident.start),
+        "end": str(ident.end),
+    }
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
 def to_study_grid(values: xr.DataArray, grid_name: str, study: StudyGrid) -> np.ndarray:
     """A (y, x) field with row/col coordinates on the study grid."""
-    return ease2_window_to_study_grid(ease2.GRIDS[grid_name], int(values["row"][0]), int(values["col"][0]),
-                                      values.values, study)
+    return ease2_window_to_study_grid(
+        ease2.GRIDS[grid_name], int(values["row"][0]), int(values["col"][0]), values.values, study
+    )
 
 
 def describe(path: str | os.PathLike) -> dict:
@@ -92,6 +111,13 @@ def describe(path: str | os.PathLike) -> dict:
             ny, nx = g[f"latitude{SUFFIX[overpass]}"].shape
             windows[overpass] = {"rows": [row0, row0 + ny - 1], "columns": [col0, col0 + nx - 1]}
             listed |= {f"{name}/{k}": v for k, v in variables(g).items()}
-    return {"product": ident.short_name, "version": ident.version, "crid": ident.crid,
-            "date": f"{ident.start:%Y-%m-%d}", "start": str(ident.start), "end": str(ident.end),
-            "grid": {"name": f"EASE-Grid 2.0 global {grid.name}", **windows}, "variables": listed}
+    return {
+        "product": ident.short_name,
+        "version": ident.version,
+        "crid": ident.crid,
+        "date": f"{ident.start:%Y-%m-%d}",
+        "start": str(ident.start),
+        "end": str(ident.end),
+        "grid": {"name": f"EASE-Grid 2.0 global {grid.name}", **windows},
+        "variables": listed,
+    }

@@ -22,8 +22,10 @@ from soilsat.nasa.h5file import text
 PASS_OF_DIRECTION = {"Descending": "AM", "Ascending": "PM"}
 DIRECTION_OF_LETTER = {"D": "Descending", "A": "Ascending"}
 # Half-orbit products put the orbit number and direction in the name: SMAP_L1C_TB_E_47185_D_20231201T212059_...
-HALF_ORBIT_NAME = re.compile(r"^SMAP_L[12][A-Z0-9_]*?_(?P<orbit>\d{5})_(?P<direction>[AD])_(?P<stamp>\d{8}T\d{6})_"
-                             r"(?P<crid>[RTD]\d{5})_(?P<counter>\d{3})")
+HALF_ORBIT_NAME = re.compile(
+    r"^SMAP_L[12][A-Z0-9_]*?_(?P<orbit>\d{5})_(?P<direction>[AD])_(?P<stamp>\d{8}T\d{6})_"
+    r"(?P<crid>[RTD]\d{5})_(?P<counter>\d{3})"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +71,10 @@ def identity(file: h5py.File, path: str | os.PathLike) -> SmapIdentity:
         match = HALF_ORBIT_NAME.match(os.path.basename(str(path)))
         orbit = DIRECTION_OF_LETTER[match.group("direction")] if match else None
     return SmapIdentity(
-        short_name=ident["shortName"], version=ident.get("ECSVersionID", ""), crid=ident.get("CompositeReleaseID", ""),
+        short_name=ident["shortName"],
+        version=ident.get("ECSVersionID", ""),
+        crid=ident.get("CompositeReleaseID", ""),
         start=_timestamp(extent["rangeBeginningDateTime"], path, "rangeBeginningDateTime"),
-        end=_timestamp(extent["rangeEndingDateTime"], path, "rangeEndingDateTime"), orbit_direction=orbit)
+        end=_timestamp(extent["rangeEndingDateTime"], path, "rangeEndingDateTime"),
+        orbit_direction=orbit,
+    )

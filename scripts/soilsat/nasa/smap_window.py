@@ -12,8 +12,9 @@ from soilsat.nasa import ease2
 from soilsat.nasa.h5file import dataset, fill_value, read, read_physical
 
 
-def locate(g: h5py.Group, names: tuple[str, str, str, str], grid: ease2.Ease2Grid,
-           path: str | os.PathLike) -> tuple[int, int]:
+def locate(
+    g: h5py.Group, names: tuple[str, str, str, str], grid: ease2.Ease2Grid, path: str | os.PathLike
+) -> tuple[int, int]:
     """(row0, col0) of the array's top-left cell: 0, 0 for a whole-grid array, else from the EASE row and column
     index arrays, else from the latitude and longitude, of the first cell that has them.
 
@@ -33,8 +34,11 @@ def locate(g: h5py.Group, names: tuple[str, str, str, str], grid: ease2.Ease2Gri
     lon = read_physical(dataset(g, lon_name, path), path)
     placed = np.argwhere(np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90))
     if not len(placed):
-        raise ProductError(path, f"{g.name} is a subset of {lat_ds.shape} cells without any EASE row/column index "
-                                 "or latitude/longitude: it cannot be placed on the grid")
+        raise ProductError(
+            path,
+            f"{g.name} is a subset of {lat_ds.shape} cells without any EASE row/column index "
+            "or latitude/longitude: it cannot be placed on the grid",
+        )
     i, j = placed[0]
     row, col = ease2.lonlat_to_rowcol(grid, lon[i, j], lat[i, j])
     return int(row) - int(i), int(col) - int(j)

@@ -36,8 +36,9 @@ def nbr2(swir1: np.ndarray, swir2: np.ndarray) -> np.ndarray:
     return normalized_difference(swir1, swir2)
 
 
-def evi(nir: np.ndarray, red: np.ndarray, blue: np.ndarray, G: float = 2.5, C1: float = 6.0,
-        C2: float = 7.5, L: float = 1.0) -> np.ndarray:
+def evi(
+    nir: np.ndarray, red: np.ndarray, blue: np.ndarray, G: float = 2.5, C1: float = 6.0, C2: float = 7.5, L: float = 1.0
+) -> np.ndarray:
     """Enhanced vegetation index G (NIR - red) / (NIR + C1 red - C2 blue + L); NaN at a zero denominator."""
     nir = np.asarray(nir, dtype=np.float32)
     red = np.asarray(red, dtype=np.float32)
@@ -47,9 +48,20 @@ def evi(nir: np.ndarray, red: np.ndarray, blue: np.ndarray, G: float = 2.5, C1: 
         return np.where(den != 0, G * (nir - red) / den, np.nan).astype(np.float32)
 
 
-def bare_soil_mask(ndvi: np.ndarray, nbr2: np.ndarray, b2: np.ndarray, b3: np.ndarray, b4: np.ndarray,
-                   ndvi_max: float = 0.25, nbr2_max: float = 0.075) -> np.ndarray:
+def bare_soil_mask(
+    ndvi: np.ndarray,
+    nbr2: np.ndarray,
+    b2: np.ndarray,
+    b3: np.ndarray,
+    b4: np.ndarray,
+    ndvi_max: float = 0.25,
+    nbr2_max: float = 0.075,
+) -> np.ndarray:
     """Tziolas (2020) bare soil: NDVI < ndvi_max, NBR2 < nbr2_max, B3 > B2 and B4 > B3 (False on NaN)."""
     with np.errstate(invalid="ignore"):
-        return ((np.asarray(ndvi) < ndvi_max) & (np.asarray(nbr2) < nbr2_max)
-                & (np.asarray(b3) > np.asarray(b2)) & (np.asarray(b4) > np.asarray(b3)))
+        return (
+            (np.asarray(ndvi) < ndvi_max)
+            & (np.asarray(nbr2) < nbr2_max)
+            & (np.asarray(b3) > np.asarray(b2))
+            & (np.asarray(b4) > np.asarray(b3))
+        )

@@ -12,10 +12,20 @@ import numpy as np
 from soilsat.grid import StudyGrid
 
 # Sen2Cor's scene classes (SCL values).
-SCL_CLASSES = {0: "no data", 1: "saturated or defective", 2: "cast shadows", 3: "cloud shadows",
-               4: "vegetation", 5: "not vegetated", 6: "water", 7: "unclassified",
-               8: "cloud medium probability", 9: "cloud high probability", 10: "thin cirrus",
-               11: "snow or ice"}
+SCL_CLASSES = {
+    0: "no data",
+    1: "saturated or defective",
+    2: "cast shadows",
+    3: "cloud shadows",
+    4: "vegetation",
+    5: "not vegetated",
+    6: "water",
+    7: "unclassified",
+    8: "cloud medium probability",
+    9: "cloud high probability",
+    10: "thin cirrus",
+    11: "snow or ice",
+}
 
 
 def clear_mask(
@@ -60,7 +70,9 @@ def aoi_slices(grid: StudyGrid, margin_m: float) -> tuple[slice, slice]:
     """Rows and columns of the region's AOI inside its study grid (the grid without its margin)."""
     m = int(round(margin_m / grid.resolution))
     if m < 0 or 2 * m >= min(grid.height, grid.width):
-        raise ValueError(f"a margin of {margin_m} m leaves no AOI in the {grid.height} x {grid.width} grid {grid.region}")
+        raise ValueError(
+            f"a margin of {margin_m} m leaves no AOI in the {grid.height} x {grid.width} grid {grid.region}"
+        )
     return slice(m, grid.height - m), slice(m, grid.width - m)
 
 

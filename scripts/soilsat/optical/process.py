@@ -47,8 +47,10 @@ class OpticalSettings(Settings):
     bare_nbr2_max: float
 
     def __post_init__(self) -> None:
-        for key, name in (("resampling.reflectance", self.resampling_reflectance),
-                          ("resampling.masks", self.resampling_masks)):
+        for key, name in (
+            ("resampling.reflectance", self.resampling_reflectance),
+            ("resampling.masks", self.resampling_masks),
+        ):
             if name not in Resampling.__members__:
                 raise ConfigError(f"config key sentinel2.{key}: unknown resampling {name!r}")
         if self.mask_dilation_px < 0:
@@ -66,31 +68,43 @@ class OpticalSettings(Settings):
         ix = section["indices"]
         evi = ix["evi"]
         return cls(
-            bands=tuple(section["bands"]), cloud_probability_max=float(section["cloud_probability_max"]),
+            bands=tuple(section["bands"]),
+            cloud_probability_max=float(section["cloud_probability_max"]),
             snow_probability_max=float(section["snow_probability_max"]),
             scl_invalid=tuple(int(c) for c in section["scl_invalid"]),
             mask_dilation_px=int(section["mask_dilation_px"]),
             resampling_reflectance=section["resampling"]["reflectance"],
             resampling_masks=section["resampling"]["masks"],
-            ndvi_bands=(ix["ndvi"]["nir"], ix["ndvi"]["red"]), ndwi_bands=(ix["ndwi"]["nir"], ix["ndwi"]["swir"]),
+            ndvi_bands=(ix["ndvi"]["nir"], ix["ndvi"]["red"]),
+            ndwi_bands=(ix["ndwi"]["nir"], ix["ndwi"]["swir"]),
             evi_bands=(evi["nir"], evi["red"], evi["blue"]),
             evi_coefficients=(float(evi["G"]), float(evi["C1"]), float(evi["C2"]), float(evi["L"])),
-            bare_ndvi_max=float(ix["bare_soil"]["ndvi_max"]), bare_nbr2_max=float(ix["bare_soil"]["nbr2_max"]),
+            bare_ndvi_max=float(ix["bare_soil"]["ndvi_max"]),
+            bare_nbr2_max=float(ix["bare_soil"]["nbr2_max"]),
         )
 
 
-def to_grid(da: xr.DataArray, grid: StudyGrid, resampling: str, dtype: str = "float32",
-            fill: float = np.nan) -> np.ndarray:
+def to_grid(
+    da: xr.DataArray, grid: StudyGrid, resampling: str, dtype: str = "float32", fill: float = np.nan
+) -> np.ndarray:
     """Warp a DataArray from read_band onto the study grid (fill outside its footprint)."""
     src = da.values
     if dtype != "float32":
         src = src.astype(dtype)
     out = np.full(grid.shape, fill, dtype=dtype)
     src_nodata = np.nan if dtype == "float32" else None
-    reproject(src, out, src_transform=Affine(*da.attrs["transform"]), src_crs=CRS.from_user_input(da.attrs["crs"]),
-              dst_transform=grid.transform, dst_crs=CRS.from_user_input(grid.crs),
-              resampling=Resampling[resampling], src_nodata=src_nodata, dst_nodata=fill if dtype == "float32" else None,
-              init_dest_nodata=False)
+    reproject(
+        src,
+        out,
+        src_transform=Affine(*da.attrs["transform"]),
+        src_crs=CRS.from_user_input(da.attrs["crs"]),
+        dst_transform=grid.transform,
+        dst_crs=CRS.from_user_input(grid.crs),
+        resampling=Resampling[resampling],
+        src_nodata=src_nodata,
+        dst_nodata=fill if dtype == "float32" else None,
+        init_dest_nodata=False,
+    )
     return out
 
 
@@ -134,28 +148,52 @@ def l2a_on_grid(
     evi = indices.evi(*(out[b] for b in s.evi_bands), G=G, C1=C1, C2=C2, L=L)
     bare = indices.bare_soil_mask(ndvi, nbr2, out["B02"], out["B03"], out["B04"], s.bare_ndvi_max, s.bare_nbr2_max)
     data_vars = {b: (("y", "x"), out[b], {"units": "1", "long_name": f"{b} surface reflectance"}) for b in s.bands}
-    data_vars.update({
-        "NDVI": (("y", "x"), ndvi, {"long_name": f"NDVI ({s.ndvi_bands[0]}, {s.ndvi_bands[1]})"}),
-        "NDWI": (("y", "x"), indices.ndwi(out[s.ndwi_bands[0]], out[s.ndwi_bands[1]]),
-                 {"long_name": f"NDWI ({s.ndwi_bands[0]}, {s.ndwi_bands[1]})"}),
-        "NBR2": (("y", "x"), nbr2, {"long_name": "NBR2 (B11, B12)"}),
-        "EVI": (("y", "x"), evi,
-                {"long_name": "EVI ({}, {}, {}; G {}, C1 {}, C2 {}, L {})".format(*s.evi_bands, G, C1, C2, L)}),
-        "bare": (("y", "x"), (bare & valid).astype(np.uint8),
-                 {"long_name": f"bare soil (Tziolas 2020: NDVI < {s.bare_ndvi_max}, NBR2 < {s.bare_nbr2_max}, "
-                               "B3 > B2, B4 > B3)"}),
-        "valid": (("y", "x"), valid.astype(np.uint8),
-                  {"long_name": "clear observation (not cloud, shadow, snow or no data)"}),
-    })
+    data_vars.update(
+        {
+            "NDVI": (("y", "x"), ndvi, {"long_name": f"NDVI ({s.ndvi_bands[0]}, {s.ndvi_bands[1]})"}),
+            "NDWI": (
+                ("y", "x"),
+                indices.ndwi(out[s.ndwi_bands[0]], out[s.ndwi_bands[1]]),
+                {"long_name": f"NDWI ({s.ndwi_bands[0]}, {s.ndwi_bands[1]})"},
+            ),
+            "NBR2": (("y", "x"), nbr2, {"long_name": "NBR2 (B11, B12)"}),
+            "EVI": (
+                ("y", "x"),
+                evi,
+                {"long_name": "EVI ({}, {}, {}; G {}, C1 {}, C2 {}, L {})".format(*s.evi_bands, G, C1, C2, L)},
+            ),
+            "bare": (
+                ("y", "x"),
+                (bare & valid).astype(np.uint8),
+                {
+                    "long_name": f"bare soil (Tziolas 2020: NDVI < {s.bare_ndvi_max}, NBR2 < {s.bare_nbr2_max}, "
+                    "B3 > B2, B4 > B3)"
+                },
+            ),
+            "valid": (
+                ("y", "x"),
+                valid.astype(np.uint8),
+                {"long_name": "clear observation (not cloud, shadow, snow or no data)"},
+            ),
+        }
+    )
     return xr.Dataset(
-        data_vars, coords={"y": grid.y_coords(), "x": grid.x_coords()},
-        attrs={"product": os.path.basename(product.root).removesuffix(".SAFE"), "sensing_time": product.sensing_time,
-               "baseline": product.baseline, "tile": product.tile, "crs": grid.crs,
-               "transform": list(grid.transform)[:6],
-               "valid_fraction": masks.valid_fraction(valid, grid, aoi_margin_m),
-               "cloud_probability_max": s.cloud_probability_max, "snow_probability_max": s.snow_probability_max,
-               "scl_invalid": ",".join(str(c) for c in s.scl_invalid), "mask_dilation_px": s.mask_dilation_px,
-               "resampling": f"{s.resampling_reflectance} (reflectance), {s.resampling_masks} (masks)"},
+        data_vars,
+        coords={"y": grid.y_coords(), "x": grid.x_coords()},
+        attrs={
+            "product": os.path.basename(product.root).removesuffix(".SAFE"),
+            "sensing_time": product.sensing_time,
+            "baseline": product.baseline,
+            "tile": product.tile,
+            "crs": grid.crs,
+            "transform": list(grid.transform)[:6],
+            "valid_fraction": masks.valid_fraction(valid, grid, aoi_margin_m),
+            "cloud_probability_max": s.cloud_probability_max,
+            "snow_probability_max": s.snow_probability_max,
+            "scl_invalid": ",".join(str(c) for c in s.scl_invalid),
+            "mask_dilation_px": s.mask_dilation_px,
+            "resampling": f"{s.resampling_reflectance} (reflectance), {s.resampling_masks} (masks)",
+        },
     )
 
 

@@ -34,19 +34,43 @@ from soilsat.safe_location import is_s2_metadata, locate
 
 # ESA band_id (0..12) to band name.
 BAND_IDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
-NATIVE_RESOLUTION = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20,
-                     "B08": 10, "B8A": 20, "B09": 60, "B10": 60, "B11": 20, "B12": 20,
-                     "SCL": 20, "AOT": 10, "WVP": 10, "TCI": 10}
+NATIVE_RESOLUTION = {
+    "B01": 60,
+    "B02": 10,
+    "B03": 10,
+    "B04": 10,
+    "B05": 20,
+    "B06": 20,
+    "B07": 20,
+    "B08": 10,
+    "B8A": 20,
+    "B09": 60,
+    "B10": 60,
+    "B11": 20,
+    "B12": 20,
+    "SCL": 20,
+    "AOT": 10,
+    "WVP": 10,
+    "TCI": 10,
+}
 MASKS = ("MSK_CLDPRB_20m", "MSK_SNWPRB_20m", "MSK_CLDPRB_60m", "MSK_SNWPRB_60m")
 # Files only a Level-2A product has, with what they are.
-L2A_ONLY = {"SCL": "the scene classification", "AOT": "the aerosol optical thickness", "WVP": "the water vapour",
-            **{m: f"the {'cloud' if 'CLD' in m else 'snow'} probability mask" for m in MASKS}}
+L2A_ONLY = {
+    "SCL": "the scene classification",
+    "AOT": "the aerosol optical thickness",
+    "WVP": "the water vapour",
+    **{m: f"the {'cloud' if 'CLD' in m else 'snow'} probability mask" for m in MASKS},
+}
 # Quantification values of the L2A rasters that are not reflectances (older Sen2Cor names them L2A_...)
-QUANTIFIED = {"AOT": ("AOT_QUANTIFICATION_VALUE", "L2A_AOT_QUANTIFICATION_VALUE"),
-              "WVP": ("WVP_QUANTIFICATION_VALUE", "L2A_WVP_QUANTIFICATION_VALUE")}
+QUANTIFIED = {
+    "AOT": ("AOT_QUANTIFICATION_VALUE", "L2A_AOT_QUANTIFICATION_VALUE"),
+    "WVP": ("WVP_QUANTIFICATION_VALUE", "L2A_WVP_QUANTIFICATION_VALUE"),
+}
 UNQUANTIFIED = ("SCL",)  # class codes: stored values, no scale
-RASTER_ATTRS = {"AOT": {"units": "1", "long_name": "aerosol optical thickness at 550 nm"},
-                "WVP": {"units": "cm", "long_name": "water vapour column"}}
+RASTER_ATTRS = {
+    "AOT": {"units": "1", "long_name": "aerosol optical thickness at 550 nm"},
+    "WVP": {"units": "cm", "long_name": "water vapour column"},
+}
 _FIRST_FORMAT = re.compile(r"^S2[A-D]_(OPER|USER)_MTD_SAF")
 _GRANULE_TILE = re.compile(r"_T(\d{2}[C-X][A-Z]{2})(_|$)")
 _BAND_FILE = re.compile(r"_(B\d{2}|B8A|SCL|AOT|WVP|TCI)(?:_(\d{2})m)?$")
@@ -149,11 +173,16 @@ def _parse(data: bytes, where: str) -> Element:
     try:
         return SafeET.fromstring(data, forbid_dtd=True)
     except DefusedXmlException as e:
-        raise ProductError(where, f"XML declares a DTD or entities ({type(e).__name__}: external entities or "
-                                  "entity expansion), which Sentinel-2 metadata never does; refused. The file is "
-                                  "not ESA's: download the product again") from None
+        raise ProductError(
+            where,
+            f"XML declares a DTD or entities ({type(e).__name__}: external entities or "
+            "entity expansion), which Sentinel-2 metadata never does; refused. The file is "
+            "not ESA's: download the product again",
+        ) from None
     except Exception as e:  # defusedxml and expat errors share no base class
-        raise ProductError(where, f"invalid XML ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+        raise ProductError(
+            where, f"invalid XML ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        ) from None
 
 
 def _compact_time(text: str | None) -> str:
@@ -163,17 +192,26 @@ def _compact_time(text: str | None) -> str:
 
 def refuse_first_format(root: Element, where: str, name: str) -> None:
     """ProductError for a product of the first SAFE format, naming its tiles and the compact product of each."""
-    tiles = sorted({m.group(1) for e in _find_all(root, "Granules") + _find_all(root, "Granule")
-                    for m in [_GRANULE_TILE.search(e.get("granuleIdentifier", ""))] if m})
+    tiles = sorted(
+        {
+            m.group(1)
+            for e in _find_all(root, "Granules") + _find_all(root, "Granule")
+            for m in [_GRANULE_TILE.search(e.get("granuleIdentifier", ""))]
+            if m
+        }
+    )
     level = "MSIL2A" if "SAFL2A" in name else "MSIL1C"
     mission = (_text(root, "SPACECRAFT_NAME") or "Sentinel-2A")[-1]
     start = _compact_time(_text(root, "DATATAKE_SENSING_START", "PRODUCT_START_TIME"))
     orbit = _text(root, "SENSING_ORBIT_NUMBER") or "*"
     shown = ", ".join(f"T{t}" for t in tiles[:8]) + (f" and {len(tiles) - 8} more" if len(tiles) > 8 else "")
-    raise ProductError(where, f"a Sentinel-2 product of the first SAFE format (S2{mission}_OPER_PRD_{level}_..., "
-                              f"{len(tiles)} tiles in one product: {shown}), which soilsat does not read; use the "
-                              f"reprocessed product of each tile in the compact format from the Copernicus Data Space "
-                              f"archive (S2{mission}_{level}_{start}_N*_R{orbit.zfill(3)}_T<tile>_*.SAFE)")
+    raise ProductError(
+        where,
+        f"a Sentinel-2 product of the first SAFE format (S2{mission}_OPER_PRD_{level}_..., "
+        f"{len(tiles)} tiles in one product: {shown}), which soilsat does not read; use the "
+        f"reprocessed product of each tile in the compact format from the Copernicus Data Space "
+        f"archive (S2{mission}_{level}_{start}_N*_R{orbit.zfill(3)}_T<tile>_*.SAFE)",
+    )
 
 
 def _scales(root: Element, where: str, level: str) -> dict[str, float]:
@@ -245,15 +283,28 @@ def read_metadata(path: str | os.PathLike) -> Product:
     for g in granules if level == "L2A" else ():
         for name in MASKS:
             masks[name] = f"{root_dir}/GRANULE/{g}/QI_DATA/{name}.jp2"
-    return Product(path=str(path), root=root_dir, mtd=mtd_where, level=level, baseline=baseline, tile=tile,
-                   sensing_time=sensing, spacecraft=spacecraft, quantification=float(q), offsets=offsets,
-                   band_files=band_files, mask_files=masks, members=members, scales=_scales(root, mtd_where, level))
+    return Product(
+        path=str(path),
+        root=root_dir,
+        mtd=mtd_where,
+        level=level,
+        baseline=baseline,
+        tile=tile,
+        sensing_time=sensing,
+        spacecraft=spacecraft,
+        quantification=float(q),
+        offsets=offsets,
+        band_files=band_files,
+        mask_files=masks,
+        members=members,
+        scales=_scales(root, mtd_where, level),
+    )
 
 
 def _display(product: Product, gdal_path: str) -> str:
     """A file path as the user knows it (zip path plus member, or plain path)."""
     if gdal_path.startswith("/vsizip/"):
-        return gdal_path[len("/vsizip/"):]
+        return gdal_path[len("/vsizip/") :]
     return gdal_path
 
 
@@ -341,16 +392,24 @@ def _as_dataarray(data: np.ndarray, transform: Affine, crs: str, name: str, attr
     h, w = data.shape
     x = transform.c + (np.arange(w) + 0.5) * transform.a
     y = transform.f + (np.arange(h) + 0.5) * transform.e
-    return xr.DataArray(data, dims=("y", "x"), coords={"y": y, "x": x}, name=name,
-                        attrs={"crs": crs, "transform": tuple(transform)[:6], **attrs})
+    return xr.DataArray(
+        data,
+        dims=("y", "x"),
+        coords={"y": y, "x": x},
+        name=name,
+        attrs={"crs": crs, "transform": tuple(transform)[:6], **attrs},
+    )
 
 
 def _refuse_l2a_file(product: Product, band: str) -> None:
     """ProductError saying that a Level-2A file was asked of a Level-1C product."""
     if product.level != "L2A" and band in L2A_ONLY:
-        raise ProductError(product.mtd, f"{band} ({L2A_ONLY[band]}) belongs to Level-2A products, and this is a "
-                                        f"{product.level} product: run Sen2Cor on it (sentinel2.level: L1C) or use "
-                                        "the L2A product of this acquisition")
+        raise ProductError(
+            product.mtd,
+            f"{band} ({L2A_ONLY[band]}) belongs to Level-2A products, and this is a "
+            f"{product.level} product: run Sen2Cor on it (sentinel2.level: L1C) or use "
+            "the L2A product of this acquisition",
+        )
 
 
 def read_band(product: Product | str | os.PathLike, band: str, resolution: int | None = None) -> xr.DataArray:
@@ -360,8 +419,10 @@ def read_band(product: Product | str | os.PathLike, band: str, resolution: int |
         product = read_metadata(product)
     _refuse_l2a_file(product, band)
     if band == "TCI":
-        raise ProductError(product.mtd, "TCI is the 8-bit true-colour image (three bands), not a measurement: read "
-                                        "B02, B03 and B04 instead")
+        raise ProductError(
+            product.mtd,
+            "TCI is the 8-bit true-colour image (three bands), not a measurement: read B02, B03 and B04 instead",
+        )
     if band in MASKS or band.startswith("MSK_"):
         path = product.mask_files.get(band)
         if path is None:
@@ -379,8 +440,9 @@ def read_band(product: Product | str | os.PathLike, band: str, resolution: int |
         return _as_dataarray(data, transform, crs, band, {"resolution": res})
     if band in QUANTIFIED:
         if band not in product.scales:
-            raise ProductError(product.mtd, f"no {QUANTIFIED[band][0]} in the product metadata, so {band} cannot "
-                                            "be scaled")
+            raise ProductError(
+                product.mtd, f"no {QUANTIFIED[band][0]} in the product metadata, so {band} cannot be scaled"
+            )
         scale, offset, attrs = product.scales[band], 0.0, RASTER_ATTRS[band]
     else:
         scale, offset = product.quantification, product.offsets.get(band, 0.0)
@@ -393,9 +455,18 @@ def read_band(product: Product | str | os.PathLike, band: str, resolution: int |
 def summarize(path: str | os.PathLike) -> dict:
     """A JSON-serialisable summary of a product's metadata."""
     p = read_metadata(path)
-    bands = [{"band": b, "resolution_m": r, "offset": p.offsets.get(b, 0.0)}
-             for (b, r) in sorted(p.band_files, key=lambda k: (k[1], k[0]))]
-    return {"level": p.level, "processing_baseline": p.baseline, "tile": p.tile,
-            "sensing_time": p.sensing_time, "spacecraft": p.spacecraft, "bands": bands,
-            "quantification_value": p.quantification,
-            "aot_quantification_value": p.scales.get("AOT"), "wvp_quantification_value": p.scales.get("WVP")}
+    bands = [
+        {"band": b, "resolution_m": r, "offset": p.offsets.get(b, 0.0)}
+        for (b, r) in sorted(p.band_files, key=lambda k: (k[1], k[0]))
+    ]
+    return {
+        "level": p.level,
+        "processing_baseline": p.baseline,
+        "tile": p.tile,
+        "sensing_time": p.sensing_time,
+        "spacecraft": p.spacecraft,
+        "bands": bands,
+        "quantification_value": p.quantification,
+        "aot_quantification_value": p.scales.get("AOT"),
+        "wvp_quantification_value": p.scales.get("WVP"),
+    }

@@ -46,17 +46,22 @@ from soilsat.settings import Settings
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = ("install Sen2Cor 2.11 (https://step.esa.int/main/snap-supported-plugins/sen2cor/: run "
-                "Sen2Cor-02.11.00-Linux64.run and put its bin/ folder on PATH), or set sentinel2.sen2cor.container "
-                "to a Sen2Cor image pinned by digest, or set sentinel2.level: L2A to use the archive's L2A products")
+INSTALL_HINT = (
+    "install Sen2Cor 2.11 (https://step.esa.int/main/snap-supported-plugins/sen2cor/: run "
+    "Sen2Cor-02.11.00-Linux64.run and put its bin/ folder on PATH), or set sentinel2.sen2cor.container "
+    "to a Sen2Cor image pinned by digest, or set sentinel2.level: L2A to use the archive's L2A products"
+)
 # Sen2Cor names its output S2x_MSIL2A_<datatake start>_N<baseline>_R<orbit>_T<tile>_<generation>.SAFE.
 L2A_NAME = re.compile(r"^(S2[ABCD])_MSIL2A_(\d{8}T\d{6})_N(\d{4})_R(\d{3})_T(\d{2}[A-Z]{3})_(\d{8}T\d{6})\.SAFE$")
 L1C_NAME = re.compile(r"^(S2[ABCD])_MSIL1C_(\d{8}T\d{6})_N(\d{4})_R(\d{3})_T(\d{2}[A-Z]{3})_(\d{8}T\d{6})(\.SAFE)?$")
 _PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")
 _NR_THREADS = re.compile(r"(<Nr_Threads>)([^<]*)(</Nr_Threads>)")
 _VERSION = re.compile(r"Version:\s*(\d+)\.(\d+)\.(\d+)")
-_REPORT_ENTRY = re.compile(r'<inspection [^>]*level="(ERROR|FATAL|CRITICAL)"[^>]*/>\s*'
-                           r'<message contentType="Text">(.*?)</message>', re.DOTALL)
+_REPORT_ENTRY = re.compile(
+    r'<inspection [^>]*level="(ERROR|FATAL|CRITICAL)"[^>]*/>\s*'
+    r'<message contentType="Text">(.*?)</message>',
+    re.DOTALL,
+)
 TAIL_LINES = 15
 MAX_THREADS = 8  # L2A_GIPP.xsd: Nr_Threads is AUTO or an unsignedByte from 1 to 8
 MIN_VERSION = (2, 10)  # older versions write no BOA_ADD_OFFSET and miss baseline 04.00 inputs
@@ -89,8 +94,10 @@ class Sen2CorSettings(Settings):
 def check_container(image: str) -> None:
     """Raise ConfigError unless a container image is pinned by digest (name@sha256:<64 hex>)."""
     if not _PINNED.search(image):
-        raise ConfigError(f"config key sentinel2.sen2cor.container: {image!r} is not pinned; "
-                          "give the image by digest, e.g. docker://repo/sen2cor@sha256:<64 hex digits>")
+        raise ConfigError(
+            f"config key sentinel2.sen2cor.container: {image!r} is not pinned; "
+            "give the image by digest, e.g. docker://repo/sen2cor@sha256:<64 hex digits>"
+        )
 
 
 def resolve_executable(settings: Sen2CorSettings) -> str:
@@ -99,13 +106,17 @@ def resolve_executable(settings: Sen2CorSettings) -> str:
         check_container(settings.container)
         found = shutil.which(settings.container_runtime)
         if found is None:
-            raise ConfigError(f"config key sentinel2.sen2cor.container_runtime: {settings.container_runtime!r} "
-                              f"is not on PATH, so the Sen2Cor image cannot run; {INSTALL_HINT}")
+            raise ConfigError(
+                f"config key sentinel2.sen2cor.container_runtime: {settings.container_runtime!r} "
+                f"is not on PATH, so the Sen2Cor image cannot run; {INSTALL_HINT}"
+            )
         return found
     found = shutil.which(settings.executable)
     if found is None:
-        raise ConfigError(f"config key sentinel2.sen2cor.executable: Sen2Cor ({settings.executable!r}) "
-                          f"is not an executable on PATH; {INSTALL_HINT}")
+        raise ConfigError(
+            f"config key sentinel2.sen2cor.executable: Sen2Cor ({settings.executable!r}) "
+            f"is not an executable on PATH; {INSTALL_HINT}"
+        )
     return found
 
 
@@ -126,8 +137,9 @@ def resolve_gipp(settings: Sen2CorSettings, version: tuple[int, int, int] | None
             raise ConfigError(f"config key sentinel2.sen2cor.gipp: {path} is not a file")
         return path
     if settings.container:
-        raise ConfigError("config key sentinel2.sen2cor.gipp: set it to an L2A_GIPP.xml when Sen2Cor runs in a "
-                          "container")
+        raise ConfigError(
+            "config key sentinel2.sen2cor.gipp: set it to an L2A_GIPP.xml when Sen2Cor runs in a container"
+        )
     candidates = []
     if os.environ.get("SEN2COR_HOME"):
         candidates.append(Path(os.environ["SEN2COR_HOME"]) / "cfg" / "L2A_GIPP.xml")
@@ -140,8 +152,10 @@ def resolve_gipp(settings: Sen2CorSettings, version: tuple[int, int, int] | None
         if path.is_file():
             return path
     home = f"~/sen2cor/{version[0]}.{version[1]}/cfg" if version else "~/sen2cor/<version>/cfg"
-    raise ConfigError(f"config key sentinel2.sen2cor.gipp: not set and no L2A_GIPP.xml under $SEN2COR_HOME/cfg or "
-                      f"{home} (Sen2Cor writes it on its first run); set the key to a GIPP file")
+    raise ConfigError(
+        f"config key sentinel2.sen2cor.gipp: not set and no L2A_GIPP.xml under $SEN2COR_HOME/cfg or "
+        f"{home} (Sen2Cor writes it on its first run); set the key to a GIPP file"
+    )
 
 
 def resolve_schema(settings: Sen2CorSettings, program: str) -> Path:
@@ -153,18 +167,22 @@ def resolve_schema(settings: Sen2CorSettings, program: str) -> Path:
             raise ConfigError(f"config key sentinel2.sen2cor.gipp_schema: {path} is not a file")
         return path
     if settings.container:
-        raise ConfigError("config key sentinel2.sen2cor.gipp_schema: set it to the image's L2A_GIPP.xsd when Sen2Cor "
-                          "runs in a container, copied out once, e.g. `apptainer exec IMAGE sh -c 'cat "
-                          "$(find / -name L2A_GIPP.xsd -path \"*sen2cor/cfg*\" 2>/dev/null | head -1)' > L2A_GIPP.xsd`")
+        raise ConfigError(
+            "config key sentinel2.sen2cor.gipp_schema: set it to the image's L2A_GIPP.xsd when Sen2Cor "
+            "runs in a container, copied out once, e.g. `apptainer exec IMAGE sh -c 'cat "
+            '$(find / -name L2A_GIPP.xsd -path "*sen2cor/cfg*" 2>/dev/null | head -1)\' > L2A_GIPP.xsd`'
+        )
     install = Path(program).resolve().parent.parent
     candidates = [Path(os.environ["SEN2COR_BIN"]) / "cfg" / "L2A_GIPP.xsd"] if os.environ.get("SEN2COR_BIN") else []
     candidates += sorted(install.glob("lib/python*/site-packages/sen2cor/cfg/L2A_GIPP.xsd"))
     for path in candidates:
         if path.is_file():
             return path
-    raise ConfigError("config key sentinel2.sen2cor.gipp_schema: Sen2Cor's L2A_GIPP.xsd not found ($SEN2COR_BIN/cfg "
-                      f"or {install}/lib/python*/site-packages/sen2cor/cfg); set the key to the L2A_GIPP.xsd of "
-                      "your Sen2Cor installation")
+    raise ConfigError(
+        "config key sentinel2.sen2cor.gipp_schema: Sen2Cor's L2A_GIPP.xsd not found ($SEN2COR_BIN/cfg "
+        f"or {install}/lib/python*/site-packages/sen2cor/cfg); set the key to the L2A_GIPP.xsd of "
+        "your Sen2Cor installation"
+    )
 
 
 def preflight(section: Mapping) -> None:
@@ -179,8 +197,10 @@ def check_resolution(resolution: int, required: Iterable[str]) -> None:
     """ConfigError naming the bands a --resolution run does not make."""
     missing = sorted(set(required) - set(RESOLUTION_BANDS.get(resolution, ())))
     if missing:
-        raise ConfigError(f"config key sentinel2.sen2cor.resolution: Sen2Cor run at {resolution} m makes no {missing} "
-                          f"(B08 exists only at 10 m), which sentinel2.bands and the indices need; use resolution 10")
+        raise ConfigError(
+            f"config key sentinel2.sen2cor.resolution: Sen2Cor run at {resolution} m makes no {missing} "
+            f"(B08 exists only at 10 m), which sentinel2.bands and the indices need; use resolution 10"
+        )
 
 
 def version_command(settings: Sen2CorSettings, program: str) -> list[str]:
@@ -207,8 +227,10 @@ def installed_version(settings: Sen2CorSettings, program: str) -> tuple[int, int
         raise ConfigError(f"config key sentinel2.sen2cor.executable: `{' '.join(command)}` failed ({exc})") from None
     version = parse_version(proc.stdout + proc.stderr)
     if version is None:
-        raise ConfigError(f"config key sentinel2.sen2cor.executable: `{' '.join(command)}` names no Sen2Cor version "
-                          f"('Version: x.y.z'): {tail_text(proc.stdout + proc.stderr)}")
+        raise ConfigError(
+            f"config key sentinel2.sen2cor.executable: `{' '.join(command)}` names no Sen2Cor version "
+            f"('Version: x.y.z'): {tail_text(proc.stdout + proc.stderr)}"
+        )
     return version
 
 
@@ -216,11 +238,15 @@ def check_version(version: tuple[int, int, int], product_name: str) -> None:
     """Refuse a Sen2Cor that cannot process the product: before 2.10 any, before 2.12 an S2C or S2D one."""
     shown = ".".join(str(v) for v in version)
     if version[:2] < MIN_VERSION:
-        raise ConfigError(f"Sen2Cor {shown} is installed; soilsat needs Sen2Cor 2.10 or later (older versions write no "
-                          f"BOA_ADD_OFFSET and do not read processing baseline 04.00 products); {INSTALL_HINT}")
+        raise ConfigError(
+            f"Sen2Cor {shown} is installed; soilsat needs Sen2Cor 2.10 or later (older versions write no "
+            f"BOA_ADD_OFFSET and do not read processing baseline 04.00 products); {INSTALL_HINT}"
+        )
     if product_name[:3] in ("S2C", "S2D") and version[:2] < NEW_SPACECRAFT_VERSION:
-        raise ProductError(product_name, f"is a {product_name[:3]} product, which Sen2Cor {shown} cannot process; "
-                                         "install Sen2Cor 2.12 or later")
+        raise ProductError(
+            product_name,
+            f"is a {product_name[:3]} product, which Sen2Cor {shown} cannot process; install Sen2Cor 2.12 or later",
+        )
 
 
 def gipp_threads(threads: int) -> int:
@@ -242,9 +268,11 @@ def validate_gipp(path: Path, schema: Path, source: Path) -> None:
     document = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
     if not xsd.validate(document):
         error = xsd.error_log.filter_from_errors()[0]
-        raise ConfigError(f"config key sentinel2.sen2cor.gipp: {source} does not validate against Sen2Cor's {schema} "
-                          f"(line {error.line}: {error.message}); a GIPP of another Sen2Cor version? Take the "
-                          "L2A_GIPP.xml of the installed one ($SEN2COR_HOME/cfg after its first run)")
+        raise ConfigError(
+            f"config key sentinel2.sen2cor.gipp: {source} does not validate against Sen2Cor's {schema} "
+            f"(line {error.line}: {error.message}); a GIPP of another Sen2Cor version? Take the "
+            "L2A_GIPP.xml of the installed one ($SEN2COR_HOME/cfg after its first run)"
+        )
 
 
 def job_gipp(source: Path, dest: Path, threads: int, schema: Path | None = None) -> Path:
@@ -267,12 +295,28 @@ def job_gipp(source: Path, dest: Path, threads: int, schema: Path | None = None)
     return dest
 
 
-def command(settings: Sen2CorSettings, program: str, l1c_safe: Path, out_dir: Path, gipp: Path, home: Path,
-            threads: int = 1, mem_mb: int | None = None) -> list[str]:
+def command(
+    settings: Sen2CorSettings,
+    program: str,
+    l1c_safe: Path,
+    out_dir: Path,
+    gipp: Path,
+    home: Path,
+    threads: int = 1,
+    mem_mb: int | None = None,
+) -> list[str]:
     """The argument list that runs Sen2Cor on one L1C SAFE folder (in the pinned container when configured), with
     `home` as its home folder inside the container."""
-    args = [settings.executable, "--resolution", str(settings.resolution), "--output_dir", str(out_dir),
-            "--GIP_L2A", str(gipp), str(l1c_safe)]
+    args = [
+        settings.executable,
+        "--resolution",
+        str(settings.resolution),
+        "--output_dir",
+        str(out_dir),
+        "--GIP_L2A",
+        str(gipp),
+        str(l1c_safe),
+    ]
     if not settings.container:
         return [program] + args[1:]
     mounts = sorted({str(p.resolve()) for p in (l1c_safe.parent, out_dir, gipp.parent, home)})
@@ -282,16 +326,39 @@ def command(settings: Sen2CorSettings, program: str, l1c_safe: Path, out_dir: Pa
         limits = []
         if settings.container_limits:  # cgroups limits: refused to ordinary users on cgroups v1 clusters
             limits = ["--cpus", str(threads)] + (["--memory", f"{int(mem_mb)}M"] if mem_mb else [])
-        return [program, "exec", "--cleanenv", "--home", str(home), "--env", f"SEN2COR_HOME={home}", *limits, *binds,
-                settings.container, *args]
+        return [
+            program,
+            "exec",
+            "--cleanenv",
+            "--home",
+            str(home),
+            "--env",
+            f"SEN2COR_HOME={home}",
+            *limits,
+            *binds,
+            settings.container,
+            *args,
+        ]
     if runtime in ("docker", "podman"):
         vols = [a for m in mounts for a in ("--volume", f"{m}:{m}")]
         limits = ["--cpus", str(threads)] + (["--memory", f"{int(mem_mb)}m"] if mem_mb else [])
         user = ["--user", f"{os.getuid()}:{os.getgid()}", "--env", f"HOME={home}", "--env", f"SEN2COR_HOME={home}"]
-        return [program, "run", "--rm", *user, *limits, *vols, "--entrypoint", settings.executable,
-                settings.container, *args[1:]]
-    raise ConfigError(f"config key sentinel2.sen2cor.container_runtime: unknown runtime {runtime!r}; "
-                      "use apptainer, singularity, docker or podman")
+        return [
+            program,
+            "run",
+            "--rm",
+            *user,
+            *limits,
+            *vols,
+            "--entrypoint",
+            settings.executable,
+            settings.container,
+            *args[1:],
+        ]
+    raise ConfigError(
+        f"config key sentinel2.sen2cor.container_runtime: unknown runtime {runtime!r}; "
+        "use apptainer, singularity, docker or podman"
+    )
 
 
 def tail_text(text: str, lines: int = TAIL_LINES) -> str:
@@ -332,8 +399,13 @@ def keep_report(home: Path, destination: Path | None) -> Path | None:
 def diagnosis(log_path: Path, report: Path | None) -> str:
     """What a failure message quotes: the report's errors (or that there is none) and the last log lines."""
     errors = report_errors(report)
-    said = (f"Sen2Cor's report ({report}): {' | '.join(errors[-5:])}" if errors else
-            f"Sen2Cor's report ({report}) lists no error" if report else "Sen2Cor wrote no report")
+    said = (
+        f"Sen2Cor's report ({report}): {' | '.join(errors[-5:])}"
+        if errors
+        else f"Sen2Cor's report ({report}) lists no error"
+        if report
+        else "Sen2Cor wrote no report"
+    )
     return f"{said}; last Sen2Cor log lines ({log_path}): {tail(log_path)}"
 
 
@@ -374,8 +446,10 @@ def find_l2a(out_dir: Path, hint: str) -> Path:
         found = ", ".join(p.name for p in written) or "none"
         raise ProductError(out_dir, f"Sen2Cor should write one L2A SAFE, found {found}; {hint}")
     if not L2A_NAME.match(written[0].name):
-        raise ProductError(written[0], "is not named like a Sen2Cor L2A product "
-                                       "(S2x_MSIL2A_<time>_N<baseline>_R<orbit>_T<tile>_<time>.SAFE)")
+        raise ProductError(
+            written[0],
+            "is not named like a Sen2Cor L2A product (S2x_MSIL2A_<time>_N<baseline>_R<orbit>_T<tile>_<time>.SAFE)",
+        )
     return written[0]
 
 
@@ -393,8 +467,11 @@ def check_l2a(safe: Path, l1c_name: str, required: Iterable[str], hint: str) -> 
     l1c = L1C_NAME.match(l1c_name.removesuffix(".zip"))
     l2a = L2A_NAME.match(safe.name)
     if l1c and l2a and (l1c.group(2), l1c.group(5)) != (l2a.group(2), l2a.group(5)):
-        raise ProductError(safe, f"Sen2Cor output is for datatake {l2a.group(2)} tile {l2a.group(5)}, "
-                                 f"not {l1c.group(2)} tile {l1c.group(5)} of {l1c_name}")
+        raise ProductError(
+            safe,
+            f"Sen2Cor output is for datatake {l2a.group(2)} tile {l2a.group(5)}, "
+            f"not {l1c.group(2)} tile {l1c.group(5)} of {l1c_name}",
+        )
     listed = {b for b, _ in meta.band_files}
     missing = sorted(set(required) - listed)
     if missing:
@@ -414,8 +491,15 @@ def timeout_from_runtime(runtime_min: float) -> float:
 
 def run_stopping(cmd: Sequence[str], sink, cwd: Path, env: Mapping[str, str], timeout_s: float | None) -> int | None:
     """Run a command in its own process group; its exit status, or None when it outlived `timeout_s` and was stopped."""
-    proc = subprocess.Popen(list(cmd), stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
-                            env=dict(env), start_new_session=True)
+    proc = subprocess.Popen(
+        list(cmd),
+        stdout=sink,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        env=dict(env),
+        start_new_session=True,
+    )
     try:
         return proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -474,8 +558,11 @@ def run_sen2cor(
         report = keep_report(home, Path(report_log) if report_log else None)
         hint = diagnosis(log_path, report)
         if rc is None:
-            raise ProductError(product, f"Sen2Cor did not finish within {timeout_s:.0f} s (the rule's runtime less "
-                                        f"{TIMEOUT_MARGIN_S} s) and was stopped; {hint}")
+            raise ProductError(
+                product,
+                f"Sen2Cor did not finish within {timeout_s:.0f} s (the rule's runtime less "
+                f"{TIMEOUT_MARGIN_S} s) and was stopped; {hint}",
+            )
         if rc != 0:
             raise ProductError(product, f"Sen2Cor exited with status {rc}; {hint}")
         if FAILED_RUN in log_path.read_text(encoding="utf-8", errors="replace"):

@@ -37,28 +37,53 @@ NAME = re.compile(r"^c_gls_SSM1km_(?P<stamp>\d{12})_(?P<tile>[A-Z]+)_(?P<sensor>
 
 # Variable attributes of the V1.1.1 files, in their order (the _FillValue is set when the variable is made).
 DATA_ATTRIBUTES = {
-    name: {"Class": "DATA", "grid_mapping": "crs",
-           "flag_values": np.array([241, 242, 251, 252, 253], dtype=np.uint8),
-           "flag_meanings": "ExceedingMin ExceedingMax WaterMask SensitivityMask SlopeMask",
-           "long_name": long_name, "units": "%", "valid_range": np.array([0, 200], dtype=np.uint8),
-           "coordinates": "time lat lon", "scale_factor": np.float32(0.5), "missing_value": np.uint8(FILL),
-           "_Unsigned": "true"}
+    name: {
+        "Class": "DATA",
+        "grid_mapping": "crs",
+        "flag_values": np.array([241, 242, 251, 252, 253], dtype=np.uint8),
+        "flag_meanings": "ExceedingMin ExceedingMax WaterMask SensitivityMask SlopeMask",
+        "long_name": long_name,
+        "units": "%",
+        "valid_range": np.array([0, 200], dtype=np.uint8),
+        "coordinates": "time lat lon",
+        "scale_factor": np.float32(0.5),
+        "missing_value": np.uint8(FILL),
+        "_Unsigned": "true",
+    }
     for name, long_name in (("ssm", "Surface Soil Moisture"), ("ssm_noise", "Surface Soil Moisture Noise"))
 }
 COORDINATE_ATTRIBUTES = {
-    "lat": {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north", "axis": "Y",
-            "valid_range": np.array([35.0, 72.0])},
-    "lon": {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east", "axis": "X",
-            "valid_range": np.array([-11.0, 50.0])},
-    "time": {"standard_name": "time", "long_name": "time", "axis": "T", "units": "days since 1970-01-01T12:00:00",
-             "calendar": "standard"},
+    "lat": {
+        "standard_name": "latitude",
+        "long_name": "latitude",
+        "units": "degrees_north",
+        "axis": "Y",
+        "valid_range": np.array([35.0, 72.0]),
+    },
+    "lon": {
+        "standard_name": "longitude",
+        "long_name": "longitude",
+        "units": "degrees_east",
+        "axis": "X",
+        "valid_range": np.array([-11.0, 50.0]),
+    },
+    "time": {
+        "standard_name": "time",
+        "long_name": "time",
+        "axis": "T",
+        "units": "days since 1970-01-01T12:00:00",
+        "calendar": "standard",
+    },
 }
 CRS_ATTRIBUTES = {
-    "grid_mapping_name": "latitude_longitude", "long_name": "CRS definition", "longitude_of_prime_meridian": 0.0,
-    "semi_major_axis": 6378137.0, "inverse_flattening": 298.257223563,
+    "grid_mapping_name": "latitude_longitude",
+    "long_name": "CRS definition",
+    "longitude_of_prime_meridian": 0.0,
+    "semi_major_axis": 6378137.0,
+    "inverse_flattening": 298.257223563,
     "spatial_ref": 'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG",'
-                   '"7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",'
-                   '0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4326"]]',
+    '"7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",'
+    '0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4326"]]',
     "GeoTransform": "-11 0.008928571428571428 0 72 0 -0.008928571428571428",
 }
 
@@ -68,16 +93,31 @@ def global_attributes(day: pd.Timestamp, tile: str, version: str, history: str, 
     west, south, east, north = TILES[tile]
     day = pd.Timestamp(day)
     return {
-        "Conventions": "CF-1.6", "archive_facility": "VITO", "copyright": "Copernicus Service information 2019",
-        "geospatial_lat_max": north, "geospatial_lat_min": south,
-        "geospatial_lon_max": east, "geospatial_lon_min": west,
-        "history": history, "identifier": f"{PARENT_IDENTIFIER}:{Path(file_name(day, tile, version)).stem[6:]}",
-        "institution": "TU Wien", "long_name": "Surface Soil Moisture", "model_parameter_baseline": baseline,
-        "orbit_type": "LEO", "parent_identifier": PARENT_IDENTIFIER, "pixel_size": "0.0089285714 degrees",
-        "platform": "Sentinel-1 A+B", "processing_level": "L2", "processing_mode": "Reprocessing",
-        "product_version": version, "references": "https://land.copernicus.eu/global/products/ssm", "region_name": tile,
-        "sensor": "CSAR", "source": "Derived from EO radar observations",
-        "time_coverage_end": f"{day:%Y-%m-%d}T23:59:59Z", "time_coverage_start": f"{day:%Y-%m-%d}T00:00:00Z",
+        "Conventions": "CF-1.6",
+        "archive_facility": "VITO",
+        "copyright": "Copernicus Service information 2019",
+        "geospatial_lat_max": north,
+        "geospatial_lat_min": south,
+        "geospatial_lon_max": east,
+        "geospatial_lon_min": west,
+        "history": history,
+        "identifier": f"{PARENT_IDENTIFIER}:{Path(file_name(day, tile, version)).stem[6:]}",
+        "institution": "TU Wien",
+        "long_name": "Surface Soil Moisture",
+        "model_parameter_baseline": baseline,
+        "orbit_type": "LEO",
+        "parent_identifier": PARENT_IDENTIFIER,
+        "pixel_size": "0.0089285714 degrees",
+        "platform": "Sentinel-1 A+B",
+        "processing_level": "L2",
+        "processing_mode": "Reprocessing",
+        "product_version": version,
+        "references": "https://land.copernicus.eu/global/products/ssm",
+        "region_name": tile,
+        "sensor": "CSAR",
+        "source": "Derived from EO radar observations",
+        "time_coverage_end": f"{day:%Y-%m-%d}T23:59:59Z",
+        "time_coverage_start": f"{day:%Y-%m-%d}T00:00:00Z",
         "title": f"Daily Surface Soil Moisture 1km: {tile} {day:%Y-%m-%d}T00:00:00Z",
     }
 
@@ -93,8 +133,11 @@ def parse_name(name: str) -> dict | None:
     if not match:
         return None
     stamp = match.group("stamp")
-    return {"date": pd.Timestamp(f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"), "tile": match.group("tile"),
-            "version": match.group("version")}
+    return {
+        "date": pd.Timestamp(f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"),
+        "tile": match.group("tile"),
+        "version": match.group("version"),
+    }
 
 
 def layout_problem(nc) -> str | None:
@@ -171,24 +214,47 @@ def open_ssm(path: str | os.PathLike) -> xr.Dataset:
     flag_attrs = var_attrs["ssm"]
     meanings = ["valid", *str(flag_attrs.get("flag_meanings", "")).split(), "no_data"]
     codes = [VALID_FLAG, *(int(v) for v in flag_attrs.get("flag_values", [])), NO_DATA_FLAG]
-    data = {name: (("lat", "lon"), _physical(raw[name], var_attrs[name]),
-                   {"units": "% saturation", "long_name": var_attrs[name].get("long_name", name)})
-            for name in VARIABLES}
-    data["ssm_flag"] = (("lat", "lon"), _flags(raw["ssm"], flag_attrs),
-                        {"long_name": "why ssm has no value", "flag_values": np.array(codes, dtype=np.uint8),
-                         "flag_meanings": " ".join(meanings)})
+    data = {
+        name: (
+            ("lat", "lon"),
+            _physical(raw[name], var_attrs[name]),
+            {"units": "% saturation", "long_name": var_attrs[name].get("long_name", name)},
+        )
+        for name in VARIABLES
+    }
+    data["ssm_flag"] = (
+        ("lat", "lon"),
+        _flags(raw["ssm"], flag_attrs),
+        {
+            "long_name": "why ssm has no value",
+            "flag_values": np.array(codes, dtype=np.uint8),
+            "flag_meanings": " ".join(meanings),
+        },
+    )
     return xr.Dataset(
         data,
-        coords={"lat": ("lat", lat, {"units": "degrees_north"}), "lon": ("lon", lon, {"units": "degrees_east"}),
-                "time": np.datetime64(day, "ns")},
-        attrs={"product": PRODUCT, "version": str(file_attrs.get("product_version", "")),
-               "tile": str(file_attrs.get("region_name", "")), "cell_size_deg": CELL_DEG, "source": str(path)},
+        coords={
+            "lat": ("lat", lat, {"units": "degrees_north"}),
+            "lon": ("lon", lon, {"units": "degrees_east"}),
+            "time": np.datetime64(day, "ns"),
+        },
+        attrs={
+            "product": PRODUCT,
+            "version": str(file_attrs.get("product_version", "")),
+            "tile": str(file_attrs.get("region_name", "")),
+            "cell_size_deg": CELL_DEG,
+            "source": str(path),
+        },
     )
 
 
 def _variable_summary(attrs: dict, dtype: np.dtype) -> dict:
-    summary = {"units": str(attrs.get("units", "")), "long_name": str(attrs.get("long_name", "")), "dtype": str(dtype),
-               "fill_value": attrs.get("_FillValue", attrs.get("missing_value"))}
+    summary = {
+        "units": str(attrs.get("units", "")),
+        "long_name": str(attrs.get("long_name", "")),
+        "dtype": str(dtype),
+        "fill_value": attrs.get("_FillValue", attrs.get("missing_value")),
+    }
     for key in ("scale_factor", "valid_range", "flag_values", "flag_meanings"):
         if key in attrs:
             summary[key] = attrs[key]
@@ -204,12 +270,16 @@ def describe(path: str | os.PathLike) -> dict:
     flags = ds["ssm_flag"].values
     meanings = dict(zip(ds["ssm_flag"].attrs["flag_values"].tolist(), ds["ssm_flag"].attrs["flag_meanings"].split()))
     return {
-        "product": PRODUCT, "version": ds.attrs["version"], "tile": ds.attrs["tile"],
+        "product": PRODUCT,
+        "version": ds.attrs["version"],
+        "tile": ds.attrs["tile"],
         "date": pd.Timestamp(ds["time"].values).strftime("%Y-%m-%d"),
         "extent": {"west": round(west, 6), "south": round(south, 6), "east": round(east, 6), "north": round(north, 6)},
-        "shape": {"lat": ds.sizes["lat"], "lon": ds.sizes["lon"]}, "cell_size_deg": CELL_DEG,
+        "shape": {"lat": ds.sizes["lat"], "lon": ds.sizes["lon"]},
+        "cell_size_deg": CELL_DEG,
         "variables": variables,
         "valid_cells": int(np.isfinite(ds["ssm"].values).sum()),
-        "flagged_cells": {meanings[int(code)]: int((flags == code).sum()) for code in np.unique(flags)
-                          if int(code) != VALID_FLAG},
+        "flagged_cells": {
+            meanings[int(code)]: int((flags == code).sum()) for code in np.unique(flags) if int(code) != VALID_FLAG
+        },
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+
 import netCDF4
 import numpy as np
 
@@ -25,8 +26,11 @@ def _window_size(dimension: netCDF4.Dimension, windows: dict[str, slice]) -> int
 def _storage(variable: netCDF4.Variable, shape: tuple[int, ...], unlimited: set[str]) -> dict:
     """createVariable keywords that store a variable as the original does, chunks clipped to the new shape."""
     filters = variable.filters() or {}
-    options = {"zlib": bool(filters.get("zlib")), "shuffle": bool(filters.get("shuffle")),
-               "fletcher32": bool(filters.get("fletcher32"))}
+    options = {
+        "zlib": bool(filters.get("zlib")),
+        "shuffle": bool(filters.get("shuffle")),
+        "fletcher32": bool(filters.get("fletcher32")),
+    }
     if options["zlib"]:
         options["complevel"] = int(filters.get("complevel") or 4)
     chunking = variable.chunking()
@@ -34,8 +38,9 @@ def _storage(variable: netCDF4.Variable, shape: tuple[int, ...], unlimited: set[
         if not options["zlib"] and not any(d in unlimited for d in variable.dimensions):
             options["contiguous"] = True
     else:
-        options["chunksizes"] = tuple(c if d in unlimited else max(1, min(c, n))
-                                      for c, d, n in zip(chunking, variable.dimensions, shape))
+        options["chunksizes"] = tuple(
+            c if d in unlimited else max(1, min(c, n)) for c, d, n in zip(chunking, variable.dimensions, shape)
+        )
     return options
 
 
@@ -46,8 +51,10 @@ def copy_window(source: str | os.PathLike, destination: str | os.PathLike, lat: 
         missing = [name for name in (LAT, LON) if name not in src.dimensions]
         if missing:
             raise ProductError(source, f"no {' or '.join(missing)} dimension to crop along")
-        history = f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d} -- soilsat: cropped to lat {lat.start}:{lat.stop}, " \
-                  f"lon {lon.start}:{lon.stop} of the original grid"
+        history = (
+            f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d} -- soilsat: cropped to lat {lat.start}:{lat.stop}, "
+            f"lon {lon.start}:{lon.stop} of the original grid"
+        )
         with netCDF4.Dataset(destination, "w", format=src.data_model) as dst:
             dst.set_auto_maskandscale(False)
             global_attrs = attributes(src)
@@ -60,8 +67,13 @@ def copy_window(source: str | os.PathLike, destination: str | os.PathLike, lat: 
                 shape = tuple(_window_size(src.dimensions[d], windows) for d in variable.dimensions)
                 var_attrs = attributes(variable)
                 fill = var_attrs.pop("_FillValue", None)
-                out = dst.createVariable(name, variable.datatype, variable.dimensions, fill_value=fill,
-                                         **_storage(variable, shape, unlimited))
+                out = dst.createVariable(
+                    name,
+                    variable.datatype,
+                    variable.dimensions,
+                    fill_value=fill,
+                    **_storage(variable, shape, unlimited),
+                )
                 out.set_auto_maskandscale(False)
                 out.setncatts(var_attrs)
                 index = tuple(windows.get(d, slice(None)) for d in variable.dimensions) or (Ellipsis,)

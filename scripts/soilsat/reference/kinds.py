@@ -20,8 +20,11 @@ def product_kind(path: str | os.PathLike) -> str:
         problems = {kind: module.layout_problem(nc) for kind, module in PRODUCTS.items()}
     kind = next((kind for kind, problem in problems.items() if problem is None), None)
     if kind is None:
-        raise ProductError(path, "a NetCDF (HDF5) file, but neither CGLS SSM 1km (csm) nor ESA CCI SM COMBINED "
-                                 "(ecv_sm): " + "; ".join(problems.values()))
+        raise ProductError(
+            path,
+            "a NetCDF (HDF5) file, but neither CGLS SSM 1km (csm) nor ESA CCI SM COMBINED "
+            "(ecv_sm): " + "; ".join(problems.values()),
+        )
     return kind
 
 

@@ -52,8 +52,9 @@ def read(variable: netCDF4.Variable, path: str | os.PathLike, index: tuple = (El
     try:
         return np.asarray(variable[index])
     except (OSError, RuntimeError, IndexError) as err:
-        raise ProductError(path, f"variable {variable.name!r} cannot be read, the file is truncated or damaged "
-                                 f"({err})") from None
+        raise ProductError(
+            path, f"variable {variable.name!r} cannot be read, the file is truncated or damaged ({err})"
+        ) from None
 
 
 def one_day(values: np.ndarray, shape: tuple[int, int], name: str, path: str | os.PathLike) -> np.ndarray:

@@ -30,8 +30,9 @@ def _check_points(points: pd.DataFrame, conversion: str | None) -> None:
         raise ValueError(f"the points table lacks column(s) {', '.join(missing)}")
 
 
-def sample_points(paths: Iterable[str | os.PathLike], points: pd.DataFrame, conversion: str | None = None,
-                  mask_flagged: bool = True) -> pd.DataFrame:
+def sample_points(
+    paths: Iterable[str | os.PathLike], points: pd.DataFrame, conversion: str | None = None, mask_flagged: bool = True
+) -> pd.DataFrame:
     """A tidy table (probe, time, value in m3 m-3, native value and noise in the product's unit, cell centre)
     of the valid values of daily files of one product at points (columns probe, lat, lon).
 
@@ -64,13 +65,16 @@ def sample_points(paths: Iterable[str | os.PathLike], points: pd.DataFrame, conv
         picked = inside[found]
         if not picked.size:
             continue
-        frame = pd.DataFrame({
-            "probe": points["probe"].to_numpy()[picked],
-            "time": pd.Timestamp(ds["time"].values).normalize(),
-            "native": native[found],
-            "noise": ds[noise_name].values[rows[picked], cols[picked]].astype(float),
-            "cell_lat": ds["lat"].values[rows[picked]], "cell_lon": ds["lon"].values[cols[picked]],
-        })
+        frame = pd.DataFrame(
+            {
+                "probe": points["probe"].to_numpy()[picked],
+                "time": pd.Timestamp(ds["time"].values).normalize(),
+                "native": native[found],
+                "noise": ds[noise_name].values[rows[picked], cols[picked]].astype(float),
+                "cell_lat": ds["lat"].values[rows[picked]],
+                "cell_lon": ds["lon"].values[cols[picked]],
+            }
+        )
         if kind == cgls_ssm.KIND:
             sand = points["sand"].to_numpy(dtype=float)[picked] if conversion == "porosity" else None
             clay = points["clay"].to_numpy(dtype=float)[picked] if conversion == "porosity" else None
@@ -85,6 +89,10 @@ def sample_points(paths: Iterable[str | os.PathLike], points: pd.DataFrame, conv
     else:
         dtypes = {"probe": object, "time": "datetime64[ns]"}
         table = pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, float)) for c in COLUMNS})
-    table.attrs = {"kind": kind, "value_units": "m3 m-3", "native_units": FIELDS[kind][2] if kind else "",
-                   "conversion": conversion if kind == cgls_ssm.KIND else "none (volumetric product)"}
+    table.attrs = {
+        "kind": kind,
+        "value_units": "m3 m-3",
+        "native_units": FIELDS[kind][2] if kind else "",
+        "conversion": conversion if kind == cgls_ssm.KIND else "none (volumetric product)",
+    }
     return table

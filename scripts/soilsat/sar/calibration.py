@@ -53,8 +53,10 @@ def separable_lut(
     lo, hi = min(lo, len(vec_lines) - 1), max(hi, lo + 1)
     used = order[lo:hi]
     per_vector = np.stack(
-        [np.interp(cols, np.asarray(vectors[i].pixel, float), np.asarray(getattr(vectors[i], field), float))
-         for i in used]
+        [
+            np.interp(cols, np.asarray(vectors[i].pixel, float), np.asarray(getattr(vectors[i], field), float))
+            for i in used
+        ]
     )
     used_lines = vec_lines[lo:hi]
     if len(used_lines) == 1:  # one vector holds everywhere
@@ -116,7 +118,7 @@ def azimuth_noise_on_image(
     out = np.ones((profile.shape[1], _as_index(samples).size))
     for n in range(profile.shape[0]):
         in_rows = np.isfinite(profile[n])
-        out[in_rows, start[n]:stop[n]] = profile[n, in_rows, None]
+        out[in_rows, start[n] : stop[n]] = profile[n, in_rows, None]
     return out
 
 
@@ -157,7 +159,7 @@ def _calibrate(dn, cal, cal_k, cal_w, noise, noise_k, noise_w, az, az_start, az_
         factor = np.ones(cols)  # the azimuth noise scaling of this line
         for n in range(az.shape[0]):
             if np.isfinite(az[n, i]):
-                factor[az_start[n]:az_stop[n]] = az[n, i]
+                factor[az_start[n] : az_stop[n]] = az[n, i]
         for j in range(cols):
             lut = cal[a, j] * (1.0 - wa) + cal[a + 1, j] * wa
             nz = (noise[b, j] * (1.0 - wb) + noise[b + 1, j] * wb) * factor[j] * scale
@@ -171,8 +173,9 @@ def _calibrate(dn, cal, cal_k, cal_w, noise, noise_k, noise_w, az, az_start, az_
                 out[i, j] = max(p, 0.0) / (lut * lut)
 
 
-def sigma0_window(data, dn: np.ndarray, row0: int, col0: int, denoise: bool = True, noise_scale: float = 1.0,
-                  with_noise: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+def sigma0_window(
+    data, dn: np.ndarray, row0: int, col0: int, denoise: bool = True, noise_scale: float = 1.0, with_noise: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Linear sigma0 (float32, NaN where DN is 0) of a window of amplitudes whose top-left pixel is image
     (row0, col0), in one compiled pass; with `with_noise`, also the noise power (DN^2) removed from it.
 
@@ -188,8 +191,21 @@ def sigma0_window(data, dn: np.ndarray, row0: int, col0: int, denoise: bool = Tr
         az, az_start, az_stop = np.zeros((0, dn.shape[0])), np.zeros(0, np.int64), np.zeros(0, np.int64)
     out = np.empty(dn.shape, np.float32)
     noise_out = np.empty(dn.shape if with_noise else (0, 0))
-    _calibrate(np.ascontiguousarray(dn), cal, cal_k, cal_w, noise, noise_k, noise_w, az, az_start, az_stop,
-               float(noise_scale), out, noise_out)
+    _calibrate(
+        np.ascontiguousarray(dn),
+        cal,
+        cal_k,
+        cal_w,
+        noise,
+        noise_k,
+        noise_w,
+        az,
+        az_start,
+        az_stop,
+        float(noise_scale),
+        out,
+        noise_out,
+    )
     return out, (noise_out if with_noise else None)
 
 

@@ -47,9 +47,11 @@ class Dem:
 
     def lies_on(self, grid: StudyGrid) -> bool:
         """Whether the DEM already lies on the study grid, pixel for pixel."""
-        return (self.heights.shape == grid.shape
-                and pyproj.CRS.from_user_input(self.crs) == pyproj.CRS.from_user_input(grid.crs)
-                and self.transform.almost_equals(grid.transform, precision=1e-6))
+        return (
+            self.heights.shape == grid.shape
+            and pyproj.CRS.from_user_input(self.crs) == pyproj.CRS.from_user_input(grid.crs)
+            and self.transform.almost_equals(grid.transform, precision=1e-6)
+        )
 
 
 def declared_nodata(path: str | os.PathLike) -> float | None:
@@ -128,11 +130,18 @@ def resample_rows(dem: Dem, grid: StudyGrid, r0: int, r1: int, step: int = LATTI
     cols, kc, wc = axis_lattice(grid.width, 0, grid.width, step)
     xx, yy = node_centres(grid, rows, cols)
     if pyproj.CRS.from_user_input(dem.crs) != pyproj.CRS.from_user_input(grid.crs):
-        xx, yy = (np.asarray(v, dtype=float) for v in
-                  pyproj.Transformer.from_crs(grid.crs, dem.crs, always_xy=True).transform(xx, yy))
+        xx, yy = (
+            np.asarray(v, dtype=float)
+            for v in pyproj.Transformer.from_crs(grid.crs, dem.crs, always_xy=True).transform(xx, yy)
+        )
     inverse = ~dem.transform
-    uv = np.stack([inverse.a * xx + inverse.b * yy + inverse.c,  # DEM column (pixel edges at integers)
-                   inverse.d * xx + inverse.e * yy + inverse.f], axis=-1)  # DEM row
+    uv = np.stack(
+        [
+            inverse.a * xx + inverse.b * yy + inverse.c,  # DEM column (pixel edges at integers)
+            inverse.d * xx + inverse.e * yy + inverse.f,
+        ],
+        axis=-1,
+    )  # DEM row
     out = np.empty((r1 - r0, grid.width), np.float32)
     _sample_heights(np.ascontiguousarray(dem.heights, dtype=np.float32), uv, kr, wr, kc, wc, out)
     return out
@@ -147,8 +156,9 @@ def _sample_heights(dem, uv, kr, wr, kc, wc, out):
         for j in range(out.shape[1]):
             b, t = kc[j], wc[j]
             x, y = lerp(uv, a, s, b, t, 0), lerp(uv, a, s, b, t, 1)
-            if not (x >= 0.0 and x <= m and y >= 0.0 and y <= n) or not np.isfinite(dem[min(int(y), n - 1),
-                                                                                          min(int(x), m - 1)]):
+            if not (x >= 0.0 and x <= m and y >= 0.0 and y <= n) or not np.isfinite(
+                dem[min(int(y), n - 1), min(int(x), m - 1)]
+            ):
                 out[i, j] = np.nan  # outside the DEM, or in a DEM pixel without height
                 continue
             x, y = x - 0.5, y - 0.5  # to pixel-centre coordinates

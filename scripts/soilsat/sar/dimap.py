@@ -26,8 +26,16 @@ from soilsat.errors import ProductError
 from soilsat.grid import StudyGrid
 
 # DIMAP DATA_TYPE -> numpy dtype of the big-endian ENVI samples
-DATA_TYPES = {"int8": ">i1", "uint8": ">u1", "int16": ">i2", "uint16": ">u2", "int32": ">i4", "uint32": ">u4",
-              "float32": ">f4", "float64": ">f8"}
+DATA_TYPES = {
+    "int8": ">i1",
+    "uint8": ">u1",
+    "int16": ">i2",
+    "uint16": ">u2",
+    "int32": ">i4",
+    "uint32": ">u4",
+    "float32": ">f4",
+    "float64": ">f8",
+}
 ALIGNMENT_TOLERANCE = 1e-6  # pixels
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
@@ -86,8 +94,10 @@ def read_header(path: str | os.PathLike) -> DimapProduct:
     if len(matrix) != 6:
         raise ProductError(path, f"IMAGE_TO_MODEL_TRANSFORM has {len(matrix)} values, not 6")
     m00, m10, m01, m11, m02, m12 = matrix
-    files = {el.findtext("BAND_INDEX").strip(): el.find("DATA_FILE_PATH").get("href")
-             for el in root.findall("Data_Access/Data_File")}
+    files = {
+        el.findtext("BAND_INDEX").strip(): el.find("DATA_FILE_PATH").get("href")
+        for el in root.findall("Data_Access/Data_File")
+    }
     bands = {}
     for info in root.findall("Image_Interpretation/Spectral_Band_Info"):
         index, name = info.findtext("BAND_INDEX", "").strip(), info.findtext("BAND_NAME", "").strip()
@@ -98,12 +108,22 @@ def read_header(path: str | os.PathLike) -> DimapProduct:
             raise ProductError(path, f"band {name} has data type {kind!r}, not one of {sorted(DATA_TYPES)}")
         used = info.findtext("NO_DATA_VALUE_USED", "false").strip().lower() == "true"
         bands[name] = DimapBand(
-            name=name, image=(path.parent / files[index]).with_suffix(".img"), dtype=DATA_TYPES[kind],
+            name=name,
+            image=(path.parent / files[index]).with_suffix(".img"),
+            dtype=DATA_TYPES[kind],
             no_data=float(info.findtext("NO_DATA_VALUE", "0")) if used else None,
-            scale=float(info.findtext("SCALING_FACTOR", "1")), offset=float(info.findtext("SCALING_OFFSET", "0")))
-    return DimapProduct(path=path, width=width, height=height,
-                        crs_wkt=_text(root, "Coordinate_Reference_System/WKT", path),
-                        transform=Affine(m00, m01, m02, m10, m11, m12), bands=bands, root=root)
+            scale=float(info.findtext("SCALING_FACTOR", "1")),
+            offset=float(info.findtext("SCALING_OFFSET", "0")),
+        )
+    return DimapProduct(
+        path=path,
+        width=width,
+        height=height,
+        crs_wkt=_text(root, "Coordinate_Reference_System/WKT", path),
+        transform=Affine(m00, m01, m02, m10, m11, m12),
+        bands=bands,
+        root=root,
+    )
 
 
 def grid_offset(product: DimapProduct, grid: StudyGrid) -> tuple[int, int]:
@@ -116,14 +136,20 @@ def grid_offset(product: DimapProduct, grid: StudyGrid) -> tuple[int, int]:
         raise ProductError(product.path, f"SNAP output is in {crs.name}, not the study grid's {grid.crs}")
     t = product.transform
     if (t.a, t.b, t.d, t.e) != (grid.resolution, 0.0, 0.0, -grid.resolution):
-        raise ProductError(product.path, f"SNAP output pixels are {t.a} x {-t.e} (rotation {t.b}, {t.d}), not the "
-                                         f"study grid's {grid.resolution} m north-up pixels")
+        raise ProductError(
+            product.path,
+            f"SNAP output pixels are {t.a} x {-t.e} (rotation {t.b}, {t.d}), not the "
+            f"study grid's {grid.resolution} m north-up pixels",
+        )
     col, row = (grid.x0 - t.c) / grid.resolution, (t.f - grid.y0) / grid.resolution
     if abs(col - round(col)) > ALIGNMENT_TOLERANCE or abs(row - round(row)) > ALIGNMENT_TOLERANCE:
-        raise ProductError(product.path, f"SNAP output pixels are offset by ({row - round(row):+.3f}, "
-                                         f"{col - round(col):+.3f}) pixels (row, col) from the study grid's; "
-                                         "Terrain-Correction's standardGridOriginX/Y must be a pixel centre of the "
-                                         "grid")
+        raise ProductError(
+            product.path,
+            f"SNAP output pixels are offset by ({row - round(row):+.3f}, "
+            f"{col - round(col):+.3f}) pixels (row, col) from the study grid's; "
+            "Terrain-Correction's standardGridOriginX/Y must be a pixel centre of the "
+            "grid",
+        )
     return round(row), round(col)
 
 
@@ -136,8 +162,11 @@ def read_window(product: DimapProduct, name: str, grid: StudyGrid, apply_no_data
     try:
         expected = product.width * product.height * np.dtype(band.dtype).itemsize
         if band.image.stat().st_size != expected:
-            raise ProductError(band.image, f"holds {band.image.stat().st_size} bytes, not the {expected} of a "
-                                           f"{product.height} x {product.width} {band.dtype} band (truncated output)")
+            raise ProductError(
+                band.image,
+                f"holds {band.image.stat().st_size} bytes, not the {expected} of a "
+                f"{product.height} x {product.width} {band.dtype} band (truncated output)",
+            )
         image = np.memmap(band.image, dtype=band.dtype, mode="r", shape=(product.height, product.width))
     except OSError as exc:
         raise ProductError(band.image, f"SNAP band file unreadable ({exc.strerror})") from None
@@ -148,6 +177,6 @@ def read_window(product: DimapProduct, name: str, grid: StudyGrid, apply_no_data
         values = np.asarray(image[r0:r1, c0:c1], dtype=np.float64)
         if apply_no_data and band.no_data is not None:
             values[values == band.no_data] = np.nan
-        out[r0 - row:r1 - row, c0 - col:c1 - col] = values * band.scale + band.offset
+        out[r0 - row : r1 - row, c0 - col : c1 - col] = values * band.scale + band.offset
     del image
     return out

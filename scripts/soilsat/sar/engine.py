@@ -108,8 +108,9 @@ def chain_spec(nodes: Sequence[graph.Node], xml: str, where: str = "graph") -> C
         raise ConfigError(f"{where}: the builtin engine runs the Lee Sigma speckle filter only, not {speckle_filter!r}")
     for name in ("demResamplingMethod", "imgResamplingMethod"):
         if p("Terrain-Correction", name) != "BILINEAR_INTERPOLATION":
-            raise ConfigError(f"{where}: the builtin engine resamples bilinearly only "
-                              f"({name}={p('Terrain-Correction', name)})")
+            raise ConfigError(
+                f"{where}: the builtin engine resamples bilinearly only ({name}={p('Terrain-Correction', name)})"
+            )
     if p("Terrain-Correction", "demName") != "External DEM":
         raise ConfigError(f"{where}: the builtin engine needs demName 'External DEM' with an externalDEMFile")
     if p("Terrain-Correction", "externalDEMApplyEGM", bool):
@@ -120,12 +121,17 @@ def chain_spec(nodes: Sequence[graph.Node], xml: str, where: str = "graph") -> C
     if not pols:
         raise ConfigError(f"{where}: node Calibration selects no polarisation")
     return ChainSpec(
-        graph=where, graph_hash=graph.graph_hash(xml), product=Path(p("Read", "file")), polarisations=pols,
+        graph=where,
+        graph_hash=graph.graph_hash(xml),
+        product=Path(p("Read", "file")),
+        polarisations=pols,
         geo_region=p("Subset", "geoRegion") if "Subset" in by else None,
-        orbit_type=p("Apply-Orbit-File", "orbitType"), continue_on_fail=p("Apply-Orbit-File", "continueOnFail", bool),
+        orbit_type=p("Apply-Orbit-File", "orbitType"),
+        continue_on_fail=p("Apply-Orbit-File", "continueOnFail", bool),
         border_limit=p("Remove-GRD-Border-Noise", "borderLimit", int),
         trim_threshold=p("Remove-GRD-Border-Noise", "trimThreshold", float),
-        looks=p("Speckle-Filter", "numLooksStr", int), window=p("Speckle-Filter", "windowSize", graph.window_size),
+        looks=p("Speckle-Filter", "numLooksStr", int),
+        window=p("Speckle-Filter", "windowSize", graph.window_size),
         target=p("Speckle-Filter", "targetWindowSizeStr", graph.window_size),
         sigma=p("Speckle-Filter", "sigmaStr", float),
         dem=Path(p("Terrain-Correction", "externalDEMFile")),
@@ -133,8 +139,10 @@ def chain_spec(nodes: Sequence[graph.Node], xml: str, where: str = "graph") -> C
         pixel_spacing=p("Terrain-Correction", "pixelSpacingInMeter", float),
         map_projection=p("Terrain-Correction", "mapProjection"),
         aligned=p("Terrain-Correction", "alignToStandardGrid", bool),
-        grid_origin=(p("Terrain-Correction", "standardGridOriginX", float),
-                     p("Terrain-Correction", "standardGridOriginY", float)),
+        grid_origin=(
+            p("Terrain-Correction", "standardGridOriginX", float),
+            p("Terrain-Correction", "standardGridOriginY", float),
+        ),
     )
 
 
@@ -147,8 +155,9 @@ def read_chain(path: str | os.PathLike) -> ChainSpec:
 def check_grid(spec: ChainSpec, grid: StudyGrid) -> None:
     """ConfigError unless the graph's Terrain-Correction output is the study grid (and Subset covers it)."""
     if abs(spec.pixel_spacing - grid.resolution) > 1e-9:
-        raise ConfigError(f"{spec.graph}: pixelSpacingInMeter {spec.pixel_spacing} is not the grid's "
-                          f"{grid.resolution} m")
+        raise ConfigError(
+            f"{spec.graph}: pixelSpacingInMeter {spec.pixel_spacing} is not the grid's {grid.resolution} m"
+        )
     try:
         same = pyproj.CRS.from_user_input(spec.map_projection) == pyproj.CRS.from_user_input(grid.crs)
     except pyproj.exceptions.CRSError:
@@ -158,9 +167,11 @@ def check_grid(spec: ChainSpec, grid: StudyGrid) -> None:
     centre = graph.grid_origin(grid)
     offsets = [(o - c) / grid.resolution for o, c in zip(spec.grid_origin, centre)]
     if not spec.aligned or any(abs(f - round(f)) > 1e-6 for f in offsets):
-        raise ConfigError(f"{spec.graph}: Terrain-Correction must align to the standard grid whose origin is a pixel "
-                          f"centre of the study grid (alignToStandardGrid true, standardGridOriginX/Y {centre[0]!r}, "
-                          f"{centre[1]!r}), not {spec.aligned} at {spec.grid_origin[0]!r}, {spec.grid_origin[1]!r}")
+        raise ConfigError(
+            f"{spec.graph}: Terrain-Correction must align to the standard grid whose origin is a pixel "
+            f"centre of the study grid (alignToStandardGrid true, standardGridOriginX/Y {centre[0]!r}, "
+            f"{centre[1]!r}), not {spec.aligned} at {spec.grid_origin[0]!r}, {spec.grid_origin[1]!r}"
+        )
     if spec.geo_region is not None:
         numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:[eE]-?\d+)?", spec.geo_region)]
         if len(numbers) < 6 or len(numbers) % 2:
@@ -178,9 +189,13 @@ def product_tags(product: S1Product) -> dict[str, object]:
     """The tags every Sentinel-1 output carries about its product (sensing_start in ISO form)."""
     m = product.manifest
     return {
-        "product": m.name, "mission": m.mission, "orbit_direction": m.orbit_direction,
-        "relative_orbit": m.relative_orbit, "absolute_orbit": m.absolute_orbit,
-        "sensing_start": m.sensing_start.isoformat(), "ipf_version": m.ipf_version,
+        "product": m.name,
+        "mission": m.mission,
+        "orbit_direction": m.orbit_direction,
+        "relative_orbit": m.relative_orbit,
+        "absolute_orbit": m.absolute_orbit,
+        "sensing_start": m.sensing_start.isoformat(),
+        "ipf_version": m.ipf_version,
         "attribution": COPERNICUS_ATTRIBUTION,
     }
 
@@ -190,26 +205,39 @@ def set_threads(threads: int) -> None:
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
 
 
-def chain_orbit(product: S1Product, annotation: Annotation, orbit_files: Sequence[str | os.PathLike], orbit_type: str,
-                continue_on_fail: bool) -> Orbit:
+def chain_orbit(
+    product: S1Product,
+    annotation: Annotation,
+    orbit_files: Sequence[str | os.PathLike],
+    orbit_type: str,
+    continue_on_fail: bool,
+) -> Orbit:
     """Apply-Orbit-File: the EOF orbit of `orbit_type` covering the product; with no file given, the annotation
     orbit (or fail without continueOnFail); a file given that does not apply fails, as SNAP does with it."""
     m = product.manifest
     kind = next((k for k, name in graph.ORBIT_TYPES.items() if name == orbit_type), None)
     if not orbit_files:
         if not continue_on_fail:
-            raise ProductError(product.path, f"Apply-Orbit-File asks for {orbit_type} with continueOnFail false, "
-                                             "and no orbit file was given")
+            raise ProductError(
+                product.path,
+                f"Apply-Orbit-File asks for {orbit_type} with continueOnFail false, and no orbit file was given",
+            )
         log.warning("no precise orbit file given for %s: using the annotation orbit", m.name)
         return annotation_orbit(annotation)
     eofs = [read_eof(f) for f in orbit_files]
     chosen = select_eof([e for e in eofs if e.kind == kind], m.sensing_start, m.sensing_stop, m.mission)
     if chosen is None:
-        given = ", ".join(f"{Path(e.path).name} ({e.kind}, {e.mission}, valid {e.validity_start.isoformat()} to "
-                          f"{e.validity_stop.isoformat()})" for e in eofs)
-        raise ProductError(product.path, f"Apply-Orbit-File asks for {orbit_type}, but no orbit file given covers "
-                                         f"{m.mission} {m.sensing_start.isoformat()} to {m.sensing_stop.isoformat()}: "
-                                         f"{given}; the precise orbit was not applied")
+        given = ", ".join(
+            f"{Path(e.path).name} ({e.kind}, {e.mission}, valid {e.validity_start.isoformat()} to "
+            f"{e.validity_stop.isoformat()})"
+            for e in eofs
+        )
+        raise ProductError(
+            product.path,
+            f"Apply-Orbit-File asks for {orbit_type}, but no orbit file given covers "
+            f"{m.mission} {m.sensing_start.isoformat()} to {m.sensing_stop.isoformat()}: "
+            f"{given}; the precise orbit was not applied",
+        )
     return product_orbit(annotation, m.sensing_start, m.sensing_stop, m.mission, [chosen.path])
 
 
@@ -224,21 +252,28 @@ class Measurement:
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)  # GRD measurements carry GCPs only
                 self.src = rasterio.open(product.measurement_path(data.polarisation))
         except RasterioError as exc:
-            raise ProductError(self.where, f"measurement unreadable ({exc}); truncated or corrupt download? "
-                                           "Download the product again") from None
+            raise ProductError(
+                self.where, f"measurement unreadable ({exc}); truncated or corrupt download? Download the product again"
+            ) from None
         if (self.src.height, self.src.width) != (ann.number_of_lines, ann.number_of_samples):
             self.src.close()
-            raise ProductError(self.where, f"measurement is {self.src.height} x {self.src.width} but the annotation "
-                                           f"says {ann.number_of_lines} x {ann.number_of_samples}; the product is "
-                                           "damaged: download it again")
+            raise ProductError(
+                self.where,
+                f"measurement is {self.src.height} x {self.src.width} but the annotation "
+                f"says {ann.number_of_lines} x {ann.number_of_samples}; the product is "
+                "damaged: download it again",
+            )
 
     def read(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         """The DN of image rows r0:r1, columns c0:c1."""
         try:
             return self.src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
         except RasterioError as exc:
-            raise ProductError(self.where, f"measurement unreadable at lines {r0}-{r1} ({exc}); truncated or "
-                                           "corrupt download? Download the product again") from None
+            raise ProductError(
+                self.where,
+                f"measurement unreadable at lines {r0}-{r1} ({exc}); truncated or "
+                "corrupt download? Download the product again",
+            ) from None
 
     def close(self) -> None:
         """Close the GeoTIFF."""
@@ -270,8 +305,9 @@ def noise_block(data: PolarisationData, r0: int, r1: int, c0: int, c1: int, scal
     return noise * scale if scale != 1.0 else noise
 
 
-def plan_border(spec: ChainSpec, product: S1Product, data: PolarisationData, meas: Measurement,
-                window: tuple[int, int, int, int]) -> BorderPlan:
+def plan_border(
+    spec: ChainSpec, product: S1Product, data: PolarisationData, meas: Measurement, window: tuple[int, int, int, int]
+) -> BorderPlan:
     """The border-noise plan of one polarisation over a window (inactive from IPF 2.90, with a log line)."""
     r0, r1, c0, c1 = window
     ann = data.annotation
@@ -293,8 +329,14 @@ def plan_border(spec: ChainSpec, product: S1Product, data: PolarisationData, mea
     return BorderPlan(True, c0 == 0, c1 == ann.number_of_samples, top, bottom, scale, lim, spec.trim_threshold)
 
 
-def sigma0_block(data: PolarisationData, meas: Measurement, plan: BorderPlan, rows: tuple[int, int],
-                 cols: tuple[int, int], n_lines: int) -> np.ndarray:
+def sigma0_block(
+    data: PolarisationData,
+    meas: Measurement,
+    plan: BorderPlan,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    n_lines: int,
+) -> np.ndarray:
     """Thermal noise removal, border noise removal and calibration of image rows x cols: linear sigma0, NaN no-value."""
     (r0, r1), (c0, c1) = rows, cols
     dn = meas.read(r0, r1, c0, c1)
@@ -303,8 +345,9 @@ def sigma0_block(data: PolarisationData, meas: Measurement, plan: BorderPlan, ro
         good = border.signal(dn, noise, plan.threshold)
         zeros = np.zeros(r1 - r0, dtype=np.int64)
         left, right = border.side_depths(good, plan.limit)
-        mask = border.border_mask(dn.shape, r0, n_lines, left if plan.left else zeros, right if plan.right else zeros,
-                                  plan.top, plan.bottom)
+        mask = border.border_mask(
+            dn.shape, r0, n_lines, left if plan.left else zeros, right if plan.right else zeros, plan.top, plan.bottom
+        )
         out[mask] = np.nan
     return out
 
@@ -327,8 +370,9 @@ class FilteredImage:
         self._map = mmap.mmap(self._file.fileno(), 0, prot=mmap.PROT_READ)
         self.rows = np.frombuffer(self._map, dtype=np.float32).reshape(r1 - r0, c1 - c0)
 
-    def sample_into(self, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, lines: tuple[float, float],
-                    out: np.ndarray) -> None:
+    def sample_into(
+        self, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, lines: tuple[float, float], out: np.ndarray
+    ) -> None:
         """Bilinear samples (float32) at image positions into `out` where `valid` (NaN elsewhere); `lines` is the
         range of image lines the valid positions span, outside which the mapping is released afterwards."""
         r0, r1, c0, c1 = self.window
@@ -350,8 +394,14 @@ class FilteredImage:
         self._file.close()
 
 
-def filter_window(spec: ChainSpec, product: S1Product, data: PolarisationData, window: tuple[int, int, int, int],
-                  block_lines: int, path: Path) -> FilteredImage:
+def filter_window(
+    spec: ChainSpec,
+    product: S1Product,
+    data: PolarisationData,
+    window: tuple[int, int, int, int],
+    block_lines: int,
+    path: Path,
+) -> FilteredImage:
     """Calibrate and Lee-sigma-filter one polarisation over the window, block by block of lines, into `path`."""
     r0, r1, c0, c1 = window
     n_lines = data.annotation.number_of_lines
@@ -366,7 +416,7 @@ def filter_window(spec: ChainSpec, product: S1Product, data: PolarisationData, w
                 cal = sigma0_block(data, meas, plan, (s0, s1), (c0, c1), n_lines)
                 filtered = lee_sigma(cal, looks=spec.looks, window=spec.window, target=spec.target, sigma=spec.sigma)
                 del cal
-                np.ascontiguousarray(filtered[b0 - s0:b1 - s0], dtype=np.float32).tofile(f)
+                np.ascontiguousarray(filtered[b0 - s0 : b1 - s0], dtype=np.float32).tofile(f)
                 del filtered
     finally:
         meas.close()
@@ -376,8 +426,14 @@ def filter_window(spec: ChainSpec, product: S1Product, data: PolarisationData, w
 BlockSink = Callable[[int, int, np.ndarray], None]
 
 
-def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files: Sequence[str | os.PathLike] = (),
-                 block_lines: int = BLOCK_LINES, grid_rows: int = GRID_BLOCK_ROWS) -> dict[str, object]:
+def stream_chain(
+    spec: ChainSpec,
+    grid: StudyGrid,
+    sink: BlockSink,
+    orbit_files: Sequence[str | os.PathLike] = (),
+    block_lines: int = BLOCK_LINES,
+    grid_rows: int = GRID_BLOCK_ROWS,
+) -> dict[str, object]:
     """Execute a chain on the study grid, handing `sink(g0, g1, stack)` each block of grid rows (block_bands' stack,
     valid until the next block); returns the attributes.
 
@@ -401,15 +457,26 @@ def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files:
         window = geocoding.image_window(model, grid, span, halo)
         levels = geocoding.height_levels(np.array(span)) if span else None
         if not border.needs_border_removal(product.manifest.ipf_tuple):
-            log.info("IPF %s masks GRD borders itself (>= 2.90): Remove-GRD-Border-Noise leaves %s as it is",
-                     product.manifest.ipf_version, product.name)
+            log.info(
+                "IPF %s masks GRD borders itself (>= 2.90): Remove-GRD-Border-Noise leaves %s as it is",
+                product.manifest.ipf_version,
+                product.name,
+            )
         elif window is not None:
-            log.info("IPF %s: removing GRD border noise (borderLimit %d, trimThreshold %g)",
-                     product.manifest.ipf_version, spec.border_limit, spec.trim_threshold)
+            log.info(
+                "IPF %s: removing GRD border noise (borderLimit %d, trimThreshold %g)",
+                product.manifest.ipf_version,
+                spec.border_limit,
+                spec.trim_threshold,
+            )
             r0, r1, c0, c1 = window
             lim = spec.border_limit
-            window = (0 if r0 < lim else r0, ann.number_of_lines if r1 > ann.number_of_lines - lim else r1,
-                      0 if c0 < lim else c0, ann.number_of_samples if c1 > ann.number_of_samples - lim else c1)
+            window = (
+                0 if r0 < lim else r0,
+                ann.number_of_lines if r1 > ann.number_of_lines - lim else r1,
+                0 if c0 < lim else c0,
+                ann.number_of_samples if c1 > ann.number_of_samples - lim else c1,
+            )
         images: dict[str, FilteredImage | None] = dict.fromkeys(spec.polarisations)
         scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="soilsat-s1-"))
         if window is not None:
@@ -419,16 +486,24 @@ def stream_chain(spec: ChainSpec, grid: StudyGrid, sink: BlockSink, orbit_files:
                 images[pol] = image
                 stack.callback(image.close)
         any_height = False
-        for g0, g1, geo in geocoding.geometry_blocks(model, grid, dem, grid_rows, geocoding.LAYOVER_HALO_ROWS,
-                                                     levels):
+        for g0, g1, geo in geocoding.geometry_blocks(model, grid, dem, grid_rows, geocoding.LAYOVER_HALO_ROWS, levels):
             any_height = any_height or bool(np.isfinite(geo.heights).any())
             sink(g0, g1, terrain.block_bands(geo, images, ann.number_of_lines, ann.number_of_samples))
         if not any_height:
-            raise ProductError(spec.dem, f"DEM does not cover the study grid of region {grid.region} (no height at any "
-                                         "grid pixel); supply a DEM covering the region's AOI plus the grid margin")
-        return {**product_tags(product), "crs": grid.crs, "region": grid.region, "engine": "builtin",
-                "graph_hash": spec.graph_hash, "orbit": orbit.source,
-                "image_window": " ".join(str(v) for v in window) if window else "none"}
+            raise ProductError(
+                spec.dem,
+                f"DEM does not cover the study grid of region {grid.region} (no height at any "
+                "grid pixel); supply a DEM covering the region's AOI plus the grid margin",
+            )
+        return {
+            **product_tags(product),
+            "crs": grid.crs,
+            "region": grid.region,
+            "engine": "builtin",
+            "graph_hash": spec.graph_hash,
+            "orbit": orbit.source,
+            "image_window": " ".join(str(v) for v in window) if window else "none",
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -445,9 +520,14 @@ class GraphOutput:
         return float((self.mask == terrain.MASK_VALID).mean())
 
 
-def run_graph(graph_path: str | os.PathLike, grid: StudyGrid, output: str | os.PathLike,
-              orbit_files: Sequence[str | os.PathLike] = (), tags: dict | None = None,
-              block_lines: int = BLOCK_LINES) -> GraphOutput:
+def run_graph(
+    graph_path: str | os.PathLike,
+    grid: StudyGrid,
+    output: str | os.PathLike,
+    orbit_files: Sequence[str | os.PathLike] = (),
+    tags: dict | None = None,
+    block_lines: int = BLOCK_LINES,
+) -> GraphOutput:
     """Execute a graph file with the builtin engine, writing the result block by block as one COG at `output`
     (atomically); returns the mask band and the output's attributes (the other bands are in the COG).
 
@@ -455,12 +535,28 @@ def run_graph(graph_path: str | os.PathLike, grid: StudyGrid, output: str | os.P
     0.6 s of its 2.5 s.
     """
     spec = read_chain(graph_path)
-    log.info("builtin engine: %s (graph %s), Lee sigma %dx%d/%dx%d sigma %.1f looks %d", spec.product.name,
-             spec.graph_hash, spec.window, spec.window, spec.target, spec.target, spec.sigma, spec.looks)
+    log.info(
+        "builtin engine: %s (graph %s), Lee sigma %dx%d/%dx%d sigma %.1f looks %d",
+        spec.product.name,
+        spec.graph_hash,
+        spec.window,
+        spec.window,
+        spec.target,
+        spec.target,
+        spec.sigma,
+        spec.looks,
+    )
     attrs = terrain.band_attrs(spec.polarisations)
     mask = np.empty(grid.shape, dtype=np.uint8)
-    with cog_writer(output, grid, list(attrs), list(attrs.values()), threads=numba.get_num_threads(),
-                    categorical=[name == "mask" for name in attrs]) as dst:
+    with cog_writer(
+        output,
+        grid,
+        list(attrs),
+        list(attrs.values()),
+        threads=numba.get_num_threads(),
+        categorical=[name == "mask" for name in attrs],
+    ) as dst:
+
         def write(g0: int, g1: int, stack: np.ndarray) -> None:
             mask[g0:g1] = stack[-1]
             dst.write(g0, stack)

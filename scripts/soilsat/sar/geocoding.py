@@ -90,7 +90,11 @@ class RangeConversion:
             self.grsr[k, : c.grsr_coefficients.size] = c.grsr_coefficients
         order = np.argsort(self.times)
         self.times, self.sr0, self.gr0, self.srgr, self.grsr = (
-            self.times[order], self.sr0[order], self.gr0[order], self.srgr[order], self.grsr[order]
+            self.times[order],
+            self.sr0[order],
+            self.gr0[order],
+            self.srgr[order],
+            self.grsr[order],
         )
         self._mid = 0.5 * (self.times[1:] + self.times[:-1])
 
@@ -141,20 +145,36 @@ class RangeDopplerModel:
         if not orbit.covers(t_first - 1.0, t_last + 1.0):
             raise ValueError(f"orbit ({orbit.source}) does not cover the image's azimuth times")
         mid = 0.5 * (conv.times[1:] + conv.times[:-1])  # a line takes the polynomial set nearest in time
-        return cls(orbit, t_first, annotation.azimuth_time_interval, annotation.number_of_lines,
-                   annotation.number_of_samples, annotation.range_pixel_spacing, annotation.azimuth_pixel_spacing,
-                   np.ascontiguousarray(mid, dtype=float), np.ascontiguousarray(conv.sr0, dtype=float),
-                   np.ascontiguousarray(conv.srgr, dtype=float))
+        return cls(
+            orbit,
+            t_first,
+            annotation.azimuth_time_interval,
+            annotation.number_of_lines,
+            annotation.number_of_samples,
+            annotation.range_pixel_spacing,
+            annotation.azimuth_pixel_spacing,
+            np.ascontiguousarray(mid, dtype=float),
+            np.ascontiguousarray(conv.sr0, dtype=float),
+            np.ascontiguousarray(conv.srgr, dtype=float),
+        )
 
     def kernel_args(self) -> tuple:
         """The arrays the numba kernels take, in their order."""
-        return (self.t_first, self.azimuth_time_interval, self.range_pixel_spacing, self.conversion_mid, self.sr0,
-                self.srgr, *self.orbit.kernel_args())
+        return (
+            self.t_first,
+            self.azimuth_time_interval,
+            self.range_pixel_spacing,
+            self.conversion_mid,
+            self.sr0,
+            self.srgr,
+            *self.orbit.kernel_args(),
+        )
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _image_point(px, py, pz, t0, buf, t_first, ati, spacing, mid, sr0, srgr,
-                 method, degree, times, pos, vel, coef, centre, scale):
+def _image_point(
+    px, py, pz, t0, buf, t_first, ati, spacing, mid, sr0, srgr, method, degree, times, pos, vel, coef, centre, scale
+):
     """Line, pixel, slant range of one ECEF point; the satellite state at its zero-Doppler time is left in buf."""
     t, r = zero_doppler_point(px, py, pz, t0, buf, method, degree, times, pos, vel, coef, centre, scale)
     line, pixel = _line_pixel(t, r, t_first, ati, spacing, mid, sr0, srgr)
@@ -191,8 +211,9 @@ def times_to_image(model: RangeDopplerModel, t: np.ndarray, r: np.ndarray) -> tu
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _image_at(px, py, pz, t, buf, t_first, ati, spacing, mid, sr0, srgr,
-              method, degree, times, pos, vel, coef, centre, scale):
+def _image_at(
+    px, py, pz, t, buf, t_first, ati, spacing, mid, sr0, srgr, method, degree, times, pos, vel, coef, centre, scale
+):
     """Line, pixel and slant range of one ECEF point at a given zero-Doppler time; the satellite state is left in
     buf."""
     satellite_state(t, buf, method, degree, times, pos, vel, coef, centre, scale)
@@ -206,16 +227,49 @@ def _image_at(px, py, pz, t, buf, t_first, ati, spacing, mid, sr0, srgr,
 def _quadratic(levels, f0, f1, f2, h):
     """The parabola through (levels[i], f_i) at h (Lagrange form)."""
     h0, h1, h2 = levels[0], levels[1], levels[2]
-    return (f0 * (h - h1) * (h - h2) / ((h0 - h1) * (h0 - h2)) + f1 * (h - h0) * (h - h2) / ((h1 - h0) * (h1 - h2))
-            + f2 * (h - h0) * (h - h1) / ((h2 - h0) * (h2 - h1)))
+    return (
+        f0 * (h - h1) * (h - h2) / ((h0 - h1) * (h0 - h2))
+        + f1 * (h - h0) * (h - h2) / ((h1 - h0) * (h1 - h2))
+        + f2 * (h - h0) * (h - h1) / ((h2 - h0) * (h2 - h1))
+    )
 
 
 N_PLANES = 7  # line, pixel, slant range, cos ellipsoid incidence, cos local incidence, off-nadir angle, ground key
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, first, skip, t0, tlat, levels, interpolate, out,
-                     t_first, ati, spacing, mid, sr0, srgr, method, degree, times, pos, vel, coef, centre, scale):
+def _geometry_kernel(
+    kr,
+    wr,
+    kc,
+    wc,
+    foot,
+    normal,
+    east,
+    north,
+    h,
+    first,
+    skip,
+    t0,
+    tlat,
+    levels,
+    interpolate,
+    out,
+    t_first,
+    ati,
+    spacing,
+    mid,
+    sr0,
+    srgr,
+    method,
+    degree,
+    times,
+    pos,
+    vel,
+    coef,
+    centre,
+    scale,
+):
     """Per grid pixel of rows first:first + out.shape[1] of h, the N_PLANES planes of out (see N_PLANES);
     NaN where there is no height or the pixel's lattice cell is in `skip`.
 
@@ -249,13 +303,52 @@ def _geometry_kernel(kr, wr, kc, wc, foot, normal, east, north, h, first, skip, 
             nx, ny, nz = nx / nn, ny / nn, nz / nn
             px, py, pz = fx + hh * nx, fy + hh * ny, fz + hh * nz
             if interpolate:
-                t = _quadratic(levels, lerp(tlat, a, u, b, v, 0), lerp(tlat, a, u, b, v, 1),
-                               lerp(tlat, a, u, b, v, 2), hh)
-                line, pixel, r = _image_at(px, py, pz, t, buf, t_first, ati, spacing, mid, sr0, srgr,
-                                           method, degree, times, pos, vel, coef, centre, scale)
+                t = _quadratic(
+                    levels, lerp(tlat, a, u, b, v, 0), lerp(tlat, a, u, b, v, 1), lerp(tlat, a, u, b, v, 2), hh
+                )
+                line, pixel, r = _image_at(
+                    px,
+                    py,
+                    pz,
+                    t,
+                    buf,
+                    t_first,
+                    ati,
+                    spacing,
+                    mid,
+                    sr0,
+                    srgr,
+                    method,
+                    degree,
+                    times,
+                    pos,
+                    vel,
+                    coef,
+                    centre,
+                    scale,
+                )
             else:
-                line, pixel, r, t = _image_point(px, py, pz, tguess, buf, t_first, ati, spacing, mid, sr0, srgr,
-                                                 method, degree, times, pos, vel, coef, centre, scale)
+                line, pixel, r, t = _image_point(
+                    px,
+                    py,
+                    pz,
+                    tguess,
+                    buf,
+                    t_first,
+                    ati,
+                    spacing,
+                    mid,
+                    sr0,
+                    srgr,
+                    method,
+                    degree,
+                    times,
+                    pos,
+                    vel,
+                    coef,
+                    centre,
+                    scale,
+                )
                 tguess = t  # the neighbour's time is the best start
             lx, ly, lz = (buf[0] - px) / r, (buf[1] - py) / r, (buf[2] - pz) / r
             # DEM surface normal: (east tangent) x (north tangent); the normal turns with the foot
@@ -329,8 +422,14 @@ def _degrees(cosine: np.ndarray) -> np.ndarray:
         return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
 
 
-def geometry_blocks(model: RangeDopplerModel, grid: StudyGrid, dem: Dem, rows: int, halo: int = LAYOVER_HALO_ROWS,
-                    levels: np.ndarray | None = None) -> Iterator[tuple[int, int, Geometry]]:
+def geometry_blocks(
+    model: RangeDopplerModel,
+    grid: StudyGrid,
+    dem: Dem,
+    rows: int,
+    halo: int = LAYOVER_HALO_ROWS,
+    levels: np.ndarray | None = None,
+) -> Iterator[tuple[int, int, Geometry]]:
     """(g0, g1, geometry) of each block of `rows` grid rows g0:g1 in turn, at the heights of `dem`; `levels`
     (three heights spanning the DEM's, height_levels) interpolates the zero-Doppler time (None: exact per pixel).
 
@@ -349,20 +448,23 @@ def geometry_blocks(model: RangeDopplerModel, grid: StudyGrid, dem: Dem, rows: i
         g1 = min(g0 + rows, height)
         h0, h1 = max(g0 - halo, 0), min(g1 + halo, height)
         keep = max(hi - h0, 0)
-        planes[:, :keep] = planes[:, h0 - lo:hi - lo]
-        held[:keep] = held[h0 - lo:hi - lo]
+        planes[:, :keep] = planes[:, h0 - lo : hi - lo]
+        held[:keep] = held[h0 - lo : hi - lo]
         lo, new = h0, max(hi, h0)
         if new < h1:  # one more row on each side, where there is one, for the surface normals at the edges
             m0, m1 = max(new - 1, 0), min(h1 + 1, height)
             heights = np.asarray(grid_rows(dem, grid, m0, m1), dtype=float)
-            _raw_geometry(model, grid, heights, (m0, m1), levels, (new - m0, m1 - h1), planes[:, new - lo:h1 - lo])
-            held[new - lo:h1 - lo] = heights[new - m0:h1 - m0]
+            _raw_geometry(model, grid, heights, (m0, m1), levels, (new - m0, m1 - h1), planes[:, new - lo : h1 - lo])
+            held[new - lo : h1 - lo] = heights[new - m0 : h1 - m0]
         hi = h1
-        raw = planes[:, :h1 - lo]
+        raw = planes[:, : h1 - lo]
         layover, shadow = layover_shadow(model, grid, raw[0], raw[2], raw[5], raw[6], raw[3])
         core = slice(g0 - lo, g1 - lo)
-        yield g0, g1, Geometry(held[core], raw[0, core], raw[1, core], raw[3, core], raw[4, core], layover[core],
-                               shadow[core])
+        yield (
+            g0,
+            g1,
+            Geometry(held[core], raw[0, core], raw[1, core], raw[3, core], raw[4, core], layover[core], shadow[core]),
+        )
 
 
 def ellipsoid_lattice(grid: StudyGrid, rows: tuple[int, int], step: int = LATTICE_STEP) -> tuple[np.ndarray, ...]:
@@ -401,8 +503,15 @@ def height_levels(heights: np.ndarray) -> np.ndarray | None:
     return np.array([lo, 0.5 * (lo + hi), hi])
 
 
-def _raw_geometry(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray, rows: tuple[int, int],
-                  levels: np.ndarray | None, margin: tuple[int, int], out: np.ndarray) -> None:
+def _raw_geometry(
+    model: RangeDopplerModel,
+    grid: StudyGrid,
+    heights: np.ndarray,
+    rows: tuple[int, int],
+    levels: np.ndarray | None,
+    margin: tuple[int, int],
+    out: np.ndarray,
+) -> None:
     """The per-pixel planes of the numba kernel (N_PLANES, see there) for grid rows r0:r1 into `out`.
 
     `heights` (float64) are those rows' DEM heights. `levels` (three heights spanning the DEM's)
@@ -426,21 +535,28 @@ def _raw_geometry(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray
     _geometry_kernel(*lattice, h, margin[0], skip, t_mid, tlat, levels, interpolate, out, *model.kernel_args())
 
 
-def far_outside_cells(model: RangeDopplerModel, line: np.ndarray, pixel: np.ndarray,
-                      margin: float = OUTSIDE_MARGIN) -> np.ndarray:
+def far_outside_cells(
+    model: RangeDopplerModel, line: np.ndarray, pixel: np.ndarray, margin: float = OUTSIDE_MARGIN
+) -> np.ndarray:
     """Lattice cells whose image positions (line and pixel of its nodes, (rows, cols, levels)) all lie more
     than `margin` image pixels beyond one edge of the image: their pixels need no geometry."""
+
     def cell(extreme: Callable[..., np.ndarray], a: np.ndarray) -> np.ndarray:
         a = extreme(a, axis=-1)
         return extreme(np.stack([a[:-1, :-1], a[:-1, 1:], a[1:, :-1], a[1:, 1:]]), axis=0)
 
     with np.errstate(invalid="ignore"):
-        return ((cell(np.max, line) < -margin) | (cell(np.min, line) > model.number_of_lines - 1 + margin)
-                | (cell(np.max, pixel) < -margin) | (cell(np.min, pixel) > model.number_of_samples - 1 + margin))
+        return (
+            (cell(np.max, line) < -margin)
+            | (cell(np.min, line) > model.number_of_lines - 1 + margin)
+            | (cell(np.max, pixel) < -margin)
+            | (cell(np.min, pixel) > model.number_of_samples - 1 + margin)
+        )
 
 
-def image_window(model: RangeDopplerModel, grid: StudyGrid, span: tuple[float, float] | None, halo: int,
-                 step: int = WINDOW_STEP) -> tuple[int, int, int, int] | None:
+def image_window(
+    model: RangeDopplerModel, grid: StudyGrid, span: tuple[float, float] | None, halo: int, step: int = WINDOW_STEP
+) -> tuple[int, int, int, int] | None:
     """The image window (r0, r1, c0, c1) the grid needs (plus `halo`), from exact positions on a lattice of every
     `step`-th grid pixel (and the last) at the lowest and highest DEM height (`span`); None if none falls in the image.
 
@@ -470,9 +586,15 @@ def image_window(model: RangeDopplerModel, grid: StudyGrid, span: tuple[float, f
 # --------------------------------------------------------------------------- layover and shadow
 
 
-def layover_shadow(model: RangeDopplerModel, grid: StudyGrid, line: np.ndarray, slant_range: np.ndarray,
-                   off_nadir: np.ndarray, ground_angle: np.ndarray,
-                   cos_incidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def layover_shadow(
+    model: RangeDopplerModel,
+    grid: StudyGrid,
+    line: np.ndarray,
+    slant_range: np.ndarray,
+    off_nadir: np.ndarray,
+    ground_angle: np.ndarray,
+    cos_incidence: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Layover and shadow flags by sweeps along zero-Doppler planes (see the module notes); the arrays are
     the planes of _raw_geometry."""
     flags = np.zeros(line.shape, dtype=np.uint8)
@@ -488,9 +610,16 @@ def layover_shadow(model: RangeDopplerModel, grid: StudyGrid, line: np.ndarray, 
     sin_inc = float(np.sqrt(1.0 - np.nanmedian(cos_incidence[sub][ok]) ** 2))
     tol_r = 0.5 * model.range_pixel_spacing * sin_inc
     tol_b = tol_r / float(np.nanmedian(slant_range[sub][ok]))
-    _layover_shadow_flags(np.ascontiguousarray(line).ravel(), np.ascontiguousarray(slant_range).ravel(),
-                          np.ascontiguousarray(off_nadir).ravel(), np.ascontiguousarray(ground_angle).ravel(),
-                          width, tol_r, tol_b, flags.ravel())
+    _layover_shadow_flags(
+        np.ascontiguousarray(line).ravel(),
+        np.ascontiguousarray(slant_range).ravel(),
+        np.ascontiguousarray(off_nadir).ravel(),
+        np.ascontiguousarray(ground_angle).ravel(),
+        width,
+        tol_r,
+        tol_b,
+        flags.ravel(),
+    )
     return (flags & _LAYOVER_BIT) > 0, (flags & _SHADOW_BIT) > 0
 
 
@@ -594,8 +723,16 @@ def _sweep_groups(order, start, gamma, beta, rng, tol_r, tol_b, flags):
                 nearest = rng[p]
 
 
-def _layover_shadow_flags(line: np.ndarray, rng: np.ndarray, beta: np.ndarray, gamma: np.ndarray, width: float,
-                          tol_r: float, tol_b: float, flags: np.ndarray) -> None:
+def _layover_shadow_flags(
+    line: np.ndarray,
+    rng: np.ndarray,
+    beta: np.ndarray,
+    gamma: np.ndarray,
+    width: float,
+    tol_r: float,
+    tol_b: float,
+    flags: np.ndarray,
+) -> None:
     """Group the pixels by zero-Doppler plane (a counting sort on line // width), then sweep each group."""
     group = np.empty(line.shape[0], np.int64)
     n_chunks = 4 * numba.get_num_threads()

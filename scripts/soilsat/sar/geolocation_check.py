@@ -93,5 +93,8 @@ def check_product(path: str | os.PathLike, polarisations: Sequence[str] | None =
             ann = parse_annotation(product.container.xml(rel), product.describe(rel))
             yield summarize_errors(product.name, rel.rsplit("/", 1)[-1], point_errors(ann))
         if missing:
-            raise ProductError(missing[0], "annotation file missing from the product" +
-                               (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+            raise ProductError(
+                missing[0],
+                "annotation file missing from the product"
+                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            )

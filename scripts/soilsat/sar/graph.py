@@ -41,8 +41,14 @@ GRAPH_ID = "soilsat-sentinel1"
 WRITE_FORMAT = "BEAM-DIMAP"
 # The chain's operators in order; Subset is optional and, when present, follows Speckle-Filter.
 CHAIN = (
-    "Read", "Apply-Orbit-File", "ThermalNoiseRemoval", "Remove-GRD-Border-Noise", "Calibration",
-    "Speckle-Filter", "Terrain-Correction", "Write",
+    "Read",
+    "Apply-Orbit-File",
+    "ThermalNoiseRemoval",
+    "Remove-GRD-Border-Noise",
+    "Calibration",
+    "Speckle-Filter",
+    "Terrain-Correction",
+    "Write",
 )
 OPTIONAL = {"Subset": "Speckle-Filter"}  # optional operator -> the node it follows
 # Apply-Orbit-File's orbitType for the kind of an acquired orbit file (EOF File_Type without AUX_)
@@ -85,20 +91,27 @@ def subset_polygon(grid: StudyGrid, margin_m: float) -> str:
     """The grid's footprint widened by `margin_m`, as a WGS 84 WKT polygon (Subset's geoRegion)."""
     left, bottom, right, top = grid.bounds
     t = pyproj.Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
-    w, s, e, n = t.transform_bounds(left - margin_m, bottom - margin_m, right + margin_m, top + margin_m,
-                                    densify_pts=21)
+    w, s, e, n = t.transform_bounds(
+        left - margin_m, bottom - margin_m, right + margin_m, top + margin_m, densify_pts=21
+    )
     return f"POLYGON(({w:.6f} {s:.6f}, {e:.6f} {s:.6f}, {e:.6f} {n:.6f}, {w:.6f} {n:.6f}, {w:.6f} {s:.6f}))"
 
 
 def orbit_parameters(orbit: Mapping, orbit_kind: str | None) -> dict[str, str]:
     """Apply-Orbit-File's parameters: the acquired file's type, which must then apply, else the configured type."""
     if orbit_kind is None:
-        return {"orbitType": str(orbit["type"]), "polyDegree": str(int(orbit["poly_degree"])),
-                "continueOnFail": _flag(orbit["continue_on_fail"])}
+        return {
+            "orbitType": str(orbit["type"]),
+            "polyDegree": str(int(orbit["poly_degree"])),
+            "continueOnFail": _flag(orbit["continue_on_fail"]),
+        }
     if orbit_kind not in ORBIT_TYPES:
         raise ConfigError(f"orbit file of type {orbit_kind!r}: SNAP applies {sorted(ORBIT_TYPES)} files only")
-    return {"orbitType": ORBIT_TYPES[orbit_kind], "polyDegree": str(int(orbit["poly_degree"])),
-            "continueOnFail": "false"}
+    return {
+        "orbitType": ORBIT_TYPES[orbit_kind],
+        "polyDegree": str(int(orbit["poly_degree"])),
+        "continueOnFail": "false",
+    }
 
 
 def chain_nodes(
@@ -125,48 +138,111 @@ def chain_nodes(
         nodes = [
             Node("Read", "Read", (), {"file": str(Path(product).resolve()), "formatName": "SENTINEL-1"}),
             Node("Apply-Orbit-File", "Apply-Orbit-File", ("Read",), orbit_parameters(settings["orbit"], orbit_kind)),
-            Node("ThermalNoiseRemoval", "ThermalNoiseRemoval", ("Apply-Orbit-File",), {
-                "selectedPolarisations": pols, "removeThermalNoise": "true", "reIntroduceThermalNoise": "false",
-            }),
-            Node("Remove-GRD-Border-Noise", "Remove-GRD-Border-Noise", ("ThermalNoiseRemoval",), {
-                "selectedPolarisations": pols, "borderLimit": str(int(border["border_limit"])),
-                "trimThreshold": repr(float(border["trim_threshold"])),
-            }),
-            Node("Calibration", "Calibration", ("Remove-GRD-Border-Noise",), {
-                "selectedPolarisations": pols, "outputImageInComplex": "false", "outputImageScaleInDb": "false",
-                "createGammaBand": "false", "createBetaBand": "false", "outputSigmaBand": "true",
-                "outputGammaBand": "false", "outputBetaBand": "false",
-            }),
-            Node("Speckle-Filter", "Speckle-Filter", ("Calibration",), {
-                "sourceBands": sigma_bands, "filter": "Lee Sigma", "windowSize": _window(speckle["window"]),
-                "targetWindowSizeStr": _window(speckle["target_window"]), "sigmaStr": repr(float(speckle["sigma"])),
-                "numLooksStr": str(int(speckle["looks"])),
-            }),
+            Node(
+                "ThermalNoiseRemoval",
+                "ThermalNoiseRemoval",
+                ("Apply-Orbit-File",),
+                {
+                    "selectedPolarisations": pols,
+                    "removeThermalNoise": "true",
+                    "reIntroduceThermalNoise": "false",
+                },
+            ),
+            Node(
+                "Remove-GRD-Border-Noise",
+                "Remove-GRD-Border-Noise",
+                ("ThermalNoiseRemoval",),
+                {
+                    "selectedPolarisations": pols,
+                    "borderLimit": str(int(border["border_limit"])),
+                    "trimThreshold": repr(float(border["trim_threshold"])),
+                },
+            ),
+            Node(
+                "Calibration",
+                "Calibration",
+                ("Remove-GRD-Border-Noise",),
+                {
+                    "selectedPolarisations": pols,
+                    "outputImageInComplex": "false",
+                    "outputImageScaleInDb": "false",
+                    "createGammaBand": "false",
+                    "createBetaBand": "false",
+                    "outputSigmaBand": "true",
+                    "outputGammaBand": "false",
+                    "outputBetaBand": "false",
+                },
+            ),
+            Node(
+                "Speckle-Filter",
+                "Speckle-Filter",
+                ("Calibration",),
+                {
+                    "sourceBands": sigma_bands,
+                    "filter": "Lee Sigma",
+                    "windowSize": _window(speckle["window"]),
+                    "targetWindowSizeStr": _window(speckle["target_window"]),
+                    "sigmaStr": repr(float(speckle["sigma"])),
+                    "numLooksStr": str(int(speckle["looks"])),
+                },
+            ),
         ]
         if subset["enabled"]:
-            nodes.append(Node("Subset", "Subset", ("Speckle-Filter",), {
-                "geoRegion": subset_polygon(grid, float(subset["margin_m"])), "subSamplingX": "1", "subSamplingY": "1",
-                "fullSwath": "false", "copyMetadata": "true",
-            }))
+            nodes.append(
+                Node(
+                    "Subset",
+                    "Subset",
+                    ("Speckle-Filter",),
+                    {
+                        "geoRegion": subset_polygon(grid, float(subset["margin_m"])),
+                        "subSamplingX": "1",
+                        "subSamplingY": "1",
+                        "fullSwath": "false",
+                        "copyMetadata": "true",
+                    },
+                )
+            )
         nodes += [
-            Node("Terrain-Correction", "Terrain-Correction", (nodes[-1].id,), {
-                "sourceBands": sigma_bands,
-                "demName": "External DEM", "externalDEMFile": str(Path(dem).resolve()),
-                "externalDEMNoDataValue": repr(nodata), "externalDEMApplyEGM": "false",
-                "demResamplingMethod": "BILINEAR_INTERPOLATION", "imgResamplingMethod": "BILINEAR_INTERPOLATION",
-                "pixelSpacingInMeter": repr(float(grid.resolution)), "mapProjection": map_projection_wkt(grid),
-                "alignToStandardGrid": "true", "standardGridOriginX": repr(float(origin_x)),
-                "standardGridOriginY": repr(float(origin_y)), "nodataValueAtSea": "false", "saveDEM": "false",
-                "saveLatLon": "false", "saveIncidenceAngleFromEllipsoid": "true", "saveLocalIncidenceAngle": "true",
-                "saveProjectedLocalIncidenceAngle": "false", "saveSelectedSourceBand": "true",
-                "saveLayoverShadowMask": "true", "outputComplex": "false", "applyRadiometricNormalization": "false",
-            }),
-            Node("Write", "Write", ("Terrain-Correction",),
-                 {"file": str(Path(output).resolve()), "formatName": WRITE_FORMAT}),
+            Node(
+                "Terrain-Correction",
+                "Terrain-Correction",
+                (nodes[-1].id,),
+                {
+                    "sourceBands": sigma_bands,
+                    "demName": "External DEM",
+                    "externalDEMFile": str(Path(dem).resolve()),
+                    "externalDEMNoDataValue": repr(nodata),
+                    "externalDEMApplyEGM": "false",
+                    "demResamplingMethod": "BILINEAR_INTERPOLATION",
+                    "imgResamplingMethod": "BILINEAR_INTERPOLATION",
+                    "pixelSpacingInMeter": repr(float(grid.resolution)),
+                    "mapProjection": map_projection_wkt(grid),
+                    "alignToStandardGrid": "true",
+                    "standardGridOriginX": repr(float(origin_x)),
+                    "standardGridOriginY": repr(float(origin_y)),
+                    "nodataValueAtSea": "false",
+                    "saveDEM": "false",
+                    "saveLatLon": "false",
+                    "saveIncidenceAngleFromEllipsoid": "true",
+                    "saveLocalIncidenceAngle": "true",
+                    "saveProjectedLocalIncidenceAngle": "false",
+                    "saveSelectedSourceBand": "true",
+                    "saveLayoverShadowMask": "true",
+                    "outputComplex": "false",
+                    "applyRadiometricNormalization": "false",
+                },
+            ),
+            Node(
+                "Write",
+                "Write",
+                ("Terrain-Correction",),
+                {"file": str(Path(output).resolve()), "formatName": WRITE_FORMAT},
+            ),
         ]
     except KeyError as exc:
-        raise ConfigError(f"config key sentinel1.{exc.args[0]} is missing "
-                          "(validate the config against the schema)") from None
+        raise ConfigError(
+            f"config key sentinel1.{exc.args[0]} is missing (validate the config against the schema)"
+        ) from None
     return nodes
 
 
@@ -187,8 +263,13 @@ def to_xml(nodes: Sequence[Node]) -> str:
 
 
 def build_graph(
-    product: str | os.PathLike, output: str | os.PathLike, grid: StudyGrid, dem: str | os.PathLike, settings: Mapping,
-    dem_nodata: float | None = None, orbit_kind: str | None = None,
+    product: str | os.PathLike,
+    output: str | os.PathLike,
+    grid: StudyGrid,
+    dem: str | os.PathLike,
+    settings: Mapping,
+    dem_nodata: float | None = None,
+    orbit_kind: str | None = None,
 ) -> str:
     """The chain's SNAP graph XML for one product, study grid and DEM (see :func:`chain_nodes`)."""
     return to_xml(chain_nodes(product, output, grid, dem, settings, dem_nodata, orbit_kind))

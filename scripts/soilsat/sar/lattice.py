@@ -24,7 +24,7 @@ def axis_lattice(n: int, start: int, stop: int, step: int) -> tuple[np.ndarray, 
         nodes = np.array([0, 0])
     first = min(max(int(np.searchsorted(nodes, start, side="right")) - 1, 0), nodes.size - 2)
     last = min(int(np.searchsorted(nodes, stop - 1, side="left")), nodes.size - 1)
-    nodes = nodes[first:max(last, first + 1) + 1]
+    nodes = nodes[first : max(last, first + 1) + 1]
     pixels = np.arange(start, stop)
     k = np.clip(np.searchsorted(nodes, pixels, side="right") - 1, 0, nodes.size - 2)
     w = (pixels - nodes[k]) / np.maximum(nodes[k + 1] - nodes[k], 1)
@@ -40,5 +40,6 @@ def node_centres(grid: StudyGrid, rows: np.ndarray, cols: np.ndarray) -> tuple[n
 @numba.njit(cache=True)
 def lerp(field, a, u, b, v, c):
     """Bilinear interpolation of component c of a lattice field in cell (a, b) at weights (u, v)."""
-    return ((1 - u) * ((1 - v) * field[a, b, c] + v * field[a, b + 1, c])
-            + u * ((1 - v) * field[a + 1, b, c] + v * field[a + 1, b + 1, c]))
+    return (1 - u) * ((1 - v) * field[a, b, c] + v * field[a, b + 1, c]) + u * (
+        (1 - v) * field[a + 1, b, c] + v * field[a + 1, b + 1, c]
+    )

@@ -87,8 +87,13 @@ class Orbit:
 
     @classmethod
     def from_state_vectors(
-        cls, times: np.ndarray, position: np.ndarray, velocity: np.ndarray, method: str = "lagrange",
-        degree: int = 3, source: str = "state vectors",
+        cls,
+        times: np.ndarray,
+        position: np.ndarray,
+        velocity: np.ndarray,
+        method: str = "lagrange",
+        degree: int = 3,
+        source: str = "state vectors",
     ) -> Orbit:
         """An orbit from datetime64 times and (n, 3) positions and velocities."""
         times = np.asarray(times, dtype="datetime64[ns]")
@@ -104,8 +109,9 @@ class Orbit:
 
     def seconds(self, times) -> np.ndarray:
         """Seconds since the epoch of datetime-like values (datetime, datetime64, Timestamp or arrays of them)."""
-        values = np.asarray(pd.to_datetime(np.atleast_1d(np.asarray(times, dtype="datetime64[ns]"))).to_numpy(),
-                            dtype="datetime64[ns]")
+        values = np.asarray(
+            pd.to_datetime(np.atleast_1d(np.asarray(times, dtype="datetime64[ns]"))).to_numpy(), dtype="datetime64[ns]"
+        )
         out = (values - self.epoch).astype(np.int64) / 1e9
         return out if np.ndim(times) else out[0]
 
@@ -121,14 +127,26 @@ class Orbit:
         """The vectors around [t0, t1] (s since the epoch) plus `pad` on each side, same epoch and method."""
         i0 = max(int(np.searchsorted(self.time, t0)) - pad, 0)
         i1 = min(int(np.searchsorted(self.time, t1, side="right")) + pad, len(self.time))
-        return dataclasses.replace(self, time=self.time[i0:i1].copy(), position=self.position[i0:i1].copy(),
-                                   velocity=self.velocity[i0:i1].copy(),
-                                   coefficients=None if self.method == "polynomial" else self.coefficients)
+        return dataclasses.replace(
+            self,
+            time=self.time[i0:i1].copy(),
+            position=self.position[i0:i1].copy(),
+            velocity=self.velocity[i0:i1].copy(),
+            coefficients=None if self.method == "polynomial" else self.coefficients,
+        )
 
     def kernel_args(self) -> tuple:
         """The arrays the numba kernels take, in their order."""
-        return (METHODS[self.method], self.degree, self.time, self.position, self.velocity, self.coefficients,
-                self.time_centre, self.time_scale)
+        return (
+            METHODS[self.method],
+            self.degree,
+            self.time,
+            self.position,
+            self.velocity,
+            self.coefficients,
+            self.time_centre,
+            self.time_scale,
+        )
 
     def state(self, t: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Position, velocity and acceleration (..., 3) at times t (s since the epoch)."""
@@ -286,8 +304,13 @@ def geodetic_to_ecef(lon: np.ndarray, lat: np.ndarray, height: np.ndarray) -> np
     sl = np.sin(lat)
     n = WGS84_A / np.sqrt(1.0 - WGS84_E2 * sl * sl)
     return np.stack(
-        [(n + height) * np.cos(lat) * np.cos(lon), (n + height) * np.cos(lat) * np.sin(lon),
-         (n * (1.0 - WGS84_E2) + height) * sl], axis=-1)
+        [
+            (n + height) * np.cos(lat) * np.cos(lon),
+            (n + height) * np.cos(lat) * np.sin(lon),
+            (n * (1.0 - WGS84_E2) + height) * sl,
+        ],
+        axis=-1,
+    )
 
 
 # --------------------------------------------------------------------------- sources
@@ -298,8 +321,12 @@ def annotation_orbit(annotation, method: str = "polynomial", degree: int | None 
     o = annotation.orbit
     deg = degree if degree is not None else (5 if method == "polynomial" else 3)
     return Orbit.from_state_vectors(
-        o["time"].to_numpy("datetime64[ns]"), o[["x", "y", "z"]].to_numpy(float), o[["vx", "vy", "vz"]].to_numpy(float),
-        method=method, degree=deg, source="annotation",
+        o["time"].to_numpy("datetime64[ns]"),
+        o[["x", "y", "z"]].to_numpy(float),
+        o[["vx", "vy", "vz"]].to_numpy(float),
+        method=method,
+        degree=deg,
+        source="annotation",
     )
 
 
@@ -351,8 +378,11 @@ def check_osv_count(declared: str | None, held: int, where: str) -> None:
         raise ProductError(where, f"List_of_OSVs has a non-numeric count={declared!r}") from None
     if count != held:
         missing = f": {count - held} OSV missing" if count > held else ""
-        raise ProductError(where, f"List_of_OSVs says count={count} but holds {held} OSV{missing} (truncated or "
-                                  "edited file; download the orbit file again)")
+        raise ProductError(
+            where,
+            f"List_of_OSVs says count={count} but holds {held} OSV{missing} (truncated or "
+            "edited file; download the orbit file again)",
+        )
 
 
 def read_eof(path: str | os.PathLike, method: str = "lagrange", degree: int = 3) -> EofFile:
@@ -414,22 +444,28 @@ def read_eof(path: str | os.PathLike, method: str = "lagrange", degree: int = 3)
             raise ProductError(where, f"OSV {k + 1} holds a non-numeric coordinate") from None
     arr = np.array(values)
     try:
-        orbit = Orbit.from_state_vectors(np.array(times), arr[:, :3], arr[:, 3:], method=method, degree=degree,
-                                         source=path.name)
+        orbit = Orbit.from_state_vectors(
+            np.array(times), arr[:, :3], arr[:, 3:], method=method, degree=degree, source=path.name
+        )
     except ValueError as exc:
         raise ProductError(where, str(exc)) from None
     return EofFile(path, mission, kind, created, start, stop, orbit)
 
 
 def select_eof(
-    eofs: Iterable[EofFile], start: dt.datetime, stop: dt.datetime, mission: str | None = None,
+    eofs: Iterable[EofFile],
+    start: dt.datetime,
+    stop: dt.datetime,
+    mission: str | None = None,
     margin_s: float = DEFAULT_MARGIN_S,
 ) -> EofFile | None:
     """The orbit file whose validity covers [start - margin, stop + margin] for the mission; newest production wins."""
     margin = dt.timedelta(seconds=margin_s)
     fits = [
-        e for e in eofs
-        if e.validity_start <= start - margin and stop + margin <= e.validity_stop
+        e
+        for e in eofs
+        if e.validity_start <= start - margin
+        and stop + margin <= e.validity_stop
         and (mission is None or e.mission in (mission.upper(), "S1_"))
         and e.orbit.covers(*e.orbit.seconds(np.array([start - margin, stop + margin], dtype="datetime64[ns]")))
     ]
@@ -440,8 +476,12 @@ def select_eof(
 
 
 def product_orbit(
-    annotation, start: dt.datetime, stop: dt.datetime, mission: str | None = None,
-    eof_paths: Sequence[str | os.PathLike] = (), margin_s: float = DEFAULT_MARGIN_S,
+    annotation,
+    start: dt.datetime,
+    stop: dt.datetime,
+    mission: str | None = None,
+    eof_paths: Sequence[str | os.PathLike] = (),
+    margin_s: float = DEFAULT_MARGIN_S,
 ) -> Orbit:
     """The orbit to geocode a product with: the best EOF file among `eof_paths`, else the annotation's (with a
     warning)."""
@@ -449,7 +489,10 @@ def product_orbit(
     if chosen is None:
         log.warning(
             "no orbit file covers %s .. %s (+- %.0f s) among %d given; using the annotation orbit",
-            start.isoformat(), stop.isoformat(), margin_s, len(eof_paths),
+            start.isoformat(),
+            stop.isoformat(),
+            margin_s,
+            len(eof_paths),
         )
         return annotation_orbit(annotation)
     t0, t1 = chosen.orbit.seconds(np.array([start, stop], dtype="datetime64[ns]"))

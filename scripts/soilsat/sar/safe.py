@@ -45,7 +45,8 @@ _ROLES = {
 # s1b-iw1-slc-vv-20210401t052624-20210401t052649-026269-032297-004.xml, calibration-s1b-..., noise-s1b-...
 _IMAGE_NAME = re.compile(
     r"(?:^|-)s1[a-d]-(?P<swath>[a-z]+\d?)-[a-z]{3}-(?P<pol>hh|hv|vv|vh)-\d{8}t\d{6}-\d{8}t\d{6}-\d{6}-[0-9a-f]{6}-"
-    r"(?P<number>\d{3})\.", re.IGNORECASE,
+    r"(?P<number>\d{3})\.",
+    re.IGNORECASE,
 )
 GRD = "GRD"
 ACCEPTED = "soilsat processes Level-1 GRD products (GRDF, GRDH or GRDM: one image per polarisation)"
@@ -55,15 +56,15 @@ _PRODUCT_NAME = re.compile(
 )
 _RESOLUTIONS = {"F": "full", "H": "high", "M": "medium", "_": "not applicable"}
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True
-)
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
 # A document type declaration (with its entities) ahead of the root element. ESA's metadata never
 # has one, and refusing it outright stops external entities (XXE) and entity expansion
 # ("billion laughs") before lxml sees them.
 _DOCTYPE = re.compile(rb"^(\xef\xbb\xbf)?\s*(<\?xml[^>]*\?>)?\s*(<!--.*?-->\s*|<\?.*?\?>\s*)*<!DOCTYPE", re.S)
-_DTD_REFUSED = ("XML declares a DTD (<!DOCTYPE>, entity declarations: external entities or entity expansion), "
-                "which Sentinel-1 metadata never does; refused. The file is not ESA's: download the product again")
+_DTD_REFUSED = (
+    "XML declares a DTD (<!DOCTYPE>, entity declarations: external entities or entity expansion), "
+    "which Sentinel-1 metadata never does; refused. The file is not ESA's: download the product again"
+)
 
 
 # --------------------------------------------------------------------------- containers
@@ -89,8 +90,9 @@ class SafeContainer:
             try:
                 self._zip = zipfile.ZipFile(self.path)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise ProductError(self.path, f"not a readable zip file ({exc}); truncated or corrupt download?") \
-                    from None
+                raise ProductError(
+                    self.path, f"not a readable zip file ({exc}); truncated or corrupt download?"
+                ) from None
 
     @property
     def name(self) -> str:
@@ -260,8 +262,9 @@ class _Reader:
         if count is not None and count != len(items):
             missing = f": {count - len(items)} {item_name} missing" if count > len(items) else ""
             raise ProductError(
-                self.where, f"{list_name.strip('/')} says count={count} but holds {len(items)} {item_name}{missing} "
-                            "(truncated or edited file; download the product again)"
+                self.where,
+                f"{list_name.strip('/')} says count={count} but holds {len(items)} {item_name}{missing} "
+                "(truncated or edited file; download the product again)",
             )
         return items
 
@@ -444,9 +447,7 @@ def parse_manifest(container: SafeContainer) -> Manifest:
     if not pols:
         raise ProductError(where, "no transmitterReceiverPolarisation")
 
-    software = [
-        s for s in r.root.iter() if _local(s.tag) == "software" and "Sentinel-1 IPF" in (s.get("name") or "")
-    ]
+    software = [s for s in r.root.iter() if _local(s.tag) == "software" and "Sentinel-1 IPF" in (s.get("name") or "")]
     if not software:
         raise ProductError(where, "no Sentinel-1 IPF software version in the processing history")
     ipf_version = software[0].get("version") or ""
@@ -479,10 +480,23 @@ def parse_manifest(container: SafeContainer) -> Manifest:
 
     images = _image_files(r, pols, product_type.upper() == GRD)
     return Manifest(
-        name=name, mission=mission, mode=mode, product_type=product_type, product_class=product_class,
-        resolution=resolution, processing_level=level, ipf_version=ipf_version, polarisations=pols,
-        sensing_start=start, sensing_stop=stop, orbit_direction=direction, relative_orbit=rel_orbit,
-        absolute_orbit=abs_orbit, footprint=footprint, files=_polarisation_files(images), images=images,
+        name=name,
+        mission=mission,
+        mode=mode,
+        product_type=product_type,
+        product_class=product_class,
+        resolution=resolution,
+        processing_level=level,
+        ipf_version=ipf_version,
+        polarisations=pols,
+        sensing_start=start,
+        sensing_stop=stop,
+        orbit_direction=direction,
+        relative_orbit=rel_orbit,
+        absolute_orbit=abs_orbit,
+        footprint=footprint,
+        files=_polarisation_files(images),
+        images=images,
     )
 
 
@@ -535,8 +549,16 @@ def parse_annotation(root: etree._Element, where: str) -> Annotation:
     )
 
     points = r.list_items("geolocationGrid/geolocationGridPointList", "geolocationGridPoint")
-    geo_fields = ("slantRangeTime", "line", "pixel", "latitude", "longitude", "height", "incidenceAngle",
-                  "elevationAngle")
+    geo_fields = (
+        "slantRangeTime",
+        "line",
+        "pixel",
+        "latitude",
+        "longitude",
+        "height",
+        "incidenceAngle",
+        "elevationAngle",
+    )
     geolocation = pd.DataFrame(
         {
             "azimuthTime": np.array([_dt64(r.time("azimuthTime", p)) for p in points], dtype="datetime64[ns]"),
@@ -587,18 +609,27 @@ def parse_calibration(root: etree._Element, where: str) -> Calibration:
         for k, lut in luts.items():
             if lut.size != pixel.size:
                 raise ProductError(
-                    where, f"calibration vector at line {r.text('line', v)}: {k} has {lut.size} values for "
-                           f"{pixel.size} pixels"
+                    where,
+                    f"calibration vector at line {r.text('line', v)}: {k} has {lut.size} values for "
+                    f"{pixel.size} pixels",
                 )
         vectors.append(
             CalibrationVector(
-                azimuth_time=_dt64(r.time("azimuthTime", v)), line=r.number("line", v, int), pixel=pixel,
-                sigma_nought=luts["sigmaNought"], beta_nought=luts["betaNought"], gamma=luts["gamma"], dn=luts["dn"],
+                azimuth_time=_dt64(r.time("azimuthTime", v)),
+                line=r.number("line", v, int),
+                pixel=pixel,
+                sigma_nought=luts["sigmaNought"],
+                beta_nought=luts["betaNought"],
+                gamma=luts["gamma"],
+                dn=luts["dn"],
             )
         )
     if not vectors:
-        raise ProductError(where, "calibration vectors missing: calibrationVectorList holds no calibrationVector, "
-                                  "so sigma0 cannot be calibrated; download the product again")
+        raise ProductError(
+            where,
+            "calibration vectors missing: calibrationVectorList holds no calibrationVector, "
+            "so sigma0 cannot be calibrated; download the product again",
+        )
     const = r.opt_text("calibrationInformation/absoluteCalibrationConstant")
     return Calibration(absolute_calibration_constant=float(const) if const else 1.0, vectors=tuple(vectors))
 
@@ -617,8 +648,9 @@ def parse_noise(root: etree._Element, where: str) -> Noise:
         pixel = r.array("pixel", v, dtype=np.int64)
         lut = r.array(lut_name, v)
         if lut.size != pixel.size:
-            raise ProductError(where, f"noise vector at line {r.text('line', v)}: {lut.size} values for "
-                                      f"{pixel.size} pixels")
+            raise ProductError(
+                where, f"noise vector at line {r.text('line', v)}: {lut.size} values for {pixel.size} pixels"
+            )
         ranges.append(NoiseRangeVector(_dt64(r.time("azimuthTime", v)), r.number("line", v, int), pixel, lut))
     azimuths = []
     if _find(root, "noiseAzimuthVectorList") is not None:
@@ -629,9 +661,13 @@ def parse_noise(root: etree._Element, where: str) -> Noise:
                 raise ProductError(where, f"noise azimuth vector: {lut.size} values for {line.size} lines")
             azimuths.append(
                 NoiseAzimuthVector(
-                    swath=r.opt_text("swath", v) or "", first_line=r.number("firstAzimuthLine", v, int),
-                    first_sample=r.number("firstRangeSample", v, int), last_line=r.number("lastAzimuthLine", v, int),
-                    last_sample=r.number("lastRangeSample", v, int), line=line, lut=lut,
+                    swath=r.opt_text("swath", v) or "",
+                    first_line=r.number("firstAzimuthLine", v, int),
+                    first_sample=r.number("firstRangeSample", v, int),
+                    last_line=r.number("lastAzimuthLine", v, int),
+                    last_sample=r.number("lastRangeSample", v, int),
+                    line=line,
+                    lut=lut,
                 )
             )
     return Noise(range_vectors=tuple(ranges), azimuth_vectors=tuple(azimuths))
@@ -666,9 +702,12 @@ class S1Product:
         """ProductError naming the product type and what soilsat accepts, unless this is a GRD product."""
         if not self.is_grd:
             m = self.manifest
-            raise ProductError(self.path, f"Sentinel-1 product of type {m.product_type} ({m.mode} mode, swaths "
-                                          f"{', '.join(m.swaths) or 'none listed'}); {ACCEPTED}: use the GRD "
-                                          "product of this acquisition")
+            raise ProductError(
+                self.path,
+                f"Sentinel-1 product of type {m.product_type} ({m.mode} mode, swaths "
+                f"{', '.join(m.swaths) or 'none listed'}); {ACCEPTED}: use the GRD "
+                "product of this acquisition",
+            )
 
     def _complete(self, files: PolarisationFiles) -> bool:
         return all(x and self.container.exists(x) for x in (files.annotation, files.calibration, files.noise))
@@ -699,8 +738,10 @@ class S1Product:
         for image in self.manifest.images:
             if image.key == key:
                 return image
-        raise ProductError(self.container.describe(MANIFEST), f"lists no image {key} (it has "
-                                                              f"{', '.join(i.key for i in self.manifest.images)})")
+        raise ProductError(
+            self.container.describe(MANIFEST),
+            f"lists no image {key} (it has {', '.join(i.key for i in self.manifest.images)})",
+        )
 
     def _member(self, files: PolarisationFiles, what: str, role: str) -> str:
         rel = getattr(files, role)
@@ -816,14 +857,18 @@ def summarize(path: str | os.PathLike) -> dict:
                 continue  # wholly absent (a trimmed or partial copy): reported as unavailable
             data = product.image(image.key)
             key = image.key
-            out["image_size"][key] = {"lines": data.annotation.number_of_lines,
-                                      "samples": data.annotation.number_of_samples}
+            out["image_size"][key] = {
+                "lines": data.annotation.number_of_lines,
+                "samples": data.annotation.number_of_samples,
+            }
             out["calibration_vectors"][key] = len(data.calibration.vectors)
             out["noise_range_vectors"][key] = len(data.noise.range_vectors)
             out["noise_azimuth_vectors"][key] = len(data.noise.azimuth_vectors)
             out["orbit_state_vectors"][key] = len(data.annotation.orbit)
             out["geolocation_points"][key] = len(data.annotation.geolocation)
             rel = data.measurement
-            out["measurement"][key] = {"file": PurePosixPath(rel).name if rel else None,
-                                       "present": bool(rel and product.container.exists(rel))}
+            out["measurement"][key] = {
+                "file": PurePosixPath(rel).name if rel else None,
+                "present": bool(rel and product.container.exists(rel)),
+            }
         return out

@@ -99,8 +99,13 @@ class StagedOrbit:
 def settings_from_config(section: Mapping) -> SnapSettings:
     """SnapSettings from a validated `sentinel1.snap:` section (ConfigError naming a missing key)."""
     try:
-        return SnapSettings(section["interface"], section["gpt"], section["container"],
-                            float(section["heap_fraction"]), float(section["cache_fraction"]))
+        return SnapSettings(
+            section["interface"],
+            section["gpt"],
+            section["container"],
+            float(section["heap_fraction"]),
+            float(section["cache_fraction"]),
+        )
     except KeyError as exc:
         raise ConfigError(f"config key sentinel1.snap.{exc.args[0]} is missing") from None
 
@@ -126,8 +131,9 @@ def check_snappy() -> None:
     except (ImportError, ValueError):
         found = False
     if not found:
-        raise ConfigError("config key sentinel1.snap.interface: the esa_snappy module is not installed; "
-                          f"{INSTALL_HINT}")
+        raise ConfigError(
+            f"config key sentinel1.snap.interface: the esa_snappy module is not installed; {INSTALL_HINT}"
+        )
 
 
 def preflight(section: Mapping) -> None:
@@ -147,8 +153,9 @@ def memory_split(mem_mb: int, settings: SnapSettings) -> tuple[int, int]:
     return heap, max(int(heap * settings.cache_fraction), 64)
 
 
-def gpt_command(gpt: str, graph_path: str | os.PathLike, threads: int, cache_mb: int,
-                properties: Mapping[str, str] | None = None) -> list[str]:
+def gpt_command(
+    gpt: str, graph_path: str | os.PathLike, threads: int, cache_mb: int, properties: Mapping[str, str] | None = None
+) -> list[str]:
     """The argument list running a graph file with gpt: its threads, tile cache and -D system properties."""
     defines = [f"-D{key}={value}" for key, value in sorted((properties or {}).items())]
     return [gpt, str(graph_path), "-q", str(int(threads)), "-c", f"{int(cache_mb)}M", "-e", *defines]
@@ -187,8 +194,10 @@ def stage_orbit(eof_path: str | os.PathLike, folder: Path) -> StagedOrbit:
     if eof.kind not in ORBIT_PATH_KEYS:
         raise ProductError(eof_path, f"orbit file of type {eof.kind!r}; SNAP applies POEORB or RESORB files")
     stamp = "%Y%m%dT%H%M%S"
-    name = (f"{eof.mission}_OPER_AUX_{eof.kind}_OPOD_{eof.created.strftime(stamp)}_"
-            f"V{eof.validity_start.strftime(stamp)}_{eof.validity_stop.strftime(stamp)}.EOF")
+    name = (
+        f"{eof.mission}_OPER_AUX_{eof.kind}_OPOD_{eof.created.strftime(stamp)}_"
+        f"V{eof.validity_start.strftime(stamp)}_{eof.validity_stop.strftime(stamp)}.EOF"
+    )
     root = folder / eof.kind
     for year, month in _months(eof.validity_start, eof.validity_stop):
         target = root / eof.mission / f"{year:04d}" / f"{month:02d}" / name
@@ -216,8 +225,9 @@ def run_gpt(command: Sequence[str], target: Path, env: Mapping[str, str] | None 
         log.info("gpt: %s", line)
     if proc.returncode != 0:
         remove_output(target)
-        raise SnapError(f"gpt failed on {command[1]} (exit {proc.returncode}):\n"
-                        f"{_tail(proc.stderr) or _tail(proc.stdout)}")
+        raise SnapError(
+            f"gpt failed on {command[1]} (exit {proc.returncode}):\n{_tail(proc.stderr) or _tail(proc.stdout)}"
+        )
     if not target.exists():
         raise SnapError(f"gpt exited 0 but wrote no {target}")
 
@@ -235,8 +245,9 @@ def run_snappy(graph_path: str | os.PathLike, target: Path, workdir: Path, ini: 
     proc = subprocess.run(command, capture_output=True, text=True, cwd=workdir, env=env)
     if proc.returncode != 0:
         remove_output(target)
-        raise SnapError(f"esa_snappy failed on {graph_path} (exit {proc.returncode}):\n"
-                        f"{_tail(proc.stderr) or _tail(proc.stdout)}")
+        raise SnapError(
+            f"esa_snappy failed on {graph_path} (exit {proc.returncode}):\n{_tail(proc.stderr) or _tail(proc.stdout)}"
+        )
     if not target.exists():
         raise SnapError(f"esa_snappy finished but wrote no {target}")
 
@@ -268,8 +279,10 @@ def check_orbit(path: Path, staged: StagedOrbit | None) -> None:
     else:
         log.warning("SNAP applied orbit: none recorded (the annotation's)")
     if staged is not None and not applied.endswith(" " + staged.name):
-        raise SnapError(f"SNAP did not apply the precise orbit it was given: asked for {staged.name}, its output "
-                        f"records {applied or 'no orbit file'!r} (Abstracted_Metadata orbit_state_vector_file)")
+        raise SnapError(
+            f"SNAP did not apply the precise orbit it was given: asked for {staged.name}, its output "
+            f"records {applied or 'no orbit file'!r} (Abstracted_Metadata orbit_state_vector_file)"
+        )
 
 
 def read_output(path: Path, grid: StudyGrid, polarisations: Sequence[str]) -> xr.Dataset:
@@ -282,8 +295,10 @@ def read_output(path: Path, grid: StudyGrid, polarisations: Sequence[str]) -> xr
     missing = [ours for snap_name, ours in wanted.items() if snap_name not in product.bands]
     if missing:
         raise ProductError(path, f"SNAP output lacks bands {missing} (it has {sorted(product.bands)})")
-    bands = {ours: dimap.read_window(product, snap_name, grid, apply_no_data=ours != "mask")
-             for snap_name, ours in wanted.items()}
+    bands = {
+        ours: dimap.read_window(product, snap_name, grid, apply_no_data=ours != "mask")
+        for snap_name, ours in wanted.items()
+    }
     return _dataset(bands, polarisations, grid)
 
 
@@ -308,8 +323,16 @@ def _dataset(bands: dict[str, np.ndarray], polarisations: Sequence[str], grid: S
     return xr.Dataset({name: (("y", "x"), values[name], attrs[name]) for name in attrs}, coords=coords)
 
 
-def run_graph(graph_path: str | os.PathLike, target: str | os.PathLike, grid: StudyGrid, polarisations: Sequence[str],
-              section: Mapping, threads: int, mem_mb: int, orbit_files: Sequence[str | os.PathLike] = ()) -> xr.Dataset:
+def run_graph(
+    graph_path: str | os.PathLike,
+    target: str | os.PathLike,
+    grid: StudyGrid,
+    polarisations: Sequence[str],
+    section: Mapping,
+    threads: int,
+    mem_mb: int,
+    orbit_files: Sequence[str | os.PathLike] = (),
+) -> xr.Dataset:
     """Run a graph with SNAP (gpt or esa-snappy, per `section`) and return its output on the study grid.
 
     `target` is the Write node's file (a .dim); it is removed afterwards, whatever happens.

@@ -27,8 +27,9 @@ SAMPLING_HALO = 2  # image pixels to read beyond the positions sampled: the bili
 class ImageSource(Protocol):
     """A filtered image (or a window of one) that samples itself at image positions."""
 
-    def sample_into(self, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, lines: tuple[float, float],
-                    out: np.ndarray) -> None:
+    def sample_into(
+        self, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, lines: tuple[float, float], out: np.ndarray
+    ) -> None:
         """Bilinear samples (float32) at image positions into `out` where `valid` (NaN elsewhere); `lines` is the
         range of image lines the valid positions span."""
 
@@ -122,21 +123,30 @@ def _bilinear(image, rows, cols, valid, r_off, c_off, out):
             c1 = min(c0 + 1, m - 1)
             wr = r - r0
             wc = c - c0
-            out[i, j] = ((image[r0, c0] * (1 - wc) + image[r0, c1] * wc) * (1 - wr)
-                         + (image[r1, c0] * (1 - wc) + image[r1, c1] * wc) * wr)
+            out[i, j] = (image[r0, c0] * (1 - wc) + image[r0, c1] * wc) * (1 - wr) + (
+                image[r1, c0] * (1 - wc) + image[r1, c1] * wc
+            ) * wr
 
 
-def sample_valid(image: np.ndarray, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, offset: tuple[int, int],
-                 out: np.ndarray) -> None:
+def sample_valid(
+    image: np.ndarray, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, offset: tuple[int, int], out: np.ndarray
+) -> None:
     """sample_image into `out` (float32, the shape of line) where `valid`, NaN elsewhere."""
     _bilinear(np.asarray(image, dtype=np.float32), line, pixel, valid, float(offset[0]), float(offset[1]), out)
 
 
-def sample_image(image: np.ndarray, line: np.ndarray, pixel: np.ndarray,
-                 offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+def sample_image(
+    image: np.ndarray, line: np.ndarray, pixel: np.ndarray, offset: tuple[int, int] = (0, 0)
+) -> np.ndarray:
     """Bilinear samples (float32) of an image (or a window of one starting at `offset`) at image positions."""
     out = np.empty(line.shape, dtype=np.float32)
-    _bilinear(np.ascontiguousarray(image, dtype=np.float32), np.ascontiguousarray(line, dtype=float),
-              np.ascontiguousarray(pixel, dtype=float), np.zeros((0, 0), np.bool_), float(offset[0]),
-              float(offset[1]), out)
+    _bilinear(
+        np.ascontiguousarray(image, dtype=np.float32),
+        np.ascontiguousarray(line, dtype=float),
+        np.ascontiguousarray(pixel, dtype=float),
+        np.zeros((0, 0), np.bool_),
+        float(offset[0]),
+        float(offset[1]),
+        out,
+    )
     return out

@@ -24,8 +24,9 @@ java_max_mem = config.get("DEFAULT", "java_max_mem", fallback="512M")
 java_options = [o for o in config.get("DEFAULT", "java_options", fallback="").split("|") if o]
 system_properties = dict(o[2:].partition("=")[::2] for o in java_options if o.startswith("-D"))
 if os.environ.get("SNAP_STANDIN_RECORD"):
-    Path(os.environ["SNAP_STANDIN_RECORD"]).write_text(json.dumps(
-        {"java_max_mem": java_max_mem, "java_options": java_options, "properties": system_properties}))
+    Path(os.environ["SNAP_STANDIN_RECORD"]).write_text(
+        json.dumps({"java_max_mem": java_max_mem, "java_options": java_options, "properties": system_properties})
+    )
 
 
 class _FileReader:
@@ -54,9 +55,12 @@ class _ProgressMonitor:
 class jpy:  # noqa: N801 (the module's name)
     """The part of jpy soilsat uses."""
 
-    _types = {"java.io.FileReader": _FileReader, "org.esa.snap.core.gpf.graph.GraphIO": _GraphIO,
-              "org.esa.snap.core.gpf.graph.GraphProcessor": _GraphProcessor,
-              "com.bc.ceres.core.ProgressMonitor": _ProgressMonitor}
+    _types = {
+        "java.io.FileReader": _FileReader,
+        "org.esa.snap.core.gpf.graph.GraphIO": _GraphIO,
+        "org.esa.snap.core.gpf.graph.GraphProcessor": _GraphProcessor,
+        "com.bc.ceres.core.ProgressMonitor": _ProgressMonitor,
+    }
 
     @classmethod
     def get_type(cls, name):

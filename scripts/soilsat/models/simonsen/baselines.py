@@ -66,8 +66,9 @@ def climatology(target: np.ndarray, day_of_year: np.ndarray, window_days: int) -
     return out
 
 
-def change_detection(sigma0_db: np.ndarray, target: np.ndarray, low_percentile: float,
-                     high_percentile: float) -> np.ndarray:
+def change_detection(
+    sigma0_db: np.ndarray, target: np.ndarray, low_percentile: float, high_percentile: float
+) -> np.ndarray:
     """Predictions (probe, time) from sigma0 scaled between the pixel's own percentiles (the Copernicus SSM idea).
 
     The relative wetness (sigma0 - dry) / (wet - dry), clipped to [0, 1], is mapped to soil moisture with

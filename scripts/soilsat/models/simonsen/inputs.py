@@ -63,8 +63,11 @@ def variant_inputs(variant: str, inputs: InputSettings) -> tuple[str, ...]:
 
 def onehot_columns(dataset: xr.Dataset) -> tuple[str, ...]:
     """The one-hot land-cover variables of a probe dataset, in code order."""
-    codes = sorted(int(str(name).rsplit("_", 1)[1]) for name in dataset.data_vars
-                   if str(name).startswith(f"{LANDCOVER}_") and str(name).rsplit("_", 1)[1].isdigit())
+    codes = sorted(
+        int(str(name).rsplit("_", 1)[1])
+        for name in dataset.data_vars
+        if str(name).startswith(f"{LANDCOVER}_") and str(name).rsplit("_", 1)[1].isdigit()
+    )
     return tuple(f"{LANDCOVER}_{code}" for code in codes)
 
 
@@ -75,8 +78,10 @@ def expand(names: Sequence[str], dataset: xr.Dataset) -> tuple[str, ...]:
         out.extend(onehot_columns(dataset) if name == LANDCOVER else [name])
     missing = [name for name in out if name not in dataset.variables]
     if missing:
-        raise ConfigError(f"the probe dataset lacks the model inputs {missing}; check sentinel1.polarisations "
-                          "against train.inputs.polarisations")
+        raise ConfigError(
+            f"the probe dataset lacks the model inputs {missing}; check sentinel1.polarisations "
+            "against train.inputs.polarisations"
+        )
     return tuple(out)
 
 

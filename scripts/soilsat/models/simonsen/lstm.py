@@ -58,8 +58,9 @@ class SimonsenLstm(nn.Module):
 
     def __init__(self, n_inputs: int, units: int, layers: int, dropout: float):
         super().__init__()
-        self.lstms = nn.ModuleList(nn.LSTM(n_inputs if i == 0 else units, units, batch_first=True)
-                                   for i in range(layers))
+        self.lstms = nn.ModuleList(
+            nn.LSTM(n_inputs if i == 0 else units, units, batch_first=True) for i in range(layers)
+        )
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(units, 1)
 
@@ -94,7 +95,7 @@ def init_weights(folds: Sequence[Fold], n_inputs: int, settings: LstmSettings, s
             q, r = np.linalg.qr(rng.standard_normal((4 * h, h)))
             stacks[f"w_hh{layer}"].append((q * np.sign(np.diag(r))).T)
             bias = np.zeros((1, 4 * h))
-            bias[0, h:2 * h] = 1.0
+            bias[0, h : 2 * h] = 1.0
             stacks[f"b{layer}"].append(bias)
             width = h
         limit = np.sqrt(6.0 / (h + 1))
@@ -118,10 +119,10 @@ def _layer_forward(x: Tensor, w_ih: Tensor, w_hh: Tensor, b: Tensor) -> dict[str
     for t in range(steps):
         z = torch.baddbmm(pre[t].unsqueeze(1), h_prev, w_hh).squeeze(1)
         s = torch.sigmoid(z, out=gates[t])
-        g = torch.tanh(z[:, 2 * h:3 * h], out=cand[t])
-        c = torch.mul(s[:, h:2 * h], c_prev, out=cell[t]).addcmul_(s[:, :h], g)
+        g = torch.tanh(z[:, 2 * h : 3 * h], out=cand[t])
+        c = torch.mul(s[:, h : 2 * h], c_prev, out=cell[t]).addcmul_(s[:, :h], g)
         tc = torch.tanh(c, out=tcell[t])
-        h_now = torch.mul(s[:, 3 * h:], tc, out=out[t])
+        h_now = torch.mul(s[:, 3 * h :], tc, out=out[t])
         h_prev, c_prev = h_now.unsqueeze(1), c
     return {"x": x, "gates": gates, "cand": cand, "cell": cell, "tcell": tcell, "out": out}
 
@@ -130,12 +131,14 @@ def _layer_backward(cache: dict[str, Tensor], w_ih: Tensor, w_hh: Tensor, d_out:
     """Gradients (input, w_ih, w_hh, b) of one layer by backpropagation through time."""
     gates, cand, cell, tcell, out, x = (cache[k] for k in ("gates", "cand", "cell", "tcell", "out", "x"))
     steps, members, h = out.shape
-    i, f, o = gates[..., :h], gates[..., h:2 * h], gates[..., 3 * h:]
+    i, f, o = gates[..., :h], gates[..., h : 2 * h], gates[..., 3 * h :]
     c_prev = torch.cat([torch.zeros_like(cell[:1]), cell[:-1]])
     h_prev = torch.cat([torch.zeros_like(out[:1]), out[:-1]])
     sd = gates * (1 - gates)
     # d(pre-activation)/d(dc or dh) per gate, vectorised over all steps before the loop
-    factor = torch.cat([cand * sd[..., :h], c_prev * sd[..., h:2 * h], i * (1 - cand**2), tcell * sd[..., 3 * h:]], -1)
+    factor = torch.cat(
+        [cand * sd[..., :h], c_prev * sd[..., h : 2 * h], i * (1 - cand**2), tcell * sd[..., 3 * h :]], -1
+    )
     o_dtanh = o * (1 - tcell**2)
     dz = torch.empty_like(gates)
     w_hh_t = w_hh.transpose(1, 2).contiguous()
@@ -170,8 +173,10 @@ def forward(params: dict[str, Tensor], x: Tensor, masks: Sequence[Tensor] | None
 def backward(params: dict[str, Tensor], state: list, d_y: Tensor, recurrent_l2: float) -> dict[str, Tensor]:
     """Gradients of every stacked parameter given d loss / d prediction (time, member), L2 on recurrences added."""
     caches, top, masks = state
-    grads = {"w_out": torch.bmm(top.permute(1, 2, 0), d_y.transpose(0, 1).unsqueeze(-1)),
-             "b_out": d_y.sum(0).view(-1, 1, 1)}
+    grads = {
+        "w_out": torch.bmm(top.permute(1, 2, 0), d_y.transpose(0, 1).unsqueeze(-1)),
+        "b_out": d_y.sum(0).view(-1, 1, 1),
+    }
     d_x = d_y.unsqueeze(-1) * params["w_out"].squeeze(-1).unsqueeze(0)
     for layer in range(len(caches) - 1, -1, -1):
         if masks is not None:
@@ -214,12 +219,17 @@ class MemberData:
 
     def member_batch(self, probes: np.ndarray, workspace: lstm_cpu.Workspace | None = None):
         """The same batch member-major, (member, time, channel), as numpy arrays in `workspace` (CPU tensors only)."""
-        return lstm_cpu.scaled_batch(*(t.numpy() for t in (self.inputs, self.observed, self.target)), probes,
-                                     *(t.numpy() for t in (self.mean, self.std, self.y_mean, self.y_std)), workspace)
+        return lstm_cpu.scaled_batch(
+            *(t.numpy() for t in (self.inputs, self.observed, self.target)),
+            probes,
+            *(t.numpy() for t in (self.mean, self.std, self.y_mean, self.y_std)),
+            workspace,
+        )
 
 
-def member_data(inputs: np.ndarray, observed: np.ndarray, target: np.ndarray, folds: Sequence[Fold],
-                device: str) -> MemberData:
+def member_data(
+    inputs: np.ndarray, observed: np.ndarray, target: np.ndarray, folds: Sequence[Fold], device: str
+) -> MemberData:
     """Scaling statistics of every member from its own training probes only (never validation or test)."""
     stats = [standard_stats(inputs[f.train], axis=(0, 1)) for f in folds]
     y_stats = [standard_stats(target[f.train], axis=(0, 1)) for f in folds]
@@ -227,23 +237,42 @@ def member_data(inputs: np.ndarray, observed: np.ndarray, target: np.ndarray, fo
     def tensor(a: np.ndarray) -> Tensor:
         return torch.tensor(np.asarray(a), dtype=torch.float32, device=device)
 
-    return MemberData(tensor(inputs), tensor(observed), tensor(target),
-                      tensor([s[0] for s in stats]), tensor([s[1] for s in stats]),
-                      tensor([s[0] for s in y_stats]), tensor([s[1] for s in y_stats]))
+    return MemberData(
+        tensor(inputs),
+        tensor(observed),
+        tensor(target),
+        tensor([s[0] for s in stats]),
+        tensor([s[1] for s in stats]),
+        tensor([s[0] for s in y_stats]),
+        tensor([s[1] for s in y_stats]),
+    )
 
 
-def train_ensemble(inputs: np.ndarray, observed: np.ndarray, target: np.ndarray, folds: Sequence[Fold],
-                   settings: LstmSettings, seed: int, device: str) -> tuple[np.ndarray, np.ndarray]:
+def train_ensemble(
+    inputs: np.ndarray,
+    observed: np.ndarray,
+    target: np.ndarray,
+    folds: Sequence[Fold],
+    settings: LstmSettings,
+    seed: int,
+    device: str,
+) -> tuple[np.ndarray, np.ndarray]:
     """Train every member on its training probes; returns test predictions (member, time) and validation MAE."""
     torch.manual_seed(seed)
     data = member_data(inputs, observed, target, folds, device)
     n_channels = inputs.shape[-1] + observed.shape[-1]
     params = {k: v.to(device) for k, v in init_weights(folds, n_channels, settings, seed).items()}
-    optimiser = torch.optim.Adam(list(params.values()), lr=settings.base_lr,
-                                 betas=(settings.beta1, settings.beta2), eps=settings.eps)
-    schedule = torch.optim.lr_scheduler.CyclicLR(optimiser, settings.base_lr, settings.max_lr,
-                                                 step_size_up=settings.step_size, mode="triangular",
-                                                 cycle_momentum=False)
+    optimiser = torch.optim.Adam(
+        list(params.values()), lr=settings.base_lr, betas=(settings.beta1, settings.beta2), eps=settings.eps
+    )
+    schedule = torch.optim.lr_scheduler.CyclicLR(
+        optimiser,
+        settings.base_lr,
+        settings.max_lr,
+        step_size_up=settings.step_size,
+        mode="triangular",
+        cycle_momentum=False,
+    )
     generator = torch.Generator(device=device).manual_seed(seed)
     n_train = len(folds[0].train)
     if any(len(f.train) != n_train for f in folds):
@@ -261,16 +290,26 @@ def train_ensemble(inputs: np.ndarray, observed: np.ndarray, target: np.ndarray,
                     x, y, valid = data.member_batch(order[:, step], workspace)
                     shape = (x.shape[1], settings.units)
                     counter = (epoch * n_train + step) * settings.layers
-                    masks = [lstm_cpu.dropout_masks(seed, fold_ids, repeat_ids, counter + layer, shape, keep,
-                                                    f"mask{layer}", workspace) for layer in range(settings.layers)]
+                    masks = [
+                        lstm_cpu.dropout_masks(
+                            seed, fold_ids, repeat_ids, counter + layer, shape, keep, f"mask{layer}", workspace
+                        )
+                        for layer in range(settings.layers)
+                    ]
                     predicted, state = lstm_cpu.forward(params, x, masks, workspace)
-                    loss, d_y = masked_mae(torch.from_numpy(predicted).T, torch.from_numpy(y).T,
-                                           torch.from_numpy(valid).T)
+                    loss, d_y = masked_mae(
+                        torch.from_numpy(predicted).T, torch.from_numpy(y).T, torch.from_numpy(valid).T
+                    )
                     grads = lstm_cpu.backward(params, state, d_y.T.numpy(), settings.recurrent_l2)
                 else:
                     x, y, valid = data.batch(torch.as_tensor(order[:, step], device=device))
-                    masks = [torch.empty(x.shape[0], members, settings.units, device=device)
-                             .bernoulli_(keep, generator=generator) / keep for _ in range(settings.layers)]
+                    masks = [
+                        torch.empty(x.shape[0], members, settings.units, device=device).bernoulli_(
+                            keep, generator=generator
+                        )
+                        / keep
+                        for _ in range(settings.layers)
+                    ]
                     predicted, state = forward(params, x, masks)
                     loss, d_y = masked_mae(predicted, y, valid)
                     grads = backward(params, state, d_y, settings.recurrent_l2)
@@ -279,8 +318,13 @@ def train_ensemble(inputs: np.ndarray, observed: np.ndarray, target: np.ndarray,
             optimiser.step()
             schedule.step()
             losses += loss
-        log.info("epoch %d of %d: mean training MAE (scaled) %.4f over %d members",
-                 epoch + 1, settings.epochs, float(losses.mean()) / n_train, members)
+        log.info(
+            "epoch %d of %d: mean training MAE (scaled) %.4f over %d members",
+            epoch + 1,
+            settings.epochs,
+            float(losses.mean()) / n_train,
+            members,
+        )
     return predict(params, data, [f.test[0] for f in folds]), validation_mae(params, data, folds)
 
 

@@ -192,9 +192,17 @@ def _scaled_batch(inputs, observed, target, probes, mean, std, y_mean, y_std, x,
             y[m, t] = (v - y_mean[m]) / y_std[m] if ok else -y_mean[m] / y_std[m]
 
 
-def scaled_batch(inputs: np.ndarray, observed: np.ndarray, target: np.ndarray, probes: np.ndarray, mean: np.ndarray,
-                 std: np.ndarray, y_mean: np.ndarray, y_std: np.ndarray,
-                 workspace: Workspace | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def scaled_batch(
+    inputs: np.ndarray,
+    observed: np.ndarray,
+    target: np.ndarray,
+    probes: np.ndarray,
+    mean: np.ndarray,
+    std: np.ndarray,
+    y_mean: np.ndarray,
+    y_std: np.ndarray,
+    workspace: Workspace | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Member-major inputs (member, time, channel), scaled target and validity of one probe per member.
 
     The same values as :meth:`soilsat.models.simonsen.lstm.MemberData.batch` (which is time-major), in one pass."""
@@ -203,8 +211,9 @@ def scaled_batch(inputs: np.ndarray, observed: np.ndarray, target: np.ndarray, p
     x = ws.array("batch_x", (members, steps, n_in + n_obs))
     y = ws.array("batch_y", (members, steps))
     valid = ws.array("batch_valid", (members, steps), np.bool_)
-    _scaled_batch(inputs, observed, target, np.ascontiguousarray(probes, dtype=np.int64), mean, std, y_mean, y_std,
-                  x, y, valid)
+    _scaled_batch(
+        inputs, observed, target, np.ascontiguousarray(probes, dtype=np.int64), mean, std, y_mean, y_std, x, y, valid
+    )
     return x, y, valid
 
 
@@ -231,56 +240,107 @@ def _dropout_masks(seed, folds, repeats, counter, threshold, scale, out):  # pra
                 out[m, t, u] = scale if (z >> np.uint64(40)) < threshold else np.float32(0.0)
 
 
-def dropout_masks(seed: int, folds: np.ndarray, repeats: np.ndarray, counter: int, shape: tuple[int, int],
-                  keep: float, name: str, workspace: Workspace | None = None) -> np.ndarray:
+def dropout_masks(
+    seed: int,
+    folds: np.ndarray,
+    repeats: np.ndarray,
+    counter: int,
+    shape: tuple[int, int],
+    keep: float,
+    name: str,
+    workspace: Workspace | None = None,
+) -> np.ndarray:
     """Inverted-dropout masks (member, time, unit): 1/keep with probability keep, else 0.
 
     Each member's mask is a counter-based stream (SplitMix64) keyed by (seed, fold, repeat, counter),
     so a member trains the same whichever members run beside it and however many threads draw them."""
     out = (workspace or Workspace()).array(name, (len(folds), *shape))
     threshold = np.uint64(round(keep * 2**24))
-    _dropout_masks(np.uint64(seed), np.asarray(folds, dtype=np.uint64), np.asarray(repeats, dtype=np.uint64),
-                   np.uint64(counter), threshold, np.float32(1.0 / keep), out)
+    _dropout_masks(
+        np.uint64(seed),
+        np.asarray(folds, dtype=np.uint64),
+        np.asarray(repeats, dtype=np.uint64),
+        np.uint64(counter),
+        threshold,
+        np.float32(1.0 / keep),
+        out,
+    )
     return out
 
 
-def layer_forward(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarray, workspace: Workspace | None = None,
-                  name: str = "") -> dict[str, np.ndarray]:
+def layer_forward(
+    x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarray, workspace: Workspace | None = None, name: str = ""
+) -> dict[str, np.ndarray]:
     """One layer over (member, time, feature): gate activations, cell, tanh(cell) and output, kept for backward."""
     ws = workspace or Workspace()
     members, steps, _ = x.shape
     h = w_hh.shape[1]
-    cache = {"x": x, "act": ws.array(f"{name}act", (members, steps, 4 * h)),
-             **{k: ws.array(f"{name}{k}", (members, steps, h)) for k in ("cell", "tcell", "out")}}
+    cache = {
+        "x": x,
+        "act": ws.array(f"{name}act", (members, steps, 4 * h)),
+        **{k: ws.array(f"{name}{k}", (members, steps, h)) for k in ("cell", "tcell", "out")},
+    }
     _layer_forward(x, w_ih, w_hh, b, cache["act"], cache["cell"], cache["tcell"], cache["out"])
     return cache
 
 
-def layer_backward(cache: dict[str, np.ndarray], w_ih: np.ndarray, w_hh: np.ndarray, d_out: np.ndarray,
-                   want_dx: bool = True, workspace: Workspace | None = None,
-                   name: str = "") -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+def layer_backward(
+    cache: dict[str, np.ndarray],
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    d_out: np.ndarray,
+    want_dx: bool = True,
+    workspace: Workspace | None = None,
+    name: str = "",
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
     """Gradients (input or None, w_ih, w_hh, b) of one layer by backpropagation through time."""
     ws = workspace or Workspace()
     x = cache["x"]
     d_x = ws.array(f"{name}d_x", x.shape) if want_dx else np.empty((0, 0, 0), np.float32)
     d_wih, d_whh = ws.array(f"{name}d_wih", w_ih.shape), ws.array(f"{name}d_whh", w_hh.shape)
     d_b = ws.array(f"{name}d_b", (w_ih.shape[0], 1, w_ih.shape[2]))
-    _layer_backward(x, w_ih, w_hh, cache["act"], cache["cell"], cache["tcell"], cache["out"],
-                    np.ascontiguousarray(d_out, dtype=np.float32), want_dx, d_x, d_wih, d_whh, d_b)
+    _layer_backward(
+        x,
+        w_ih,
+        w_hh,
+        cache["act"],
+        cache["cell"],
+        cache["tcell"],
+        cache["out"],
+        np.ascontiguousarray(d_out, dtype=np.float32),
+        want_dx,
+        d_x,
+        d_wih,
+        d_whh,
+        d_b,
+    )
     return (d_x if want_dx else None), d_wih, d_whh, d_b
 
 
-def forward(params: dict[str, Tensor], x: np.ndarray, masks: Sequence[np.ndarray] | None = None,
-            workspace: Workspace | None = None) -> tuple[np.ndarray, list]:
+def forward(
+    params: dict[str, Tensor],
+    x: np.ndarray,
+    masks: Sequence[np.ndarray] | None = None,
+    workspace: Workspace | None = None,
+) -> tuple[np.ndarray, list]:
     """Predictions (member, time) and the state for backward; x and masks are (member, time, ...)."""
     ws = workspace or Workspace()
     layers = sum(1 for k in params if k.startswith("w_hh"))
     caches = []
     for layer in range(layers):
-        cache = layer_forward(x, _array(params[f"w_ih{layer}"]), _array(params[f"w_hh{layer}"]),
-                              _array(params[f"b{layer}"]), ws, f"layer{layer}_")
-        x = cache["out"] if masks is None else np.multiply(cache["out"], masks[layer],
-                                                           out=ws.array(f"layer{layer}_dropped", cache["out"].shape))
+        cache = layer_forward(
+            x,
+            _array(params[f"w_ih{layer}"]),
+            _array(params[f"w_hh{layer}"]),
+            _array(params[f"b{layer}"]),
+            ws,
+            f"layer{layer}_",
+        )
+        x = (
+            cache["out"]
+            if masks is None
+            else np.multiply(cache["out"], masks[layer], out=ws.array(f"layer{layer}_dropped", cache["out"].shape))
+        )
         caches.append(cache)
     w_out = _array(params["w_out"])[:, :, 0]  # (member, unit)
     y = np.einsum("mtu,mu->mt", x, w_out) + _array(params["b_out"])[:, 0]
@@ -291,8 +351,10 @@ def backward(params: dict[str, Tensor], state: list, d_y: np.ndarray, recurrent_
     """Gradients of every stacked parameter given d loss / d prediction (member, time), L2 on recurrences added."""
     caches, top, masks, ws = state
     d_y = np.ascontiguousarray(d_y, dtype=np.float32)
-    grads = {"w_out": torch.from_numpy(np.einsum("mtu,mt->mu", top, d_y)[:, :, None].astype(np.float32)),
-             "b_out": torch.from_numpy(d_y.sum(1).reshape(-1, 1, 1))}
+    grads = {
+        "w_out": torch.from_numpy(np.einsum("mtu,mt->mu", top, d_y)[:, :, None].astype(np.float32)),
+        "b_out": torch.from_numpy(d_y.sum(1).reshape(-1, 1, 1)),
+    }
     d_x = np.multiply(d_y[:, :, None], _array(params["w_out"])[:, None, :, 0], out=ws.array("d_top", top.shape))
     for layer in range(len(caches) - 1, -1, -1):
         if masks is not None:

@@ -19,8 +19,12 @@ class FusionCnn(nn.Module):
         layers: list[nn.Module] = []
         width = n_inputs
         for _ in range(blocks):
-            layers += [nn.Conv2d(width, filters, 3, padding=1), nn.ReLU(), nn.Dropout2d(dropout),
-                       nn.BatchNorm2d(filters)]
+            layers += [
+                nn.Conv2d(width, filters, 3, padding=1),
+                nn.ReLU(),
+                nn.Dropout2d(dropout),
+                nn.BatchNorm2d(filters),
+            ]
             width = filters
         layers.append(nn.Conv2d(filters, 1, 1))
         self.net = nn.Sequential(*layers)
@@ -36,8 +40,9 @@ def fusion_inputs(fine: Tensor, coarse: Tensor) -> Tensor:
     return torch.cat([fine, coarse.repeat_interleave(factor, -2).repeat_interleave(factor, -1)], 1)
 
 
-def fusion_loss(predicted: Tensor, probe_values: Tensor, probe_mask: Tensor, coarse_product: Tensor,
-                alpha: float) -> Tensor:
+def fusion_loss(
+    predicted: Tensor, probe_values: Tensor, probe_mask: Tensor, coarse_product: Tensor, alpha: float
+) -> Tensor:
     """alpha x MSE at probe pixels (mask) + (1 - alpha) x MSE against the coarse product after average pooling."""
     mask = probe_mask.bool()
     n = mask.sum().clamp(min=1)

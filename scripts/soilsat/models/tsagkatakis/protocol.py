@@ -90,23 +90,39 @@ def fine_sigma0(path: str, factor: int, shape: tuple[int, int]) -> np.ndarray:
     return np.stack(out).astype(np.float32)
 
 
-def region_patches(radar: pd.DataFrame, product: xr.Dataset, probes: xr.Dataset, region: str, grid_resolution: float,
-                   settings: FusionSettings) -> list[dict]:
+def region_patches(
+    radar: pd.DataFrame,
+    product: xr.Dataset,
+    probes: xr.Dataset,
+    region: str,
+    grid_resolution: float,
+    settings: FusionSettings,
+) -> list[dict]:
     """The eligible patches of one region: one per tile and Sentinel-1 date."""
-    fine_factor = whole_factor(settings.fine_resolution_m, grid_resolution,
-                               "config key train.tsagkatakis.fine_resolution_m")
-    coarse_factor = whole_factor(float(product.attrs["resolution_m"]), settings.fine_resolution_m,
-                                 "coarse product resolution against train.tsagkatakis.fine_resolution_m")
+    fine_factor = whole_factor(
+        settings.fine_resolution_m, grid_resolution, "config key train.tsagkatakis.fine_resolution_m"
+    )
+    coarse_factor = whole_factor(
+        float(product.attrs["resolution_m"]),
+        settings.fine_resolution_m,
+        "coarse product resolution against train.tsagkatakis.fine_resolution_m",
+    )
     coarse_shape = (product.sizes["y"], product.sizes["x"])
     fine_shape = (coarse_shape[0] * coarse_factor, coarse_shape[1] * coarse_factor)
     tile = min(settings.patch_size, *fine_shape) // coarse_factor * coarse_factor
     if tile < coarse_factor:
-        raise ConfigError(f"config key train.tsagkatakis.patch_size {settings.patch_size} is smaller than one coarse "
-                          f"pixel ({coarse_factor} fine pixels)")
+        raise ConfigError(
+            f"config key train.tsagkatakis.patch_size {settings.patch_size} is smaller than one coarse "
+            f"pixel ({coarse_factor} fine pixels)"
+        )
     here = probes["region"].values == region
-    sites = pd.DataFrame({"probe": probes["probe"].values[here],
-                          "row": probes["row"].values[here] // fine_factor,
-                          "col": probes["col"].values[here] // fine_factor})
+    sites = pd.DataFrame(
+        {
+            "probe": probes["probe"].values[here],
+            "row": probes["row"].values[here] // fine_factor,
+            "col": probes["col"].values[here] // fine_factor,
+        }
+    )
     ssm = probes["ssm"].sel(probe=sites["probe"].to_numpy())
     product_days = pd.DatetimeIndex(product["time"].values)
     patches = []
@@ -120,35 +136,59 @@ def region_patches(radar: pd.DataFrame, product: xr.Dataset, probes: xr.Dataset,
         day_product = product.sel(time=day)
         for row0 in range(0, fine_shape[0] - tile + 1, tile):
             for col0 in range(0, fine_shape[1] - tile + 1, tile):
-                inside = ((sites["row"] >= row0) & (sites["row"] < row0 + tile) & (sites["col"] >= col0)
-                          & (sites["col"] < col0 + tile) & np.isfinite(observed))
+                inside = (
+                    (sites["row"] >= row0)
+                    & (sites["row"] < row0 + tile)
+                    & (sites["col"] >= col0)
+                    & (sites["col"] < col0 + tile)
+                    & np.isfinite(observed)
+                )
                 if inside.sum() < settings.min_probes:
                     continue
                 c0, c1 = row0 // coarse_factor, col0 // coarse_factor
                 cn = tile // coarse_factor
-                coarse = np.stack([day_product[b].values[c0:c0 + cn, c1:c1 + cn] for b in COARSE_BANDS])
-                members = sites[inside].assign(row=lambda t: t["row"] - row0, col=lambda t: t["col"] - col0,
-                                               observed=observed[inside.to_numpy()])
-                patches.append({"region": region, "time": day, "product": image["product"], "row": row0, "col": col0,
-                                "fine": fine[:, row0:row0 + tile, col0:col0 + tile], "coarse": coarse,
-                                "sm": day_product["sm"].values[c0:c0 + cn, c1:c1 + cn], "probes": members})
+                coarse = np.stack([day_product[b].values[c0 : c0 + cn, c1 : c1 + cn] for b in COARSE_BANDS])
+                members = sites[inside].assign(
+                    row=lambda t: t["row"] - row0, col=lambda t: t["col"] - col0, observed=observed[inside.to_numpy()]
+                )
+                patches.append(
+                    {
+                        "region": region,
+                        "time": day,
+                        "product": image["product"],
+                        "row": row0,
+                        "col": col0,
+                        "fine": fine[:, row0 : row0 + tile, col0 : col0 + tile],
+                        "coarse": coarse,
+                        "sm": day_product["sm"].values[c0 : c0 + cn, c1 : c1 + cn],
+                        "probes": members,
+                    }
+                )
     return patches
 
 
 def stack_patches(patches: Sequence[dict]) -> Patches:
     """Patches of equal size stacked into arrays."""
     if not patches:
-        raise ValueError("no eligible patches: no tile holds train.tsagkatakis.min_probes probes with an in-situ value "
-                         "on a Sentinel-1 date")
+        raise ValueError(
+            "no eligible patches: no tile holds train.tsagkatakis.min_probes probes with an in-situ value "
+            "on a Sentinel-1 date"
+        )
     shapes = {p["fine"].shape for p in patches}
     if len(shapes) > 1:
-        raise ValueError(f"patches differ in size across regions ({sorted(shapes)}); set train.tsagkatakis.patch_size "
-                         "no larger than the smallest region")
+        raise ValueError(
+            f"patches differ in size across regions ({sorted(shapes)}); set train.tsagkatakis.patch_size "
+            "no larger than the smallest region"
+        )
     probes = pd.concat([p["probes"].assign(patch=i) for i, p in enumerate(patches)], ignore_index=True)
     index = pd.DataFrame([{k: p[k] for k in ("region", "time", "product", "row", "col")} for p in patches])
-    return Patches(fine=np.stack([p["fine"] for p in patches]), coarse=np.stack([p["coarse"] for p in patches]),
-                   product=np.stack([p["sm"] for p in patches]).astype(np.float32), index=index,
-                   probes=probes[["patch", "probe", "row", "col", "observed"]])
+    return Patches(
+        fine=np.stack([p["fine"] for p in patches]),
+        coarse=np.stack([p["coarse"] for p in patches]),
+        product=np.stack([p["sm"] for p in patches]).astype(np.float32),
+        index=index,
+        probes=probes[["patch", "probe", "row", "col", "observed"]],
+    )
 
 
 def split_patches(count: int, validation_fraction: float, seed: int) -> np.ndarray:
@@ -163,21 +203,26 @@ def split_patches(count: int, validation_fraction: float, seed: int) -> np.ndarr
 
 def standardised_inputs(patches: Patches, train: np.ndarray) -> torch.Tensor:
     """The network's input stack, each channel standardised by its training-patch statistics, gaps set to 0."""
+
     def scaled(values: np.ndarray) -> np.ndarray:
         mean = np.nanmean(values[train], axis=(0, 2, 3), keepdims=True)
         std = np.nanstd(values[train], axis=(0, 2, 3), keepdims=True)
         return np.nan_to_num((values - mean) / np.where(std > 0, std, 1.0))
 
-    return fusion_inputs(torch.from_numpy(scaled(patches.fine).astype(np.float32)),
-                         torch.from_numpy(scaled(patches.coarse).astype(np.float32)))
+    return fusion_inputs(
+        torch.from_numpy(scaled(patches.fine).astype(np.float32)),
+        torch.from_numpy(scaled(patches.coarse).astype(np.float32)),
+    )
 
 
-def train_fusion(inputs: torch.Tensor, probe_grid: np.ndarray, product: np.ndarray, settings: FusionSettings,
-                 seed: int) -> FusionCnn:
+def train_fusion(
+    inputs: torch.Tensor, probe_grid: np.ndarray, product: np.ndarray, settings: FusionSettings, seed: int
+) -> FusionCnn:
     """Fit the fusion network on training patches with the composite probe + coarse-product loss."""
     torch.manual_seed(seed)
-    model = FusionCnn(n_inputs=inputs.shape[1], filters=settings.filters, blocks=settings.blocks,
-                      dropout=settings.dropout)
+    model = FusionCnn(
+        n_inputs=inputs.shape[1], filters=settings.filters, blocks=settings.blocks, dropout=settings.dropout
+    )
     with torch.no_grad():
         model.net[-1].bias.fill_(float(np.nanmean(probe_grid)))  # start from the mean soil moisture, not from 0
     values = torch.from_numpy(probe_grid)
@@ -210,21 +255,33 @@ def probe_predictions(patches: Patches, predicted: np.ndarray, validation: np.nd
     probes = patches.probes
     factor = patches.fine.shape[-1] // patches.product.shape[-1]
     meta = patches.index.iloc[probes["patch"]].reset_index(drop=True)
-    common = pd.DataFrame({"patch": probes["patch"].to_numpy(), "region": meta["region"], "time": meta["time"],
-                           "probe": probes["probe"].to_numpy(),
-                           "split": np.where(validation[probes["patch"]], "validation", "training"),
-                           "observed": probes["observed"].to_numpy()})
+    common = pd.DataFrame(
+        {
+            "patch": probes["patch"].to_numpy(),
+            "region": meta["region"],
+            "time": meta["time"],
+            "probe": probes["probe"].to_numpy(),
+            "split": np.where(validation[probes["patch"]], "validation", "training"),
+            "observed": probes["observed"].to_numpy(),
+        }
+    )
     network = predicted[probes["patch"], probes["row"], probes["col"]]
     coarse = patches.product[probes["patch"], probes["row"] // factor, probes["col"] // factor]
-    return pd.concat([common.assign(model="tsagkatakis_fusion", variant="fusion_cnn", predicted=network),
-                      common.assign(model="tsagkatakis_fusion", variant="coarse_product", predicted=coarse)],
-                     ignore_index=True)
+    return pd.concat(
+        [
+            common.assign(model="tsagkatakis_fusion", variant="fusion_cnn", predicted=network),
+            common.assign(model="tsagkatakis_fusion", variant="coarse_product", predicted=coarse),
+        ],
+        ignore_index=True,
+    )
 
 
 def split_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
     """Scores of the network and the coarse product per split, overall, per region and per probe."""
-    frames = [metrics_table(rows.drop(columns="split")).assign(split=split)
-              for split, rows in predictions.groupby("split", sort=False)]
+    frames = [
+        metrics_table(rows.drop(columns="split")).assign(split=split)
+        for split, rows in predictions.groupby("split", sort=False)
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -239,12 +296,23 @@ def patch_scores(predictions: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (patch, variant), group in predictions.groupby(["patch", "variant"]):
         err = group["predicted"] - group["observed"]
-        rows.append({"patch": patch, "variant": variant, "region": group["region"].iloc[0],
-                     "time": group["time"].iloc[0],
-                     "split": group["split"].iloc[0], "n": len(group),
-                     "ubrmse": float(np.sqrt(max(np.mean(err**2) - np.mean(err) ** 2, 0.0)))})
-    return pd.DataFrame(rows).pivot_table(index=["patch", "region", "time", "split", "n"], columns="variant",
-                                          values="ubrmse").reset_index().rename_axis(columns=None)
+        rows.append(
+            {
+                "patch": patch,
+                "variant": variant,
+                "region": group["region"].iloc[0],
+                "time": group["time"].iloc[0],
+                "split": group["split"].iloc[0],
+                "n": len(group),
+                "ubrmse": float(np.sqrt(max(np.mean(err**2) - np.mean(err) ** 2, 0.0))),
+            }
+        )
+    return (
+        pd.DataFrame(rows)
+        .pivot_table(index=["patch", "region", "time", "split", "n"], columns="variant", values="ubrmse")
+        .reset_index()
+        .rename_axis(columns=None)
+    )
 
 
 def example_dataset(patches: Patches, patch: int, predicted: np.ndarray) -> xr.Dataset:
@@ -254,17 +322,39 @@ def example_dataset(patches: Patches, patch: int, predicted: np.ndarray) -> xr.D
     info = patches.index.iloc[patch]
     dims_f, dims_c = ("y", "x"), ("y_coarse", "x_coarse")
     return xr.Dataset(
-        {"sigma0_vv_db": (dims_f, patches.fine[patch, 0], {"units": DECIBEL, "long_name": "Sentinel-1 sigma0 VV, dB"}),
-         "sigma0_vh_db": (dims_f, patches.fine[patch, 1], {"units": DECIBEL, "long_name": "Sentinel-1 sigma0 VH, dB"}),
-         "tb_h": (dims_c, patches.coarse[patch, 0], {"units": "K", "long_name": "brightness temperature H"}),
-         "tb_v": (dims_c, patches.coarse[patch, 1], {"units": "K", "long_name": "brightness temperature V"}),
-         "ssm_fine": (dims_f, predicted[patch], {"units": "m3 m-3", "long_name": "fusion CNN soil moisture, fine"}),
-         "ssm_fine_pooled": (dims_c, pooled.astype(np.float32),
-                             {"units": "m3 m-3", "long_name": "fusion CNN soil moisture averaged to the coarse grid"}),
-         "ssm_coarse_product": (dims_c, patches.product[patch],
-                                {"units": "m3 m-3", "long_name": "coarse soil-moisture product"})},
-        attrs={"title": "soilsat fusion CNN example patch", "Conventions": CONVENTIONS,
-               "history": "written by soilsat's fusion CNN training", "region": str(info["region"]),
-               "date": f"{pd.Timestamp(info['time']):%Y-%m-%d}",
-               "sentinel1_product": str(info["product"]), "patch_row": int(info["row"]), "patch_col": int(info["col"])},
+        {
+            "sigma0_vv_db": (
+                dims_f,
+                patches.fine[patch, 0],
+                {"units": DECIBEL, "long_name": "Sentinel-1 sigma0 VV, dB"},
+            ),
+            "sigma0_vh_db": (
+                dims_f,
+                patches.fine[patch, 1],
+                {"units": DECIBEL, "long_name": "Sentinel-1 sigma0 VH, dB"},
+            ),
+            "tb_h": (dims_c, patches.coarse[patch, 0], {"units": "K", "long_name": "brightness temperature H"}),
+            "tb_v": (dims_c, patches.coarse[patch, 1], {"units": "K", "long_name": "brightness temperature V"}),
+            "ssm_fine": (dims_f, predicted[patch], {"units": "m3 m-3", "long_name": "fusion CNN soil moisture, fine"}),
+            "ssm_fine_pooled": (
+                dims_c,
+                pooled.astype(np.float32),
+                {"units": "m3 m-3", "long_name": "fusion CNN soil moisture averaged to the coarse grid"},
+            ),
+            "ssm_coarse_product": (
+                dims_c,
+                patches.product[patch],
+                {"units": "m3 m-3", "long_name": "coarse soil-moisture product"},
+            ),
+        },
+        attrs={
+            "title": "soilsat fusion CNN example patch",
+            "Conventions": CONVENTIONS,
+            "history": "written by soilsat's fusion CNN training",
+            "region": str(info["region"]),
+            "date": f"{pd.Timestamp(info['time']):%Y-%m-%d}",
+            "sentinel1_product": str(info["product"]),
+            "patch_row": int(info["row"]),
+            "patch_col": int(info["col"]),
+        },
     )

@@ -40,9 +40,11 @@ def forest_grid(grid: ForestGrid, n_features: int) -> dict[str, list[int]]:
     for key in ("max_features", "min_samples_leaf", "n_estimators"):
         if not getattr(grid, key):
             raise ConfigError(f"config key train.tziolas.random_forest.{key} must list at least one value")
-    return {"max_features": sorted({min(int(m), n_features) for m in grid.max_features}),
-            "min_samples_leaf": sorted(int(m) for m in grid.min_samples_leaf),
-            "n_estimators": sorted(int(m) for m in grid.n_estimators)}
+    return {
+        "max_features": sorted({min(int(m), n_features) for m in grid.max_features}),
+        "min_samples_leaf": sorted(int(m) for m in grid.min_samples_leaf),
+        "n_estimators": sorted(int(m) for m in grid.n_estimators),
+    }
 
 
 def search_forest(x: np.ndarray, y: np.ndarray, grid: ForestGrid, seed: int, threads: int) -> GridSearchCV:
@@ -52,9 +54,14 @@ def search_forest(x: np.ndarray, y: np.ndarray, grid: ForestGrid, seed: int, thr
         raise ValueError(f"empty or too small training set: {len(y)} samples for {folds}-fold grid search")
     # Threads go to the grid points, not the trees: a forest predicting with n_jobs > 1 sums its trees in
     # thread completion order, so scores (and the ranks of near ties) would change in the last bits run to run.
-    search = GridSearchCV(RandomForestRegressor(random_state=seed, n_jobs=1), forest_grid(grid, x.shape[1]),
-                          cv=KFold(folds, shuffle=True, random_state=seed), scoring="neg_mean_squared_error",
-                          n_jobs=threads, refit=False)
+    search = GridSearchCV(
+        RandomForestRegressor(random_state=seed, n_jobs=1),
+        forest_grid(grid, x.shape[1]),
+        cv=KFold(folds, shuffle=True, random_state=seed),
+        scoring="neg_mean_squared_error",
+        n_jobs=threads,
+        refit=False,
+    )
     return search.fit(x, y)
 
 
@@ -69,24 +76,46 @@ def search_table(search: GridSearchCV, variant: str) -> pd.DataFrame:
     return table
 
 
-def fit_forest(x: np.ndarray, y: np.ndarray, params: Mapping[str, int], seed: int, threads: int
-               ) -> RandomForestRegressor:
+def fit_forest(
+    x: np.ndarray, y: np.ndarray, params: Mapping[str, int], seed: int, threads: int
+) -> RandomForestRegressor:
     """A forest with the chosen hyper-parameters, fitted on `threads` and set to predict on one."""
     forest = RandomForestRegressor(random_state=seed, n_jobs=threads, **params).fit(x, y)
     return forest.set_params(n_jobs=1)  # one thread sums the trees in a fixed order (see search_forest)
 
 
-def bagged_forest(x: np.ndarray, y: np.ndarray, members: Sequence[np.ndarray], test: np.ndarray,
-                  params: Mapping[str, int], seed: int, key: Sequence[int], threads: int) -> np.ndarray:
+def bagged_forest(
+    x: np.ndarray,
+    y: np.ndarray,
+    members: Sequence[np.ndarray],
+    test: np.ndarray,
+    params: Mapping[str, int],
+    seed: int,
+    key: Sequence[int],
+    threads: int,
+) -> np.ndarray:
     """Mean test prediction of one forest per bag, all with the same hyper-parameters."""
     if len(members) == 0:
         raise ConfigError("config key train.tziolas.bags must be at least 1")
-    return np.mean([fit_forest(x[bag], y[bag], params, member_seed(seed, *key, b), threads).predict(x[test])
-                    for b, bag in enumerate(members)], axis=0)
+    return np.mean(
+        [
+            fit_forest(x[bag], y[bag], params, member_seed(seed, *key, b), threads).predict(x[test])
+            for b, bag in enumerate(members)
+        ],
+        axis=0,
+    )
 
 
-def run_forest(data: ClayData, calibration: np.ndarray, test: np.ndarray, members: Sequence[np.ndarray],
-               grid: ForestGrid, seed: int, threads: int, variants: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_forest(
+    data: ClayData,
+    calibration: np.ndarray,
+    test: np.ndarray,
+    members: Sequence[np.ndarray],
+    grid: ForestGrid,
+    seed: int,
+    threads: int,
+    variants: Sequence[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bagged forests of each variant: test predictions and every grid point searched.
 
     The grid search runs once per variant on the whole calibration set, as the paper reports one chosen
@@ -98,10 +127,24 @@ def run_forest(data: ClayData, calibration: np.ndarray, test: np.ndarray, member
     for variant in variants:
         x = table_features(data, TABLE_VARIANTS[variant])
         search = search_forest(x[calibration], data.target[calibration], grid, seed, threads)
-        log.info("RF %s (%d features): best of %d grid points %s, CV RMSE %.3f", variant, x.shape[1],
-                 len(search.cv_results_["params"]), search.best_params_, float(np.sqrt(-search.best_score_)))
-        predicted = bagged_forest(x, data.target, members, test, search.best_params_, seed,
-                                  (RF_KEY, list(TABLE_VARIANTS).index(variant)), threads)
+        log.info(
+            "RF %s (%d features): best of %d grid points %s, CV RMSE %.3f",
+            variant,
+            x.shape[1],
+            len(search.cv_results_["params"]),
+            search.best_params_,
+            float(np.sqrt(-search.best_score_)),
+        )
+        predicted = bagged_forest(
+            x,
+            data.target,
+            members,
+            test,
+            search.best_params_,
+            seed,
+            (RF_KEY, list(TABLE_VARIANTS).index(variant)),
+            threads,
+        )
         frames.append(prediction_rows(data, test, predicted, "rf", variant))
         searches.append(search_table(search, variant))
     return pd.concat(frames, ignore_index=True), pd.concat(searches, ignore_index=True)

@@ -51,9 +51,14 @@ class MultiInputCnn(nn.Module):
         self.spectral_dense = nn.Sequential(nn.Linear(flat, 8), nn.ELU(), nn.Dropout(0.5))
         self.coordinates = nn.Sequential(nn.Linear(2, 8), nn.Linear(8, 4)) if coordinates else None
         self.head = nn.Sequential(
-            nn.Linear(8 + (4 if coordinates else 0), 64), nn.ELU(), nn.Dropout(0.2),
-            nn.Linear(64, 16), nn.ELU(), nn.Dropout(0.2),
-            nn.Linear(16, 1), nn.Tanh(),
+            nn.Linear(8 + (4 if coordinates else 0), 64),
+            nn.ELU(),
+            nn.Dropout(0.2),
+            nn.Linear(64, 16),
+            nn.ELU(),
+            nn.Dropout(0.2),
+            nn.Linear(16, 1),
+            nn.Tanh(),
         )
 
     def last_maps(self, spectra: Tensor) -> tuple[Tensor, Tensor]:
@@ -95,9 +100,14 @@ class Ann(nn.Module):
         self.masked = masked
         self.net = nn.Sequential(
             nn.Linear(n_inputs * (2 if masked else 1), 8),
-            nn.Linear(8, 32), nn.ELU(), nn.Dropout(0.2),
-            nn.Linear(32, 8), nn.ELU(), nn.Dropout(0.2),
-            nn.Linear(8, 1), nn.Tanh(),
+            nn.Linear(8, 32),
+            nn.ELU(),
+            nn.Dropout(0.2),
+            nn.Linear(32, 8),
+            nn.ELU(),
+            nn.Dropout(0.2),
+            nn.Linear(8, 1),
+            nn.Tanh(),
         )
 
     def forward(self, x: Tensor, coords: Tensor | None = None) -> Tensor:
@@ -112,8 +122,15 @@ class Ann(nn.Module):
         return [self.net[1].weight, self.net[4].weight]
 
 
-def train_model(model: nn.Module, inputs: Tensor, coords: Tensor | None, target: Tensor, settings: NetworkSettings,
-                seed: int, progress: Callable[[int, float], None] | None = None) -> nn.Module:
+def train_model(
+    model: nn.Module,
+    inputs: Tensor,
+    coords: Tensor | None,
+    target: Tensor,
+    settings: NetworkSettings,
+    seed: int,
+    progress: Callable[[int, float], None] | None = None,
+) -> nn.Module:
     """Adam with mini-batches on a target already scaled to [-1, 1]; MSE plus the L2 penalty.
 
     `progress(epoch, mean_mse)` is called after every epoch (epochs count from 1).
@@ -127,7 +144,7 @@ def train_model(model: nn.Module, inputs: Tensor, coords: Tensor | None, target:
         order = torch.randperm(len(target), generator=generator)
         total = 0.0
         for start in range(0, len(order), settings.batch_size):
-            idx = order[start:start + settings.batch_size]
+            idx = order[start : start + settings.batch_size]
             predicted = model(inputs[idx], None if coords is None else coords[idx])
             mse = nn.functional.mse_loss(predicted, target[idx])
             loss = mse + settings.l2 * sum((w**2).sum() for w in model.l2_weights())

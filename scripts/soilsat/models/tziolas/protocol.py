@@ -92,15 +92,27 @@ def last_layer_activations(model: MultiInputCnn, spectral: np.ndarray, samples: 
     positions = observed.sum(dim=(2, 3)) * maps.shape[2]
     values = (maps.sum(dim=(2, 3)) / positions).numpy()
     n_samples, n_filters = values.shape
-    return pd.DataFrame({"sample": np.repeat(np.asarray(samples), n_filters),
-                         "filter": np.tile(np.arange(n_filters), n_samples),
-                         "activation": values.ravel()})
+    return pd.DataFrame(
+        {
+            "sample": np.repeat(np.asarray(samples), n_filters),
+            "filter": np.tile(np.arange(n_filters), n_samples),
+            "activation": values.ravel(),
+        }
+    )
 
 
 def prediction_rows(data: ClayData, test: np.ndarray, predicted: np.ndarray, model: str, variant: str) -> pd.DataFrame:
     """The tidy predictions of one model variant on the test samples."""
-    return pd.DataFrame({"model": model, "variant": variant, "sample": data.samples[test], "region": data.region[test],
-                         "observed": data.target[test], "predicted": np.asarray(predicted, dtype=float)})
+    return pd.DataFrame(
+        {
+            "model": model,
+            "variant": variant,
+            "sample": data.samples[test],
+            "region": data.region[test],
+            "observed": data.target[test],
+            "predicted": np.asarray(predicted, dtype=float),
+        }
+    )
 
 
 def target_ranges(data: ClayData, calibration: np.ndarray) -> tuple[float, float]:
@@ -110,9 +122,18 @@ def target_ranges(data: ClayData, calibration: np.ndarray) -> tuple[float, float
     return range_stats(data.target[calibration])
 
 
-def bagged_networks(build: Callable[[], nn.Module], x: np.ndarray, coords: np.ndarray | None, y: np.ndarray,
-                    members: Sequence[np.ndarray], test: np.ndarray, settings: NetworkSettings, seed: int,
-                    key: Sequence[int], label: str) -> tuple[np.ndarray, list[nn.Module]]:
+def bagged_networks(
+    build: Callable[[], nn.Module],
+    x: np.ndarray,
+    coords: np.ndarray | None,
+    y: np.ndarray,
+    members: Sequence[np.ndarray],
+    test: np.ndarray,
+    settings: NetworkSettings,
+    seed: int,
+    key: Sequence[int],
+    label: str,
+) -> tuple[np.ndarray, list[nn.Module]]:
     """One network per bag (seeds from `seed` and `key`): the mean test prediction (scaled) and the networks."""
     if len(members) == 0:
         raise ConfigError("config key train.tziolas.bags must be at least 1")
@@ -124,16 +145,30 @@ def bagged_networks(build: Callable[[], nn.Module], x: np.ndarray, coords: np.nd
         torch.manual_seed(member_seed(seed, *key, b))
         model = build()
         progress = epoch_logger(f"{label} bag {b + 1}/{len(members)} ({len(bag)} samples)", settings.epochs)
-        train_model(model, x_t[bag], None if c_t is None else c_t[bag], y_t[bag], settings,
-                    member_seed(seed, *key, b, 1), progress)
+        train_model(
+            model,
+            x_t[bag],
+            None if c_t is None else c_t[bag],
+            y_t[bag],
+            settings,
+            member_seed(seed, *key, b, 1),
+            progress,
+        )
         with torch.no_grad():
             outputs.append(model(x_t[test], None if c_t is None else c_t[test]).numpy())
         models.append(model)
     return np.mean(outputs, axis=0), models
 
 
-def run_cnn(data: ClayData, calibration: np.ndarray, test: np.ndarray, members: Sequence[np.ndarray],
-            settings: NetworkSettings, seed: int, variants: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_cnn(
+    data: ClayData,
+    calibration: np.ndarray,
+    test: np.ndarray,
+    members: Sequence[np.ndarray],
+    settings: NetworkSettings,
+    seed: int,
+    variants: Sequence[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bagged CNN of each variant: test predictions, and last-layer activations (first variant, first bag)."""
     check_variants(variants, CNN_VARIANTS, "train.tziolas.variants")
     low, high = target_ranges(data, calibration)
@@ -144,16 +179,32 @@ def run_cnn(data: ClayData, calibration: np.ndarray, test: np.ndarray, members: 
         spectral, coords = cnn_inputs(data, calibration, inputs)
         n_channels, n_observations = spectral.shape[2:]
         scaled, models = bagged_networks(
-            partial(MultiInputCnn, n_channels, n_observations, inputs.coordinates), spectral, coords, y, members, test,
-            settings, seed, (CNN_KEY, list(CNN_VARIANTS).index(variant)), f"CNN {variant} ({n_channels} channels)")
+            partial(MultiInputCnn, n_channels, n_observations, inputs.coordinates),
+            spectral,
+            coords,
+            y,
+            members,
+            test,
+            settings,
+            seed,
+            (CNN_KEY, list(CNN_VARIANTS).index(variant)),
+            f"CNN {variant} ({n_channels} channels)",
+        )
         if variant == variants[0]:
             activations = last_layer_activations(models[0], spectral[calibration], data.samples[calibration])
         frames.append(prediction_rows(data, test, from_unit_range(scaled, low, high), "cnn", variant))
     return pd.concat(frames, ignore_index=True), activations
 
 
-def run_ann(data: ClayData, calibration: np.ndarray, test: np.ndarray, members: Sequence[np.ndarray],
-            settings: NetworkSettings, seed: int, variants: Sequence[str]) -> pd.DataFrame:
+def run_ann(
+    data: ClayData,
+    calibration: np.ndarray,
+    test: np.ndarray,
+    members: Sequence[np.ndarray],
+    settings: NetworkSettings,
+    seed: int,
+    variants: Sequence[str],
+) -> pd.DataFrame:
     """Bagged ANN of each variant on median spectra or per-date values: test predictions."""
     check_variants(variants, TABLE_VARIANTS, "train.tziolas.ann.variants")
     low, high = target_ranges(data, calibration)
@@ -163,8 +214,17 @@ def run_ann(data: ClayData, calibration: np.ndarray, test: np.ndarray, members: 
         inputs = TABLE_VARIANTS[variant]
         x = ann_inputs(data, calibration, inputs)
         n_inputs = x.shape[-1]
-        scaled, _ = bagged_networks(partial(Ann, n_inputs, masked=inputs.per_date), x, None, y, members, test, settings,
-                                    seed, (ANN_KEY, list(TABLE_VARIANTS).index(variant)),
-                                    f"ANN {variant} ({n_inputs} inputs)")
+        scaled, _ = bagged_networks(
+            partial(Ann, n_inputs, masked=inputs.per_date),
+            x,
+            None,
+            y,
+            members,
+            test,
+            settings,
+            seed,
+            (ANN_KEY, list(TABLE_VARIANTS).index(variant)),
+            f"ANN {variant} ({n_inputs} inputs)",
+        )
         frames.append(prediction_rows(data, test, from_unit_range(scaled, low, high), "ann", variant))
     return pd.concat(frames, ignore_index=True)

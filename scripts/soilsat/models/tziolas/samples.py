@@ -81,14 +81,17 @@ def clay_data(dataset: xr.Dataset, observations: int, target: str = "clay", sour
     if missing:
         raise ProductError(source, f"sample dataset lacks variables {missing}")
     if observations < 8:
-        raise ConfigError("config key train.tziolas.observations must be at least 8 (three 2x poolings), "
-                          f"got {observations}")
-    series = np.stack([dataset[c].transpose("sample", "observation").values.astype(np.float32) for c in channels],
-                      axis=1)
+        raise ConfigError(
+            f"config key train.tziolas.observations must be at least 8 (three 2x poolings), got {observations}"
+        )
+    series = np.stack(
+        [dataset[c].transpose("sample", "observation").values.astype(np.float32) for c in channels], axis=1
+    )
     available = series.shape[2]
     if available > observations:
-        log.warning("%s: samples have up to %d observations; the models read the first %d", source, available,
-                    observations)
+        log.warning(
+            "%s: samples have up to %d observations; the models read the first %d", source, available, observations
+        )
         series = series[:, :, :observations]
     elif available < observations:
         pad = np.full(series.shape[:2] + (observations - available,), np.nan, dtype=np.float32)
@@ -101,8 +104,14 @@ def clay_data(dataset: xr.Dataset, observations: int, target: str = "clay", sour
         log.info("%d samples without %s or bare-soil observation left out", int((~usable).sum()), target)
     region = dataset["region"].values if "region" in dataset.variables else np.full(len(values), "")
     coords = np.stack([dataset["lat"].values, dataset["lon"].values], axis=1).astype(float)
-    return ClayData(samples=dataset["sample"].values.astype(str)[usable], series=series[usable], channels=channels,
-                    coords=coords[usable], target=values[usable], region=np.asarray(region).astype(str)[usable])
+    return ClayData(
+        samples=dataset["sample"].values.astype(str)[usable],
+        series=series[usable],
+        channels=channels,
+        coords=coords[usable],
+        target=values[usable],
+        region=np.asarray(region).astype(str)[usable],
+    )
 
 
 def mean_spectra(data: ClayData) -> np.ndarray:

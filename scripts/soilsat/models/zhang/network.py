@@ -35,9 +35,15 @@ class CnnLstm(nn.Module):
         super().__init__()
         side = (window // 2) // 2
         self.cnn = nn.Sequential(
-            nn.Conv2d(n_static, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(64 * side * side, 128), nn.ReLU(),
+            nn.Conv2d(n_static, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * side * side, 128),
+            nn.ReLU(),
         )
         self.lstm = nn.LSTM(n_dynamic, units, num_layers=layers, batch_first=True) if n_dynamic else None
         self.out = nn.Linear(128 + (units if n_dynamic else 0), 1)
@@ -50,8 +56,15 @@ class CnnLstm(nn.Module):
         return self.out(features).squeeze(-1)
 
 
-def train_model(model: CnnLstm, windows: Tensor, series: Tensor | None, target: Tensor, settings: CnnLstmSettings,
-                seed: int, progress: Callable[[int, float], None] | None = None) -> CnnLstm:
+def train_model(
+    model: CnnLstm,
+    windows: Tensor,
+    series: Tensor | None,
+    target: Tensor,
+    settings: CnnLstmSettings,
+    seed: int,
+    progress: Callable[[int, float], None] | None = None,
+) -> CnnLstm:
     """MSE with Adam over shuffled mini-batches; `progress(epoch, mean_mse)` is called after every epoch."""
     if len(target) == 0:
         raise ValueError("empty training set")
@@ -62,7 +75,7 @@ def train_model(model: CnnLstm, windows: Tensor, series: Tensor | None, target: 
         order = torch.randperm(len(target), generator=generator)
         total = 0.0
         for start in range(0, len(order), settings.batch_size):
-            idx = order[start:start + settings.batch_size]
+            idx = order[start : start + settings.batch_size]
             loss = nn.functional.mse_loss(model(windows[idx], None if series is None else series[idx]), target[idx])
             optimiser.zero_grad()
             loss.backward()

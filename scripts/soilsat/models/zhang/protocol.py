@@ -82,9 +82,14 @@ def soc_data(dataset: xr.Dataset, static: Sequence[str], target: str = "oc", sou
     if not usable.any():
         raise ProductError(source, f"no sample has a {target} value")
     region = dataset["region"].values if "region" in dataset.variables else np.full(len(values), "")
-    return SocData(samples=dataset["sample"].values.astype(str)[usable], windows=windows[usable].astype(np.float32),
-                   series=series[usable].astype(np.float32), metrics=metrics, target=values[usable],
-                   region=np.asarray(region).astype(str)[usable])
+    return SocData(
+        samples=dataset["sample"].values.astype(str)[usable],
+        windows=windows[usable].astype(np.float32),
+        series=series[usable].astype(np.float32),
+        metrics=metrics,
+        target=values[usable],
+        region=np.asarray(region).astype(str)[usable],
+    )
 
 
 def group_series(data: SocData, group: str) -> np.ndarray | None:
@@ -116,11 +121,19 @@ def fold_cnn_lstm(data: SocData, group: str, fold: Fold, settings: CnnLstmSettin
     mean, std = standard_stats(data.target[train])
     y = torch.tensor((data.target - mean) / std, dtype=torch.float32)
     torch.manual_seed(member_seed(seed, fold.repeat, fold.fold))
-    model = CnnLstm(windows.shape[1], 0 if series is None else series.shape[2], windows.shape[2],
-                    settings.units, settings.layers)
+    model = CnnLstm(
+        windows.shape[1], 0 if series is None else series.shape[2], windows.shape[2], settings.units, settings.layers
+    )
     label = f"CNN-LSTM {group} repeat {fold.repeat + 1} fold {fold.fold + 1}"
-    train_model(model, windows[train], None if series is None else series[train], y[train], settings,
-                member_seed(seed, fold.repeat, fold.fold, 1), epoch_logger(label, settings.epochs, log))
+    train_model(
+        model,
+        windows[train],
+        None if series is None else series[train],
+        y[train],
+        settings,
+        member_seed(seed, fold.repeat, fold.fold, 1),
+        epoch_logger(label, settings.epochs, log),
+    )
     with torch.no_grad():
         predicted = model(windows[test], None if series is None else series[test]).numpy()
     return predicted * float(std) + float(mean)
@@ -141,8 +154,9 @@ def fold_forest(data: SocData, group: str, fold: Fold, forest: ForestSettings, s
     with np.errstate(all="ignore"):
         medians = np.nan_to_num(np.nanmedian(x[fold.train], axis=0), nan=0.0)
     x = np.where(np.isfinite(x), x, medians)
-    model = fit_forest(x[fold.train], data.target[fold.train], forest, member_seed(seed, fold.repeat, fold.fold),
-                       threads)
+    model = fit_forest(
+        x[fold.train], data.target[fold.train], forest, member_seed(seed, fold.repeat, fold.fold), threads
+    )
     return model.predict(x[fold.test])
 
 
@@ -156,8 +170,15 @@ def with_repeat_means(predictions: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def run_protocol(data: SocData, model: str, protocol: ProtocolSettings, network: CnnLstmSettings,
-                 forest: ForestSettings, seed: int, threads: int) -> pd.DataFrame:
+def run_protocol(
+    data: SocData,
+    model: str,
+    protocol: ProtocolSettings,
+    network: CnnLstmSettings,
+    forest: ForestSettings,
+    seed: int,
+    threads: int,
+) -> pd.DataFrame:
     """k-fold CV x repeats of the CNN-LSTM ('cnn_lstm') or the forest ('rf') per group; tidy predictions."""
     if model not in ("cnn_lstm", "rf"):
         raise ConfigError(f"unknown Zhang 2022 model {model!r}; choose cnn_lstm or rf")
@@ -171,10 +192,27 @@ def run_protocol(data: SocData, model: str, protocol: ProtocolSettings, network:
                 predicted = fold_cnn_lstm(data, group, fold, network, seed)
             else:
                 predicted = fold_forest(data, group, fold, forest, seed, threads)
-            frames.append(pd.DataFrame({"model": model, "variant": group, "repeat": fold.repeat, "fold": fold.fold,
-                                        "sample": data.samples[fold.test], "region": data.region[fold.test],
-                                        "observed": data.target[fold.test], "predicted": predicted}))
-        done = pd.concat(frames[-len(splits):])
-        log.info("%s %s: %d folds x %d repeats, RMSE %.3f", model, group, folds, repeats,
-                 float(np.sqrt(np.mean((done["predicted"] - done["observed"]) ** 2))))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "model": model,
+                        "variant": group,
+                        "repeat": fold.repeat,
+                        "fold": fold.fold,
+                        "sample": data.samples[fold.test],
+                        "region": data.region[fold.test],
+                        "observed": data.target[fold.test],
+                        "predicted": predicted,
+                    }
+                )
+            )
+        done = pd.concat(frames[-len(splits) :])
+        log.info(
+            "%s %s: %d folds x %d repeats, RMSE %.3f",
+            model,
+            group,
+            folds,
+            repeats,
+            float(np.sqrt(np.mean((done["predicted"] - done["observed"]) ** 2))),
+        )
     return with_repeat_means(pd.concat(frames, ignore_index=True))

@@ -141,8 +141,9 @@ class GeolocationModel:
         """Ellipsoid incidence angle (degrees) at image positions."""
         return self._finc.ev(np.asarray(line, float), np.asarray(pixel, float))
 
-    def forward(self, line: np.ndarray, pixel: np.ndarray,
-                height: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def forward(
+        self, line: np.ndarray, pixel: np.ndarray, height: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Projected (x, y) of image positions, at `height` (default: the annotation's heights)."""
         line, pixel = np.asarray(line, float), np.asarray(pixel, float)
         h = self.height(line, pixel) if height is None else np.asarray(height, float)
@@ -186,8 +187,9 @@ class GeolocationModel:
             pixel = self.conversion.pixel(line, ell_range - h * np.cos(np.radians(self.incidence(line, pixel))))
         return pixel
 
-    def image_coords(self, x: np.ndarray, y: np.ndarray,
-                     height: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def image_coords(
+        self, x: np.ndarray, y: np.ndarray, height: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Image (line, pixel) of projected points at `height` metres above the ellipsoid
         (default: the annotation's heights interpolated at the image position)."""
         line, rng = self.ellipsoid_coords(x, y)

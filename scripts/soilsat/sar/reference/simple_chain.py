@@ -33,8 +33,12 @@ def image_window(
 ) -> tuple[int, int, int, int] | None:
     """(row0, row1, col0, col1) of the image needed to sample at (line, pixel), or None."""
     inside = (
-        np.isfinite(line) & np.isfinite(pixel)
-        & (line >= -0.5) & (line <= lines - 0.5) & (pixel >= -0.5) & (pixel <= samples - 0.5)
+        np.isfinite(line)
+        & np.isfinite(pixel)
+        & (line >= -0.5)
+        & (line <= lines - 0.5)
+        & (pixel >= -0.5)
+        & (pixel <= samples - 0.5)
     )
     if not inside.any():
         return None
@@ -105,8 +109,10 @@ def sigma0_on_grid(
 
         variables: dict[str, np.ndarray] = {}
         inside = (
-            (line >= -0.5) & (line <= ann.number_of_lines - 0.5)
-            & (pixel >= -0.5) & (pixel <= ann.number_of_samples - 0.5)
+            (line >= -0.5)
+            & (line <= ann.number_of_lines - 0.5)
+            & (pixel >= -0.5)
+            & (pixel <= ann.number_of_samples - 0.5)
         )
         for pol, data in zip(pols, datas):
             if window is None:
@@ -133,8 +139,10 @@ def sigma0_on_grid(
         }
     coords = {"y": grid.y_coords(), "x": grid.x_coords()}
     ds = xr.Dataset(
-        {name: (("y", "x"), arr, {"units": "1", "long_name": f"sigma0 {name[-2:]} (linear)"})
-         for name, arr in variables.items()},
+        {
+            name: (("y", "x"), arr, {"units": "1", "long_name": f"sigma0 {name[-2:]} (linear)"})
+            for name, arr in variables.items()
+        },
         coords=coords,
         attrs=attrs,
     )

@@ -26,15 +26,28 @@ if TYPE_CHECKING:
     import xarray as xr
 
 
-def grid_geometry(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray, rows: int | None = None,
-                  halo: int = LAYOVER_HALO_ROWS, levels: np.ndarray | None = None) -> Geometry:
+def grid_geometry(
+    model: RangeDopplerModel,
+    grid: StudyGrid,
+    heights: np.ndarray,
+    rows: int | None = None,
+    halo: int = LAYOVER_HALO_ROWS,
+    levels: np.ndarray | None = None,
+) -> Geometry:
     """The geometry of every pixel of a study grid at `heights` (on the grid, metres above the ellipsoid),
     computed in blocks of `rows` grid rows (None: one block) and gathered into whole-grid arrays."""
     shape = grid.shape
     if np.shape(heights) != shape:
         raise ValueError(f"heights of shape {np.shape(heights)} for a study grid of shape {shape}")
-    out = Geometry(np.full(shape, np.nan, np.float32), np.full(shape, np.nan), np.full(shape, np.nan),
-                   np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, bool), np.zeros(shape, bool))
+    out = Geometry(
+        np.full(shape, np.nan, np.float32),
+        np.full(shape, np.nan),
+        np.full(shape, np.nan),
+        np.full(shape, np.nan),
+        np.full(shape, np.nan),
+        np.zeros(shape, bool),
+        np.zeros(shape, bool),
+    )
     dem = Dem(np.asarray(heights), grid.transform, grid.crs)
     for g0, g1, geo in geometry_blocks(model, grid, dem, rows or grid.height, halo, levels):
         for field in dataclasses.fields(Geometry):
@@ -49,8 +62,14 @@ def grid_to_image(model: RangeDopplerModel, grid: StudyGrid, heights: np.ndarray
     return geo.line, geo.pixel
 
 
-def terrain_correct(images: Mapping[str, np.ndarray], annotation: Annotation, orbit: Orbit, dem: Dem,
-                    grid: StudyGrid, offset: tuple[int, int] = (0, 0)) -> xr.Dataset:
+def terrain_correct(
+    images: Mapping[str, np.ndarray],
+    annotation: Annotation,
+    orbit: Orbit,
+    dem: Dem,
+    grid: StudyGrid,
+    offset: tuple[int, int] = (0, 0),
+) -> xr.Dataset:
     """Terrain-corrected images (linear sigma0 in image geometry, keyed by polarisation) on a study grid.
 
     Returns ``sigma0_<POL>`` (float32, NaN no data), ``local_incidence_angle`` and ``incidence_angle``
@@ -77,24 +96,42 @@ def terrain_correct(images: Mapping[str, np.ndarray], annotation: Annotation, or
     nan_out = ~(inside & np.isfinite(heights))
     coords = {"y": grid.y_coords(), "x": grid.x_coords()}
     ds = xr.Dataset(
-        {name: (("y", "x"), arr, {"units": "1", "long_name": f"sigma0 {name[7:]} (linear)"})
-         for name, arr in variables.items()},
+        {
+            name: (("y", "x"), arr, {"units": "1", "long_name": f"sigma0 {name[7:]} (linear)"})
+            for name, arr in variables.items()
+        },
         coords=coords,
-        attrs={"crs": grid.crs, "region": grid.region,
-               "geocoding": f"range-Doppler terrain correction, orbit: {orbit.source}"},
+        attrs={
+            "crs": grid.crs,
+            "region": grid.region,
+            "geocoding": f"range-Doppler terrain correction, orbit: {orbit.source}",
+        },
     )
-    ds["local_incidence_angle"] = (("y", "x"), np.where(nan_out, np.nan, geo.local_incidence_angle).astype(np.float32),
-                                   {"units": "degree", "long_name": "local incidence angle (DEM surface)"})
-    ds["incidence_angle"] = (("y", "x"), np.where(nan_out, np.nan, geo.incidence_angle).astype(np.float32),
-                             {"units": "degree", "long_name": "ellipsoid incidence angle"})
-    ds["mask"] = (("y", "x"), mask, {"long_name": "no data (0), valid (1), layover (2), shadow (3)",
-                                     "flag_values": np.array([0, 1, 2, 3], dtype=np.uint8),
-                                     "flag_meanings": "no_data valid layover shadow"})
+    ds["local_incidence_angle"] = (
+        ("y", "x"),
+        np.where(nan_out, np.nan, geo.local_incidence_angle).astype(np.float32),
+        {"units": "degree", "long_name": "local incidence angle (DEM surface)"},
+    )
+    ds["incidence_angle"] = (
+        ("y", "x"),
+        np.where(nan_out, np.nan, geo.incidence_angle).astype(np.float32),
+        {"units": "degree", "long_name": "ellipsoid incidence angle"},
+    )
+    ds["mask"] = (
+        ("y", "x"),
+        mask,
+        {
+            "long_name": "no data (0), valid (1), layover (2), shadow (3)",
+            "flag_values": np.array([0, 1, 2, 3], dtype=np.uint8),
+            "flag_meanings": "no_data valid layover shadow",
+        },
+    )
     return ds
 
 
-def run_chain(spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.PathLike] = (),
-              block_lines: int = BLOCK_LINES) -> xr.Dataset:
+def run_chain(
+    spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.PathLike] = (), block_lines: int = BLOCK_LINES
+) -> xr.Dataset:
     """Execute a chain on the study grid into memory: sigma0 bands, incidence angles and mask (see terrain_correct)."""
     import xarray as xr
 
