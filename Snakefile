@@ -22,12 +22,14 @@ include: "rules/common.smk"
 include: "rules/acquire.smk"
 include: "rules/sentinel1.smk"
 include: "rules/sentinel2.smk"
+include: "rules/stac.smk"
 include: "rules/extract.smk"
 include: "rules/train.smk"
 include: "rules/train_samples.smk"
 include: "rules/train_fusion.smk"
 include: "rules/maps.smk"
 include: "rules/figures.smk"
+include: "rules/validate.smk"
 
 
 rule all:

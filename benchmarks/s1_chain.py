@@ -12,11 +12,22 @@ and its peak RSS (ru_maxrss of the child, warm-up included).
 The study grid is a square of --grid-km centred on the footprint: the engine reads only the
 image window the grid needs, so --grid-km 0 asks for the whole footprint's bounding box.
 
-Keys: wall_s, peak_rss_gb, mpix_per_s (image pixels read and filtered, both polarisations,
-per second), grid_mpix, image_window, sha256 (of the output COG's full-resolution pixels, band by band:
-equal before and after a change that must leave the output as it is), machine.
+With ``--radiometry gamma0`` the same child also runs the gamma0 chain (Terrain-Flattening) on the same
+product and grid, after the sigma0 chain: ``sigma0_s``, ``gamma0_s`` and their ratio.
 
-Run: PYTHONPATH=scripts .venv/bin/python benchmarks/s1_chain.py [--grid-km 50] [--keep DIR]
+The I/O floor, measured in the same child after the chains: the time to read every measurement pixel the
+chain reads (the image window of both polarisations, by the engine's own windowed reads in blocks of lines)
+plus the time to write a COG of the output's size and bands with the same GDAL options (the chain's own
+output rows, read back block by block outside the timing, through the same block writer). ``floor_ratio``
+is the chain's time over it (for each radiometry run).
+
+Keys: wall_s (of the --radiometry chain), sigma0_s, gamma0_s, gamma0_over_sigma0, io_floor_s (read_s +
+write_s), floor_ratio (and floor_ratio_sigma0 / floor_ratio_gamma0), peak_rss_gb, mpix_per_s (image pixels
+read and filtered, both polarisations, per second), grid_mpix, image_window, sha256 (of the output COG's
+full-resolution pixels, band by band: equal before and after a change that must leave the output as it is;
+sha256_sigma0 always, of the sigma0 run), machine.
+
+Run: PYTHONPATH=scripts .venv/bin/python benchmarks/s1_chain.py [--grid-km 50] [--radiometry gamma0] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -138,8 +149,52 @@ def pixel_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def child(work: Path, grid_km: float) -> dict:
-    """Warm up on a 1 km grid, then run the chain on the benchmark grid; returns timings."""
+def io_floor(safe: Path, window: list[int], output: Path, grid) -> dict[str, float]:
+    """Seconds to read the image window of both polarisations as the engine reads it, and to write `output`'s rows
+    again as a COG through the engine's block writer (reading them back is not timed)."""
+    import numba
+    import rasterio
+    from rasterio.windows import Window
+
+    from soilsat.cog_stream import cog_writer
+    from soilsat.sar.engine import BLOCK_LINES, GRID_BLOCK_ROWS, Measurement
+    from soilsat.sar.safe import open_product
+
+    r0, r1, c0, c1 = window
+    t0 = time.perf_counter()
+    with open_product(safe) as product:
+        for pol in ("VV", "VH"):
+            meas = Measurement(product, product.polarisation(pol))
+            try:
+                for b0 in range(r0, r1, BLOCK_LINES):
+                    meas.read(b0, min(b0 + BLOCK_LINES, r1), c0, c1)
+            finally:
+                meas.close()
+    read_s = time.perf_counter() - t0
+    write_s = 0.0
+    with rasterio.open(output) as src:
+        names = list(src.descriptions)
+        tags = [src.tags(k + 1) for k in range(src.count)]
+        target = output.with_name(output.stem + ".floor.tif")
+        t = time.perf_counter()
+        with cog_writer(
+            target, grid, names, tags, threads=numba.get_num_threads(), categorical=[n == "mask" for n in names]
+        ) as dst:
+            write_s += time.perf_counter() - t
+            for g0 in range(0, grid.height, GRID_BLOCK_ROWS):
+                rows = src.read(window=Window(0, g0, grid.width, min(GRID_BLOCK_ROWS, grid.height - g0)))
+                t = time.perf_counter()
+                dst.write(g0, rows)
+                write_s += time.perf_counter() - t
+            t = time.perf_counter()
+        write_s += time.perf_counter() - t  # the COG conversion at the writer's close
+    target.unlink()
+    return {"read_s": read_s, "write_s": write_s}
+
+
+def child(work: Path, grid_km: float, radiometry: str) -> dict:
+    """Warm up on a 1 km grid, then run the chain on the benchmark grid (sigma0, then gamma0 when asked for) and
+    measure the I/O floor; returns timings."""
     import yaml
     from snakemake.utils import validate
 
@@ -149,24 +204,29 @@ def child(work: Path, grid_km: float) -> dict:
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     validate(config, str(ROOT / "rules" / "schemas" / "config.schema.yaml"))
     safe = work / FIXTURE.name
-    results = {}
+    kinds = ["sigma0"] + (["gamma0"] if radiometry == "gamma0" else [])
+    results: dict = {}
     for name, km in (("warmup", 1.0), ("timed", grid_km)):
         grid = study_grid(safe, km)
         dem = work / f"dem_{name}.tif"
         make_dem(safe, grid, dem)
-        out = work / f"{name}.tif"
-        g = work / f"{name}.graph.xml"
-        graph.write_graph(g, graph.build_graph(safe, work / f".{name}.snap.tif", grid, dem, config["sentinel1"]))
-        t0 = time.perf_counter()
-        result = engine.run_graph(g, grid, out)
-        wall = time.perf_counter() - t0
-        window = [int(v) for v in result.attrs["image_window"].split()]
-        results[name] = {
-            "wall_s": wall,
-            "grid": [grid.height, grid.width],
-            "window": window,
-            "sha256": pixel_sha256(out),
-        }
+        for kind in kinds:
+            settings = dict(config["sentinel1"], radiometry=kind)
+            out = work / f"{name}_{kind}.tif"
+            g = work / f"{name}_{kind}.graph.xml"
+            graph.write_graph(g, graph.build_graph(safe, work / f".{name}.snap.tif", grid, dem, settings))
+            t0 = time.perf_counter()
+            result = engine.run_graph(g, grid, out)
+            wall = time.perf_counter() - t0
+            window = [int(v) for v in result.attrs["image_window"].split()]
+            results[f"{name}_{kind}"] = {
+                "wall_s": wall,
+                "grid": [grid.height, grid.width],
+                "window": window,
+                "sha256": pixel_sha256(out),
+            }
+    timed = results[f"timed_{radiometry}"]
+    results["floor"] = io_floor(safe, timed["window"], work / f"timed_{radiometry}.tif", study_grid(safe, grid_km))
     return results
 
 
@@ -174,10 +234,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid-km", type=float, default=50.0, help="side of the study grid (0: the whole footprint)")
     parser.add_argument("--keep", type=Path, default=None, help="a folder to build the product in and keep")
+    parser.add_argument(
+        "--radiometry", choices=["sigma0", "gamma0"], default="sigma0", help="gamma0: also time the gamma0 chain"
+    )
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.grid_km)))
+        print(json.dumps(child(args.child, args.grid_km, args.radiometry)))
         return
     work = args.keep or Path(tempfile.mkdtemp(prefix="s1_chain_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -188,7 +251,16 @@ def main() -> None:
             print(f"synthetic product written in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         env = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"))
         proc = subprocess.run(
-            [sys.executable, __file__, "--child", str(work), "--grid-km", str(args.grid_km)],
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                str(work),
+                "--grid-km",
+                str(args.grid_km),
+                "--radiometry",
+                args.radiometry,
+            ],
             capture_output=True,
             text=True,
             env=env,
@@ -197,22 +269,37 @@ def main() -> None:
             raise SystemExit(proc.stderr[-4000:])
         runs = json.loads(proc.stdout.strip().splitlines()[-1])
         peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
-        timed = runs["timed"]
+        timed = runs[f"timed_{args.radiometry}"]
+        floor = runs["floor"]
+        io_floor_s = floor["read_s"] + floor["write_s"]
         r0, r1, c0, c1 = timed["window"]
         image_mpix = 2 * (r1 - r0) * (c1 - c0) / 1e6
+        sigma0_s = runs["timed_sigma0"]["wall_s"]
         result = {
             "wall_s": round(timed["wall_s"], 2),
+            "radiometry": args.radiometry,
+            "sigma0_s": round(sigma0_s, 2),
+            "io_floor_s": round(io_floor_s, 2),
+            "read_s": round(floor["read_s"], 2),
+            "write_s": round(floor["write_s"], 2),
+            "floor_ratio": round(timed["wall_s"] / io_floor_s, 2),
+            "floor_ratio_sigma0": round(sigma0_s / io_floor_s, 2),
             "peak_rss_gb": round(peak_gb, 2),
             "mpix_per_s": round(image_mpix / timed["wall_s"], 2),
             "image_mpix": round(image_mpix, 1),
             "image_window": timed["window"],
             "grid": timed["grid"],
             "grid_mpix": round(timed["grid"][0] * timed["grid"][1] / 1e6, 1),
-            "warmup_s": round(runs["warmup"]["wall_s"], 2),
+            "warmup_s": round(runs["warmup_sigma0"]["wall_s"], 2),
             "grid_km": args.grid_km,
             "sha256": timed["sha256"],
+            "sha256_sigma0": runs["timed_sigma0"]["sha256"],
             "machine": describe(),
         }
+        if args.radiometry == "gamma0":
+            result["gamma0_s"] = round(timed["wall_s"], 2)
+            result["gamma0_over_sigma0"] = round(timed["wall_s"] / sigma0_s, 3)
+            result["floor_ratio_gamma0"] = result["floor_ratio"]
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

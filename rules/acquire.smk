@@ -24,6 +24,7 @@ rule demo_world:
         grid=config["grid"],
         demo=config["demo"],
         sentinel2_level=config["sentinel2"]["level"],
+        contents=demo_contents(),
     script:
         "../scripts/demo_world.py"
 
@@ -47,7 +48,7 @@ checkpoint search:
             wildcards.source, config["sentinel2"]["level"]
         ),
         regions=REGIONS,
-        period=config["period"],
+        period=lambda wildcards: search_period(config, wildcards.source),
         settings=provider_settings(config),
     script:
         "../scripts/search.py"
@@ -120,23 +121,3 @@ rule fetch_orbit:
         settings=provider_settings(config),
     script:
         "../scripts/fetch_orbit.py"
-
-
-rule demo_coarse_product:
-    input:
-        truth=f"{RESOURCES}/truth",
-    output:
-        f"{RESOURCES}/coarse/{{region}}.nc",
-    log:
-        f"{LOGS}/acquire/demo_coarse_product_{{region}}.log",
-    conda:
-        "../envs/acquire.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=10,
-    params:
-        coarse_product=config["demo"]["coarse_product"],
-        seed=config["demo"]["seed"],
-    script:
-        "../scripts/demo_coarse_product.py"

@@ -10,7 +10,10 @@ from soilsat.config import check as check_config  # noqa: E402
 from soilsat.acquire.sources import (  # noqa: E402
     ANCILLARY_SOURCES,
     PRODUCT_SOURCES,
+    method_sources,
+    phenology_years,
     product_type,
+    search_period,
 )
 
 check_config(config)
@@ -55,6 +58,16 @@ wildcard_constraints:
     source="|".join(PRODUCT_SOURCES + ANCILLARY_SOURCES),
     kind="|".join(ANCILLARY_SOURCES),
     product="[A-Za-z0-9_]+",
+
+
+def demo_contents():
+    """What the demo archive holds for the methods: their sources, the MODIS years and the MOD09GA sampling."""
+    first, last = phenology_years(config)
+    return {
+        "sources": list(method_sources(config)),
+        "modis_years": list(range(first, last + 1)),
+        "mod09ga_every_days": config["demo"]["mod09ga_every_days"],
+    }
 
 
 def region_config(wildcards):
@@ -119,10 +132,7 @@ def final_outputs():
     if "zhang2022" in METHODS:
         outputs += zhang_outputs()
     if "tsagkatakis2021" in METHODS:
-        outputs += expand(
-            f"{RESULTS}/figures/tsagkatakis/{{figure}}.png",
-            figure=["scatter", "ubrmse", "example"],
-        )
+        outputs += tsagkatakis_outputs()
     outputs += expand(f"{RESULTS}/tables/paper_{{method}}.md", method=METHODS)
     return outputs
 
@@ -170,6 +180,42 @@ def tziolas_outputs():
         f"{RESULTS}/figures/tziolas/observed_vs_predicted.png",
         f"{RESULTS}/figures/tziolas/filters.png",
     ]
+
+
+def tsagkatakis_outputs():
+    """The patches dataset, the fusion CNN's results and Figs 4-7 (Tsagkatakis 2021)."""
+    return [
+        f"{RESULTS}/datasets/patches.nc",
+        *expand(
+            f"{RESULTS}/figures/tsagkatakis/{{figure}}.png",
+            figure=["scatter", "ubrmse", "example"],
+        ),
+    ]
+
+
+def nasa_source(source):
+    """The fetched folder of an Earthdata source and its catalog (the granules' times and regions)."""
+    return {
+        source: f"{ANCILLARY}/{source}",
+        f"{source}_catalog": f"{RESULTS}/catalog/{source}.csv",
+    }
+
+
+def fusion_inputs(wildcards):
+    """The SMAP products of the Tsagkatakis patches, and the Sentinel-1 index when sigma0 comes from soilsat's chain."""
+    inputs = {}
+    for source in ("smap_l1c_tb", "smap_l2_sm", "smap_l2_sm_sp"):
+        inputs |= nasa_source(source)
+    if config["train"]["tsagkatakis"]["sigma0_source"] == "sentinel1":
+        inputs["sentinel1"] = f"{RESULTS}/index/sentinel1.csv"
+    return inputs
+
+
+def covariate_inputs(wildcards):
+    """The phenology inputs of a region's covariates: the MODIS granules, or the Sentinel-2 raster index."""
+    if config["extract"]["windows"]["phenology"] == "sentinel2":
+        return {"sentinel2": f"{RESULTS}/index/sentinel2.csv"}
+    return nasa_source("mcd12q2") | nasa_source("mod09ga")
 
 
 def zhang_outputs():

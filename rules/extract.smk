@@ -126,10 +126,37 @@ rule extract_samples:
         "../scripts/extract_samples.py"
 
 
+rule covariates:
+    input:
+        unpack(covariate_inputs),
+        dem=f"{ANCILLARY}/dem",
+        climate=f"{ANCILLARY}/climate",
+    output:
+        f"{RESULTS}/covariates/{{region}}.nc",
+    log:
+        f"{LOGS}/extract/covariates_{{region}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/extract/covariates_{{region}}.tsv"
+    conda:
+        "../envs/extract.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        region=region_config,
+        config=lambda wildcards: {
+            key: config[key] for key in ("grid", "period", "extract")
+        },
+        min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
+        config_hash=CONFIG_HASH,
+    script:
+        "../scripts/covariates.py"
+
+
 rule extract_windows:
     input:
-        sentinel2=f"{RESULTS}/index/sentinel2.csv",
-        static=expand(f"{RESULTS}/static/{{region}}.tif", region=REGIONS),
+        covariates=expand(f"{RESULTS}/covariates/{{region}}.nc", region=REGIONS),
         lucas=f"{ANCILLARY}/lucas",
     output:
         dataset=f"{RESULTS}/datasets/windows.nc",
@@ -143,12 +170,10 @@ rule extract_windows:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=30,
     params:
-        min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
         regions=config["regions"],
-        grid=config["grid"],
-        windows=config["extract"]["windows"],
+        size=config["extract"]["windows"]["size"],
         config_hash=CONFIG_HASH,
     script:
         "../scripts/extract_windows.py"

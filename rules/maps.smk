@@ -1,4 +1,6 @@
-# Maps: models fitted on all probes or samples, applied to every pixel of each region's study grid.
+# Maps: models fitted on all probes or samples, applied to every pixel of each region's study grid; each map COG
+# carries its conformal interval, dissimilarity index and area of applicability as bands after the mapped value,
+# calibrated by rule calibrate_map (rules/validate.smk).
 
 
 rule map_ssm:
@@ -8,6 +10,7 @@ rule map_ssm:
         sentinel2=f"{RESULTS}/index/sentinel2.csv",
         static=f"{RESULTS}/static/{{region}}.tif",
         weather=f"{ANCILLARY}/weather",
+        calibration=f"{RESULTS}/validation/maps/ssm_calibration.nc",
     output:
         directory(f"{RESULTS}/maps/ssm_{{region}}"),
     log:
@@ -37,6 +40,7 @@ rule map_clay:
     input:
         samples=f"{RESULTS}/datasets/samples.nc",
         sentinel2=f"{RESULTS}/index/sentinel2.csv",
+        calibration=f"{RESULTS}/validation/maps/clay_calibration.nc",
     output:
         f"{RESULTS}/maps/clay_{{region}}.tif",
     log:
@@ -62,8 +66,8 @@ rule map_clay:
 rule map_soc:
     input:
         windows=f"{RESULTS}/datasets/windows.nc",
-        sentinel2=f"{RESULTS}/index/sentinel2.csv",
-        static=f"{RESULTS}/static/{{region}}.tif",
+        covariates=f"{RESULTS}/covariates/{{region}}.nc",
+        calibration=f"{RESULTS}/validation/maps/soc_calibration.nc",
     output:
         f"{RESULTS}/maps/soc_{{region}}.tif",
     log:
@@ -77,9 +81,6 @@ rule map_soc:
         mem_mb=4000,
         runtime=30,
     params:
-        min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
-        region=region_config,
-        grid=config["grid"],
         seed=config["train"]["seed"],
         forest=config["train"]["random_forest"],
     script:

@@ -1,5 +1,6 @@
-# Sentinel-1: each GRD product becomes calibrated, speckle-filtered, terrain-corrected sigma0 on the
-# study grid of each region it covers, through one SNAP graph run by SNAP or by soilsat's own operators.
+# Sentinel-1: each GRD product becomes calibrated, speckle-filtered, terrain-corrected sigma0 (or terrain-flattened
+# gamma0, sentinel1.radiometry) on the study grid of each region it covers, through one SNAP graph run by SNAP or
+# by soilsat's own operators, with a STAC Item beside it.
 from soilsat.sar.snap import preflight as snap_preflight  # noqa: E402
 
 SENTINEL1 = config["sentinel1"]
@@ -16,6 +17,7 @@ rule sentinel1_sigma0:
     output:
         raster=f"{RESULTS}/sentinel1/{{region}}/{{product}}.tif",
         graph=f"{RESULTS}/sentinel1/{{region}}/{{product}}.graph.xml",
+        item=f"{RESULTS}/sentinel1/{{region}}/{{product}}.json",
     log:
         f"{LOGS}/sentinel1/{{region}}/{{product}}.log",
     benchmark:

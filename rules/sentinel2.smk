@@ -1,5 +1,5 @@
 # Sentinel-2: each L2A product (from the archive, or made from L1C by Sen2Cor) becomes
-# masked reflectance and indices on the study grid.
+# masked reflectance and indices on the study grid, with a STAC Item beside it.
 from soilsat.optical.sen2cor import preflight as sen2cor_preflight  # noqa: E402
 
 if config["sentinel2"]["level"] == "L1C":
@@ -37,7 +37,8 @@ rule sentinel2_l2a:
     input:
         product=sentinel2_l2a_input,
     output:
-        f"{RESULTS}/sentinel2/{{region}}/{{product}}.tif",
+        raster=f"{RESULTS}/sentinel2/{{region}}/{{product}}.tif",
+        item=f"{RESULTS}/sentinel2/{{region}}/{{product}}.json",
     log:
         f"{LOGS}/sentinel2/{{region}}/{{product}}.log",
     benchmark:

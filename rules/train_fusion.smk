@@ -1,12 +1,37 @@
-# Train: the Tsagkatakis (2021) fusion CNN on fine sigma0 and coarse radiometer patches (demo world: SMAP is
-# not acquired yet, so a study naming SMAP rehearses on the demo world's coarse product and its log says so).
+# Tsagkatakis (2021): patches of SMAP brightness temperatures and Sentinel-1 sigma0 on the fine grid with the
+# probes inside them, then the fusion CNN trained on the probes and the SMAP L2 9 km product.
+
+
+rule extract_patches:
+    input:
+        unpack(fusion_inputs),
+        insitu=f"{RESULTS}/datasets/insitu.nc",
+    output:
+        dataset=f"{RESULTS}/datasets/patches.nc",
+        table=f"{RESULTS}/datasets/patches.parquet",
+    log:
+        f"{LOGS}/extract/patches.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/extract/patches.tsv"
+    conda:
+        "../envs/extract.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        regions=config["regions"],
+        grid=config["grid"],
+        settings=config["train"]["tsagkatakis"],
+        smap=config["smap"],
+        config_hash=CONFIG_HASH,
+    script:
+        "../scripts/extract_patches.py"
 
 
 rule train_fusion:
     input:
-        insitu=f"{RESULTS}/datasets/insitu.nc",
-        sentinel1=f"{RESULTS}/index/sentinel1.csv",
-        coarse=expand(f"{RESOURCES}/coarse/{{region}}.nc", region=REGIONS),
+        patches=f"{RESULTS}/datasets/patches.nc",
     output:
         predictions=f"{RESULTS}/models/tsagkatakis_fusion/predictions.csv",
         metrics=f"{RESULTS}/models/tsagkatakis_fusion/metrics.csv",
@@ -25,12 +50,5 @@ rule train_fusion:
     params:
         seed=config["train"]["seed"],
         settings=config["train"]["tsagkatakis"],
-        regions=REGIONS,
-        grid_resolution=config["grid"]["resolution"],
-        coarse_source=(
-            "the demo world's coarse product, in place of SMAP"
-            if config["smap"]["enabled"]
-            else "the demo world's coarse product"
-        ),
     script:
         "../scripts/train_fusion.py"

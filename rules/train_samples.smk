@@ -8,6 +8,7 @@ rule train_tziolas_cnn:
         predictions=f"{RESULTS}/models/tziolas_cnn/predictions.csv",
         metrics=f"{RESULTS}/models/tziolas_cnn/metrics.csv",
         activations=f"{RESULTS}/models/tziolas_cnn/activations.csv",
+        members=f"{RESULTS}/models/tziolas_cnn/members.csv",
     log:
         f"{LOGS}/train/tziolas_cnn.log",
     benchmark:
@@ -32,6 +33,7 @@ rule train_tziolas_rf:
         predictions=f"{RESULTS}/models/tziolas_rf/predictions.csv",
         metrics=f"{RESULTS}/models/tziolas_rf/metrics.csv",
         search=f"{RESULTS}/models/tziolas_rf/grid_search.csv",
+        members=f"{RESULTS}/models/tziolas_rf/members.csv",
     log:
         f"{LOGS}/train/tziolas_rf.log",
     benchmark:
@@ -56,6 +58,7 @@ rule train_tziolas_ann:
     output:
         predictions=f"{RESULTS}/models/tziolas_ann/predictions.csv",
         metrics=f"{RESULTS}/models/tziolas_ann/metrics.csv",
+        members=f"{RESULTS}/models/tziolas_ann/members.csv",
     log:
         f"{LOGS}/train/tziolas_ann.log",
     benchmark:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from soilsat.demo.archive import build_archive
+from soilsat.demo.archive import Contents, build_archive
 from soilsat.demo.world import WorldSpec
 from soilsat.logs import to_file
 
@@ -21,4 +21,5 @@ with to_file(snakemake.log[0]):
         Path(snakemake.output.truth),
         levels,
         workers=snakemake.threads,
+        contents=Contents.of(**snakemake.params.contents),
     )

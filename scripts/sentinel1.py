@@ -1,4 +1,5 @@
-"""Rule sentinel1_sigma0: one GRD product through the SNAP graph to sigma0 on one region's study grid."""
+"""Rule sentinel1_sigma0: one GRD product through the SNAP graph to sigma0 (or gamma0) on one region's study grid,
+with its STAC Item beside it."""
 
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from soilsat.sar.dem import declared_nodata
 from soilsat.sar.engine import GraphOutput, product_tags, run_graph, set_threads
 from soilsat.sar.orbit import read_eof
 from soilsat.sar.safe import open_product
+from soilsat.stac.items import sentinel1_item, write_item
 
 settings = snakemake.params.sentinel1
 with to_file(snakemake.log[0]) as log:
@@ -47,6 +49,7 @@ with to_file(snakemake.log[0]) as log:
             snakemake.threads,
             snakemake.resources.mem_mb,
             orbit_files=orbits,
+            radiometry=settings["radiometry"],
         )
         with open_product(snakemake.input.product) as product:
             dataset.attrs.update(product_tags(product))
@@ -56,3 +59,6 @@ with to_file(snakemake.log[0]) as log:
         set_threads(snakemake.threads)
         result = run_graph(snakemake.output.graph, grid, output, orbit_files=orbits, tags=tags)
     log.info("valid fraction on the grid: %.3f", result.valid_fraction)
+    item = sentinel1_item(output, snakemake.output.item, snakemake.output.graph, snakemake.input.product)
+    write_item(item, snakemake.output.item)
+    log.info("STAC Item %s written (validated offline)", snakemake.output.item)

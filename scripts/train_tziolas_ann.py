@@ -1,7 +1,9 @@
 """Rule train_tziolas_ann: the bagged ANN baseline on median spectra or per-date S1 + S2 values (Tziolas 2020)."""
 
+import pandas as pd
+
 from soilsat.cf_netcdf import read_dataset
-from soilsat.evaluate.store import overall_summary, write_results
+from soilsat.evaluate.store import overall_summary, write_results, write_table
 from soilsat.logs import to_file
 from soilsat.models.runtime import deterministic
 from soilsat.models.tziolas.networks import NetworkSettings
@@ -17,6 +19,10 @@ with to_file(snakemake.log[0]) as log:
         snakemake.input[0],
     )
     settings = NetworkSettings.from_config(snakemake.params.ann)
-    predictions = run_ann(split.data, split.calibration, split.test, split.bags, settings, seed, settings.variants)
+    bag_predictions: list[pd.DataFrame] = []  # each bag's test predictions: the ensemble's spread (validation)
+    predictions = run_ann(
+        split.data, split.calibration, split.test, split.bags, settings, seed, settings.variants, bag_predictions
+    )
+    write_table(pd.concat(bag_predictions, ignore_index=True), snakemake.output.members)
     metrics = write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)
     log.info("%s", overall_summary(metrics))

@@ -1,5 +1,7 @@
 """Rule train_tziolas_cnn: bagged multi-input CNN and its ablations for topsoil clay (Tziolas 2020)."""
 
+import pandas as pd
+
 from soilsat.cf_netcdf import read_dataset
 from soilsat.evaluate.store import overall_summary, write_results, write_table
 from soilsat.logs import to_file
@@ -23,9 +25,11 @@ with to_file(snakemake.log[0]) as log:
         len(split.test),
     )
     settings = NetworkSettings.from_config(snakemake.params.tziolas)
+    bag_predictions: list[pd.DataFrame] = []  # each bag's test predictions: the ensemble's spread (validation)
     predictions, activations = run_cnn(
-        split.data, split.calibration, split.test, split.bags, settings, seed, settings.variants
+        split.data, split.calibration, split.test, split.bags, settings, seed, settings.variants, bag_predictions
     )
+    write_table(pd.concat(bag_predictions, ignore_index=True), snakemake.output.members)
     metrics = write_results(predictions, snakemake.output.predictions, snakemake.output.metrics, log)
     write_table(activations, snakemake.output.activations)
     log.info("%s", overall_summary(metrics))

@@ -4,13 +4,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from soilsat.demo import radiometer
-from soilsat.demo.radiometer import CoarseProductSettings
+from soilsat.extract.covariates import METRICS, STATIC
 from soilsat.extract.samples import S2_BANDS
-from soilsat.extract.static import STATIC_BANDS
-from soilsat.extract.windows import PHENOLOGY_METRICS
-from soilsat.grid import StudyGrid
-from soilsat.io import write_cog
 from soilsat.models.tziolas.samples import ClayData
 
 
@@ -79,10 +74,10 @@ def samples_dataset(n: int = 30, n_obs: int = 6, seed: int = 0) -> xr.Dataset:
 
 
 def windows_dataset(n: int = 25, years: int = 2, seed: int = 0) -> xr.Dataset:
-    """A window dataset in the extract stage's layout; organic carbon follows elevation and mean EVI."""
+    """A window dataset in the extract stage's layout; organic carbon follows temperature and the mean EVI."""
     rng = np.random.default_rng(seed)
-    windows = rng.normal(size=(n, len(STATIC_BANDS), 5, 5)).astype("float32")
-    phenology = rng.normal(size=(n, years, len(PHENOLOGY_METRICS))).astype("float32")
+    windows = rng.normal(size=(n, len(STATIC), 5, 5)).astype("float32")
+    phenology = rng.normal(size=(n, years, len(METRICS))).astype("float32")
     phenology[0, 0, :] = np.nan
     oc = 20 + 3 * windows[:, 0, 2, 2] + 2 * np.nan_to_num(phenology[:, :, -1]).mean(axis=1)
     ds = xr.Dataset(
@@ -93,84 +88,15 @@ def windows_dataset(n: int = 25, years: int = 2, seed: int = 0) -> xr.Dataset:
         },
         coords={
             "sample": [f"s{i:02d}" for i in range(n)],
-            "covariate": list(STATIC_BANDS),
+            "covariate": list(STATIC),
             "year": 2018 + np.arange(years),
-            "metric": list(PHENOLOGY_METRICS),
+            "metric": list(METRICS),
         },
     )
     ds.coords["region"] = ("sample", np.array(["a", "b"] * n)[:n])
+    ds.coords["sample_x"] = ("sample", rng.uniform(0, 2000, n))
+    ds.coords["sample_y"] = ("sample", rng.uniform(0, 2000, n))
     return ds
-
-
-DAYS = pd.date_range("2020-05-01", periods=4, freq="D")
-
-
-# The coarse product as the plain block mean of the truth, without systematic error.
-BLOCK_MEAN = dict(footprint_fwhm_px=0.0, bias=0.0, seasonal_error=0.0)
-
-
-def truth(size: int = 12, resolution: float = 10.0) -> xr.Dataset:
-    """A small truth dataset: soil moisture rising by column, one parcel of bare soil."""
-    sm = np.broadcast_to(np.linspace(0.1, 0.4, size), (len(DAYS), size, size)).astype(np.float32)
-    x = 500_000 + (np.arange(size) + 0.5) * resolution
-    y = 6_200_000 - (np.arange(size) + 0.5) * resolution
-    return xr.Dataset(
-        {
-            "sm": (("time", "y", "x"), sm),
-            "parcel": (("y", "x"), np.zeros((size, size), dtype=int)),
-            "parcel_fcover": (("time", "parcel_id"), np.zeros((len(DAYS), 1))),
-            "tmean": (("time",), np.full(len(DAYS), 16.85)),
-        },
-        coords={"time": DAYS, "y": y, "x": x, "parcel_id": [0]},
-        attrs={"crs": "EPSG:32632", "region": "r"},
-    )
-
-
-def write_radar(path, grid: StudyGrid, vv: np.ndarray, day: pd.Timestamp) -> None:
-    """A Sentinel-1 raster of the study grid with the tags the workflow writes."""
-    write_cog(
-        path,
-        np.stack([vv, vv / 5, np.full_like(vv, 35.0)]),
-        grid,
-        ["sigma0_VV", "sigma0_VH", "local_incidence_angle"],
-        tags={"region": "r", "sensing_start": f"{day:%Y-%m-%d}T06:00:00", "product": path.stem},
-    )
-
-
-def synthetic_region(tmp_path, size: int = 12):
-    """Radar rasters, coarse product and probes of a 12 x 12 px region whose sigma0 follows soil moisture."""
-    grid = StudyGrid(region="r", epsg=32632, x0=500_000, y0=6_200_000, width=size, height=size, resolution=10.0)
-    world = truth(size)
-    # Four probes in the patch's top-left 2 x 2 fine pixels, one outside every whole patch.
-    rows, cols = np.array([1, 1, 3, 3, 11]), np.array([1, 3, 1, 3, 11])
-    names = [f"p{i}" for i in range(len(rows))]
-    ssm = np.stack([world["sm"].values[i][rows, cols] for i in range(len(DAYS))], axis=1)
-    ssm[0, 1] = np.nan  # one probe misses a day
-    probes = xr.Dataset(
-        {"ssm": (("probe", "time"), ssm)},
-        coords={
-            "probe": names,
-            "time": DAYS,
-            "region": ("probe", ["r"] * len(rows)),
-            "row": ("probe", rows),
-            "col": ("probe", cols),
-        },
-    )
-    paths = []
-    for i, day in enumerate(DAYS):
-        path = tmp_path / f"s1_{i}.tif"
-        write_radar(path, grid, 0.02 + 0.3 * world["sm"].values[i], day)
-        paths.append(str(path))
-    radar = pd.DataFrame(
-        {
-            "path": paths,
-            "region": "r",
-            "time": DAYS + pd.Timedelta(hours=6),
-            "product": [f"s1_{i}" for i in range(len(DAYS))],
-        }
-    )
-    product = radiometer.coarse_product(world, CoarseProductSettings(40.0, 0.0, 0.0, **BLOCK_MEAN), 1)
-    return radar, product, probes
 
 
 def with_series(data: ClayData, series: np.ndarray) -> ClayData:

@@ -10,16 +10,17 @@ import xarray as xr
 
 import soilsat
 from compliance import cf_failures
-from soilsat.cf_netcdf import DECIBEL, LABELS, read_dataset
+from soilsat.cf_netcdf import DECIBEL, LABELS, read_dataset, write_netcdf
 from soilsat.extract.cf import write_dataset
+from soilsat.extract.covariates import covariates_dataset, sentinel2_series
 from soilsat.extract.insitu import insitu_dataset
 from soilsat.extract.points import locate
 from soilsat.extract.probes import Sigma0Settings, build_dataset, to_table
 from soilsat.extract.rasters import index_rasters, usable
 from soilsat.extract.samples import S2_BANDS, bare_soil_observations, sample_dataset, sample_table
 from soilsat.extract.static import STATIC_BANDS
-from soilsat.extract.windows import covariate_windows, window_dataset, window_table, yearly_phenology
-from soilsat.grid import region_grid
+from soilsat.extract.windows import covariate_windows, sample_series, window_dataset, window_table, with_grid_xy
+from soilsat.grid import coarsened, region_grid
 from soilsat.io import write_cog
 
 DAYS = pd.date_range("2020-05-01", "2020-05-10", freq="D")
@@ -136,10 +137,18 @@ def written(world):
     observations = bare_soil_observations(w["samples"], optical, radar, pair_days=1, outlier_sd=3)
     samples = sample_dataset(w["samples"], observations, "c0ffee", {"sentinel1": w["s1"], "sentinel2": s2})
     write_dataset(samples, sample_table(samples), root / "samples.nc", root / "samples.parquet")
+    cov_grid = coarsened(w["grids"]["a"], 50.0)
+    static = np.stack([np.full(cov_grid.shape, float(v), np.float32) for v in range(10)])
+    cube = covariates_dataset(
+        static, sentinel2_series(optical, cov_grid, 5, [2020]), cov_grid, [2020], "c0ffee", {"sentinel2": s2}
+    )
+    write_netcdf(cube, root / "covariates.nc")
+    located = locate(w["samples"].drop(columns=["region", "row", "col"]), {"a": cov_grid}, "point_id")
+    located = with_grid_xy(located, {"a": cov_grid})
     windows = window_dataset(
-        w["samples"],
-        covariate_windows(w["static"], w["samples"], 3),
-        yearly_phenology(w["samples"], optical),
+        located,
+        covariate_windows({"a": cube}, located, 3),
+        sample_series({"a": cube}, located, [2020]),
         "c0ffee",
         {"sentinel2": s2},
     )
@@ -221,6 +230,8 @@ def test_window_table_has_the_rows_and_columns_of_the_netcdf(written):
         "lat",
         "lon",
         "region",
+        "sample_x",
+        "sample_y",
     }
     assert set(table.columns) == expected
     pd.testing.assert_frame_equal(table, window_table(dataset)[table.columns], check_dtype=False)
@@ -236,7 +247,7 @@ def test_writer_refuses_a_variable_without_cf_attributes(tmp_path):
 # ------------------------------------------------------------------------------ the field's own validator
 
 
-@pytest.mark.parametrize("name", ["probes", "samples", "windows", "insitu"])
+@pytest.mark.parametrize("name", ["probes", "samples", "windows", "insitu", "covariates"])
 def test_ioos_compliance_checker_finds_no_failure(written, name):
     """The IOOS compliance checker's cf:1.10 suite: no failure of any priority, and no check that could not run."""
     assert cf_failures(written[0] / f"{name}.nc", weight=1) == []

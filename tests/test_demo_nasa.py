@@ -19,8 +19,8 @@ from soilsat import cli
 from soilsat.demo import modis as demo_modis
 from soilsat.demo import smap as demo_smap
 from soilsat.demo.backscatter import water_cloud
-from soilsat.demo.world import RegionSpec, WorldSpec, make_world
-from soilsat.nasa import ease2, mcd12q2, mod09ga, modis_grid, smap_l1c, smap_l2sp, smap_l3
+from soilsat.demo.world import RegionSpec, WorldSpec, make_world, sentinel1_schedule
+from soilsat.nasa import ease2, mcd12q2, mod09ga, modis_grid, smap_l1c, smap_l2, smap_l2sp, smap_l3
 
 DAP = "{http://xml.opendap.org/ns/DAP/4.0#}"
 DAP_TYPES = {"Float32": "float32", "Float64": "float64", "UInt16": "uint16", "Byte": "uint8", "Int16": "int16"}
@@ -81,12 +81,13 @@ def h5_layout(path: Path, groups: tuple[str, ...]) -> dict[str, tuple[str, objec
 def test_index_entries_describe_the_files(archive):
     root, index = archive
     assert set(index.columns) == ENTRY_KEYS
-    assert set(index["source"]) == {"smap_l1c_tb", "smap_l3_sm", "smap_l2_sm_sp", "mcd12q2", "mod09ga"}
-    # 9 days x 2 regions of L3; 2 of 3 days with each pass; Sentinel-1 days that meet a SMAP pass
+    assert set(index["source"]) == {"smap_l1c_tb", "smap_l2_sm", "smap_l3_sm", "smap_l2_sm_sp", "mcd12q2", "mod09ga"}
+    # 9 days x 2 regions of L3; 2 of 3 days with each pass (L1C and L2 alike); Sentinel-1 days that meet a SMAP pass
     assert index.groupby("source").size().to_dict() == {
         "mcd12q2": 2,
         "mod09ga": 6,
         "smap_l1c_tb": 24,
+        "smap_l2_sm": 24,
         "smap_l2_sm_sp": 6,
         "smap_l3_sm": 18,
     }
@@ -122,6 +123,71 @@ def test_spl3smp_e_has_the_real_products_layout(archive):
     assert len(ours) == 20 and set(ours) <= set(real)
     for name, (dtype, fill) in ours.items():
         assert dtype == real[name][0] and (fill is None) == (real[name][1] is None), name
+
+
+def test_spl2smp_e_has_the_real_products_layout(archive):
+    """The demo SPL2SMP_E lists its cells as the real L2 radiometer half-orbit does (a real SPL2SMP granule: the
+    enhanced product has the same group on the 9 km grid)."""
+    root, index = archive
+    path = root / index[index["source"] == "smap_l2_sm"]["path"].iloc[0]
+    real = h5_layout(
+        real_fixture("smap", "SMAP_L2_SM_P_02801_A_20150811T013002_R18290_001.h5"), ("Soil_Moisture_Retrieval_Data",)
+    )
+    ours = h5_layout(path, ("Soil_Moisture_Retrieval_Data",))
+    assert len(ours) == 10 and set(ours) <= set(real)
+    for name, (dtype, fill) in ours.items():
+        assert dtype == real[name][0] and (fill is None) == (real[name][1] is None), name
+
+
+def test_spl2smp_e_reads_back_to_the_truth(world, archive):
+    spec, regions = world
+    root, index = archive
+    row = index[(index["source"] == "smap_l2_sm") & (index["region"] == "skjern")].iloc[0]
+    day = pd.Timestamp(row["sensing_start"][:10])
+    layout, truth = _truth_cells(regions[0], day, "M09")
+    l2 = smap_l2.read_sm(root / row["path"])
+    assert l2.attrs["short_name"] == "SPL2SMP_E" and l2.attrs["grid"] == "M09" and l2.attrs["overpass"] == "AM"
+    rows, cols = layout.rows_cols()
+    has = np.isfinite(truth["sm"])
+    assert list(zip(l2["row"].values, l2["col"].values)) == list(zip(rows[has], cols[has]))
+    error = l2["soil_moisture"].values - truth["sm"][has]
+    assert np.all(np.abs(error - demo_smap.RETRIEVAL_BIAS) < 5 * demo_smap.RETRIEVAL_SD)
+    assert bool(l2["recommended"].all()) and (l2["time"].values == l2["time"].values[0]).all()
+    described = cli.inspect(root / row["path"])
+    assert (described["kind"], described["product"], described["version"], described["overpass"]) == (
+        "smap_l2_sm",
+        "SPL2SMP_E",
+        "006",
+        "AM",
+    )
+
+
+def test_half_orbits_on_the_sentinel1_days_only_pair_each_acquisition(world, tmp_path):
+    """What the demo archive writes for Tsagkatakis: the pass of each Sentinel-1 acquisition, cells averaged over
+    pixels 50 m apart."""
+    spec, regions = world
+    entries = pd.DataFrame(
+        demo_smap.write_products(
+            regions, spec, tmp_path, spec.seed, ("SPL1CTB_E", "SPL2SMP_E"), sentinel1_days_only=True, sample_m=50
+        )
+    )
+    schedule = sentinel1_schedule(spec)
+    for region_index, region in enumerate(regions):
+        mine = entries[entries["region"] == region.spec.name]
+        days = pd.DatetimeIndex(region.truth["time"].values)
+        expected = set()
+        for row in schedule[schedule["region"] == region.spec.name].itertuples():
+            overpass = "AM" if row.direction == "DESCENDING" else "PM"
+            if pd.Timestamp(row.date) in set(demo_smap.pass_days(days, overpass, region_index)):
+                expected.add((pd.Timestamp(row.date), overpass))
+        for source in ("smap_l1c_tb", "smap_l2_sm"):
+            # names end in _<UTC pass time>_R19240_001_<region>.h5; these regions pass before midnight UTC
+            got = {
+                (pd.Timestamp(name.split("_")[-4][:8]), "AM" if "_D_" in name else "PM")
+                for name in mine[mine["source"] == source]["name"]
+            }
+            assert got == expected, source
+    assert demo_smap.sample_stride(regions[0], 50) == 5 and demo_smap.sample_stride(regions[0], None) == 1
 
 
 def _truth_cells(region, day, grid_name):

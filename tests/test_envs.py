@@ -46,6 +46,8 @@ IMPORT_PACKAGES = {
     "pyarrow": "pyarrow",
     "pyhdf": "pyhdf",
     "pyproj": "pyproj",
+    "pytesmo": "pip:pytesmo",
+    "referencing": "referencing",
     "shapefile": "pyshp",
     "rasterio": "rasterio",
     "requests": "requests",

@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from soilsat.extract import phenology
 from soilsat.extract.points import locate
 from soilsat.extract.probes import probe_days
 from soilsat.extract.samples import closest_in_time, drop_outliers
 from soilsat.extract.series import window_statistic, zscore_outliers
 from soilsat.extract.static import slope_aspect
-from soilsat.extract.windows import phenology, smooth_daily
+from soilsat.extract.terrain import TERRAIN, d8_accumulation, terrain_variables
 from soilsat.grid import region_grid
 
 
@@ -84,19 +85,48 @@ def test_band_outliers_dropped():
     assert len(drop_outliers(table, ["B02", "B03"], 3.0)) == 20
 
 
-def test_phenology_of_a_symmetric_season():
-    days = pd.date_range("2020-01-01", "2020-12-31", freq="D")
-    doy = days.day_of_year.to_numpy()
-    curve = pd.Series(0.2 + 0.6 * np.exp(-0.5 * ((doy - 180) / 30.0) ** 2), index=days)
-    p = phenology(curve)
-    assert p["peak"] == 180
-    assert p["amplitude"] == pytest.approx(0.6, abs=1e-3)
-    assert p["greenup"] < p["maturity"] < p["peak"] < p["senescence"] < p["dormancy"]
-    assert p["peak"] - p["greenup"] == pytest.approx(p["dormancy"] - p["peak"], abs=1)
-    # a sparse record smoothed into a daily curve keeps the season's timing
-    sparse = curve.iloc[::10]
-    smoothed = smooth_daily(pd.Series(sparse.index), sparse.to_numpy(), 2020)
-    assert abs(phenology(smoothed)["peak"] - 180) <= 5
+def test_phenology_of_a_symmetric_season_as_mcd12q2_defines_it():
+    doy = np.arange(366, dtype=float)
+    curve = 0.2 + 0.6 * np.exp(-0.5 * ((doy - 180) / 30.0) ** 2)
+    flat = np.full(366, 0.3)
+    metrics = phenology.cycle_metrics(np.stack([curve, flat], axis=1), min_amplitude=0.1)
+    assert metrics["Peak"][0] == 180 and metrics["EVI_Amplitude"][0] == pytest.approx(0.6, abs=1e-3)
+    dates = [metrics[name][0] for name in phenology.DATE_FIELDS]
+    assert dates == sorted(dates) and len(set(dates)) == 7
+    # 15 % of the amplitude is crossed where exp(-x^2/2) = 0.15: 1.948 sigma from the peak
+    assert metrics["Greenup"][0] == pytest.approx(180 - 1.948 * 30, abs=1) and metrics["Dormancy"][0] == pytest.approx(
+        180 + 1.948 * 30, abs=1
+    )
+    assert metrics["EVI_Minimum"][0] == pytest.approx(0.2, abs=1e-3)
+    inside = curve[int(metrics["Greenup"][0]) : int(metrics["Dormancy"][0]) + 1]
+    assert metrics["EVI_Area"][0] == pytest.approx(inside.sum())
+    assert metrics["NumCycles"].tolist() == [1.0, 0.0] and np.isnan(metrics["Greenup"][1])
+
+
+def test_daily_curves_interpolate_each_pixel_between_its_own_observations():
+    days = np.array([10, 40, 70, 100])
+    values = np.array([[0.2, np.nan], [0.5, 0.4], [0.8, np.nan], [0.5, 0.4]])
+    curves = phenology.daily_curves(days, values, 120, window_days=1)
+    assert curves[25, 0] == pytest.approx(0.35) and curves[0, 0] == pytest.approx(0.2) and curves[119, 0] == 0.5
+    assert np.isnan(curves[:, 1]).all()  # two observations are too few for a curve
+    smooth = phenology.daily_curves(days, values, 120, window_days=31)
+    assert smooth[70, 0] < curves[70, 0]  # the moving mean flattens the peak
+
+
+def test_terrain_of_a_plane_and_a_valley():
+    x = np.arange(20) * 90.0
+    plane = np.tile(0.1 * x, (20, 1))  # rises 10 % eastwards
+    terrain = dict(zip(TERRAIN, terrain_variables(plane, 90.0)))
+    inner = (slice(2, -2), slice(2, -2))
+    assert terrain["slp"][inner] == pytest.approx(np.degrees(np.arctan(0.1)), rel=1e-5)
+    assert terrain["tpi"][inner] == pytest.approx(0.0, abs=1e-3) and terrain["vrm"][inner] == pytest.approx(0, abs=1e-6)
+    assert terrain["rough"][inner] == pytest.approx(2 * 9.0) and terrain["tri"][inner] == pytest.approx(6 * 9.0 / 8)
+    # every pixel of a row drains west: the accumulated area grows towards the western edge
+    accumulation = d8_accumulation(plane)
+    assert accumulation[5, 0] == 20 and accumulation[5, -1] == 1
+    assert terrain["cti"][5, 1] > terrain["cti"][5, -2] and terrain["spi"][5, 1] > terrain["spi"][5, -2]
+    valley = np.abs(np.arange(21) - 10.0)[None, :].repeat(21, axis=0) * 10 + np.arange(21)[:, None] * 0.5
+    assert terrain_variables(valley, 90.0)[TERRAIN.index("tpi")][10, 10] < 0  # the valley floor lies low
 
 
 def test_probe_without_valid_day_is_logged_and_dropped(caplog):
@@ -182,10 +212,9 @@ def test_product_without_valid_fraction_tag_is_an_error_naming_it(tmp_path):
     [
         ("extract_probes", "extract_probes"),
         ("extract_samples", "extract_samples"),
-        ("extract_windows", "extract_windows"),
+        ("covariates", "covariates"),
         ("map_ssm", "map_ssm"),
         ("map_clay", "map_clay"),
-        ("map_soc", "map_soc"),
     ],
 )
 def test_every_sentinel2_consumer_honours_min_valid_fraction(rule, script):

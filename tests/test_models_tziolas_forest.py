@@ -105,3 +105,18 @@ def test_unknown_variant_fails_with_the_key(data, split):
     calibration, test, members = split
     with pytest.raises(ConfigError, match="train.tziolas.random_forest.variants: unknown \\['mean'\\]"):
         forest.run_forest(data, calibration, test, members, grid(), 0, 1, ["mean"])
+
+
+def test_the_bags_own_predictions_come_out_without_changing_the_mean(data, split):
+    calibration, test, members = split
+    grid_ = grid(max_features=(4,), min_samples_leaf=(2,), n_estimators=(5,), cv_folds=3)
+    plain, _ = forest.run_forest(data, calibration, test, members, grid_, seed=0, threads=1, variants=["median"])
+    bag_predictions: list = []
+    predictions, _ = forest.run_forest(
+        data, calibration, test, members, grid_, seed=0, threads=1, variants=["median"], bag_predictions=bag_predictions
+    )
+    assert predictions.equals(plain)  # the bagged predictions are bit for bit those without the members
+    (table,) = bag_predictions
+    assert sorted(table["bag"].unique()) == [0, 1] and set(table["sample"]) == set(data.samples[test])
+    mean = table.groupby("sample", sort=False)["predicted"].mean()
+    np.testing.assert_allclose(mean.loc[predictions["sample"]].to_numpy(), predictions["predicted"].to_numpy())

@@ -223,3 +223,15 @@ def test_unknown_variant_fails_with_the_key(data, split):
         protocol.run_cnn(data, calibration, test, members, SMALL, 0, ["no_radar"])
     with pytest.raises(ConfigError, match="train.tziolas.ann.variants: unknown \\['default'\\]"):
         protocol.run_ann(data, calibration, test, members, SMALL, 0, ["default"])
+
+
+def test_the_networks_bags_come_out_beside_an_unchanged_mean(data, split):
+    calibration, test, members = split
+    plain = protocol.run_ann(data, calibration, test, members, SMALL, 0, ["median"])
+    bag_predictions: list = []
+    predictions = protocol.run_ann(data, calibration, test, members, SMALL, 0, ["median"], bag_predictions)
+    assert predictions.equals(plain)
+    (table,) = bag_predictions
+    assert list(table.columns) == [*predictions.columns, "bag"] and table["bag"].nunique() == len(members)
+    mean = table.groupby("sample", sort=False)["predicted"].mean().loc[predictions["sample"]]
+    np.testing.assert_allclose(mean.to_numpy(), predictions["predicted"].to_numpy(), rtol=1e-6)

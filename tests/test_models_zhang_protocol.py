@@ -20,19 +20,41 @@ NETWORK = CnnLstmSettings.from_config(schema_section("train.zhang"))
 FOREST = ForestSettings.from_config(schema_section("train.zhang.random_forest"))
 
 
-def protocol_settings(groups: Sequence[str], folds: int, repeats: int) -> zhang.ProtocolSettings:
+def protocol_settings(
+    groups: Sequence[str], folds: int, repeats: int, folds_by: str = "random", block_m: float = 500.0
+) -> zhang.ProtocolSettings:
     """The protocol of some covariate groups (the static covariates are the dataset's own, chosen by soc_data)."""
-    return zhang.ProtocolSettings(groups=tuple(groups), static_covariates=(), folds=folds, repeats=repeats)
+    return zhang.ProtocolSettings(
+        groups=tuple(groups), static_covariates=(), folds=folds, repeats=repeats, folds_by=folds_by, block_m=block_m
+    )
 
 
 def test_zhang_groups_feed_the_lstm_the_right_series():
-    sdata = zhang.soc_data(windows_dataset(years=3), ["elevation", "slope", "clay"])
+    """Table 4: the 11 phenology variables per year, the yearly mean EVI, or both (12) beside the static windows."""
+    sdata = zhang.soc_data(windows_dataset(years=3), ["temp", "elev", "tri"])
     assert sdata.windows.shape == (25, 3, 5, 5)
     assert zhang.group_series(sdata, "static") is None
-    assert zhang.group_series(sdata, "static_phenology").shape == (25, 3, 6)
+    assert zhang.group_series(sdata, "static_phenology").shape == (25, 3, 11)
     assert zhang.group_series(sdata, "static_EVI").shape == (25, 3, 1)
-    assert zhang.group_series(sdata, "static_phenology_EVI").shape == (25, 3, 7)
-    assert zhang.forest_features(sdata, "static_phenology_EVI").shape == (25, 3 + 3 * 7)
+    assert zhang.group_series(sdata, "static_phenology_EVI").shape == (25, 3, 12)
+    assert zhang.forest_features(sdata, "static_phenology_EVI").shape == (25, 3 + 3 * 12)
+
+
+def test_block_folds_test_every_block_whole_once_per_repeat():
+    sdata = zhang.soc_data(windows_dataset(n=60), ["elev"])
+    folds = zhang.cross_validation(sdata, protocol_settings(["static"], 5, 2, folds_by="block", block_m=500.0), 3)
+    blocks = zhang.spatial_blocks(sdata, 500.0)
+    assert len(set(blocks)) >= 5
+    for repeat in (0, 1):
+        tested = np.concatenate([f.test for f in folds if f.repeat == repeat])
+        assert sorted(tested) == list(range(60))
+        for fold in (f for f in folds if f.repeat == repeat):
+            assert not set(blocks[fold.test]) & set(blocks[fold.train])
+    # the folds are balanced to within the largest block
+    sizes = [len(f.test) for f in folds if f.repeat == 0]
+    assert max(sizes) - min(sizes) <= np.unique(blocks, return_counts=True)[1].max()
+    with pytest.raises(ConfigError, match="needs at least 5 groups"):
+        zhang.cross_validation(sdata, protocol_settings(["static"], 5, 1, folds_by="block", block_m=1e6), 3)
 
 
 def test_standardise_uses_training_samples_only():
@@ -48,7 +70,7 @@ def test_standardise_uses_training_samples_only():
 
 @pytest.mark.parametrize("model", ["rf", "cnn_lstm"])
 def test_zhang_protocol_predicts_each_sample_once_per_repeat(model):
-    sdata = zhang.soc_data(windows_dataset(), ["elevation", "slope"])
+    sdata = zhang.soc_data(windows_dataset(), ["elev", "slp"])
     settings = dataclasses.replace(NETWORK, epochs=1, batch_size=8, units=4, layers=1)
     groups = ["static", "static_phenology_EVI"]
     predictions = zhang.run_protocol(
@@ -71,7 +93,7 @@ def test_zhang_protocol_predicts_each_sample_once_per_repeat(model):
 
 
 def test_zhang_cnn_lstm_is_deterministic_for_a_seed():
-    sdata = zhang.soc_data(windows_dataset(), ["elevation"])
+    sdata = zhang.soc_data(windows_dataset(), ["elev"])
     settings = dataclasses.replace(NETWORK, epochs=2, batch_size=8, units=4, layers=1)
     protocol = protocol_settings(["static_EVI"], folds=5, repeats=1)
 
@@ -85,7 +107,7 @@ def test_zhang_cnn_lstm_is_deterministic_for_a_seed():
 
 def test_empty_training_set_fails_clearly():
     empty = np.array([], dtype=int)
-    sdata = zhang.soc_data(windows_dataset(), ["elevation", "slope"])
+    sdata = zhang.soc_data(windows_dataset(), ["elev", "slp"])
     fold = Fold(0, 0, empty, empty, np.arange(5))
     with pytest.raises(ValueError, match="empty training set in fold 0 of repeat 0"):
         zhang.fold_cnn_lstm(sdata, "static", fold, dataclasses.replace(NETWORK, epochs=1), 0)
@@ -94,8 +116,8 @@ def test_empty_training_set_fails_clearly():
 
 
 def test_unknown_group_or_covariate_fails_with_the_key():
-    sdata = zhang.soc_data(windows_dataset(), ["elevation"])
+    sdata = zhang.soc_data(windows_dataset(), ["elev"])
     with pytest.raises(ConfigError, match="train.zhang.groups: unknown group 'climate'"):
         zhang.run_protocol(sdata, "rf", protocol_settings(["climate"], folds=5, repeats=1), NETWORK, FOREST, 0, 1)
     with pytest.raises(ConfigError, match="train.zhang.static_covariates: \\['rainfall'\\] not in windows.nc"):
-        zhang.soc_data(windows_dataset(), ["elevation", "rainfall"])
+        zhang.soc_data(windows_dataset(), ["elev", "rainfall"])

@@ -132,8 +132,8 @@ TINY = {
         "train": {"tziolas": {"epochs": 5, "ann": {"epochs": 5}, "random_forest": {"n_estimators": [20]}}},
     },
     "zhang2022": {
-        "size_m": 1200,
-        "days": 400,
+        "size_m": 1500,
+        "days": 30,
         "train": {"zhang": {"repeats": 2, "epochs": 3, "random_forest": {"n_estimators": 20}}},
     },
     "tsagkatakis2021": {"size_m": 6000, "days": 29, "train": {"tsagkatakis": {"epochs": 3}}},
@@ -184,8 +184,11 @@ def test_every_study_rehearses_end_to_end(tiny_rehearsal):
     others = {k: v for k, v in expected.items() if k != study}
     assert not any((results / path).exists() for path in others.values())
     log = "".join(p.read_text() for p in (workdir / "logs" / f"{study}-rehearsal").rglob("*.log"))
-    if study == "tsagkatakis2021":
-        assert "the demo world's coarse product, in place of SMAP" in log
+    if study == "tsagkatakis2021":  # SMAP files in their genuine layouts, the paper's network
+        assert "sigma0 from smap_l2_sm_sp; fine grid of 1000 m" in log and "51617 trainable parameters" in log
+        assert not (workdir / "results" / f"{study}-rehearsal" / "index").exists()  # no Sentinel-1 processed
+    if study == "zhang2022":  # MODIS files in their genuine layout, Table 1 on the 90 m grid
+        assert "10 static, 10 years x 12 phenology metrics from mcd12q2" in log and "covariates at 90 m" in log
 
 
 @pytest.mark.e2e

@@ -308,42 +308,156 @@ def test_a_missing_dem_is_named(world, tmp_path):
 # --------------------------------------------------------------------------- border noise
 
 
-@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
-def test_border_noise_on_an_old_product(world, tmp_path):
-    """An IPF 2.70 product with low border samples instead of zeros: the border is trimmed, the rest kept."""
+def _old_product(world, tmp_path: Path, ipf: str, low: int = 12) -> Path:
+    """A copy of the first demo product as IPF `ipf` left it: DN `low` instead of zeros in its no-value borders."""
     root, region, records = world
     src = root / "archive" / records[0]["path"]
 
     def change(name, data):
         if name.endswith("manifest.safe"):
-            return data.replace(b'version="003.40"', b'version="002.70"')
+            return data.replace(b'version="003.40"', f'version="{ipf}"'.encode())
         if "measurement/" in name:
             with rasterio.MemoryFile(data) as mem, mem.open() as ds:
                 dn = ds.read(1)
                 profile = ds.profile
-            dn[dn == 0] = 12
+            dn[dn == 0] = low
             with rasterio.MemoryFile() as out:
                 with out.open(**profile) as dst:
                     dst.write(dn, 1)
                 return out.read()
         return data
 
-    old = rewrite_zip(src, tmp_path / src.name, change)
-    g = make_graph(world, tmp_path, product=old)
+    folder = tmp_path / ipf
+    folder.mkdir()
+    return rewrite_zip(src, folder / src.name, change)
+
+
+def _calibrated(spec, path: Path, pol: str = "VH") -> np.ndarray:
+    """The whole image of one polarisation after noise removal, border noise removal and calibration."""
+    with open_product(path) as product:
+        data = product.polarisation(pol)
+        ann = data.annotation
+        window = (0, ann.number_of_lines, 0, ann.number_of_samples)
+        plan = engine.plan_border(spec, product, window)
+        meas = engine.Measurement(product, data)
+        copol = engine.Measurement(product, product.polarisation(plan.copol)) if pol != plan.copol else None
+        try:
+            return engine.calibrate_block(spec, data, meas, copol, plan, window[:2], window[2:])
+        finally:
+            meas.close()
+            if copol is not None:
+                copol.close()
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+def test_border_noise_on_an_old_product(world, tmp_path):
+    """An IPF 2.70 product with low border samples instead of zeros: SNAP's zones are found from the co-pol (VV)
+    edge profiles, their low pixels masked in VH too, the signal kept."""
+    old = _old_product(world, tmp_path, "002.70")
+    g = make_graph(world, tmp_path, product=old, **{"border_noise.border_limit": 100})
     spec = engine.read_chain(g)
     with open_product(old) as product:
         assert product.manifest.ipf_version == "002.70"
-        data = product.polarisation("VV")
-        ann = data.annotation
-        window = (0, ann.number_of_lines, 0, ann.number_of_samples)
-        meas = engine.Measurement(product, data)
-        plan = engine.plan_border(spec, product, data, meas, window)
-        assert plan.active and plan.left and plan.right
-        image = engine.sigma0_block(
-            data, meas, plan, (0, ann.number_of_lines), (0, ann.number_of_samples), ann.number_of_lines
-        )
-        meas.close()
+        ann = product.annotation("VV")
+        plan = engine.plan_border(spec, product, (0, ann.number_of_lines, 0, ann.number_of_samples))
+    assert plan.active and plan.copol == "VV"
+    # 24 low lines and 36 low samples on each side (the demo's borders); the right zone reaches deeper (SNAP's 0.8)
+    assert (plan.zones.top, plan.zones.bottom, plan.zones.left) == (24, 24, 36)
+    assert plan.zones.right == 100 - 1 - int(0.8 * (100 - 36 - 1))
+    image = _calibrated(spec, old)
     assert np.isnan(image[:, :36]).all() and np.isnan(image[:24]).all()
     assert np.isnan(image[-24:]).all() and np.isnan(image[:, -36:]).all()
     inner = image[24:-24, 36:-36]
     assert np.isfinite(inner).mean() > 0.99  # the signal is kept
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+def test_the_noise_scale_of_old_products_is_for_border_removal_only(world, tmp_path):
+    """IPF <= 2.50: SNAP scales the noise vector by K_noise * DN0^2 for border removal, not for thermal noise
+    removal: away from the borders, the calibrated image is the one of an IPF 2.70 product."""
+    g = make_graph(world, tmp_path, **{"border_noise.border_limit": 100})
+    spec = engine.read_chain(g)
+    a = _calibrated(spec, _old_product(world, tmp_path, "002.43"), "VV")
+    b = _calibrated(spec, _old_product(world, tmp_path, "002.70"), "VV")
+    inner = (slice(130, -130), slice(130, -130))  # beyond every zone
+    np.testing.assert_array_equal(a[inner], b[inner])
+
+
+# --------------------------------------------------------------------------- Sentinel-1C and 1D
+
+
+def _as_unit(world, tmp_path: Path, unit: str) -> Path:
+    """A faithful copy of the first demo product as Sentinel-1`unit` made it: the product, SAFE and member names,
+    the manifest's platform number and file references, and the annotations' missionId of the new unit (no public
+    S1C/S1D metadata was found to pair with the demo's measurement)."""
+    root, region, records = world
+    src = root / "archive" / records[0]["path"]
+    low = unit.lower()
+
+    def change(name, data):
+        if name.endswith(".xml") or name.endswith("manifest.safe"):
+            text = data.decode()
+            text = text.replace("<safe:number>A</safe:number>", f"<safe:number>{unit}</safe:number>")
+            text = text.replace("<missionId>S1A</missionId>", f"<missionId>S1{unit}</missionId>")
+            text = text.replace("S1A_", f"S1{unit}_").replace("s1a-", f"s1{low}-").replace("s1aiw", f"s1{low}iw")
+            return text.encode()
+        return data
+
+    dst = tmp_path / src.name.replace("S1A_", f"S1{unit}_")
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = change(info.filename, zin.read(info))
+            info.filename = info.filename.replace("S1A_", f"S1{unit}_").replace("s1a-", f"s1{low}-")
+            zout.writestr(info, data)
+    return dst
+
+
+@pytest.mark.parametrize("unit", ["C", "D"])
+def test_sentinel_1c_and_1d_pass_through_every_step(world, tmp_path, unit):
+    """Name parsing, the mission of the manifest, calibration and noise, the orbit file of the unit (and not another
+    unit's), the STAC Item: an S1C/S1D product gives what the same data gave as S1A."""
+    from soilsat.sar.orbit import read_eof, select_eof
+    from soilsat.stac.items import sentinel1_item
+
+    product = _as_unit(world, tmp_path, unit)
+    with open_product(product) as p:
+        assert p.manifest.mission == f"S1{unit}" and p.name.startswith(f"S1{unit}_IW_GRDH_1SDV_")
+        data = p.polarisation("VV")
+        assert data.measurement.startswith(f"measurement/s1{unit.lower()}-iw-grd-vv-")
+        assert data.calibration.vectors and data.noise.range_vectors and data.noise.azimuth_vectors
+    rec = world[2][0]
+    own = _eof(world, tmp_path / "own")
+    other = _eof(world, tmp_path / "other")
+    own = own.rename(own.with_name(own.name.replace("S1A", f"S1{unit}")))
+    text = own.read_text().replace("Sentinel-1A", f"Sentinel-1{unit}")
+    own.write_text(text)
+    start = dt.datetime.fromisoformat(rec["sensing_start"].rstrip("Z"))
+    eofs = [read_eof(own), read_eof(other)]
+    assert select_eof(eofs, start, start + dt.timedelta(seconds=1), f"S1{unit}").path == own
+    assert select_eof(eofs[1:], start, start + dt.timedelta(seconds=1), f"S1{unit}") is None
+    g = make_graph(world, tmp_path, product=product, rec=rec)
+    g.write_text(g.read_text().replace("<continueOnFail>true<", "<continueOnFail>false<"))
+    out = tmp_path / "unit.tif"
+    attrs = engine.run_graph(g, world[1].grid, out, orbit_files=[own]).attrs
+    assert attrs["mission"] == f"S1{unit}" and attrs["orbit"] == own.name
+    with pytest.raises(ProductError, match=f"no orbit file given covers S1{unit}"):
+        engine.run_graph(g, world[1].grid, tmp_path / "o.tif", orbit_files=[other])
+    reference = tmp_path / "s1a.tif"
+    (tmp_path / "a").mkdir()
+    g_a = make_graph(world, tmp_path / "a", rec=rec)
+    g_a.write_text(g_a.read_text().replace("<continueOnFail>true<", "<continueOnFail>false<"))
+    engine.run_graph(g_a, world[1].grid, reference, orbit_files=[other])
+    a, c = read_bands(reference), read_bands(out)
+    for name in a:
+        np.testing.assert_array_equal(a[name], c[name])
+    item = sentinel1_item(out, tmp_path / "unit.json", g, product)
+    assert item["properties"]["platform"] == f"sentinel-1{unit.lower()}"
+
+
+def test_snaps_range_polynomials_are_read_from_the_graph(world, tmp_path):
+    g = make_graph(world, tmp_path, range_polynomial="interpolated")
+    assert engine.read_chain(g).range_polynomial == "interpolated"
+    (tmp_path / "n").mkdir()
+    assert engine.read_chain(make_graph(world, tmp_path / "n")).range_polynomial == "nearest"
+    attrs = engine.run_graph(g, world[1].grid, tmp_path / "o.tif").attrs
+    assert attrs["range_polynomial"] == "interpolated"

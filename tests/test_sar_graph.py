@@ -220,3 +220,53 @@ def test_window_sizes():
     for bad in ("7x5", "7", "axa"):
         with pytest.raises(ValueError):
             graph.window_size(bad)
+
+
+def test_the_default_graph_has_none_of_the_options(tmp_path):
+    """sigma0 without the ARD layers, ESA's range polynomials: no Terrain-Flattening, no noise output, no
+    applicationData; the graph is the thesis' chain as it was."""
+    xml = build(tmp_path)
+    root = etree.fromstring(xml.encode())
+    assert root.find("applicationData") is None and graph.read_application(xml) == {}
+    ops = [n.findtext("operator") for n in root.findall("node")]
+    assert "Terrain-Flattening" not in ops
+    tnr = root.find("node[@id='ThermalNoiseRemoval']/parameters")
+    assert tnr.find("outputNoise") is None
+
+
+def test_gamma0_calibrates_to_beta0_and_flattens_before_terrain_correction(tmp_path):
+    xml = build(tmp_path, radiometry="gamma0", **{"terrain_flattening.oversampling_multiple": 2.0})
+    nodes = {n.id: n for n in graph.parse_graph(xml)}
+    by_op = graph.check_chain(list(nodes.values()))
+    assert [n.operator for n in graph.parse_graph(xml)] == [
+        "Read",
+        "Apply-Orbit-File",
+        "ThermalNoiseRemoval",
+        "Remove-GRD-Border-Noise",
+        "Calibration",
+        "Speckle-Filter",
+        "Terrain-Flattening",
+        "Subset",
+        "Terrain-Correction",
+        "Write",
+    ]
+    cal = by_op["Calibration"].parameters
+    assert (cal["outputBetaBand"], cal["outputSigmaBand"]) == ("true", "false")
+    assert by_op["Speckle-Filter"].parameters["sourceBands"] == "Beta0_VV,Beta0_VH"
+    tf = by_op["Terrain-Flattening"].parameters
+    assert tf["sourceBands"] == "Beta0_VV,Beta0_VH" and tf["oversamplingMultiple"] == "2.0"
+    assert tf["externalDEMFile"] == by_op["Terrain-Correction"].parameters["externalDEMFile"]
+    assert tf["outputSimulatedImage"] == tf["outputSigma0"] == "false"
+    assert by_op["Subset"].sources == ("Terrain-Flattening",)
+    assert by_op["Terrain-Correction"].parameters["sourceBands"] == "Gamma0_VV,Gamma0_VH"
+
+
+def test_the_ard_layers_and_snaps_range_polynomials_are_in_the_graph(tmp_path):
+    xml = build(tmp_path, radiometry="gamma0", ard_layers=True, range_polynomial="interpolated")
+    by_op = {n.operator: n for n in graph.parse_graph(xml)}
+    assert by_op["ThermalNoiseRemoval"].parameters["outputNoise"] == "true"
+    tf = by_op["Terrain-Flattening"].parameters
+    assert tf["outputSimulatedImage"] == tf["outputSigma0"] == "true"
+    assert graph.read_application(xml) == {"rangePolynomial": "interpolated"}
+    with pytest.raises(ConfigError, match="sentinel1.ard_layers: the CEOS-ARD layers are written by the builtin"):
+        build(tmp_path, engine="snap", ard_layers=True)

@@ -256,6 +256,34 @@ def test_snap_output_is_the_study_grid_window_pixel_for_pixel(tmp_path, orbit):
     assert not staging.exists() and not staging.with_suffix(".data").exists()
 
 
+def test_gamma0_runs_terrain_flattening_and_reads_gamma0_back(tmp_path, orbit):
+    """radiometry gamma0: Calibration to beta0, Terrain-Flattening with SNAP's parameters (checked against
+    TerrainFlatteningOp's @Parameter fields), Gamma0_ bands geocoded and read back as gamma0_."""
+    graph_path, staging = setup(tmp_path, orbit[1], radiometry="gamma0")
+    nodes = {n.id: n for n in graph.parse_graph(graph_path.read_text())}
+    tf = nodes["Terrain-Flattening"]
+    assert set(tf.parameters) <= set(standin.TABLE["operators"]["Terrain-Flattening"]["parameters"])
+    assert tf.parameters["sourceBands"] == "Beta0_VV,Beta0_VH" and tf.parameters["additionalOverlap"] == "0.1"
+    assert tf.parameters["oversamplingMultiple"] == "1.0" and tf.parameters["externalDEMApplyEGM"] == "false"
+    assert nodes["Terrain-Correction"].parameters["sourceBands"] == "Gamma0_VV,Gamma0_VH"
+    ds = snap.run_graph(graph_path, staging, GRID, ["VV", "VH"], section(), threads=2, mem_mb=4000, radiometry="gamma0")
+    assert list(ds.data_vars) == ["gamma0_VV", "gamma0_VH", "incidence_angle", "local_incidence_angle", "mask"]
+    assert ds["gamma0_VV"].attrs["long_name"] == "gamma0 VV (linear, terrain-flattened)"
+
+
+def test_terrain_flattening_refuses_sigma0_as_snap_does(tmp_path, orbit):
+    graph_path, staging = setup(tmp_path, orbit[1], radiometry="gamma0")
+    edit(graph_path, "Calibration", "outputBetaBand", "false")
+    edit(graph_path, "Calibration", "outputSigmaBand", "true")
+    edit(graph_path, "Speckle-Filter", "sourceBands", "Sigma0_VV,Sigma0_VH")
+    edit(graph_path, "Terrain-Flattening", "sourceBands", "Sigma0_VV,Sigma0_VH")
+    with pytest.raises(snap.SnapError, match="TerrainFlattening requires beta0 as input"):
+        snap.run_graph(graph_path, staging, GRID, ["VV", "VH"], section(), threads=1, mem_mb=2000)
+    edit(graph_path, "Terrain-Flattening", "oversamplingMultiple", "5.0")
+    with pytest.raises(snap.SnapError, match=r"Value for 'Oversampling Multiple' is out of range \[1, 4\]"):
+        snap.run_graph(graph_path, staging, GRID, ["VV", "VH"], section(), threads=1, mem_mb=2000)
+
+
 def test_a_corner_origin_is_half_a_pixel_off_and_refused(tmp_path, orbit):
     graph_path, staging = setup(tmp_path, orbit[1])
     edit(graph_path, "Terrain-Correction", "standardGridOriginX", repr(float(GRID.x0)))

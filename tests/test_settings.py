@@ -10,9 +10,13 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, schema_defaults, schema_section
-from soilsat.demo.radiometer import CoarseProductSettings
 from soilsat.demo.world import RegionSpec, WorldSpec
 from soilsat.errors import ConfigError
+from soilsat.evaluate.agreement import IntervalSettings
+from soilsat.evaluate.anomalies import AnomalySettings
+from soilsat.evaluate.blocks import BlockSettings
+from soilsat.evaluate.conformal import ConformalSettings
+from soilsat.evaluate.matching import MatchingSettings
 from soilsat.extract.probes import Sigma0Settings
 from soilsat.extract.samples import SampleSettings
 from soilsat.extract.windows import WindowSettings
@@ -20,7 +24,9 @@ from soilsat.models.forest import ForestSettings
 from soilsat.models.simonsen.baselines import ChangeDetectionSettings, ClimatologySettings
 from soilsat.models.simonsen.inputs import InputSettings
 from soilsat.models.simonsen.lstm import LstmSettings
+from soilsat.models.tsagkatakis.patches import PatchSettings
 from soilsat.models.tsagkatakis.protocol import FusionSettings
+from soilsat.models.tsagkatakis.scenes import SmapSettings
 from soilsat.models.tziolas import protocol as tziolas
 from soilsat.models.tziolas.forest import ForestGrid
 from soilsat.models.tziolas.networks import NetworkSettings
@@ -46,12 +52,18 @@ SECTIONS: list[tuple[str, type[Settings]]] = [
     ("train.zhang", CnnLstmSettings),
     ("train.zhang.random_forest", ForestSettings),
     ("train.tsagkatakis", FusionSettings),
-    ("demo.coarse_product", CoarseProductSettings),
+    ("train.tsagkatakis", PatchSettings),
+    ("smap", SmapSettings),
     ("sentinel2", OpticalSettings),
     ("sentinel2.sen2cor", Sen2CorSettings),
     ("extract.sigma0", Sigma0Settings),
     ("extract.samples", SampleSettings),
     ("extract.windows", WindowSettings),
+    ("validate", IntervalSettings),
+    ("validate", MatchingSettings),
+    ("validate.anomalies", AnomalySettings),
+    ("validate.intervals", ConformalSettings),
+    ("validate.blocked_cv", BlockSettings),
 ]
 # Settings whose fields are not the keys of one section: they read the section themselves (from_config).
 NESTED = {OpticalSettings}

@@ -18,14 +18,15 @@ STUDIES = sorted((ROOT / "studies").glob("*.yaml"))
 SOURCES = {
     "simonsen2021": {"sentinel1", "sentinel2", "ismn", "weather", "dem", "landcover", "soil", "csm", "ecv_sm"},
     "tziolas2020": {"sentinel1", "sentinel2", "lucas"},
-    "zhang2022": {"sentinel2", "dem", "landcover", "soil", "lucas"},
+    "zhang2022": {"dem", "climate", "mcd12q2", "mod09ga", "lucas"},
+    "tsagkatakis2021": {"ismn", "smap_l1c_tb", "smap_l2_sm", "smap_l2_sm_sp"},
 }
 
 
 def dry_run(workdir: Path, study: Path) -> subprocess.CompletedProcess:
     """`snakemake -n --configfile study` in a scratch folder, with no CDSE credentials in the environment."""
     shutil.copy(ROOT / "config.yaml", workdir / "config.yaml")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDSE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CDSE_", "EARTHDATA_"))}
     env |= {"PYTHONPATH": str(ROOT / "scripts"), "HOME": str(workdir), "NETRC": str(workdir / "no-netrc")}
     cmd = [
         str(SNAKEMAKE),
@@ -46,7 +47,7 @@ def test_the_four_studies_are_there():
     assert [p.stem for p in STUDIES] == ["simonsen2021", "tsagkatakis2021", "tziolas2020", "zhang2022"]
 
 
-@pytest.mark.parametrize("study", [p for p in STUDIES if p.stem != "tsagkatakis2021"], ids=lambda p: p.stem)
+@pytest.mark.parametrize("study", STUDIES, ids=lambda p: p.stem)
 def test_study_dry_runs_to_its_search_checkpoints(study, tmp_path):
     proc = dry_run(tmp_path, study)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -74,9 +75,38 @@ def test_simonsen_matches_the_paper():
     assert set(config["ismn"]["networks"]) == {"HOBE", "FMI", "REMEDHUS", "ICOS"}
 
 
-def test_smap_study_stops_with_a_clear_message(tmp_path):
-    proc = dry_run(tmp_path, ROOT / "studies" / "tsagkatakis2021.yaml")
-    assert proc.returncode != 0
-    assert "config key smap.enabled: SMAP brightness temperatures (Tsagkatakis 2021) are not supported yet" in (
-        proc.stdout + proc.stderr
-    )
+def test_nasa_studies_search_their_products_over_the_papers_years(tmp_path):
+    """Zhang's MODIS granules are searched over the ten phenology years 2002-2011, Tsagkatakis' SMAP over September
+    2020; neither study reads Sentinel-1 or -2."""
+    from soilsat.acquire.sources import method_sources, search_period
+
+    zhang = yaml.safe_load((ROOT / "studies" / "zhang2022.yaml").read_text())
+    filled = schema_filled(zhang)
+    assert search_period(filled, "mcd12q2") == {"start": "2002-01-01", "end": "2011-12-31"}
+    assert search_period(filled, "lucas") == {"start": "2011-01-01", "end": "2011-12-31"}
+    assert "sentinel2" not in method_sources(filled)
+    tsagkatakis = schema_filled(yaml.safe_load((ROOT / "studies" / "tsagkatakis2021.yaml").read_text()))
+    assert search_period(tsagkatakis, "smap_l1c_tb") == {"start": "2020-09-01", "end": "2020-09-30"}
+    assert not {"sentinel1", "sentinel2"} & set(method_sources(tsagkatakis))
+
+
+def test_a_period_before_the_product_is_refused_naming_the_key():
+    from soilsat.acquire.sources import check_inputs
+    from soilsat.errors import ConfigError
+
+    study = schema_filled(yaml.safe_load((ROOT / "studies" / "tsagkatakis2021.yaml").read_text()))
+    study["period"] = {"start": "2014-09-01", "end": "2014-09-30"}
+    with pytest.raises(ConfigError, match="config key period.start: the study reads smap_l1c_tb from 2014-09-01"):
+        check_inputs(study)
+    zhang = schema_filled(yaml.safe_load((ROOT / "studies" / "zhang2022.yaml").read_text()))
+    zhang["extract"]["windows"]["last_year"] = 2005
+    with pytest.raises(ConfigError, match="extract.windows.last_year/years: the study reads mcd12q2 from 1996-01-01"):
+        check_inputs(zhang)
+
+
+def schema_filled(config: dict) -> dict:
+    """A study config with the schema's defaults filled in."""
+    from snakemake.utils import validate
+
+    validate(config, str(ROOT / "rules" / "schemas" / "config.schema.yaml"))
+    return config

@@ -10,11 +10,9 @@ import pytest
 import xarray as xr
 
 from compliance import cf_failures, cog_problems
-from soilsat.cf_netcdf import open_dataset, write_netcdf
+from soilsat.cf_netcdf import open_dataset
 from soilsat.cog_stream import cog_writer
-from soilsat.demo import radiometer
 from soilsat.demo.archive import open_truth, write_truth
-from soilsat.demo.radiometer import CoarseProductSettings
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 from soilsat.errors import ProductError
 from soilsat.grid import StudyGrid
@@ -79,16 +77,11 @@ def truth_files(tmp_path_factory) -> Path:
     )
     folder = tmp_path_factory.mktemp("truth")
     write_truth(make_world(spec), folder)
-    with open_truth(folder, "t") as truth:
-        settings = CoarseProductSettings(500.0, 0.02, 1.0, footprint_fwhm_px=1.0, bias=0.0, seasonal_error=0.0)
-        product = radiometer.coarse_product(truth.load(), settings, 1)
-    write_netcdf(product, folder / "coarse_t.nc")
     return folder
 
 
-@pytest.mark.parametrize("name", ["t.nc", "coarse_t.nc"])
-def test_demo_truth_and_coarse_product_pass_the_cf_checker(truth_files, name):
-    assert cf_failures(truth_files / name, weight=1) == []
+def test_demo_truth_passes_the_cf_checker(truth_files):
+    assert cf_failures(truth_files / "t.nc", weight=1) == []
 
 
 def test_demo_truth_reads_back_in_its_dimension_order(truth_files):
@@ -121,9 +114,10 @@ def test_every_netcdf_of_a_demo_run_passes_the_cf_checker(tiny_run):
         "results/tiny/datasets/samples.nc",
         "results/tiny/datasets/windows.nc",
         "results/tiny/datasets/insitu.nc",
+        "results/tiny/datasets/patches.nc",
+        "results/tiny/covariates/skjern.nc",
         "results/tiny/models/tsagkatakis_fusion/example.nc",
     } <= names
-    assert any(n.startswith("resources/demo/tiny/coarse/") for n in names)
     assert any(n.startswith("resources/demo/tiny/truth/") for n in names)
     failures = {p.relative_to(tiny_run).as_posix(): cf_failures(p) for p in ours}
     assert {name: found for name, found in failures.items() if found} == {}

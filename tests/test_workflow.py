@@ -184,21 +184,110 @@ def test_point_study_models_and_their_figures(tiny_run):
         assert (repeats["rmse"] < 2 * float(np.nanstd(windows["oc"].values))).all(), f"{model}: RMSE beyond 2 sd of SOC"
 
 
-def test_fusion_cnn_trains_on_the_tiny_world_and_is_scored_against_the_coarse_product(tiny_run):
+def test_fusion_cnn_trains_on_the_tiny_world_and_is_scored_with_the_l2_product(tiny_run):
+    """tiny.yaml takes the fine sigma0 from soilsat's own Sentinel-1 chain (sigma0_source sentinel1), the
+    brightness temperatures and the 9 km target from the demo's SPL1CTB_E and SPL2SMP_E files."""
     results = tiny_run / "results" / "tiny"
     for name in ("scatter", "ubrmse", "example"):
         assert (results / "figures" / "tsagkatakis" / f"{name}.png").stat().st_size > 0, name
-    product = open_dataset(tiny_run / "resources" / "demo" / "tiny" / "coarse" / "skjern.nc")
-    assert product.attrs["resolution_m"] == 600 and dict(product.sizes)["y"] == 3  # 2 km of 10 m px
-    assert product["time"].size == 50 and product["sm"].attrs["units"] == "m3 m-3"
+    patches_dataset = open_dataset(results / "datasets" / "patches.nc")
+    assert patches_dataset.attrs["fine_resolution_m"] == 100.0
+    assert patches_dataset.attrs["sentinel1_products"] and patches_dataset.attrs["smap_l1c_tb_products"]
     predictions = pd.read_csv(results / "models" / "tsagkatakis_fusion" / "predictions.csv")
     assert set(predictions["split"]) == {"training", "validation"}
-    assert set(predictions["variant"]) == {"fusion_cnn", "coarse_product"}
+    assert set(predictions["variant"]) == {"fusion_cnn", "spl2smap_s"}
     assert predictions["predicted"].between(-0.2, 0.8).all()
+    # validation is held out by location: no location validates and trains
+    split = predictions.groupby("location")["split"].nunique()
+    assert (split == 1).all()
     metrics = pd.read_csv(results / "models" / "tsagkatakis_fusion" / "metrics.csv")
     overall = metrics[(metrics["level"] == "all")].set_index(["split", "variant"])
     assert np.isfinite(overall["ubrmse"]).all() and (overall["ubrmse"] < 0.2).all()
     patches = pd.read_csv(results / "models" / "tsagkatakis_fusion" / "patches.csv")
-    assert (patches["n"] >= 3).all()  # tiny.yaml: train.tsagkatakis.min_probes 3
+    assert (patches.groupby("patch")["n"].sum() >= 1).all()
     example = open_dataset(results / "models" / "tsagkatakis_fusion" / "example.nc")
-    assert example["ssm_fine"].shape == (18, 18) and example["tb_h"].shape == (3, 3)
+    assert example["ssm_fine"].shape == (20, 20) and example["tb_h"].shape == (20, 20)
+
+
+def validation_targets() -> list[str]:
+    """The validation section of every study of the tiny run (what final_outputs asks for)."""
+    results = "results/tiny"
+    targets = [f"{results}/qa4sm/{m}.nc" for m in ("simonsen2021", "tsagkatakis2021")]
+    for method in ("simonsen2021", "tziolas2020", "zhang2022", "tsagkatakis2021"):
+        targets += [
+            f"{results}/validation/{method}/coverage.csv",
+            f"{results}/figures/validation/{method}/coverage.png",
+        ]
+    for method in ("simonsen2021", "tsagkatakis2021"):
+        targets += [
+            f"{results}/figures/validation/{method}/{name}.png"
+            for name in ("strata_raw", "strata_anomaly", "triple_collocation")
+        ]
+    for method in ("tziolas2020", "zhang2022"):
+        targets.append(f"{results}/figures/validation/{method}/strata_errors.png")
+    for method in ("simonsen2021", "tziolas2020", "zhang2022"):
+        targets.append(f"{results}/figures/validation/{method}/protocols.png")
+    for region in ("skjern", "duero"):
+        targets += [f"{results}/figures/validation/aoa_{q}_{region}.png" for q in ("clay", "soc")]
+        targets.append(f"{results}/figures/validation/aoa_ssm_{region}")
+    return targets
+
+
+def test_validation_section_of_every_study(tiny_run):
+    # --configfile last: it takes every argument after it
+    run_workflow(tiny_run, *validation_targets(), "--configfile", str(ROOT / "tests" / "configs" / "tiny.yaml"))
+    results = tiny_run / "results" / "tiny"
+    stations = pd.read_csv(results / "validation" / "simonsen2021" / "stations.csv")
+    assert {"raw", "anomaly"} == set(stations["kind"]) and {"all", "agriculture"} == set(stations["scope"])
+    pooled = stations[stations["probe"] == "all stations"]
+    assert {"lstm_minimum", "random_forest_full", "csm", "ecv_sm"} <= set(pooled["name"])
+    scored = stations.dropna(subset=["r", "ubrmsd_lower"])
+    assert len(scored) > 20 and (scored["r_lower"] <= scored["r"]).all() and (scored["r"] <= scored["r_upper"]).all()
+    assert (scored["ubrmsd_lower"] <= scored["ubrmsd_upper"]).all() and scored["rho_p"].between(0, 1).all()
+    assert {"region", "network", "landcover", "texture", "climate"} <= set(stations.columns)
+    strata = pd.read_csv(results / "validation" / "simonsen2021" / "strata.csv")
+    assert set(strata["stratified_by"]) == {"region", "network", "landcover", "texture", "climate"}
+    collocation = pd.read_csv(results / "validation" / "simonsen2021" / "triple_collocation.csv")
+    assert {"in situ", "csm", "ecv_sm"} <= set(collocation["estimate"])
+    for method in ("simonsen2021", "tziolas2020", "zhang2022", "tsagkatakis2021"):
+        coverage = pd.read_csv(results / "validation" / method / "coverage.csv")
+        assert set(coverage["level"]) == {0.5, 0.8, 0.9, 0.95} and coverage["coverage"].between(0, 1).all(), method
+    forest = pd.read_csv(results / "validation" / "simonsen2021" / "coverage.csv")
+    assert "map random forest" in set(forest["model"])
+    protocols = pd.read_csv(results / "validation" / "tziolas2020" / "protocols.csv")
+    assert len(protocols) == 3 and protocols["protocol"].iloc[0].startswith("paper: Kennard-Stone")
+    scores = pd.read_csv(results / "validation" / "zhang2022" / "scores.csv")
+    assert {"all samples", "region", "texture"} == set(scores["stratified_by"])
+
+
+def test_every_map_carries_interval_and_aoa_bands(tiny_run):
+    results = tiny_run / "results" / "tiny"
+    maps = sorted((results / "maps").glob("*.tif")) + sorted((results / "maps").glob("ssm_*/*.tif"))
+    assert len(maps) >= 6
+    for path in maps:
+        with rasterio.open(path) as src:
+            quantity = src.descriptions[0]
+            assert src.descriptions == (
+                quantity,
+                f"{quantity}_lower",
+                f"{quantity}_upper",
+                "dissimilarity_index",
+                "area_of_applicability",
+            ), path.name
+            for band in range(1, 6):
+                assert src.tags(band)["units"] and src.tags(band)["long_name"], (path.name, band)
+            value, lower, upper, aoa = (src.read(b) for b in (1, 2, 3, 5))
+        mapped = np.isfinite(value)
+        assert mapped.any() and (lower[mapped] <= value[mapped]).all() and (value[mapped] <= upper[mapped]).all()
+        assert set(np.unique(aoa[mapped])) <= {0.0, 1.0}
+
+
+def test_the_qa4sm_export_reads_back_as_the_predictions(tiny_run):
+    from soilsat.evaluate.qa4sm import read_qa4sm
+
+    results = tiny_run / "results" / "tiny"
+    back = read_qa4sm(results / "qa4sm" / "simonsen2021.nc")
+    lstm = pd.read_csv(results / "models" / "lstm_minimum" / "predictions.csv")
+    lstm = lstm[lstm["repeat"] == "mean"].assign(time=lambda t: pd.to_datetime(t["time"]))
+    read = back[back["variable"] == "ssm_lstm_minimum"].merge(lstm, on=["probe", "time"], suffixes=("_read", ""))
+    assert len(read) == len(lstm) and np.allclose(read["predicted_read"], read["predicted"], rtol=1e-6)

@@ -14,6 +14,7 @@ and the variables with T, Z, Y, X last.
 from __future__ import annotations
 
 import os
+from typing import cast
 
 import numpy as np
 import xarray as xr
@@ -74,13 +75,13 @@ def cf_encoded(dataset: xr.Dataset) -> xr.Dataset:
     for name, attrs in COORDINATE_ATTRS.items():
         if name in out.coords:
             out[name].attrs = {**attrs, **out[name].attrs}
-    for name, variable in list(out.data_vars.items()):
+    for var_name, variable in list(out.data_vars.items()):
         axes = {d: _axis(out, str(d)) for d in variable.dims}
         order = [d for d in variable.dims if axes[d] is None]
-        order += sorted((d for d in variable.dims if axes[d]), key=lambda d: _AXIS_ORDER.index(axes[d]))
+        order += sorted((d for d in variable.dims if axes[d]), key=lambda d: _AXIS_ORDER.index(cast(str, axes[d])))
         if tuple(order) != variable.dims:
-            out[name] = variable.transpose(*order)
-            out[name].attrs[ORDER] = " ".join(str(d) for d in variable.dims)
+            out[var_name] = variable.transpose(*order)
+            out[var_name].attrs[ORDER] = " ".join(str(d) for d in variable.dims)
     labelled = [str(d) for d in out.dims if d in out.coords and _is_text(out[d])]
     if labelled:
         out = out.swap_dims({d: f"{d}{LABEL_SUFFIX}" for d in labelled})

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from soilsat.errors import SoilsatError
@@ -66,6 +67,7 @@ def inspect(path: Path) -> dict:
         from soilsat.reference.kinds import PRODUCTS
 
         return {"kind": kind, "path": str(path)} | PRODUCTS[kind].describe(path)
+    summarize: Callable[[Path], dict]
     if kind == "sentinel1":
         from soilsat.sar.safe import summarize
     elif kind == "sentinel2":

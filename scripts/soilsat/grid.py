@@ -69,7 +69,7 @@ class StudyGrid:
         row, col = self.rowcol(x, y)
         return (row >= 0) & (row < self.height) & (col >= 0) & (col < self.width)
 
-    def to_grid_crs(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def to_grid_crs(self, lon: np.ndarray | float, lat: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """Project WGS 84 longitudes and latitudes into the grid CRS."""
         t = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
         return t.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
@@ -119,4 +119,17 @@ def grid_from_config(region: dict, grid: dict) -> StudyGrid:
     """The study grid of one `regions:` entry under the `grid:` settings of a configuration."""
     return region_grid(
         region["name"], region["lon"], region["lat"], region["size_m"], grid["margin_m"], grid["resolution"]
+    )
+
+
+def coarsened(grid: StudyGrid, resolution: float) -> StudyGrid:
+    """The study grid at a coarser pixel size, a whole multiple of its own: same corner, whole pixels only
+    (a remainder at the right and bottom is left out); ValueError otherwise."""
+    factor = int(round(resolution / grid.resolution))
+    if factor < 1 or abs(factor * grid.resolution - resolution) > 1e-6 * resolution:
+        raise ValueError(f"{resolution:g} m is not a whole multiple of the grid's {grid.resolution:g} m")
+    if grid.width // factor < 1 or grid.height // factor < 1:
+        raise ValueError(f"{resolution:g} m pixels are larger than region {grid.region}'s grid")
+    return dataclasses.replace(
+        grid, width=grid.width // factor, height=grid.height // factor, resolution=grid.resolution * factor
     )

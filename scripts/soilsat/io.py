@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # numpy and rasterio load on first use, so light jobs (fetching) start fast
     import numpy as np
@@ -36,7 +36,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 # 4000 x 4000 Sentinel-1 output (5 bands) it writes 1.3 times faster than level 3 at the same size
 # (229.7 against 230.9 MB), which in turn wrote about 1.3 times faster than floating-point prediction at
 # the default level 6 (benchmarks/cog_write.py).
-COG_OPTIONS = dict(driver="COG", compress="DEFLATE", predictor=2, level=1, blocksize=256, overview_resampling="average")
+COG_OPTIONS: dict[str, Any] = dict(
+    driver="COG", compress="DEFLATE", predictor=2, level=1, blocksize=256, overview_resampling="average"
+)
 
 
 def write_cog(
@@ -105,6 +107,6 @@ def write_dataset_cog(
     names = [name for name, var in dataset.data_vars.items() if var.dims == ("y", "x")]
     stack = np.stack([dataset[name].values.astype(np.float32) for name in names])
     band_tags = [{k: v for k, v in dataset[name].attrs.items() if isinstance(v, (str, int, float))} for name in names]
-    merged = {k: v for k, v in dataset.attrs.items() if isinstance(v, (str, int, float))}
+    merged: dict[str, object] = {k: v for k, v in dataset.attrs.items() if isinstance(v, (str, int, float))}
     merged.update(tags or {})
     write_cog(path, stack, grid, names, tags=merged, band_tags=band_tags)

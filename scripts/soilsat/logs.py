@@ -12,7 +12,7 @@ from collections.abc import Iterator
 @contextlib.contextmanager
 def to_file(path: str | os.PathLike, level: int = logging.INFO) -> Iterator[logging.Logger]:
     """Send soilsat's log records to `path` (and stderr) and record an uncaught error there too."""
-    handlers = [logging.FileHandler(path, mode="w"), logging.StreamHandler(sys.stderr)]
+    handlers: list[logging.Handler] = [logging.FileHandler(path, mode="w"), logging.StreamHandler(sys.stderr)]
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
     root = logging.getLogger()
     for handler in handlers:

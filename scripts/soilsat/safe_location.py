@@ -73,7 +73,7 @@ def _in_zip(path: Path, is_marker: Callable[[str], bool]) -> SafeLocation:
         key=lambda m: (_depth(m), m),
     )
     if found:
-        by_folder = {}  # the product folders at the shallowest depth, each with its first marking file
+        by_folder: dict[str, str] = {}  # the product folders at the shallowest depth, each with its first marking file
         for m in (m for m in found if _depth(m) == _depth(found[0])):
             by_folder.setdefault(PurePosixPath(m).parent.as_posix(), m)
         if len(by_folder) > 1:

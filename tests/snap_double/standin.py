@@ -337,6 +337,32 @@ def apply_orbit(params: dict, properties: dict[str, str], product: dict, warn) -
     raise GraphError(f"[NodeId: Apply-Orbit-File] {first_error}")
 
 
+# --------------------------------------------------------------------------- Terrain-Flattening
+
+
+def terrain_flattening(node_id: str, params: dict, bands: list[str]) -> list[str]:
+    """Terrain-Flattening's target bands, refused as TerrainFlatteningOp refuses them: Gamma0_ for each Beta0_
+    source band (Sigma0_ too with outputSigma0), simulatedImage with outputSimulatedImage."""
+    if params["demName"] == "External DEM":
+        dem = params["externalDEMFile"]
+        if not dem or not Path(dem).is_file():
+            raise GraphError(f"[NodeId: {node_id}] External DEM file is not found")
+    selected = params["sourceBands"] or bands
+    for band in selected:
+        if band not in bands:
+            raise GraphError(f"[NodeId: {node_id}] Source band '{band}' not found")
+    out = []
+    for band in selected:
+        if not band.startswith("Beta0"):
+            raise GraphError(f"[NodeId: {node_id}] TerrainFlattening requires beta0 as input")
+        out.append(band.replace("Beta0", "Gamma0", 1))
+        if params["outputSigma0"]:
+            out.append(band.replace("Beta0", "Sigma0", 1))
+    if params["outputSimulatedImage"]:
+        out.append("simulatedImage")
+    return out
+
+
 # --------------------------------------------------------------------------- Terrain-Correction
 
 
@@ -397,7 +423,7 @@ def terrain_correction(params: dict, product: dict, region: str | None, bands: l
     lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xx, yy)
     inside = _inside(lon, lat, product["footprint"])
     out = {}
-    selected = [b for b in (params["sourceBands"] or bands) if b.startswith("Sigma0_")]
+    selected = [b for b in (params["sourceBands"] or bands) if b.startswith(("Sigma0_", "Gamma0_"))]
     for band in selected:
         out[band] = np.where(inside, field_sigma0(xx, yy, band.split("_")[1]), 0.0).astype(np.float32)
     if params["saveIncidenceAngleFromEllipsoid"]:
@@ -545,7 +571,18 @@ def run(graph_path: str, properties: dict[str, str], warn) -> Path:
             state[node["id"]] = dict(upstream, bands=[b for b in upstream["bands"] if b.startswith("Intensity_")])
         elif op == "Calibration":
             pols = p["selectedPolarisations"] or upstream["product"]["polarisations"]
-            state[node["id"]] = dict(upstream, bands=[f"Sigma0_{pol}" for pol in pols])
+            kinds = [
+                k
+                for k, flag in (
+                    ("Sigma0", "outputSigmaBand"),
+                    ("Gamma0", "outputGammaBand"),
+                    ("Beta0", "outputBetaBand"),
+                )
+                if p[flag]
+            ]
+            state[node["id"]] = dict(upstream, bands=[f"{k}_{pol}" for k in kinds for pol in pols])
+        elif op == "Terrain-Flattening":
+            state[node["id"]] = dict(upstream, bands=terrain_flattening(node["id"], p, upstream["bands"]))
         elif op == "Speckle-Filter":
             for band in p["sourceBands"] or []:
                 if band not in upstream["bands"]:

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlparse
 
 import requests
@@ -265,12 +266,12 @@ class TokenManager:
                         state,
                     )
                     self._used = state.access
-                    return state.access
+                    return cast(str, state.access)  # _grant has just set it from the response
                 except TransferError:
                     state.refresh = None
             self._login(state)
             self._used = state.access
-            return state.access
+            return cast(str, state.access)  # _login's _grant has just set it from the response
 
     def headers(self, refresh: bool = False) -> dict[str, str]:
         """The Authorization header (a fresh token if `refresh`)."""

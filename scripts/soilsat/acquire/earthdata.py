@@ -90,7 +90,7 @@ class EarthdataClient:
     def __init__(
         self,
         settings: Mapping,
-        session: requests.Session | None = None,
+        session: EarthdataSession | None = None,
         credentials: EarthdataCredentials | None = None,
     ):
         self.settings = settings

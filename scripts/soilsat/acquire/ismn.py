@@ -26,6 +26,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,7 +97,7 @@ def _check_formats(archive: Path, names: Sequence[str]) -> None:
 
 
 @contextlib.contextmanager
-def open_ismn(archive: str | os.PathLike) -> Iterator[tuple[object, str]]:
+def open_ismn(archive: str | os.PathLike) -> Iterator[tuple[Any, str]]:
     """An ismn.interface.ISMN_Interface on the archive and the folder of the archive its file paths start in.
 
     The interface's metadata are kept in a temporary folder; a zip whose network folders lie

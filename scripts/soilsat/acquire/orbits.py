@@ -22,6 +22,7 @@ import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TypedDict
 
 import pandas as pd
 import requests
@@ -37,10 +38,21 @@ from soilsat.io import atomic_path
 
 log = logging.getLogger(__name__)
 
+
+class EofName(TypedDict):
+    """The fields of a Sentinel-1 orbit file name."""
+
+    platform: str
+    type: str
+    produced: dt.datetime
+    start: dt.datetime
+    stop: dt.datetime
+
+
 _EOF = re.compile(r"^(S1[A-D_])_OPER_(AUX_POEORB|AUX_RESORB)_OPOD_(\d{8}T\d{6})_V(\d{8}T\d{6})_(\d{8}T\d{6})")
 
 
-def parse_eof_name(name: str) -> dict[str, object]:
+def parse_eof_name(name: str) -> EofName:
     """Platform, type, production time and validity interval of an EOF file name."""
     match = _EOF.match(Path(name).name)
     if not match:

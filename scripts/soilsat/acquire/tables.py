@@ -54,8 +54,8 @@ def _pick(frame: pd.DataFrame, wanted: dict[str, list[str]], path: Path, what: s
     return found
 
 
-def _header_comments(path: Path) -> dict[str, str]:
-    meta = {}
+def _header_comments(path: Path) -> dict[str, str | float]:
+    meta: dict[str, str | float] = {}
     with path.open("r", encoding="utf-8", errors="replace") as f:
         for line in f:
             if not line.startswith("#"):

@@ -1,6 +1,7 @@
-"""Inputs the user downloads by hand (registration or licence needed): ISMN, CORINE, HWSD texture, LUCAS.
+"""Inputs the user downloads by hand (registration or licence needed): ISMN, CORINE, HWSD texture, WorldClim
+climate, LUCAS.
 
-Each is named in the config (`ismn.archive`, `landcover.path`, `soil.path`, `lucas.path`);
+Each is named in the config (`ismn.archive`, `landcover.path`, `soil.path`, `climate.path`, `lucas.path`);
 search checks it exists and lists it, fetch delivers it in the form downstream reads:
 the ISMN zip (only the configured networks and stations) with its probe table, rasters
 clipped to the AOI plus margin, LUCAS as one normalised CSV.
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SOIL_BANDS = ["clay", "silt", "sand", "organic_carbon", "base_saturation"]
+CLIMATE_BANDS = ["temp", "preci"]
+# Climate rasters are clipped two WorldClim cells (30 arc-seconds) wider, so that interpolating them onto a
+# 90 m grid has neighbours at the edge.
+CLIMATE_PAD_M = 2000.0
 LUCAS_COLUMNS = ["point_id", "lat", "lon", "year", "clay", "silt", "sand", "oc"]
 
 # What each kind needs, for the error a user sees when it is missing.
@@ -43,6 +48,11 @@ EXPECTED = {
         "CORINE Land Cover 2018 raster (U2018_CLC2018_V2020_20u1.tif) from land.copernicus.eu",
     ),
     "soil": ("soil.path", f"a soil-texture GeoTIFF from HWSD with bands {', '.join(SOIL_BANDS)}"),
+    "climate": (
+        "climate.path",
+        "a GeoTIFF with bands temp (mean annual temperature, degC) and preci (annual precipitation, mm), e.g. "
+        "WorldClim 2.1 BIO1 and BIO12 at 30 arc-seconds stacked, from worldclim.org",
+    ),
     "lucas": (
         "lucas.path",
         ("a LUCAS topsoil table (2009 xlsx, 2015 csv + coordinates csv or point shapefile, or 2018 csv) from ESDAC"),
@@ -67,7 +77,7 @@ def catalog(kind: str, settings: Mapping, regions: Sequence[Mapping]) -> pd.Data
     path = user_path(kind, settings)
     checksum = md5sum(path) if path.is_file() else ""
     size = path.stat().st_size if path.is_file() else None
-    if kind in ("landcover", "soil"):
+    if kind in ("landcover", "soil", "climate"):
         names = [(f"{kind}_{r['name']}.tif", r["name"]) for r in regions]
     elif kind == "ismn":
         names = [(f"{path.stem if path.is_file() else path.name}.zip", ";".join(r["name"] for r in regions))]
@@ -196,6 +206,23 @@ def soil_band_names(path: Path, settings: Mapping) -> list[str]:
     if missing:
         raise ProductError(
             path, f"soil raster lacks band(s) {', '.join(missing)} (bands: {names}); name them in config key soil.bands"
+        )
+    return names
+
+
+def climate_band_names(path: Path, settings: Mapping) -> list[str]:
+    """The climate raster's band names: `climate.bands` if given, else its band descriptions; temp and preci
+    needed."""
+    with rasterio.open(path) as src:
+        names = list(settings.get("bands") or [(d or "").lower() for d in src.descriptions])
+        if len(names) != src.count:
+            raise ConfigError(f"config key climate.bands names {len(names)} bands; {path} has {src.count}")
+    missing = [b for b in CLIMATE_BANDS if b not in names]
+    if missing:
+        raise ProductError(
+            path,
+            f"climate raster lacks band(s) {', '.join(missing)} (bands: {names}); "
+            "name them in config key climate.bands",
         )
     return names
 
@@ -364,6 +391,9 @@ def fetch(item: Mapping, destination: Path, settings: Mapping, regions: Sequence
         return
     source = _verified(item)
     region = next(r for r in regions if r["name"] == item["regions"])
-    names = soil_band_names(source, settings) if kind == "soil" else ["landcover"]
-    clip_raster(source, destination, region, margin_m, names)
+    if kind == "climate":
+        clip_raster(source, destination, region, margin_m + CLIMATE_PAD_M, climate_band_names(source, settings))
+    else:
+        names = soil_band_names(source, settings) if kind == "soil" else ["landcover"]
+        clip_raster(source, destination, region, margin_m, names)
     log.info("%s of %s clipped from %s", kind, region["name"], source.name)

@@ -60,7 +60,7 @@ VERTICAL_CRS = "EPSG:4979"
 
 def _entry(source: str, path: Path, root: Path, region: str | None = None) -> dict:
     data = path.read_bytes()
-    entry = {"source": source, "name": path.name, "path": path.relative_to(root).as_posix()}
+    entry: dict[str, str | int] = {"source": source, "name": path.name, "path": path.relative_to(root).as_posix()}
     if region is not None:
         entry["region"] = region
     entry.update(size=len(data), md5=hashlib.md5(data).hexdigest())
@@ -79,9 +79,9 @@ def write_weather(world: list[RegionWorld], dir: Path) -> list[dict]:
         t = region.truth
         grid = region.grid
         x, y = grid.to_grid_crs(region.spec.lon, region.spec.lat)
-        row, col = grid.rowcol(x, y)
-        row = int(np.clip(row, 0, grid.height - 1))
-        col = int(np.clip(col, 0, grid.width - 1))
+        rows, cols = grid.rowcol(x, y)
+        row = int(np.clip(rows, 0, grid.height - 1))
+        col = int(np.clip(cols, 0, grid.width - 1))
         elev = float(t["elevation"].values[row, col])
         frame = pd.DataFrame(
             {
@@ -293,7 +293,7 @@ def dominant_soil(clay: np.ndarray, sand: np.ndarray) -> str:
     """The soil type whose texture is nearest the median texture of a unit's pixels."""
     median = np.array([np.median(clay), np.median(sand)])
     distance = {name: np.hypot(*(median - [t.clay, t.sand])) for name, t in SOIL_TYPES.items()}
-    return min(distance, key=distance.get)
+    return min(distance, key=distance.__getitem__)
 
 
 def unit_attributes(soil: SoilType, climate: str) -> tuple[float, float, float, float, float]:

@@ -1,17 +1,26 @@
-"""Write the demo world as a local archive in genuine formats, with its truth beside it."""
+"""Write the demo world as a local archive in genuine formats, with its truth beside it.
+
+The archive holds what the configuration's methods read: the probe archive, weather, DEM, land-cover, soil and
+LUCAS tables always, the Sentinel-1/2 products, the soil-moisture products CSM and ECV_SM, the climate raster
+and the NASA products (SMAP, MODIS) only for the methods that read them, and of the expensive ones only the
+dates they read: the SMAP half-orbits of the Sentinel-1 days, and MOD09GA on every `mod09ga_every_days`-th day
+of each phenology year.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
+from collections.abc import Collection, Hashable
 from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 
 from soilsat.cf_netcdf import open_dataset, write_netcdf
-from soilsat.demo import ancillary, ismn, reference_products, sentinel1, sentinel2
+from soilsat.demo import ancillary, climate, ismn, modis, reference_products, sentinel1, sentinel2, smap
 from soilsat.demo.world import RegionWorld, WorldSpec, default_workers, make_world, sentinel1_schedule
 
 log = logging.getLogger(__name__)
@@ -20,6 +29,32 @@ log = logging.getLogger(__name__)
 # of the thesis (config ecv_sm.version's default).
 CSM_VERSION = "V1.1.1"
 ECV_SM_VERSION = "05.2"
+# Sources written only for the methods that read them (every other source is always written).
+OPTIONAL_SOURCES = frozenset(
+    {"sentinel1", "sentinel2", "csm", "ecv_sm", "climate", *smap.SOURCES.values(), *modis.SOURCES.values()}
+)
+# The demo's SMAP cells average the truth over pixels this far apart (every 50 m), not over every 10 m pixel.
+SMAP_SAMPLE_M = 50.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Contents:
+    """Which optional sources the archive holds, the years of the MODIS products and the MOD09GA sampling."""
+
+    sources: frozenset[str] = frozenset({"sentinel1", "sentinel2", "csm", "ecv_sm"})
+    modis_years: tuple[int, ...] = ()
+    mod09ga_every_days: int = 30
+
+    @classmethod
+    def of(cls, sources: Collection[str], modis_years: Collection[int] = (), mod09ga_every_days: int = 30) -> Contents:
+        """The contents of the sources the methods read (others than the optional ones are ignored)."""
+        return cls(frozenset(sources) & OPTIONAL_SOURCES, tuple(sorted(modis_years)), int(mod09ga_every_days))
+
+    def mod09ga_days(self) -> list[pd.Timestamp]:
+        """The MOD09GA days: every mod09ga_every_days-th day of each MODIS year from its 1 January."""
+        step = f"{self.mod09ga_every_days}D"
+        return [d for y in self.modis_years for d in pd.date_range(f"{y}-01-01", f"{y}-12-31", freq=step)]
+
 
 INDEX_COLUMNS = [
     "source",
@@ -46,7 +81,9 @@ def write_truth(world: list[RegionWorld], truth_dir: Path) -> None:
     """Store each region's truth as NetCDF and the probe and sample tables as CSV."""
     truth_dir.mkdir(parents=True, exist_ok=True)
     for region in world:
-        encoding = {name: {"zlib": True, "complevel": 1} for name in region.truth.data_vars}
+        encoding: dict[Hashable, dict[str, object]] = {
+            name: {"zlib": True, "complevel": 1} for name in region.truth.data_vars
+        }
         encoding["sm"] = {
             "zlib": True,
             "complevel": 1,
@@ -71,11 +108,14 @@ def build_archive(
     truth_dir: Path,
     sentinel2_levels: tuple[str, ...] = ("L2A", "L1C"),
     workers: int | None = None,
+    contents: Contents | None = None,
 ) -> pd.DataFrame:
-    """Generate the world and write every product and table of the demo archive (Sentinel-2 at the given levels).
+    """Generate the world and write the products and tables of the demo archive (Sentinel-2 at the given levels,
+    the optional sources of `contents`, by default the Sentinel products and CSM and ECV_SM).
 
     `workers` processes write the Sentinel-1 and Sentinel-2 products (default: up to 2 CPUs).
     """
+    contents = contents or Contents()
     if workers is None:
         workers = default_workers()
     archive_dir.mkdir(parents=True, exist_ok=True)
@@ -85,7 +125,7 @@ def build_archive(
     if truth_writer is None:
         write_truth(world, truth_dir)
     try:
-        index = _write_items(world, spec, archive_dir, truth_dir, sentinel2_levels, workers)
+        index = _write_items(world, spec, archive_dir, truth_dir, sentinel2_levels, workers, contents)
     except BaseException:
         if truth_writer is not None:
             truth_writer.terminate()
@@ -109,15 +149,19 @@ def _write_items(
     truth_dir: Path,
     sentinel2_levels: tuple[str, ...],
     workers: int,
+    contents: Contents,
 ) -> pd.DataFrame:
     """Write the products and tables of the archive and its index."""
     rows: list[dict] = []
-    log.info("writing Sentinel-1 GRD products")
-    rows += sentinel1.write_products(world, spec, archive_dir, truth_dir, workers=workers)
-    log.info("wrote %d Sentinel-1 products; writing Sentinel-2 products", len(rows))
-    n = len(rows)
-    rows += sentinel2.write_products(world, spec, archive_dir, truth_dir, levels=sentinel2_levels, workers=workers)
-    log.info("wrote %d Sentinel-2 products; writing probes, weather and maps", len(rows) - n)
+    if "sentinel1" in contents.sources:
+        log.info("writing Sentinel-1 GRD products")
+        rows += sentinel1.write_products(world, spec, archive_dir, truth_dir, workers=workers)
+        log.info("wrote %d Sentinel-1 products", len(rows))
+    if "sentinel2" in contents.sources:
+        n = len(rows)
+        rows += sentinel2.write_products(world, spec, archive_dir, truth_dir, levels=sentinel2_levels, workers=workers)
+        log.info("wrote %d Sentinel-2 products", len(rows) - n)
+    log.info("writing probes, weather and maps")
     rows.append(
         ismn.write_ismn_archive(world, spec, archive_dir / "ismn" / "demo_ismn_header_values.zip")
         | {"path": "ismn/demo_ismn_header_values.zip"}
@@ -127,15 +171,40 @@ def _write_items(
     rows += ancillary.write_landcover(world, archive_dir)
     rows += ancillary.write_soil(world, archive_dir)
     rows += ancillary.write_lucas(world, archive_dir)
-    log.info("writing the soil-moisture products CSM and ECV_SM")
-    rows += reference_products.write_csm(world, sentinel1_schedule(spec), archive_dir, CSM_VERSION, spec.seed)
-    rows += reference_products.write_ecv_sm(world, archive_dir, ECV_SM_VERSION, spec.seed)
+    if "csm" in contents.sources:
+        log.info("writing the soil-moisture product CSM")
+        rows += reference_products.write_csm(world, sentinel1_schedule(spec), archive_dir, CSM_VERSION, spec.seed)
+    if "ecv_sm" in contents.sources:
+        log.info("writing the soil-moisture product ECV_SM")
+        rows += reference_products.write_ecv_sm(world, archive_dir, ECV_SM_VERSION, spec.seed)
+    if "climate" in contents.sources:
+        rows += climate.write_climate(world, archive_dir)
+    rows += _write_nasa(world, spec, archive_dir, contents)
     index = pd.DataFrame(rows)
     if "region" in index:
         index["regions"] = index.pop("region")
     index = index.reindex(columns=INDEX_COLUMNS)
     index.to_csv(archive_dir / "index.csv", index=False)
     return index
+
+
+def _write_nasa(world: list[RegionWorld], spec: WorldSpec, archive_dir: Path, contents: Contents) -> list[dict]:
+    """The SMAP and MODIS files of the contents."""
+    rows: list[dict] = []
+    short_names = [short for short, source in smap.SOURCES.items() if source in contents.sources]
+    if short_names:
+        log.info("writing SMAP products %s", ", ".join(short_names))
+        rows += smap.write_products(
+            world, spec, archive_dir, spec.seed, short_names, sentinel1_days_only=True, sample_m=SMAP_SAMPLE_M
+        )
+    if "mcd12q2" in contents.sources:
+        log.info("writing MCD12Q2 for %d years", len(contents.modis_years))
+        rows += modis.write_mcd12q2(world, list(contents.modis_years), archive_dir, spec.seed)
+    if "mod09ga" in contents.sources:
+        days = contents.mod09ga_days()
+        log.info("writing MOD09GA on %d days", len(days))
+        rows += modis.write_mod09ga(world, days, archive_dir, spec.seed, spec.cloud_fraction)
+    return rows
 
 
 def _start_truth_writer(world: list[RegionWorld], truth_dir: Path) -> multiprocessing.process.BaseProcess:

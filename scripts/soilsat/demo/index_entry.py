@@ -1,4 +1,4 @@
-"""The archive index entry of a demo file: what the demo provider's catalog is built from."""
+"""The archive index entries of demo files: what the demo provider's catalog is built from."""
 
 from __future__ import annotations
 
@@ -23,4 +23,17 @@ def index_entry(
         "product_type": product_type,
         "sensing_start": f"{pd.Timestamp(start):%Y-%m-%dT%H:%M:%S}Z",
         "sensing_stop": f"{pd.Timestamp(stop):%Y-%m-%dT%H:%M:%S}Z",
+    }
+
+
+def file_entry(source: str, path: Path, root: Path, region: str) -> dict:
+    """source, name, path (relative to the archive root), region, size and md5 of a file without sensing times."""
+    data = Path(path).read_bytes()
+    return {
+        "source": source,
+        "name": Path(path).name,
+        "path": Path(path).relative_to(root).as_posix(),
+        "region": region,
+        "size": len(data),
+        "md5": hashlib.md5(data).hexdigest(),
     }

@@ -33,6 +33,7 @@ from scipy import ndimage
 
 from soilsat.demo.index_entry import index_entry
 from soilsat.demo.world import RegionWorld, parcel_phenology
+from soilsat.extract.phenology import DATE_FIELDS, cycle_metrics
 from soilsat.io import atomic_path
 from soilsat.nasa import sinusoidal
 
@@ -51,7 +52,6 @@ CLOUDY_STATE = 0b01 | (1 << 10)  # cloud state 01 (cloudy) and the internal clou
 DATE_FILL = 32767
 SURF_REFL_FILL = -28672
 EPOCH = pd.Timestamp("1970-01-01")
-DATE_FIELDS = ("Greenup", "MidGreenup", "Maturity", "Peak", "Senescence", "MidGreendown", "Dormancy")
 SDC_OF = {
     np.dtype("int8"): SDC.INT8,
     np.dtype("int16"): SDC.INT16,
@@ -138,46 +138,12 @@ def yearly_cover(region: RegionWorld, year: int, seed: int, weights: np.ndarray)
     return days, fcover.astype(np.float64) @ weights.T
 
 
-def _first(mask: np.ndarray) -> np.ndarray:
-    """Index of the first True along axis 0 (0 where none)."""
-    return np.argmax(mask, axis=0)
-
-
-def _last(mask: np.ndarray) -> np.ndarray:
-    """Index of the last True along axis 0."""
-    return mask.shape[0] - 1 - np.argmax(mask[::-1], axis=0)
-
-
 def phenology_metrics(days: pd.DatetimeIndex, evi2: np.ndarray) -> dict[str, np.ndarray]:
     """MCD12Q2 cycle-1 metrics of daily EVI2 curves (day, cell): dates in days since 1970-01-01, EVI2 minimum,
     amplitude and area (float), and NumCycles; NaN where a cell has no cycle."""
-    low, high = evi2.min(axis=0), evi2.max(axis=0)
-    amplitude = high - low
-    peak = np.argmax(evi2, axis=0)
-    index = np.arange(len(days))[:, None]
-    before, after = index <= peak[None, :], index >= peak[None, :]
-    out = {"Peak": peak.astype(np.float64)}
-    for name, level, side in (
-        ("Greenup", 0.15, "up"),
-        ("MidGreenup", 0.5, "up"),
-        ("Maturity", 0.9, "up"),
-        ("Senescence", 0.9, "down"),
-        ("MidGreendown", 0.5, "down"),
-        ("Dormancy", 0.15, "down"),
-    ):
-        above = evi2 >= (low + level * amplitude)[None, :]
-        out[name] = (_first(above & before) if side == "up" else _last(above & after)).astype(np.float64)
-    inside = (index >= out["Greenup"][None, :]) & (index <= out["Dormancy"][None, :])
-    cycle = amplitude >= CYCLE_MIN_AMPLITUDE
+    metrics = cycle_metrics(evi2, CYCLE_MIN_AMPLITUDE)
     first_day = (days[0] - EPOCH).days
-    metrics = {name: np.where(cycle, first_day + out[name], np.nan) for name in DATE_FIELDS}
-    metrics |= {
-        "EVI_Minimum": np.where(cycle, low, np.nan),
-        "EVI_Amplitude": np.where(cycle, amplitude, np.nan),
-        "EVI_Area": np.where(cycle, (evi2 * inside).sum(axis=0), np.nan),
-        "NumCycles": cycle.astype(np.float64),
-    }
-    return metrics
+    return metrics | {name: first_day + metrics[name] for name in DATE_FIELDS}
 
 
 def _stored(values: np.ndarray, factor: float, dtype: str, fill: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -75,7 +76,7 @@ class Orbit:
         return dataclasses.replace(self, epoch=self.epoch + np.timedelta64(int(days), "D"))
 
 
-def geodetic_to_ecef(lon: np.ndarray, lat: np.ndarray, height: np.ndarray) -> np.ndarray:
+def geodetic_to_ecef(lon: np.ndarray | float, lat: np.ndarray | float, height: np.ndarray | float) -> np.ndarray:
     """ECEF (..., 3) of WGS 84 longitude, latitude (deg) and ellipsoidal height (m)."""
     lon, lat = np.radians(lon), np.radians(lat)
     height = np.asarray(height, float)
@@ -104,13 +105,13 @@ def ecef_to_geodetic(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return np.degrees(np.arctan2(y, x)), np.degrees(lat), h
 
 
-def ellipsoid_normal(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+def ellipsoid_normal(lon: np.ndarray | float, lat: np.ndarray | float) -> np.ndarray:
     """Unit outward ellipsoid normal (..., 3) at geodetic longitude and latitude (deg)."""
     lon, lat = np.radians(lon), np.radians(lat)
     return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
 
 
-def _circular_state(s: np.ndarray, u0: float, node0: float) -> tuple[np.ndarray, np.ndarray]:
+def _circular_state(s: np.ndarray | float, u0: float, node0: float) -> tuple[np.ndarray, np.ndarray]:
     """ECEF position and velocity of the circular orbit at s seconds from the reference time."""
     a = WGS84_A + ALTITUDE
     n = math.sqrt(MU / a**3)
@@ -131,7 +132,8 @@ def _look_geometry(
 ) -> tuple[float, float, float]:
     """Doppler cosine, incidence angle (deg) and right-side indicator of a target seen from a state."""
     look = target - sat
-    doppler = float(look @ vel) / (np.linalg.norm(look) * np.linalg.norm(vel))
+    # np.linalg.norm is typed as returning floating; here it is a float64, which is a float.
+    doppler = cast(float, float(look @ vel) / (np.linalg.norm(look) * np.linalg.norm(vel)))
     normal = ellipsoid_normal(lon, lat)
     incidence = math.degrees(math.acos(float(-look @ normal) / np.linalg.norm(look)))
     right = float(look @ np.cross(vel, sat / np.linalg.norm(sat)))

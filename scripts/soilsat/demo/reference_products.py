@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from pathlib import Path
+from typing import Any
 
 import netCDF4
 import numpy as np
@@ -149,7 +150,7 @@ def write_cgls_file(
         nc.setncatts(cgls_ssm.global_attributes(day, CSM_TILE, version, history, baseline))
         for name, size in (("time", None), ("lat", lat.size), ("lon", lon.size), ("string1", 1)):
             nc.createDimension(name, size)
-        packing = {"zlib": True, "complevel": 4, "shuffle": True}
+        packing: dict[str, Any] = {"zlib": True, "complevel": 4, "shuffle": True}
         for name, values in (("lat", lat), ("lon", lon)):
             var = nc.createVariable(name, "f8", (name,), fill_value=np.nan, **packing)
             var.setncatts(cgls_ssm.COORDINATE_ATTRIBUTES[name])
@@ -241,7 +242,7 @@ def write_esacci_file(
         nc.setncatts(attrs)
         for name, size in (("time", 1), ("lat", lat.size), ("lon", lon.size)):
             nc.createDimension(name, size)
-        packing = {"zlib": True, "complevel": 9, "shuffle": True}
+        packing: dict[str, Any] = {"zlib": True, "complevel": 9, "shuffle": True}
         for name, values in (("lat", lat), ("lon", lon), ("time", [day_number])):
             var = nc.createVariable(name, "f4" if name != "time" else "f8", (name,), **packing)
             var.setncatts(esacci_sm.COORDINATE_ATTRIBUTES[name])

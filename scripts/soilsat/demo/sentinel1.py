@@ -2,7 +2,8 @@
 
 Each scheduled pass of a region becomes one product: the pass is simulated (:mod:`soilsat.demo.sentinel1_pass`:
 geometry on the DEM and the image formed from the truth), written as a zipped SAFE
-(:mod:`soilsat.demo.sentinel1_safe`), and its noise-free sigma0 is kept as a truth COG on the study grid.
+(:mod:`soilsat.demo.sentinel1_safe`), and its noise-free sigma0 is kept as a truth COG on the study grid (in
+the hilly region also its gamma0 and local incidence angle).
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from soilsat.demo.sentinel1_pass import SPECKLE_SEED_STREAM, PassGeometry, build_geometry, form_image, truth_sigma0
+from soilsat.demo.sentinel1_pass import (
+    SPECKLE_SEED_STREAM,
+    PassGeometry,
+    build_geometry,
+    form_image,
+    truth_gamma0,
+    truth_sigma0,
+)
 from soilsat.demo.sentinel1_safe import PLATFORM, footprint_corners, product_files, product_info, write_zip
 from soilsat.demo.world import RegionWorld, WorldSpec, default_workers, sentinel1_schedule
 from soilsat.io import write_cog
@@ -42,11 +50,17 @@ def write_product(
     write_zip(zip_path, name, product_files(info, dn), day)
     data = zip_path.read_bytes()
 
+    layers = [truth["VV"], truth["VH"], g.grid_incidence.astype(np.float32)]
+    names = ["sigma0_VV", "sigma0_VH", "incidence_angle"]
+    if g.grid_local_incidence is not None:  # the hilly region: the gamma0 terrain flattening recovers
+        gamma = truth_gamma0(region, day, g.grid_local_incidence)
+        layers += [gamma["VV"], gamma["VH"], g.grid_local_incidence.astype(np.float32)]
+        names += ["gamma0_VV", "gamma0_VH", "local_incidence_angle"]
     write_cog(
         Path(truth_dir) / "sentinel1" / f"{name}_{region.spec.name}.tif",
-        np.stack([truth["VV"], truth["VH"], g.grid_incidence.astype(np.float32)]),
+        np.stack(layers),
         region.grid,
-        ["sigma0_VV", "sigma0_VH", "incidence_angle"],
+        names,
         tags={"product": name, "date": day.date().isoformat(), "orbit_direction": g.direction},
     )
 

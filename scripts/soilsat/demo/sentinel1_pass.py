@@ -5,6 +5,15 @@ zero-Doppler / ground-range geometry from the demo orbit. The image is formed so
 own annotation lands on the truth: each pixel is located on the DEM, given the water-cloud sigma0 of the truth
 soil moisture and vegetation there, speckled, offset by the thermal noise of the noise LUT and scaled by the
 calibration LUT. How the pass is written as a SAFE product is :mod:`soilsat.demo.sentinel1_safe`.
+
+Regions of a climate with ``terrain_backscatter`` (the hilly ``upland``) are imaged with the terrain's
+radiometry: each image pixel's located surface patch, from its neighbours' positions on the DEM, has a
+true area and a local incidence angle; its surface backscatter is the water-cloud gamma0 at the local
+incidence (sigma0 per unit surface area over the cosine of the local incidence), and its beta0 is that
+gamma0 times the patch's area projected normal to the look direction over the pixel's area in the slant
+plane (Small 2011). The truth then holds that gamma0 on the study grid. The gentle regions keep the
+ellipsoid radiometry (their slopes of a degree or two change sigma0 by about 0.1 dB), so their products
+are what they were.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from scipy import ndimage
 
 from soilsat.demo import orbit as orb
 from soilsat.demo.backscatter import water_cloud, water_sigma0
-from soilsat.demo.world import RegionWorld
+from soilsat.demo.world import CLIMATES, RegionWorld
 from soilsat.grid import StudyGrid
 
 POLARISATIONS = ("VV", "VH")
@@ -79,6 +88,9 @@ class PassGeometry:
     noise_power: dict[str, np.ndarray]
     grid_incidence: np.ndarray
     heading: float
+    area_ratio: np.ndarray | None = None  # per image pixel: illuminated area / slant-plane area (terrain radiometry)
+    local_incidence: np.ndarray | None = None  # per image pixel, degrees (terrain radiometry)
+    grid_local_incidence: np.ndarray | None = None  # on the study grid, degrees (terrain radiometry)
 
     @property
     def t_last(self) -> float:
@@ -184,13 +196,14 @@ def build_geometry(region: RegionWorld, direction: str, reference_date: pd.Times
     # the first pixel, slant range in metres, slant range of the first pixel fixed).
     conversion_times = np.arange(t_first - 0.5, t_last + 1.5, 1.0)
     ranges = np.linspace(range_near, er.max() + 3 * MARGIN_M, 96)
-    srgr, grsr = [], []
+    srgr_fits: list[np.ndarray] = []
+    grsr_fits: list[np.ndarray] = []
     for t in conversion_times:
         g = _ground_range_curve(orbit, float(t), ranges, terrain_height, lon_c, lat_c)
-        srgr.append(_poly_fit(ranges - range_near, g, POLY_DEGREE))
-        grsr.append(_poly_fit(g, ranges - range_near, POLY_DEGREE))
-        grsr[-1][0] += range_near
-    srgr, grsr = np.array(srgr), np.array(grsr)
+        srgr_fits.append(_poly_fit(ranges - range_near, g, POLY_DEGREE))
+        grsr_fits.append(_poly_fit(g, ranges - range_near, POLY_DEGREE))
+        grsr_fits[-1][0] += range_near
+    srgr, grsr = np.array(srgr_fits), np.array(grsr_fits)
 
     # Slant range of every pixel: each line interpolates the polynomials of its neighbours in time.
     t_lines = t_first + np.arange(n_lines) * dt
@@ -281,6 +294,11 @@ def build_geometry(region: RegionWorld, direction: str, reference_date: pd.Times
     gt, _ = orb.zero_doppler(orbit, gxyz, t0=0.0)
     grid_incidence = orb.incidence_angle(orbit, gt, glon_grid, glat_grid, dem)
 
+    terrain: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    if CLIMATES[region.spec.climate].get("terrain_backscatter", False):
+        ratio, local = terrain_radiometry(orbit, t_lines, lon, lat, h, slant)
+        terrain = (ratio, local, grid_local_incidence(orbit, gt, gxyz))
+
     # Platform heading: azimuth of the ground velocity at the centre, degrees from north.
     pos, vel = orbit.interpolate(0.0)
     east = np.array([-math.sin(math.radians(lon_c)), math.cos(math.radians(lon_c)), 0.0])
@@ -321,7 +339,51 @@ def build_geometry(region: RegionWorld, direction: str, reference_date: pd.Times
         noise_power=noise_power,
         grid_incidence=grid_incidence,
         heading=heading,
+        area_ratio=terrain[0] if terrain else None,
+        local_incidence=terrain[1] if terrain else None,
+        grid_local_incidence=terrain[2] if terrain else None,
     )
+
+
+def _cosine_to_look(points: np.ndarray, normal: np.ndarray, satellite: np.ndarray) -> np.ndarray:
+    """Cosine between unit surface normals and the look vectors from the points to the satellite."""
+    look = satellite - points
+    look /= np.linalg.norm(look, axis=-1, keepdims=True)
+    return np.einsum("...i,...i->...", normal, look)
+
+
+def terrain_radiometry(
+    orbit: orb.Orbit, t_lines: np.ndarray, lon: np.ndarray, lat: np.ndarray, h: np.ndarray, slant: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per image pixel: the located surface patch's area projected normal to the look direction over the pixel's
+    slant-plane area (azimuth spacing x slant range step), and its local incidence angle (degrees).
+
+    The patch spans the steps to the neighbouring pixels' located points (central differences); its normal
+    is turned up. A patch facing away from the radar is dark (ratio 0)."""
+    points = orb.geodetic_to_ecef(lon, lat, h)
+    along_line = np.gradient(points, axis=0)
+    along_pixel = np.gradient(points, axis=1)
+    normal = np.cross(along_pixel, along_line)
+    up = orb.ellipsoid_normal(lon, lat)
+    normal *= np.sign(np.einsum("...i,...i->...", normal, up))[..., None]
+    area = np.linalg.norm(normal, axis=-1)
+    normal /= area[..., None]
+    satellite, _ = orbit.interpolate(np.broadcast_to(t_lines[:, None], lon.shape))
+    cosine = _cosine_to_look(points, normal, satellite)
+    slant_area = PIXEL_SPACING * np.gradient(slant, axis=1)
+    ratio = area * np.maximum(cosine, 0.0) / slant_area
+    return ratio, np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+
+def grid_local_incidence(orbit: orb.Orbit, t: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Local incidence angle (degrees) of the study grid's pixels: between the DEM surface normal (from the
+    neighbouring pixels' points) and the look vector at each pixel's zero-Doppler time."""
+    east = np.gradient(points, axis=1)
+    north = -np.gradient(points, axis=0)  # rows run south
+    normal = np.cross(east, north)
+    normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
+    satellite, _ = orbit.interpolate(t)
+    return np.degrees(np.arccos(np.clip(_cosine_to_look(points, normal, satellite), -1.0, 1.0)))
 
 
 def slant_range_of(
@@ -339,6 +401,14 @@ def geolocation_grid_indices(n_lines: int, n_samples: int) -> tuple[np.ndarray, 
     lines = np.unique(np.round(np.linspace(0, n_lines - 1, GEOLOCATION_LINES)).astype(int))
     pixels = np.unique(np.round(np.linspace(0, n_samples - 1, GEOLOCATION_PIXELS)).astype(int))
     return lines, pixels
+
+
+def truth_gamma0(region: RegionWorld, day: pd.Timestamp, local_incidence: np.ndarray) -> dict[str, np.ndarray]:
+    """Noise-free linear gamma0 VV and VH of one day on the study grid: the water-cloud sigma0 per unit surface
+    area at the local incidence over its cosine (the backscatter terrain flattening recovers)."""
+    cos_local = np.cos(np.radians(local_incidence))
+    sigma = truth_sigma0(region, day, local_incidence)
+    return {pol: (v / cos_local).astype(np.float32) for pol, v in sigma.items()}
 
 
 def truth_sigma0(region: RegionWorld, day: pd.Timestamp, incidence: np.ndarray) -> dict[str, np.ndarray]:
@@ -370,8 +440,15 @@ def form_image(
         sigma0 = water_cloud(sm, fc, g.incidence, pol)
         sigma0 = np.where(g.water, water_sigma0(pol), sigma0)
         sigma0 = np.where(g.inside, sigma0, float(np.median(truth[pol])))
+        signal = sigma0 * g.a_sigma2
+        if g.area_ratio is not None and g.local_incidence is not None:
+            # terrain radiometry: beta0 = gamma0 x illuminated area / slant-plane area (DN^2 = beta0 x A_beta^2)
+            local = np.minimum(g.local_incidence, 89.0)
+            gamma0 = water_cloud(sm, fc, local, pol) / np.cos(np.radians(local))
+            beta0 = np.where(g.water, water_sigma0(pol) / np.sin(np.radians(g.incidence)), gamma0 * g.area_ratio)
+            signal = np.where(g.inside, beta0 * BETA_NOUGHT**2, signal)
         # Speckle multiplies the whole received power, backscatter and thermal noise alike.
-        power = (sigma0 * g.a_sigma2 + g.noise_power[pol]) * rng.gamma(looks, 1.0 / looks, size=sigma0.shape)
+        power = (signal + g.noise_power[pol]) * rng.gamma(looks, 1.0 / looks, size=sigma0.shape)
         dn = np.clip(np.rint(np.sqrt(power)), 1, 65535).astype(np.uint16)
         dn[:BORDER_LINES] = 0
         dn[-BORDER_LINES:] = 0

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import rasterio
 import rasterio.errors
@@ -59,12 +60,12 @@ def absolute_orbit(relative_orbit: int, when: pd.Timestamp) -> int:
     return base + offset
 
 
-def _iso(t: np.datetime64) -> str:
+def _iso(t: np.datetime64 | np.ndarray) -> str:
     """ISO 8601 time with microseconds and no zone, as in ESA annotations."""
-    return str(np.datetime_as_string(np.datetime64(t, "us"), unit="us"))
+    return str(np.datetime_as_string(np.datetime64(t, "us"), unit="us"))  # type: ignore[call-overload]  # numpy's stub refuses a datetime64 with a unit
 
 
-def _compact(t: np.datetime64) -> str:
+def _compact(t: np.datetime64 | np.ndarray) -> str:
     """YYYYMMDDTHHMMSS of a time."""
     return pd.Timestamp(t).strftime("%Y%m%dT%H%M%S")
 
@@ -74,7 +75,7 @@ def _f(x: float) -> str:
     return f"{x:.15e}"
 
 
-def _join(values: np.ndarray, fmt: str = "{:.6e}") -> str:
+def _join(values: npt.ArrayLike, fmt: str = "{:.6e}") -> str:
     """Space-separated values of an annotation list."""
     return " ".join(fmt.format(v) for v in np.asarray(values).ravel())
 
@@ -227,9 +228,9 @@ def annotation_xml(p: ProductInfo, pol: str, image_number: int) -> bytes:
     _el(ii, "zeroDopMinusAcqTime", _f(0.0))
     _el(ii, "incidenceAngleMidSwath", _f(float(g.incidence[g.n_lines // 2, g.n_samples // 2])))
     stats = _el(ii, "imageStatistics")
-    for tag, value in (("outputDataMean", p.stats[pol][0]), ("outputDataStdDev", p.stats[pol][1])):
+    for tag, stat in (("outputDataMean", p.stats[pol][0]), ("outputDataStdDev", p.stats[pol][1])):
         e = _el(stats, tag)
-        _el(e, "re", f"{value:.6e}")
+        _el(e, "re", f"{stat:.6e}")
         _el(e, "im", f"{0.0:.6e}")
     proc = _el(image, "processingInformation")
     for tag, value in [
@@ -415,7 +416,7 @@ def manifest_xml(p: ProductInfo, files: dict[str, bytes], repids: dict[str, tupl
     g = p.geometry
     start, stop = p.time(g.t_first), p.time(g.t_last)
     anx = p.time(p.orbit.ascending_node_time)
-    ms_since_anx = lambda t: (np.datetime64(t, "ns") - np.datetime64(anx, "ns")).astype(np.int64) / 1e6  # noqa: E731
+    ms_since_anx = lambda t: (np.datetime64(t, "ns") - np.datetime64(anx, "ns")).astype(np.int64) / 1e6  # type: ignore[call-overload]  # noqa: E731  # numpy's stub refuses a datetime64 array with a unit
     footprint = " ".join(f"{lat:.6f},{lon:.6f}" for lon, lat in footprint_corners(g))
     units, meta_objects, data_objects = [], [], []
     for href, (object_id, rep_id, unit_type) in repids.items():
@@ -472,7 +473,9 @@ def manifest_xml(p: ProductInfo, files: dict[str, bytes], repids: dict[str, tupl
     return string.Template(template_text(MANIFEST_TEMPLATE)).substitute(values).encode("utf-8")
 
 
-def product_name(start: np.datetime64, stop: np.datetime64, absolute: int, datatake: int) -> str:
+def product_name(
+    start: np.datetime64 | np.ndarray, stop: np.datetime64 | np.ndarray, absolute: int, datatake: int
+) -> str:
     """ESA product name S1A_IW_GRDH_1SDV_<start>_<stop>_<orbit>_<datatake>_<unique id>."""
     prefix = f"{PLATFORM}_IW_GRDH_1SDV_{_compact(start)}_{_compact(stop)}_{absolute:06d}_{datatake:06X}"
     return f"{prefix}_{hashlib.md5(prefix.encode()).hexdigest()[:4].upper()}"

@@ -18,6 +18,7 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -327,8 +328,8 @@ def product_mtd(pid: ProductId, image_files: list[str], tile: DemoTile, cloud_co
         _el(sv, "SPECIAL_VALUE_TEXT", text)
         _el(sv, "SPECIAL_VALUE_INDEX", idx)
     ido = _el(pic, "Image_Display_Order")
-    for tag, b in (("RED_CHANNEL", 3), ("GREEN_CHANNEL", 2), ("BLUE_CHANNEL", 1)):
-        _el(ido, tag, b)
+    for tag, channel in (("RED_CHANNEL", 3), ("GREEN_CHANNEL", 2), ("BLUE_CHANNEL", 1)):
+        _el(ido, tag, channel)
     if pid.level == "L2A":
         qv = _el(pic, "QUANTIFICATION_VALUES_LIST")
         _el(qv, "BOA_QUANTIFICATION_VALUE", QUANTIFICATION, unit="none")
@@ -482,7 +483,8 @@ def write_safe(pid: ProductId, scene: rf.Scene, tile: DemoTile, dest_zip: Path) 
         masks: list[str] = []
         if pid.level == "L2A":
             for res, bands in L2A_BANDS.items():
-                agg = boa20 if res == 20 else _bands_at(scene.boa, res, bands)
+                # boa20 is set for L2A products
+                agg = cast(dict[str, np.ndarray], boa20) if res == 20 else _bands_at(scene.boa, res, bands)
                 for b in bands + (("SCL",) if res == 20 else ()):
                     data = scl if b == "SCL" else to_dn(agg[b])
                     rel = f"IMG_DATA/R{res}m/{pid.stem}_{b}_{res}m"

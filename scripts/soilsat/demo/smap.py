@@ -4,6 +4,10 @@
   holding the region's pixels listed one by one in Global_Projection: H and V brightness temperatures of
   the fore and aft looks (the demo radiometer's tau-omega model on the truth, averaged over the cell's
   pixels, plus RADIOMETER_NOISE_K of noise per look), quality flags, times, incidence.
+- SPL2SMP_E (smap_l2_sm): one file per region and half-orbit pass over it, the region's M09 cells listed one by
+  one in Soil_Moisture_Retrieval_Data as the real product lists them: the cell's truth soil moisture plus
+  RETRIEVAL_BIAS and RETRIEVAL_SD of noise, its error estimate, the brightness temperatures it used, quality
+  flags, time, EASE indices and centres (Tsagkatakis' 9 km target).
 - SPL3SMP_E (smap_l3_sm): one file per region and day, the M09 window over the region in the AM and PM
   groups: the cell's truth soil moisture plus RETRIEVAL_BIAS and RETRIEVAL_SD of noise on the days of
   each pass, -9999 elsewhere, with the brightness temperatures, flags, times and EASE indices.
@@ -13,13 +17,16 @@
   for the AM pass (plain names) and the PM pass (_apm names).
 
 A cell's truth is the mean of the study-grid pixels whose centres fall in it. SMAP passes a region at
-6 AM (descending) and 6 PM (ascending) local solar time on two days of every three (REVISIT_DAYS).
+6 AM (descending) and 6 PM (ascending) local solar time on two days of every three (REVISIT_DAYS). To keep the
+archive small, the half-orbit products can be written only on the region's Sentinel-1 days, the days the
+Tsagkatakis patches read.
 Every file carries the /Metadata groups the readers take the identity from; soilsat.nasa reads them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from pathlib import Path
 
 import h5py
@@ -35,8 +42,13 @@ from soilsat.io import atomic_path
 from soilsat.nasa import ease2
 from soilsat.nasa.smap_time import to_seconds
 
-SOURCES = {"SPL1CTB_E": "smap_l1c_tb", "SPL3SMP_E": "smap_l3_sm", "SPL2SMAP_S": "smap_l2_sm_sp"}
-VERSIONS = {"SPL1CTB_E": "006", "SPL3SMP_E": "006", "SPL2SMAP_S": "003"}
+SOURCES = {
+    "SPL1CTB_E": "smap_l1c_tb",
+    "SPL2SMP_E": "smap_l2_sm",
+    "SPL3SMP_E": "smap_l3_sm",
+    "SPL2SMAP_S": "smap_l2_sm_sp",
+}
+VERSIONS = {"SPL1CTB_E": "006", "SPL2SMP_E": "006", "SPL3SMP_E": "006", "SPL2SMAP_S": "003"}
 CRID = "R19240"
 RADIOMETER_NOISE_K = 1.0
 RETRIEVAL_BIAS = -0.02  # m3 m-3: the radiometer reads drier than probes at 5 cm
@@ -44,6 +56,7 @@ RETRIEVAL_SD = 0.03
 ACTIVE_PASSIVE_SD = 0.05  # the 1 km active-passive retrieval is noisier than the 9 km radiometer one
 SIGMA0_INCIDENCE_DEG = 39.0
 REVISIT_DAYS = 3
+PACK_MIN_VALUES = 4096
 LOCAL_HOUR = {"AM": 6.0, "PM": 18.0}
 DIRECTION = {"AM": "Descending", "PM": "Ascending"}
 # Half-orbit (rev) numbering anchored on a real granule: rev 2801 crossed the equator at 2015-08-11T01:56:40.212Z.
@@ -83,9 +96,9 @@ class CellLayout:
         return (rows + self.row0).ravel(), (cols + self.col0).ravel()
 
 
-def cell_layout(region: RegionWorld, grid: ease2.Ease2Grid) -> CellLayout:
-    """The window of the grid's cells that hold the region's study pixels."""
-    lon, lat = region.grid.lonlat()
+def cell_layout(region: RegionWorld, grid: ease2.Ease2Grid, stride: int = 1) -> CellLayout:
+    """The window of the grid's cells that hold the region's study pixels (every `stride`-th in each direction)."""
+    lon, lat = (a[::stride, ::stride] for a in region.grid.lonlat())
     rows, cols = ease2.lonlat_to_rowcol(grid, lon.ravel(), lat.ravel())
     row0, col0 = int(rows.min()), int(cols.min())
     shape = (int(rows.max()) - row0 + 1, int(cols.max()) - col0 + 1)
@@ -110,17 +123,18 @@ def half_orbit(when: pd.Timestamp) -> int:
     return rev + int(np.floor((pd.Timestamp(when) - anchor).total_seconds() / ORBIT_PERIOD_S))
 
 
-def pixel_fields(region: RegionWorld, day: pd.Timestamp, radar: bool = False) -> dict[str, np.ndarray]:
-    """Truth soil moisture, cover and tau-omega brightness temperatures of every pixel, with `radar` also the
-    Sentinel-1 sigma0 VV and VH (linear, the demo's water-cloud model)."""
+def pixel_fields(region: RegionWorld, day: pd.Timestamp, radar: bool = False, stride: int = 1) -> dict[str, np.ndarray]:
+    """Truth soil moisture, cover and tau-omega brightness temperatures of every pixel (every `stride`-th in each
+    direction), with `radar` also the Sentinel-1 sigma0 VV and VH (linear, the demo's water-cloud model)."""
     truth = region.truth
     i = pd.DatetimeIndex(truth["time"].values).get_loc(pd.Timestamp(day).normalize())
-    sm = truth["sm"].values[i].astype(np.float64)
-    fcover = truth["parcel_fcover"].values[i][truth["parcel"].values].astype(np.float64)
+    sm = truth["sm"].values[i, ::stride, ::stride].astype(np.float64)
+    parcel = truth["parcel"].values[::stride, ::stride]
+    fcover = truth["parcel_fcover"].values[i][parcel].astype(np.float64)
     tb_h, tb_v = brightness_temperatures(sm, float(truth["tmean"].values[i]) + 273.15, fcover)
     fields = {"sm": sm, "fcover": fcover, "tb_h": tb_h, "tb_v": tb_v}
     if radar:
-        water = truth["landcover"].values == 512
+        water = truth["landcover"].values[::stride, ::stride] == 512
         incidence = np.full(sm.shape, SIGMA0_INCIDENCE_DEG)
         for pol in ("VV", "VH"):
             land = water_cloud(sm, fcover, incidence, pol)
@@ -153,8 +167,11 @@ def _dataset(
 ) -> None:
     """One gzip-compressed dataset with SMAP's attributes (_FillValue, valid_min/max, flag_masks/meanings)."""
     values = np.asarray(values)
+    # SMAP chunks and gzips every array; the demo's arrays of a few cells stay contiguous, where a chunk index
+    # would outweigh the data many times over.
+    packed = values.size >= PACK_MIN_VALUES
     ds = group.create_dataset(
-        name, data=values, chunks=values.shape if values.ndim else None, compression="gzip" if values.ndim else None
+        name, data=values, chunks=values.shape if packed else None, compression="gzip" if packed else None
     )
     ds.attrs["long_name"] = _text(long_name)
     if coordinates:
@@ -297,6 +314,107 @@ def write_l1c(
         _metadata(
             f,
             "SPL1CTB_E",
+            path.name,
+            when - pd.Timedelta(minutes=25),
+            when + pd.Timedelta(minutes=24),
+            9.0,
+            int(has.sum()),
+            DIRECTION[overpass],
+        )
+    return path
+
+
+def write_l2(
+    region: RegionWorld,
+    day: pd.Timestamp,
+    overpass: str,
+    layout: CellLayout,
+    fields: dict[str, np.ndarray],
+    dir: Path,
+    rng: np.random.Generator,
+) -> Path:
+    """One SPL2SMP_E half-orbit file of the region's M09 cells (`fields`: cell_fields on the M09 layout)."""
+    has = np.isfinite(fields["sm"])
+    rows, cols = (a[has] for a in layout.rows_cols())
+    lon, lat = ease2.rowcol_to_lonlat(layout.grid, rows, cols)
+    when = pass_time(day, overpass, float(np.mean(lon)))
+    name = f"SMAP_L2_SM_P_E_{half_orbit(when):05d}_{overpass_letter(overpass)}_{when:%Y%m%dT%H%M%S}_{CRID}_001"
+    path = Path(dir) / f"{name}_{region.spec.name}.h5"
+    sm = np.clip(fields["sm"][has] + RETRIEVAL_BIAS + rng.normal(0.0, RETRIEVAL_SD, rows.shape), 0.02, 0.5)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        g = f.create_group("Soil_Moisture_Retrieval_Data")
+        coordinates = "/Soil_Moisture_Retrieval_Data/latitude /Soil_Moisture_Retrieval_Data/longitude"
+        for axis, values, limit in (("row", rows, 1623), ("column", cols, 3855)):
+            _dataset(
+                g,
+                f"EASE_{axis}_index",
+                values.astype(np.uint16),
+                UINT16_FILL,
+                None,
+                f"The {axis} index of the 9 km EASE grid cell that contains the associated data.",
+                (0, limit),
+                coordinates=coordinates,
+            )
+        _dataset(g, "latitude", lat.astype(np.float32), None, "degrees_north", "Latitude of the center of the cell.")
+        _dataset(g, "longitude", lon.astype(np.float32), None, "degrees_east", "Longitude of the center of the cell.")
+        _dataset(
+            g,
+            "soil_moisture",
+            _float(sm),
+            FLOAT_FILL,
+            "cm**3/cm**3",
+            "Representative soil moisture measurement for the Earth based grid cell.",
+            (0.02, 0.5),
+            coordinates=coordinates,
+        )
+        _dataset(
+            g,
+            "soil_moisture_error",
+            _float(np.full(rows.shape, RETRIEVAL_SD)),
+            FLOAT_FILL,
+            "cm**3/cm**3",
+            "Net uncertainty measure of soil moisture measure for the Earth based grid cell.",
+            (0.0, 0.2),
+            coordinates=coordinates,
+        )
+        _dataset(
+            g,
+            "retrieval_qual_flag",
+            np.zeros(rows.shape, dtype=np.uint16),
+            UINT16_FILL,
+            None,
+            "Bit flags that record the conditions and the quality of the retrieval algorithms that generate soil "
+            "moisture for the grid cell",
+            flags="Soil_moisture_retrieval_recommended Soil_moisture_retrieval_attempted "
+            "Soil_moisture_retrieval_success FT_retrieval_success",
+            coordinates=coordinates,
+        )
+        for pol, long_pol in (("h", "Horizontal"), ("v", "Vertical")):
+            _dataset(
+                g,
+                f"tb_{pol}_corrected",
+                _float(fields[f"tb_{pol}"][has] + rng.normal(0.0, RADIOMETER_NOISE_K, rows.shape)),
+                FLOAT_FILL,
+                "Kelvin",
+                f"{long_pol} polarization brightness temperature in 9 km Earth grid cell after adjustment for the "
+                "presence of water bodies.",
+                (0.0, 330.0),
+                coordinates=coordinates,
+            )
+        _dataset(
+            g,
+            "tb_time_seconds",
+            np.full(rows.shape, to_seconds(when), dtype=np.float64),
+            FLOAT_FILL,
+            "seconds",
+            "Arithmetic average of the acquisition time of all of the brightness temperature footprints with a "
+            "center that falls within the EASE grid cell in seconds since noon on January 1, 2000 UTC.",
+            (-999999.9, 940000000.0),
+            coordinates=coordinates,
+        )
+        _metadata(
+            f,
+            "SPL2SMP_E",
             path.name,
             when - pd.Timedelta(minutes=25),
             when + pd.Timedelta(minutes=24),
@@ -658,46 +776,75 @@ def write_l2sp(
     return path
 
 
-def write_products(world: list[RegionWorld], spec: WorldSpec, dir: Path, seed: int) -> list[dict]:
-    """Every SMAP file of the demo world under `dir` (smap/<short name>/...); returns their index entries."""
+def sample_stride(region: RegionWorld, sample_m: float | None) -> int:
+    """Study pixels between the truth samples a cell mean takes: every pixel (None), or about every `sample_m`."""
+    return 1 if not sample_m else max(1, int(round(sample_m / region.grid.resolution)))
+
+
+def write_products(
+    world: list[RegionWorld],
+    spec: WorldSpec,
+    dir: Path,
+    seed: int,
+    short_names: Collection[str] = tuple(SOURCES),
+    sentinel1_days_only: bool = False,
+    sample_m: float | None = None,
+) -> list[dict]:
+    """The SMAP files of the demo world under `dir` (smap/<short name>/...), of the products named; returns their
+    index entries.
+
+    The half-orbit products (SPL1CTB_E, SPL2SMP_E) are written for every pass or, with `sentinel1_days_only`,
+    only for the pass of each Sentinel-1 acquisition (AM for a descending one, PM for an ascending one) where
+    SMAP passes that day. `sample_m` averages the truth over pixels about that far apart instead of every pixel.
+    """
     dir = Path(dir)
+    unknown = sorted(set(short_names) - set(SOURCES))
+    if unknown:
+        raise ValueError(f"no demo writer for SMAP products {unknown}; known: {sorted(SOURCES)}")
+    half_orbit_writers = [
+        (short, w) for short, w in (("SPL1CTB_E", write_l1c), ("SPL2SMP_E", write_l2)) if short in short_names
+    ]
     entries = []
     schedule = sentinel1_schedule(spec)
     for index, region in enumerate(world):
         rng = np.random.default_rng([seed, 22, index])
+        stride = sample_stride(region, sample_m)
         days = pd.DatetimeIndex(region.truth["time"].values)
         passing = {p: set(pass_days(days, p, index)) for p in ("AM", "PM")}
         name = region.spec.name
-        layouts = {grid: cell_layout(region, ease2.GRIDS[grid]) for grid in ("M09", "M03", "M01")}
-        for day in days:
-            today = {p: day in passing[p] for p in ("AM", "PM")}
-            pixels = pixel_fields(region, day)
-            m09 = cell_fields(pixels, layouts["M09"])
-            path = write_l3(region, day, today, layouts["M09"], m09, dir / "smap" / "SPL3SMP_E", rng)
-            end = day + pd.Timedelta(hours=23, minutes=59, seconds=59)
-            entries.append(index_entry(SOURCES["SPL3SMP_E"], path, dir, name, "SPL3SMP_E", day, end))
-            for overpass in ("AM", "PM"):
-                if today[overpass]:
-                    path = write_l1c(region, day, overpass, layouts["M09"], m09, dir / "smap" / "SPL1CTB_E", rng)
-                    when = pass_time(day, overpass, region.spec.lon)
-                    entries.append(
-                        index_entry(
-                            SOURCES["SPL1CTB_E"],
-                            path,
-                            dir,
-                            name,
-                            "SPL1CTB_E",
-                            when - pd.Timedelta(minutes=25),
-                            when + pd.Timedelta(minutes=24),
-                        )
-                    )
+        layouts = {grid: cell_layout(region, ease2.GRIDS[grid], stride) for grid in ("M09", "M03", "M01")}
+
+        def half_orbits(day: pd.Timestamp, overpass: str, m09: dict[str, np.ndarray]) -> None:
+            """The half-orbit files of one pass."""
+            when = pass_time(day, overpass, region.spec.lon)
+            for short, writer in half_orbit_writers:
+                path = writer(region, day, overpass, layouts["M09"], m09, dir / "smap" / short, rng)
+                start, stop = when - pd.Timedelta(minutes=25), when + pd.Timedelta(minutes=24)
+                entries.append(index_entry(SOURCES[short], path, dir, name, short, start, stop))
+
+        every_pass = bool(half_orbit_writers) and not sentinel1_days_only
+        if "SPL3SMP_E" in short_names or every_pass:
+            for day in days:
+                today = {p: day in passing[p] for p in ("AM", "PM")}
+                m09 = cell_fields(pixel_fields(region, day, stride=stride), layouts["M09"])
+                if "SPL3SMP_E" in short_names:
+                    path = write_l3(region, day, today, layouts["M09"], m09, dir / "smap" / "SPL3SMP_E", rng)
+                    end = day + pd.Timedelta(hours=23, minutes=59, seconds=59)
+                    entries.append(index_entry(SOURCES["SPL3SMP_E"], path, dir, name, "SPL3SMP_E", day, end))
+                for overpass in [p for p in ("AM", "PM") if today[p] and every_pass]:
+                    half_orbits(day, overpass, m09)
         for row in schedule[schedule["region"] == name].itertuples():
             day = pd.Timestamp(row.date)
             today = {p: day in passing[p] for p in ("AM", "PM")}
+            paired = "AM" if row.direction == "DESCENDING" else "PM"
             if not any(today.values()):
                 continue  # SPL2SMAP_S exists only where a SMAP pass meets the Sentinel-1 scene
-            s1_time = pass_time(day, "AM" if row.direction == "DESCENDING" else "PM", region.spec.lon)
-            pixels = pixel_fields(region, day, radar=True)
+            pixels = pixel_fields(region, day, radar="SPL2SMAP_S" in short_names, stride=stride)
+            if half_orbit_writers and sentinel1_days_only and today[paired]:
+                half_orbits(day, paired, cell_fields(pixels, layouts["M09"]))
+            if "SPL2SMAP_S" not in short_names:
+                continue
+            s1_time = pass_time(day, paired, region.spec.lon)
             cells = {km: (layouts[f"M0{km}"], cell_fields(pixels, layouts[f"M0{km}"])) for km in (1, 3)}
             path = write_l2sp(region, day, s1_time, today, cells, dir / "smap" / "SPL2SMAP_S", rng)
             entries.append(index_entry(SOURCES["SPL2SMAP_S"], path, dir, name, "SPL2SMAP_S", s1_time, s1_time))

@@ -45,11 +45,14 @@ LANDCOVER_SHARES = {
     "mediterranean": {211: 0.55, 212: 0.10, 231: 0.08, 311: 0.08, 312: 0.03, 333: 0.15, 512: 0.01},
     "subtropical": {211: 0.35, 212: 0.15, 231: 0.10, 311: 0.20, 312: 0.10, 333: 0.03, 411: 0.04, 512: 0.03},
     "arid": {211: 0.06, 212: 0.06, 231: 0.28, 311: 0.02, 312: 0.02, 333: 0.55, 512: 0.01},
+    "upland": {211: 0.30, 231: 0.40, 311: 0.12, 312: 0.10, 333: 0.05, 411: 0.02, 512: 0.01},
 }
 WETLANDS = (411, 412)  # placed in the wettest parcels, like water
 
 # Climate parameters: temperature mean/amplitude (degC), wet-day probability winter/summer,
 # mean rain on a wet day (mm), base elevation (m) and relief (m), clay and sand means (%).
+# "upland" is the hilly region: slopes of up to about 25 degrees, and Sentinel-1 images formed with
+# the terrain's radiometry (illuminated area per image pixel) and a gamma0 truth (soilsat.demo.sentinel1_pass).
 CLIMATES = {
     "humid": dict(
         t_mean=8.5,
@@ -105,6 +108,18 @@ CLIMATES = {
         relief=40.0,
         clay=25.0,
         sand=30.0,
+    ),
+    "upland": dict(
+        t_mean=7.5,
+        t_amp=8.0,
+        p_wet_winter=0.6,
+        p_wet_summer=0.45,
+        rain_mm=4.5,
+        elevation=450.0,
+        relief=80.0,
+        clay=15.0,
+        sand=50.0,
+        terrain_backscatter=True,
     ),
     "arid": dict(
         t_mean=17.5,

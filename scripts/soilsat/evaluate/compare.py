@@ -108,5 +108,5 @@ def comparison_metrics(predictions: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
     position = [order[key] for key in zip(table["model"], table["variant"])]
     table = table.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
     spread_columns = [c for c in table.columns if "_repeat_" in c]
-    order = ["scope", "rows", *KEYS, "level", "group", *METRICS, *spread_columns]
-    return table[order], rows[["scope", *COLUMNS]]
+    columns = ["scope", "rows", *KEYS, "level", "group", *METRICS, *spread_columns]
+    return table[columns], rows[["scope", *COLUMNS]]

@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 
 METRICS = ("n", "mae", "rmse", "ubrmse", "bias", "r", "r2", "rpiq")
-LEVELS = (("all", []), ("region", ["region"]), ("landcover", ["landcover"]), ("probe", ["probe"]))
+LEVELS: tuple[tuple[str, list[str]], ...] = (
+    ("all", []),
+    ("region", ["region"]),
+    ("landcover", ["landcover"]),
+    ("probe", ["probe"]),
+)
 
 
 def scores(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]:

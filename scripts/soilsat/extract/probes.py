@@ -16,7 +16,7 @@ from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.cf_netcdf import DECIBEL
 from soilsat.extract.cf import add_provenance
 from soilsat.extract.points import locate
-from soilsat.extract.rasters import usable
+from soilsat.extract.rasters import backscatter_bands_of, usable
 from soilsat.extract.series import consecutive_dry_days, interpolate_within, sample_rasters, zscore_outliers
 from soilsat.extract.static import STATIC_BANDS
 from soilsat.grid import StudyGrid
@@ -156,7 +156,13 @@ def radar_series(
 
     `orbits` "merged" keeps both orbit directions; "ascending" or "descending" keeps only that one.
     """
-    columns = {f"sigma0_{p}": f"sigma0_{p.lower()}" for p in polarisations} | {INCIDENCE_BAND: "incidence_angle"}
+    # the study's radiometry (sentinel1.radiometry) names the bands; the variables keep the names sigma0_vv, ...
+    bands = (
+        backscatter_bands_of(index["path"].iloc[0], polarisations)
+        if len(index)
+        else [f"sigma0_{p}" for p in polarisations]
+    )
+    columns = {b: f"sigma0_{p.lower()}" for b, p in zip(bands, polarisations)} | {INCIDENCE_BAND: "incidence_angle"}
     samples = sample_rasters(index, pixels, list(columns), radius_px, statistic)
     samples = samples.rename(columns=columns)
     if orbits != "merged" and len(samples):

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import rasterio
 
+from soilsat.sar.bands import backscatter_bands
+
 log = logging.getLogger(__name__)
 
 # The tag that holds each source's acquisition time.
@@ -77,6 +79,17 @@ def usable(index: pd.DataFrame, min_valid_fraction: float) -> pd.DataFrame:
 def of_region(index: pd.DataFrame, region: str) -> pd.DataFrame:
     """The rasters of one region."""
     return index[index["region"] == region].reset_index(drop=True)
+
+
+def backscatter_bands_of(path: str, polarisations: Sequence[str]) -> list[str]:
+    """The backscatter band of each polarisation in a Sentinel-1 output (sigma0_VV or gamma0_VV, whichever the
+    study's sentinel1.radiometry made), by its band names."""
+    with rasterio.open(path) as src:
+        names = list(src.descriptions)
+    try:
+        return backscatter_bands(names, polarisations)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def values_at(path: str, bands: Sequence[str], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import xarray as xr
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.cf_netcdf import DECIBEL
 from soilsat.extract.cf import add_provenance
-from soilsat.extract.rasters import values_at
+from soilsat.extract.rasters import backscatter_bands_of, values_at
 from soilsat.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def bare_soil_observations(
             if match is not None:
                 path = s1.loc[match, "path"]
                 if path not in s1_cache:
-                    s1_cache[path] = values_at(path, ["sigma0_VV", "sigma0_VH"], rows, cols)
+                    s1_cache[path] = values_at(path, backscatter_bands_of(path, ("VV", "VH")), rows, cols)
                 sar = s1_cache[path][usable]
                 with np.errstate(divide="ignore", invalid="ignore"):
                     frame["VV"] = 10 * np.log10(np.where(sar[:, 0] > 0, sar[:, 0], np.nan))

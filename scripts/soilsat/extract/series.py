@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,8 @@ def window_statistic(data: np.ndarray, row: int, col: int, radius_px: int, stati
     rr, cc = np.mgrid[r0:r1, c0:c1]
     inside = (rr - row) ** 2 + (cc - col) ** 2 <= radius_px**2
     values = data[:, r0:r1, c0:c1][:, inside]
-    reduce = {"mean": np.nanmean, "median": np.nanmedian}[statistic]
+    reducers: dict[str, Callable[..., np.ndarray]] = {"mean": np.nanmean, "median": np.nanmedian}
+    reduce = reducers[statistic]
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return reduce(values, axis=1)

@@ -12,6 +12,7 @@ import rasterio
 from soilsat.extract.samples import S2_BANDS
 from soilsat.extract.series import consecutive_dry_days
 from soilsat.extract.static import STATIC_BANDS
+from soilsat.sar.bands import backscatter_bands, radiometry_of
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def interpolated_index(optical: pd.DataFrame, day: pd.Timestamp, band: str, wind
     for _, row in near.iterrows():
         values = read_named(row["path"], [band])[0]
         t = (row["time"] - day) / pd.Timedelta(days=1)
-        if before_value is None:
+        if before_value is None or before_time is None or after_value is None or after_time is None:  # all or none
             shape = values.shape
             before_value = np.full(shape, np.nan, np.float32)
             before_time = np.full(shape, np.nan, np.float32)
@@ -52,7 +53,7 @@ def interpolated_index(optical: pd.DataFrame, day: pd.Timestamp, band: str, wind
         else:
             first = ok & np.isnan(after_value)
             after_value[first], after_time[first] = values[first], t
-    if before_value is None:
+    if before_value is None or before_time is None or after_value is None or after_time is None:  # all or none
         raise ValueError(f"no Sentinel-2 observation within {window_days} days of {day.date()}")
     span = after_time - before_time
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -78,8 +79,10 @@ def daily_stack(
 
     Features are named as in the probe dataset: sigma0_vv (linear) or sigma0_vv_db, landcover_<code> (one-hot)."""
     with rasterio.open(sentinel1_path) as src:
-        polarisations = [d.removeprefix("sigma0_") for d in src.descriptions if d and d.startswith("sigma0_")]
-    sar = read_named(sentinel1_path, [f"sigma0_{p}" for p in polarisations])
+        names = list(src.descriptions)
+    radiometry = radiometry_of(names)  # the study's sentinel1.radiometry; the features keep the names sigma0_vv, ...
+    polarisations = [d.removeprefix(f"{radiometry}_") for d in names if d and d.startswith(f"{radiometry}_")]
+    sar = read_named(sentinel1_path, backscatter_bands(names, polarisations))
     static = read_named(static_path, STATIC_BANDS)
     shape = sar.shape[1:]
     days = weather.index
@@ -150,12 +153,12 @@ def mean_index(optical: pd.DataFrame, band: str = "EVI") -> np.ndarray:
     for path in optical["path"]:
         values = read_named(path, [band])[0]
         ok = np.isfinite(values)
-        if total is None:
+        if total is None or count is None:  # both or neither
             total = np.zeros(values.shape, np.float64)
             count = np.zeros(values.shape, np.int32)
         total[ok] += values[ok]
         count[ok] += 1
-    if total is None:
+    if total is None or count is None:  # both or neither
         raise ValueError("no Sentinel-2 products for the mean index")
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / count, np.nan).astype(np.float32)

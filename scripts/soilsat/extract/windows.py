@@ -1,120 +1,79 @@
-"""The window dataset of Zhang (2022): static covariate windows and yearly phenology at each sample."""
+"""The window dataset of Zhang (2022): climate and terrain windows and the yearly phenology series at each sample.
+
+Each sample lies in one pixel of its region's covariate grid (soilsat.extract.covariates, 90 m in the paper);
+its window is the extract.windows.size x size pixels of the static covariates centred there (5 x 5 at 90 m,
+450 m, "consistent with the 500 m of the phenological variables", section 3.1.1), its series the yearly
+phenology variables and mean EVI of that pixel (Table 1: 11 + 1 per year).
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import rasterio
 import xarray as xr
 
-from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.extract.cf import add_provenance
-from soilsat.extract.rasters import values_at
+from soilsat.extract.covariates import METRICS, STATIC
 from soilsat.extract.samples import TARGETS
-from soilsat.extract.static import STATIC_BANDS
+from soilsat.grid import StudyGrid
 from soilsat.settings import Settings
-
-log = logging.getLogger(__name__)
-
-PHENOLOGY_METRICS = ("greenup", "maturity", "peak", "senescence", "dormancy", "amplitude", "mean_evi")
 
 
 @dataclass(frozen=True)
 class WindowSettings(Settings):
-    """The covariate windows (config section extract.windows)."""
+    """The covariate grid, windows and phenology series (config section extract.windows)."""
 
     size: int
+    resolution_m: float
+    phenology: str
+    years: int
+    last_year: int | None
 
 
-def covariate_windows(static_paths: Mapping[str, str], samples: pd.DataFrame, size: int) -> xr.DataArray:
-    """Static covariates as size x size windows centred on each sample, (sample, covariate, wy, wx)."""
+def with_grid_xy(samples: pd.DataFrame, grids: Mapping[str, StudyGrid]) -> pd.DataFrame:
+    """The located samples with their x and y on their region's grid (metres, its UTM zone)."""
+    out = samples.copy()
+    out["x"], out["y"] = np.nan, np.nan
+    for region, group in samples.groupby("region"):
+        x, y = grids[str(region)].to_grid_crs(group["lon"].to_numpy(), group["lat"].to_numpy())
+        out.loc[group.index, "x"], out.loc[group.index, "y"] = x, y
+    return out
+
+
+def covariate_windows(covariates: Mapping[str, xr.Dataset], samples: pd.DataFrame, size: int) -> xr.DataArray:
+    """Static covariates as size x size windows centred on each sample's pixel, (sample, covariate, wy, wx)
+    (NaN beyond the grid)."""
     if size % 2 == 0 or size < 1:
         raise ValueError(f"window size must be an odd positive number, got {size}")
     half = size // 2
-    out = np.full((len(samples), len(STATIC_BANDS), size, size), np.nan, dtype=np.float32)
+    out = np.full((len(samples), len(STATIC), size, size), np.nan, dtype=np.float32)
     for region, group in samples.groupby("region"):
-        with rasterio.open(static_paths[region]) as src:
-            data = src.read().astype(np.float32)
+        data = covariates[str(region)]["static"].sel(covariate=list(STATIC)).values.astype(np.float32)
         padded = np.pad(data, ((0, 0), (half, half), (half, half)), constant_values=np.nan)
-        for i, (r, c) in zip(group.index, zip(group["row"], group["col"])):
+        positions = group.index.to_numpy()
+        for i, r, c in zip(positions, group["row"], group["col"]):
             out[i] = padded[:, r : r + size, c : c + size]
     return xr.DataArray(
         out,
         dims=("sample", "covariate", "wy", "wx"),
-        coords={"sample": samples["point_id"].to_numpy(), "covariate": list(STATIC_BANDS)},
+        coords={"sample": samples["point_id"].to_numpy(), "covariate": list(STATIC)},
     )
 
 
-def smooth_daily(times: pd.Series, values: np.ndarray, year: int, window_days: int = 31) -> pd.Series:
-    """A daily curve for one year: linear interpolation of observations, then a centred moving mean."""
-    days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
-    observed = pd.Series(values, index=pd.DatetimeIndex(times)).dropna().sort_index()
-    observed = observed.groupby(level=0).mean()
-    if len(observed) < 3:
-        return pd.Series(np.nan, index=days)
-    x = (observed.index - days[0]).days.to_numpy()
-    y = np.interp((days - days[0]).days.to_numpy(), x, observed.to_numpy())
-    curve = pd.Series(y, index=days).rolling(window_days, center=True, min_periods=1).mean()
-    return curve
-
-
-def phenology(curve: pd.Series) -> dict[str, float]:
-    """Greenup, maturity, peak, senescence and dormancy day-of-year and amplitude of a daily curve.
-
-    Dates are where the curve first rises through 15 % and 90 % of its seasonal amplitude before
-    the peak, and last falls through 90 % and 15 % after it.
-    """
-    values = curve.to_numpy()
-    if np.isnan(values).all():
-        return dict.fromkeys(PHENOLOGY_METRICS[:-1], np.nan)
-    low, high = np.nanmin(values), np.nanmax(values)
-    amplitude = high - low
-    peak = int(np.nanargmax(values))
-    doy = curve.index.day_of_year.to_numpy()
-
-    def crossing(level: float, rising: bool) -> float:
-        threshold = low + level * amplitude
-        if rising:
-            before = np.nonzero(values[: peak + 1] >= threshold)[0]
-            return float(doy[before[0]]) if len(before) else np.nan
-        after = np.nonzero(values[peak:] >= threshold)[0]
-        return float(doy[peak + after[-1]]) if len(after) else np.nan
-
-    return {
-        "greenup": crossing(0.15, True),
-        "maturity": crossing(0.9, True),
-        "peak": float(doy[peak]),
-        "senescence": crossing(0.9, False),
-        "dormancy": crossing(0.15, False),
-        "amplitude": float(amplitude),
-    }
-
-
-def yearly_phenology(samples: pd.DataFrame, optical: pd.DataFrame, index: str = "EVI") -> xr.DataArray:
-    """Phenology metrics and mean EVI per sample and year, (sample, year, metric)."""
-    years = sorted(optical["time"].dt.year.unique())
-    out = np.full((len(samples), len(years), len(PHENOLOGY_METRICS)), np.nan, dtype=np.float32)
+def sample_series(covariates: Mapping[str, xr.Dataset], samples: pd.DataFrame, years: Sequence[int]) -> xr.DataArray:
+    """The yearly phenology and mean EVI at each sample's pixel, (sample, year, metric)."""
+    out = np.full((len(samples), len(years), len(METRICS)), np.nan, dtype=np.float32)
     for region, group in samples.groupby("region"):
-        products = optical[optical["region"] == region].sort_values("time")
-        if products.empty:
-            continue
-        rows, cols = group["row"].to_numpy(), group["col"].to_numpy()
-        series = np.stack([values_at(p, [index], rows, cols)[:, 0] for p in products["path"]], axis=1)
-        for k, year in enumerate(years):
-            in_year = (products["time"].dt.year == year).to_numpy()
-            for j, i in enumerate(group.index):
-                curve = smooth_daily(products["time"][in_year], series[j, in_year], year)
-                metrics = phenology(curve)
-                out[i, k, :-1] = [metrics[m] for m in PHENOLOGY_METRICS[:-1]]
-                out[i, k, -1] = np.nanmean(series[j, in_year]) if np.isfinite(series[j, in_year]).any() else np.nan
+        data = covariates[str(region)]["phenology"].sel(year=list(years), metric=list(METRICS)).values
+        positions = group.index.to_numpy()
+        out[positions] = np.moveaxis(data[:, :, group["row"].to_numpy(), group["col"].to_numpy()], 2, 0)
     return xr.DataArray(
         out,
         dims=("sample", "year", "metric"),
-        coords={"sample": samples["point_id"].to_numpy(), "year": years, "metric": list(PHENOLOGY_METRICS)},
+        coords={"sample": samples["point_id"].to_numpy(), "year": list(years), "metric": list(METRICS)},
     )
 
 
@@ -130,21 +89,26 @@ def window_dataset(
     for name in TARGETS:
         dataset[name] = ("sample", samples[name].to_numpy(dtype=float))
         dataset[name].attrs.update(units=TARGETS[name][0], long_name=TARGETS[name][1])
-    for name in ("lat", "lon", "region"):
-        dataset.coords[name] = ("sample", samples[name].to_numpy())
+    for name in ("lat", "lon", "region", "x", "y"):
+        dataset.coords[name if name in ("lat", "lon", "region") else f"sample_{name}"] = (
+            "sample",
+            samples[name].to_numpy(),
+        )
     dataset.coords["lat"].attrs.update(units="degrees_north", long_name="latitude")
     dataset.coords["lon"].attrs.update(units="degrees_east", long_name="longitude")
+    for axis in ("x", "y"):
+        dataset.coords[f"sample_{axis}"].attrs.update(units="m", long_name=f"{axis} of the sample on its region's grid")
     dataset["windows"].attrs.update(
         units="1",
-        long_name="static covariates in a window centred on the sample",
-        comment="each covariate in its own units, as in the probe dataset's data dictionary",
+        long_name="climate and terrain covariates in a window centred on the sample's covariate pixel",
+        comment="each covariate in its own units (see the covariates datasets)",
     )
     dataset["phenology"].attrs.update(
         units="1",
-        long_name="day of year of phenology stages, amplitude and mean of the EVI curve",
-        comment="greenup, maturity, peak, senescence, dormancy: day of year; amplitude, mean_evi: EVI (1)",
+        long_name="yearly phenology (MCD12Q2 cycle 1 definitions) and mean EVI at the sample's covariate pixel",
+        comment="dates as day of the year; num-cycles a count; evi-* in EVI (evi-area: EVI x days)",
     )
-    dataset.attrs.update(title="soilsat covariate windows and phenology (Zhang 2022)", comment=COPERNICUS_ATTRIBUTION)
+    dataset.attrs.update(title="soilsat covariate windows and phenology (Zhang 2022)")
     return add_provenance(dataset, config_hash, products or {})
 
 

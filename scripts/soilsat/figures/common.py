@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import matplotlib
 
@@ -108,7 +109,7 @@ def attribute(fig: Figure, year: str | int | None = None) -> None:
     if engine is not None and hasattr(engine, "set") and "rect" in engine.get():
         # Constrained layout ignores figure texts, so reserve a strip one text line high at the bottom.
         strip = 13 / 72 / fig.get_figheight()
-        engine.set(rect=(0, strip, 1, 1 - strip))
+        engine.set(rect=(0, strip, 1, 1 - strip))  # type: ignore[call-arg]  # the constrained and tight engines take rect
     fig.text(0.995, 0.004, text, ha="right", va="bottom", fontsize=7, color="0.35")
 
 
@@ -243,7 +244,7 @@ def map_panel(
 ) -> None:
     """Draw a map layer on an axes in km of its CRS, with a colour bar labelled `label` and a scale bar."""
     data = layer.values if values is None else values
-    extent_km = tuple(v / 1000.0 for v in layer.extent)
+    extent_km = cast("tuple[float, float, float, float]", tuple(v / 1000.0 for v in layer.extent))
     finite = data[np.isfinite(data)]
     if limits is None:
         limits = (float(np.percentile(finite, 2)), float(np.percentile(finite, 98))) if finite.size else (0.0, 1.0)
@@ -287,13 +288,13 @@ def _texts(fig: Figure) -> list[tuple[str, Text]]:
         if not ax.get_visible():
             continue
         where = f"axes {n}"
-        found += [(f"{where} title {t.get_text()!r}", t) for t in (ax.title, ax._left_title, ax._right_title)]
+        found += [(f"{where} title {t.get_text()!r}", t) for t in (ax.title, ax._left_title, ax._right_title)]  # type: ignore[attr-defined]  # private title artists
         found += [(f"{where} xlabel", ax.xaxis.label), (f"{where} ylabel", ax.yaxis.label)]
         for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
             if not axis.get_visible():  # a twin's hidden axis
                 continue
             # Axis keeps a pool of tick objects, some stale; _update_ticks returns exactly the ticks it draws.
-            for tick in axis._update_ticks():
+            for tick in axis._update_ticks():  # type: ignore[union-attr]  # private Axis method
                 found += [
                     (f"{where} {name}-tick {t.get_text()!r}", t) for t in (tick.label1, tick.label2) if t.get_visible()
                 ]
@@ -311,7 +312,7 @@ def _texts(fig: Figure) -> list[tuple[str, Text]]:
 def layout_problems(fig: Figure) -> list[str]:
     """Texts that leave the figure or overlap another text, measured with the renderer's window extents."""
     fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # the Agg canvas has one; the base stub does not
     width, height = fig.canvas.get_width_height()
     boxes = [(name, t.get_window_extent(renderer)) for name, t in _texts(fig)]
     problems = []

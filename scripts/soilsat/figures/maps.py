@@ -6,13 +6,18 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from soilsat.errors import ProductError
 from soilsat.figures.common import attribute, crs_name, map_panel, panels, plt, read_map, unit_label
 
 # Colour maps per mapped quantity, the band's description being the key.
 CMAPS = {"ssm": "YlGnBu", "clay": "copper_r", "soc": "YlOrBr", "oc": "YlOrBr"}
+AOA_BAND = "area_of_applicability"
+OUTSIDE_AOA = (0.35, 0.35, 0.35, 0.75)  # RGBA drawn over the pixels outside the area of applicability
 NAMES = {
     "ssm": "Surface soil moisture",
     "clay": "Topsoil clay",
@@ -21,12 +26,36 @@ NAMES = {
 }
 
 
+def band_names(path: str | os.PathLike) -> list[str]:
+    """The descriptions of a raster's bands."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        return [d or "value" for d in src.descriptions]
+
+
+def greyed(ax: Axes, aoa: np.ndarray, extent: tuple[float, float, float, float]) -> None:
+    """Grey out the pixels outside the area of applicability (AOA band 0) on a map axes in km, with a legend."""
+    overlay = np.zeros((*aoa.shape, 4))
+    overlay[aoa == 0] = OUTSIDE_AOA
+    left, right, bottom, top = (v / 1000.0 for v in extent)
+    ax.imshow(overlay, extent=(left, right, bottom, top), interpolation="nearest")
+    ax.legend(
+        handles=[Patch(facecolor=OUTSIDE_AOA, label="outside the area of applicability")],
+        loc="upper right",
+        fontsize=7,
+        framealpha=0.8,
+    )
+
+
 def quicklook(path: str | os.PathLike, band: str | None = None) -> Figure:
-    """A quick-look figure of one band of a map COG."""
+    """A quick-look figure of one band of a map COG, greyed outside the area of applicability where it has one."""
     layer = read_map(path, band)
     name = band or _band_name(path)
     fig, ax = plt.subplots(figsize=(6.4, 5.6), layout="constrained")
     map_panel(ax, layer, f"{NAMES.get(name, name)} ({unit_label(layer.units)})", cmap=CMAPS.get(name, "viridis"))
+    if AOA_BAND in band_names(path):
+        greyed(ax, read_map(path, AOA_BAND).values, layer.extent)
     when = f" {layer.tags['date']}" if "date" in layer.tags else ""
     ax.set_title(f"{NAMES.get(name, name)}, {layer.tags.get('region', '')}{when}\n{crs_name(layer.crs)}", fontsize=10)
     attribute(fig)
@@ -73,7 +102,4 @@ def quicklook_folder(maps: str | os.PathLike, out: str | os.PathLike) -> list[Pa
 
 def _band_name(path: str | os.PathLike) -> str:
     """The description of a raster's first band."""
-    import rasterio
-
-    with rasterio.open(path) as src:
-        return src.descriptions[0] or "value"
+    return band_names(path)[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import cast
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -13,6 +14,7 @@ from matplotlib.figure import Figure
 
 from soilsat.errors import ConfigError
 from soilsat.evaluate.metrics import scores
+from soilsat.extract.rasters import backscatter_bands_of
 from soilsat.figures.common import (
     attribute,
     crs_name,
@@ -257,7 +259,7 @@ def sigma0_by_landcover(dataset: xr.Dataset, variable: str = "sigma0_vv") -> Fig
     for key, group in table.groupby("landcover", sort=True):
         ax.hist(
             group[variable].clip(upper=top),
-            bins=bins,
+            bins=bins,  # type: ignore[arg-type]  # matplotlib's stub omits arrays of bin edges
             density=True,
             histtype="step",
             lw=1.4,
@@ -287,7 +289,7 @@ def indices_timeseries(dataset: xr.Dataset, probe: str | None = None) -> Figure:
     _date_axis(ax)
     ax.set_title(f"Probe {probe} ({at['region'].values}, {landcover_name(at['landcover'].values)})")
     lines = ax.get_lines() + twin.get_lines()
-    fig.legend(lines, [line.get_label() for line in lines], loc="outside right upper", fontsize=8)
+    fig.legend(lines, [cast(str, line.get_label()) for line in lines], loc="outside right upper", fontsize=8)
     attribute(fig)
     return fig
 
@@ -500,7 +502,7 @@ def predicted_timeseries(predictions: pd.DataFrame, probe: str | None = None) ->
 def ssm_map_with_sigma0(ssm_path: str | os.PathLike, sigma0_path: str | os.PathLike) -> Figure:
     """The SSM map of one date beside the Sentinel-1 sigma0 VV it was predicted from (Fig 28)."""
     ssm = read_map(ssm_path)
-    sigma0 = read_map(sigma0_path, band="sigma0_VV", units="dB")
+    sigma0 = read_map(sigma0_path, band=backscatter_bands_of(str(sigma0_path), ["VV"])[0], units="dB")
     with np.errstate(divide="ignore", invalid="ignore"):
         db = 10.0 * np.log10(np.where(sigma0.values > 0, sigma0.values, np.nan))
     fig, (ax_sm, ax_s1) = plt.subplots(1, 2, figsize=(11, 5), layout="constrained")

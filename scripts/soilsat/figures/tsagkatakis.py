@@ -12,9 +12,9 @@ from soilsat.evaluate.metrics import scores
 from soilsat.figures.common import attribute, plt
 
 PREDICTIONS_COLUMNS = ("patch", "variant", "split", "observed", "predicted")
-PATCH_COLUMNS = ("patch", "time", "split", "n", "fusion_cnn", "coarse_product")
-# The paper's colours: the coarse product in blue, the network in orange, the ideal line in green.
-STYLE = {"coarse_product": ("tab:blue", "Coarse product"), "fusion_cnn": ("tab:orange", "Fusion CNN")}
+PATCH_COLUMNS = ("patch", "time", "split", "n", "fusion_cnn", "spl2smap_s")
+# The paper's colours: the SMAP/Sentinel-1 L2 product in blue, the network in orange, the ideal line in green.
+STYLE = {"spl2smap_s": ("tab:blue", "SMAP/Sentinel-1 L2, 1 km"), "fusion_cnn": ("tab:orange", "Fusion CNN")}
 
 
 def scatter(predictions: pd.DataFrame) -> Figure:
@@ -53,7 +53,7 @@ def scatter(predictions: pd.DataFrame) -> Figure:
 
 
 def patch_ubrmse(patches: pd.DataFrame) -> Figure:
-    """ubRMSE over the probes of each validation patch, network against coarse product, with the means (Fig 6)."""
+    """ubRMSE over the held-out probes of each patch, network against the L2 1 km product, with the means (Fig 6)."""
     rows = patches[patches["split"] == "validation"].sort_values("time").reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(9, 4.2), layout="constrained")
     x = np.arange(len(rows))
@@ -63,6 +63,7 @@ def patch_ubrmse(patches: pd.DataFrame) -> Figure:
         ax.bar(x + offset, rows[variant], width, color=colour, label=f"{label} (mean {mean:.3f})")
         ax.axhline(mean, color=colour, lw=1, ls="--")
     ax.set_xticks(x, [f"{pd.Timestamp(t):%d %b}" for t in rows["time"]], rotation=90, fontsize=7)
+    ax.set_xlim(-0.6, max(len(rows), 1) - 0.4)
     ax.set_xlabel("Validation patch (date)")
     ax.set_ylabel("ubRMSE (m³/m³)")
     ax.set_title(f"ubRMSE against the in-situ probes of {len(rows)} validation patches")
@@ -72,7 +73,8 @@ def patch_ubrmse(patches: pd.DataFrame) -> Figure:
 
 
 def example(dataset: xr.Dataset) -> Figure:
-    """One patch: the four inputs, the fine prediction, and the averaged prediction beside the coarse product."""
+    """One patch: the four inputs, the fine prediction beside the L2 1 km product at the probes, and the prediction
+    averaged over each 9 km cell beside the SMAP L2 9 km product."""
     fig, axes = plt.subplots(3, 4, figsize=(13, 9.5), layout="constrained")
     inputs = [
         ("sigma0_vv_db", "σ⁰ VV (dB)", "gray"),
@@ -82,13 +84,15 @@ def example(dataset: xr.Dataset) -> Figure:
     ]
     for ax, (name, label, cmap) in zip(axes[0], inputs):
         _panel(ax, dataset[name].values, label, cmap)
-    ssm = [dataset[n].values for n in ("ssm_fine", "ssm_fine_pooled", "ssm_coarse_product")]
+    names = ("ssm_fine", "spl2smap_s_at_probes", "ssm_fine_pooled", "smap_l2_sm")
+    ssm = [dataset[n].values for n in names]
     finite = np.concatenate([v[np.isfinite(v)] for v in ssm])
-    limits = (float(np.percentile(finite, 2)), float(np.percentile(finite, 98)))
+    limits = (float(np.percentile(finite, 2)), float(np.percentile(finite, 98))) if finite.size else None
     _panel(axes[1][0], ssm[0], "Fusion CNN, fine (m³/m³)", "YlGnBu", limits)
-    _panel(axes[2][0], ssm[1], "Fusion CNN, averaged (m³/m³)", "YlGnBu", limits)
-    _panel(axes[2][1], ssm[2], "Coarse product (m³/m³)", "YlGnBu", limits)
-    for ax in [*axes[1][1:], *axes[2][2:]]:
+    _panel(axes[1][1], ssm[1], "SMAP/Sentinel-1 L2 1 km at the probes (m³/m³)", "YlGnBu", limits)
+    _panel(axes[2][0], ssm[2], "Fusion CNN, 9 km cell means (m³/m³)", "YlGnBu", limits)
+    _panel(axes[2][1], ssm[3], "SMAP L2 9 km (m³/m³)", "YlGnBu", limits)
+    for ax in [*axes[1][2:], *axes[2][2:]]:
         ax.set_visible(False)
     fig.suptitle(
         f"Patch of {dataset.attrs['region']} on {dataset.attrs['date']}: inputs (top), "

@@ -56,6 +56,32 @@ def k_fold(n_samples: int, k: int, repeats: int, seed: int) -> list[Fold]:
     return folds
 
 
+def grouped_k_fold(groups: Sequence[str] | np.ndarray, k: int, repeats: int, seed: int) -> list[Fold]:
+    """Repeated k-fold cross-validation of whole groups: within a repeat every sample is tested exactly once,
+    with every other sample of its group; the groups are shuffled and dealt, largest first, into the fold that
+    has the fewest samples so far."""
+    labels, members = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    if len(labels) < k or k < 2:
+        raise ConfigError(f"{k}-fold cross-validation of groups needs at least {max(k, 2)} groups, got {len(labels)}")
+    sizes = np.bincount(members, minlength=len(labels))
+    folds = []
+    for repeat in range(repeats):
+        order = member_rng(seed, 1_000_003, repeat).permutation(len(labels))
+        order = order[np.argsort(-sizes[order], kind="stable")]
+        fold_of = np.empty(len(labels), dtype=int)
+        filled = np.zeros(k, dtype=int)
+        for group in order:
+            target = int(np.argmin(filled))
+            fold_of[group] = target
+            filled[target] += sizes[group]
+        sample_fold = fold_of[members]
+        for i in range(k):
+            test = np.flatnonzero(sample_fold == i)
+            train = np.flatnonzero(sample_fold != i)
+            folds.append(Fold(i, repeat, train, np.array([], dtype=int), test))
+    return folds
+
+
 def kennard_stone(features: np.ndarray, n_select: int) -> np.ndarray:
     """Indices of the calibration set chosen by Kennard-Stone (max-min Euclidean distance), in selection order.
 

@@ -10,6 +10,7 @@ containing its centre (Brodzik et al. 2012, 2014; NSIDC's EASE-Grid 2.0 definiti
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pyproj
@@ -55,6 +56,7 @@ def grid_for_km(km: int) -> Ease2Grid:
     return GRID_BY_KM[km]
 
 
+@functools.lru_cache(maxsize=2)
 def _transformer(inverse: bool = False) -> pyproj.Transformer:
     source, target = (CRS, "EPSG:4326") if inverse else ("EPSG:4326", CRS)
     return pyproj.Transformer.from_crs(source, target, always_xy=True)

@@ -17,6 +17,7 @@ import dataclasses
 import os
 import re
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from affine import Affine
@@ -144,16 +145,17 @@ def grids(sd: SD, path: str | os.PathLike) -> dict[str, EosGrid]:
     out = {}
     for node in structure.children if structure else []:
         try:
+            data_field = node.find("DataField")
             fields = {
                 odl_string(f.values["DataFieldName"]): odl_names(f.values["DimList"])
-                for f in (node.find("DataField").children if node.find("DataField") else [])
+                for f in (data_field.children if data_field else [])
             }
             grid = EosGrid(
                 name=odl_string(node.values["GridName"]),
                 xdim=int(node.values["XDim"]),
                 ydim=int(node.values["YDim"]),
-                upper_left=odl_numbers(node.values["UpperLeftPointMtrs"])[:2],
-                lower_right=odl_numbers(node.values["LowerRightMtrs"])[:2],
+                upper_left=cast("tuple[float, float]", odl_numbers(node.values["UpperLeftPointMtrs"])[:2]),
+                lower_right=cast("tuple[float, float]", odl_numbers(node.values["LowerRightMtrs"])[:2]),
                 projection=node.values.get("Projection", ""),
                 proj_params=odl_numbers(node.values.get("ProjParams", "()")),
                 fields=fields,

@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from soilsat.errors import ProductError
+from soilsat.extract.phenology import ZHANG_NAMES
 from soilsat.nasa import modis_file
 from soilsat.nasa.hdfeos import core_value, grids, open_hdf4, physical, read_field
 from soilsat.nasa.modis_grid import check_sinusoidal, coords, grid_attrs
@@ -29,20 +30,6 @@ GRID = "MCD12Q2"
 DATE_FIELDS = ("Greenup", "MidGreenup", "Maturity", "Peak", "Senescence", "MidGreendown", "Dormancy")
 EVI_FIELDS = ("EVI_Minimum", "EVI_Amplitude", "EVI_Area")
 CYCLE_FIELDS = DATE_FIELDS + EVI_FIELDS + ("QA_Overall", "QA_Detailed")
-# Zhang et al. (2022) Table 1 abbreviations of the eleven phenological variables.
-ZHANG_NAMES = {
-    "Greenup": "greenup",
-    "MidGreenup": "mid-greenup",
-    "Maturity": "maturity",
-    "Peak": "peak",
-    "Senescence": "senescence",
-    "MidGreendown": "mid-greendown",
-    "Dormancy": "dormancy",
-    "NumCycles": "num-cycles",
-    "EVI_Amplitude": "evi-amplitude",
-    "EVI_Area": "evi-area",
-    "EVI_Minimum": "evi-minimum",
-}
 EPOCH = pd.Timestamp("1970-01-01")
 
 
@@ -91,8 +78,8 @@ def read_phenology(path: str | os.PathLike, cycle: int = 1) -> xr.Dataset:
     dataset = xr.Dataset(
         data, coords=coords(grid), attrs={"short_name": SHORT_NAME, "year": year, "cycle": cycle, **placement}
     )
-    for name in dataset.data_vars:
-        dataset[name].attrs.update(placement)
+    for var in dataset.data_vars:
+        dataset[var].attrs.update(placement)
     return dataset
 
 

@@ -91,7 +91,7 @@ def read_reflectance(path: str | os.PathLike) -> xr.Dataset:
     index = evi(bands["red"], bands["nir"], bands["blue"])
     dims = ("y", "x")
     placement = grid_attrs(fine)
-    data = {band: (dims, values) for band, values in bands.items()}
+    data: dict[str, tuple] = {band: (dims, values) for band, values in bands.items()}
     data |= {
         "state_1km": (dims, laid),
         "cloud_free": (dims, clear),
@@ -122,6 +122,8 @@ def yearly_mean_evi(paths: Sequence[str | os.PathLike]) -> xr.Dataset:
         valid = np.isfinite(day["evi"].values)
         total += np.where(valid, day["evi"].values, 0.0)
         count += valid
+    if first is None or total is None or count is None:  # not reached: paths is not empty
+        raise ValueError("no MOD09GA files to average")
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     placement = {k: first.attrs[k] for k in ("crs", "transform", "tile")}

@@ -45,7 +45,7 @@ def read_tb(path: str | os.PathLike) -> xr.Dataset:
         row_ds, col_ds = dataset(g, "cell_row", path), dataset(g, "cell_column", path)
         rows, cols = read(row_ds, path).astype(np.int64), read(col_ds, path).astype(np.int64)
         placed = (rows != fill_value(row_ds)) & (cols != fill_value(col_ds))
-        data = {}
+        data: dict[str, tuple] = {}
         for look in LOOKS:
             for pol in POLARISATIONS:
                 tb = dataset(g, f"cell_tb_{pol}_{look}", path)

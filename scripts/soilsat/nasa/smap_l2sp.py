@@ -111,6 +111,7 @@ def describe(path: str | os.PathLike) -> dict:
     """Short name, version, release, scene time, grid window per resolution and variables with their fill values."""
     with open_h5(path) as f:
         ident = identity(f, path)
+        listed: dict[str, dict]
         windows, listed = {}, {}
         for km, name in GROUPS.items():
             g = group(f, name, path)

@@ -102,6 +102,7 @@ def describe(path: str | os.PathLike) -> dict:
     with open_h5(path) as f:
         ident = identity(f, path)
         grid = ease2.GRIDS[GRID_OF.get(ident.short_name, "M09")]
+        listed: dict[str, dict]
         windows, listed = {}, {}
         for overpass, name in GROUPS.items():
             if name not in f:

@@ -123,7 +123,7 @@ def l2a_on_grid(
     grid: StudyGrid,
     settings: OpticalSettings,
     aoi_margin_m: float = 0.0,
-    **overrides: object,
+    **overrides: Any,
 ) -> xr.Dataset:
     """Reflectances, NDVI/NDWI/NBR2/EVI, bare-soil and validity masks of an L2A product on a grid.
 
@@ -145,7 +145,7 @@ def l2a_on_grid(
     ndvi = indices.ndvi(out[s.ndvi_bands[0]], out[s.ndvi_bands[1]])
     nbr2 = indices.nbr2(out["B11"], out["B12"])
     G, C1, C2, L = s.evi_coefficients
-    evi = indices.evi(*(out[b] for b in s.evi_bands), G=G, C1=C1, C2=C2, L=L)
+    evi = indices.evi(*(out[b] for b in s.evi_bands), G=G, C1=C1, C2=C2, L=L)  # type: ignore[misc, arg-type]  # mypy cannot size a star-unpacked generator
     bare = indices.bare_soil_mask(ndvi, nbr2, out["B02"], out["B03"], out["B04"], s.bare_ndvi_max, s.bare_nbr2_max)
     data_vars = {b: (("y", "x"), out[b], {"units": "1", "long_name": f"{b} surface reflectance"}) for b in s.bands}
     data_vars.update(

@@ -255,7 +255,7 @@ def read_metadata(path: str | os.PathLike) -> Product:
     found = _find_all(root, offset_tag)
     for e in found:
         try:
-            offsets[BAND_IDS[int(e.get("band_id", "-1"))]] = float(e.text)
+            offsets[BAND_IDS[int(e.get("band_id", "-1"))]] = float(e.text)  # type: ignore[arg-type]  # no text: TypeError, caught
         except (IndexError, TypeError, ValueError):
             raise ProductError(mtd_where, f"malformed {offset_tag} entry {e.attrib}") from None
     if level == "L2A" and _baseline_number(baseline) == 99.99:
@@ -352,7 +352,7 @@ def gdal_reason(messages: list[str], paths: tuple[str, ...]) -> str:
     return reason if len(reason) <= GDAL_REASON_CHARS else reason[:GDAL_REASON_CHARS] + "..."
 
 
-def _chain(exc: BaseException) -> list[str]:
+def _chain(exc: BaseException | None) -> list[str]:
     """The messages of an exception and of the ones it was raised from (GDAL's errors come chained)."""
     out, seen = [], set()
     while exc is not None and id(exc) not in seen:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,7 +53,7 @@ DATA_ATTRIBUTES = {
     }
     for name, long_name in (("ssm", "Surface Soil Moisture"), ("ssm_noise", "Surface Soil Moisture Noise"))
 }
-COORDINATE_ATTRIBUTES = {
+COORDINATE_ATTRIBUTES: dict[str, dict[str, Any]] = {
     "lat": {
         "standard_name": "latitude",
         "long_name": "latitude",
@@ -249,7 +250,7 @@ def open_ssm(path: str | os.PathLike) -> xr.Dataset:
 
 
 def _variable_summary(attrs: dict, dtype: np.dtype) -> dict:
-    summary = {
+    summary: dict[str, Any] = {
         "units": str(attrs.get("units", "")),
         "long_name": str(attrs.get("long_name", "")),
         "dtype": str(dtype),

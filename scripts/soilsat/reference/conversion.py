@@ -22,7 +22,7 @@ def cosby_porosity(sand: np.ndarray, clay: np.ndarray) -> np.ndarray:
 
 
 def saturation_to_volumetric(
-    ssm_percent: np.ndarray, method: str, sand: np.ndarray | None = None, clay: np.ndarray | None = None
+    ssm_percent: np.ndarray, method: str | None, sand: np.ndarray | None = None, clay: np.ndarray | None = None
 ) -> np.ndarray:
     """Volumetric water content (m3 m-3) of a saturation degree in %, by `method` ('fraction' or 'porosity')."""
     fraction = np.asarray(ssm_percent, dtype=float) / 100.0

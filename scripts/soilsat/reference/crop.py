@@ -26,7 +26,7 @@ def _window_size(dimension: netCDF4.Dimension, windows: dict[str, slice]) -> int
 def _storage(variable: netCDF4.Variable, shape: tuple[int, ...], unlimited: set[str]) -> dict:
     """createVariable keywords that store a variable as the original does, chunks clipped to the new shape."""
     filters = variable.filters() or {}
-    options = {
+    options: dict[str, bool | int | tuple[int, ...]] = {
         "zlib": bool(filters.get("zlib")),
         "shuffle": bool(filters.get("shuffle")),
         "fletcher32": bool(filters.get("fletcher32")),

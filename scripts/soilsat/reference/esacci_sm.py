@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -139,8 +140,14 @@ _CODE_NAMES = {
     "mode": "Satellite  Mode",
     "sensor": "Sensor",
 }
-_CODE_TYPES = {"dnflag": np.int8, "flag": np.int8, "freqbandID": np.int16, "mode": np.int8, "sensor": np.int16}
-LAYOUT: dict[str, tuple[type, object, dict]] = {
+_CODE_TYPES: dict[str, type[np.int8 | np.int16]] = {
+    "dnflag": np.int8,
+    "flag": np.int8,
+    "freqbandID": np.int16,
+    "mode": np.int8,
+    "sensor": np.int16,
+}
+LAYOUT: dict[str, tuple[type[np.float64 | np.float32 | np.int8 | np.int16], np.generic, dict]] = {
     "t0": (
         np.float64,
         np.float64(FILL),
@@ -179,7 +186,7 @@ LAYOUT: dict[str, tuple[type, object, dict]] = {
     },
 }
 VARIABLES = tuple(LAYOUT)
-COORDINATE_ATTRIBUTES = {
+COORDINATE_ATTRIBUTES: dict[str, dict[str, Any]] = {
     "lat": {
         "units": "degrees_north",
         "_CoordinateAxisType": "Lat",
@@ -405,7 +412,7 @@ def open_sm(path: str | os.PathLike, mask_flagged: bool = True) -> xr.Dataset:
 
 
 def _variable_summary(attrs: dict, dtype: np.dtype) -> dict:
-    summary = {
+    summary: dict[str, Any] = {
         "units": str(attrs.get("units", "")),
         "long_name": str(attrs.get("long_name", "")),
         "dtype": str(dtype),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,7 @@ def sample_points(
     frames = []
     for path in paths:
         ds = esacci_sm.open_sm(path, mask_flagged) if kind == esacci_sm.KIND else cgls_ssm.open_ssm(path)
-        value_name, noise_name, units = FIELDS[kind]
+        value_name, noise_name, units = FIELDS[cast(str, kind)]  # paths is not empty here
         cell = float(ds.attrs["cell_size_deg"])
         rows = latlon.cell_index(ds["lat"].values, lat, cell, descending=True)
         cols = latlon.cell_index(ds["lon"].values, lon, cell)

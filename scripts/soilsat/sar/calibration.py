@@ -12,6 +12,7 @@ that a large image can be processed block by block.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -174,15 +175,23 @@ def _calibrate(dn, cal, cal_k, cal_w, noise, noise_k, noise_w, az, az_start, az_
 
 
 def sigma0_window(
-    data, dn: np.ndarray, row0: int, col0: int, denoise: bool = True, noise_scale: float = 1.0, with_noise: bool = False
+    data,
+    dn: np.ndarray,
+    row0: int,
+    col0: int,
+    denoise: bool = True,
+    noise_scale: float = 1.0,
+    with_noise: bool = False,
+    lut: str = "sigma_nought",
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Linear sigma0 (float32, NaN where DN is 0) of a window of amplitudes whose top-left pixel is image
     (row0, col0), in one compiled pass; with `with_noise`, also the noise power (DN^2) removed from it.
+    `lut` "beta_nought" calibrates to beta0 instead (Calibration's outputBetaBand).
 
     The same values as ``sigma0(dn, lut_on_image(...), noise_on_image(...) * noise_scale)``, without their
     window-sized temporaries. `data` is a :class:`soilsat.sar.safe.PolarisationData`."""
     rows, cols = (row0, row0 + dn.shape[0]), (col0, col0 + dn.shape[1])
-    cal, cal_k, cal_w = separable_lut(data.calibration.vectors, rows, cols, "sigma_nought")
+    cal, cal_k, cal_w = separable_lut(data.calibration.vectors, rows, cols, lut)
     if denoise and data.noise.range_vectors:
         noise, noise_k, noise_w = separable_lut(data.noise.range_vectors, rows, cols, "lut")
         az, az_start, az_stop = azimuth_profiles(data.noise.azimuth_vectors, rows, cols)
@@ -215,3 +224,59 @@ def calibrate_window(data, dn: np.ndarray, row0: int, col0: int, denoise: bool =
     `data` is a :class:`soilsat.sar.safe.PolarisationData`.
     """
     return sigma0_window(data, dn, row0, col0, denoise)[0]
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _noise_sigma0(
+    cal, cal_k, cal_w, noise, noise_k, noise_w, az, az_start, az_stop, line, pixel, r_off, c_off, valid, out
+):
+    """The noise power calibrated to sigma0 at the window pixel nearest each position (NaN where not valid)."""
+    rows, cols = cal_k.shape[0], cal.shape[1]
+    for i in numba.prange(line.shape[0]):
+        for j in range(line.shape[1]):
+            if not valid[i, j]:
+                out[i, j] = np.nan
+                continue
+            r = min(max(int(math.floor(line[i, j] - r_off + 0.5)), 0), rows - 1)
+            c = min(max(int(math.floor(pixel[i, j] - c_off + 0.5)), 0), cols - 1)
+            a, wa = cal_k[r], cal_w[r]
+            b, wb = noise_k[r], noise_w[r]
+            factor = 1.0
+            for n in range(az.shape[0]):
+                if np.isfinite(az[n, r]) and c >= az_start[n] and c < az_stop[n]:
+                    factor = az[n, r]
+            lut = cal[a, c] * (1.0 - wa) + cal[a + 1, c] * wa
+            nz = (noise[b, c] * (1.0 - wb) + noise[b + 1, c] * wb) * factor
+            out[i, j] = nz / (lut * lut)
+
+
+class NoisePower:
+    """ThermalNoiseRemoval's noise calibrated to sigma0 (the CEOS-ARD noise power image) over an image window,
+    held as separable LUTs and evaluated at any image position."""
+
+    def __init__(self, data, window: tuple[int, int, int, int]):
+        r0, r1, c0, c1 = window
+        self.offset = (r0, c0)
+        rows, cols = (r0, r1), (c0, c1)
+        self.cal = separable_lut(data.calibration.vectors, rows, cols, "sigma_nought")
+        if data.noise.range_vectors:
+            self.noise = separable_lut(data.noise.range_vectors, rows, cols, "lut")
+            self.az = azimuth_profiles(data.noise.azimuth_vectors, rows, cols)
+        else:
+            n = r1 - r0
+            self.noise = (np.zeros((2, c1 - c0)), np.zeros(n, np.int64), np.zeros(n))
+            self.az = (np.zeros((0, n)), np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+    def sample_into(self, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, out: np.ndarray) -> None:
+        """The noise-equivalent sigma0 (float32 `out`) at the image pixel nearest each position, NaN where not valid."""
+        _noise_sigma0(
+            *self.cal,
+            *self.noise,
+            *self.az,
+            line,
+            pixel,
+            float(self.offset[0]),
+            float(self.offset[1]),
+            valid,
+            out,
+        )

@@ -84,7 +84,7 @@ def dem_from_dataarray(dem: xr.DataArray) -> Dem:
     import rioxarray  # noqa: F401  (registers the .rio accessor; xarray stays unimported in the jobs)
 
     array = np.asarray(dem.values, dtype=float)
-    rio = dem.rio  # type: ignore[attr-defined]  # rioxarray's accessor
+    rio = dem.rio  # rioxarray's accessor
     if array.ndim == 3 and array.shape[0] == 1:
         array = array[0]
     if rio.nodata is not None and np.isfinite(rio.nodata):

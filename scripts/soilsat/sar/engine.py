@@ -10,9 +10,12 @@ Apply-Orbit-File           the EOF file of the orbitType covering the product (:
 ThermalNoiseRemoval        range x azimuth noise LUTs (IPF >= 2.9) or the range LUT alone,
                            subtracted from DN^2, clipped at 0 (:mod:`soilsat.sar.calibration`)
 Remove-GRD-Border-Noise    :mod:`soilsat.sar.border` for IPF < 2.90 (borderLimit, trimThreshold)
-Calibration                sigma0 = (DN^2 - noise) / A_sigma^2, the LUT bilinear over line and pixel
+Calibration                sigma0 = (DN^2 - noise) / A_sigma^2 (or beta0 with outputBetaBand), the LUT
+                           bilinear over line and pixel
 Speckle-Filter             :func:`soilsat.sar.speckle.lee_sigma` (windowSize, targetWindowSizeStr,
                            sigmaStr, numLooksStr)
+Terrain-Flattening         :mod:`soilsat.sar.flattening` on Terrain-Correction's DEM (oversamplingMultiple;
+                           outputSimulatedImage and outputSigma0 ask for the CEOS-ARD area layers)
 Subset                     its geoRegion must cover the study grid (only the window the grid needs is read anyway)
 Terrain-Correction         range-Doppler geocoding (:mod:`soilsat.sar.geocoding`) on the external DEM
                            (:mod:`soilsat.sar.dem`), bilinear sampling and the output bands
@@ -31,7 +34,13 @@ geometry (the float64 planes of the range-Doppler kernel), sampling and the outp
 exist for one block, which is handed on (run_graph writes it into a tiled file that becomes
 the COG; :func:`soilsat.sar.reference.whole_grid.run_chain` keeps it in memory for small grids).
 One deviation from a whole-image filter: the Lee sigma point-target threshold (98th
-percentile) is taken per block of lines, as SNAP takes it per tile.
+percentile) is taken per block of lines, as SNAP takes it per tile. With Terrain-Flattening,
+each block's DEM facets are added to the image's illuminated areas as its geometry is computed,
+and the bands of a grid row are sampled LAG_ROWS grid rows later, once every facet that can land
+on its image pixels has been added.
+
+Settings no SNAP operator has (the range polynomial choice) come from the graph's soilsat
+applicationData (:func:`soilsat.sar.graph.read_application`).
 """
 
 from __future__ import annotations
@@ -59,8 +68,10 @@ from soilsat.cog_stream import cog_writer
 from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
 from soilsat.sar import border, geocoding, graph, terrain
-from soilsat.sar.calibration import noise_on_image, sigma0_window
+from soilsat.sar.bands import band_attrs
+from soilsat.sar.calibration import NoisePower, sigma0_window
 from soilsat.sar.dem import height_span, read_dem
+from soilsat.sar.flattening import LAG_ROWS, AreaImage, Flattening, subfacets
 from soilsat.sar.orbit import Orbit, annotation_orbit, product_orbit, read_eof, select_eof
 from soilsat.sar.safe import Annotation, PolarisationData, S1Product, open_product
 from soilsat.sar.speckle import filter_halo, lee_sigma
@@ -94,6 +105,17 @@ class ChainSpec:
     map_projection: str  # Terrain-Correction.mapProjection
     aligned: bool  # Terrain-Correction.alignToStandardGrid
     grid_origin: tuple[float, float]  # Terrain-Correction.standardGridOriginX/Y (a pixel centre in SNAP)
+    radiometry: str = "sigma0"  # gamma0 with a Terrain-Flattening node (Calibration.outputBetaBand)
+    oversampling_multiple: float = 1.0  # Terrain-Flattening.oversamplingMultiple
+    additional_overlap: float = 0.1  # Terrain-Flattening.additionalOverlap (kept, not needed: see flattening)
+    noise_layers: bool = False  # ThermalNoiseRemoval.outputNoise: the noise power layers
+    area_layers: bool = False  # Terrain-Flattening.outputSimulatedImage and outputSigma0: the area layers
+    range_polynomial: str = "nearest"  # applicationData rangePolynomial
+
+    @property
+    def lut(self) -> str:
+        """The calibration LUT Calibration applies: beta0 ahead of Terrain-Flattening, else sigma0."""
+        return "beta_nought" if self.radiometry == "gamma0" else "sigma_nought"
 
 
 def chain_spec(nodes: Sequence[graph.Node], xml: str, where: str = "graph") -> ChainSpec:
@@ -115,12 +137,30 @@ def chain_spec(nodes: Sequence[graph.Node], xml: str, where: str = "graph") -> C
         raise ConfigError(f"{where}: the builtin engine needs demName 'External DEM' with an externalDEMFile")
     if p("Terrain-Correction", "externalDEMApplyEGM", bool):
         raise ConfigError(f"{where}: the builtin engine needs ellipsoidal DEM heights (externalDEMApplyEGM false)")
-    if not p("Calibration", "outputSigmaBand", bool):
-        raise ConfigError(f"{where}: the chain calibrates to sigma0 (Calibration outputSigmaBand true)")
+    flattened = "Terrain-Flattening" in by
+    wanted = ("outputBetaBand", "outputSigmaBand") if flattened else ("outputSigmaBand", "outputBetaBand")
+    if not p("Calibration", wanted[0], bool) or p("Calibration", wanted[1], bool):
+        raise ConfigError(
+            f"{where}: the chain calibrates to {'beta0 ahead of Terrain-Flattening' if flattened else 'sigma0'} "
+            f"(Calibration {wanted[0]} true, {wanted[1]} false)"
+        )
     pols = tuple(s.strip().upper() for s in p("Calibration", "selectedPolarisations").split(",") if s.strip())
     if not pols:
         raise ConfigError(f"{where}: node Calibration selects no polarisation")
+    flattening = _flattening_settings(by, where) if flattened else {}
+    application = graph.read_application(xml, where)
+    noise_layers = (
+        p("ThermalNoiseRemoval", "outputNoise", bool)
+        if "outputNoise" in by["ThermalNoiseRemoval"].parameters
+        else False
+    )
     return ChainSpec(
+        radiometry="gamma0" if flattened else "sigma0",
+        oversampling_multiple=float(flattening.get("oversamplingMultiple", 1.0)),
+        additional_overlap=float(flattening.get("additionalOverlap", 0.1)),
+        noise_layers=bool(noise_layers),
+        area_layers=bool(flattening.get("layers", False)),
+        range_polynomial=application.get("rangePolynomial", "nearest"),
         graph=where,
         graph_hash=graph.graph_hash(xml),
         product=Path(p("Read", "file")),
@@ -144,6 +184,27 @@ def chain_spec(nodes: Sequence[graph.Node], xml: str, where: str = "graph") -> C
             p("Terrain-Correction", "standardGridOriginY", float),
         ),
     )
+
+
+def _flattening_settings(by: dict[str, graph.Node], where: str) -> dict[str, float]:
+    """Terrain-Flattening's settings, checked against what the builtin engine runs (ConfigError otherwise)."""
+    tf, tc = by["Terrain-Flattening"], by["Terrain-Correction"]
+
+    def p(name: str, kind=str):
+        return graph.parameter(tf, name, where, kind)
+
+    if p("demName") != "External DEM" or p("externalDEMFile") != graph.parameter(tc, "externalDEMFile", where):
+        raise ConfigError(f"{where}: the builtin engine flattens on Terrain-Correction's external DEM file")
+    if p("externalDEMApplyEGM", bool) or p("demResamplingMethod") != "BILINEAR_INTERPOLATION":
+        raise ConfigError(f"{where}: Terrain-Flattening needs ellipsoidal heights resampled bilinearly")
+    simulated, sigma = p("outputSimulatedImage", bool), p("outputSigma0", bool)
+    if simulated != sigma:
+        raise ConfigError(f"{where}: Terrain-Flattening's outputSimulatedImage and outputSigma0 go together")
+    return {
+        "oversamplingMultiple": p("oversamplingMultiple", float),
+        "additionalOverlap": p("additionalOverlap", float),
+        "layers": float(simulated),
+    }
 
 
 def read_chain(path: str | os.PathLike) -> ChainSpec:
@@ -285,70 +346,123 @@ class Measurement:
 
 @dataclasses.dataclass(frozen=True)
 class BorderPlan:
-    """Remove-GRD-Border-Noise over a window: which edges it touches and each column's top/bottom runs."""
+    """Remove-GRD-Border-Noise over a product (:mod:`soilsat.sar.border`): its zones, the co-pol whose amplitude
+    is tested and the border noise LUT over every image column; inactive from IPF 2.90."""
 
     active: bool
-    left: bool
-    right: bool
-    top: np.ndarray  # per window column
-    bottom: np.ndarray
-    scale: float
-    limit: int
+    zones: border.Zones
+    copol: str
+    noise: np.ndarray  # per image column (DN^2)
     threshold: float
 
 
-def noise_block(data: PolarisationData, r0: int, r1: int, c0: int, c1: int, scale: float) -> np.ndarray:
-    """ThermalNoiseRemoval's noise power (DN^2) on image rows r0:r1, columns c0:c1."""
-    if not data.noise.range_vectors:
-        return np.zeros((r1 - r0, c1 - c0))
-    noise = noise_on_image(data.noise.range_vectors, (r0, r1), (c0, c1), data.noise.azimuth_vectors)
-    return noise * scale if scale != 1.0 else noise
+def co_polarisation(product: S1Product) -> str:
+    """The co-polarised channel of a product (VV or HH), whose amplitude decides the border noise of every band."""
+    for pol in product.polarisations:
+        if pol in ("VV", "HH"):
+            return pol
+    raise ProductError(product.path, "Remove-GRD-Border-Noise needs a VV or HH band; the product has none")
+
+
+def _strip_profiles(
+    meas: Measurement, shape: tuple[int, int], limit: int, sides: Sequence[str], block_lines: int
+) -> dict[str, np.ndarray]:
+    """The edge profiles of the sides asked for (top, bottom, left, right), read from the co-pol amplitude."""
+    n_lines, n_samples = shape
+    profiles = {}
+    for side in sides:
+        if side in ("top", "bottom"):
+            lim = min(limit, n_lines)
+            r0 = 0 if side == "top" else n_lines - lim
+            acc = border.EdgeProfile(lim, n_samples)
+            acc.add(meas.read(r0, r0 + lim, 0, n_samples), 0)
+            acc.set_sizes(n_samples)
+        else:
+            lim = min(limit, n_samples)
+            c0 = 0 if side == "left" else n_samples - lim
+            acc = border.EdgeProfile(lim, n_lines)
+            for b0 in range(0, n_lines, block_lines):
+                b1 = min(b0 + block_lines, n_lines)
+                acc.add(meas.read(b0, b1, c0, c0 + lim).T, b0)
+            acc.set_sizes(n_lines)
+        profiles[side] = acc.profile()
+    return profiles
 
 
 def plan_border(
-    spec: ChainSpec, product: S1Product, data: PolarisationData, meas: Measurement, window: tuple[int, int, int, int]
+    spec: ChainSpec,
+    product: S1Product,
+    window: tuple[int, int, int, int],
+    block_lines: int = BLOCK_LINES,
 ) -> BorderPlan:
-    """The border-noise plan of one polarisation over a window (inactive from IPF 2.90, with a log line)."""
-    r0, r1, c0, c1 = window
-    ann = data.annotation
+    """The border-noise plan of a product for an image window: the depth of each side the window reaches into,
+    from the co-pol's edge profile, and the co-pol's border noise LUT (inactive from IPF 2.90)."""
     ipf = product.manifest.ipf_tuple
-    empty = np.zeros(c1 - c0, dtype=np.int64)
+    empty = np.zeros(0)
+    copol = co_polarisation(product)
     if not border.needs_border_removal(ipf):
-        return BorderPlan(False, False, False, empty, empty, 1.0, spec.border_limit, spec.trim_threshold)
-    scale = border.noise_scale(ipf, data.calibration.vectors[0].dn)
+        return BorderPlan(False, border.Zones(), copol, empty, spec.trim_threshold)
+    data = product.polarisation(copol)
+    ann = data.annotation
+    shape = (ann.number_of_lines, ann.number_of_samples)
     lim = spec.border_limit
-    top, bottom = empty, empty
-    if r0 == 0:
-        n = min(lim, r1)
-        good = border.signal(meas.read(0, n, c0, c1), noise_block(data, 0, n, c0, c1, scale), spec.trim_threshold)
-        top = border.edge_depths(good, good[:0], lim)[0]
-    if r1 == ann.number_of_lines:
-        n0 = max(r1 - lim, r0)
-        good = border.signal(meas.read(n0, r1, c0, c1), noise_block(data, n0, r1, c0, c1, scale), spec.trim_threshold)
-        bottom = border.edge_depths(good[:0], good, lim)[1]
-    return BorderPlan(True, c0 == 0, c1 == ann.number_of_samples, top, bottom, scale, lim, spec.trim_threshold)
+    r0, r1, c0, c1 = window
+    sides = [
+        side
+        for side, near in (
+            ("top", r0 < lim),
+            ("bottom", r1 > shape[0] - lim),
+            ("left", c0 < lim),
+            ("right", c1 > shape[1] - lim),
+        )
+        if near
+    ]
+    meas = Measurement(product, data)
+    try:
+        profiles = _strip_profiles(meas, shape, lim, sides, block_lines)
+    finally:
+        meas.close()
+    peaks = {side: border.peak_position(profiles[side]) if side in profiles else -1 for side in border.SIDES}
+    zones = border.Zones.from_peaks((min(lim, shape[0]), min(lim, shape[1])), **peaks)
+    if ann.thermal_noise_removed or not data.noise.range_vectors:
+        noise = np.zeros(shape[1])
+    else:
+        try:
+            scale = border.noise_scale(ipf, product.manifest.mode, float(data.calibration.vectors[0].dn[0]))
+        except ValueError as exc:
+            raise ProductError(product.path, str(exc)) from None
+        vectors = data.noise.range_vectors
+        middle = vectors[len(vectors) // 2]
+        noise = border.noise_lut(middle.pixel, middle.lut, shape[1], scale)
+    log.info(
+        "border noise zones (rows from top/bottom, columns from left/right): %d/%d, %d/%d",
+        zones.top,
+        zones.bottom,
+        zones.left,
+        zones.right,
+    )
+    return BorderPlan(True, zones, copol, noise, spec.trim_threshold)
 
 
-def sigma0_block(
+def calibrate_block(
+    spec: ChainSpec,
     data: PolarisationData,
     meas: Measurement,
+    copol: Measurement | None,
     plan: BorderPlan,
     rows: tuple[int, int],
     cols: tuple[int, int],
-    n_lines: int,
 ) -> np.ndarray:
-    """Thermal noise removal, border noise removal and calibration of image rows x cols: linear sigma0, NaN no-value."""
+    """Thermal noise removal, border noise removal and calibration (to sigma0 or beta0, as the graph says) of image
+    rows x cols: linear values, NaN no-value."""
     (r0, r1), (c0, c1) = rows, cols
     dn = meas.read(r0, r1, c0, c1)
-    out, noise = sigma0_window(data, dn, r0, c0, noise_scale=plan.scale, with_noise=plan.active)
-    if plan.active and noise is not None:
-        good = border.signal(dn, noise, plan.threshold)
-        zeros = np.zeros(r1 - r0, dtype=np.int64)
-        left, right = border.side_depths(good, plan.limit)
-        mask = border.border_mask(
-            dn.shape, r0, n_lines, left if plan.left else zeros, right if plan.right else zeros, plan.top, plan.bottom
-        )
-        out[mask] = np.nan
+    out, _ = sigma0_window(data, dn, r0, c0, lut=spec.lut)
+    ann = data.annotation
+    shape = (ann.number_of_lines, ann.number_of_samples)
+    if plan.active and plan.zones.touches(rows, cols, shape):
+        co_dn = dn if copol is None else copol.read(r0, r1, c0, c1)
+        out[border.border_mask(co_dn, rows, cols, shape, plan.zones, plan.noise[c0:c1], plan.threshold)] = np.nan
     return out
 
 
@@ -356,7 +470,7 @@ def sigma0_block(
 
 
 class FilteredImage:
-    """One polarisation's filtered sigma0 over the image window, as float32 rows in a scratch file.
+    """One polarisation's filtered sigma0 (or beta0) over the image window, as float32 rows in a scratch file.
 
     The file is written with plain writes, then mapped whole for reading; after each block of grid
     rows the pages outside the lines that block sampled are released, so what the process holds of
@@ -377,6 +491,11 @@ class FilteredImage:
         range of image lines the valid positions span, outside which the mapping is released afterwards."""
         r0, r1, c0, c1 = self.window
         terrain.sample_valid(self.rows, line, pixel, valid, (r0, c0), out)
+        self.release(lines)
+
+    def release(self, lines: tuple[float, float]) -> None:
+        """Give back the mapped pages outside image lines `lines` (a line on either side kept)."""
+        r0, r1, c0, c1 = self.window
         row_bytes = (c1 - c0) * 4
         keep0 = (max(int(np.floor(lines[0])) - 1 - r0, 0) * row_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
         keep1 = min(int(np.ceil(lines[1])) + 2 - r0, r1 - r0) * row_bytes
@@ -398,32 +517,47 @@ def filter_window(
     spec: ChainSpec,
     product: S1Product,
     data: PolarisationData,
+    plan: BorderPlan,
     window: tuple[int, int, int, int],
     block_lines: int,
     path: Path,
 ) -> FilteredImage:
     """Calibrate and Lee-sigma-filter one polarisation over the window, block by block of lines, into `path`."""
     r0, r1, c0, c1 = window
-    n_lines = data.annotation.number_of_lines
     halo = filter_halo(spec.window, spec.target)
     meas = Measurement(product, data)
+    copol = None
+    if plan.active and data.polarisation != plan.copol:
+        copol = Measurement(product, product.polarisation(plan.copol))
     try:
-        plan = plan_border(spec, product, data, meas, window)
         with open(path, "wb") as f:
             for b0 in range(r0, r1, block_lines):
                 b1 = min(b0 + block_lines, r1)
                 s0, s1 = max(b0 - 1 - halo, r0), min(b1 + 1 + halo, r1)
-                cal = sigma0_block(data, meas, plan, (s0, s1), (c0, c1), n_lines)
+                cal = calibrate_block(spec, data, meas, copol, plan, (s0, s1), (c0, c1))
                 filtered = lee_sigma(cal, looks=spec.looks, window=spec.window, target=spec.target, sigma=spec.sigma)
                 del cal
                 np.ascontiguousarray(filtered[b0 - s0 : b1 - s0], dtype=np.float32).tofile(f)
                 del filtered
     finally:
         meas.close()
+        if copol is not None:
+            copol.close()
     return FilteredImage(path, window)
 
 
 BlockSink = Callable[[int, int, np.ndarray], None]
+
+
+def srgr_ratio(annotation: Annotation, window: tuple[int, int, int, int]) -> np.ndarray:
+    """d(slant range)/d(ground range) per window column at the window's middle line, as SNAP's Terrain-Flattening
+    takes it (a forward difference of one pixel on the ground-to-slant polynomial); it changes by about 1e-5 along
+    a scene's lines."""
+    r0, r1, c0, c1 = window
+    conv = geocoding.RangeConversion(annotation)
+    line = np.full(c1 - c0, 0.5 * (r0 + r1 - 1))
+    cols = np.arange(c0, c1, dtype=float)
+    return (conv.slant_range(line, cols + 1.0) - conv.slant_range(line, cols)) / annotation.range_pixel_spacing
 
 
 def stream_chain(
@@ -439,6 +573,7 @@ def stream_chain(
 
     The filtered image window goes to a scratch file per polarisation (float32, in the temporary
     folder); the grid's geometry, heights and bands exist for one block of grid rows at a time.
+    With Terrain-Flattening the blocks handed on lag LAG_ROWS grid rows behind the geometry.
     """
     check_grid(spec, grid)
     with contextlib.ExitStack() as stack:
@@ -451,7 +586,7 @@ def stream_chain(
                 raise ProductError(product.describe(d.measurement or ""), f"polarisation {pol} differs in image size")
         orbit = chain_orbit(product, ann, orbit_files, spec.orbit_type, spec.continue_on_fail)
         dem = read_dem(spec.dem, spec.dem_nodata)
-        model = geocoding.RangeDopplerModel.from_annotation(ann, orbit)
+        model = geocoding.RangeDopplerModel.from_annotation(ann, orbit, spec.range_polynomial)
         span = height_span(dem, grid)
         halo = filter_halo(spec.window, spec.target) + terrain.SAMPLING_HALO  # what the filter reads, and sampling
         window = geocoding.image_window(model, grid, span, halo)
@@ -469,26 +604,51 @@ def stream_chain(
                 spec.border_limit,
                 spec.trim_threshold,
             )
-            r0, r1, c0, c1 = window
-            lim = spec.border_limit
-            window = (
-                0 if r0 < lim else r0,
-                ann.number_of_lines if r1 > ann.number_of_lines - lim else r1,
-                0 if c0 < lim else c0,
-                ann.number_of_samples if c1 > ann.number_of_samples - lim else c1,
-            )
         images: dict[str, FilteredImage | None] = dict.fromkeys(spec.polarisations)
-        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="soilsat-s1-"))
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soilsat-s1-")))
+        flattening = None
+        noise = None
         if window is not None:
             log.info("image window lines %d-%d, samples %d-%d of %d x %d", *window, *size)
+            plan = plan_border(spec, product, window, block_lines)
             for pol, data in datas.items():
-                image = filter_window(spec, product, data, window, block_lines, Path(scratch) / f"{pol}.f32")
+                image = filter_window(spec, product, data, plan, window, block_lines, scratch / f"{pol}.f32")
                 images[pol] = image
                 stack.callback(image.close)
+            if spec.radiometry == "gamma0":
+                areas = AreaImage(scratch, window, spec.area_layers)
+                stack.callback(areas.close)
+                n = subfacets(
+                    grid.resolution, ann.range_pixel_spacing, ann.azimuth_pixel_spacing, spec.oversampling_multiple
+                )
+                flattening = Flattening(
+                    areas, n, ann.range_pixel_spacing, ann.azimuth_pixel_spacing, srgr_ratio(ann, window)
+                )
+                log.info("terrain flattening: %d x %d sub-facets per grid pixel", n, n)
+            if spec.noise_layers:
+                noise = {pol: NoisePower(data, window) for pol, data in datas.items()}
         any_height = False
-        for g0, g1, geo in geocoding.geometry_blocks(model, grid, dem, grid_rows, geocoding.LAYOVER_HALO_ROWS, levels):
+        blocks = geocoding.geometry_blocks(model, grid, dem, grid_rows, geocoding.LAYOVER_HALO_ROWS, levels)
+
+        def bands(geo: geocoding.Geometry) -> np.ndarray:
+            return terrain.block_bands(geo, images, size[0], size[1], flattening, noise)
+
+        carried: tuple[int, int, geocoding.Geometry] | None = None
+        for g0, g1, geo in blocks:
             any_height = any_height or bool(np.isfinite(geo.heights).any())
-            sink(g0, g1, terrain.block_bands(geo, images, ann.number_of_lines, ann.number_of_samples))
+            if flattening is None:
+                sink(g0, g1, bands(geo))
+                continue
+            flattening.add(geo)
+            if carried is not None:
+                sink(carried[0], carried[1], bands(carried[2]))
+            cut = g1 if g1 == grid.height else max(g1 - LAG_ROWS, g0)
+            if cut > g0:
+                sink(g0, cut, bands(geo.rows(0, cut - g0)))
+            carried = (cut, g1, geo.rows(cut - g0, g1 - g0).copy()) if cut < g1 else None
+            flattening.areas.release()
+        if carried is not None:
+            sink(carried[0], carried[1], bands(carried[2]))
         if not any_height:
             raise ProductError(
                 spec.dem,
@@ -503,6 +663,8 @@ def stream_chain(
             "graph_hash": spec.graph_hash,
             "orbit": orbit.source,
             "image_window": " ".join(str(v) for v in window) if window else "none",
+            "radiometry": spec.radiometry,
+            **({"range_polynomial": spec.range_polynomial} if spec.range_polynomial != "nearest" else {}),
         }
 
 
@@ -546,7 +708,7 @@ def run_graph(
         spec.sigma,
         spec.looks,
     )
-    attrs = terrain.band_attrs(spec.polarisations)
+    attrs = band_attrs(spec.polarisations, spec.radiometry, spec.noise_layers or spec.area_layers)
     mask = np.empty(grid.shape, dtype=np.uint8)
     with cog_writer(
         output,
@@ -556,9 +718,10 @@ def run_graph(
         threads=numba.get_num_threads(),
         categorical=[name == "mask" for name in attrs],
     ) as dst:
+        mask_band = list(attrs).index("mask")
 
         def write(g0: int, g1: int, stack: np.ndarray) -> None:
-            mask[g0:g1] = stack[-1]
+            mask[g0:g1] = stack[mask_band]
             dst.write(g0, stack)
 
         out_attrs = stream_chain(spec, grid, write, orbit_files, block_lines)

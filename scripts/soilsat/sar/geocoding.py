@@ -14,7 +14,11 @@ its DEM height above the WGS 84 ellipsoid:
    those heights and interpolated bilinearly across and quadratically in height (errs by
    about 1e-5 line on a full IW footprint), with the slant range exact at that time;
 3. image line from the time, image pixel from the slant range through the annotation's
-   SRGR polynomial set nearest in azimuth time (as ESA's own geolocation grid does for GRD).
+   SRGR polynomial set nearest in azimuth time (as ESA's own geolocation grid does for GRD; to
+   0.01 pixel); or, with ``range_polynomial="interpolated"``, through the ground-to-slant
+   polynomials interpolated linearly in time between the two neighbouring records, as SNAP does
+   (:func:`interpolated_conversion`): midway between records the two differ by a few pixels (up to 3.7 on
+   the real S1B product of the tests).
 
 Alongside, per pixel: the ellipsoid incidence angle, the local incidence angle between the
 look vector and the DEM surface normal, and layover and shadow. The surface normal is the
@@ -137,14 +141,23 @@ class RangeDopplerModel:
     srgr: np.ndarray  # (sets, coefficients)
 
     @classmethod
-    def from_annotation(cls, annotation: Annotation, orbit: Orbit) -> RangeDopplerModel:
-        """The model of one product annotation flown on `orbit`."""
+    def from_annotation(
+        cls, annotation: Annotation, orbit: Orbit, range_polynomial: str = "nearest"
+    ) -> RangeDopplerModel:
+        """The model of one product annotation flown on `orbit`; `range_polynomial` "interpolated" converts ranges
+        as SNAP does (see :func:`interpolated_conversion`), "nearest" as ESA's geolocation grid does."""
         conv = RangeConversion(annotation)
         t_first = float(orbit.seconds(np.datetime64(annotation.first_line_time, "ns")))
         t_last = t_first + (annotation.number_of_lines - 1) * annotation.azimuth_time_interval
         if not orbit.covers(t_first - 1.0, t_last + 1.0):
             raise ValueError(f"orbit ({orbit.source}) does not cover the image's azimuth times")
-        mid = 0.5 * (conv.times[1:] + conv.times[:-1])  # a line takes the polynomial set nearest in time
+        if range_polynomial == "interpolated":
+            mid, sr0, srgr = interpolated_conversion(conv, annotation.number_of_lines, annotation.number_of_samples)
+        elif range_polynomial == "nearest":
+            mid = 0.5 * (conv.times[1:] + conv.times[:-1])  # a line takes the polynomial set nearest in time
+            sr0, srgr = conv.sr0, conv.srgr
+        else:
+            raise ValueError(f"range_polynomial {range_polynomial!r}: expected 'nearest' or 'interpolated'")
         return cls(
             orbit,
             t_first,
@@ -154,8 +167,8 @@ class RangeDopplerModel:
             annotation.range_pixel_spacing,
             annotation.azimuth_pixel_spacing,
             np.ascontiguousarray(mid, dtype=float),
-            np.ascontiguousarray(conv.sr0, dtype=float),
-            np.ascontiguousarray(conv.srgr, dtype=float),
+            np.ascontiguousarray(sr0, dtype=float),
+            np.ascontiguousarray(srgr, dtype=float),
         )
 
     def kernel_args(self) -> tuple:
@@ -169,6 +182,46 @@ class RangeDopplerModel:
             self.srgr,
             *self.orbit.kernel_args(),
         )
+
+
+INTERPOLATED_DEGREE = 11  # of the slant-to-ground polynomials refitted per line (0.3 mm from the exact inverse)
+INTERPOLATED_NODES = 64  # ground ranges (Chebyshev nodes) each refit goes through
+
+
+def interpolated_conversion(
+    conv: RangeConversion, n_lines: int, n_samples: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SNAP's slant-to-ground range conversion as per-line polynomial sets (mid-times between lines, sr0, srgr).
+
+    SNAP (``SARGeocoding.computeRangeIndex``) interpolates the ground-to-slant (GRSR) coefficients
+    linearly in azimuth time between the two records around a line's time (the last two beyond the
+    last) and inverts the result by bisection to 0.1 m. Here the interpolated GRSR of each image line
+    is inverted exactly at Chebyshev nodes across the swath and refitted as a slant-to-ground
+    polynomial of degree INTERPOLATED_DEGREE (to 0.3 mm), so the kernels,
+    which take the polynomial set nearest in time, convert as SNAP does: within 0.01 pixel of the exact
+    inverse (half a line of time), and within SNAP's own bisection tolerance (0.1 m of slant range)."""
+    line_times = np.arange(n_lines) * conv.azimuth_time_interval
+    if len(conv.times) == 1:
+        k = np.zeros(n_lines, np.int64)
+        w = np.zeros(n_lines)
+        grsr = np.concatenate([conv.grsr, conv.grsr])
+        gr0 = np.concatenate([conv.gr0, conv.gr0])
+    else:
+        k = np.clip(np.searchsorted(conv.times, line_times, side="right") - 1, 0, len(conv.times) - 2)
+        w = (line_times - conv.times[k]) / (conv.times[k + 1] - conv.times[k])
+        grsr, gr0 = conv.grsr, conv.gr0
+    coef = grsr[k] * (1.0 - w[:, None]) + grsr[k + 1] * w[:, None]  # (line, GRSR coefficient)
+    width = n_samples * conv.spacing
+    nodes = 0.5 * width * (1.0 - np.cos(np.pi * (np.arange(INTERPOLATED_NODES) + 0.5) / INTERPOLATED_NODES))
+    ground = gr0[k][:, None] + nodes[None, :]  # SNAP takes the earlier record's origin
+    slant = RangeConversion._horner(coef[:, None, :], ground - gr0[k][:, None])
+    sr0 = coef[:, 0]  # the slant range at the ground origin
+    scale = float(np.max(slant[:, -1] - sr0)) or 1.0
+    srgr = np.empty((n_lines, INTERPOLATED_DEGREE + 1))
+    for i in range(n_lines):
+        fit = np.polynomial.polynomial.polyfit((slant[i] - sr0[i]) / scale, ground[i] - gr0[k[i]], INTERPOLATED_DEGREE)
+        srgr[i] = fit / scale ** np.arange(INTERPOLATED_DEGREE + 1)
+    return 0.5 * (line_times[1:] + line_times[:-1]), sr0, srgr
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -234,7 +287,8 @@ def _quadratic(levels, f0, f1, f2, h):
     )
 
 
-N_PLANES = 7  # line, pixel, slant range, cos ellipsoid incidence, cos local incidence, off-nadir angle, ground key
+# line, pixel, slant range, cos ellipsoid incidence, cos local incidence, off-nadir angle, ground key, surface area
+N_PLANES = 8
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
@@ -271,7 +325,8 @@ def _geometry_kernel(
     scale,
 ):
     """Per grid pixel of rows first:first + out.shape[1] of h, the N_PLANES planes of out (see N_PLANES);
-    NaN where there is no height or the pixel's lattice cell is in `skip`.
+    NaN where there is no height or the pixel's lattice cell is in `skip`. The surface area (m2) is that of
+    the parallelogram the pixel's tangents span, per pixel: what terrain flattening projects.
 
     The ellipsoid foot point, normal and the foot's steps of one pixel east and north come
     bilinearly from a lattice (kr/wr, kc/wc: each row's and column's lattice cell and weight);
@@ -375,6 +430,8 @@ def _geometry_kernel(
             out[5, o, j] = math.acos(min(1.0, max(-1.0, (buf[0] * lx + buf[1] * ly + buf[2] * lz) / s_norm)))
             # ground key: minus the cosine of the geocentric angle between the satellite and the foot
             out[6, o, j] = -(buf[0] * fx + buf[1] * fy + buf[2] * fz) / (s_norm * f_norm)
+            # the DEM surface's area around the pixel: the tangents span (j1 - j0) x (i1 - i0) pixels
+            out[7, o, j] = sn / ((j1 - j0) * (i1 - i0))
 
 
 # --------------------------------------------------------------------------- geometry, block by block of grid rows
@@ -392,6 +449,7 @@ class Geometry:
     cos_local_incidence: np.ndarray  # on the DEM surface
     layover: np.ndarray  # bool
     passive_shadow: np.ndarray  # bool: behind a nearer slope
+    surface_area: np.ndarray  # float64: the DEM surface's area of the pixel (m2)
 
     @property
     def shadow(self) -> np.ndarray:
@@ -408,6 +466,14 @@ class Geometry:
     def local_incidence_angle(self) -> np.ndarray:
         """Local incidence angle on the DEM surface, degrees (float64)."""
         return _degrees(self.cos_local_incidence)
+
+    def rows(self, a: int, b: int) -> Geometry:
+        """Rows a:b of the block (views)."""
+        return Geometry(*(getattr(self, f.name)[a:b] for f in dataclasses.fields(self)))
+
+    def copy(self) -> Geometry:
+        """A copy that outlives the block's buffer."""
+        return Geometry(*(getattr(self, f.name).copy() for f in dataclasses.fields(self)))
 
     def inside(self, n_lines: int, n_samples: int, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
         """Whether each pixel falls within an image of that size (whose first element is at `offset`)."""
@@ -463,7 +529,16 @@ def geometry_blocks(
         yield (
             g0,
             g1,
-            Geometry(held[core], raw[0, core], raw[1, core], raw[3, core], raw[4, core], layover[core], shadow[core]),
+            Geometry(
+                held[core],
+                raw[0, core],
+                raw[1, core],
+                raw[3, core],
+                raw[4, core],
+                layover[core],
+                shadow[core],
+                raw[7, core],
+            ),
         )
 
 
@@ -663,7 +738,7 @@ def _group_of(line, rng, width, group, chunks):
             if np.isfinite(line[p]) and np.isfinite(rng[p]):
                 g = np.int64(np.floor(line[p] / width))
                 group[p] = g
-                lo, hi = min(lo, g), max(hi, g)
+                lo, hi = min(lo, g), max(hi, g)  # type: ignore[assignment]  # numba kernel: min/max of int and int64
             else:
                 group[p] = -1
         chunks[c, 0], chunks[c, 1] = lo, hi

@@ -7,7 +7,12 @@ operator names and parameter names are spelled as SNAP's operators spell them, s
 kept beside each output opens in SNAP's Graph Builder:
 
     Read -> Apply-Orbit-File -> ThermalNoiseRemoval -> Remove-GRD-Border-Noise -> Calibration
-         -> Speckle-Filter -> [Subset] -> Terrain-Correction -> Write
+         -> Speckle-Filter -> [Terrain-Flattening] -> [Subset] -> Terrain-Correction -> Write
+
+With ``sentinel1.radiometry: gamma0`` Calibration delivers beta0, the speckle filter filters it,
+and Terrain-Flattening (SNAP's area-based flattening, on the same external DEM as
+Terrain-Correction) turns it into gamma0, which Terrain-Correction geocodes. With sigma0 (the
+thesis' chain) the graph has no Terrain-Flattening node and is unchanged by its options.
 
 Subset sits just before Terrain-Correction: SNAP computes tiles on demand, so only the image
 the study grid needs is read and filtered, while border-noise removal (which takes the image
@@ -50,11 +55,19 @@ CHAIN = (
     "Terrain-Correction",
     "Write",
 )
-OPTIONAL = {"Subset": "Speckle-Filter"}  # optional operator -> the node it follows
+# optional operator -> the node it follows (inserted in this order: Terrain-Flattening comes before Subset)
+OPTIONAL = {"Subset": "Speckle-Filter", "Terrain-Flattening": "Speckle-Filter"}
+# soilsat's own settings that no SNAP operator has: kept in the graph's applicationData (gpt ignores it)
+APPLICATION_ID = "soilsat"
 # Apply-Orbit-File's orbitType for the kind of an acquired orbit file (EOF File_Type without AUX_)
 ORBIT_TYPES = {"POEORB": "Sentinel Precise (Auto Download)", "RESORB": "Sentinel Restituted (Auto Download)"}
 NO_DEM_NODATA = -32768.0  # given to SNAP when the DEM file declares no no-data value
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
+
+
+def beta_or_sigma(radiometry: str) -> str:
+    """The band prefix Calibration delivers for a radiometry: Beta0 for gamma0 (flattened later), else Sigma0."""
+    return "Beta0" if radiometry == "gamma0" else "Sigma0"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +146,14 @@ def chain_nodes(
     origin_x, origin_y = grid_origin(grid)
     try:
         pols = ",".join(p.upper() for p in settings["polarisations"])
-        sigma_bands = ",".join(f"Sigma0_{p}" for p in pols.split(","))
+        radiometry, ard = settings["radiometry"], bool(settings["ard_layers"])
+        if ard and settings["engine"] == "snap":
+            raise ConfigError(
+                "config key sentinel1.ard_layers: the CEOS-ARD layers are written by the builtin engine only "
+                "(sentinel1.engine: builtin)"
+            )
+        calibrated = ",".join(f"{beta_or_sigma(radiometry)}_{p}" for p in pols.split(","))
+        geocoded = ",".join(f"{'Gamma0' if radiometry == 'gamma0' else 'Sigma0'}_{p}" for p in pols.split(","))
         border, speckle, subset = settings["border_noise"], settings["speckle"], settings["subset"]
         nodes = [
             Node("Read", "Read", (), {"file": str(Path(product).resolve()), "formatName": "SENTINEL-1"}),
@@ -146,6 +166,7 @@ def chain_nodes(
                     "selectedPolarisations": pols,
                     "removeThermalNoise": "true",
                     "reIntroduceThermalNoise": "false",
+                    **({"outputNoise": "true"} if ard else {}),
                 },
             ),
             Node(
@@ -168,9 +189,9 @@ def chain_nodes(
                     "outputImageScaleInDb": "false",
                     "createGammaBand": "false",
                     "createBetaBand": "false",
-                    "outputSigmaBand": "true",
+                    "outputSigmaBand": _flag(radiometry == "sigma0"),
                     "outputGammaBand": "false",
-                    "outputBetaBand": "false",
+                    "outputBetaBand": _flag(radiometry == "gamma0"),
                 },
             ),
             Node(
@@ -178,7 +199,7 @@ def chain_nodes(
                 "Speckle-Filter",
                 ("Calibration",),
                 {
-                    "sourceBands": sigma_bands,
+                    "sourceBands": calibrated,
                     "filter": "Lee Sigma",
                     "windowSize": _window(speckle["window"]),
                     "targetWindowSizeStr": _window(speckle["target_window"]),
@@ -187,12 +208,34 @@ def chain_nodes(
                 },
             ),
         ]
+        if radiometry == "gamma0":
+            flattening = settings["terrain_flattening"]
+            nodes.append(
+                Node(
+                    "Terrain-Flattening",
+                    "Terrain-Flattening",
+                    ("Speckle-Filter",),
+                    {
+                        "sourceBands": calibrated,
+                        "demName": "External DEM",
+                        "demResamplingMethod": "BILINEAR_INTERPOLATION",
+                        "externalDEMFile": str(Path(dem).resolve()),
+                        "externalDEMNoDataValue": repr(nodata),
+                        "externalDEMApplyEGM": "false",
+                        "outputSimulatedImage": _flag(ard),
+                        "outputSigma0": _flag(ard),
+                        "nodataValueAtSea": "false",
+                        "additionalOverlap": repr(float(flattening["additional_overlap"])),
+                        "oversamplingMultiple": repr(float(flattening["oversampling_multiple"])),
+                    },
+                )
+            )
         if subset["enabled"]:
             nodes.append(
                 Node(
                     "Subset",
                     "Subset",
-                    ("Speckle-Filter",),
+                    (nodes[-1].id,),
                     {
                         "geoRegion": subset_polygon(grid, float(subset["margin_m"])),
                         "subSamplingX": "1",
@@ -208,7 +251,7 @@ def chain_nodes(
                 "Terrain-Correction",
                 (nodes[-1].id,),
                 {
-                    "sourceBands": sigma_bands,
+                    "sourceBands": geocoded,
                     "demName": "External DEM",
                     "externalDEMFile": str(Path(dem).resolve()),
                     "externalDEMNoDataValue": repr(nodata),
@@ -246,8 +289,9 @@ def chain_nodes(
     return nodes
 
 
-def to_xml(nodes: Sequence[Node]) -> str:
-    """The SNAP graph XML of a node list (as Graph Builder writes it)."""
+def to_xml(nodes: Sequence[Node], application: Mapping[str, str] | None = None) -> str:
+    """The SNAP graph XML of a node list (as Graph Builder writes it), with soilsat's own settings, if any, in an
+    applicationData element (which gpt keeps and ignores)."""
     root = etree.Element("graph", id=GRAPH_ID)
     etree.SubElement(root, "version").text = "1.0"
     for node in nodes:
@@ -259,7 +303,33 @@ def to_xml(nodes: Sequence[Node]) -> str:
         params = etree.SubElement(el, "parameters", {"class": "com.bc.ceres.binding.dom.XppDomElement"})
         for name, value in node.parameters.items():
             etree.SubElement(params, name).text = value
+    if application:
+        data = etree.SubElement(root, "applicationData", id=APPLICATION_ID)
+        for name, value in application.items():
+            etree.SubElement(data, name).text = value
     return etree.tostring(root, pretty_print=True, xml_declaration=False, encoding="unicode")
+
+
+def application_settings(settings: Mapping) -> dict[str, str]:
+    """soilsat's settings without a SNAP parameter, as the graph keeps them: only those off their default
+    (rangePolynomial: interpolated), so that a graph of the defaults is what it was before they existed."""
+    try:
+        polynomial = settings["range_polynomial"]
+    except KeyError as exc:
+        raise ConfigError(f"config key sentinel1.{exc.args[0]} is missing") from None
+    return {} if polynomial == "nearest" else {"rangePolynomial": str(polynomial)}
+
+
+def read_application(xml: str, where: str = "graph") -> dict[str, str]:
+    """The settings in a graph's soilsat applicationData element ({} without one)."""
+    try:
+        root = etree.fromstring(xml.encode("utf-8"), parser=_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise ConfigError(f"{where}: graph XML does not parse ({exc})") from None
+    for data in root.findall("applicationData"):
+        if data.get("id") == APPLICATION_ID:
+            return {el.tag: (el.text or "").strip() for el in data}
+    return {}
 
 
 def build_graph(
@@ -272,7 +342,8 @@ def build_graph(
     orbit_kind: str | None = None,
 ) -> str:
     """The chain's SNAP graph XML for one product, study grid and DEM (see :func:`chain_nodes`)."""
-    return to_xml(chain_nodes(product, output, grid, dem, settings, dem_nodata, orbit_kind))
+    nodes = chain_nodes(product, output, grid, dem, settings, dem_nodata, orbit_kind)
+    return to_xml(nodes, application_settings(settings))
 
 
 def write_graph(path: str | os.PathLike, xml: str) -> None:

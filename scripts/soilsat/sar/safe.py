@@ -370,6 +370,7 @@ class Annotation:
     # azimuthTime, slantRangeTime, line, pixel, latitude, longitude, height, incidenceAngle, elevationAngle
     geolocation: pd.DataFrame
     coordinate_conversion: tuple[CoordinateConversion, ...]
+    thermal_noise_removed: bool = False  # processingInformation/thermalNoiseCorrectionPerformed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -597,6 +598,12 @@ def parse_annotation(root: etree._Element, where: str) -> Annotation:
         orbit=orbit,
         geolocation=geolocation,
         coordinate_conversion=conversions,
+        thermal_noise_removed=(
+            root.findtext("imageAnnotation/processingInformation/thermalNoiseCorrectionPerformed") or ""
+        )
+        .strip()
+        .lower()
+        == "true",
     )
 
 

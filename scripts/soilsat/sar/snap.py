@@ -24,7 +24,8 @@ options). SNAP records the orbit it applied in the output's ``Abstracted_Metadat
 (``orbit_state_vector_file``); when a file was handed over and SNAP applied another orbit, the
 job fails.
 
-Reading back: SNAP's Terrain-Correction names its bands ``Sigma0_<POL>``,
+Reading back: SNAP's Terrain-Correction names its bands ``Sigma0_<POL>`` (``Gamma0_<POL>`` after
+Terrain-Flattening),
 ``incidenceAngleFromEllipsoid``, ``localIncidenceAngle`` and ``layoverShadowMask`` (bit 1
 layover, bit 2 shadow); 0 is its no-data value for the sigma0 and angle bands. The graph aligns
 SNAP's pixel centres with the study grid's, so the grid is cut out of the output as a window
@@ -285,13 +286,15 @@ def check_orbit(path: Path, staged: StagedOrbit | None) -> None:
         )
 
 
-def read_output(path: Path, grid: StudyGrid, polarisations: Sequence[str]) -> xr.Dataset:
+def read_output(path: Path, grid: StudyGrid, polarisations: Sequence[str], radiometry: str = "sigma0") -> xr.Dataset:
     """SNAP's Terrain-Correction product (BEAM-DIMAP) on the study grid, bands read by name, with soilsat's
     names and mask values."""
     from soilsat.sar import dimap
+    from soilsat.sar.bands import backscatter_name
 
     product = dimap.read_header(path)
-    wanted = {f"Sigma0_{p.upper()}": f"sigma0_{p.upper()}" for p in polarisations} | SNAP_BANDS
+    prefix = "Gamma0" if radiometry == "gamma0" else "Sigma0"
+    wanted = {f"{prefix}_{p.upper()}": backscatter_name(radiometry, p) for p in polarisations} | SNAP_BANDS
     missing = [ours for snap_name, ours in wanted.items() if snap_name not in product.bands]
     if missing:
         raise ProductError(path, f"SNAP output lacks bands {missing} (it has {sorted(product.bands)})")
@@ -299,18 +302,21 @@ def read_output(path: Path, grid: StudyGrid, polarisations: Sequence[str]) -> xr
         ours: dimap.read_window(product, snap_name, grid, apply_no_data=ours != "mask")
         for snap_name, ours in wanted.items()
     }
-    return _dataset(bands, polarisations, grid)
+    return _dataset(bands, polarisations, grid, radiometry)
 
 
-def _dataset(bands: dict[str, np.ndarray], polarisations: Sequence[str], grid: StudyGrid) -> xr.Dataset:
-    """soilsat's layout: sigma0 bands, incidence angles and the mask (0 no data, 1 valid, 2 layover, 3 shadow)."""
+def _dataset(
+    bands: dict[str, np.ndarray], polarisations: Sequence[str], grid: StudyGrid, radiometry: str
+) -> xr.Dataset:
+    """soilsat's layout: backscatter bands, incidence angles and the mask (0 no data, 1 valid, 2 layover, 3 shadow)."""
     import numpy as np
     import xarray as xr
 
     from soilsat.sar import terrain
+    from soilsat.sar.bands import backscatter_bands, band_attrs
 
-    attrs = terrain.band_attrs([p.upper() for p in polarisations])
-    sigma = [name for name in attrs if name.startswith("sigma0_")]
+    attrs = band_attrs([p.upper() for p in polarisations], radiometry)
+    sigma = backscatter_bands(list(attrs), polarisations)
     ok = np.isfinite(bands["mask"])
     for name in sigma:
         ok &= np.isfinite(bands[name])
@@ -332,6 +338,7 @@ def run_graph(
     threads: int,
     mem_mb: int,
     orbit_files: Sequence[str | os.PathLike] = (),
+    radiometry: str = "sigma0",
 ) -> xr.Dataset:
     """Run a graph with SNAP (gpt or esa-snappy, per `section`) and return its output on the study grid.
 
@@ -354,7 +361,7 @@ def run_graph(
             command = gpt_command(find_gpt(settings), graph_path, threads, cache, properties)
             run_gpt(command, target, heap_environment(heap))
         check_orbit(target, staged)
-        return read_output(target, grid, polarisations)
+        return read_output(target, grid, polarisations, radiometry)
     finally:
         remove_output(target)
         shutil.rmtree(work, ignore_errors=True)

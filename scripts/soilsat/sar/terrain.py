@@ -1,20 +1,24 @@
 """Terrain-Correction's output: the bands of the chain on the study grid, filled block by block.
 
-Each grid pixel samples the filtered images bilinearly (linear sigma0) at its image position
+Each grid pixel samples the filtered images bilinearly (linear sigma0, or beta0 over its
+normalised illuminated area for gamma0: :mod:`soilsat.sar.flattening`) at its image position
 from :mod:`soilsat.sar.geocoding`, and gets the ellipsoid and local incidence angles and a mask:
 0 no data (outside the image, no DEM height or no image value), 1 valid, 2 layover (also where
 a pixel is in layover and shadow at once), 3 shadow (passive, or active: facing away from the radar).
+The CEOS-ARD layers, when asked for, follow the mask (:mod:`soilsat.sar.bands`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Protocol
 
 import numba
 import numpy as np
 
+from soilsat.sar.calibration import NoisePower
+from soilsat.sar.flattening import Flattening
 from soilsat.sar.geocoding import Geometry
 
 MASK_NODATA = 0
@@ -27,28 +31,35 @@ SAMPLING_HALO = 2  # image pixels to read beyond the positions sampled: the bili
 class ImageSource(Protocol):
     """A filtered image (or a window of one) that samples itself at image positions."""
 
+    rows: np.ndarray  # the window's pixels (float32)
+    window: tuple[int, int, int, int]  # r0, r1, c0, c1 of the image
+
     def sample_into(
         self, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, lines: tuple[float, float], out: np.ndarray
     ) -> None:
         """Bilinear samples (float32) at image positions into `out` where `valid` (NaN elsewhere); `lines` is the
         range of image lines the valid positions span."""
 
-
-def band_attrs(polarisations: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Each output band's name and attributes, in band order."""
-    attrs = {f"sigma0_{pol}": {"units": "1", "long_name": f"sigma0 {pol} (linear)"} for pol in polarisations}
-    attrs["incidence_angle"] = {"units": "degree", "long_name": "ellipsoid incidence angle"}
-    attrs["local_incidence_angle"] = {"units": "degree", "long_name": "local incidence angle (DEM surface)"}
-    attrs["mask"] = {"long_name": "no data (0), valid (1), layover (2), shadow (3)"}
-    return attrs
+    def release(self, lines: tuple[float, float]) -> None:
+        """Let go of what lies outside the image lines `lines`."""
 
 
-def block_bands(geo: Geometry, images: Mapping[str, ImageSource | None], n_lines: int, n_samples: int) -> np.ndarray:
-    """The output bands of one block of grid rows as one float32 stack in band_attrs' order: sampled sigma0
-    per polarisation, incidence angles and the mask (as float)."""
+def block_bands(
+    geo: Geometry,
+    images: Mapping[str, ImageSource | None],
+    n_lines: int,
+    n_samples: int,
+    flattening: Flattening | None = None,
+    noise: Mapping[str, NoisePower] | None = None,
+) -> np.ndarray:
+    """The output bands of one block of grid rows as one float32 stack in band_attrs' order: sampled backscatter
+    per polarisation (sigma0, or gamma0 with `flattening`), incidence angles and the mask (as float), then with
+    `noise` the noise power of each polarisation and, when `flattening` keeps the ground area, the scattering
+    area and gamma-to-sigma ratio."""
     heights = geo.heights
     n_pol = len(images)
-    out = np.empty((n_pol + 3, *heights.shape), np.float32)
+    n_extra = (len(noise) if noise else 0) + (2 if flattening is not None and flattening.area_layers else 0)
+    out = np.empty((n_pol + 3 + n_extra, *heights.shape), np.float32)
     valid = np.empty(heights.shape, np.bool_)
     row_lines = np.empty((heights.shape[0], 2))
     _valid_pixels(geo.line, geo.pixel, heights, float(n_lines), float(n_samples), valid, row_lines)
@@ -56,9 +67,18 @@ def block_bands(geo: Geometry, images: Mapping[str, ImageSource | None], n_lines
     for k, image in enumerate(images.values()):
         if image is None or lo > hi:
             out[k] = np.nan
+        elif flattening is not None:
+            flattening.sample(image.rows, image.window, geo, valid, out[k])
+            image.release((lo, hi))
         else:
             image.sample_into(geo.line, geo.pixel, valid, (lo, hi), out[k])
     _angles_and_mask(valid, geo.cos_incidence, geo.cos_local_incidence, geo.layover, geo.passive_shadow, n_pol, out)
+    k = n_pol + 3
+    for source in (noise or {}).values():
+        source.sample_into(geo.line, geo.pixel, valid, out[k])
+        k += 1
+    if flattening is not None and flattening.area_layers:
+        flattening.sample_area_layers(geo, valid, out[k], out[k + 1])
     return out
 
 

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import Tensor, nn
 
@@ -220,9 +221,14 @@ class MemberData:
     def member_batch(self, probes: np.ndarray, workspace: lstm_cpu.Workspace | None = None):
         """The same batch member-major, (member, time, channel), as numpy arrays in `workspace` (CPU tensors only)."""
         return lstm_cpu.scaled_batch(
-            *(t.numpy() for t in (self.inputs, self.observed, self.target)),
+            self.inputs.numpy(),
+            self.observed.numpy(),
+            self.target.numpy(),
             probes,
-            *(t.numpy() for t in (self.mean, self.std, self.y_mean, self.y_std)),
+            self.mean.numpy(),
+            self.std.numpy(),
+            self.y_mean.numpy(),
+            self.y_std.numpy(),
             workspace,
         )
 
@@ -234,7 +240,7 @@ def member_data(
     stats = [standard_stats(inputs[f.train], axis=(0, 1)) for f in folds]
     y_stats = [standard_stats(target[f.train], axis=(0, 1)) for f in folds]
 
-    def tensor(a: np.ndarray) -> Tensor:
+    def tensor(a: npt.ArrayLike) -> Tensor:
         return torch.tensor(np.asarray(a), dtype=torch.float32, device=device)
 
     return MemberData(
@@ -281,6 +287,8 @@ def train_ensemble(
     members = len(folds)
     fold_ids, repeat_ids = np.array([f.fold for f in folds]), np.array([f.repeat for f in folds])
     workspace = lstm_cpu.Workspace()
+    masks: list[np.ndarray] | list[Tensor]  # numpy arrays on the CPU path, tensors on the others
+    predicted: np.ndarray | Tensor
     for epoch in range(settings.epochs):
         order = np.stack([member_rng(seed, f.fold, 1000 * (epoch + 1) + f.repeat).permutation(f.train) for f in folds])
         losses = torch.zeros(members, device=device)

@@ -1,8 +1,11 @@
-"""Tsagkatakis et al. (2021) protocol: fine sigma0 + coarse radiometer patches, trained on probes and a coarse product.
+"""Tsagkatakis et al. (2021) protocol: the fusion CNN trained on in-situ probes and the SMAP L2 9 km product,
+scored with the SMAP/Sentinel-1 L2 1 km product on the same validation probes.
 
-Patches are tiles of a region's grid at the fine resolution on one Sentinel-1 date, eligible when at
-least `min_probes` probe pixels have an in-situ value that day. Patches are split at random into
-training and validation; the network is scored at the validation probes against the coarse product.
+Validation is held out in space, never by date alone: a seeded share of the probe locations (holdout
+`location`: their in-situ values never enter the probe loss, on any date; the network still sees their inputs,
+as it sees every pixel of a patch) or of the patches' places (holdout `patch`: region and position, on every
+date). The 9 km loss uses every patch, since it needs no in-situ value. Each input band is standardised by
+the statistics of the training patches; gaps become 0 (the training mean).
 """
 
 from __future__ import annotations
@@ -15,28 +18,25 @@ import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
+from torch import nn
 
-from soilsat.cf_netcdf import CONVENTIONS, DECIBEL
-from soilsat.demo.radiometer import block_mean
-from soilsat.errors import ConfigError, ProductError
-from soilsat.evaluate.metrics import metrics_table
-from soilsat.io import read_bands
-from soilsat.models.tsagkatakis.network import FusionCnn, fusion_inputs, fusion_loss
+from soilsat.cf_netcdf import CONVENTIONS
+from soilsat.errors import ConfigError
+from soilsat.evaluate.metrics import grouped_scores, metrics_table
+from soilsat.models.tsagkatakis.network import FusionCnn, cell_means, fusion_loss, parameter_count
+from soilsat.models.tsagkatakis.patches import BAND_ATTRS, BANDS, Patches
 from soilsat.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FINE_BANDS = ("sigma0_VV", "sigma0_VH")
-COARSE_BANDS = ("tb_h", "tb_v")
+VARIANTS = ("fusion_cnn", "spl2smap_s")
 
 
 @dataclasses.dataclass(frozen=True)
 class FusionSettings(Settings):
-    """Patch and training settings (config train.tsagkatakis)."""
+    """Hold-out, network and training settings (config train.tsagkatakis)."""
 
-    fine_resolution_m: float
-    patch_size: int
-    min_probes: int
+    holdout: str
     validation_fraction: float
     alpha: float
     epochs: int
@@ -45,189 +45,95 @@ class FusionSettings(Settings):
     dropout: float
     filters: int
     blocks: int
+    kernel_size: int
 
 
-@dataclasses.dataclass
-class Patches:
-    """Co-registered fine and coarse inputs of every eligible patch, with the probes inside them."""
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """Which probe locations score validation, and which patches train."""
 
-    fine: np.ndarray  # (patch, 2, Y, X) sigma0 VV and VH in dB
-    coarse: np.ndarray  # (patch, 2, y, x) brightness temperatures H and V in K
-    product: np.ndarray  # (patch, y, x) coarse soil-moisture product
-    index: pd.DataFrame  # region, time, product, row, col (fine pixels of the patch's corner)
-    probes: pd.DataFrame  # patch, probe, row, col (fine pixels within the patch), observed
+    validation_locations: frozenset[str]
+    training_patches: np.ndarray  # bool per patch
+    validation_patches: np.ndarray  # bool per patch
 
-    def probe_grid(self) -> np.ndarray:
-        """(patch, Y, X) in-situ soil moisture at probe pixels (probes sharing a pixel averaged), NaN elsewhere."""
-        grid = np.full((len(self.index), *self.fine.shape[-2:]), np.nan, dtype=np.float32)
-        means = self.probes.groupby(["patch", "row", "col"])["observed"].mean()
-        for (patch, row, col), value in means.items():
-            grid[patch, row, col] = value
+    def entry_split(self, patches: Patches) -> np.ndarray:
+        """'training' or 'validation' per probe entry."""
+        entries = patches.entries
+        held = (
+            entries["location"].isin(self.validation_locations).to_numpy()
+            | self.validation_patches[entries["patch"].to_numpy()]
+        )
+        return np.where(held, "validation", "training")
+
+    def training_grid(self, patches: Patches) -> np.ndarray:
+        """The probe grid of the training probes (NaN at validation locations and on validation patches)."""
+        locations = sorted(set(patches.entries["location"]) - self.validation_locations)
+        grid = patches.probe_grid(locations)
+        grid[self.validation_patches] = np.nan
         return grid
 
 
-def whole_factor(numerator: float, denominator: float, what: str) -> int:
-    """numerator / denominator as a whole number; a ConfigError naming `what` otherwise."""
-    factor = int(round(numerator / denominator))
-    if factor < 1 or abs(factor * denominator - numerator) > 1e-6 * numerator:
-        raise ConfigError(f"{what}: {numerator:g} m is not a whole multiple of {denominator:g} m")
-    return factor
-
-
-def fine_sigma0(path: str, factor: int, shape: tuple[int, int]) -> np.ndarray:
-    """(2, Y, X) sigma0 VV and VH in dB, averaged in linear units over `factor`-pixel blocks with half of them valid."""
-    bands = read_bands(path)
-    missing = [b for b in FINE_BANDS if b not in bands]
-    if missing:
-        raise ProductError(path, f"Sentinel-1 raster lacks bands {', '.join(missing)}")
-    out = []
-    for name in FINE_BANDS:
-        linear = bands[name][: shape[0] * factor, : shape[1] * factor].astype(np.float64)
-        linear = np.where(linear > 0, linear, np.nan)
-        valid = block_mean(np.isfinite(linear).astype(np.float64), factor)
-        mean = block_mean(np.nan_to_num(linear), factor) / np.maximum(valid, 1e-12)
-        out.append(np.where(valid >= 0.5, 10 * np.log10(np.maximum(mean, 1e-10)), np.nan))
-    return np.stack(out).astype(np.float32)
-
-
-def region_patches(
-    radar: pd.DataFrame,
-    product: xr.Dataset,
-    probes: xr.Dataset,
-    region: str,
-    grid_resolution: float,
-    settings: FusionSettings,
-) -> list[dict]:
-    """The eligible patches of one region: one per tile and Sentinel-1 date."""
-    fine_factor = whole_factor(
-        settings.fine_resolution_m, grid_resolution, "config key train.tsagkatakis.fine_resolution_m"
-    )
-    coarse_factor = whole_factor(
-        float(product.attrs["resolution_m"]),
-        settings.fine_resolution_m,
-        "coarse product resolution against train.tsagkatakis.fine_resolution_m",
-    )
-    coarse_shape = (product.sizes["y"], product.sizes["x"])
-    fine_shape = (coarse_shape[0] * coarse_factor, coarse_shape[1] * coarse_factor)
-    tile = min(settings.patch_size, *fine_shape) // coarse_factor * coarse_factor
-    if tile < coarse_factor:
-        raise ConfigError(
-            f"config key train.tsagkatakis.patch_size {settings.patch_size} is smaller than one coarse "
-            f"pixel ({coarse_factor} fine pixels)"
-        )
-    here = probes["region"].values == region
-    sites = pd.DataFrame(
-        {
-            "probe": probes["probe"].values[here],
-            "row": probes["row"].values[here] // fine_factor,
-            "col": probes["col"].values[here] // fine_factor,
-        }
-    )
-    ssm = probes["ssm"].sel(probe=sites["probe"].to_numpy())
-    product_days = pd.DatetimeIndex(product["time"].values)
-    patches = []
-    for _, image in radar.sort_values("time").iterrows():
-        day = pd.Timestamp(image["time"]).normalize()
-        if day not in product_days or day not in ssm["time"].to_index():
-            log.info("no coarse product or probe day for %s on %s; skipped", image["product"], f"{day:%Y-%m-%d}")
-            continue
-        observed = ssm.sel(time=day).values
-        fine = fine_sigma0(image["path"], fine_factor, fine_shape)
-        day_product = product.sel(time=day)
-        for row0 in range(0, fine_shape[0] - tile + 1, tile):
-            for col0 in range(0, fine_shape[1] - tile + 1, tile):
-                inside = (
-                    (sites["row"] >= row0)
-                    & (sites["row"] < row0 + tile)
-                    & (sites["col"] >= col0)
-                    & (sites["col"] < col0 + tile)
-                    & np.isfinite(observed)
-                )
-                if inside.sum() < settings.min_probes:
-                    continue
-                c0, c1 = row0 // coarse_factor, col0 // coarse_factor
-                cn = tile // coarse_factor
-                coarse = np.stack([day_product[b].values[c0 : c0 + cn, c1 : c1 + cn] for b in COARSE_BANDS])
-                members = sites[inside].assign(
-                    row=lambda t: t["row"] - row0, col=lambda t: t["col"] - col0, observed=observed[inside.to_numpy()]
-                )
-                patches.append(
-                    {
-                        "region": region,
-                        "time": day,
-                        "product": image["product"],
-                        "row": row0,
-                        "col": col0,
-                        "fine": fine[:, row0 : row0 + tile, col0 : col0 + tile],
-                        "coarse": coarse,
-                        "sm": day_product["sm"].values[c0 : c0 + cn, c1 : c1 + cn],
-                        "probes": members,
-                    }
-                )
-    return patches
-
-
-def stack_patches(patches: Sequence[dict]) -> Patches:
-    """Patches of equal size stacked into arrays."""
-    if not patches:
-        raise ValueError(
-            "no eligible patches: no tile holds train.tsagkatakis.min_probes probes with an in-situ value "
-            "on a Sentinel-1 date"
-        )
-    shapes = {p["fine"].shape for p in patches}
-    if len(shapes) > 1:
-        raise ValueError(
-            f"patches differ in size across regions ({sorted(shapes)}); set train.tsagkatakis.patch_size "
-            "no larger than the smallest region"
-        )
-    probes = pd.concat([p["probes"].assign(patch=i) for i, p in enumerate(patches)], ignore_index=True)
-    index = pd.DataFrame([{k: p[k] for k in ("region", "time", "product", "row", "col")} for p in patches])
-    return Patches(
-        fine=np.stack([p["fine"] for p in patches]),
-        coarse=np.stack([p["coarse"] for p in patches]),
-        product=np.stack([p["sm"] for p in patches]).astype(np.float32),
-        index=index,
-        probes=probes[["patch", "probe", "row", "col", "observed"]],
-    )
-
-
-def split_patches(count: int, validation_fraction: float, seed: int) -> np.ndarray:
-    """A boolean array, True for the validation patches (a seeded random share, at least one each way)."""
+def held_share(count: int, fraction: float, what: str) -> int:
+    """How many of `count` items a validation fraction holds out (at least one each way)."""
     if count < 2:
-        raise ValueError(f"{count} eligible patch(es): need at least 2 to train and validate")
-    n_val = min(max(1, int(round(validation_fraction * count))), count - 1)
-    validation = np.zeros(count, dtype=bool)
-    validation[np.random.default_rng(seed).permutation(count)[:n_val]] = True
-    return validation
+        raise ValueError(f"{count} {what}: need at least 2 to train and validate")
+    return min(max(1, int(round(fraction * count))), count - 1)
+
+
+def split(patches: Patches, settings: FusionSettings, seed: int) -> Split:
+    """The seeded spatial hold-out of train.tsagkatakis.holdout."""
+    rng = np.random.default_rng([seed, 2021])
+    if settings.holdout == "location":
+        locations = np.array(sorted(set(patches.entries["location"])))
+        held = rng.permutation(locations)[: held_share(len(locations), settings.validation_fraction, "probe locations")]
+        every = np.ones(len(patches.index), dtype=bool)
+        return Split(frozenset(held), every, np.zeros_like(every))
+    if settings.holdout == "patch":
+        places = (
+            patches.index["region"] + ":" + patches.index["row"].astype(str) + ":" + patches.index["col"].astype(str)
+        )
+        unique = np.array(sorted(set(places)))
+        held_places = rng.permutation(unique)[: held_share(len(unique), settings.validation_fraction, "patch places")]
+        validation = places.isin(set(held_places)).to_numpy()
+        return Split(frozenset(), ~validation, validation)
+    raise ConfigError(f"config key train.tsagkatakis.holdout: unknown hold-out {settings.holdout!r}; location or patch")
 
 
 def standardised_inputs(patches: Patches, train: np.ndarray) -> torch.Tensor:
-    """The network's input stack, each channel standardised by its training-patch statistics, gaps set to 0."""
+    """The network's input stack, each band standardised by its training-patch statistics, gaps set to 0."""
+    values = patches.inputs[train].astype(np.float64)
+    mean = np.nanmean(values, axis=(0, 2, 3), keepdims=True)
+    std = np.nanstd(values, axis=(0, 2, 3), keepdims=True)
+    mean, std = np.nan_to_num(mean), np.where(np.isfinite(std) & (std > 0), std, 1.0)
+    return torch.from_numpy(np.nan_to_num((patches.inputs - mean) / std).astype(np.float32))
 
-    def scaled(values: np.ndarray) -> np.ndarray:
-        mean = np.nanmean(values[train], axis=(0, 2, 3), keepdims=True)
-        std = np.nanstd(values[train], axis=(0, 2, 3), keepdims=True)
-        return np.nan_to_num((values - mean) / np.where(std > 0, std, 1.0))
 
-    return fusion_inputs(
-        torch.from_numpy(scaled(patches.fine).astype(np.float32)),
-        torch.from_numpy(scaled(patches.coarse).astype(np.float32)),
-    )
+def build_network(n_inputs: int, settings: FusionSettings) -> FusionCnn:
+    """The fusion CNN of the settings."""
+    return FusionCnn(n_inputs, settings.filters, settings.blocks, settings.dropout, settings.kernel_size)
 
 
 def train_fusion(
-    inputs: torch.Tensor, probe_grid: np.ndarray, product: np.ndarray, settings: FusionSettings, seed: int
+    inputs: torch.Tensor,
+    probe_grid: np.ndarray,
+    target: np.ndarray,
+    cells: np.ndarray,
+    settings: FusionSettings,
+    seed: int,
 ) -> FusionCnn:
-    """Fit the fusion network on training patches with the composite probe + coarse-product loss."""
+    """Fit the fusion network with the composite loss: the probe loss at probe_grid's values (the training
+    probes), the 9 km loss against each patch's SMAP L2 soil moisture (`target`) over its `cells`."""
     torch.manual_seed(seed)
-    model = FusionCnn(
-        n_inputs=inputs.shape[1], filters=settings.filters, blocks=settings.blocks, dropout=settings.dropout
-    )
+    model = build_network(inputs.shape[1], settings)
+    log.info("fusion CNN: %d trainable parameters", parameter_count(model))
     with torch.no_grad():
-        model.net[-1].bias.fill_(float(np.nanmean(probe_grid)))  # start from the mean soil moisture, not from 0
+        bias = model.collapse.bias
+        assert bias is not None  # a Conv2d made with its bias
+        bias.fill_(float(np.nanmean(probe_grid)))  # start from the mean soil moisture, not from 0
     values = torch.from_numpy(probe_grid)
     mask = torch.isfinite(values)
-    coarse = torch.from_numpy(product)
+    targets = torch.from_numpy(target)
+    cell_index = torch.from_numpy(cells.astype(np.int64))
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     order = torch.Generator().manual_seed(seed)
     for epoch in range(settings.epochs):
@@ -235,66 +141,111 @@ def train_fusion(
         total = 0.0
         for batch in torch.randperm(len(inputs), generator=order).split(settings.batch_size):
             optimiser.zero_grad()
-            loss = fusion_loss(model(inputs[batch]), values[batch], mask[batch], coarse[batch], settings.alpha)
+            loss = fusion_loss(
+                model(inputs[batch]), values[batch], mask[batch], targets[batch], cell_index[batch], settings.alpha
+            )
             loss.backward()
             optimiser.step()
             total += float(loss.detach()) * len(batch)
         if epoch == 0 or (epoch + 1) % 10 == 0 or epoch + 1 == settings.epochs:
             log.info("fusion CNN epoch %d/%d: training loss %.5f", epoch + 1, settings.epochs, total / len(inputs))
+    recalibrate_batch_norm(model, inputs.split(settings.batch_size))
     return model.eval()
 
 
+def recalibrate_batch_norm(model: FusionCnn, batches: Sequence[torch.Tensor]) -> None:
+    """Set each batch norm's running statistics to those of all the batches, with dropout off.
+
+    The paper's block puts the spatial dropout before the batch norm, which then learns statistics of dropped
+    channels; and on small patches the running averages follow the last few batches. One pass over the training
+    patches as the network predicts (dropout off) gives it the statistics it will meet.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over the pass
+    model.eval()
+    for norm in norms:
+        norm.train()
+    with torch.no_grad():
+        for batch in batches:
+            model(batch)
+    for norm in norms:
+        norm.momentum = 0.1
+    model.eval()
+
+
 def predict(model: FusionCnn, inputs: torch.Tensor) -> np.ndarray:
-    """(patch, Y, X) soil moisture of the network in evaluation mode."""
+    """(patch, y, x) soil moisture of the network in evaluation mode."""
     with torch.no_grad():
         return model.eval()(inputs).numpy()
 
 
-def probe_predictions(patches: Patches, predicted: np.ndarray, validation: np.ndarray) -> pd.DataFrame:
-    """Tidy rows per probe and patch: the network and the coarse product against the in-situ value."""
-    probes = patches.probes
-    factor = patches.fine.shape[-1] // patches.product.shape[-1]
-    meta = patches.index.iloc[probes["patch"]].reset_index(drop=True)
+def pooled(predicted: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """The prediction averaged over each 9 km cell, back on the cell's pixels (NaN outside cells): the paper's D."""
+    n_cells = int(cells.max()) + 1
+    if n_cells < 1:
+        return np.full(predicted.shape, np.nan, dtype=np.float32)
+    tensor_cells = torch.from_numpy(cells.astype(np.int64))
+    means, _ = cell_means(torch.from_numpy(predicted.astype(np.float32)), tensor_cells, n_cells)
+    flat = np.take_along_axis(means.numpy(), np.clip(cells, 0, None).reshape(len(cells), -1), axis=1)
+    return np.where(cells >= 0, flat.reshape(cells.shape), np.nan).astype(np.float32)
+
+
+def probe_predictions(patches: Patches, predicted: np.ndarray, split: Split) -> pd.DataFrame:
+    """Tidy rows per probe entry: the network and the SMAP/Sentinel-1 L2 1 km product against the in-situ value,
+    on the entries where both have a value (the same probes for both)."""
+    entries = patches.entries
+    meta = patches.index.iloc[entries["patch"]].reset_index(drop=True)
+    network = predicted[entries["patch"], entries["row"], entries["col"]]
     common = pd.DataFrame(
         {
-            "patch": probes["patch"].to_numpy(),
+            "patch": entries["patch"].to_numpy(),
             "region": meta["region"],
             "time": meta["time"],
-            "probe": probes["probe"].to_numpy(),
-            "split": np.where(validation[probes["patch"]], "validation", "training"),
-            "observed": probes["observed"].to_numpy(),
+            "probe": entries["probe"].to_numpy(),
+            "location": entries["location"].to_numpy(),
+            "split": split.entry_split(patches),
+            "observed": entries["observed"].to_numpy(),
         }
     )
-    network = predicted[probes["patch"], probes["row"], probes["col"]]
-    coarse = patches.product[probes["patch"], probes["row"] // factor, probes["col"] // factor]
+    both = np.isfinite(network) & np.isfinite(entries["spl2smap_s"].to_numpy())
+    if not both.all():
+        log.info(
+            "%d of %d probe entries have no SMAP/Sentinel-1 L2 1 km value; both models are scored on the other %d",
+            int((~both).sum()),
+            len(both),
+            int(both.sum()),
+        )
+    common = common[both].reset_index(drop=True)
     return pd.concat(
         [
-            common.assign(model="tsagkatakis_fusion", variant="fusion_cnn", predicted=network),
-            common.assign(model="tsagkatakis_fusion", variant="coarse_product", predicted=coarse),
+            common.assign(model="tsagkatakis_fusion", variant="fusion_cnn", predicted=network[both]),
+            common.assign(
+                model="tsagkatakis_fusion", variant="spl2smap_s", predicted=entries["spl2smap_s"].to_numpy()[both]
+            ),
         ],
         ignore_index=True,
     )
 
 
 def split_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Scores of the network and the coarse product per split, overall, per region and per probe."""
-    frames = [
-        metrics_table(rows.drop(columns="split")).assign(split=split)
-        for split, rows in predictions.groupby("split", sort=False)
-    ]
+    """Scores of the network and the L2 1 km product per split, overall, per region, per probe and per patch
+    (level 'patch': the probes of one patch in one split, Fig 6)."""
+    frames = []
+    for split_name, rows in predictions.groupby("split", sort=False):
+        frames.append(metrics_table(rows.drop(columns=["split", "location"])).assign(split=split_name))
+        per_patch = grouped_scores(rows, ["model", "variant", "patch"])
+        per_patch.insert(2, "level", "patch")
+        per_patch.insert(3, "group", per_patch.pop("patch").astype(str))
+        frames.append(per_patch.assign(split=split_name))
     return pd.concat(frames, ignore_index=True)
 
 
-def example_patch(patches: Patches, validation: np.ndarray) -> int:
-    """The validation patch with the most probes (the first such, by time), shown as the paper's Fig 7."""
-    counts = patches.probes.groupby("patch").size().reindex(range(len(patches.index)), fill_value=0)
-    return int(counts.where(validation, -1).idxmax())
-
-
 def patch_scores(predictions: pd.DataFrame) -> pd.DataFrame:
-    """ubRMSE of the network and of the coarse product over the probes of each patch (the paper's Fig 6)."""
+    """ubRMSE of the network and of the L2 1 km product over the probes of each patch and split (Fig 6)."""
     rows = []
-    for (patch, variant), group in predictions.groupby(["patch", "variant"]):
+    for (patch, split, variant), group in predictions.groupby(["patch", "split", "variant"]):
         err = group["predicted"] - group["observed"]
         rows.append(
             {
@@ -302,7 +253,7 @@ def patch_scores(predictions: pd.DataFrame) -> pd.DataFrame:
                 "variant": variant,
                 "region": group["region"].iloc[0],
                 "time": group["time"].iloc[0],
-                "split": group["split"].iloc[0],
+                "split": split,
                 "n": len(group),
                 "ubrmse": float(np.sqrt(max(np.mean(err**2) - np.mean(err) ** 2, 0.0))),
             }
@@ -315,45 +266,48 @@ def patch_scores(predictions: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def example_patch(patches: Patches, split: Split) -> int:
+    """The patch with the most validation probe entries (the first such, by time), shown as the paper's Fig 7."""
+    held = split.entry_split(patches) == "validation"
+    counts = patches.entries[held].groupby("patch").size().reindex(range(len(patches.index)), fill_value=0)
+    return int(counts.idxmax())
+
+
 def example_dataset(patches: Patches, patch: int, predicted: np.ndarray) -> xr.Dataset:
-    """Inputs, fine prediction and its coarse average for one patch (the paper's Fig 7)."""
-    factor = patches.fine.shape[-1] // patches.product.shape[-1]
-    pooled = block_mean(predicted[patch].astype(np.float64), factor)
+    """Inputs, fine prediction, its 9 km average and the SMAP products for one patch (the paper's Fig 7)."""
     info = patches.index.iloc[patch]
-    dims_f, dims_c = ("y", "x"), ("y_coarse", "x_coarse")
+    dims = ("y", "x")
+    baseline = np.full(patches.target.shape[1:], np.nan, dtype=np.float32)
+    rows = patches.entries[patches.entries["patch"] == patch]
+    baseline[rows["row"], rows["col"]] = rows["spl2smap_s"].to_numpy()
+    data = {band: (dims, patches.inputs[patch, i], BAND_ATTRS[band]) for i, band in enumerate(BANDS)}
+    data |= {
+        "ssm_fine": (dims, predicted[patch], {"units": "m3 m-3", "long_name": "fusion CNN soil moisture, fine pixels"}),
+        "ssm_fine_pooled": (
+            dims,
+            pooled(predicted[patch : patch + 1], patches.cells[patch : patch + 1])[0],
+            {"units": "m3 m-3", "long_name": "fusion CNN soil moisture averaged over each 9 km cell"},
+        ),
+        "smap_l2_sm": (
+            dims,
+            patches.target[patch],
+            {"units": "m3 m-3", "long_name": "SMAP L2 9 km soil moisture (SPL2SMP_E)"},
+        ),
+        "spl2smap_s_at_probes": (
+            dims,
+            baseline,
+            {"units": "m3 m-3", "long_name": "SMAP/Sentinel-1 L2 1 km soil moisture at the probes' pixels"},
+        ),
+    }
     return xr.Dataset(
-        {
-            "sigma0_vv_db": (
-                dims_f,
-                patches.fine[patch, 0],
-                {"units": DECIBEL, "long_name": "Sentinel-1 sigma0 VV, dB"},
-            ),
-            "sigma0_vh_db": (
-                dims_f,
-                patches.fine[patch, 1],
-                {"units": DECIBEL, "long_name": "Sentinel-1 sigma0 VH, dB"},
-            ),
-            "tb_h": (dims_c, patches.coarse[patch, 0], {"units": "K", "long_name": "brightness temperature H"}),
-            "tb_v": (dims_c, patches.coarse[patch, 1], {"units": "K", "long_name": "brightness temperature V"}),
-            "ssm_fine": (dims_f, predicted[patch], {"units": "m3 m-3", "long_name": "fusion CNN soil moisture, fine"}),
-            "ssm_fine_pooled": (
-                dims_c,
-                pooled.astype(np.float32),
-                {"units": "m3 m-3", "long_name": "fusion CNN soil moisture averaged to the coarse grid"},
-            ),
-            "ssm_coarse_product": (
-                dims_c,
-                patches.product[patch],
-                {"units": "m3 m-3", "long_name": "coarse soil-moisture product"},
-            ),
-        },
+        data,
         attrs={
             "title": "soilsat fusion CNN example patch",
             "Conventions": CONVENTIONS,
             "history": "written by soilsat's fusion CNN training",
             "region": str(info["region"]),
             "date": f"{pd.Timestamp(info['time']):%Y-%m-%d}",
-            "sentinel1_product": str(info["product"]),
+            "product": str(info["product"]),
             "patch_row": int(info["row"]),
             "patch_col": int(info["col"]),
         },

@@ -17,7 +17,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 
 from soilsat.errors import ConfigError
 from soilsat.models.seeding import member_seed
-from soilsat.models.tziolas.protocol import RF_KEY, check_variants, prediction_rows
+from soilsat.models.tziolas.protocol import RF_KEY, check_variants, member_rows, prediction_rows
 from soilsat.models.tziolas.samples import TABLE_VARIANTS, ClayData, table_features
 from soilsat.settings import Settings
 
@@ -93,17 +93,19 @@ def bagged_forest(
     seed: int,
     key: Sequence[int],
     threads: int,
+    bag_outputs: list[np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Mean test prediction of one forest per bag, all with the same hyper-parameters."""
+    """Mean test prediction of one forest per bag, all with the same hyper-parameters; each bag's own test
+    prediction is appended to `bag_outputs` where given."""
     if len(members) == 0:
         raise ConfigError("config key train.tziolas.bags must be at least 1")
-    return np.mean(
-        [
-            fit_forest(x[bag], y[bag], params, member_seed(seed, *key, b), threads).predict(x[test])
-            for b, bag in enumerate(members)
-        ],
-        axis=0,
-    )
+    outputs = [
+        fit_forest(x[bag], y[bag], params, member_seed(seed, *key, b), threads).predict(x[test])
+        for b, bag in enumerate(members)
+    ]
+    if bag_outputs is not None:
+        bag_outputs.extend(outputs)
+    return np.mean(outputs, axis=0)
 
 
 def run_forest(
@@ -115,8 +117,10 @@ def run_forest(
     seed: int,
     threads: int,
     variants: Sequence[str],
+    bag_predictions: list[pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Bagged forests of each variant: test predictions and every grid point searched.
+    """Bagged forests of each variant: test predictions and every grid point searched; each bag's test
+    predictions are appended to `bag_predictions` where given (member_rows).
 
     The grid search runs once per variant on the whole calibration set, as the paper reports one chosen
     set of hyper-parameters per RF model (§2.3.3); each bag then fits a forest with that set. A search per
@@ -135,6 +139,7 @@ def run_forest(
             search.best_params_,
             float(np.sqrt(-search.best_score_)),
         )
+        outputs: list[np.ndarray] = []
         predicted = bagged_forest(
             x,
             data.target,
@@ -144,7 +149,10 @@ def run_forest(
             seed,
             (RF_KEY, list(TABLE_VARIANTS).index(variant)),
             threads,
+            outputs,
         )
         frames.append(prediction_rows(data, test, predicted, "rf", variant))
+        if bag_predictions is not None:
+            bag_predictions.append(member_rows(data, test, outputs, "rf", variant))
         searches.append(search_table(search, variant))
     return pd.concat(frames, ignore_index=True), pd.concat(searches, ignore_index=True)

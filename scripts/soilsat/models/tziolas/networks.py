@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -85,7 +86,11 @@ class MultiInputCnn(nn.Module):
 
     def l2_weights(self) -> list[Tensor]:
         """Kernels carrying the paper's L2 penalty (the spectral dense and the two hidden head layers)."""
-        return [self.spectral_dense[0].weight, self.head[0].weight, self.head[3].weight]
+        return [
+            cast(nn.Linear, self.spectral_dense[0]).weight,
+            cast(nn.Linear, self.head[0]).weight,
+            cast(nn.Linear, self.head[3]).weight,
+        ]
 
 
 class Ann(nn.Module):
@@ -119,18 +124,21 @@ class Ann(nn.Module):
 
     def l2_weights(self) -> list[Tensor]:
         """Kernels carrying the L2 penalty (the two regularised hidden layers)."""
-        return [self.net[1].weight, self.net[4].weight]
+        return [cast(nn.Linear, self.net[1]).weight, cast(nn.Linear, self.net[4]).weight]
+
+
+ModelT = TypeVar("ModelT", MultiInputCnn, Ann)
 
 
 def train_model(
-    model: nn.Module,
+    model: ModelT,
     inputs: Tensor,
     coords: Tensor | None,
     target: Tensor,
     settings: NetworkSettings,
     seed: int,
     progress: Callable[[int, float], None] | None = None,
-) -> nn.Module:
+) -> ModelT:
     """Adam with mini-batches on a target already scaled to [-1, 1]; MSE plus the L2 penalty.
 
     `progress(epoch, mean_mse)` is called after every epoch (epochs count from 1).

@@ -21,14 +21,13 @@ import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
-from torch import nn
 
 from soilsat.errors import ConfigError
 from soilsat.models.progress import epoch_logger
 from soilsat.models.scaling import from_unit_range, range_stats, to_unit_range
 from soilsat.models.seeding import member_seed
 from soilsat.models.splits import bags, kennard_stone_split
-from soilsat.models.tziolas.networks import Ann, MultiInputCnn, NetworkSettings, train_model
+from soilsat.models.tziolas.networks import Ann, ModelT, MultiInputCnn, NetworkSettings, train_model
 from soilsat.models.tziolas.samples import (
     CNN_VARIANTS,
     TABLE_VARIANTS,
@@ -115,6 +114,16 @@ def prediction_rows(data: ClayData, test: np.ndarray, predicted: np.ndarray, mod
     )
 
 
+def member_rows(
+    data: ClayData, test: np.ndarray, outputs: Sequence[np.ndarray], model: str, variant: str
+) -> pd.DataFrame:
+    """The test predictions of every bag (member) of one model variant, for the spread of the ensemble."""
+    return pd.concat(
+        [prediction_rows(data, test, predicted, model, variant).assign(bag=b) for b, predicted in enumerate(outputs)],
+        ignore_index=True,
+    )
+
+
 def target_ranges(data: ClayData, calibration: np.ndarray) -> tuple[float, float]:
     """Range of the target over the calibration samples (for the tanh output)."""
     if len(calibration) == 0:
@@ -123,7 +132,7 @@ def target_ranges(data: ClayData, calibration: np.ndarray) -> tuple[float, float
 
 
 def bagged_networks(
-    build: Callable[[], nn.Module],
+    build: Callable[[], ModelT],
     x: np.ndarray,
     coords: np.ndarray | None,
     y: np.ndarray,
@@ -133,8 +142,10 @@ def bagged_networks(
     seed: int,
     key: Sequence[int],
     label: str,
-) -> tuple[np.ndarray, list[nn.Module]]:
-    """One network per bag (seeds from `seed` and `key`): the mean test prediction (scaled) and the networks."""
+    bag_outputs: list[np.ndarray] | None = None,
+) -> tuple[np.ndarray, list[ModelT]]:
+    """One network per bag (seeds from `seed` and `key`): the mean test prediction (scaled) and the networks;
+    each bag's own test prediction (scaled) is appended to `bag_outputs` where given."""
     if len(members) == 0:
         raise ConfigError("config key train.tziolas.bags must be at least 1")
     x_t = torch.tensor(x)
@@ -157,6 +168,8 @@ def bagged_networks(
         with torch.no_grad():
             outputs.append(model(x_t[test], None if c_t is None else c_t[test]).numpy())
         models.append(model)
+    if bag_outputs is not None:
+        bag_outputs.extend(outputs)
     return np.mean(outputs, axis=0), models
 
 
@@ -168,8 +181,10 @@ def run_cnn(
     settings: NetworkSettings,
     seed: int,
     variants: Sequence[str],
+    bag_predictions: list[pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Bagged CNN of each variant: test predictions, and last-layer activations (first variant, first bag)."""
+    """Bagged CNN of each variant: test predictions, and last-layer activations (first variant, first bag); each
+    bag's test predictions are appended to `bag_predictions` where given (member_rows)."""
     check_variants(variants, CNN_VARIANTS, "train.tziolas.variants")
     low, high = target_ranges(data, calibration)
     y = to_unit_range(data.target, low, high)
@@ -178,6 +193,7 @@ def run_cnn(
         inputs = CNN_VARIANTS[variant]
         spectral, coords = cnn_inputs(data, calibration, inputs)
         n_channels, n_observations = spectral.shape[2:]
+        outputs: list[np.ndarray] = []
         scaled, models = bagged_networks(
             partial(MultiInputCnn, n_channels, n_observations, inputs.coordinates),
             spectral,
@@ -189,10 +205,15 @@ def run_cnn(
             seed,
             (CNN_KEY, list(CNN_VARIANTS).index(variant)),
             f"CNN {variant} ({n_channels} channels)",
+            outputs,
         )
         if variant == variants[0]:
             activations = last_layer_activations(models[0], spectral[calibration], data.samples[calibration])
         frames.append(prediction_rows(data, test, from_unit_range(scaled, low, high), "cnn", variant))
+        if bag_predictions is not None:
+            bag_predictions.append(
+                member_rows(data, test, [from_unit_range(o, low, high) for o in outputs], "cnn", variant)
+            )
     return pd.concat(frames, ignore_index=True), activations
 
 
@@ -204,8 +225,10 @@ def run_ann(
     settings: NetworkSettings,
     seed: int,
     variants: Sequence[str],
+    bag_predictions: list[pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """Bagged ANN of each variant on median spectra or per-date values: test predictions."""
+    """Bagged ANN of each variant on median spectra or per-date values: test predictions; each bag's test
+    predictions are appended to `bag_predictions` where given (member_rows)."""
     check_variants(variants, TABLE_VARIANTS, "train.tziolas.ann.variants")
     low, high = target_ranges(data, calibration)
     y = to_unit_range(data.target, low, high)
@@ -214,6 +237,7 @@ def run_ann(
         inputs = TABLE_VARIANTS[variant]
         x = ann_inputs(data, calibration, inputs)
         n_inputs = x.shape[-1]
+        outputs: list[np.ndarray] = []
         scaled, _ = bagged_networks(
             partial(Ann, n_inputs, masked=inputs.per_date),
             x,
@@ -225,6 +249,11 @@ def run_ann(
             seed,
             (ANN_KEY, list(TABLE_VARIANTS).index(variant)),
             f"ANN {variant} ({n_inputs} inputs)",
+            outputs,
         )
         frames.append(prediction_rows(data, test, from_unit_range(scaled, low, high), "ann", variant))
+        if bag_predictions is not None:
+            bag_predictions.append(
+                member_rows(data, test, [from_unit_range(o, low, high) for o in outputs], "ann", variant)
+            )
     return pd.concat(frames, ignore_index=True)

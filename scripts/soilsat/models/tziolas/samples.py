@@ -84,7 +84,7 @@ def clay_data(dataset: xr.Dataset, observations: int, target: str = "clay", sour
         raise ConfigError(
             f"config key train.tziolas.observations must be at least 8 (three 2x poolings), got {observations}"
         )
-    series = np.stack(
+    series: np.ndarray = np.stack(
         [dataset[c].transpose("sample", "observation").values.astype(np.float32) for c in channels], axis=1
     )
     available = series.shape[2]

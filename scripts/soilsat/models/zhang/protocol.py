@@ -1,11 +1,13 @@
 """Zhang et al. (2022) protocol for soil organic carbon on the covariate windows and yearly phenology.
 
-Four covariate groups (Table 4): static covariates alone (CNN), with the phenology series, with the EVI
-series, and with both (CNN-LSTM); the random forest reference on the same groups (centre pixel of the
-windows and the yearly values flattened). Both run under 5-fold cross-validation x N repeats; every
-repeat's predictions are kept, and their mean per sample is stored as repeat 'mean'. Standardisation
-statistics (inputs and target) come from each fold's training samples only; missing values become 0
-after standardisation (the training mean).
+Four covariate groups (Table 4): climate and terrain alone (CNN), with the 11 phenology variables per year,
+with the yearly mean EVI, and with both (CNN-LSTM); the random forest reference on the same groups (centre
+pixel of the windows and the yearly values flattened). Both run under k-fold cross-validation x N repeats;
+every repeat's predictions are kept, and their mean per sample is stored as repeat 'mean'. The paper
+stratifies its folds by parent lithology (section 3.3), which soilsat's inputs do not carry: folds_by
+`block` deals whole spatial blocks of block_m into the folds (samples whose windows overlap are tested
+together), `random` deals samples. Standardisation statistics (inputs and target) come from each fold's
+training samples only; missing values become 0 after standardisation (the training mean).
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ import torch
 import xarray as xr
 
 from soilsat.errors import ConfigError, ProductError
-from soilsat.extract.windows import PHENOLOGY_METRICS
+from soilsat.extract.covariates import EVI_MEAN, METRICS, PHENOLOGY
 from soilsat.models.forest import ForestSettings, fit_forest
 from soilsat.models.progress import epoch_logger
 from soilsat.models.scaling import standard_stats
 from soilsat.models.seeding import member_seed
-from soilsat.models.splits import Fold, k_fold
+from soilsat.models.splits import Fold, grouped_k_fold, k_fold
 from soilsat.models.zhang.network import CnnLstm, CnnLstmSettings, train_model
 from soilsat.settings import Settings
 
@@ -38,7 +40,6 @@ GROUPS: dict[str, tuple[bool, bool]] = {
     "static_EVI": (False, True),
     "static_phenology_EVI": (True, True),
 }
-PHENOLOGY = tuple(m for m in PHENOLOGY_METRICS if m != "mean_evi")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class SocData:
     metrics: tuple[str, ...]
     target: np.ndarray
     region: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class ProtocolSettings(Settings):
     static_covariates: tuple[str, ...]
     folds: int
     repeats: int
+    folds_by: str
+    block_m: float
 
 
 def soc_data(dataset: xr.Dataset, static: Sequence[str], target: str = "oc", source: str = "windows.nc") -> SocData:
@@ -75,13 +80,15 @@ def soc_data(dataset: xr.Dataset, static: Sequence[str], target: str = "oc", sou
     if not static:
         raise ConfigError("config key train.zhang.static_covariates must name at least one covariate")
     windows = dataset["windows"].sel(covariate=list(static)).transpose("sample", "covariate", "wy", "wx").values
-    metrics = (*PHENOLOGY, "mean_evi")
+    metrics = METRICS
     series = dataset["phenology"].sel(metric=list(metrics)).transpose("sample", "year", "metric").values
     values = dataset[target].values.astype(float)
     usable = np.isfinite(values)
     if not usable.any():
         raise ProductError(source, f"no sample has a {target} value")
     region = dataset["region"].values if "region" in dataset.variables else np.full(len(values), "")
+    x = dataset["sample_x"].values if "sample_x" in dataset.variables else np.zeros(len(values))
+    y = dataset["sample_y"].values if "sample_y" in dataset.variables else np.zeros(len(values))
     return SocData(
         samples=dataset["sample"].values.astype(str)[usable],
         windows=windows[usable].astype(np.float32),
@@ -89,6 +96,8 @@ def soc_data(dataset: xr.Dataset, static: Sequence[str], target: str = "oc", sou
         metrics=metrics,
         target=values[usable],
         region=np.asarray(region).astype(str)[usable],
+        x=np.asarray(x, dtype=float)[usable],
+        y=np.asarray(y, dtype=float)[usable],
     )
 
 
@@ -97,7 +106,7 @@ def group_series(data: SocData, group: str) -> np.ndarray | None:
     if group not in GROUPS:
         raise ConfigError(f"config key train.zhang.groups: unknown group {group!r}; choose from {list(GROUPS)}")
     phenology, evi = GROUPS[group]
-    keep = [i for i, m in enumerate(data.metrics) if (phenology and m != "mean_evi") or (evi and m == "mean_evi")]
+    keep = [i for i, m in enumerate(data.metrics) if (phenology and m in PHENOLOGY) or (evi and m == EVI_MEAN)]
     return data.series[:, :, keep] if keep else None
 
 
@@ -116,13 +125,18 @@ def fold_cnn_lstm(data: SocData, group: str, fold: Fold, settings: CnnLstmSettin
     if len(train) == 0:
         raise ValueError(f"empty training set in fold {fold.fold} of repeat {fold.repeat}")
     windows = torch.tensor(standardise(data.windows, train, (0, 2, 3)))
-    series = group_series(data, group)
-    series = None if series is None else torch.tensor(standardise(series, train, (0, 1)))
+    yearly = group_series(data, group)
+    series = None if yearly is None else torch.tensor(standardise(yearly, train, (0, 1)))
     mean, std = standard_stats(data.target[train])
     y = torch.tensor((data.target - mean) / std, dtype=torch.float32)
     torch.manual_seed(member_seed(seed, fold.repeat, fold.fold))
     model = CnnLstm(
-        windows.shape[1], 0 if series is None else series.shape[2], windows.shape[2], settings.units, settings.layers
+        windows.shape[1],
+        0 if series is None else series.shape[2],
+        windows.shape[2],
+        settings.units,
+        settings.layers,
+        settings.dropout,
     )
     label = f"CNN-LSTM {group} repeat {fold.repeat + 1} fold {fold.fold + 1}"
     train_model(
@@ -170,6 +184,22 @@ def with_repeat_means(predictions: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def spatial_blocks(data: SocData, block_m: float) -> np.ndarray:
+    """The spatial block of each sample: its region and the block_m square of its grid x and y."""
+    col = np.floor(data.x / block_m).astype(int)
+    row = np.floor(data.y / block_m).astype(int)
+    return np.array([f"{r}:{i}:{j}" for r, i, j in zip(data.region, row, col)])
+
+
+def cross_validation(data: SocData, protocol: ProtocolSettings, seed: int) -> list[Fold]:
+    """The folds x repeats of the protocol: whole spatial blocks (folds_by block) or samples (random)."""
+    if protocol.folds_by == "block":
+        return grouped_k_fold(spatial_blocks(data, protocol.block_m), protocol.folds, protocol.repeats, seed)
+    if protocol.folds_by == "random":
+        return k_fold(len(data.target), protocol.folds, protocol.repeats, seed)
+    raise ConfigError(f"config key train.zhang.folds_by: unknown {protocol.folds_by!r}; block or random")
+
+
 def run_protocol(
     data: SocData,
     model: str,
@@ -183,7 +213,7 @@ def run_protocol(
     if model not in ("cnn_lstm", "rf"):
         raise ConfigError(f"unknown Zhang 2022 model {model!r}; choose cnn_lstm or rf")
     folds, repeats = protocol.folds, protocol.repeats
-    splits = k_fold(len(data.target), folds, repeats, seed)
+    splits = cross_validation(data, protocol, seed)
     frames = []
     for group in protocol.groups:
         group_series(data, group)  # validates the name before any training

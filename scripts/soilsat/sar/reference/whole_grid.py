@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from soilsat.grid import StudyGrid
+from soilsat.sar.bands import band_attrs
 from soilsat.sar.dem import Dem, heights_on_grid
-from soilsat.sar.engine import BLOCK_LINES, ChainSpec, stream_chain
-from soilsat.sar.geocoding import LAYOVER_HALO_ROWS, Geometry, RangeDopplerModel, geometry_blocks
+from soilsat.sar.engine import BLOCK_LINES, ChainSpec, srgr_ratio, stream_chain
+from soilsat.sar.flattening import AreaImage, Flattening
+from soilsat.sar.geocoding import LAYOVER_HALO_ROWS, Geometry, RangeDopplerModel, geometry_blocks, height_levels
 from soilsat.sar.orbit import Orbit
 from soilsat.sar.safe import Annotation
-from soilsat.sar.terrain import MASK_LAYOVER, MASK_NODATA, MASK_SHADOW, MASK_VALID, band_attrs, sample_image
+from soilsat.sar.terrain import MASK_LAYOVER, MASK_NODATA, MASK_SHADOW, MASK_VALID, sample_image
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -47,6 +51,7 @@ def grid_geometry(
         np.full(shape, np.nan),
         np.zeros(shape, bool),
         np.zeros(shape, bool),
+        np.full(shape, np.nan),
     )
     dem = Dem(np.asarray(heights), grid.transform, grid.crs)
     for g0, g1, geo in geometry_blocks(model, grid, dem, rows or grid.height, halo, levels):
@@ -129,13 +134,53 @@ def terrain_correct(
     return ds
 
 
+def flatten(
+    images: Mapping[str, np.ndarray],
+    annotation: Annotation,
+    orbit: Orbit,
+    dem: Dem,
+    grid: StudyGrid,
+    oversampling: int = 1,
+) -> dict[str, np.ndarray]:
+    """Terrain-flattened gamma0 on a study grid of whole beta0 images (linear, image geometry, keyed by polarisation),
+    as the builtin engine's Terrain-Flattening and Terrain-Correction compute it, in memory: every grid pixel's
+    facet added to the image's areas, then gamma0 sampled (soilsat.sar.flattening). Returns ``gamma0_<POL>``
+    (float32, NaN no data) and the ``local_incidence_angle`` (degrees)."""
+    model = RangeDopplerModel.from_annotation(annotation, orbit)
+    heights = heights_on_grid(dem, grid)
+    geo = grid_geometry(model, grid, heights, levels=height_levels(heights))  # the engine's interpolated time
+    window = (0, annotation.number_of_lines, 0, annotation.number_of_samples)
+    valid = geo.inside(*window[1::2]) & np.isfinite(heights)
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="soilsat-flatten-") as scratch:
+        areas = AreaImage(Path(scratch), window, with_sigma=False)
+        try:
+            f = Flattening(
+                areas,
+                oversampling,
+                annotation.range_pixel_spacing,
+                annotation.azimuth_pixel_spacing,
+                srgr_ratio(annotation, window),
+            )
+            f.add(geo)
+            for pol, image in images.items():
+                gamma = np.empty(grid.shape, np.float32)
+                f.sample(np.ascontiguousarray(image, dtype=np.float32), window, geo, valid, gamma)
+                out[f"gamma0_{pol.upper()}"] = gamma
+        finally:
+            areas.close()
+    out["local_incidence_angle"] = np.where(valid, geo.local_incidence_angle, np.nan).astype(np.float32)
+    return out
+
+
 def run_chain(
     spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.PathLike] = (), block_lines: int = BLOCK_LINES
 ) -> xr.Dataset:
-    """Execute a chain on the study grid into memory: sigma0 bands, incidence angles and mask (see terrain_correct)."""
+    """Execute a chain on the study grid into memory: backscatter bands, incidence angles, mask and the ARD layers the
+    graph asks for (see terrain_correct and soilsat.sar.bands)."""
     import xarray as xr
 
-    attrs = band_attrs(spec.polarisations)
+    attrs = band_attrs(spec.polarisations, spec.radiometry, spec.noise_layers or spec.area_layers)
     bands = {name: np.empty(grid.shape, dtype=np.uint8 if name == "mask" else np.float32) for name in attrs}
 
     def keep(g0: int, g1: int, stack: np.ndarray) -> None:
