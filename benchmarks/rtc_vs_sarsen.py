@@ -102,6 +102,9 @@ def main() -> None:
     parser.add_argument("--oversampling", type=int, default=1, help="sub-facets per grid pixel and axis (ours)")
     parser.add_argument("--climate", default="upland", help="the demo climate of the region (upland: hilly)")
     parser.add_argument(
+        "--sarsen-grouping", type=float, default=3.0, help="sarsen's grouping_area_factor per axis (its default 3)"
+    )
+    parser.add_argument(
         "--looks", type=float, default=None, help="speckle looks of the demo images (default the preset's 4.4)"
     )
     args = parser.parse_args()
@@ -136,7 +139,7 @@ def main() -> None:
         t0 = time.perf_counter()
         results["ours"] = run_ours(zip_path, dem, grid, args.oversampling)
         t1 = time.perf_counter()
-        results["sarsen"] = run_sarsen(safe_dir, dem_path)
+        results["sarsen"] = run_sarsen(safe_dir, dem_path, args.sarsen_grouping)
         t2 = time.perf_counter()
         if k:
             timings["ours"].append(t1 - t0)
@@ -180,6 +183,7 @@ def main() -> None:
                 "pixels": {"gentle": g_n, "steep": s_n, "layover_shadow": l_n},
                 "grid": list(grid.shape),
                 "oversampling": args.oversampling,
+                "sarsen_grouping": args.sarsen_grouping,
                 "speckle_looks": spec.speckle_looks,
                 "climate": args.climate,
                 "sarsen_version": sarsen.__version__,

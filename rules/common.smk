@@ -133,7 +133,11 @@ def final_outputs():
         outputs += zhang_outputs()
     if "tsagkatakis2021" in METHODS:
         outputs += tsagkatakis_outputs()
+    # each study's Sentinel-1 and Sentinel-2 outputs get a STAC Collection (rules/stac.smk)
+    if STAC_SOURCES:
+        outputs.append(f"{RESULTS}/stac/collection.json")
     outputs += expand(f"{RESULTS}/tables/paper_{{method}}.md", method=METHODS)
+    outputs += validation_outputs()
     return outputs
 
 

@@ -3,12 +3,14 @@
 # coverage, the map forests under random and spatially blocked cross-validation (which also calibrates the maps'
 # interval and area-of-applicability bands, rules/maps.smk), AOA figures and the QA4SM export.
 
+import functools
+
+from soilsat.evaluate.targets import MAPPED_QUANTITY, PROBE_METHODS, validation_targets
+
 VALIDATION = f"{RESULTS}/validation"
 VALIDATION_FIGURES = f"{RESULTS}/figures/validation"
-PROBE_METHODS = ["simonsen2021", "tsagkatakis2021"]
 SAMPLE_METHODS = ["tziolas2020", "zhang2022"]
-# The quantity each method maps (Tsagkatakis 2021 writes no map), and the units of its target in figures.
-MAPPED_QUANTITY = {"simonsen2021": "ssm", "tziolas2020": "clay", "zhang2022": "soc"}
+# The method of each mapped quantity, and the units of each method's target in figures.
 QUANTITY_METHOD = {quantity: method for method, quantity in MAPPED_QUANTITY.items()}
 TARGET_UNITS = {
     "simonsen2021": "m³/m³",
@@ -55,6 +57,11 @@ PAPER_PROTOCOLS = {
     ),
 }
 
+
+# What `rule all` asks for (rules/common.smk final_outputs): the validation section of every method of the study.
+validation_outputs = functools.partial(
+    validation_targets, METHODS, RESULTS, REGIONS, INDEPENDENT_PRODUCTS
+)
 
 # The predictions tables of every model a method validates, and of the ensembles whose intervals it covers.
 METHOD_PREDICTIONS = {

@@ -19,7 +19,7 @@ from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.errors import ConfigError, ProductError
 from soilsat.evaluate.compare import comparison_metrics
 from soilsat.evaluate.metrics import metrics_table
-from soilsat.figures import maps, simonsen, tables, tziolas, zhang
+from soilsat.figures import maps, simonsen, tables, tsagkatakis, tziolas, zhang
 from soilsat.figures.common import layout_problems, read_map, read_tables, save
 from soilsat.grid import StudyGrid
 from soilsat.io import write_cog
@@ -493,3 +493,86 @@ def test_zhang_repeat_boxplots(tmp_path):
     assert fig.axes[0].get_ylim()[1] < 10  # the overall rows (99) are not among the repeats
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["climate", "climate terrain", "all"]
     check(fig, tmp_path / "z8.png", labels=["RMSE (g/kg)", "R² (-)", "Covariate group", "CNN-LSTM", "Random forest"])
+
+
+def test_fusion_figures_in_the_papers_arrangement(tmp_path):
+    """Figs 4-7 of Tsagkatakis (2021) from stored results shaped like train_fusion's."""
+    rows = []
+    for patch, split in ((0, "training"), (1, "validation"), (2, "validation")):
+        observed = np.clip(0.25 + 0.05 * RNG.standard_normal(6), 0.02, 0.5)
+        for variant, noise in (("fusion_cnn", 0.02), ("spl2smap_s", 0.06)):
+            predicted = observed + noise * RNG.standard_normal(6)
+            rows += [
+                {"patch": patch, "variant": variant, "split": split, "observed": o, "predicted": p}
+                for o, p in zip(observed, predicted)
+            ]
+    path = tmp_path / "predictions.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    fig = tsagkatakis.scatter(read_tables([path], tsagkatakis.PREDICTIONS_COLUMNS))
+    check(
+        fig,
+        tmp_path / "f45.png",
+        labels=[
+            "Training patches (1), 6 probe values",
+            "Validation patches (2), 12 probe values",
+            "SMAP/Sentinel-1 L2 1 km (SPL2SMAP_S) (ubRMSE",
+            "Fusion CNN (ubRMSE",
+            "Ideal",
+            "In-situ soil moisture (m³/m³)",
+        ],
+    )
+    # the paper's colours: the L2 product blue, the network orange, the ideal line green
+    colours = [c.get_facecolor()[0][:3] for c in fig.axes[1].collections]
+    assert same_color(colours[0], "tab:blue") and same_color(colours[1], "tab:orange")
+    assert same_color(fig.axes[1].lines[0].get_color(), "tab:green")
+    patches = pd.DataFrame(
+        {
+            "patch": [0, 1, 2],
+            "time": pd.to_datetime(["2020-09-03", "2020-09-09", "2020-09-15"]),
+            "split": ["training", "validation", "validation"],
+            "n": [6, 6, 6],
+            "fusion_cnn": [0.02, 0.03, 0.025],
+            "spl2smap_s": [0.05, 0.06, 0.04],
+        }
+    )
+    fig = tsagkatakis.patch_ubrmse(patches)
+    texts = check(
+        fig,
+        tmp_path / "f6.png",
+        labels=["of 2 validation patches", "Fusion CNN (mean 0.028)", "(SPL2SMAP_S) (mean 0.050)", "ubRMSE (m³/m³)"],
+    )
+    assert "03 Sep" not in texts  # the training patch is not among Fig 6's bars
+    fine = np.clip(0.25 + 0.05 * RNG.standard_normal((16, 16)), 0, 0.5).astype(np.float32)
+    probes = np.full((16, 16), np.nan, dtype=np.float32)
+    probes[[3, 8, 12], [4, 9, 2]] = 0.3
+    bands = {
+        "sigma0_vv_db": -10 + RNG.standard_normal((16, 16)),
+        "sigma0_vh_db": -17 + RNG.standard_normal((16, 16)),
+        "tb_h": np.repeat(np.repeat([[250.0, 255.0], [260.0, 262.0]], 8, 0), 8, 1),
+        "tb_v": np.repeat(np.repeat([[270.0, 272.0], [275.0, 280.0]], 8, 0), 8, 1),
+        "ssm_fine": fine,
+        "spl2smap_s_at_probes": probes,
+        "ssm_fine_pooled": np.full((16, 16), float(fine.mean()), dtype=np.float32),
+        "smap_l2_sm": np.full((16, 16), 0.27, dtype=np.float32),
+    }
+    example = xr.Dataset(
+        {name: (("y", "x"), values) for name, values in bands.items()},
+        attrs={"region": "armsgp", "date": "2020-09-09"},
+    )
+    check(
+        tsagkatakis.example(example),
+        tmp_path / "f7.png",
+        attributed=False,  # stamped with the year of the scene instead
+        labels=[
+            f"{COPERNICUS_ATTRIBUTION} [2020]",
+            "σ⁰ VV (dB)",
+            "σ⁰ VH (dB)",
+            "SMAP L1C Tb H (K)",
+            "SMAP L1C Tb V (K)",
+            "Fusion CNN, fine",
+            "SPL2SMAP_S 1 km, probes",
+            "Fusion CNN, 9 km means",
+            "SPL2SMP_E 9 km",
+            "Patch of armsgp on 2020-09-09",
+        ],
+    )

@@ -12,6 +12,7 @@ import yaml
 from snakemake.utils import validate
 
 from conftest import ROOT, run_workflow
+from soilsat.cf_netcdf import open_dataset
 from soilsat.errors import ConfigError
 from soilsat.rehearsal import allowed, check_overlay, differences
 
@@ -186,9 +187,15 @@ def test_every_study_rehearses_end_to_end(tiny_rehearsal):
     log = "".join(p.read_text() for p in (workdir / "logs" / f"{study}-rehearsal").rglob("*.log"))
     if study == "tsagkatakis2021":  # SMAP files in their genuine layouts, the paper's network
         assert "sigma0 from smap_l2_sm_sp; fine grid of 1000 m" in log and "51617 trainable parameters" in log
+        assert "validation held out by location" in log
+        patches = open_dataset(results / "datasets" / "patches.nc")
+        assert all(patches.attrs[f"{s}_products"] for s in ("smap_l1c_tb", "smap_l2_sm", "smap_l2_sm_sp"))
         assert not (workdir / "results" / f"{study}-rehearsal" / "index").exists()  # no Sentinel-1 processed
     if study == "zhang2022":  # MODIS files in their genuine layout, Table 1 on the 90 m grid
         assert "10 static, 10 years x 12 phenology metrics from mcd12q2" in log and "covariates at 90 m" in log
+        covariates = open_dataset(results / "covariates" / "xuancheng.nc")
+        assert covariates.attrs["mcd12q2_products"] and covariates.attrs["mod09ga_products"]
+        assert list(covariates["year"].values) == list(range(2002, 2012))
 
 
 @pytest.mark.e2e

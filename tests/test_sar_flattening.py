@@ -149,8 +149,9 @@ def test_the_ceos_ard_layers(outputs):
         "scattering_area",
         "gamma_sigma_ratio",
     ]
-    for name in names[5:]:
-        assert tags[name]["units"] and tags[name]["description"] and tags[name]["long_name"]
+    for name in names:  # every layer has units (the mask's codes excepted) and a description
+        assert tags[name]["description"] and tags[name]["long_name"]
+        assert bool(tags[name].get("units")) == (name != "mask"), name
     assert tags["scattering_area"]["units"] == "m2"
     bands = read_bands(gamma)
     ok = bands["mask"] == 1

@@ -9,6 +9,7 @@ import rasterio
 
 from conftest import ROOT, run_workflow
 from soilsat.cf_netcdf import open_dataset
+from soilsat.extract.covariates import METRICS, STATIC, grid_of
 
 pytestmark = pytest.mark.e2e
 
@@ -117,9 +118,15 @@ def test_sample_and_window_datasets(tiny_run):
     assert np.allclose(samples["clay"].values, truth.loc[samples["sample"].values, "clay"].values, atol=0.11)
     bare_b11 = samples["B11"].values[np.isfinite(samples["B11"].values)]
     assert ((bare_b11 > 0) & (bare_b11 < 1)).all()
+    # Zhang's Table 1: 5 x 5 windows of the 10 climate and terrain covariates on the 90 m covariate grid, and per
+    # year the 11 phenology variables and the mean EVI (tiny.yaml: from Sentinel-2, over one year)
     windows = open_dataset(results / "datasets" / "windows.nc")
     assert windows["windows"].shape[1:] == (10, 5, 5)
-    assert set(windows["phenology"]["metric"].values) >= {"greenup", "peak", "dormancy", "amplitude"}
+    assert list(windows["covariate"].values) == list(STATIC)
+    assert list(windows["phenology"]["metric"].values) == list(METRICS) and windows.sizes["year"] == 1
+    for region in ("skjern", "duero"):
+        assert grid_of(open_dataset(results / "covariates" / f"{region}.nc")).resolution == 90.0
+    assert "sentinel2_products" in open_dataset(results / "covariates" / "skjern.nc").attrs
 
 
 def test_inspect_demo_products(tiny_run):
@@ -143,6 +150,23 @@ def test_inspect_demo_products(tiny_run):
     assert summaries[s1]["sensing_start"][:10] == f"{s1.name[17:21]}-{s1.name[21:23]}-{s1.name[23:25]}"
     assert summaries[s2]["kind"] == "sentinel2" and summaries[s2]["level"] in ("L2A", "Level-2A")
     assert summaries[ismn]["kind"] == "ismn" and len(summaries[ismn]["networks"]) == 2
+    # the SMAP granules the fusion study fetched, described by the readers of real files
+    nasa = {}
+    for source in ("smap_l1c_tb", "smap_l2_sm_sp"):
+        path = sorted((resources / source).glob("*.h5"))[0]
+        proc = subprocess.run(
+            [sys.executable, "-m", "soilsat.cli", "inspect", str(path)], capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr
+        nasa[source] = json.loads(proc.stdout)
+    l1c, l2sp = nasa["smap_l1c_tb"], nasa["smap_l2_sm_sp"]
+    assert (l1c["kind"], l1c["product"], l1c["grid"]["name"]) == (
+        "smap_l1c_tb",
+        "SPL1CTB_E",
+        "EASE-Grid 2.0 global M09",
+    )
+    assert l1c["overpass"] in ("AM", "PM") and l1c["grid"]["cells"] > 0
+    assert (l2sp["kind"], l2sp["product"], set(l2sp["grid"])) == ("smap_l2_sm_sp", "SPL2SMAP_S", {"1km", "3km"})
 
 
 def test_point_study_models_and_their_figures(tiny_run):
@@ -192,10 +216,18 @@ def test_fusion_cnn_trains_on_the_tiny_world_and_is_scored_with_the_l2_product(t
         assert (results / "figures" / "tsagkatakis" / f"{name}.png").stat().st_size > 0, name
     patches_dataset = open_dataset(results / "datasets" / "patches.nc")
     assert patches_dataset.attrs["fine_resolution_m"] == 100.0
-    assert patches_dataset.attrs["sentinel1_products"] and patches_dataset.attrs["smap_l1c_tb_products"]
+    for source in ("sentinel1", "smap_l1c_tb", "smap_l2_sm", "smap_l2_sm_sp"):
+        assert patches_dataset.attrs[f"{source}_products"], source
+    assert patches_dataset.sizes["patch"] >= 1 and patches_dataset["tb_h"].shape[1:] == (20, 20)
     predictions = pd.read_csv(results / "models" / "tsagkatakis_fusion" / "predictions.csv")
     assert set(predictions["split"]) == {"training", "validation"}
     assert set(predictions["variant"]) == {"fusion_cnn", "spl2smap_s"}
+    # the network and the SMAP/Sentinel-1 L2 1 km product are scored on the same in-situ values
+    keys = ["patch", "probe", "split", "observed"]
+    network, product = (predictions[predictions["variant"] == v][keys] for v in ("fusion_cnn", "spl2smap_s"))
+    assert len(network) and network.reset_index(drop=True).equals(product.reset_index(drop=True))
+    log = (tiny_run / "logs" / "tiny" / "train" / "tsagkatakis_fusion.log").read_text()
+    assert "51617 trainable parameters" in log and "validation held out by location" in log
     assert predictions["predicted"].between(-0.2, 0.8).all()
     # validation is held out by location: no location validates and trains
     split = predictions.groupby("location")["split"].nunique()
@@ -291,3 +323,25 @@ def test_the_qa4sm_export_reads_back_as_the_predictions(tiny_run):
     lstm = lstm[lstm["repeat"] == "mean"].assign(time=lambda t: pd.to_datetime(t["time"]))
     read = back[back["variable"] == "ssm_lstm_minimum"].merge(lstm, on=["probe", "time"], suffixes=("_read", ""))
     assert len(read) == len(lstm) and np.allclose(read["predicted_read"], read["predicted"], rtol=1e-6)
+
+
+def test_every_sentinel_cog_has_a_valid_stac_item_linked_by_the_study_collection(tiny_run):
+    import json
+
+    from soilsat.stac import validation
+
+    results = tiny_run / "results" / "tiny"
+    cogs = sorted((results / "sentinel1").rglob("*.tif")) + sorted((results / "sentinel2").rglob("*.tif"))
+    assert len(cogs) >= 4
+    for cog in cogs:
+        validation.validate(json.loads(cog.with_suffix(".json").read_text()), str(cog))
+    study = results / "stac" / "collection.json"
+    root = json.loads(study.read_text())
+    validation.validate(root)
+    linked = set()
+    for link in (link for link in root["links"] if link["rel"] == "child"):
+        path = (study.parent / link["href"]).resolve()
+        child = json.loads(path.read_text())
+        validation.validate(child)
+        linked |= {(path.parent / item["href"]).resolve() for item in child["links"] if item["rel"] == "item"}
+    assert linked == {cog.with_suffix(".json").resolve() for cog in cogs}

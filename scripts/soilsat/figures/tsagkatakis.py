@@ -1,5 +1,11 @@
-"""Figures after Tsagkatakis et al. (2021): in-situ against retrieved soil moisture (Figs 4-5), ubRMSE per
-validation patch (Fig 6) and one patch's inputs and predictions (Fig 7)."""
+"""Figures after Tsagkatakis et al. (2021) from the fusion CNN's stored results: in-situ against retrieved soil
+moisture (Figs 4-5), ubRMSE per validation patch (Fig 6) and one patch's inputs and predictions (Fig 7).
+
+The inputs are the patches of soilsat.models.tsagkatakis.patches: Sentinel-1 sigma0 VV and VH at the fine
+resolution (the paper: 1 km, from SPL2SMAP_S or soilsat's own chain) and SMAP L1C brightness temperatures H and V
+(SPL1CTB_E, 9 km), 256 x 256 x 4 in the paper. Validation probes are held out in space (by probe location or patch
+place), and the network and the SMAP/Sentinel-1 L2 1 km product (SPL2SMAP_S) are scored on the same probe values.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +20,12 @@ from soilsat.figures.common import attribute, plt
 PREDICTIONS_COLUMNS = ("patch", "variant", "split", "observed", "predicted")
 PATCH_COLUMNS = ("patch", "time", "split", "n", "fusion_cnn", "spl2smap_s")
 # The paper's colours: the SMAP/Sentinel-1 L2 product in blue, the network in orange, the ideal line in green.
-STYLE = {"spl2smap_s": ("tab:blue", "SMAP/Sentinel-1 L2, 1 km"), "fusion_cnn": ("tab:orange", "Fusion CNN")}
+STYLE = {"spl2smap_s": ("tab:blue", "SMAP/Sentinel-1 L2 1 km (SPL2SMAP_S)"), "fusion_cnn": ("tab:orange", "Fusion CNN")}
 
 
 def scatter(predictions: pd.DataFrame) -> Figure:
-    """In-situ against retrieved soil moisture at the training and validation probes (Figs 4 and 5)."""
+    """In-situ against retrieved soil moisture at the training and the held-out validation probes, the network and
+    the L2 1 km product on the same probe values (Figs 4 and 5)."""
     values = predictions[["observed", "predicted"]].to_numpy(dtype=float)
     limits = (max(0.0, float(np.nanmin(values)) - 0.02), float(np.nanmax(values)) + 0.02)
     fig, axes = plt.subplots(1, 2, figsize=(10, 5), layout="constrained")
@@ -73,14 +80,14 @@ def patch_ubrmse(patches: pd.DataFrame) -> Figure:
 
 
 def example(dataset: xr.Dataset) -> Figure:
-    """One patch: the four inputs, the fine prediction beside the L2 1 km product at the probes, and the prediction
-    averaged over each 9 km cell beside the SMAP L2 9 km product."""
+    """One patch: the four inputs (sigma0 VV and VH, SMAP L1C Tb H and V), the fine prediction beside SPL2SMAP_S
+    at the probes, and the prediction averaged over each 9 km cell beside SPL2SMP_E, the auxiliary target (Fig 7)."""
     fig, axes = plt.subplots(3, 4, figsize=(13, 9.5), layout="constrained")
     inputs = [
         ("sigma0_vv_db", "σ⁰ VV (dB)", "gray"),
         ("sigma0_vh_db", "σ⁰ VH (dB)", "gray"),
-        ("tb_h", "Tb H (K)", "magma"),
-        ("tb_v", "Tb V (K)", "magma"),
+        ("tb_h", "SMAP L1C Tb H (K)", "magma"),
+        ("tb_v", "SMAP L1C Tb V (K)", "magma"),
     ]
     for ax, (name, label, cmap) in zip(axes[0], inputs):
         _panel(ax, dataset[name].values, label, cmap)
@@ -89,9 +96,9 @@ def example(dataset: xr.Dataset) -> Figure:
     finite = np.concatenate([v[np.isfinite(v)] for v in ssm])
     limits = (float(np.percentile(finite, 2)), float(np.percentile(finite, 98))) if finite.size else None
     _panel(axes[1][0], ssm[0], "Fusion CNN, fine (m³/m³)", "YlGnBu", limits)
-    _panel(axes[1][1], ssm[1], "SMAP/Sentinel-1 L2 1 km at the probes (m³/m³)", "YlGnBu", limits)
-    _panel(axes[2][0], ssm[2], "Fusion CNN, 9 km cell means (m³/m³)", "YlGnBu", limits)
-    _panel(axes[2][1], ssm[3], "SMAP L2 9 km (m³/m³)", "YlGnBu", limits)
+    _panel(axes[1][1], ssm[1], "SPL2SMAP_S 1 km, probes (m³/m³)", "YlGnBu", limits)
+    _panel(axes[2][0], ssm[2], "Fusion CNN, 9 km means (m³/m³)", "YlGnBu", limits)
+    _panel(axes[2][1], ssm[3], "SPL2SMP_E 9 km (m³/m³)", "YlGnBu", limits)
     for ax in [*axes[1][2:], *axes[2][2:]]:
         ax.set_visible(False)
     fig.suptitle(

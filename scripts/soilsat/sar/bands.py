@@ -54,17 +54,40 @@ def radiometry_of(names: Sequence[str | None]) -> str:
 def band_attrs(
     polarisations: Sequence[str], radiometry: str = "sigma0", ard_layers: bool = False
 ) -> dict[str, dict[str, str]]:
-    """Each output band's name and attributes (units, long_name; the ARD layers also a description), in band order."""
+    """Each output band's name and attributes (units, long_name, description), in band order; the mask, whose values
+    are codes, has no units."""
     attrs: dict[str, dict[str, str]] = {}
     for pol in polarisations:
         name = backscatter_name(radiometry, pol)
         long_name = f"{radiometry} {pol.upper()} (linear)"
+        description = (
+            f"{pol.upper()} sigma0: the backscatter coefficient normalised by the ellipsoid's area (linear power "
+            "ratio), terrain-corrected onto the study grid by the job's SNAP graph"
+        )
         if radiometry == "gamma0":
             long_name = f"gamma0 {pol.upper()} (linear, terrain-flattened)"
-        attrs[name] = {"units": "1", "long_name": long_name}
-    attrs["incidence_angle"] = {"units": "degree", "long_name": "ellipsoid incidence angle"}
-    attrs["local_incidence_angle"] = {"units": "degree", "long_name": "local incidence angle (DEM surface)"}
-    attrs["mask"] = {"long_name": "no data (0), valid (1), layover (2), shadow (3)"}
+            description = (
+                f"CEOS-ARD NRB backscatter: {pol.upper()} gamma0 (linear power ratio), radiometrically terrain-"
+                "flattened by area-based flattening (Small 2011) and terrain-corrected onto the study grid"
+            )
+        attrs[name] = {"units": "1", "long_name": long_name, "description": description}
+    attrs["incidence_angle"] = {
+        "units": "degree",
+        "long_name": "ellipsoid incidence angle",
+        "description": "CEOS-ARD NRB ellipsoid incidence angle image: the angle between the radar line of sight "
+        "and the normal of the WGS 84 ellipsoid at the pixel",
+    }
+    attrs["local_incidence_angle"] = {
+        "units": "degree",
+        "long_name": "local incidence angle (DEM surface)",
+        "description": "CEOS-ARD NRB local incidence angle image: the angle between the radar line of sight and "
+        "the normal of the DEM surface at the pixel",
+    }
+    attrs["mask"] = {
+        "long_name": "no data (0), valid (1), layover (2), shadow (3)",
+        "description": "CEOS-ARD NRB data mask image (codes, no units): 0 no data, 1 valid, 2 layover, 3 radar "
+        "shadow, from the DEM's geometry",
+    }
     if ard_layers:
         for pol in polarisations:
             attrs[f"noise_power_{pol.upper()}"] = {

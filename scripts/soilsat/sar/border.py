@@ -16,12 +16,12 @@ band (HH or VV) and masks every band where the co-pol pixel fails:
    its noise-removed amplitude ``sqrt(max(DN^2 - noise(x), 0)) < trimThreshold``. The threshold
    is on amplitude. ``noise(x)`` is the co-pol's middle noise range vector (the ``count // 2``-th)
    over range, linear between its pixels and extrapolated beyond them, times a scale: for
-   IPF <= 2.50 ``K_noise * DN0^2`` (``K_noise * DN0`` before 2.34), with ``K_noise`` 75088.7 for IW
-   and 56065.87 for EW and ``DN0`` the first value of the first calibration vector's DN LUT; 1
-   later; and 0 when the annotation says thermal noise was already removed. The scale applies to
-   border removal only; thermal noise removal uses the annotated noise as it is, as SNAP's does.
-   Pixels outside the zones, pixels inside that pass (isolated bright ones included) and zeros
-   are left as they are.
+   IPF <= 2.50 (microwave-toolbox 13; s1tbx tested < 2.50) ``K_noise * DN0^2`` (``K_noise * DN0`` before
+   2.34), with ``K_noise`` 75088.7 for IW and 56065.87 for EW and ``DN0`` the first value of the
+   first calibration vector's DN LUT; 1 later; and 0 when the annotation says thermal noise was
+   already removed. The scale applies to border removal only; thermal noise removal uses the
+   annotated noise as it is, as SNAP's does. Pixels outside the zones, pixels inside that pass
+   (isolated bright ones included) and zeros are left as they are.
 
 From IPF 2.90 the processor sets these samples to 0 itself and the operator copies its input;
 :func:`needs_border_removal` tells the engine so.
