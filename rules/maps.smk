@@ -1,6 +1,9 @@
 # Maps: models fitted on all probes or samples, applied to every pixel of each region's study grid; each map COG
 # carries its conformal interval, dissimilarity index and area of applicability as bands after the mapped value,
-# calibrated by rule calibrate_map (rules/validate.smk).
+# calibrated by rule calibrate_map (below) under random and spatially blocked cross-validation.
+
+# The dataset each mapped quantity's models are fitted on.
+MAP_DATASETS = {"ssm": "probes", "clay": "samples", "soc": "windows"}
 
 
 rule map_ssm:
@@ -85,3 +88,38 @@ rule map_soc:
         forest=config["train"]["random_forest"],
     script:
         "../scripts/map_soc.py"
+
+
+rule calibrate_map:
+    input:
+        dataset=lambda wildcards: f"{RESULTS}/datasets/{MAP_DATASETS[wildcards.quantity]}.nc",
+        ismn=lambda wildcards: (
+            f"{ANCILLARY}/ismn"
+            if wildcards.quantity == "ssm"
+            and config["validate"]["blocked_cv"]["by"] == "network"
+            else []
+        ),
+    output:
+        calibration=f"{RESULTS}/validation/maps/{{quantity}}_calibration.nc",
+        held_out=f"{RESULTS}/validation/maps/{{quantity}}_held_out.csv",
+        protocols=f"{RESULTS}/validation/maps/{{quantity}}_protocols.csv",
+        coverage=f"{RESULTS}/validation/maps/{{quantity}}_coverage.csv",
+    log:
+        f"{LOGS}/validate/calibrate_{{quantity}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/validate/calibrate_{{quantity}}.tsv"
+    wildcard_constraints:
+        quantity="ssm|clay|soc",
+    conda:
+        "../envs/train.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        validate=config["validate"],
+        forest=config["train"]["random_forest"],
+        inputs=config["train"]["inputs"],
+        seed=config["train"]["seed"],
+    script:
+        "../scripts/calibrate_map.py"

@@ -1,7 +1,7 @@
 # Validation of every study (issue 24): per-station and pooled metrics with confidence intervals on raw values and
 # anomalies (pytesmo, as QA4SM), stratified results, triple collocation, conformal intervals with their held-out
-# coverage, the map forests under random and spatially blocked cross-validation (which also calibrates the maps'
-# interval and area-of-applicability bands, rules/maps.smk), AOA figures and the QA4SM export.
+# coverage, the map forests' scores under random and spatially blocked cross-validation (from rule calibrate_map in
+# rules/maps.smk), AOA figures and the QA4SM export.
 
 import functools
 
@@ -18,7 +18,6 @@ TARGET_UNITS = {
     "tziolas2020": "%",
     "zhang2022": "g/kg",
 }
-MAP_DATASETS = {"ssm": "probes", "clay": "samples", "soc": "windows"}
 PROBE_DATASETS = {"simonsen2021": "probes", "tsagkatakis2021": "insitu"}
 FUSION_RESULTS = f"{RESULTS}/models/tsagkatakis_fusion"
 LSTM_VARIANTS = config["train"]["lstm"]["variants"]
@@ -167,41 +166,6 @@ rule validate_samples:
         seed=config["train"]["seed"],
     script:
         "../scripts/validate_samples.py"
-
-
-rule calibrate_map:
-    input:
-        dataset=lambda wildcards: f"{RESULTS}/datasets/{MAP_DATASETS[wildcards.quantity]}.nc",
-        ismn=lambda wildcards: (
-            f"{ANCILLARY}/ismn"
-            if wildcards.quantity == "ssm"
-            and config["validate"]["blocked_cv"]["by"] == "network"
-            else []
-        ),
-    output:
-        calibration=f"{VALIDATION}/maps/{{quantity}}_calibration.nc",
-        held_out=f"{VALIDATION}/maps/{{quantity}}_held_out.csv",
-        protocols=f"{VALIDATION}/maps/{{quantity}}_protocols.csv",
-        coverage=f"{VALIDATION}/maps/{{quantity}}_coverage.csv",
-    log:
-        f"{LOGS}/validate/calibrate_{{quantity}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/validate/calibrate_{{quantity}}.tsv"
-    wildcard_constraints:
-        quantity="ssm|clay|soc",
-    conda:
-        "../envs/train.yaml"
-    threads: config["train"]["threads"]
-    resources:
-        mem_mb=4000,
-        runtime=60,
-    params:
-        validate=config["validate"],
-        forest=config["train"]["random_forest"],
-        inputs=config["train"]["inputs"],
-        seed=config["train"]["seed"],
-    script:
-        "../scripts/calibrate_map.py"
 
 
 rule interval_coverage:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 
+from compliance import cf_failures
 from soilsat.evaluate.blocks import BlockSettings
 from soilsat.evaluate.conformal import ConformalSettings
 from soilsat.evaluate.map_calibration import (
@@ -51,6 +52,7 @@ def test_the_calibration_round_trips(calibrated, tmp_path):
     _, _, result = calibrated
     write_calibration(result.calibration, tmp_path / "c.nc")
     back = read_calibration(tmp_path / "c.nc")
+    assert cf_failures(tmp_path / "c.nc") == []
     assert back.features == ("a", "b") and back.level == 0.9
     assert back.quantile == pytest.approx(result.calibration.quantile)
     assert back.applicability.threshold == pytest.approx(result.calibration.applicability.threshold)

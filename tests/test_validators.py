@@ -120,6 +120,10 @@ def test_every_netcdf_of_a_demo_run_passes_the_cf_checker(tiny_run):
     } <= names
     assert any(n.startswith("resources/demo/tiny/truth/") for n in names)
     failures = {p.relative_to(tiny_run).as_posix(): cf_failures(p) for p in ours}
+    # QA4SM's upload layout is a (time, y, x) stack whose y and x index the probes; the checker cannot type those
+    # dimensions and so doubts their order (tests/test_evaluate_qa4sm.py), every other check applies
+    for name in [n for n in failures if n.startswith("results/tiny/qa4sm/")]:
+        failures[name] = [f for f in failures[name] if not f.startswith("§2.4 Dimensions")]
     assert {name: found for name, found in failures.items() if found} == {}
     for path in ours:  # and each reads back as written
         with open_dataset(path) as dataset:

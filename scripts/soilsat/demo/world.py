@@ -621,7 +621,9 @@ def sentinel1_schedule(spec: WorldSpec) -> pd.DataFrame:
     """Sentinel-1 passes over each region: date, orbit direction and relative orbit."""
     rows = []
     for i, region in enumerate(spec.regions):
-        for direction, offset, rel_orbit in [("ASCENDING", 2 + i, 15 + 44 * i), ("DESCENDING", 5 + i, 139 - 37 * i)]:
+        # Relative orbits of Sentinel-1 run 1..175; the offsets keep the first regions' orbits apart.
+        passes = [("ASCENDING", 2 + i, (14 + 44 * i) % 175 + 1), ("DESCENDING", 5 + i, (138 - 37 * i) % 175 + 1)]
+        for direction, offset, rel_orbit in passes:
             day = pd.Timestamp(spec.start) + pd.Timedelta(days=offset % spec.s1_repeat_days)
             while day <= pd.Timestamp(spec.end):
                 rows.append({"region": region.name, "date": day, "direction": direction, "relative_orbit": rel_orbit})

@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 from sklearn.ensemble import RandomForestRegressor
 
+from soilsat.cf_netcdf import CONVENTIONS, read_dataset, write_netcdf
 from soilsat.evaluate import applicability, conformal
 from soilsat.evaluate.applicability import Applicability
 from soilsat.evaluate.blocks import BlockSettings, blocked_folds, random_folds
@@ -164,17 +165,24 @@ def calibrate_forest(
 
 
 def write_calibration(calibration: MapCalibration, path: str | os.PathLike) -> None:
-    """Store a calibration as NetCDF: the AOA's arrays as variables, the scalars as attributes."""
+    """Store a calibration as CF NetCDF: the AOA's arrays as variables, the scalars as attributes."""
     app = calibration.applicability
     dataset = xr.Dataset(
         {
-            "centre": ("feature", app.centre),
-            "scale": ("feature", app.scale),
-            "weight": ("feature", app.weights),
-            "reference": (("point", "feature"), app.reference),
+            "centre": ("feature", app.centre, {"long_name": "mean of the feature over the training data"}),
+            "scale": ("feature", app.scale, {"long_name": "standard deviation of the feature over the training data"}),
+            "weight": ("feature", app.weights, {"long_name": "importance weight of the feature", "units": "1"}),
+            "reference": (
+                ("point", "feature"),
+                app.reference,
+                {"long_name": "training points in the scaled, weighted feature space"},
+            ),
         },
         coords={"feature": list(calibration.features)},
         attrs={
+            "Conventions": CONVENTIONS,
+            "title": "soilsat map calibration: conformal interval and area of applicability",
+            "history": "written by soilsat's calibrate_map rule",
             "mean_distance": app.mean_distance,
             "threshold": app.threshold,
             "floor": calibration.floor,
@@ -183,13 +191,12 @@ def write_calibration(calibration: MapCalibration, path: str | os.PathLike) -> N
         },
     )
     with atomic_path(path) as tmp:
-        dataset.to_netcdf(tmp, engine="netcdf4")
+        write_netcdf(dataset, tmp)
 
 
 def read_calibration(path: str | os.PathLike) -> MapCalibration:
     """A calibration stored by write_calibration."""
-    with xr.open_dataset(path, engine="netcdf4") as dataset:
-        dataset = dataset.load()
+    dataset = read_dataset(path)
     app = Applicability(
         dataset["centre"].values,
         dataset["scale"].values,

@@ -52,7 +52,7 @@ def colours() -> list[str]:
 
 def message_figure(message: str) -> Figure:
     """A small figure that says why there is nothing to draw (too few stations, no triplets)."""
-    fig, ax = plt.subplots(figsize=(6.4, 2.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(6.4, 3.0), layout="constrained")
     ax.xaxis.set_visible(False)
     ax.yaxis.set_visible(False)
     ax.set_frame_on(False)
