@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from soilsat import __version__
 from soilsat.io import atomic_path
 
 MAX_NAME = 30
@@ -90,7 +91,8 @@ def qa4sm_stack(
         ),
     }
     names = ";".join(str(p) for p in sites["probe"])
-    history = f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%dT%H:%M:%SZ} written by soilsat for a QA4SM user-data upload"
+    # no clock time: two runs of the same study write the same file
+    history = f"written by soilsat {__version__} for a QA4SM user-data upload"
     return xr.Dataset(
         data_vars, coords, attrs={"Conventions": "CF-1.10", "history": history, **attrs, "location_names": names}
     )
