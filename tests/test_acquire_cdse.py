@@ -196,7 +196,14 @@ def test_retry_after_is_honoured(server, tmp_path, caplog):
     item = item_for(server, data)
     path = f"{DOWNLOAD_PATH}/Products(0000-aaaa)/$value"
     server.fault(path, "429:1")
-    retries = {"max_tries": 4, "base_delay_s": 0.001, "max_delay_s": 5, "timeout_s": 5}
+    retries = {
+        "max_tries": 4,
+        "base_delay_s": 0.001,
+        "max_delay_s": 5,
+        "timeout_s": 5,
+        "quota_wait_s": None,
+        "quota_tries": 0,
+    }
     client = CdseClient(settings_for(server.url, retries=retries))
     start = time.monotonic()
     with caplog.at_level(logging.WARNING):

@@ -38,7 +38,9 @@ def earthdata():
 def test_recorded_cmr_pages_are_followed_with_search_after(earthdata):
     earthdata.recorded = recorded_cmr("nasa_python_cmr/TestMultipleQueries.test_results_unparsed_format")
     query = cmr.GranuleQuery("MOD02QKM", "6.1", None, dt.datetime(2000, 2, 24), dt.datetime(2000, 2, 25))
-    policy = RetryPolicy(max_tries=2, base_delay_s=0.001)
+    policy = RetryPolicy(
+        max_tries=2, base_delay_s=0.001, max_delay_s=120.0, timeout_s=60.0, quota_wait_s=None, quota_tries=0
+    )
     got = list(
         itertools.islice(cmr.search(requests.Session(), f"{earthdata.cmr.url}/search", query, policy, 2, 2_000_000), 20)
     )

@@ -60,7 +60,10 @@ def test_no_two_logins_within_one_totp_step(server, tmp_path):
     clock = Clock(999_995.0)  # 5 s into a 30 s step
     server.clock = clock
     server.totp_secrets[USER] = SECRET
-    creds, policy = Credentials(USER, PASSWORD, SECRET), RetryPolicy(max_tries=1)
+    creds, policy = (
+        Credentials(USER, PASSWORD, SECRET),
+        RetryPolicy(max_tries=1, base_delay_s=2.0, max_delay_s=120.0, timeout_s=60.0, quota_wait_s=None, quota_tries=0),
+    )
     cache = FileTokens(tmp_path / "tokens", f"{server.url}{TOKEN_PATH}", USER)
     first = TokenManager(
         requests.Session(),
@@ -100,7 +103,10 @@ def test_keycloak_refuses_a_code_used_twice(server, tmp_path):
     clock = Clock(1_000_005.0)
     server.clock = clock
     server.totp_secrets[USER] = SECRET
-    creds, policy = Credentials(USER, PASSWORD, SECRET), RetryPolicy(max_tries=1)
+    creds, policy = (
+        Credentials(USER, PASSWORD, SECRET),
+        RetryPolicy(max_tries=1, base_delay_s=2.0, max_delay_s=120.0, timeout_s=60.0, quota_wait_s=None, quota_tries=0),
+    )
     url = f"{server.url}{TOKEN_PATH}"
     apart = [
         TokenManager(

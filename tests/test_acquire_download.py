@@ -35,5 +35,7 @@ def test_retry_after_parser(header, expected):
 def test_retry_after_is_capped_by_the_policy():
     from soilsat.acquire.download import RetryPolicy
 
-    policy = RetryPolicy(max_delay_s=10.0)
+    policy = RetryPolicy(
+        max_tries=6, base_delay_s=2.0, max_delay_s=10.0, timeout_s=60.0, quota_wait_s=None, quota_tries=0
+    )
     assert policy.delay(0, retry_after=3600.0) == 10.0 and policy.delay(5, retry_after=2.0) == 2.0

@@ -49,7 +49,14 @@ def settings_for(state, **extra) -> dict:
             "cmr_url": f"{state.cmr.url}/search",
             "login_url": state.edl.url,
             "token_domains": [state.daac.url.removeprefix("http://")],
-            "retries": {"max_tries": 4, "base_delay_s": 0.001, "max_delay_s": 0.01, "timeout_s": 5},
+            "retries": {
+                "max_tries": 4,
+                "base_delay_s": 0.001,
+                "max_delay_s": 0.01,
+                "timeout_s": 5,
+                "quota_wait_s": None,
+                "quota_tries": 0,
+            },
         }
         | extra
     )

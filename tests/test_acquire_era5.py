@@ -37,7 +37,14 @@ from soilsat.errors import ConfigError, ProductError
 
 KEY = "0f3c9a4e-5b7d-4e21-9c1a-cds-test-key-7d1e"
 REGION = {"name": "skjern", "lon": 8.99, "lat": 55.93, "size_m": 2000}
-RETRIES = {"max_tries": 3, "base_delay_s": 0.001, "max_delay_s": 0.01, "timeout_s": 5}
+RETRIES = {
+    "max_tries": 3,
+    "base_delay_s": 0.001,
+    "max_delay_s": 0.01,
+    "timeout_s": 5,
+    "quota_wait_s": None,
+    "quota_tries": 0,
+}
 NEAREST = (55.9, 9.0)  # the ERA5-Land grid cell nearest to REGION
 
 

@@ -202,7 +202,7 @@ def test_gpt_takes_no_heap_flag_the_environment_sets_it(tmp_path, orbit):
     graph_path, _ = setup(tmp_path, orbit[1])
     refused = stand_in("-J-Xmx3000M", str(graph_path), "-q", "2")
     assert refused.returncode == 1 and refused.stderr.strip() == "Error: Unknown option '-J-Xmx3000M'"
-    settings = snap.settings_from_config(section())
+    settings = snap.SnapSettings.from_config(section())
     assert snap.memory_split(4000, settings) == (3000, 1800)
     assert snap.gpt_command("/opt/snap/bin/gpt", "g.xml", 4, 1800, {"b": "2", "a": "1"}) == [
         "/opt/snap/bin/gpt",
@@ -448,4 +448,4 @@ def test_missing_esa_snappy(monkeypatch):
 
 def test_the_stand_in_is_found_on_path(monkeypatch):
     monkeypatch.setenv("PATH", f"{DOUBLE}{os.pathsep}{os.environ['PATH']}")
-    assert snap.find_gpt(snap.settings_from_config(section(gpt="gpt"))) == str(DOUBLE / "gpt")
+    assert snap.find_gpt(snap.SnapSettings.from_config(section(gpt="gpt"))) == str(DOUBLE / "gpt")

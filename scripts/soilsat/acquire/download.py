@@ -27,6 +27,7 @@ from pathlib import Path
 import requests
 
 from soilsat.errors import ProductError
+from soilsat.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -37,27 +38,21 @@ REASON_CHARS = 300
 
 
 @dataclasses.dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently a request is retried."""
+class RetryPolicy(Settings):
+    """How often and how patiently a request is retried (a `retries:` section of the config)."""
 
-    max_tries: int = 6
-    base_delay_s: float = 2.0
-    max_delay_s: float = 120.0
-    timeout_s: float = 60.0
-    quota_wait_s: float | None = None  # wait between tries after a 429 without Retry-After (None: backoff)
-    quota_tries: int = 0  # such 429s tolerated, on top of max_tries
+    max_tries: int
+    base_delay_s: float
+    max_delay_s: float
+    timeout_s: float
+    quota_wait_s: float | None  # wait between tries after a 429 without Retry-After (None: backoff)
+    quota_tries: int  # such 429s tolerated, on top of max_tries
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before try `attempt + 1`: Retry-After if given, else capped exponential with full jitter."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay_s)
         return random.uniform(0.0, min(self.max_delay_s, self.base_delay_s * 2**attempt))
-
-    @classmethod
-    def from_config(cls, section: Mapping) -> RetryPolicy:
-        """The policy of a config section with keys max_tries, base_delay_s, max_delay_s, timeout_s (and
-        quota_wait_s, quota_tries)."""
-        return cls(**{f.name: section[f.name] for f in dataclasses.fields(cls) if f.name in section})
 
 
 class TransferError(Exception):

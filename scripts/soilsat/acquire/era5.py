@@ -31,6 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from soilsat.acquire.credentials import load_cds_key
+from soilsat.acquire.download import RetryPolicy
 from soilsat.errors import ProductError
 from soilsat.io import atomic_path
 
@@ -137,7 +138,7 @@ def catalog(settings: Mapping, regions: Sequence[Mapping], start: dt.date, end: 
 class CdsClient:
     """The cdsapi client of one CDS address; the key is read and the client made on the first request."""
 
-    def __init__(self, url: str, retries: Mapping, environ: Mapping[str, str] | None = None):
+    def __init__(self, url: str, retries: RetryPolicy, environ: Mapping[str, str] | None = None):
         self.url, self._retries, self._environ = url, retries, environ
         self._client: cdsapi.Client | None = None
         self._key = ""
@@ -153,9 +154,9 @@ class CdsClient:
             key=key,
             quiet=True,
             progress=False,
-            timeout=self._retries["timeout_s"],
-            retry_max=self._retries["max_tries"],
-            sleep_max=self._retries["max_delay_s"],
+            timeout=self._retries.timeout_s,
+            retry_max=self._retries.max_tries,
+            sleep_max=self._retries.max_delay_s,
             info_callback=log.info,
             warning_callback=log.warning,
             error_callback=log.warning,
@@ -346,7 +347,7 @@ def fetch(
     """Write weather_<region>.csv from ERA5-Land with '#' metadata lines (latitude, longitude, elevation_m, source)."""
     start = dt.date.fromisoformat(str(item["sensing_start"])[:10])
     end = dt.date.fromisoformat(str(item["sensing_stop"])[:10])
-    client = client or CdsClient(settings["cds"]["url"], settings["retries"])
+    client = client or CdsClient(settings["cds"]["url"], RetryPolicy.from_config(settings["retries"]))
     hourly, lat, lon = hourly_point(settings, region, start, end, client)
     table = daily_table(hourly, start, end)
     if table[["precipitation_mm", "tmin_c", "tmean_c", "tmax_c"]].isna().all().all():

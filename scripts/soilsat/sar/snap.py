@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from soilsat.errors import ConfigError, ProductError, SoilsatError
+from soilsat.settings import Settings
 
 if TYPE_CHECKING:  # the Snakefile imports this module for its preflight with the standard library only
     import numpy as np
@@ -79,7 +80,7 @@ class SnapError(SoilsatError):
 
 
 @dataclasses.dataclass(frozen=True)
-class SnapSettings:
+class SnapSettings(Settings):
     """The `sentinel1.snap:` section."""
 
     interface: str
@@ -95,20 +96,6 @@ class StagedOrbit:
 
     name: str
     properties: dict[str, str]
-
-
-def settings_from_config(section: Mapping) -> SnapSettings:
-    """SnapSettings from a validated `sentinel1.snap:` section (ConfigError naming a missing key)."""
-    try:
-        return SnapSettings(
-            section["interface"],
-            section["gpt"],
-            section["container"],
-            float(section["heap_fraction"]),
-            float(section["cache_fraction"]),
-        )
-    except KeyError as exc:
-        raise ConfigError(f"config key sentinel1.snap.{exc.args[0]} is missing") from None
 
 
 def find_gpt(settings: SnapSettings) -> str:
@@ -139,7 +126,7 @@ def check_snappy() -> None:
 
 def preflight(section: Mapping) -> None:
     """Fail at once when the configured SNAP is missing (nothing to check inside a container)."""
-    settings = settings_from_config(section)
+    settings = SnapSettings.from_config(section)
     if settings.container:
         return
     if settings.interface == "esa-snappy":
@@ -345,7 +332,7 @@ def run_graph(
     `target` is the Write node's file (a .dim); it is removed afterwards, whatever happens.
     `orbit_files` (at most one) is handed to SNAP, which must apply it.
     """
-    settings = settings_from_config(section)
+    settings = SnapSettings.from_config(section)
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     if len(orbit_files) > 1:
