@@ -28,8 +28,9 @@ from http.server import BaseHTTPRequestHandler
 
 import requests
 import shapely
-from loopback import Served, run_server
 from shapely.geometry import shape
+
+from loopback import Served, run_server
 
 
 class StacArchive(Served):

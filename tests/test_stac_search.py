@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import requests
-from loopback_stac import serve_stac
 
+from loopback_stac import serve_stac
 from soilsat.acquire.download import RetryPolicy, TransferError
 from soilsat.stac.search import ItemSearch, matches, search_items
 
