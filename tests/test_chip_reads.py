@@ -21,6 +21,7 @@ from soilsat.chips import chip_grid, chip_shape
 from soilsat.demo.sentinel2 import write_products
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 from soilsat.errors import ConfigError, ProductError
+from soilsat.optical.chip_observations import item_bytes, read_observations
 from soilsat.optical.chip_reads import WholeFileAnswer, l2a_chip
 from soilsat.optical.process import OpticalSettings, l2a_on_grid
 from soilsat.optical.safe import Product, read_band, read_metadata
@@ -95,8 +96,10 @@ def earth_search_item(api, product: Product, properties: dict, raster_bands: dic
             continue
         path = product.band_files[(band, resolutions[0])]
         offset = product.offsets.get(band, 0.0) if band != "SCL" else 0.0
-        href = api.add_file(f"/cogs/{key}.tif", _cog(path, offset))
+        data = _cog(path, offset)
+        href = api.add_file(f"/cogs/{key}.tif", data)
         assets[key] = {"href": href, "type": "image/tiff; application=geotiff; profile=cloud-optimized"}
+        assets[key]["file:size"] = len(data)
         if raster_bands is not None and band != "SCL":
             assets[key]["raster:bands"] = [raster_bands]
     return _item("S2A_32UMH_20200402_0_L2A", "sentinel-2-c1-l2a", properties, assets)
@@ -251,3 +254,26 @@ def test_a_503_mid_read_is_retried_and_a_lasting_one_names_the_asset(safe, monke
             ProductError, match=f"STAC item {item['id']} \\(sentinel-2-c1-l2a\\), asset swir16: .*HTTP 503"
         ):
             l2a_chip(item, chip, OPTICAL)
+
+
+def test_observations_pair_points_with_items_and_count_each_ones_bytes(safe):
+    _, product = safe
+    points = {"centre": (8.95, 55.95), "north_west": (8.941, 55.957), "buenos_aires": (-58.38, -34.6)}
+    chips = {n: chip_grid(n, lon, lat, SHAPE) for n, (lon, lat) in points.items()}
+    with serve_stac() as api:
+        item = earth_search_item(api, product, {"earthsearch:boa_offset_applied": True})
+        elsewhere = _item("elsewhere", "sentinel-2-c1-l2a", {}, {})
+        elsewhere["geometry"] = {"type": "Point", "coordinates": [20.0, 40.0]}
+        observed = read_observations([elsewhere, item], chips, points, OPTICAL)
+        served = sum(api.sent.values())
+        whole = sum(len(d) for d in api.files.values())
+    costs = observed.costs
+    assert list(costs["point"]) == ["centre", "north_west"] and set(costs["item"]) == {item["id"]}
+    assert observed.chips["buenos_aires"] == {} and set(observed.chips["centre"]) == {item["id"]}
+    assert costs["bytes_read"].iloc[0] > 0 and costs["bytes_read"].sum() == served
+    summary = observed.summary()
+    assert summary["point_observations"] == 2 and summary["bytes_whole_products"] == whole
+    assert summary["bytes_ratio"] == pytest.approx(served / whole)
+    assert summary["bytes_per_observation"] == served / 2
+    assert item_bytes({"assets": {"a": {"file:size": 3}, "b": {"file:size": 4}}}) == 7
+    assert item_bytes({"assets": {"a": {"file:size": 3}, "b": {}}}) is None  # unknown, not under-counted

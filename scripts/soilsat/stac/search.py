@@ -100,7 +100,9 @@ def search_items(search: ItemSearch, session: requests.Session, policy: RetryPol
     log.info("%s: %d items in %d pages", url, len(seen), pages)
 
 
-def matches(items: Sequence[dict], names: Sequence[str], points: Sequence[tuple[float, float]]) -> dict[str, list[str]]:
+def matches(
+    items: Sequence[Mapping], names: Sequence[str], points: Sequence[tuple[float, float]]
+) -> dict[str, list[str]]:
     """The points (by name) each item's footprint holds, by item id; items holding none are left out."""
     lonlat = shapely.points([list(p) for p in points])
     out: dict[str, list[str]] = {}
