@@ -277,3 +277,21 @@ def test_observations_pair_points_with_items_and_count_each_ones_bytes(safe):
     assert summary["bytes_per_observation"] == served / 2
     assert item_bytes({"assets": {"a": {"file:size": 3}, "b": {"file:size": 4}}}) == 7
     assert item_bytes({"assets": {"a": {"file:size": 3}, "b": {}}}) is None  # unknown, not under-counted
+
+
+def test_s3_reads_are_counted_as_the_server_sends_them(large_cog):
+    # /vsis3/ learns a file's size from a GET of its first chunk, not a HEAD: that chunk counts too
+    with serve_stac() as api:
+        api.add_file("/eodata/big/B04.tif", large_cog)
+        item = _item(
+            "s3big", "sentinel-2-l2a", {"processing:version": "05.00"}, {"B04_10m": {"href": "s3://eodata/big/B04.tif"}}
+        )
+        product, _ = item_product(item)
+        archive = S3Archive(api.url.removeprefix("http://"), https=False, region="us-east-1")
+        keys = {"CDSE_S3_ACCESS_KEY": "key", "CDSE_S3_SECRET_KEY": "secret"}
+        chip = chip_grid("p", 8.95, 55.95, SHAPE)
+        with remote_env(product.band_files.values(), archive, keys), counting() as transfers:
+            read_band(product, "B04", cover=chip)
+        served = api.sent["/eodata/big/B04.tif"]
+    assert transfers.nbytes == served > 0
+    assert served / len(large_cog) < 0.01
