@@ -567,9 +567,12 @@ def stream_chain(
     orbit_files: Sequence[str | os.PathLike] = (),
     block_lines: int = BLOCK_LINES,
     grid_rows: int = GRID_BLOCK_ROWS,
+    source: S1Product | None = None,
 ) -> dict[str, object]:
     """Execute a chain on the study grid, handing `sink(g0, g1, stack)` each block of grid rows (block_bands' stack,
-    valid until the next block); returns the attributes.
+    valid until the next block); returns the attributes. `source`, when given, is the product read instead of the
+    graph's Read.file (a remote SAFE whose measurements are read by ranges: soilsat.sar.remote_safe); the caller
+    closes it.
 
     The filtered image window goes to a scratch file per polarisation (float32, in the temporary
     folder); the grid's geometry, heights and bands exist for one block of grid rows at a time.
@@ -577,7 +580,7 @@ def stream_chain(
     """
     check_grid(spec, grid)
     with contextlib.ExitStack() as stack:
-        product = stack.enter_context(open_product(spec.product))
+        product = source if source is not None else stack.enter_context(open_product(spec.product))
         datas = {pol: product.polarisation(pol) for pol in spec.polarisations}
         ann = datas[spec.polarisations[0]].annotation
         size = (ann.number_of_lines, ann.number_of_samples)
