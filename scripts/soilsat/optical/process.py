@@ -23,6 +23,7 @@ from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
 from soilsat.optical import indices, masks
 from soilsat.optical.safe import Product, read_band, read_metadata
+from soilsat.remote_files import is_remote
 from soilsat.settings import Settings
 
 PROBABILITY_MASKS = ("MSK_CLDPRB_20m", "MSK_SNWPRB_20m")
@@ -108,10 +109,11 @@ def to_grid(
     return out
 
 
-def _probability(product: Product, name: str, grid: StudyGrid, resampling: str) -> np.ndarray | None:
+def _probability(product: Product, name: str, grid: StudyGrid, resampling: str, windowed: bool) -> np.ndarray | None:
     """A cloud/snow probability mask on the grid, or None for products that have none (old baselines)."""
     try:
-        return to_grid(read_band(product, name), grid, resampling, dtype="int16", fill=0)
+        band = read_band(product, name, cover=grid if windowed else None)
+        return to_grid(band, grid, resampling, dtype="int16", fill=0)
     except ProductError:
         if name in product.mask_files and _listed(product, name):
             raise
@@ -123,20 +125,23 @@ def l2a_on_grid(
     grid: StudyGrid,
     settings: OpticalSettings,
     aoi_margin_m: float = 0.0,
+    windowed: bool = False,
     **overrides: Any,
 ) -> xr.Dataset:
     """Reflectances, NDVI/NDWI/NBR2/EVI, bare-soil and validity masks of an L2A product on a grid.
 
     `overrides` replace single fields of `settings`; `aoi_margin_m` is the grid margin left
-    out of the valid fraction.
+    out of the valid fraction; `windowed` reads only the window of each file that covers the
+    grid (a chip's pixels from a remote file) instead of the whole file.
     """
     s = dataclasses.replace(settings, **overrides)
     product = safe_path if isinstance(safe_path, Product) else read_metadata(safe_path)
     if product.level != "L2A":
         raise ProductError(product.mtd, f"is a {product.level} product; atmospheric correction (L2A) is needed")
-    refl = {b: to_grid(read_band(product, b), grid, s.resampling_reflectance) for b in s.needed_bands}
-    scl = to_grid(read_band(product, "SCL"), grid, s.resampling_masks, dtype="int16", fill=0)
-    cloud, snow = (_probability(product, name, grid, s.resampling_masks) for name in PROBABILITY_MASKS)
+    cover = grid if windowed else None
+    refl = {b: to_grid(read_band(product, b, cover=cover), grid, s.resampling_reflectance) for b in s.needed_bands}
+    scl = to_grid(read_band(product, "SCL", cover=cover), grid, s.resampling_masks, dtype="int16", fill=0)
+    cloud, snow = (_probability(product, name, grid, s.resampling_masks, windowed) for name in PROBABILITY_MASKS)
     valid = masks.clear_mask(scl, cloud, snow, s.scl_invalid, s.cloud_probability_max, s.snow_probability_max)
     valid = masks.dilate_invalid(valid, s.mask_dilation_px)
     for b in s.needed_bands:
@@ -200,6 +205,8 @@ def l2a_on_grid(
 def _listed(product: Product, name: str) -> bool:
     """Whether a quality mask is really part of the product (zip member or file)."""
     path = product.mask_files[name]
+    if is_remote(path):
+        return True  # a remote product lists only the masks its catalogue item has
     if product.members is not None:
         return path.split(".zip/", 1)[-1] in product.members
     return os.path.exists(path)

@@ -28,8 +28,12 @@ from affine import Affine
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 from rasterio.errors import RasterioError
+from rasterio.windows import Window
 
 from soilsat.errors import ProductError
+from soilsat.grid import StudyGrid
+from soilsat.grid_window import covering_window
+from soilsat.remote_files import is_remote
 from soilsat.safe_location import is_s2_metadata, locate
 
 # ESA band_id (0..12) to band name.
@@ -314,7 +318,7 @@ def _check_exists(product: Product, gdal_path: str) -> None:
         member = gdal_path.split(".zip/", 1)[1] if ".zip/" in gdal_path else gdal_path
         if member not in product.members:
             raise ProductError(_display(product, gdal_path), "file listed in the product metadata is missing")
-    elif not Path(gdal_path).exists():
+    elif not is_remote(gdal_path) and not Path(gdal_path).exists():
         raise ProductError(gdal_path, "file listed in the product metadata is missing")
 
 
@@ -362,8 +366,9 @@ def _chain(exc: BaseException | None) -> list[str]:
     return out
 
 
-def _read_raster(product: Product, gdal_path: str) -> tuple[np.ndarray, Affine, str]:
-    """Read band 1 of a JP2 with its geotransform and CRS, as ProductError on any failure.
+def _read_raster(product: Product, gdal_path: str, cover: StudyGrid | None = None) -> tuple[np.ndarray, Affine, str]:
+    """Read band 1 of a JP2 (only the window covering `cover`, if given) with its geotransform and CRS, as
+    ProductError on any failure.
 
     A JPEG 2000 decoder meets a damaged codestream with a warning and returns garbage, so
     any GDAL warning while decoding counts as a corrupt file.
@@ -376,8 +381,13 @@ def _read_raster(product: Product, gdal_path: str) -> tuple[np.ndarray, Affine, 
     gdal_log.addHandler(collector)
     try:
         with rasterio.open(gdal_path) as src:
-            data = src.read(1)
-            transform, crs = src.transform, (src.crs.to_string() if src.crs else "")
+            crs = src.crs.to_string() if src.crs else ""
+            window = None if cover is None else covering_window(cover, crs, src.transform, src.shape)
+            if cover is not None and window is None:
+                raise ProductError(where, f"does not overlap the grid {cover.region} ({cover.crs})")
+            window = None if window is None else Window(window[1], window[0], window[3], window[2])
+            data = src.read(1, window=window)
+            transform = src.transform if window is None else src.window_transform(window)
     except (RasterioError, OSError, ValueError) as e:
         raise ProductError(where, f"unreadable raster ({gdal_reason(_chain(e), paths)})") from None
     finally:
@@ -412,9 +422,12 @@ def _refuse_l2a_file(product: Product, band: str) -> None:
         )
 
 
-def read_band(product: Product | str | os.PathLike, band: str, resolution: int | None = None) -> xr.DataArray:
+def read_band(
+    product: Product | str | os.PathLike, band: str, resolution: int | None = None, cover: StudyGrid | None = None
+) -> xr.DataArray:
     """A band as reflectance, AOT as optical thickness or WVP in cm (float32, NaN for no data), each scaled by its
-    own quantification value; SCL and the MSK_* masks as stored integers."""
+    own quantification value; SCL and the MSK_* masks as stored integers. With `cover`, only the window of the
+    file that covers that grid (and a margin for resampling) is read."""
     if not isinstance(product, Product):
         product = read_metadata(product)
     _refuse_l2a_file(product, band)
@@ -427,7 +440,7 @@ def read_band(product: Product | str | os.PathLike, band: str, resolution: int |
         path = product.mask_files.get(band)
         if path is None:
             raise ProductError(product.mtd, f"no granule for the quality mask {band}")
-        data, transform, crs = _read_raster(product, path)
+        data, transform, crs = _read_raster(product, path, cover)
         return _as_dataarray(data, transform, crs, band, {"units": "%"})
     available = product.resolutions(band)
     if not available:
@@ -435,7 +448,7 @@ def read_band(product: Product | str | os.PathLike, band: str, resolution: int |
     res = resolution if resolution is not None else available[0]
     if res not in available:
         raise ProductError(product.mtd, f"band {band} is not stored at {res} m (only {available})")
-    data, transform, crs = _read_raster(product, product.band_files[(band, res)])
+    data, transform, crs = _read_raster(product, product.band_files[(band, res)], cover)
     if band in UNQUANTIFIED:
         return _as_dataarray(data, transform, crs, band, {"resolution": res})
     if band in QUANTIFIED:

@@ -67,6 +67,7 @@ from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.cog_stream import cog_writer
 from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
+from soilsat.remote_files import is_remote
 from soilsat.sar import border, geocoding, graph, terrain
 from soilsat.sar.bands import band_attrs
 from soilsat.sar.calibration import NoisePower, sigma0_window
@@ -302,20 +303,24 @@ def chain_orbit(
     return product_orbit(annotation, m.sensing_start, m.sensing_stop, m.mission, [chosen.path])
 
 
+LOCAL_ADVICE = "truncated or corrupt download? Download the product again"
+REMOTE_ADVICE = "read from the archive by byte ranges: its answer follows, if it gave one"
+
+
 class Measurement:
     """Windowed reads of one polarisation's measurement GeoTIFF (ProductError naming it when unreadable)."""
 
     def __init__(self, product: S1Product, data: PolarisationData):
         self.where = product.describe(data.measurement or "")
         ann = data.annotation
+        path = product.measurement_path(data.polarisation)
+        self.advice = REMOTE_ADVICE if is_remote(path) else LOCAL_ADVICE
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)  # GRD measurements carry GCPs only
-                self.src = rasterio.open(product.measurement_path(data.polarisation))
+                self.src = rasterio.open(path)
         except RasterioError as exc:
-            raise ProductError(
-                self.where, f"measurement unreadable ({exc}); truncated or corrupt download? Download the product again"
-            ) from None
+            raise ProductError(self.where, f"measurement unreadable ({exc}); {self.advice}") from None
         if (self.src.height, self.src.width) != (ann.number_of_lines, ann.number_of_samples):
             self.src.close()
             raise ProductError(
@@ -331,9 +336,7 @@ class Measurement:
             return self.src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
         except RasterioError as exc:
             raise ProductError(
-                self.where,
-                f"measurement unreadable at lines {r0}-{r1} ({exc}); truncated or "
-                "corrupt download? Download the product again",
+                self.where, f"measurement unreadable at lines {r0}-{r1} ({exc}); {self.advice}"
             ) from None
 
     def close(self) -> None:
@@ -567,9 +570,12 @@ def stream_chain(
     orbit_files: Sequence[str | os.PathLike] = (),
     block_lines: int = BLOCK_LINES,
     grid_rows: int = GRID_BLOCK_ROWS,
+    source: S1Product | None = None,
 ) -> dict[str, object]:
     """Execute a chain on the study grid, handing `sink(g0, g1, stack)` each block of grid rows (block_bands' stack,
-    valid until the next block); returns the attributes.
+    valid until the next block); returns the attributes. `source`, when given, is the product read instead of the
+    graph's Read.file (a remote SAFE whose measurements are read by ranges: soilsat.sar.remote_safe); the caller
+    closes it.
 
     The filtered image window goes to a scratch file per polarisation (float32, in the temporary
     folder); the grid's geometry, heights and bands exist for one block of grid rows at a time.
@@ -577,7 +583,7 @@ def stream_chain(
     """
     check_grid(spec, grid)
     with contextlib.ExitStack() as stack:
-        product = stack.enter_context(open_product(spec.product))
+        product = source if source is not None else stack.enter_context(open_product(spec.product))
         datas = {pol: product.polarisation(pol) for pol in spec.polarisations}
         ann = datas[spec.polarisations[0]].annotation
         size = (ann.number_of_lines, ann.number_of_samples)

@@ -686,8 +686,8 @@ def parse_noise(root: etree._Element, where: str) -> Noise:
 class S1Product:
     """A Sentinel-1 SAFE product: the manifest at once, each image's XMLs on demand."""
 
-    def __init__(self, path: str | os.PathLike):
-        self.container = SafeContainer(path)
+    def __init__(self, path: str | os.PathLike | SafeContainer):
+        self.container = path if isinstance(path, SafeContainer) else SafeContainer(path)
         self.path = self.container.path
         self.manifest = parse_manifest(self.container)
         self._cache: dict[str, PolarisationData] = {}

@@ -23,7 +23,7 @@ from soilsat.sar.engine import BLOCK_LINES, ChainSpec, srgr_ratio, stream_chain
 from soilsat.sar.flattening import AreaImage, Flattening
 from soilsat.sar.geocoding import LAYOVER_HALO_ROWS, Geometry, RangeDopplerModel, geometry_blocks, height_levels
 from soilsat.sar.orbit import Orbit
-from soilsat.sar.safe import Annotation
+from soilsat.sar.safe import Annotation, S1Product
 from soilsat.sar.terrain import MASK_LAYOVER, MASK_NODATA, MASK_SHADOW, MASK_VALID, sample_image
 
 if TYPE_CHECKING:
@@ -174,10 +174,14 @@ def flatten(
 
 
 def run_chain(
-    spec: ChainSpec, grid: StudyGrid, orbit_files: Sequence[str | os.PathLike] = (), block_lines: int = BLOCK_LINES
+    spec: ChainSpec,
+    grid: StudyGrid,
+    orbit_files: Sequence[str | os.PathLike] = (),
+    block_lines: int = BLOCK_LINES,
+    source: S1Product | None = None,
 ) -> xr.Dataset:
     """Execute a chain on the study grid into memory: backscatter bands, incidence angles, mask and the ARD layers the
-    graph asks for (see terrain_correct and soilsat.sar.bands)."""
+    graph asks for (see terrain_correct and soilsat.sar.bands); `source` as stream_chain takes it."""
     import xarray as xr
 
     attrs = band_attrs(spec.polarisations, spec.radiometry, spec.noise_layers or spec.area_layers)
@@ -187,6 +191,6 @@ def run_chain(
         for name, values in zip(attrs, stack):
             bands[name][g0:g1] = values
 
-    tags = stream_chain(spec, grid, keep, orbit_files, block_lines)
+    tags = stream_chain(spec, grid, keep, orbit_files, block_lines, source=source)
     coords = {"y": grid.y_coords(), "x": grid.x_coords()}
     return xr.Dataset({name: (("y", "x"), bands[name], attrs[name]) for name in attrs}, coords=coords, attrs=tags)
