@@ -9,7 +9,7 @@ from loopback_stac import serve_stac
 from soilsat.acquire.download import RetryPolicy, TransferError
 from soilsat.stac.search import ItemSearch, matches, search_items
 
-POLICY = RetryPolicy(max_tries=2, base_delay_s=0.0, timeout_s=10.0)
+POLICY = RetryPolicy(max_tries=2, base_delay_s=0.0, max_delay_s=1.0, timeout_s=10.0, quota_wait_s=None, quota_tries=0)
 
 
 def _item(n: int, west: float, south: float, day: int, collection: str = "sentinel-2-c1-l2a") -> dict:
