@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from soilsat.errors import ProductError
 from soilsat.remote_fetch import Fetcher
 from soilsat.remote_files import gdal_path
-from soilsat.sar.safe import S1Product, SafeContainer, _clean_rel
+from soilsat.sar.safe import S1Product, SafeContainer, member_path
 
 SAFE_SUFFIXES = (".SAFE", ".safe")
 METADATA_SUFFIXES = (".xml", ".safe")  # fetched whole; anything else (the measurements) GDAL reads by ranges
@@ -40,7 +40,7 @@ class RemoteSafe(SafeContainer):
 
     def file_href(self, rel: str) -> str:
         """The href of a file of the product."""
-        return f"{self.href}/{_clean_rel(rel)}"
+        return f"{self.href}/{member_path(rel)}"
 
     def describe(self, rel: str) -> str:
         """How to name a file in messages: its href (the product and the file in it)."""
@@ -57,14 +57,14 @@ class RemoteSafe(SafeContainer):
 
     def exists(self, rel: str) -> bool:
         """Whether the archive holds the file: metadata by fetching it (it is read next), rasters by a HEAD request."""
-        rel = _clean_rel(rel)
+        rel = member_path(rel)
         if rel.lower().endswith(METADATA_SUFFIXES):
             return self._fetch(rel) is not None
         return self.fetcher.exists(self.file_href(rel))
 
     def read(self, rel: str) -> bytes:
         """The whole file (a metadata file: the product's XMLs are read more than once, and fetched once)."""
-        rel = _clean_rel(rel)
+        rel = member_path(rel)
         data = self._fetch(rel)
         if data is None:
             raise ProductError(self.describe(rel), "missing from the archive (HTTP 404)")

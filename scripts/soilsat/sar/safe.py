@@ -107,13 +107,13 @@ class SafeContainer:
 
     def describe(self, rel: str) -> str:
         """How to name a member in messages: the file, or zip!member."""
-        rel = _clean_rel(rel)
+        rel = member_path(rel)
         if self._zip is not None:
             return f"{self.path}!{self.root}{rel}"
         return str(self.path / rel)
 
     def exists(self, rel: str) -> bool:
-        rel = _clean_rel(rel)
+        rel = member_path(rel)
         if self._zip is not None:
             try:
                 self._zip.getinfo(self.root + rel)
@@ -123,7 +123,7 @@ class SafeContainer:
         return (self.path / rel).is_file()
 
     def read(self, rel: str) -> bytes:
-        rel = _clean_rel(rel)
+        rel = member_path(rel)
         where = self.describe(rel)
         try:
             if self._zip is not None:
@@ -138,7 +138,7 @@ class SafeContainer:
 
     def gdal_path(self, rel: str) -> str:
         """A path GDAL/rasterio can open directly (``/vsizip/`` for zipped products)."""
-        rel = _clean_rel(rel)
+        rel = member_path(rel)
         if self._zip is not None:
             return f"/vsizip/{self.path.resolve()}/{self.root}{rel}"
         return str(self.path / rel)
@@ -161,7 +161,8 @@ class SafeContainer:
             self._zip.close()
 
 
-def _clean_rel(rel: str) -> str:
+def member_path(rel: str) -> str:
+    """A path inside a SAFE as the manifest writes it, made relative with forward slashes."""
     rel = rel.replace("\\", "/")
     while rel.startswith("./"):
         rel = rel[2:]
@@ -515,7 +516,7 @@ def _image_files(r: _Reader, pols: Sequence[str], grd: bool) -> tuple[ImageFiles
         m = _IMAGE_NAME.search(PurePosixPath(href).name) if href else None
         if not m or not href or m["pol"].upper() not in pols:
             continue
-        found.setdefault((m["swath"].upper(), m["pol"].upper(), m["number"]), {})[role] = _clean_rel(href)
+        found.setdefault((m["swath"].upper(), m["pol"].upper(), m["number"]), {})[role] = member_path(href)
     ids = sorted(found, key=lambda k: (k[0], pols.index(k[1]), k[2]))
     per_swath_pol = {(sw, pol): sum(1 for i in ids if i[:2] == (sw, pol)) for sw, pol, _ in ids}
     images = []
