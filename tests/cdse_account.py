@@ -12,17 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from loopback import CATALOGUE_PATH, DOWNLOAD_PATH, TOKEN_PATH, Loopback, serve
+from loopback import CATALOGUE_PATH, DOWNLOAD_PATH, RETRIES, TOKEN_PATH, Loopback, serve
 
 USER, PASSWORD = "tester@example.org", "s3cret-Pa55word-for-tests"
-RETRIES = {
-    "max_tries": 3,
-    "base_delay_s": 0.001,
-    "max_delay_s": 0.01,
-    "timeout_s": 5,
-    "quota_wait_s": None,
-    "quota_tries": 0,
-}
 REGION = {"name": "skjern", "lon": 8.99, "lat": 55.95, "size_m": 2000}
 
 

@@ -32,6 +32,16 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TypeVar
 
+# A `retries:` config section for clients of loopback servers: quick, and no CDSE quota waiting.
+RETRIES = {
+    "max_tries": 3,
+    "base_delay_s": 0.001,
+    "max_delay_s": 0.01,
+    "timeout_s": 5,
+    "quota_wait_s": None,
+    "quota_tries": 0,
+}
+
 TOKEN_PATH = "/auth/token"
 CATALOGUE_PATH = "/odata/v1"
 DOWNLOAD_PATH = "/download/odata/v1"

@@ -15,20 +15,12 @@ import numpy as np
 import pytest
 
 from conftest import real_fixture
-from loopback import serve
+from loopback import RETRIES, serve
 from soilsat.acquire.catalog import CATALOG_COLUMNS, item_filename
 from soilsat.acquire.factory import get_provider
 from soilsat.errors import ProductError
 from soilsat.reference import cgls_ssm
 
-RETRIES = {
-    "max_tries": 3,
-    "base_delay_s": 0.001,
-    "max_delay_s": 0.01,
-    "timeout_s": 5,
-    "quota_wait_s": None,
-    "quota_tries": 0,
-}
 # Two regions in south-west France, inside the real CGLS file (lon -1..3, lat 41..45).
 CAUSSE = {"name": "causse", "lon": 2.915, "lat": 44.60, "size_m": 3000}
 GERS = {"name": "gers", "lon": 0.6, "lat": 43.7, "size_m": 3000}

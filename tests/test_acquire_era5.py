@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from loopback import Served, run_server
+from loopback import RETRIES, Served, run_server
 from soilsat.acquire import era5
 from soilsat.acquire.catalog import item_filename
 from soilsat.acquire.credentials import load_cds_key
@@ -37,14 +37,6 @@ from soilsat.errors import ConfigError, ProductError
 
 KEY = "0f3c9a4e-5b7d-4e21-9c1a-cds-test-key-7d1e"
 REGION = {"name": "skjern", "lon": 8.99, "lat": 55.93, "size_m": 2000}
-RETRIES = {
-    "max_tries": 3,
-    "base_delay_s": 0.001,
-    "max_delay_s": 0.01,
-    "timeout_s": 5,
-    "quota_wait_s": None,
-    "quota_tries": 0,
-}
 NEAREST = (55.9, 9.0)  # the ERA5-Land grid cell nearest to REGION
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 import matplotlib
@@ -118,6 +119,19 @@ def save(fig: Figure, path: str | os.PathLike) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=150, format="png")
     plt.close(fig)
+
+
+def figure_per_map(maps: str | os.PathLike, out: str | os.PathLike, draw: Callable[[Path], Figure]) -> list[Path]:
+    """One PNG per map COG of a folder (the dated maps of a region), named after it and drawn by `draw`, written
+    into the folder `out` whole or not at all."""
+    cogs = sorted(Path(maps).glob("*.tif"))
+    if not cogs:
+        raise ProductError(maps, "holds no map COG (*.tif) to draw")
+    with atomic_path(out) as staging:
+        Path(staging).mkdir(parents=True)
+        for cog in cogs:
+            save(draw(cog), Path(staging) / f"{cog.stem}.png")
+    return [Path(out) / f"{cog.stem}.png" for cog in cogs]
 
 
 def require_columns(table: pd.DataFrame, columns: Iterable[str], source: str | os.PathLike) -> None:

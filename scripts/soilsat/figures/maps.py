@@ -11,8 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from soilsat.errors import ProductError
-from soilsat.figures.common import attribute, crs_name, map_panel, panels, plt, read_map, unit_label
+from soilsat.figures.common import attribute, crs_name, figure_per_map, map_panel, panels, plt, read_map, unit_label
 
 # Colour maps per mapped quantity, the band's description being the key.
 CMAPS = {"ssm": "YlGnBu", "clay": "copper_r", "soc": "YlOrBr", "oc": "YlOrBr"}
@@ -87,17 +86,7 @@ def map_panels(paths: Sequence[str | os.PathLike], title: str) -> Figure:
 
 def quicklook_folder(maps: str | os.PathLike, out: str | os.PathLike) -> list[Path]:
     """One quick-look PNG per map COG of a folder, named after it, written into `out` (made whole or not at all)."""
-    from soilsat.figures.common import save
-    from soilsat.io import atomic_path
-
-    cogs = sorted(Path(maps).glob("*.tif"))
-    if not cogs:
-        raise ProductError(maps, "holds no map COG (*.tif) to draw")
-    with atomic_path(out) as staging:
-        Path(staging).mkdir(parents=True)
-        for cog in cogs:
-            save(quicklook(cog), Path(staging) / f"{cog.stem}.png")
-    return [Path(out) / f"{cog.stem}.png" for cog in cogs]
+    return figure_per_map(maps, out, quicklook)
 
 
 def _band_name(path: str | os.PathLike) -> str:

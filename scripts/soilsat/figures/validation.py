@@ -14,16 +14,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from soilsat.errors import ProductError
 from soilsat.figures.common import (
     attribute,
     crs_name,
+    figure_per_map,
     landcover_name,
     map_panel,
     panels,
     plt,
     read_map,
-    save,
     unit_label,
 )
 from soilsat.figures.maps import AOA_BAND, CMAPS, NAMES, band_names, greyed
@@ -242,13 +241,4 @@ def aoa_figure(path: str | os.PathLike) -> Figure:
 
 def aoa_folder(maps: str | os.PathLike, out: str | os.PathLike) -> list[Path]:
     """One AOA figure per map COG of a folder (the soil-moisture dates of a region), written into `out`."""
-    from soilsat.io import atomic_path
-
-    cogs = sorted(Path(maps).glob("*.tif"))
-    if not cogs:
-        raise ProductError(maps, "holds no map COG (*.tif) to draw")
-    with atomic_path(out) as staging:
-        Path(staging).mkdir(parents=True)
-        for cog in cogs:
-            save(aoa_figure(cog), Path(staging) / f"{cog.stem}.png")
-    return [Path(out) / f"{cog.stem}.png" for cog in cogs]
+    return figure_per_map(maps, out, aoa_figure)
