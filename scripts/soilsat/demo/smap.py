@@ -241,6 +241,25 @@ def _qual_flags(good: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(good), UINT16_FILL, np.where(good > 0, 0, 1)).astype(np.uint16)
 
 
+def half_orbit_cells(
+    region: RegionWorld,
+    day: pd.Timestamp,
+    overpass: str,
+    layout: CellLayout,
+    fields: dict[str, np.ndarray],
+    product: str,
+    dir: Path,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, pd.Timestamp, Path]:
+    """The cells of a half-orbit file (mask, rows, columns, lon, lat), its pass time and its path, named as NSIDC
+    names `SMAP_<product>_<half orbit>_<A|D>_<start>_<CRID>_001` with the region's name after it."""
+    has = np.isfinite(fields["sm"])
+    rows, cols = (a[has] for a in layout.rows_cols())
+    lon, lat = ease2.rowcol_to_lonlat(layout.grid, rows, cols)
+    when = pass_time(day, overpass, float(np.mean(lon)))
+    name = f"SMAP_{product}_{half_orbit(when):05d}_{overpass_letter(overpass)}_{when:%Y%m%dT%H%M%S}_{CRID}_001"
+    return has, rows, cols, lon, lat, when, Path(dir) / f"{name}_{region.spec.name}.h5"
+
+
 def write_l1c(
     region: RegionWorld,
     day: pd.Timestamp,
@@ -251,12 +270,7 @@ def write_l1c(
     rng: np.random.Generator,
 ) -> Path:
     """One SPL1CTB_E half-orbit file of the region's M09 cells (`fields`: cell_fields on the M09 layout)."""
-    has = np.isfinite(fields["sm"])
-    rows, cols = (a[has] for a in layout.rows_cols())
-    lon, lat = ease2.rowcol_to_lonlat(layout.grid, rows, cols)
-    when = pass_time(day, overpass, float(np.mean(lon)))
-    name = f"SMAP_L1C_TB_E_{half_orbit(when):05d}_{overpass_letter(overpass)}_{when:%Y%m%dT%H%M%S}_{CRID}_001"
-    path = Path(dir) / f"{name}_{region.spec.name}.h5"
+    has, rows, cols, lon, lat, when, path = half_orbit_cells(region, day, overpass, layout, fields, "L1C_TB_E", dir)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         g = f.create_group("Global_Projection")
         coordinates = "/Global_Projection/cell_lat /Global_Projection/cell_lon"
@@ -334,12 +348,7 @@ def write_l2(
     rng: np.random.Generator,
 ) -> Path:
     """One SPL2SMP_E half-orbit file of the region's M09 cells (`fields`: cell_fields on the M09 layout)."""
-    has = np.isfinite(fields["sm"])
-    rows, cols = (a[has] for a in layout.rows_cols())
-    lon, lat = ease2.rowcol_to_lonlat(layout.grid, rows, cols)
-    when = pass_time(day, overpass, float(np.mean(lon)))
-    name = f"SMAP_L2_SM_P_E_{half_orbit(when):05d}_{overpass_letter(overpass)}_{when:%Y%m%dT%H%M%S}_{CRID}_001"
-    path = Path(dir) / f"{name}_{region.spec.name}.h5"
+    has, rows, cols, lon, lat, when, path = half_orbit_cells(region, day, overpass, layout, fields, "L2_SM_P_E", dir)
     sm = np.clip(fields["sm"][has] + RETRIEVAL_BIAS + rng.normal(0.0, RETRIEVAL_SD, rows.shape), 0.02, 0.5)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         g = f.create_group("Soil_Moisture_Retrieval_Data")
