@@ -85,9 +85,10 @@ def _handler(state: StacArchive) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(body)
+                # counted before the write: the client may have the bytes before write() returns here
                 if path is not None:
                     state.sent[path] += len(body)
+                self.wfile.write(body)
 
         def _page(self, body: dict, offset: int) -> None:
             found = state.found(body)
