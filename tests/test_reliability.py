@@ -166,35 +166,18 @@ def test_different_seed_changes_the_world(tmp_path):
     from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 
     region = (RegionSpec("a", 8.95, 55.95, 600, "humid"),)
-    a = make_world(
-        WorldSpec(
+
+    def world(seed: int):
+        spec = WorldSpec(
             regions=region,
             start=dt.date(2020, 4, 1),
             end=dt.date(2020, 4, 10),
-            seed=1,
+            seed=seed,
             probes_per_region=2,
             lucas_samples=4,
         )
-    )[0]
-    b = make_world(
-        WorldSpec(
-            regions=region,
-            start=dt.date(2020, 4, 1),
-            end=dt.date(2020, 4, 10),
-            seed=1,
-            probes_per_region=2,
-            lucas_samples=4,
-        )
-    )[0]
-    c = make_world(
-        WorldSpec(
-            regions=region,
-            start=dt.date(2020, 4, 1),
-            end=dt.date(2020, 4, 10),
-            seed=2,
-            probes_per_region=2,
-            lucas_samples=4,
-        )
-    )[0]
+        return make_world(spec)[0]
+
+    a, b, c = world(1), world(1), world(2)
     assert np.array_equal(a.truth["sm"].values, b.truth["sm"].values)
     assert not np.array_equal(a.truth["sm"].values, c.truth["sm"].values)
