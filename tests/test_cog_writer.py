@@ -101,3 +101,29 @@ def test_rows_out_of_order_and_failures_leave_no_output(tmp_path):
             dst.write(0, np.zeros((1, 100, 300), np.float32))
             raise RuntimeError("boom")
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("blocks", [[384, 128, 384, 128, 1], [7] * 147 + [6], [1025]])
+def test_rows_in_any_blocks_give_the_same_cog(tmp_path, blocks):
+    """Blocks that end inside a staging tile (Terrain-Flattening's lagging blocks) are held back until their tile
+    row is whole: the COG is the same as from aligned blocks."""
+    grid = StudyGrid("t", 32633, 400000.0, 6100000.0, 300, sum(blocks), 10.0)
+    stack = np.random.default_rng(2).normal(size=(2, grid.height, grid.width)).astype(np.float32)
+    out = tmp_path / "out.tif"
+    with cog_writer(out, grid, ["a", "b"]) as dst:
+        r0 = 0
+        for size in blocks:
+            dst.write(r0, stack[:, r0 : r0 + size])
+            r0 += size
+            held = dst.pending[0]
+            assert (0 if held is None else held.shape[1]) == (r0 % 256 if r0 < grid.height else 0)
+    with rasterio.open(out) as src:
+        np.testing.assert_array_equal(src.read(), stack)
+        aligned = tmp_path / "aligned.tif"
+        with cog_writer(aligned, grid, ["a", "b"]) as dst:
+            for r0 in range(0, grid.height, 256):
+                dst.write(r0, stack[:, r0 : r0 + 256])
+        with rasterio.open(aligned) as ref:
+            for factor in src.overviews(1):
+                shape = (2, -(-grid.height // factor), -(-grid.width // factor))
+                np.testing.assert_array_equal(src.read(out_shape=shape), ref.read(out_shape=shape))

@@ -14,6 +14,7 @@ from scipy import ndimage
 from soilsat.errors import ConfigError
 from soilsat.io import read_bands
 from soilsat.sar import engine, flattening, graph
+from soilsat.sar.geocoding import Geometry
 from test_sar_graph import sentinel1_settings
 
 
@@ -200,3 +201,46 @@ def test_terrain_flattening_must_use_the_terrain_correction_dem(hilly, tmp_path)
     graph.write_graph(path, graph.to_xml(nodes))
     with pytest.raises(ConfigError, match="flattens on Terrain-Correction's external DEM file"):
         engine.read_chain(path)
+
+
+def _tilted_geometry(rows: int, cols: int, shear: float) -> Geometry:
+    """Facets of a rows x cols grid whose image positions move 1.1 samples a column and `shear` samples a row."""
+    i, j = np.mgrid[0:rows, 0:cols].astype(float)
+    rng = np.random.default_rng(3)
+    ones = np.ones((rows, cols))
+    return Geometry(
+        heights=np.zeros((rows, cols), np.float32),
+        line=20.0 + 1.05 * i + 0.2 * j + rng.uniform(-0.3, 0.3, (rows, cols)),
+        pixel=20.0 + 1.1 * j + shear * i,
+        cos_incidence=0.8 * ones,
+        cos_local_incidence=rng.uniform(0.2, 1.0, (rows, cols)),
+        layover=np.zeros((rows, cols), bool),
+        passive_shadow=rng.uniform(size=(rows, cols)) < 0.05,
+        surface_area=100.0 * ones,
+    )
+
+
+def _areas(geo: Geometry, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """The gamma and sigma areas the facets of geo add to an image of 900 x 4200 pixels on `threads` threads."""
+    import numba
+
+    gamma, sigma = np.zeros((900, 4200), np.float32), np.zeros((900, 4200), np.float32)
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        flattening.scatter(geo, 0.0, 0.0, 1, gamma, sigma)
+    finally:
+        numba.set_num_threads(before)
+    return gamma, sigma
+
+
+@pytest.mark.parametrize("shear", [0.2, 5.0])  # bands of columns apart (added side by side), or not (one thread)
+def test_facet_areas_do_not_depend_on_the_thread_count(shear):
+    geo = _tilted_geometry(300, 2 * flattening.BAND_COLUMNS + 300, shear)
+    one, two = _areas(geo, 1), _areas(geo, 2)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
+    # every lit facet's area lands in the image, once: the sums are the facets' gamma and ground areas
+    lit = ~geo.passive_shadow
+    assert one[0].sum(dtype=float) == pytest.approx((geo.surface_area * geo.cos_local_incidence)[lit].sum(), 1e-5)
+    assert one[1].sum(dtype=float) == pytest.approx(geo.surface_area[lit].sum(), 1e-5)

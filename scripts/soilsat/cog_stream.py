@@ -31,6 +31,7 @@ from soilsat.pyramid import Pyramid
 # about 27 bytes per grid pixel of 5 bands with their overviews (16.5 GB for a whole IW footprint on a
 # 10 m grid, 2 GB for a 50 km one), beside the output while the job runs.
 STAGING = dict(compress="NONE")
+STAGING_TILE = 256  # rows and columns of a staging file's tiles
 
 
 class BlockWriter:
@@ -65,13 +66,14 @@ class BlockWriter:
                 transform=grid.transform @ scale,
                 nodata=nodata,
                 tiled=True,
-                blockxsize=256,
-                blockysize=256,
+                blockxsize=STAGING_TILE,
+                blockysize=STAGING_TILE,
                 **STAGING,
                 bigtiff="YES",
                 num_threads=max(int(threads), 1),
             )
             self.levels.append(rasterio.open(path, "w", **profile))
+        self.pending: list[np.ndarray | None] = [None] * len(self.levels)
         self.next_row = 0
 
     def write(self, row0: int, rows: np.ndarray) -> None:
@@ -88,8 +90,21 @@ class BlockWriter:
         self.tags.update({k: str(v) for k, v in tags.items()})
 
     def _write_level(self, level: int, first: int, rows: np.ndarray) -> None:
+        """Write a level's rows in whole rows of staging tiles, holding back the rows of an unfinished tile row.
+
+        GDAL keeps a partly written tile in its block cache until the rest of it arrives; rows handed on at
+        other boundaries (Terrain-Flattening's lagging blocks) filled that cache up to GDAL_CACHEMAX (1.1 GB
+        more peak memory on a 100 km grid)."""
+        held = self.pending[level]
+        if held is not None:
+            first -= held.shape[1]
+            rows = np.concatenate([held, rows], axis=1)
         dst = self.levels[level]
-        dst.write(rows, window=Window(0, first, dst.width, rows.shape[1]))
+        end = first + rows.shape[1]
+        cut = end if end == dst.height else max(first, end - end % STAGING_TILE)
+        if cut > first:
+            dst.write(np.ascontiguousarray(rows[:, : cut - first]), window=Window(0, first, dst.width, cut - first))
+        self.pending[level] = rows[:, cut - first :].copy() if cut < end else None
 
     def close(self) -> None:
         """Flush the last overview rows and close every level's file."""

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import mmap
+from collections.abc import Sequence
 from pathlib import Path
 
 import numba
@@ -52,6 +53,7 @@ MAX_SUBFACETS = 8  # per axis: a facet spanning more image pixels than this (a s
 # image pixels a (sub-)facet may span before it is split: with bilinear weights over two pixels, facets this far
 # apart still leave no image pixel between them without area (a flat 10 m grid spans about 1.2 pixels)
 FACET_SPAN = 1.5
+BAND_COLUMNS = 1024  # grid columns a thread adds at a time (bands two apart reach image samples far apart)
 
 
 def subfacets(grid_spacing: float, range_spacing: float, azimuth_spacing: float, multiple: float) -> int:
@@ -84,18 +86,7 @@ class AreaImage:
     def add(self, geo: Geometry, n: int) -> None:
         """Add the facets of a block of grid rows (n x n sub-facets each)."""
         r0, _, c0, _ = self.window
-        _scatter(
-            geo.line,
-            geo.pixel,
-            geo.cos_local_incidence,
-            geo.surface_area,
-            geo.passive_shadow,
-            float(r0),
-            float(c0),
-            int(n),
-            self.gamma,
-            self.sigma,
-        )
+        scatter(geo, float(r0), float(c0), n, self.gamma, self.sigma)
 
     def release(self) -> None:
         """Give back the mapped pages (they stay in the file; touching them again reads them back)."""
@@ -130,32 +121,50 @@ def _splat(acc, r, c, value):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _scatter(line, pixel, cos_local, area, shadow, r_off, c_off, n, gamma, sigma):
-    """Add each lit facet's gamma-projected area (and ground area, when sigma has rows) to the image pixels
-    around its position, split into k x k sub-facets placed by the local derivatives of the position: k is n, or
-    more where the facet spans more than FACET_SPAN image pixels (up to MAX_SUBFACETS)."""
+def _derivatives(line, pixel, i, j):
+    """The image position's derivatives along the grid's columns (ru, cu) and rows (rv, cv) at pixel (i, j)."""
     rows, cols = line.shape
+    ja, jb = max(j - 1, 0), min(j + 1, cols - 1)
+    ia, ib = max(i - 1, 0), min(i + 1, rows - 1)
+    ru = (line[i, jb] - line[i, ja]) / max(jb - ja, 1)
+    cu = (pixel[i, jb] - pixel[i, ja]) / max(jb - ja, 1)
+    rv = (line[ib, j] - line[ia, j]) / max(ib - ia, 1)
+    cv = (pixel[ib, j] - pixel[ia, j]) / max(ib - ia, 1)
+    if not (np.isfinite(ru) and np.isfinite(cu)):
+        ru, cu = 0.0, 0.0
+    if not (np.isfinite(rv) and np.isfinite(cv)):
+        rv, cv = 0.0, 0.0
+    return ru, cu, rv, cv
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _lit(line, pixel, cos_local, area, shadow, i, j):
+    """Whether the facet of grid pixel (i, j) adds area: a position, an area, lit and facing the radar."""
+    return (
+        np.isfinite(line[i, j])
+        and np.isfinite(pixel[i, j])
+        and np.isfinite(area[i, j])
+        and not shadow[i, j]
+        and cos_local[i, j] > 0.0
+    )
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _scatter_columns(line, pixel, cos_local, area, shadow, r_off, c_off, n, gamma, sigma, j0, j1):
+    """Add the lit facets of grid columns j0:j1, row by row, each split into k x k sub-facets placed by the local
+    derivatives of its position (k is n, or more where the facet spans more than FACET_SPAN image pixels, up to
+    MAX_SUBFACETS): its gamma-projected area (and ground area, when sigma has rows) to the image pixels around."""
     keep_sigma = sigma.shape[0] > 0
-    for i in range(rows):
-        for j in range(cols):
-            r, c, cl, a = line[i, j], pixel[i, j], cos_local[i, j], area[i, j]
-            if not (np.isfinite(r) and np.isfinite(c) and np.isfinite(a)) or shadow[i, j] or not cl > 0.0:
+    for i in range(line.shape[0]):
+        for j in range(j0, j1):
+            if not _lit(line, pixel, cos_local, area, shadow, i, j):
                 continue
-            # derivatives of the image position along the grid's columns (u) and rows (v)
-            ja, jb = max(j - 1, 0), min(j + 1, cols - 1)
-            ia, ib = max(i - 1, 0), min(i + 1, rows - 1)
-            ru = (line[i, jb] - line[i, ja]) / max(jb - ja, 1)
-            cu = (pixel[i, jb] - pixel[i, ja]) / max(jb - ja, 1)
-            rv = (line[ib, j] - line[ia, j]) / max(ib - ia, 1)
-            cv = (pixel[ib, j] - pixel[ia, j]) / max(ib - ia, 1)
-            if not (np.isfinite(ru) and np.isfinite(cu)):
-                ru, cu = 0.0, 0.0
-            if not (np.isfinite(rv) and np.isfinite(cv)):
-                rv, cv = 0.0, 0.0
+            r, c, a = line[i, j], pixel[i, j], area[i, j]
+            ru, cu, rv, cv = _derivatives(line, pixel, i, j)
             span = max(abs(ru) + abs(rv), abs(cu) + abs(cv))
             k = min(max(n, int(math.ceil(span / FACET_SPAN - 1e-9))), MAX_SUBFACETS)
             inv = 1.0 / (k * k)
-            ag, asg = a * cl * inv, a * inv
+            ag, asg = a * cos_local[i, j] * inv, a * inv
             if k == 1:
                 _splat(gamma, r - r_off, c - c_off, ag)
                 if keep_sigma:
@@ -173,16 +182,84 @@ def _scatter(line, pixel, cos_local, area, shadow, r_off, c_off, n, gamma, sigma
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _flattened(image, offset, gamma, line, pixel, cos_incidence, valid, a_beta, srgr, out):
-    """Bilinear samples of image / (gamma / (a_beta * srgr)) at image positions (image and gamma share the window
-    starting at `offset`; srgr per window column); NaN where not valid, outside the image, or next to a pixel
-    whose area is at most THRESHOLD * a_beta / tan(incidence)."""
-    n, m = image.shape
+def _band_samples(line, pixel, cos_local, area, shadow, width, extent):
+    """Per band of `width` grid columns, the lowest and highest image sample its lit facets' areas reach (the
+    sub-facets' spread and the bilinear weights' next pixel included); inf, -inf for a band without any."""
+    rows, cols = line.shape
+    for b in numba.prange(extent.shape[0]):
+        lo, hi = np.inf, -np.inf
+        for i in range(rows):
+            for j in range(b * width, min((b + 1) * width, cols)):
+                if not _lit(line, pixel, cos_local, area, shadow, i, j):
+                    continue
+                ru, cu, rv, cv = _derivatives(line, pixel, i, j)
+                spread = 0.5 * (abs(cu) + abs(cv))
+                lo = min(lo, pixel[i, j] - spread)
+                hi = max(hi, pixel[i, j] + spread + 1.0)
+        extent[b, 0], extent[b, 1] = lo, hi
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _scatter_bands(line, pixel, cos_local, area, shadow, r_off, c_off, n, gamma, sigma, width):
+    """_scatter_columns over bands of `width` grid columns: the even bands in parallel, then the odd ones."""
+    bands = (line.shape[1] + width - 1) // width
+    for phase in range(2):
+        for h in numba.prange((bands - phase + 1) // 2):
+            b = 2 * h + phase
+            _scatter_columns(
+                line,
+                pixel,
+                cos_local,
+                area,
+                shadow,
+                r_off,
+                c_off,
+                n,
+                gamma,
+                sigma,
+                b * width,
+                min((b + 1) * width, line.shape[1]),
+            )
+
+
+def _apart(extent: np.ndarray) -> bool:
+    """Whether no two of the sample ranges (lowest, highest) share an image sample."""
+    used = extent[np.isfinite(extent[:, 0])]
+    used = used[np.argsort(used[:, 0])]
+    return bool(np.all(used[1:, 0] > used[:-1, 1] + 1.0))
+
+
+def scatter(geo: Geometry, r_off: float, c_off: float, n: int, gamma: np.ndarray, sigma: np.ndarray) -> None:
+    """Add the facets of a block of grid rows to the areas (image pixel (0, 0) at image position r_off, c_off).
+
+    Bands of BAND_COLUMNS grid columns are added in two phases, the even bands side by side on the job's
+    threads, then the odd ones, where no two bands of a phase reach the same image sample (checked on the
+    block's positions: true of any block whose rows do not span more image samples than a band); otherwise
+    the columns go row by row on one thread. A pixel's sum has the same order whatever the thread count."""
+    args = (geo.line, geo.pixel, geo.cos_local_incidence, geo.surface_area, geo.passive_shadow)
+    cols = geo.line.shape[1]
+    bands = -(-cols // BAND_COLUMNS)
+    extent = np.empty((bands, 2))
+    _band_samples(*args, BAND_COLUMNS, extent)
+    if _apart(extent[0::2]) and _apart(extent[1::2]):
+        _scatter_bands(*args, r_off, c_off, int(n), gamma, sigma, BAND_COLUMNS)
+    else:
+        _scatter_columns(*args, r_off, c_off, int(n), gamma, sigma, 0, cols)
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _flattened(images, offset, gamma, line, pixel, cos_incidence, valid, a_beta, srgr, out):
+    """Bilinear samples of each image / (gamma / (a_beta * srgr)) at image positions into out[k] (the images and
+    gamma share the window starting at `offset`; srgr per window column); NaN where not valid, outside the
+    window, or next to a pixel whose area is at most THRESHOLD * a_beta / tan(incidence). The four pixels'
+    weights over their areas are found once for all images."""
+    n, m = gamma.shape
     for i in numba.prange(line.shape[0]):
         for j in range(line.shape[1]):
             r, c = line[i, j] - offset[0], pixel[i, j] - offset[1]
             if not (valid[i, j] and r >= -0.5 and r <= n - 0.5 and c >= -0.5 and c <= m - 0.5):
-                out[i, j] = np.nan
+                for k in range(len(images)):
+                    out[k, i, j] = np.nan
                 continue
             r = min(max(r, 0.0), n - 1.0)
             c = min(max(c, 0.0), m - 1.0)
@@ -193,19 +270,18 @@ def _flattened(image, offset, gamma, line, pixel, cos_incidence, valid, a_beta, 
             ci = cos_incidence[i, j]
             floor = THRESHOLD * a_beta * ci / math.sqrt(max(1.0 - ci * ci, 1e-12))
             norm = a_beta * srgr[min(max(int(c + 0.5), 0), m - 1)]
-            total = 0.0
-            bad = False
-            for di in range(2):
-                ri = r0 if di == 0 else r1
-                w_r = 1.0 - wr if di == 0 else wr
-                for dj in range(2):
-                    cj = c0 if dj == 0 else c1
-                    area = gamma[ri, cj]
-                    if not area > floor:
-                        bad = True
-                    else:
-                        total += w_r * (1.0 - wc if dj == 0 else wc) * image[ri, cj] * norm / area
-            out[i, j] = np.nan if bad else total
+            a00, a01, a10, a11 = gamma[r0, c0], gamma[r0, c1], gamma[r1, c0], gamma[r1, c1]
+            if not (a00 > floor and a01 > floor and a10 > floor and a11 > floor):
+                for k in range(len(images)):
+                    out[k, i, j] = np.nan
+                continue
+            w00 = (1.0 - wr) * (1.0 - wc) * norm / a00
+            w01 = (1.0 - wr) * wc * norm / a01
+            w10 = wr * (1.0 - wc) * norm / a10
+            w11 = wr * wc * norm / a11
+            for k in range(len(images)):
+                image = images[k]
+                out[k, i, j] = w00 * image[r0, c0] + w01 * image[r0, c1] + w10 * image[r1, c0] + w11 * image[r1, c1]
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
@@ -263,13 +339,20 @@ class Flattening:
         self.areas.add(geo, self.n)
 
     def sample(
-        self, image: np.ndarray, window: tuple[int, int, int, int], geo: Geometry, valid: np.ndarray, out: np.ndarray
+        self,
+        images: Sequence[np.ndarray],
+        window: tuple[int, int, int, int],
+        geo: Geometry,
+        valid: np.ndarray,
+        out: np.ndarray,
     ) -> None:
-        """gamma0 (float32 `out`) of a beta0 image window (the areas' window) at the block's positions."""
+        """gamma0 (float32 `out[k]`) of each beta0 image window (the areas' window) at the block's positions."""
         if window != self.areas.window:
             raise ValueError(f"image window {window} is not the areas' {self.areas.window}")
+        if len(images) != out.shape[0]:
+            raise ValueError(f"{len(images)} images for {out.shape[0]} output bands")
         _flattened(
-            image,
+            tuple(images),
             np.array(window[0::2], np.int64),
             self.areas.gamma,
             geo.line,

@@ -64,14 +64,17 @@ def block_bands(
     row_lines = np.empty((heights.shape[0], 2))
     _valid_pixels(geo.line, geo.pixel, heights, float(n_lines), float(n_samples), valid, row_lines)
     lo, hi = float(np.min(row_lines[:, 0])), float(np.max(row_lines[:, 1]))
-    for k, image in enumerate(images.values()):
-        if image is None or lo > hi:
-            out[k] = np.nan
-        elif flattening is not None:
-            flattening.sample(image.rows, image.window, geo, valid, out[k])
+    sources = list(images.values())
+    if flattening is not None and lo <= hi and all(image is not None for image in sources):
+        flattening.sample([image.rows for image in sources], sources[0].window, geo, valid, out[:n_pol])
+        for image in sources:
             image.release((lo, hi))
-        else:
-            image.sample_into(geo.line, geo.pixel, valid, (lo, hi), out[k])
+    else:
+        for k, image in enumerate(sources):
+            if image is None or lo > hi:
+                out[k] = np.nan
+            else:
+                image.sample_into(geo.line, geo.pixel, valid, (lo, hi), out[k])
     _angles_and_mask(valid, geo.cos_incidence, geo.cos_local_incidence, geo.layover, geo.passive_shadow, n_pol, out)
     k = n_pol + 3
     for source in (noise or {}).values():

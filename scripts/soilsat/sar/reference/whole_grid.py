@@ -163,10 +163,11 @@ def flatten(
                 srgr_ratio(annotation, window),
             )
             f.add(geo)
-            for pol, image in images.items():
-                gamma = np.empty(grid.shape, np.float32)
-                f.sample(np.ascontiguousarray(image, dtype=np.float32), window, geo, valid, gamma)
-                out[f"gamma0_{pol.upper()}"] = gamma
+            gamma = np.empty((len(images), *grid.shape), np.float32)
+            f.sample(
+                [np.ascontiguousarray(image, dtype=np.float32) for image in images.values()], window, geo, valid, gamma
+            )
+            out.update({f"gamma0_{pol.upper()}": band for pol, band in zip(images, gamma)})
         finally:
             areas.close()
     out["local_incidence_angle"] = np.where(valid, geo.local_incidence_angle, np.nan).astype(np.float32)
