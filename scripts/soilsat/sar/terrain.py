@@ -64,13 +64,13 @@ def block_bands(
     row_lines = np.empty((heights.shape[0], 2))
     _valid_pixels(geo.line, geo.pixel, heights, float(n_lines), float(n_samples), valid, row_lines)
     lo, hi = float(np.min(row_lines[:, 0])), float(np.max(row_lines[:, 1]))
-    sources = list(images.values())
-    if flattening is not None and lo <= hi and all(image is not None for image in sources):
-        flattening.sample([image.rows for image in sources], sources[0].window, geo, valid, out[:n_pol])
-        for image in sources:
+    present = [image for image in images.values() if image is not None]
+    if flattening is not None and lo <= hi and len(present) == n_pol:
+        flattening.sample([image.rows for image in present], present[0].window, geo, valid, out[:n_pol])
+        for image in present:
             image.release((lo, hi))
     else:
-        for k, image in enumerate(sources):
+        for k, image in enumerate(images.values()):
             if image is None or lo > hi:
                 out[k] = np.nan
             else:
