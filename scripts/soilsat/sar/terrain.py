@@ -70,11 +70,11 @@ def block_bands(
         for image in present:
             image.release((lo, hi))
     else:
-        for k, image in enumerate(images.values()):
-            if image is None or lo > hi:
+        for k, maybe in enumerate(images.values()):
+            if maybe is None or lo > hi:
                 out[k] = np.nan
             else:
-                image.sample_into(geo.line, geo.pixel, valid, (lo, hi), out[k])
+                maybe.sample_into(geo.line, geo.pixel, valid, (lo, hi), out[k])
     _angles_and_mask(valid, geo.cos_incidence, geo.cos_local_incidence, geo.layover, geo.passive_shadow, n_pol, out)
     k = n_pol + 3
     for source in (noise or {}).values():
