@@ -29,7 +29,7 @@ checkpoint chip_points:
 
 rule chip_search:
     input:
-        points=f"{RESULTS}/chips/points.csv",
+        unpack(chip_search_inputs),
     output:
         f"{RESULTS}/chips/items/{{source}}.json",
     log:

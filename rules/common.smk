@@ -268,6 +268,14 @@ def chip_batch_files(source, suffix):
     ]
 
 
+def chip_search_inputs(wildcards):
+    """The chip route's points, and the product list of a source when its items come from one."""
+    listed = config["chips"][wildcards.source].get("items_file")
+    return {"points": f"{RESULTS}/chips/points.csv"} | (
+        {"listed": listed} if listed else {}
+    )
+
+
 def sample_inputs(wildcards):
     """The inputs of the sample dataset: the chip route's points and batch values (chips.enabled), or the raster
     indexes and the LUCAS table of the region route."""

@@ -12,8 +12,9 @@ with to_file(snakemake.log[0]) as log:
     points = read_points(snakemake.input.points)
     start, end = period({"period": params.period})
     source = params.chips[snakemake.wildcards.source]
-    if source.get("items_file"):
-        items = listed_items(source["items_file"], points, start, end)
+    listed = snakemake.input.get("listed")
+    if listed:
+        items = listed_items(listed, points, start, end)
     else:
         policy = RetryPolicy.from_config(params.chips["retries"])
         items = search_point_items(

@@ -228,6 +228,8 @@ def test_each_point_reads_the_sentinel1_item_closest_to_its_bare_soil_dates():
     wanted = radar_requests(optical, items, POINTS, pair_days=2)
     assert wanted == {"s1_early": ["JU1"], "s1_late": ["JU2"]}  # MA1 shows no bare soil; JU2's 20th has no pair
     assert safe_href(items[1]) == "http://a/S1A_late.SAFE"
+    cdse = {"id": "cdse", "assets": {"vv": {"href": "s3://eodata/S1/x/S1A_IW.SAFE/measurement/s1a-vv.tiff"}}}
+    assert safe_href(cdse) == "s3://eodata/S1/x/S1A_IW.SAFE"  # the folder of the files CDSE's items list
     with pytest.raises(ValueError, match="STAC item bare: no asset is a SAFE folder .*\\['thumbnail'\\]"):
         safe_href({"id": "bare", "assets": {"thumbnail": {"href": "http://a/q.png"}}})
 

@@ -37,13 +37,18 @@ SAFE_SUFFIXES = (".SAFE", ".safe")
 
 
 def safe_href(item: Mapping) -> str:
-    """The href of a GRD item's SAFE folder (the asset whose href ends in .SAFE); ValueError naming the item."""
-    for key, asset in (item.get("assets") or {}).items():
-        href = str(asset.get("href") or "").rstrip("/")
+    """The href of a GRD item's SAFE folder: an asset that is the folder (href ending in .SAFE), else the folder of an
+    asset inside it (CDSE's items list the SAFE's files, manifest.safe among them); ValueError naming the item."""
+    hrefs = [str(asset.get("href") or "").rstrip("/") for asset in (item.get("assets") or {}).values()]
+    for href in hrefs:
         if href.endswith(SAFE_SUFFIXES):
             return href
+    for href in hrefs:
+        for suffix in SAFE_SUFFIXES:
+            if f"{suffix}/" in href:
+                return href[: href.index(f"{suffix}/") + len(suffix)]
     raise ValueError(
-        f"STAC item {item.get('id', '?')}: no asset is a SAFE folder (an href ending in .SAFE), "
+        f"STAC item {item.get('id', '?')}: no asset is a SAFE folder or a file in one (an href with .SAFE), "
         f"assets {sorted(item.get('assets') or {})}"
     )
 
