@@ -58,6 +58,7 @@ wildcard_constraints:
     source="|".join(PRODUCT_SOURCES + ANCILLARY_SOURCES),
     kind="|".join(ANCILLARY_SOURCES),
     product="[A-Za-z0-9_]+",
+    batch="[0-9]+",
 
 
 def demo_contents():
@@ -175,9 +176,10 @@ def simonsen_outputs():
 
 
 def tziolas_outputs():
-    """The sample dataset, clay models, figures and maps (Tziolas 2020)."""
+    """The sample dataset, clay models, figures and maps (Tziolas 2020), and on the chip route its bytes read."""
     return [
         f"{RESULTS}/datasets/samples.nc",
+        *([f"{RESULTS}/tables/chip_costs.csv"] if config["chips"]["enabled"] else []),
         *expand(f"{RESULTS}/maps/clay_{{region}}.tif", region=REGIONS),
         *expand(f"{RESULTS}/figures/maps/clay_{{region}}.png", region=REGIONS),
         f"{RESULTS}/figures/tziolas/clay_maps.png",
@@ -251,3 +253,40 @@ def sentinel1_orbit_input(wildcards):
     if config["provider"] == "demo":
         return {}
     return {"orbits": [f"{RESOURCES}/orbits/{wildcards.product}.EOF"]}
+
+
+# Chip route of point studies (rules/chips.smk)
+def chip_batch_files(source, suffix):
+    """The per-batch files of a source on the chip route (`suffix`: parquet or costs.csv), once the points are
+    batched."""
+    with open(checkpoints.chip_points.get().output[0], newline="") as f:
+        batches = sorted({int(row["batch"]) for row in csv.DictReader(f)})
+    separator = "." if suffix == "parquet" else "_"
+    return [
+        f"{RESULTS}/chips/{source}/batch_{batch}{separator}{suffix}"
+        for batch in batches
+    ]
+
+
+def chip_search_inputs(wildcards):
+    """The chip route's points, and the product list of a source when its items come from one."""
+    listed = config["chips"][wildcards.source].get("items_file")
+    return {"points": f"{RESULTS}/chips/points.csv"} | (
+        {"listed": listed} if listed else {}
+    )
+
+
+def sample_inputs(wildcards):
+    """The inputs of the sample dataset: the chip route's points and batch values (chips.enabled), or the raster
+    indexes and the LUCAS table of the region route."""
+    if config["chips"]["enabled"]:
+        return {
+            "points": f"{RESULTS}/chips/points.csv",
+            "sentinel2": chip_batch_files("sentinel2", "parquet"),
+            "sentinel1": chip_batch_files("sentinel1", "parquet"),
+        }
+    return {
+        "sentinel1": f"{RESULTS}/index/sentinel1.csv",
+        "sentinel2": f"{RESULTS}/index/sentinel2.csv",
+        "lucas": f"{ANCILLARY}/lucas",
+    }

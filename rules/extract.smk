@@ -100,9 +100,7 @@ rule extract_probes:
 
 rule extract_samples:
     input:
-        sentinel1=f"{RESULTS}/index/sentinel1.csv",
-        sentinel2=f"{RESULTS}/index/sentinel2.csv",
-        lucas=f"{ANCILLARY}/lucas",
+        unpack(sample_inputs),
     output:
         dataset=f"{RESULTS}/datasets/samples.nc",
         table=f"{RESULTS}/datasets/samples.parquet",
@@ -121,6 +119,7 @@ rule extract_samples:
         regions=config["regions"],
         grid=config["grid"],
         samples=config["extract"]["samples"],
+        chips=config["chips"],
         config_hash=CONFIG_HASH,
     script:
         "../scripts/extract_samples.py"

@@ -27,8 +27,20 @@ def write_config(tmp_path, change) -> None:
         (lambda c: c["period"].update(start="2020-06-01", end="2020-05-01"), "period.end"),
         (lambda c: c.update(sentinal1={"polarisations": ["VV"]}), "sentinal1"),
         (lambda c: c["regions"].append(dict(c["regions"][0])), "duplicate region names"),
+        (
+            lambda c: c.update(chips={"enabled": True, "sentinel1": {"items_file": "s1.geojson"}}),
+            "chips.sentinel1.collection and chips.sentinel1.items_file: set exactly one",
+        ),
     ],
-    ids=["missing-key", "wrong-type", "unknown-preset", "end-before-start", "misspelt-key", "duplicate-region"],
+    ids=[
+        "missing-key",
+        "wrong-type",
+        "unknown-preset",
+        "end-before-start",
+        "misspelt-key",
+        "duplicate-region",
+        "chips-two-sources",
+    ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, change, expected):
     write_config(tmp_path, change)

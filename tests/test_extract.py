@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from soilsat.extract import phenology
+from soilsat.extract.pairing import closest_in_time, drop_outliers
 from soilsat.extract.points import locate
 from soilsat.extract.probes import probe_days
-from soilsat.extract.samples import closest_in_time, drop_outliers
 from soilsat.extract.series import window_statistic, zscore_outliers
 from soilsat.extract.static import slope_aspect
 from soilsat.extract.terrain import TERRAIN, d8_accumulation, terrain_variables

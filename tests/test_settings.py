@@ -18,8 +18,8 @@ from soilsat.evaluate.anomalies import AnomalySettings
 from soilsat.evaluate.blocks import BlockSettings
 from soilsat.evaluate.conformal import ConformalSettings
 from soilsat.evaluate.matching import MatchingSettings
+from soilsat.extract.pairing import SampleSettings
 from soilsat.extract.probes import Sigma0Settings
-from soilsat.extract.samples import SampleSettings
 from soilsat.extract.windows import WindowSettings
 from soilsat.models.forest import ForestSettings
 from soilsat.models.simonsen.baselines import ChangeDetectionSettings, ClimatologySettings

@@ -52,9 +52,33 @@ def check(config: Mapping) -> None:
     for method in ("tziolas2020", "tsagkatakis2021"):
         if method in config["methods"] and not {"VV", "VH"} <= set(pols):
             raise ConfigError(f"config key sentinel1.polarisations: method {method} reads sigma0 VV and VH, got {pols}")
+    check_chips(config)
     if config["demo"]["preset"] not in DEMO_PRESETS:
         raise ConfigError(
             f"config key demo.preset: unknown preset {config['demo']['preset']!r}; choose one of {sorted(DEMO_PRESETS)}"
+        )
+
+
+def check_chips(config: Mapping) -> None:
+    """ConfigError for a chip route (config section chips) that cannot run as configured."""
+    chips = config.get("chips") or {}
+    if not chips.get("enabled"):
+        return
+    if "tziolas2020" not in config["methods"]:
+        raise ConfigError(
+            f"config key chips.enabled: the chip route builds the sample dataset of method tziolas2020, "
+            f"which methods {list(config['methods'])} does not run"
+        )
+    radar = chips["sentinel1"]
+    if (radar["collection"] is None) == (radar["items_file"] is None):
+        raise ConfigError(
+            "config keys chips.sentinel1.collection and chips.sentinel1.items_file: set exactly one "
+            f"(a STAC collection to search, or a product list), got {radar['collection']!r} and {radar['items_file']!r}"
+        )
+    if config["sentinel1"]["engine"] != "builtin":
+        raise ConfigError(
+            f"config key sentinel1.engine: the chip route runs the chain on each chip with the builtin engine, "
+            f"not {config['sentinel1']['engine']!r}"
         )
 
 

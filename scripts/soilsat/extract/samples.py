@@ -1,10 +1,10 @@
-"""The sample dataset of Tziolas (2020): bare-soil Sentinel-2 series with paired Sentinel-1 at each LUCAS point."""
+"""The sample dataset of Tziolas (2020): bare-soil Sentinel-2 series with paired Sentinel-1 at each LUCAS point, the
+region route's point values read from the region rasters (the pairing itself is soilsat.extract.pairing's)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -13,83 +13,69 @@ import xarray as xr
 from soilsat import COPERNICUS_ATTRIBUTION
 from soilsat.cf_netcdf import DECIBEL
 from soilsat.extract.cf import add_provenance
+from soilsat.extract.pairing import (
+    OPTICAL_COLUMNS,
+    RADAR_COLUMNS,
+    S2_BANDS,
+    closest_positions,
+    pair_observations,
+    usable_rows,
+)
 from soilsat.extract.rasters import backscatter_bands_of, values_at
-from soilsat.settings import Settings
 
 log = logging.getLogger(__name__)
 
-S2_BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+
+def region_optical_values(samples: pd.DataFrame, optical: pd.DataFrame) -> pd.DataFrame:
+    """The clear bare-soil rows (OPTICAL_COLUMNS) of every region raster of the optical index at its region's
+    samples (their row and col in the region grid)."""
+    frames = []
+    for region, points in samples.groupby("region"):
+        rows, cols = points["row"].to_numpy(), points["col"].to_numpy()
+        for _, product in optical[optical["region"] == region].sort_values("time").iterrows():
+            values = values_at(product["path"], [*S2_BANDS, "bare", "valid"], rows, cols)
+            frame = pd.DataFrame(values, columns=[*S2_BANDS, "bare", "valid"])
+            frame.insert(0, "point_id", points["point_id"].astype(str).to_numpy())
+            frame.insert(1, "time", product["time"])
+            frame.insert(2, "product", str(product["product"]) if "product" in product else str(product["path"]))
+            frames.append(usable_rows(frame))
+    if not frames:
+        return pd.DataFrame(columns=list(OPTICAL_COLUMNS))
+    return pd.concat(frames, ignore_index=True)
 
 
-@dataclass(frozen=True)
-class SampleSettings(Settings):
-    """How bare-soil observations are paired and cleaned (config section extract.samples)."""
-
-    sentinel1_pair_days: float
-    outlier_sd: float
-
-
-def closest_in_time(times: pd.Series, target: pd.Timestamp, max_days: float) -> int | None:
-    """Position of the time closest to `target` within `max_days`, or None."""
-    if times.empty:
-        return None
-    gaps = (times - target).abs()
-    best = int(np.argmin(gaps.to_numpy()))
-    return best if gaps.iloc[best] <= pd.Timedelta(days=max_days) else None
-
-
-def drop_outliers(table: pd.DataFrame, columns: Sequence[str], max_sd: float) -> pd.DataFrame:
-    """Rows whose every listed value lies within `max_sd` standard deviations of its column mean."""
-    values = table[list(columns)]
-    z = (values - values.mean()) / values.std(ddof=0)
-    keep = ~(z.abs() > max_sd).any(axis=1)
-    if (~keep).any():
-        log.info("%d observations removed as band outliers beyond %.1f standard deviations", int((~keep).sum()), max_sd)
-    return table[keep]
+def region_radar_values(
+    samples: pd.DataFrame, radar: pd.DataFrame, optical: pd.DataFrame, pair_days: float
+) -> pd.DataFrame:
+    """The linear VV/VH rows (RADAR_COLUMNS) at each region's samples of the region rasters closest in time to the
+    region's optical observations (only those rasters are read)."""
+    frames = []
+    for region, points in samples.groupby("region"):
+        s1 = radar[radar["region"] == region].sort_values("time", kind="mergesort").reset_index(drop=True)
+        times = optical.loc[optical["point_id"].isin(points["point_id"].astype(str)), "time"].unique()
+        wanted = sorted(set(closest_positions(s1["time"].to_numpy(), np.sort(times), pair_days)) - {-1})
+        rows, cols = points["row"].to_numpy(), points["col"].to_numpy()
+        for position in wanted:
+            path = s1.loc[position, "path"]
+            sar = values_at(path, backscatter_bands_of(path, ("VV", "VH")), rows, cols)
+            frame = pd.DataFrame({"VV": sar[:, 0], "VH": sar[:, 1]})
+            frame.insert(0, "point_id", points["point_id"].astype(str).to_numpy())
+            frame.insert(1, "time", s1.loc[position, "time"])
+            frame.insert(2, "product", str(s1.loc[position, "product"]))
+            frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=list(RADAR_COLUMNS))
+    return pd.concat(frames, ignore_index=True)
 
 
 def bare_soil_observations(
     samples: pd.DataFrame, optical: pd.DataFrame, radar: pd.DataFrame, pair_days: float, outlier_sd: float
 ) -> pd.DataFrame:
-    """Every bare-soil Sentinel-2 observation of each sample with its 10 bands and the closest Sentinel-1 VV/VH."""
-    frames = []
-    for region, points in samples.groupby("region"):
-        rows, cols = points["row"].to_numpy(), points["col"].to_numpy()
-        s1 = radar[radar["region"] == region].sort_values("time").reset_index(drop=True)
-        s1_cache: dict[str, np.ndarray] = {}
-        for _, product in optical[optical["region"] == region].sort_values("time").iterrows():
-            values = values_at(product["path"], [*S2_BANDS, "bare", "valid"], rows, cols)
-            usable = (values[:, -1] == 1) & (values[:, -2] == 1)
-            if not usable.any():
-                continue
-            frame = pd.DataFrame(values[usable, : len(S2_BANDS)], columns=S2_BANDS)
-            frame.insert(0, "point_id", points["point_id"].to_numpy()[usable])
-            frame.insert(1, "time", product["time"])
-            frame["VV"] = np.nan
-            frame["VH"] = np.nan
-            match = closest_in_time(s1["time"], product["time"], pair_days)
-            if match is not None:
-                path = s1.loc[match, "path"]
-                if path not in s1_cache:
-                    s1_cache[path] = values_at(path, backscatter_bands_of(path, ("VV", "VH")), rows, cols)
-                sar = s1_cache[path][usable]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    frame["VV"] = 10 * np.log10(np.where(sar[:, 0] > 0, sar[:, 0], np.nan))
-                    frame["VH"] = 10 * np.log10(np.where(sar[:, 1] > 0, sar[:, 1], np.nan))
-                frame["s1_time"] = s1.loc[match, "time"]
-            frames.append(frame)
-    table = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=["point_id", "time", *S2_BANDS, "VV", "VH"])
-    )
-    table = drop_outliers(table.dropna(subset=list(S2_BANDS)), S2_BANDS, outlier_sd)
-    without = sorted(set(samples["point_id"]) - set(table["point_id"]))
-    if without:
-        log.warning(
-            "%d samples without any bare-soil observation, excluded: %s", len(without), ", ".join(map(str, without))
-        )
-    return table.reset_index(drop=True)
+    """Every bare-soil Sentinel-2 observation of each sample with its 10 bands and the closest Sentinel-1 VV/VH, from
+    the region rasters of the optical and radar indexes (see pair_observations)."""
+    values = region_optical_values(samples, optical)
+    backscatter = region_radar_values(samples, radar, values, pair_days)
+    return pair_observations(samples["point_id"].astype(str).tolist(), values, backscatter, pair_days, outlier_sd)
 
 
 TARGETS = {
