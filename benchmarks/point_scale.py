@@ -23,8 +23,11 @@ The peer, side by side: the whole products the same observations need (the `file
 asset of every Sentinel-2 item and Sentinel-1 product read from), and for the smallest count the time
 to download them whole from the same server (`whole_download_s`: transfer only, no processing).
 
-Extrapolation to the published study (6,136 points, 3 years), from the largest count's measured costs
-per Sentinel-2 point-observation and per Sentinel-1 chip:
+Extrapolation to the published study (6,136 points, 3 years). Time comes from the smallest count's
+measured seconds per Sentinel-2 point-observation and per Sentinel-1 chip (the fewest points per product,
+so the least sharing of blocks between chips); bytes and requests from an `isolated` run of one point per
+region (one point per product: nothing shared), with each file's first answer (a COG's header, an XML
+whole; GDAL's HEAD and first GET) shared by the points of a product that one job reads. Assumptions:
   - Sentinel-2 observations per point: the demo's count per point (revisit 5 days, as S2A + S2B in
     2017-2019, one tile per point) scaled from the demo period to 3 x 365.25 days;
   - Sentinel-1 chips per Sentinel-2 observation: `--bare-share` (default 0.15: about half the
@@ -34,14 +37,14 @@ per Sentinel-2 point-observation and per Sentinel-1 chip:
     reported beside them (its bare share is of an April world in the tillage season);
   - 2 cores: the serial time over 2, points split in independent jobs (no shared state but the
     archive); the loopback server runs in the benchmark's process, so its work is in the time;
-  - no network latency (loopback): `requests_per_point_observation` and `--latency-ms` give the
-    latency-bound time too, with the requests of a job in sequence and `--jobs-per-core` jobs a core;
-  - a SLURM cluster of `--nodes` nodes x `--cores-per-node`: the points grouped `points_per_job`
-    to a job so the scheduler sees at most `--max-jobs` jobs (Snakemake's `group` / `--group-components`),
-    each job one core, `--job-overhead-s` to start.
-The published-scale byte ratio assumes `--s2-product-gb` and `--s1-product-gb` per whole product and
-`--points-per-s2-product` / `--points-per-s1-product` points sharing one (6,136 points over the about
-4 million km2 of the LUCAS 2009 countries: about 15 in a 110 km tile, about 65 in a 250 x 170 km scene).
+  - no network latency on loopback: `--latency-ms` per request, the requests of a job in sequence and
+    `--jobs-per-core` jobs a core, gives the latency-bound time beside it;
+  - a SLURM cluster of `--nodes` nodes x `--cores-per-node`: the points of one Sentinel-2 tile to a job
+    (Snakemake's `group`), more per job when that would exceed `--max-jobs` jobs, one core a job,
+    `--job-overhead-s` to start one;
+  - whole products: `--s2-product-gb` and `--s1-product-gb`, shared by `--points-per-s2-product` /
+    `--points-per-s1-product` points (6,136 points over the about 4 million km2 of the LUCAS 2009
+    countries: about 15 in a 110 km tile, about 65 in a 250 x 170 km scene).
 
 Run: `PYTHONPATH=scripts .venv/bin/python benchmarks/point_scale.py [--points 100 200 400] [--keep DIR]`
 """
@@ -492,6 +495,31 @@ def run_chain(
     }
 
 
+def first_answer_bytes(api: StacArchive, prefix: str) -> int:
+    """Bytes of the first answer of each file under `prefix` (a COG's or TIFF's header, an XML whole): what the chips
+    of one product share when one job reads them."""
+    seen: set[str] = set()
+    total = 0
+    for request in api.requests:
+        path = request["path"]
+        if request["method"] != "GET" or not path.startswith(prefix) or path in seen or path not in api.files:
+            continue
+        seen.add(path)
+        size = len(api.files[path])
+        start, _, end = str(request.get("range") or "").removeprefix("bytes=").partition("-")
+        if not start:
+            total += size
+        else:
+            total += min(int(end) if end else size - 1, size - 1) - int(start) + 1
+    return total
+
+
+def first_requests(api: StacArchive) -> int:
+    """Requests that open a file (GDAL's HEAD, and the first GET of each file): shared by the chips of one job."""
+    heads = sum(1 for r in api.requests if r["method"] == "HEAD")
+    return heads + len({r["path"] for r in api.requests if r["method"] == "GET" and r["path"] in api.files})
+
+
 def whole_download_s(hrefs: Sequence[str]) -> tuple[float, int]:
     """Seconds and bytes to download these files whole from the server (the whole-product peer's transfer)."""
     t0 = time.perf_counter()
@@ -513,6 +541,9 @@ def measure(served: ServedFiles, archive: DemoArchive, points: pd.DataFrame, set
         result["cpu_s"] = time.process_time() - cpu0  # this process's CPU, the server thread's included
         result["bytes_served"] = sum(api.sent.values())
         result["requests"] = sum(1 for r in api.requests if r["path"] != "/search")
+        result["requests_first"] = first_requests(api)
+        result["bytes_first_s2"] = first_answer_bytes(api, "/s2/")
+        result["bytes_first_s1"] = first_answer_bytes(api, "/s1/")
         hrefs = result.pop("whole_files")
         if peer:
             seconds, nbytes = whole_download_s(hrefs)
@@ -538,7 +569,7 @@ class Assumptions:
     cores: int = 2
     nodes: int = 10
     cores_per_node: int = 32
-    max_jobs: int = 300
+    max_jobs: int = 500
     job_overhead_s: float = 30.0
     latency_ms: float = 30.0
     jobs_per_core: int = 4
@@ -548,42 +579,66 @@ class Assumptions:
     points_per_s1_product: float = 65.0
 
 
-def extrapolate(run: Mapping, days: float, a: Assumptions) -> dict:
-    """The published study (6,136 points x 3 years) from one run's costs: on this machine's cores, on a cluster."""
-    n_obs = max(run["point_observations"], 1)
-    s2_per_point = run["point_observations"] / run["points"] * FULL_YEARS * 365.25 / days
+def _per_unit(run: Mapping) -> dict[str, float]:
+    """A run's costs per Sentinel-2 point-observation and per Sentinel-1 chip (seconds, bytes, requests)."""
+    n_obs, n_s1 = max(run["point_observations"], 1), max(run["s1_chips"], 1)
+    return {
+        "s_s2": (run["search_s"] + run["s2_s"] + run["table_s"]) / n_obs,
+        "s_s1": run["s1_s"] / n_s1,
+        "bytes_s2": run["bytes_s2"] / n_obs,
+        "bytes_s1": run["bytes_s1"] / n_s1,
+        "first_s2": run["bytes_first_s2"] / n_obs,
+        "first_s1": run["bytes_first_s1"] / n_s1,
+        "requests": run["requests"] / (run["point_observations"] + run["s1_chips"]),
+        "requests_first": run["requests_first"] / (run["point_observations"] + run["s1_chips"]),
+    }
+
+
+def extrapolate(timed: Mapping, isolated: Mapping, days: float, a: Assumptions) -> dict:
+    """The published study (6,136 points x 3 years): time from the `timed` run's costs (the fewest points per
+    product), bytes and requests from the `isolated` run's (one point per product: nothing shared between chips)."""
+    t, iso = _per_unit(timed), _per_unit(isolated)
+    if not isolated["s1_chips"]:  # no bare, paired observation among the isolated points: the timed run's chips
+        iso["bytes_s1"], iso["first_s1"] = t["bytes_s1"], t["first_s1"]
+    s2_per_point = timed["point_observations"] / timed["points"] * FULL_YEARS * 365.25 / days
     s1_per_point = s2_per_point * a.bare_share * a.pairing_rate
-    t_s2 = (run["search_s"] + run["s2_s"] + run["table_s"]) / n_obs
-    t_s1 = run["s1_s"] / max(run["s1_chips"], 1)
-    per_point_s = s2_per_point * t_s2 + s1_per_point * t_s1
+    per_point_s = s2_per_point * t["s_s2"] + s1_per_point * t["s_s1"]
+    requests = iso["requests"] - iso["requests_first"] + iso["requests_first"] / a.points_per_s2_product
+    per_point_latency_s = (s2_per_point + s1_per_point) * requests * a.latency_ms / 1000.0
     serial_s = FULL_POINTS * per_point_s
-    requests_per_obs = run["requests"] / n_obs
-    latency_s = FULL_POINTS * (s2_per_point + s1_per_point) * requests_per_obs * a.latency_ms / 1000.0
-    points_per_job = math.ceil(FULL_POINTS / a.max_jobs)
+    points_per_job = max(math.ceil(a.points_per_s2_product), math.ceil(FULL_POINTS / a.max_jobs))
     jobs = math.ceil(FULL_POINTS / points_per_job)
     waves = math.ceil(jobs / (a.nodes * a.cores_per_node))
-    job_s = a.job_overhead_s + points_per_job * per_point_s
-    job_latency_s = points_per_job * (s2_per_point + s1_per_point) * requests_per_obs * a.latency_ms / 1000.0
+    job_s = a.job_overhead_s + points_per_job * max(per_point_s, per_point_latency_s / a.jobs_per_core)
     s2_whole = FULL_POINTS * s2_per_point / a.points_per_s2_product * a.s2_product_gb * 1e9
     s1_whole = FULL_POINTS * s1_per_point / a.points_per_s1_product * a.s1_product_gb * 1e9
-    s2_read = FULL_POINTS * s2_per_point * run["bytes_s2"] / n_obs
-    s1_read = FULL_POINTS * s1_per_point * run["bytes_s1"] / max(run["s1_chips"], 1)
+    # a job reads the points of one tile (or several), so each file's first answer is shared by its points there
+    s2_obs = iso["bytes_s2"] - iso["first_s2"] + iso["first_s2"] / a.points_per_s2_product
+    s1_chip = iso["bytes_s1"] - iso["first_s1"] + iso["first_s1"] / min(a.points_per_s1_product, points_per_job)
+    s2_read, s1_read = FULL_POINTS * s2_per_point * s2_obs, FULL_POINTS * s1_per_point * s1_chip
+    alone = FULL_POINTS * (s2_per_point * iso["bytes_s2"] + s1_per_point * iso["bytes_s1"])
     return {
         "s2_observations_per_point": s2_per_point,
         "s1_chips_per_point": s1_per_point,
-        "s_per_s2_observation": t_s2,
-        "s_per_s1_chip": t_s1,
+        "s_per_s2_observation": t["s_s2"],
+        "s_per_s1_chip": t["s_s1"],
         "serial_s": serial_s,
         "extrapolated_full_s": serial_s / a.cores,
-        "requests_per_point_observation": requests_per_obs,
-        "extrapolated_full_latency_bound_s": latency_s / (a.cores * a.jobs_per_core),
+        "requests_per_chip_isolated": iso["requests"],
+        "requests_per_chip_grouped": requests,
+        "extrapolated_full_latency_bound_s": FULL_POINTS * per_point_latency_s / (a.cores * a.jobs_per_core),
         "cluster_points_per_job": points_per_job,
         "cluster_jobs": jobs,
         "cluster_waves": waves,
-        "extrapolated_cluster_s": waves * max(job_s, a.job_overhead_s + job_latency_s),
+        "extrapolated_cluster_s": waves * job_s,
+        "bytes_per_s2_observation_isolated": iso["bytes_s2"],
+        "bytes_per_s1_chip_isolated": iso["bytes_s1"],
+        "bytes_first_answers_per_s2_observation_isolated": iso["first_s2"],
+        "bytes_first_answers_per_s1_chip_isolated": iso["first_s1"],
         "published_bytes_read": s2_read + s1_read,
         "published_bytes_whole_products": s2_whole + s1_whole,
         "published_bytes_ratio": (s2_read + s1_read) / (s2_whole + s1_whole),
+        "published_bytes_ratio_unshared": alone / (s2_whole + s1_whole),
     }
 
 
@@ -599,13 +654,15 @@ def benchmark(
         serve(api, served)
         run_chain(api.url, place_points(archive, len(archive.regions), CHIP, seed=0), archive, settings)
     warm_up_s = time.perf_counter() - t0
+    # one point per region (so per product): what a chip costs when no other chip shares its file's header or blocks
+    isolated = measure(served, archive, place_points(archive, len(archive.regions), CHIP, seed=1), settings, False)
     runs = [
         measure(served, archive, place_points(archive, n, CHIP), settings, peer=(i == 0)) for i, n in enumerate(counts)
     ]
     for run in runs:
         log.info("%s", json.dumps(run))
     walls = [r["wall_s"] for r in runs]
-    full = extrapolate(runs[-1], archive.days, assumptions)
+    full = extrapolate(runs[0], isolated, archive.days, assumptions)
     return {
         "points": counts,
         "wall_s": [round(w, 3) for w in walls],
@@ -621,6 +678,7 @@ def benchmark(
         "bytes_per_point_observation": [round(r["bytes_per_point_observation"]) for r in runs],
         "s_per_point_observation": [round(r["s_per_point_observation"], 5) for r in runs],
         "runs": runs,
+        "isolated": isolated,
         "warm_up_s": round(warm_up_s, 2),
         "cpu_s": [round(r["cpu_s"], 3) for r in runs],
         "scaling_exponent": round(scaling_exponent(counts, walls), 3) if len(counts) > 1 else None,
@@ -658,6 +716,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     log.setLevel(logging.INFO)
+    # the demo archive has no precise orbit files: every chip would warn that it uses the annotation orbit
+    logging.getLogger("soilsat.sar.engine").setLevel(logging.ERROR)
     start = dt.date.fromisoformat(args.start)
     end = start + dt.timedelta(days=args.days - 1)
     assumptions = Assumptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Assumptions)})
