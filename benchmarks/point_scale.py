@@ -89,7 +89,7 @@ from soilsat.demo.sentinel2 import L2A_BANDS, acquisition, demo_tile, product_id
 from soilsat.demo.world import RegionSpec, RegionWorld, WorldSpec, make_world, sentinel2_schedule
 from soilsat.extract.samples import S2_BANDS, drop_outliers
 from soilsat.grid import StudyGrid
-from soilsat.optical.chip_observations import read_observations
+from soilsat.optical.chip_observations import ChipObservations, read_observations
 from soilsat.optical.process import OpticalSettings
 from soilsat.sar import engine, graph
 from soilsat.sar.chip_reads import s1_chips
@@ -410,6 +410,56 @@ def _whole_bytes(items: list[dict]) -> int:
     return sum(int(a["file:size"]) for item in items for a in item["assets"].values())
 
 
+def _bare_observations(observed: ChipObservations, shape: ChipShape) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The point-observations whose point pixel is bare soil and valid (their cost rows), the sample table of their
+    10 bands (VV, VH and the Sentinel-1 time still missing), and how many there are."""
+    row, col = centre_pixel(shape)
+    costs = observed.costs
+    centre = [observed.chips[p][i].isel(y=row, x=col) for p, i in zip(costs["point"], costs["item"])]
+    usable = np.array([bool(c["bare"] == 1) and bool(c["valid"] == 1) for c in centre], dtype=bool)
+    kept = [c for c, keep in zip(centre, usable) if keep]
+    table = pd.DataFrame(
+        {
+            "point_id": costs["point"][usable].to_numpy(),
+            "time": pd.to_datetime(costs["datetime"][usable], utc=True).dt.tz_localize(None).to_numpy(),
+            **{b: [float(c[b]) for c in kept] for b in S2_BANDS},
+        }
+    )
+    table["VV"], table["VH"], table["s1_time"] = np.nan, np.nan, pd.NaT
+    return costs[usable].reset_index(drop=True), table, int(usable.sum())
+
+
+def _read_paired_s1(
+    pairs: Mapping[str, list[tuple[int, str]]],
+    items: Mapping[str, dict],
+    chips: Mapping[str, StudyGrid],
+    dems: Mapping[str, Path],
+    settings: Settings,
+    table: pd.DataFrame,
+    shape: ChipShape,
+) -> tuple[list[dict], int, int]:
+    """Read the paired Sentinel-1 chips product by product and put VV, VH (dB) and the time in the table rows they
+    pair with; the products read, the chips and their bytes."""
+    row, col = centre_pixel(shape)
+    read, n_chips, nbytes = [], 0, 0
+    for item_id, observations in pairs.items():
+        item = items[item_id]
+        href = item["assets"]["manifest.safe"]["href"].removesuffix("/manifest.safe")
+        points = sorted({p for _, p in observations})
+        work = [(_chain_spec(item_id, chips[p], dems[p], settings.sentinel1), chips[p]) for p in points]
+        datasets = dict(zip(points, s1_chips(href, work)))
+        read.append(item)
+        n_chips += len(datasets)
+        nbytes += sum(int(d.attrs["bytes_read"]) for d in datasets.values())
+        when = pd.Timestamp(item["properties"]["datetime"]).tz_localize(None)
+        for r, p in observations:
+            pixel = datasets[p].isel(y=row, x=col)
+            table.loc[r, "VV"] = float(_db(np.asarray(pixel["sigma0_VV"].values)))
+            table.loc[r, "VH"] = float(_db(np.asarray(pixel["sigma0_VH"].values)))
+            table.loc[r, "s1_time"] = when
+    return read, n_chips, nbytes
+
+
 def run_chain(
     url: str, points: pd.DataFrame, archive: DemoArchive, settings: Settings, shape: ChipShape = CHIP
 ) -> dict:
@@ -419,57 +469,24 @@ def run_chain(
     names = list(points["point_id"])
     lonlat = {n: (float(x), float(y)) for n, x, y in zip(names, points["lon"], points["lat"])}
     chips = {n: chip_grid(n, lon, lat, shape) for n, (lon, lat) in lonlat.items()}
+    dems = {n: archive.root / "dem" / f"dem_{region}.tif" for n, region in zip(names, points["region"])}
     s2_items = _search(url, S2_COLLECTION, points, archive.start, archive.end)
     s1_items = _search(url, S1_COLLECTION, points, archive.start, archive.end)
     t_search = time.perf_counter()
     observed = read_observations(s2_items, chips, lonlat, settings.optical)
     t_s2 = time.perf_counter()
-    row, col = centre_pixel(shape)
-    costs = observed.costs
-    centre = [observed.chips[p][i].isel(y=row, x=col) for p, i in zip(costs["point"], costs["item"])]
-    usable_mask = np.array([bool(c["bare"] == 1) and bool(c["valid"] == 1) for c in centre], dtype=bool)
-    usable = costs[usable_mask].reset_index(drop=True)
-    table = pd.DataFrame(
-        {
-            "point_id": usable["point"],
-            "time": pd.to_datetime(usable["datetime"], utc=True).dt.tz_localize(None),
-            **{b: [float(c[b]) for c, keep in zip(centre, usable_mask) if keep] for b in S2_BANDS},
-        }
-    )
-    table["VV"], table["VH"], table["s1_time"] = np.nan, np.nan, pd.NaT
+    usable, table, n_bare = _bare_observations(observed, shape)
     pairs = _s1_pairs(usable, s1_items, points, settings.pair_days)
-    by_id = {str(i["id"]): i for i in s1_items}
-    region_of = dict(zip(points["point_id"], points["region"]))
-    s1_read: list[dict] = []
-    s1_bytes = s1_chip_count = 0
-    for item_id, observations in pairs.items():
-        item = by_id[item_id]
-        href = item["assets"]["manifest.safe"]["href"].removesuffix("/manifest.safe")
-        points_of = sorted({p for _, p in observations})
-        work = [
-            (
-                _chain_spec(item_id, chips[p], archive.root / "dem" / f"dem_{region_of[p]}.tif", settings.sentinel1),
-                chips[p],
-            )
-            for p in points_of
-        ]
-        datasets = dict(zip(points_of, s1_chips(href, work)))
-        s1_read.append(item)
-        s1_chip_count += len(datasets)
-        s1_bytes += sum(int(d.attrs["bytes_read"]) for d in datasets.values())
-        for r, p in observations:
-            pixel = datasets[p].isel(y=row, x=col)
-            table.loc[r, "VV"] = float(_db(np.asarray(pixel["sigma0_VV"].values)))
-            table.loc[r, "VH"] = float(_db(np.asarray(pixel["sigma0_VH"].values)))
-            table.loc[r, "s1_time"] = pd.Timestamp(item["properties"]["datetime"]).tz_localize(None)
+    s1_read, s1_chip_count, s1_bytes = _read_paired_s1(
+        pairs, {str(i["id"]): i for i in s1_items}, chips, dems, settings, table, shape
+    )
     t_s1 = time.perf_counter()
     samples = drop_outliers(table.dropna(subset=list(S2_BANDS)), S2_BANDS, settings.outlier_sd)
     t_end = time.perf_counter()
     summary = observed.summary()
-    s2_used = [i for i in s2_items if str(i["id"]) in set(costs["item"])]
+    s2_used = [i for i in s2_items if str(i["id"]) in set(observed.costs["item"])]
     s2_whole, s1_whole = _whole_bytes(s2_used), _whole_bytes(s1_read)
     s2_bytes = int(summary["bytes_read"] or 0)
-    n_obs = int(summary["point_observations"] or 0)
     return {
         "points": len(points),
         "wall_s": t_end - t0,
@@ -477,8 +494,8 @@ def run_chain(
         "s2_s": t_s2 - t_search,
         "s1_s": t_s1 - t_s2,
         "table_s": t_end - t_s1,
-        "point_observations": n_obs,
-        "bare_observations": int(usable_mask.sum()),
+        "point_observations": int(summary["point_observations"] or 0),
+        "bare_observations": n_bare,
         "s1_pairs": sum(len(v) for v in pairs.values()),
         "s1_chips": s1_chip_count,
         "samples": len(samples),
@@ -491,9 +508,7 @@ def run_chain(
         "bytes_whole_products": s2_whole + s1_whole,
         "bytes_whole_s2": s2_whole,
         "bytes_whole_s1": s1_whole,
-        "whole_files": sorted(
-            urlpath for item in s2_used + s1_read for urlpath in (a["href"] for a in item["assets"].values())
-        ),
+        "whole_files": sorted(a["href"] for item in s2_used + s1_read for a in item["assets"].values()),
     }
 
 
