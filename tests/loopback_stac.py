@@ -74,6 +74,7 @@ class StacArchive(Served):
 def _handler(state: StacArchive) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms wait for a delayed ACK
 
         def log_message(self, *args) -> None:  # keep test output clean
             pass

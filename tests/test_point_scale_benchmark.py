@@ -1,0 +1,66 @@
+"""benchmarks/point_scale.py on a handful of points in three UTM zones (nothing timed is asserted): the JSON it
+reports, and its byte accounting against what the loopback server sent."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from soilsat.demo.world import RegionSpec
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import point_scale  # noqa: E402  # benchmarks/point_scale.py, on the path just above
+
+REGIONS = (
+    RegionSpec("castilla", -3.5, 40.5, 1500.0, "semiarid"),
+    RegionSpec("beauce", 1.9, 48.2, 1500.0, "humid"),
+    RegionSpec("jutland", 8.95, 55.95, 1500.0, "humid"),
+)
+KEYS = {
+    "points",
+    "wall_s",
+    "bytes_read",
+    "bytes_whole_products",
+    "bytes_ratio",
+    "scaling_exponent",
+    "extrapolated_full_s",
+    "machine",
+}
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory) -> dict:
+    """The benchmark's JSON for 3 and 6 points over a 17-day demo archive of three regions."""
+    root = tmp_path_factory.mktemp("point_scale")
+    archive = point_scale.build_archive(root, REGIONS, date(2020, 4, 1), date(2020, 4, 17), 2000.0, 256)
+    return json.loads(json.dumps(point_scale.benchmark(archive, [3, 6], point_scale.Assumptions())))
+
+
+def test_the_json_holds_the_issues_keys_per_point_count(result):
+    assert KEYS <= set(result)
+    assert result["points"] == [3, 6]
+    for key in ("wall_s", "bytes_read", "bytes_whole_products", "bytes_ratio", "point_observations"):
+        assert len(result[key]) == 2, key
+    assert isinstance(result["scaling_exponent"], float) and result["extrapolated_full_s"] > 0
+    assert len(result["demo"]["utm_epsg"]) == 3
+
+
+def test_bytes_read_are_the_bytes_the_server_sent(result):
+    assert result["bytes_read"] == result["bytes_served"]
+    for run in result["runs"]:
+        assert run["bytes_read"] == run["bytes_s2"] + run["bytes_s1"] > 0
+        assert run["point_observations"] > 0 and run["bytes_s2"] > 0
+    peer = result["runs"][0]
+    assert peer["whole_download_bytes"] == peer["bytes_whole_products"]  # the peer downloads what file:size states
+    assert sum(run["s1_chips"] for run in result["runs"]) > 0  # the Sentinel-1 half of the chain ran
+
+
+def test_chips_cost_a_fraction_of_the_whole_products(result):
+    # the demo's products are a few km across, so a few chips are a sizeable share of them; at the published
+    # study's products and points per product, what a point-observation costs is under 1 % (see benchmarks/README)
+    assert all(ratio < 0.5 for ratio in result["bytes_ratio"])
+    assert result["extrapolation"]["published_bytes_ratio"] < 0.01
