@@ -78,18 +78,29 @@ def test_point_chip_shape_widens_the_pixel_by_the_halo_and_the_mask_dilation():
 def test_points_are_the_lucas_points_each_in_its_utm_zone_in_batches(tmp_path):
     grids = {"skjern": region_grid("skjern", 8.95, 55.95, 1500, 250)}
     points = chip_points(POINTS, grids, SHAPE, points_per_job=3)
-    assert list(points["point_id"]) == ["BA1", "JU1", "JU2", "MA1"]  # by id, so batches are stable
-    assert list(points["epsg"]) == [32721, 32632, 32632, 32630]
-    assert list(points["region"]) == ["utm21s", "skjern", "skjern", "utm30n"]
+    # by zone, 100 km square and id: a job's points share Sentinel-2 tiles, and batches are stable
+    assert list(points["point_id"]) == ["MA1", "JU1", "JU2", "BA1"]
+    assert list(points["epsg"]) == [32630, 32632, 32632, 32721]
+    assert list(points["region"]) == ["utm30n", "skjern", "skjern", "utm21s"]
     assert list(points["batch"]) == [0, 0, 0, 1]
     assert (points["row"] == 5).all() and (points["col"] == 5).all()
-    assert list(points["clay"]) == [40.0, 20.0, 25.0, 30.0]  # the samples' other columns travel with them
+    assert list(points["clay"]) == [30.0, 20.0, 25.0, 40.0]  # the samples' other columns travel with them
     points.to_csv(tmp_path / "points.csv", index=False)
     back = read_points(str(tmp_path / "points.csv"))
     pd.testing.assert_frame_equal(back, points, check_dtype=False)
-    assert list(batch_points(back, 1)["point_id"]) == ["MA1"]
+    assert list(batch_points(back, 1)["point_id"]) == ["BA1"]
     with pytest.raises(ValueError, match="chip batch 2 has no points \\(batches 0 to 1\\)"):
         batch_points(back, 2)
+
+
+def test_a_jobs_points_share_a_100_km_square():
+    # ids alternate between two squares 300 km apart in zone 32N: each batch keeps to one square
+    points = pd.DataFrame(
+        {"point_id": ["P1", "P2", "P3", "P4"], "lon": [8.0, 12.0, 8.01, 12.01], "lat": [50.0, 50.0, 50.01, 50.01]}
+    )
+    table = chip_points(points, {}, SHAPE, points_per_job=2)
+    assert list(table["point_id"]) == ["P1", "P3", "P2", "P4"]
+    assert list(table["batch"]) == [0, 0, 1, 1]
 
 
 def test_bad_points_are_named():

@@ -3,7 +3,9 @@ its chip in its own UTM zone (soilsat.chips), a region label and the batch of po
 
 A point inside a configured region keeps that region's name as its label (validation strata and maps by region
 read it); any other point is labelled by its UTM zone (utm32n, utm21s). `row` and `col` are the point's pixel in
-its chip. Batches are runs of `points_per_job` points in point-id order, so a point keeps its batch from run to run.
+its chip. Batches are runs of `points_per_job` points ordered by UTM zone, then by the 100 km square of the zone
+that holds the chip (about a Sentinel-2 tile), then by point id: a job's points share tiles, so the headers of a
+tile's files are fetched once for several points, and a point keeps its batch while the point set stays the same.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from soilsat.grid import StudyGrid
 log = logging.getLogger(__name__)
 
 POINT_COLUMNS = ("point_id", "lon", "lat", "region", "row", "col", "epsg", "batch")
+SQUARE_M = 100_000.0  # the side of the squares of a UTM zone that order the batches (a Sentinel-2 tile is 109.8 km)
 
 
 def point_chip_shape(halo_m: float, mask_dilation_px: int, resolution: float) -> ChipShape:
@@ -55,9 +58,14 @@ def chip_points(
     missing = table.loc[table["lon"].isna() | table["lat"].isna(), "point_id"].tolist()
     if missing:
         raise ValueError(f"points without coordinates: {', '.join(missing[:5])}")
-    table = table.sort_values("point_id", kind="mergesort").reset_index(drop=True)
     chips = chip_grids(table["point_id"].tolist(), table["lon"].tolist(), table["lat"].tolist(), shape)
-    epsg = pd.Series([chips[p].epsg for p in table["point_id"]], index=table.index)
+    order = table.assign(
+        epsg=[chips[p].epsg for p in table["point_id"]],
+        square_x=[chips[p].x0 // SQUARE_M for p in table["point_id"]],
+        square_y=[chips[p].y0 // SQUARE_M for p in table["point_id"]],
+    ).sort_values(["epsg", "square_x", "square_y", "point_id"], kind="mergesort")
+    table = table.loc[order.index].reset_index(drop=True)
+    epsg = pd.Series(order["epsg"].to_numpy(), index=table.index)
     row, col = centre_pixel(shape)
     table["region"] = region_labels(table, grids, epsg)
     table["row"], table["col"], table["epsg"] = row, col, epsg
