@@ -94,9 +94,9 @@ def test_points_are_the_lucas_points_each_in_its_utm_zone_in_batches(tmp_path):
 
 
 def test_a_jobs_points_share_a_100_km_square():
-    # ids alternate between two squares 300 km apart in zone 32N: each batch keeps to one square
+    # ids alternate between two squares about 290 km apart in zone 32N: each batch keeps to one square
     points = pd.DataFrame(
-        {"point_id": ["P1", "P2", "P3", "P4"], "lon": [8.0, 12.0, 8.01, 12.01], "lat": [50.0, 50.0, 50.01, 50.01]}
+        {"point_id": ["P1", "P2", "P3", "P4"], "lon": [7.0, 11.0, 7.01, 11.01], "lat": [50.0, 50.0, 50.01, 50.01]}
     )
     table = chip_points(points, {}, SHAPE, points_per_job=2)
     assert list(table["point_id"]) == ["P1", "P3", "P2", "P4"]
