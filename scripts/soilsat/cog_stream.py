@@ -94,17 +94,27 @@ class BlockWriter:
 
         GDAL keeps a partly written tile in its block cache until the rest of it arrives; rows handed on at
         other boundaries (Terrain-Flattening's lagging blocks) filled that cache up to GDAL_CACHEMAX (1.1 GB
-        more peak memory on a 100 km grid)."""
+        more peak memory on a 100 km grid). Held rows start on a tile boundary and are fewer than a tile's."""
+        dst = self.levels[level]
         held = self.pending[level]
         if held is not None:
-            first -= held.shape[1]
-            rows = np.concatenate([held, rows], axis=1)
-        dst = self.levels[level]
+            start = first - held.shape[1]
+            take = min(STAGING_TILE - held.shape[1], rows.shape[1])
+            held = np.concatenate([held, rows[:, :take]], axis=1)
+            rows, first = rows[:, take:], first + take
+            if held.shape[1] < STAGING_TILE and first < dst.height:
+                self.pending[level] = held
+                return
+            dst.write(held, window=Window(0, start, dst.width, held.shape[1]))
+            self.pending[level] = None
         end = first + rows.shape[1]
-        cut = end if end == dst.height else max(first, end - end % STAGING_TILE)
-        if cut > first:
-            dst.write(np.ascontiguousarray(rows[:, : cut - first]), window=Window(0, first, dst.width, cut - first))
-        self.pending[level] = rows[:, cut - first :].copy() if cut < end else None
+        cut = end if end == dst.height else end - end % STAGING_TILE
+        if cut == end and rows.shape[1]:
+            dst.write(rows, window=Window(0, first, dst.width, rows.shape[1]))  # no copy when rows is contiguous
+        elif cut > first:
+            dst.write(rows[:, : cut - first], window=Window(0, first, dst.width, cut - first))
+        if cut < end:
+            self.pending[level] = rows[:, cut - first :].copy()
 
     def close(self) -> None:
         """Flush the last overview rows and close every level's file."""

@@ -497,17 +497,10 @@ class FilteredImage:
         self.release(lines)
 
     def release(self, lines: tuple[float, float]) -> None:
-        """Give back the mapped pages outside image lines `lines` (a line on either side kept)."""
-        r0, r1, c0, c1 = self.window
-        row_bytes = (c1 - c0) * 4
-        keep0 = (max(int(np.floor(lines[0])) - 1 - r0, 0) * row_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
-        keep1 = min(int(np.ceil(lines[1])) + 2 - r0, r1 - r0) * row_bytes
-        if keep0 > 0:
-            self._map.madvise(mmap.MADV_DONTNEED, 0, keep0)
-        size = (r1 - r0) * row_bytes
-        keep1 = -(-keep1 // mmap.PAGESIZE) * mmap.PAGESIZE
-        if keep1 < size:
-            self._map.madvise(mmap.MADV_DONTNEED, keep1, size - keep1)
+        """Give back every mapped page (`lines`, the lines just sampled, are not kept either: a block of grid rows
+        samples a slanted band of each image line, which the next block hardly touches, so the pages it shares
+        with the next are read back from the page cache rather than held)."""
+        self._map.madvise(mmap.MADV_DONTNEED)
 
     def close(self) -> None:
         """Unmap and close the scratch file."""

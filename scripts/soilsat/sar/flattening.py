@@ -48,7 +48,8 @@ import numpy as np
 from soilsat.sar.geocoding import Geometry
 
 THRESHOLD = 0.05  # SNAP's threshold: an image pixel's area must exceed this share of a flat pixel's aGamma
-LAG_ROWS = 128  # grid rows between the facets last added and the rows sampled (the layover reach, as the sweeps')
+LAG_ROWS = 256  # grid rows between the facets last added and the rows sampled: the layover reach (the sweeps' 128)
+# rounded up to a row of the output COG's 256-pixel tiles, so that the blocks written end on tile boundaries
 MAX_SUBFACETS = 8  # per axis: a facet spanning more image pixels than this (a slope near grazing) is split no further
 # image pixels a (sub-)facet may span before it is split: with bilinear weights over two pixels, facets this far
 # apart still leave no image pixel between them without area (a flat 10 m grid spans about 1.2 pixels)
