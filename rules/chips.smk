@@ -96,6 +96,7 @@ rule chips_sentinel1:
     params:
         chips=CHIPS,
         sentinel1=config["sentinel1"],
+        dem=config["dem"],
         samples=config["extract"]["samples"],
         min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
         mask_dilation_px=config["sentinel2"]["mask_dilation_px"],

@@ -25,7 +25,14 @@ with to_file(snakemake.log[0]) as log:
     wanted = radar_requests(optical, items, points, settings.sentinel1_pair_days)
     dems = sorted(str(p) for p in Path(snakemake.input.dem).glob("*.tif"))
     values, costs = radar_point_values(
-        items, wanted, points, shape, params.sentinel1, dems, s3=s3_archive(params.chips["s3"])
+        items,
+        wanted,
+        points,
+        shape,
+        params.sentinel1,
+        dems,
+        s3=s3_archive(params.chips["s3"]),
+        dem_settings=params.dem,
     )
     with atomic_path(snakemake.output.values) as tmp:
         values.to_parquet(tmp, index=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import rasterio
 from rasterio.warp import transform_bounds
 
 from soilsat.chips import ChipShape, centre_pixel
+from soilsat.extract.chip_dem import ChipDem, read_chip_dem
 from soilsat.extract.chip_items import item_time
 from soilsat.extract.chip_optical import COST_COLUMNS
 from soilsat.extract.chip_points import point_chips
@@ -99,6 +101,35 @@ def dem_covering(chip: StudyGrid, paths: Sequence[str | os.PathLike]) -> Path:
     )
 
 
+class PointDems:
+    """Each point's DEM: the first study DEM file covering its chip, else (with the `dem` settings) its own, read by
+    byte ranges from the Copernicus DEM tiles into `folder`, once per point; its cost is handed out once."""
+
+    def __init__(self, files: Sequence[str | os.PathLike], settings: Mapping | None, folder: str | os.PathLike):
+        self.files, self.settings, self.folder = list(files), settings, Path(folder)
+        self.read: dict[str, ChipDem] = {}
+        self.charged: set[str] = set()
+
+    def path(self, point: str, chip: StudyGrid) -> Path:
+        """The DEM file of a point's chip; ValueError when no file covers it and no `dem` settings are given."""
+        if point in self.read:
+            return self.read[point].path
+        try:
+            return dem_covering(chip, self.files)
+        except ValueError:
+            if self.settings is None:
+                raise
+        self.read[point] = read_chip_dem(self.settings, chip, self.folder)
+        return self.read[point].path
+
+    def cost(self, point: str) -> tuple[int, int]:
+        """(bytes, ranges) of the point's DEM reads not yet charged to an observation of it."""
+        if point not in self.read or point in self.charged:
+            return 0, 0
+        self.charged.add(point)
+        return self.read[point].bytes_read, self.read[point].remote_reads
+
+
 def chip_chain(href: str, chip: StudyGrid, dem: Path, sentinel1: Mapping) -> ChainSpec:
     """The chain settings of the study's graph (config section sentinel1) for one product on one chip."""
     xml = graph.build_graph(href, f"{chip.region}.tif", chip, dem, sentinel1, declared_nodata(dem))
@@ -115,8 +146,28 @@ def radar_point_values(
     dems: Sequence[str | os.PathLike],
     s3: S3Archive | None = None,
     environ: Mapping[str, str] | None = None,
+    dem_settings: Mapping | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(values, costs): the linear VV/VH (RADAR_COLUMNS) of each wanted point of each item, and COST_COLUMNS."""
+    """(values, costs): the linear VV/VH (RADAR_COLUMNS) of each wanted point of each item, and COST_COLUMNS. A chip no
+    file of `dems` covers gets its DEM by byte ranges (config section `dem` as `dem_settings`; its cost joins the
+    point's first observation), else ValueError."""
+    with tempfile.TemporaryDirectory(prefix="chip_dem_") as folder:
+        return _radar_point_values(
+            items, wanted, points, shape, sentinel1, PointDems(dems, dem_settings, folder), s3, environ
+        )
+
+
+def _radar_point_values(
+    items: Sequence[Mapping],
+    wanted: Mapping[str, Sequence[str]],
+    points: pd.DataFrame,
+    shape: ChipShape,
+    sentinel1: Mapping,
+    dems: PointDems,
+    s3: S3Archive | None,
+    environ: Mapping[str, str] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """radar_point_values with each point's DEM from `dems`."""
     chips = point_chips(points, shape)
     row, col = centre_pixel(shape)
     records, costs = [], []
@@ -126,20 +177,21 @@ def radar_point_values(
             continue
         href = safe_href(item)
         names = list(wanted[item_id])
-        specs = [(chip_chain(href, chips[p], dem_covering(chips[p], dems), sentinel1), chips[p]) for p in names]
+        specs = [(chip_chain(href, chips[p], dems.path(p, chips[p]), sentinel1), chips[p]) for p in names]
         for point, chip in zip(names, s1_chips(href, specs, s3, environ)):
             vv, vh = backscatter_bands([str(v) for v in chip.data_vars], ("VV", "VH"))
             when = pd.Timestamp(str(chip.attrs["sensing_start"]))
             when = when.tz_localize(None) if when.tzinfo else when
             records.append((point, when, item_id, chip[vv].values[row, col], chip[vh].values[row, col]))
+            dem_bytes, dem_reads = dems.cost(point)
             costs.append(
                 (
                     "sentinel1",
                     point,
                     item_id,
                     when,
-                    chip.attrs["bytes_read"],
-                    chip.attrs["remote_reads"],
+                    chip.attrs["bytes_read"] + dem_bytes,
+                    chip.attrs["remote_reads"] + dem_reads,
                     item_bytes(item),
                 )
             )
