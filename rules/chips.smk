@@ -1,8 +1,28 @@
 # Chips: the point study's route at published scale. Each LUCAS point gets a chip (a small grid around it in its
 # UTM zone); a STAC search finds the items over the points; one job per batch of points reads the chips' pixels by
 # byte ranges (Sentinel-2, then Sentinel-1 near each bare-soil date) and counts the bytes; extract_samples pairs them
-# as it pairs the region rasters.
+# as it pairs the region rasters. A rehearsal (demo.chip_archive) reads the demo archive's products instead, served by
+# each chip job on a loopback HTTP server.
 CHIPS = config["chips"]
+
+
+rule demo_chip_archive:
+    input:
+        archive=f"{RESOURCES}/archive",
+    output:
+        files=directory(f"{RESOURCES}/chip_archive/files"),
+        sentinel2=f"{RESOURCES}/chip_archive/sentinel2.json",
+        sentinel1=f"{RESOURCES}/chip_archive/sentinel1.json",
+    log:
+        f"{LOGS}/chips/demo_chip_archive.log",
+    conda:
+        "../envs/chips.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/demo_chip_archive.py"
 
 
 checkpoint chip_points:
@@ -51,6 +71,7 @@ rule chip_search:
 
 rule chips_sentinel2:
     input:
+        unpack(chip_read_inputs),
         points=f"{RESULTS}/chips/points.csv",
         catalog=f"{RESULTS}/chips/items/sentinel2.json",
     output:
@@ -76,6 +97,7 @@ rule chips_sentinel2:
 
 rule chips_sentinel1:
     input:
+        unpack(chip_read_inputs),
         points=f"{RESULTS}/chips/points.csv",
         catalog=f"{RESULTS}/chips/items/sentinel1.json",
         optical=f"{RESULTS}/chips/sentinel2/batch_{{batch}}.parquet",

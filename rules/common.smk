@@ -269,11 +269,21 @@ def chip_batch_files(source, suffix):
 
 
 def chip_search_inputs(wildcards):
-    """The chip route's points, and the product list of a source when its items come from one."""
+    """The chip route's points, and the product list of a source when its items come from one (the demo chip
+    archive's, with demo.chip_archive)."""
     listed = config["chips"][wildcards.source].get("items_file")
+    if config["demo"]["chip_archive"]:
+        listed = f"{RESOURCES}/chip_archive/{wildcards.source}.json"
     return {"points": f"{RESULTS}/chips/points.csv"} | (
         {"listed": listed} if listed else {}
     )
+
+
+def chip_read_inputs(wildcards):
+    """The demo chip archive's files, which a chip job serves over loopback HTTP (demo.chip_archive)."""
+    if config["demo"]["chip_archive"]:
+        return {"served": f"{RESOURCES}/chip_archive/files"}
+    return {}
 
 
 def sample_inputs(wildcards):

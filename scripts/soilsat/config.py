@@ -62,6 +62,12 @@ def check(config: Mapping) -> None:
 def check_chips(config: Mapping) -> None:
     """ConfigError for a chip route (config section chips) that cannot run as configured."""
     chips = config.get("chips") or {}
+    if config["demo"]["chip_archive"] and (config["provider"] != "demo" or not chips.get("enabled")):
+        raise ConfigError(
+            "config key demo.chip_archive: the demo chip archive stands in for the chip route's catalogue and S3 "
+            f"with provider demo and chips.enabled, got provider {config['provider']!r} and chips.enabled "
+            f"{bool(chips.get('enabled'))}"
+        )
     if not chips.get("enabled"):
         return
     if "tziolas2020" not in config["methods"]:
