@@ -14,14 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 import yaml
-from shapely.geometry import mapping
 
 from conftest import ROOT, run_workflow
 from loopback import RETRIES
 from loopback_stac import moto_s3, serve_stac
 from soilsat.cf_netcdf import open_dataset
+from soilsat.demo.chip_archive import S1_COLLECTION, S2_COLLECTION, archive_item, zip_member
 from soilsat.optical.safe import read_metadata
 
 CONFIG = ROOT / "tests" / "configs" / "tziolas_chips.yaml"
@@ -31,30 +30,6 @@ COSTS = f"results/{STUDY}/tables/chip_costs.csv"
 # Sentinel-1 on a chip and on a region grid agree to a few 1e-5 of the linear value (measured: at most 2e-4 dB): the
 # engine gives the same numbers on the same grid, but its geocoding of a grid depends a little on the grid's extent
 DB_ROUNDING = 1e-3
-S2_COLLECTION, S1_COLLECTION = "sentinel-2-l2a", "sentinel-1-grd"
-
-
-def _zip_member(gdal_path: str) -> bytes:
-    """The bytes of one file of a zipped SAFE, from its /vsizip/ path."""
-    zip_path, member = gdal_path.removeprefix("/vsizip/").split(".zip/", 1)
-    with zipfile.ZipFile(zip_path + ".zip") as z:
-        return z.read(member)
-
-
-def _item(row: pd.Series, collection: str, properties: dict, assets: dict) -> dict:
-    """A STAC item of an archive product, its footprint from the archive's index."""
-    footprint = shapely.from_wkt(row["footprint_wkt"])
-    return {
-        "type": "Feature",
-        "stac_version": "1.0.0",
-        "id": row["name"],
-        "collection": collection,
-        "geometry": mapping(footprint),
-        "bbox": list(footprint.bounds),
-        "properties": properties,
-        "assets": assets,
-        "links": [],
-    }
 
 
 def s2_item(s3, archive: Path, row: pd.Series) -> dict:
@@ -64,7 +39,7 @@ def s2_item(s3, archive: Path, row: pd.Series) -> dict:
     files.update({"CLD_20m": product.mask_files["MSK_CLDPRB_20m"], "SNW_20m": product.mask_files["MSK_SNWPRB_20m"]})
     assets = {}
     for key, path in files.items():
-        data = _zip_member(path)
+        data = zip_member(path)
         name = f"Sentinel-2/MSI/L2A/{row['name']}.SAFE/{path.rsplit('/', 1)[1]}"
         s3.client.upload_fileobj(io.BytesIO(data), "eodata", name)
         assets[key] = {"href": f"s3://eodata/{name}", "type": "image/jp2", "file:size": len(data)}
@@ -73,7 +48,7 @@ def s2_item(s3, archive: Path, row: pd.Series) -> dict:
         "processing:version": product.baseline,
         "product:type": "S2MSI2A",
     }
-    return _item(row, S2_COLLECTION, properties, assets)
+    return archive_item(row, S2_COLLECTION, properties, assets)
 
 
 def s1_item(api, archive: Path, row: pd.Series) -> dict:
@@ -84,7 +59,7 @@ def s1_item(api, archive: Path, row: pd.Series) -> dict:
             if not info.is_dir() and ".SAFE/" in info.filename:
                 api.add_file(f"/s1/{row['name']}.SAFE/{info.filename.split('.SAFE/', 1)[1]}", z.read(info))
     assets = {"product": {"href": f"{api.url}/s1/{row['name']}.SAFE", "file:size": path.stat().st_size}}
-    return _item(row, S1_COLLECTION, {"datetime": row["sensing_start"]}, assets)
+    return archive_item(row, S1_COLLECTION, {"datetime": row["sensing_start"]}, assets)
 
 
 def chip_config(workdir: Path, api, s3, s1_items: list[dict]) -> Path:

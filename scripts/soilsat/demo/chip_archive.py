@@ -35,14 +35,14 @@ SOURCES = ("sentinel2", "sentinel1")
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 
 
-def _zip_member(gdal_path: str) -> bytes:
+def zip_member(gdal_path: str) -> bytes:
     """The bytes of one file of a zipped product, from its /vsizip/ path."""
     zip_path, member = gdal_path.removeprefix("/vsizip/").split(".zip/", 1)
     with zipfile.ZipFile(zip_path + ".zip") as z:
         return z.read(member)
 
 
-def _item(row: pd.Series, collection: str, properties: dict, assets: dict) -> dict:
+def archive_item(row: pd.Series, collection: str, properties: dict, assets: dict) -> dict:
     """A STAC item of an archive product, its footprint from the archive's index."""
     footprint = shapely.from_wkt(row["footprint_wkt"])
     return {
@@ -68,14 +68,14 @@ def sentinel2_item(archive: Path, out: Path, row: pd.Series) -> dict:
     assets = {}
     for key, path in files.items():
         target = folder / path.rsplit("/", 1)[1]
-        target.write_bytes(_zip_member(path))
+        target.write_bytes(zip_member(path))
         assets[key] = {"href": str(target.resolve()), "type": "image/jp2", "file:size": target.stat().st_size}
     properties = {
         "datetime": product.sensing_time,
         "processing:version": product.baseline,
         "product:type": "S2MSI2A",
     }
-    return _item(row, S2_COLLECTION, properties, assets)
+    return archive_item(row, S2_COLLECTION, properties, assets)
 
 
 def sentinel1_item(archive: Path, out: Path, row: pd.Series) -> dict:
@@ -89,7 +89,7 @@ def sentinel1_item(archive: Path, out: Path, row: pd.Series) -> dict:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(z.read(info))
     assets = {"product": {"href": str(folder.resolve()), "file:size": path.stat().st_size}}
-    return _item(row, S1_COLLECTION, {"datetime": row["sensing_start"]}, assets)
+    return archive_item(row, S1_COLLECTION, {"datetime": row["sensing_start"]}, assets)
 
 
 def write_chip_archive(archive: Path, files: Path, lists: Mapping[str, Path]) -> dict[str, int]:
