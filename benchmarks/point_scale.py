@@ -87,7 +87,7 @@ from soilsat.demo import sentinel1 as demo_s1
 from soilsat.demo.ancillary import write_dem
 from soilsat.demo.sentinel2 import L2A_BANDS, acquisition, demo_tile, product_id, scene_classification, to_dn
 from soilsat.demo.world import RegionSpec, RegionWorld, WorldSpec, make_world, sentinel2_schedule
-from soilsat.extract.samples import S2_BANDS, drop_outliers
+from soilsat.extract.pairing import S2_BANDS, drop_outliers
 from soilsat.grid import StudyGrid
 from soilsat.optical.chip_observations import ChipObservations, read_observations
 from soilsat.optical.process import OpticalSettings
