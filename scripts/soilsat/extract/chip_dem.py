@@ -23,15 +23,13 @@ from rasterio.errors import RasterioIOError
 from rasterio.io import DatasetReader
 from rasterio.warp import transform_bounds
 
-from soilsat.acquire.dem import EGM2008, cells_for, tile_url, to_ellipsoidal
+from soilsat.acquire.dem import NODATA, cells_for, mosaic_heights, tile_url
 from soilsat.errors import ProductError
 from soilsat.grid import StudyGrid
 from soilsat.remote_files import gdal_path, remote_env
 from soilsat.transfers import counting
 
 log = logging.getLogger(__name__)
-
-NODATA = -32767.0  # the mosaic's fill where no tile has a height, as the acquire stage's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,11 +125,7 @@ def read_chip_dem(settings: Mapping, chip: StudyGrid, folder: str | Path) -> Chi
         finally:
             for s in sources:
                 s.close()
-    heights = mosaic[0].astype(np.float32)
-    heights[heights == NODATA] = np.nan
-    geoid = settings.get("geoid_grid")
-    if geoid:
-        heights = to_ellipsoidal(heights, transform, crs, geoid).astype(np.float32)
+    heights, datum_tags = mosaic_heights(mosaic, transform, crs, settings.get("geoid_grid"))
     path = Path(folder) / f"dem_{chip.region}.tif"
     profile = {
         "driver": "GTiff",
@@ -146,10 +140,7 @@ def read_chip_dem(settings: Mapping, chip: StudyGrid, folder: str | Path) -> Chi
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(heights, 1)
         dst.update_tags(
-            VERTICAL_DATUM="WGS84 ellipsoid" if geoid else "EGM2008",
-            SOURCE="Copernicus DEM by byte ranges",
-            TILES=" ".join(u.rsplit("/", 1)[-1] for u in tiles),
-            **({"GEOID": "EGM2008 2.5' grid" if str(geoid) == EGM2008 else Path(str(geoid)).name} if geoid else {}),
+            SOURCE="Copernicus DEM by byte ranges", TILES=" ".join(u.rsplit("/", 1)[-1] for u in tiles), **datum_tags
         )
     log.info(
         "chip %s: DEM of %d x %d pixels from %d tile(s), %d bytes in %d ranges",
