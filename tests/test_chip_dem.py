@@ -36,19 +36,25 @@ def tile() -> bytes:
     rows, cols = np.mgrid[0:N, 0:N]
     rng = np.random.default_rng(1)
     heights = 200 + 80 * np.sin(rows / 150.0) * np.cos(cols / 210.0) + rng.normal(0, 2, (N, N))
+    return _cog_bytes(heights.astype(np.float32), from_origin(LON, LAT + 1, 1 / N, 1 / N))
+
+
+def _cog_bytes(heights: np.ndarray, transform, nodata: float | None = None) -> bytes:
+    """A float32 COG in lon/lat (blocks of 512, DEFLATE) of the heights, as the tiles' bucket holds them."""
     with rasterio.MemoryFile() as mem:
         with mem.open(
             driver="COG",
-            width=N,
-            height=N,
+            width=heights.shape[1],
+            height=heights.shape[0],
             count=1,
             dtype="float32",
             crs="EPSG:4326",
-            transform=from_origin(LON, LAT + 1, 1 / N, 1 / N),
+            transform=transform,
+            nodata=nodata,
             blocksize=512,
             compress="DEFLATE",
         ) as dst:
-            dst.write(heights.astype(np.float32), 1)
+            dst.write(heights, 1)
         return mem.read()
 
 
@@ -110,21 +116,7 @@ def _cell_tile(dem: Path, lat: int, lon: int, n: int = N) -> bytes:
             dst_nodata=NODATA,
             resampling=Resampling.bilinear,
         )
-    with rasterio.MemoryFile() as mem:
-        with mem.open(
-            driver="COG",
-            width=n,
-            height=n,
-            count=1,
-            dtype="float32",
-            crs="EPSG:4326",
-            transform=transform,
-            nodata=NODATA,
-            blocksize=512,
-            compress="DEFLATE",
-        ) as dst:
-            dst.write(heights, 1)
-        return mem.read()
+    return _cog_bytes(heights, transform, NODATA)
 
 
 def test_chip_radar_reads_the_dem_of_a_point_outside_every_study_dem_file(s1_demo_world, grd, tmp_path):  # noqa: F811
