@@ -476,9 +476,7 @@ class FilteredImage:
     """One polarisation's filtered sigma0 (or beta0) over the image window, as float32 rows in a scratch file.
 
     The file is written with plain writes, then mapped whole for reading; after each block of grid
-    rows the pages outside the lines that block sampled are released, so what the process holds of
-    it is about the band of lines one block needs, and each page is read in about once (blocks move
-    along the image)."""
+    rows every mapped page is released, so what the process holds of it is what one block samples."""
 
     def __init__(self, path: Path, window: tuple[int, int, int, int]):
         self.path, self.window = path, window  # window: r0, r1, c0, c1 of the image
@@ -487,19 +485,17 @@ class FilteredImage:
         self._map = mmap.mmap(self._file.fileno(), 0, prot=mmap.PROT_READ)
         self.rows = np.frombuffer(self._map, dtype=np.float32).reshape(r1 - r0, c1 - c0)
 
-    def sample_into(
-        self, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, lines: tuple[float, float], out: np.ndarray
-    ) -> None:
-        """Bilinear samples (float32) at image positions into `out` where `valid` (NaN elsewhere); `lines` is the
-        range of image lines the valid positions span, outside which the mapping is released afterwards."""
+    def sample_into(self, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, out: np.ndarray) -> None:
+        """Bilinear samples (float32) at image positions into `out` where `valid` (NaN elsewhere); the mapping is
+        released afterwards."""
         r0, r1, c0, c1 = self.window
         terrain.sample_valid(self.rows, line, pixel, valid, (r0, c0), out)
-        self.release(lines)
+        self.release()
 
-    def release(self, lines: tuple[float, float]) -> None:
-        """Give back every mapped page (`lines`, the lines just sampled, are not kept either: a block of grid rows
-        samples a slanted band of each image line, which the next block hardly touches, so the pages it shares
-        with the next are read back from the page cache rather than held)."""
+    def release(self) -> None:
+        """Give back every mapped page: a block of grid rows samples a slanted band of each image line, which the
+        next block hardly touches, and the kernel maps whole folios around each page touched, so the pages two
+        blocks share are read back from the page cache rather than held."""
         self._map.madvise(mmap.MADV_DONTNEED)
 
     def close(self) -> None:

@@ -34,14 +34,11 @@ class ImageSource(Protocol):
     rows: np.ndarray  # the window's pixels (float32)
     window: tuple[int, int, int, int]  # r0, r1, c0, c1 of the image
 
-    def sample_into(
-        self, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, lines: tuple[float, float], out: np.ndarray
-    ) -> None:
-        """Bilinear samples (float32) at image positions into `out` where `valid` (NaN elsewhere); `lines` is the
-        range of image lines the valid positions span."""
+    def sample_into(self, line: np.ndarray, pixel: np.ndarray, valid: np.ndarray, out: np.ndarray) -> None:
+        """Bilinear samples (float32) at image positions into `out` where `valid` (NaN elsewhere)."""
 
-    def release(self, lines: tuple[float, float]) -> None:
-        """Let go of what lies outside the image lines `lines`."""
+    def release(self) -> None:
+        """Let go of what the samples held in memory."""
 
 
 def block_bands(
@@ -68,13 +65,13 @@ def block_bands(
     if flattening is not None and lo <= hi and len(present) == n_pol:
         flattening.sample([image.rows for image in present], present[0].window, geo, valid, out[:n_pol])
         for image in present:
-            image.release((lo, hi))
+            image.release()
     else:
         for k, maybe in enumerate(images.values()):
             if maybe is None or lo > hi:
                 out[k] = np.nan
             else:
-                maybe.sample_into(geo.line, geo.pixel, valid, (lo, hi), out[k])
+                maybe.sample_into(geo.line, geo.pixel, valid, out[k])
     _angles_and_mask(valid, geo.cos_incidence, geo.cos_local_incidence, geo.layover, geo.passive_shadow, n_pol, out)
     k = n_pol + 3
     for source in (noise or {}).values():
