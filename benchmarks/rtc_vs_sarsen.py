@@ -11,12 +11,18 @@ formed with the terrain's radiometry), takes its first ascending GRD product, wr
 * sarsen: ``sarsen.apps.do_terrain_correction`` with ``correct_radiometry="gamma_bilinear"`` and bilinear
   interpolation on the same (unzipped) product and DEM file, computed in memory, on the DEM grid (the study grid).
 
+A third result, untimed, tells what the difference between the two is: our geometry, facet areas and bilinear beta0
+normalised by the facet areas summed in sarsen's cells (``ours_in_sarsen_cells``: `--sarsen-grouping` image lines
+by as many range spacings of slant range, each pixel given the areas of its cell) instead of per image pixel.
+
 Agreement: the median absolute difference in dB over pixels valid in both, apart for gentle terrain (local
 incidence within 10 degrees of the ellipsoid's), steep terrain (beyond) and the pixels our mask puts in layover
 or shadow. The first run of each warms up (numba, imports).
 
 Keys (last line, one JSON object): ours_s, sarsen_s, speedup, median_abs_db_gentle, median_abs_db_steep,
-median_abs_db_layover_shadow, median_db_gentle (signed: ours minus sarsen), pixel counts, machine.
+median_abs_db_layover_shadow, median_db_gentle (signed: ours minus sarsen), sarsen_cells (the same medians for
+ours_in_sarsen_cells against sarsen), median_abs_db_vs_truth (each against the demo's noise-free gamma0), pixel
+counts, machine.
 
 Run: ``PYTHONPATH=scripts .venv/bin/python benchmarks/rtc_vs_sarsen.py [--size-m 6000] [--repeat 3]``
 (sarsen: ``pip install -r benchmarks/requirements.txt``; without it the script says so and stops).
@@ -42,8 +48,8 @@ from soilsat.io import read_bands, write_cog
 from soilsat.sar.calibration import sigma0_window
 from soilsat.sar.dem import Dem
 from soilsat.sar.engine import Measurement
-from soilsat.sar.geocoding import RangeDopplerModel
-from soilsat.sar.orbit import annotation_orbit
+from soilsat.sar.geocoding import RangeConversion, RangeDopplerModel
+from soilsat.sar.orbit import SPEED_OF_LIGHT, annotation_orbit
 from soilsat.sar.reference.whole_grid import flatten, grid_geometry
 from soilsat.sar.safe import open_product
 
@@ -63,6 +69,52 @@ def run_ours(zip_path: Path, dem: np.ndarray, grid, oversampling: int = 1) -> np
         beta, _ = sigma0_window(data, dn, 0, 0, denoise=False, lut="beta_nought")
     out = flatten({"VV": beta}, ann, annotation_orbit(ann), Dem(dem, grid.transform, grid.crs), grid, oversampling)
     return out["gamma0_VV"]
+
+
+def areas_in_cells(line: np.ndarray, slant_index: np.ndarray, area: np.ndarray, grouping: float) -> np.ndarray:
+    """Each pixel's sum of the facet areas of its cell, cells of `grouping` image lines by `grouping` range spacings
+    of slant range, as sarsen's gamma_bilinear sums them. sarsen spreads a facet's area over the four cells around
+    its position with bilinear weights, but looks each of the four sums up at the same four cells of the pixel, so
+    the weights add up to one and a pixel gets the areas of the facets whose position floors to its own cell (a facet
+    exactly on a cell edge, where sarsen's weights are all zero, is counted here)."""
+    az, sr = line / grouping, slant_index / grouping
+    ok = np.isfinite(az) & np.isfinite(sr) & np.isfinite(area)
+    ia, js = np.floor(az[ok]).astype(np.int64), np.floor(sr[ok]).astype(np.int64)
+    ia, js = ia - ia.min(), js - js.min()
+    sums = np.zeros((int(ia.max()) + 1, int(js.max()) + 1))
+    np.add.at(sums, (ia, js), area[ok])
+    out = np.full(line.shape, np.nan)
+    out[ok] = sums[ia, js]
+    return out
+
+
+def ours_in_sarsen_cells(zip_path: Path, dem: np.ndarray, grid, grouping: float) -> np.ndarray:
+    """gamma0 VV from our geometry, facet areas and bilinear beta0, normalised by areas summed in sarsen's cells
+    (areas_in_cells) instead of per image pixel: what is left against sarsen is then not the normalisation's
+    resolution."""
+    with open_product(zip_path) as product:
+        data = product.polarisation("VV")
+        ann = data.annotation
+        meas = Measurement(product, data)
+        try:
+            dn = meas.read(0, ann.number_of_lines, 0, ann.number_of_samples)
+        finally:
+            meas.close()
+        beta, _ = sigma0_window(data, dn, 0, 0, denoise=False, lut="beta_nought")
+    geo = grid_geometry(RangeDopplerModel.from_annotation(ann, annotation_orbit(ann)), grid, dem)
+    conversion = RangeConversion(ann)
+    near = SPEED_OF_LIGHT * ann.slant_range_time / 2.0  # one-way slant range of the first sample
+    slant_index = (conversion.slant_range(geo.line, geo.pixel) - near) / ann.range_pixel_spacing
+    lit = (geo.cos_local_incidence > 0) & np.isfinite(geo.surface_area)
+    area = np.where(lit, geo.surface_area * geo.cos_local_incidence, 0.0)
+    cell_area = ann.azimuth_pixel_spacing * grouping * ann.range_pixel_spacing * grouping
+    normalised = areas_in_cells(geo.line, slant_index, area, grouping) / cell_area
+    inside = geo.inside(ann.number_of_lines, ann.number_of_samples)
+    sampled = ndimage.map_coordinates(
+        beta.astype(float), [np.nan_to_num(geo.line), np.nan_to_num(geo.pixel)], order=1, mode="nearest"
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(inside & (normalised > 0), sampled / normalised, np.nan)
 
 
 def run_sarsen(safe_dir: Path, dem_path: Path, grouping: float = 3.0) -> np.ndarray:
@@ -159,12 +211,16 @@ def main() -> None:
     l_abs, _, l_n = median_abs_db(ours, theirs, layover_shadow)
     block = lambda x: ndimage.uniform_filter(np.nan_to_num(x), 5)  # noqa: E731
     g5_abs, _, _ = median_abs_db(block(ours), block(theirs), ndimage.minimum_filter(gentle, 5))
+    cells = ours_in_sarsen_cells(zip_path, dem, grid, args.sarsen_grouping)
+    c_abs, c_signed, _ = median_abs_db(cells, theirs, gentle)
+    cs_abs, _, _ = median_abs_db(cells, theirs, steep)
     truth = read_bands(work / "truth" / "sentinel1" / f"{rec['name']}_h.tif").get("gamma0_VV")
     versus_truth = {}
     if truth is not None:  # the hilly region's noise-free gamma0 (thermal noise was not removed: about +0.2 dB)
         versus_truth = {
             "ours": median_abs_db(ours, truth, gentle | steep)[0],
             "sarsen": median_abs_db(theirs, truth, gentle | steep)[0],
+            "ours_in_sarsen_cells": median_abs_db(cells, truth, gentle | steep)[0],
         }
     ours_s, sarsen_s = min(timings["ours"]), min(timings["sarsen"])
     print(
@@ -180,6 +236,11 @@ def main() -> None:
                 "median_db_steep": s_signed,
                 "median_abs_db_gentle_5x5": g5_abs,
                 "median_abs_db_vs_truth": versus_truth,
+                "sarsen_cells": {
+                    "median_abs_db_gentle": c_abs,
+                    "median_db_gentle": c_signed,
+                    "median_abs_db_steep": cs_abs,
+                },
                 "pixels": {"gentle": g_n, "steep": s_n, "layover_shadow": l_n},
                 "grid": list(grid.shape),
                 "oversampling": args.oversampling,
