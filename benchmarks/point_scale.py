@@ -4,24 +4,38 @@ A demo world of regions in several UTM zones is written once (`--keep DIR` reuse
 products as COGs (each band at its native resolution, SCL, cloud and snow probabilities; DEFLATE,
 `--blocksize` tiles, overviews) on a demo tile of the region plus `--tile-margin-km`, and Sentinel-1
 IW GRDH products as SAFE folders (measurement TIFFs read by ranges), every file served by the loopback
-STAC API and byte-range server of the tests (tests/loopback_stac.py), whose STAC items carry each
-asset's `file:size`. Points are drawn uniformly inside the regions, taken in turn from each region,
-so the 100 points are the first 100 of the 200.
+STAC API and byte-range server of the tests (tests/loopback_stac.py). A Sentinel-2 item lists its COGs,
+a Sentinel-1 item its SAFE folder (as the workflow's rehearsal items do), each asset with its
+`file:size` (a folder's: the total of its files). Points are drawn uniformly inside the regions, taken
+in turn from each region, so the 100 points are the first 100 of the 200.
 
-For each point count the timed chain is what a point study runs: one STAC search per collection over
-the points and the period; every point's chip from every Sentinel-2 item over it
-(soilsat.optical.chip_observations.read_observations: bands, SCL and probability masks, the bare-soil
-and valid masks); for each observation whose point pixel is bare soil and valid, the Sentinel-1
-product closest in time within `extract.samples.sentinel1_pair_days` (1 day) over the point, whose
-chips are read product by product (soilsat.sar.chip_reads.s1_chips: XMLs whole, the image window by
-ranges, the engine's chain onto the chip); and the sample table (point, time, 10 bands, VV and VH in
-dB, the Sentinel-1 time; outliers dropped as soilsat.extract.samples does). Each count gets a fresh
-server (a new port, so GDAL's cache of an earlier run serves nothing). `bytes_read` is what the chip
-readers counted; `bytes_served` is what the server counted; they must agree.
+For each point count the timed chain is the chip route's own code, called in the order of its rules
+(rules/chips.smk; scripts/chip_search.py, chips_sentinel2.py, chips_sentinel1.py, extract_samples.py)
+with the shipped config.yaml's settings:
+  - search: soilsat.extract.chip_items.search_point_items, one STAC search per collection over the
+    points and the period (the items whose footprint holds a point);
+  - Sentinel-2: soilsat.extract.chip_optical.optical_point_values, every point's chip from every item
+    over it (bands, SCL and probability masks; the 10 bands, bare-soil and valid flags at the point's
+    pixel and the chip's valid fraction);
+  - Sentinel-1: soilsat.extract.pairing.usable_chips (chips whose valid fraction reaches
+    sentinel2.min_valid_fraction), soilsat.extract.chip_radar.radar_requests (for each point, the
+    product over it closest in time within extract.samples.sentinel1_pair_days, 1 day, to each of its
+    bare, valid observations: one chip per point and product) and radar_point_values (the chips
+    product by product, soilsat.sar.chip_reads.s1_chips: XMLs whole, the image window by ranges, the
+    graph of the config's sentinel1 section on each chip, the first demo DEM covering it);
+  - sample table: soilsat.extract.pairing.pair_observations (point, time, 10 bands, VV and VH in dB,
+    the Sentinel-1 time; band outliers dropped).
+The chips are the benchmark's CHIP (15 x 15 pixels: a 5 x 5 window, 5 pixels of halo), not the 9 x 9
+pixels the chip route reads by default (point_chip_shape: one pixel, chips.halo_m of 40 m). Each count
+gets a fresh server (a new port, so GDAL's cache of an earlier run serves nothing). `bytes_read` is what
+the chip readers counted; `bytes_served` is what the server counted; they must agree. The counts:
+`point_observations` (Sentinel-2 chips), `clear_observations` (of them, valid enough), `bare_observations`
+(of those, bare and valid at the point's pixel), `s1_pairs` (of those, paired with a Sentinel-1 chip,
+before the outliers go), `s1_chips`, `samples` and `samples_with_s1` (the sample table's rows).
 
-The peer, side by side: the whole products the same observations need (the `file:size` of every
-asset of every Sentinel-2 item and Sentinel-1 product read from), and for the smallest count the time
-to download them whole from the same server (`whole_download_s`: transfer only, no processing).
+The peer, side by side: the whole products the same observations need (the `file:size` of the assets
+of every Sentinel-2 item and Sentinel-1 product read from), and for the smallest count the time to
+download their files whole from the same server (`whole_download_s`: transfer only, no processing).
 
 Extrapolation to the published study (6,136 points, 3 years). Time comes from the smallest count's
 measured seconds per Sentinel-2 point-observation and per Sentinel-1 chip (the fewest points per product,
