@@ -1,5 +1,5 @@
 """benchmarks/point_scale.py on a handful of points in three UTM zones (nothing timed is asserted): the JSON it
-reports, and its byte accounting against what the loopback server sent."""
+reports, its byte accounting against what the loopback server sent, and the samples the workflow's chain pairs."""
 
 from __future__ import annotations
 
@@ -57,6 +57,15 @@ def test_bytes_read_are_the_bytes_the_server_sent(result):
     peer = result["runs"][0]
     assert peer["whole_download_bytes"] == peer["bytes_whole_products"]  # the peer downloads what file:size states
     assert sum(run["s1_chips"] for run in result["runs"]) > 0  # the Sentinel-1 half of the chain ran
+
+
+def test_the_chain_ends_in_samples_paired_with_sentinel1(result):
+    for run in result["runs"]:
+        assert run["point_observations"] >= run["clear_observations"] >= run["bare_observations"] >= run["samples"]
+        assert run["samples_with_s1"] <= run["s1_pairs"] <= run["bare_observations"]
+        assert run["s1_products"] <= run["s1_chips"]  # one chip per point and product read
+    assert sum(run["samples"] for run in result["runs"]) > 0
+    assert sum(run["samples_with_s1"] for run in result["runs"]) > 0  # pair_observations found the chips' VV/VH
 
 
 def test_chips_cost_a_fraction_of_the_whole_products(result):
