@@ -241,6 +241,15 @@ def test_each_point_reads_the_sentinel1_item_closest_to_its_bare_soil_dates():
     assert safe_href(items[1]) == "http://a/S1A_late.SAFE"
     cdse = {"id": "cdse", "assets": {"vv": {"href": "s3://eodata/S1/x/S1A_IW.SAFE/measurement/s1a-vv.tiff"}}}
     assert safe_href(cdse) == "s3://eodata/S1/x/S1A_IW.SAFE"  # the folder of the files CDSE's items list
+    listed = {
+        "id": "listed",
+        "assets": {
+            "safe_manifest": {"href": "s3://eodata/S1/x/S1A_IW.SAFE/manifest.safe"},
+            "vh": {"href": "s3://eodata/S1/x/S1A_IW.SAFE/measurement/s1a-vh.tiff"},
+        },
+    }
+    assert safe_href(listed) == "s3://eodata/S1/x/S1A_IW.SAFE"  # manifest.safe is a file in the folder, not it
+    assert safe_href({"id": "lower", "assets": {"p": {"href": "http://a/S1A_x.safe/"}}}) == "http://a/S1A_x.safe"
     with pytest.raises(ValueError, match="STAC item bare: no asset is a SAFE folder .*\\['thumbnail'\\]"):
         safe_href({"id": "bare", "assets": {"thumbnail": {"href": "http://a/q.png"}}})
 

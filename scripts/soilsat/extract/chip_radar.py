@@ -35,20 +35,25 @@ from soilsat.stac.search import matches
 
 log = logging.getLogger(__name__)
 
-SAFE_SUFFIXES = (".SAFE", ".safe")
+def _safe_folder(href: str) -> str | None:
+    """The SAFE folder an href is or lies in (a path component ending in .SAFE, in any case, other than the
+    manifest.safe file), else None."""
+    parts = href.rstrip("/").split("/")
+    for k in range(len(parts) - 1, -1, -1):
+        name = parts[k]
+        if name.upper().endswith(".SAFE") and name.lower() != "manifest.safe" and len(name) > len(".SAFE"):
+            return "/".join(parts[: k + 1])
+    return None
 
 
 def safe_href(item: Mapping) -> str:
     """The href of a GRD item's SAFE folder: an asset that is the folder (href ending in .SAFE), else the folder of an
     asset inside it (CDSE's items list the SAFE's files, manifest.safe among them); ValueError naming the item."""
-    hrefs = [str(asset.get("href") or "").rstrip("/") for asset in (item.get("assets") or {}).values()]
+    hrefs = [str(asset.get("href") or "") for asset in (item.get("assets") or {}).values()]
     for href in hrefs:
-        if href.endswith(SAFE_SUFFIXES):
-            return href
-    for href in hrefs:
-        for suffix in SAFE_SUFFIXES:
-            if f"{suffix}/" in href:
-                return href[: href.index(f"{suffix}/") + len(suffix)]
+        folder = _safe_folder(href)
+        if folder is not None:
+            return folder
     raise ValueError(
         f"STAC item {item.get('id', '?')}: no asset is a SAFE folder or a file in one (an href with .SAFE), "
         f"assets {sorted(item.get('assets') or {})}"
