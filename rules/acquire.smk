@@ -103,7 +103,6 @@ rule fetch_ancillary:
 rule fetch_orbit:
     input:
         unpack(provider_inputs),
-        catalog=f"{RESULTS}/catalog/sentinel1.csv",
     output:
         f"{RESOURCES}/orbits/{{product}}.EOF",
     log:

@@ -1,6 +1,7 @@
 # Chips: the point study's route at published scale. Each LUCAS point gets a chip (a small grid around it in its
 # UTM zone); a STAC search finds the items over the points; one job per batch of points reads the chips' pixels by
-# byte ranges (Sentinel-2, then Sentinel-1 near each bare-soil date) and counts the bytes; extract_samples pairs them
+# byte ranges (Sentinel-2, then Sentinel-1 near each bare-soil date, with each product's precise orbit file) and
+# counts the bytes; extract_samples pairs them
 # as it pairs the region rasters. A rehearsal (demo.chip_archive) reads the demo archive's products instead, served by
 # each chip job on a loopback HTTP server.
 CHIPS = config["chips"]
@@ -95,12 +96,35 @@ rule chips_sentinel2:
         "../scripts/chips_sentinel2.py"
 
 
-rule chips_sentinel1:
+checkpoint chip_radar_requests:
     input:
-        unpack(chip_read_inputs),
         points=f"{RESULTS}/chips/points.csv",
         catalog=f"{RESULTS}/chips/items/sentinel1.json",
         optical=f"{RESULTS}/chips/sentinel2/batch_{{batch}}.parquet",
+    output:
+        f"{RESULTS}/chips/sentinel1/batch_{{batch}}_requests.json",
+    log:
+        f"{LOGS}/chips/sentinel1_requests_{{batch}}.log",
+    conda:
+        "../envs/chips.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        samples=config["extract"]["samples"],
+        min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
+    script:
+        "../scripts/chip_radar_requests.py"
+
+
+rule chips_sentinel1:
+    input:
+        unpack(chip_read_inputs),
+        unpack(chip_orbit_inputs),
+        points=f"{RESULTS}/chips/points.csv",
+        catalog=f"{RESULTS}/chips/items/sentinel1.json",
+        requests=chip_radar_requests_file,
         dem=f"{ANCILLARY}/dem",
     output:
         values=f"{RESULTS}/chips/sentinel1/batch_{{batch}}.parquet",
@@ -119,8 +143,6 @@ rule chips_sentinel1:
         chips=CHIPS,
         sentinel1=config["sentinel1"],
         dem=config["dem"],
-        samples=config["extract"]["samples"],
-        min_valid_fraction=config["sentinel2"]["min_valid_fraction"],
         mask_dilation_px=config["sentinel2"]["mask_dilation_px"],
         resolution=config["grid"]["resolution"],
     script:

@@ -286,6 +286,21 @@ def chip_read_inputs(wildcards):
     return {}
 
 
+def chip_radar_requests_file(wildcards):
+    """A batch's Sentinel-1 requests (each product to read and its points), once its checkpoint has run."""
+    return checkpoints.chip_radar_requests.get(batch=wildcards.batch).output[0]
+
+
+def chip_orbit_inputs(wildcards):
+    """The orbit file of every Sentinel-1 product a batch reads, fetched as the region route fetches them (none from
+    the demo provider, whose products' annotations hold their exact orbits)."""
+    if config["provider"] == "demo":
+        return {}
+    with open(chip_radar_requests_file(wildcards)) as f:
+        products = sorted(json.load(f))
+    return {"orbits": [f"{RESOURCES}/orbits/{product}.EOF" for product in products]}
+
+
 def sample_inputs(wildcards):
     """The inputs of the sample dataset: the chip route's points and batch values (chips.enabled), or the raster
     indexes and the LUCAS table of the region route."""

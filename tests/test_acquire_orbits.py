@@ -14,7 +14,7 @@ import pytest
 from cdse_account import account_server, settings
 from loopback import DOWNLOAD_PATH
 from soilsat.acquire.factory import get_provider
-from soilsat.acquire.orbits import parse_eof_name, pick_orbit
+from soilsat.acquire.orbits import parse_eof_name, pick_orbit, product_record
 from soilsat.errors import ProductError
 
 
@@ -37,6 +37,18 @@ def test_orbit_file_is_chosen_by_cover_and_production():
     assert pick_orbit(names[4:], "S1A", start, stop, 60) == names[4]
     assert pick_orbit(names[4:], "S1A", "2020-01-05T19:59:30Z", "2020-01-05T19:59:55Z", 60) is None
     assert parse_eof_name(names[0])["stop"] == dt.datetime(2020, 1, 6, 0, 59, 42)
+
+
+def test_a_products_sensing_times_come_from_its_name():
+    name = "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371"
+    assert product_record(name) == {
+        "name": name,
+        "sensing_start": "2021-12-23T05:11:22",
+        "sensing_stop": "2021-12-23T05:11:48",  # the name's stop is truncated to the second
+    }
+    assert product_record(f"{name}_COG.SAFE")["sensing_start"] == "2021-12-23T05:11:22"  # CDSE's COG products
+    with pytest.raises(ProductError, match="S2A_MSIL2A_20200401: not a Sentinel-1 product name"):
+        product_record("S2A_MSIL2A_20200401")
 
 
 def test_orbit_fetch_delivers_the_eof(server, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,8 +26,8 @@ SOURCES = {
 }
 
 
-def dry_run(workdir: Path, study: Path) -> subprocess.CompletedProcess:
-    """`snakemake -n --configfile study` in a scratch folder, with no CDSE credentials in the environment."""
+def dry_run(workdir: Path, study: Path, *args: str) -> subprocess.CompletedProcess:
+    """`snakemake -n [args] --configfile study` in a scratch folder, with no CDSE credentials in the environment."""
     shutil.copy(ROOT / "config.yaml", workdir / "config.yaml")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CDSE_", "EARTHDATA_"))}
     env |= {"PYTHONPATH": str(ROOT / "scripts"), "HOME": str(workdir), "NETRC": str(workdir / "no-netrc")}
@@ -39,6 +40,7 @@ def dry_run(workdir: Path, study: Path) -> subprocess.CompletedProcess:
         "--cores",
         "1",
         "-n",
+        *args,
         "--configfile",
         str(study),
     ]
@@ -119,3 +121,41 @@ def schema_filled(config: dict) -> dict:
 
     validate(config, str(ROOT / "rules" / "schemas" / "config.schema.yaml"))
     return config
+
+
+def test_published_chips_fetch_the_orbit_file_of_each_sentinel1_product_they_read(tmp_path):
+    """Once a batch's Sentinel-1 requests are known, its chip job waits for the precise orbit file of each product it
+    reads, fetched by the region route's fetch_orbit rule into the provider's orbits folder."""
+    study = ROOT / "studies" / "tziolas2020_published.yaml"
+    results, resources = tmp_path / "results" / "tziolas2020_published", tmp_path / "resources" / "cdse"
+    products = [
+        "S1A_IW_GRDH_1SDV_20170412T053223_20170412T053248_016124_01AB3C_1D2E",
+        "S1B_IW_GRDH_1SDV_20170418T053141_20170418T053206_005203_0091C1_7A0F",
+    ]
+    made = [  # every file upstream of batch 0's Sentinel-1 chips, in the order the workflow makes them
+        (results / "catalog" / "lucas.csv", "name\n"),
+        (results / "catalog" / "dem.csv", "name\n"),
+        (resources / "tziolas2020_published" / "lucas", "lucas.csv"),  # fetch_ancillary's folders
+        (resources / "tziolas2020_published" / "dem", "dem.tif"),
+        (results / "chips" / "points.csv", "point_id,lon,lat,epsg,region,batch\np1,1.7,48.2,32631,beauce,0\n"),
+        (results / "chips" / "items" / "sentinel1.json", "[]\n"),
+        (results / "chips" / "items" / "sentinel2.json", "[]\n"),
+        (results / "chips" / "sentinel2" / "batch_0.parquet", ""),
+        (results / "chips" / "sentinel2" / "batch_0_costs.csv", ""),
+        (results / "chips" / "sentinel1" / "batch_0_requests.json", json.dumps({p: ["p1"] for p in products})),
+    ]
+    for age, (path, text) in enumerate(reversed(made)):
+        if path.suffix:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        else:
+            path.mkdir(parents=True)
+            (path / text).write_text("")
+        os.utime(path, (1.7e9 - 60 * age, 1.7e9 - 60 * age))
+    target = "results/tziolas2020_published/chips/sentinel1/batch_0.parquet"
+    proc = dry_run(tmp_path, study, target, "--rerun-triggers", "mtime")  # the files made here have no provenance
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    planned = [line.split("output:")[1].strip() for line in proc.stdout.splitlines() if "output:" in line]
+    assert sorted(p for p in planned if "/orbits/" in p) == [f"resources/cdse/orbits/{p}.EOF" for p in products]
+    assert any(p.startswith("results/tziolas2020_published/chips/sentinel1/batch_0.parquet") for p in planned)
+    assert not any("catalog/sentinel1.csv" in p for p in planned)  # the orbits need the product names only

@@ -62,6 +62,23 @@ def parse_eof_name(name: str) -> EofName:
     return {"platform": mission, "type": kind, "produced": produced, "start": start, "stop": stop}
 
 
+_PRODUCT = re.compile(r"^(S1[A-D])_[A-Z0-9]{2}_[A-Z_]{4}_[A-Z0-9_]{4}_(\d{8}T\d{6})_(\d{8}T\d{6})_")
+
+
+def product_record(name: str) -> dict[str, str]:
+    """The name, sensing start and sensing stop (UTC) of a Sentinel-1 product, from its name, as fetch_orbit takes
+    them (the name's stop, truncated to the second, plus one second); ProductError when it is not such a name."""
+    match = _PRODUCT.match(Path(name).name)
+    if not match:
+        raise ProductError(
+            name,
+            "not a Sentinel-1 product name (S1x_MM_TTTR_LFPP_<start>_<stop>_...): its orbit file cannot be chosen",
+        )
+    start, stop = (dt.datetime.strptime(s, "%Y%m%dT%H%M%S") for s in match.groups()[1:])
+    stop += dt.timedelta(seconds=1)
+    return {"name": Path(name).name, "sensing_start": start.isoformat(), "sensing_stop": stop.isoformat()}
+
+
 def _naive(value: str | dt.datetime) -> dt.datetime:
     """A time as a naive UTC datetime."""
     stamp = pd.Timestamp(value)

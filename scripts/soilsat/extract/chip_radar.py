@@ -35,6 +35,7 @@ from soilsat.stac.search import matches
 
 log = logging.getLogger(__name__)
 
+
 def _safe_folder(href: str) -> str | None:
     """The SAFE folder an href is or lies in (a path component ending in .SAFE, in any case, other than the
     manifest.safe file), else None."""
@@ -152,13 +153,23 @@ def radar_point_values(
     s3: S3Archive | None = None,
     environ: Mapping[str, str] | None = None,
     dem_settings: Mapping | None = None,
+    orbit_files: Mapping[str, Sequence[str | os.PathLike]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(values, costs): the linear VV/VH (RADAR_COLUMNS) of each wanted point of each item, and COST_COLUMNS. A chip no
     file of `dems` covers gets its DEM by byte ranges (config section `dem` as `dem_settings`; its cost joins the
-    point's first observation), else ValueError."""
+    point's first observation), else ValueError. Each item's chain applies its `orbit_files` (by item id; Apply-Orbit-
+    File takes the annotation orbit for an item without, as the graph's continueOnFail allows)."""
     with tempfile.TemporaryDirectory(prefix="chip_dem_") as folder:
         return _radar_point_values(
-            items, wanted, points, shape, sentinel1, PointDems(dems, dem_settings, folder), s3, environ
+            items,
+            wanted,
+            points,
+            shape,
+            sentinel1,
+            PointDems(dems, dem_settings, folder),
+            s3,
+            environ,
+            orbit_files or {},
         )
 
 
@@ -171,6 +182,7 @@ def _radar_point_values(
     dems: PointDems,
     s3: S3Archive | None,
     environ: Mapping[str, str] | None,
+    orbit_files: Mapping[str, Sequence[str | os.PathLike]],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """radar_point_values with each point's DEM from `dems`."""
     chips = point_chips(points, shape)
@@ -183,7 +195,7 @@ def _radar_point_values(
         href = safe_href(item)
         names = list(wanted[item_id])
         specs = [(chip_chain(href, chips[p], dems.path(p, chips[p]), sentinel1), chips[p]) for p in names]
-        for point, chip in zip(names, s1_chips(href, specs, s3, environ)):
+        for point, chip in zip(names, s1_chips(href, specs, s3, environ, orbit_files.get(item_id, ()))):
             vv, vh = backscatter_bands([str(v) for v in chip.data_vars], ("VV", "VH"))
             when = pd.Timestamp(str(chip.attrs["sensing_start"]))
             when = when.tz_localize(None) if when.tzinfo else when
