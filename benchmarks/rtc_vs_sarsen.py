@@ -51,13 +51,13 @@ from soilsat.sar.engine import Measurement
 from soilsat.sar.geocoding import RangeConversion, RangeDopplerModel
 from soilsat.sar.orbit import SPEED_OF_LIGHT, annotation_orbit
 from soilsat.sar.reference.whole_grid import flatten, grid_geometry
-from soilsat.sar.safe import open_product
+from soilsat.sar.safe import Annotation, open_product
 
 GENTLE_DEG = 10.0  # local incidence within this of the ellipsoid incidence: gentle terrain
 
 
-def run_ours(zip_path: Path, dem: np.ndarray, grid, oversampling: int = 1) -> np.ndarray:
-    """beta0 VV without noise removal, flattened onto the grid; returns gamma0 VV."""
+def beta_vv(zip_path: Path) -> tuple[np.ndarray, Annotation]:
+    """The whole image's beta0 VV without noise removal (as sarsen calibrates), and its annotation."""
     with open_product(zip_path) as product:
         data = product.polarisation("VV")
         ann = data.annotation
@@ -67,6 +67,12 @@ def run_ours(zip_path: Path, dem: np.ndarray, grid, oversampling: int = 1) -> np
         finally:
             meas.close()
         beta, _ = sigma0_window(data, dn, 0, 0, denoise=False, lut="beta_nought")
+    return beta, ann
+
+
+def run_ours(zip_path: Path, dem: np.ndarray, grid, oversampling: int = 1) -> np.ndarray:
+    """beta0 VV without noise removal, flattened onto the grid; returns gamma0 VV."""
+    beta, ann = beta_vv(zip_path)
     out = flatten({"VV": beta}, ann, annotation_orbit(ann), Dem(dem, grid.transform, grid.crs), grid, oversampling)
     return out["gamma0_VV"]
 
@@ -92,15 +98,7 @@ def ours_in_sarsen_cells(zip_path: Path, dem: np.ndarray, grid, grouping: float)
     """gamma0 VV from our geometry, facet areas and bilinear beta0, normalised by areas summed in sarsen's cells
     (areas_in_cells) instead of per image pixel: what is left against sarsen is then not the normalisation's
     resolution."""
-    with open_product(zip_path) as product:
-        data = product.polarisation("VV")
-        ann = data.annotation
-        meas = Measurement(product, data)
-        try:
-            dn = meas.read(0, ann.number_of_lines, 0, ann.number_of_samples)
-        finally:
-            meas.close()
-        beta, _ = sigma0_window(data, dn, 0, 0, denoise=False, lut="beta_nought")
+    beta, ann = beta_vv(zip_path)
     geo = grid_geometry(RangeDopplerModel.from_annotation(ann, annotation_orbit(ann)), grid, dem)
     conversion = RangeConversion(ann)
     near = SPEED_OF_LIGHT * ann.slant_range_time / 2.0  # one-way slant range of the first sample
