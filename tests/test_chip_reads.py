@@ -22,7 +22,7 @@ from soilsat.demo.sentinel2 import write_products
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 from soilsat.errors import ConfigError, ProductError
 from soilsat.optical.chip_observations import item_bytes, read_observations
-from soilsat.optical.chip_reads import WholeFileAnswer, l2a_chip
+from soilsat.optical.chip_reads import WholeFileAnswer, l2a_chip, l2a_chips
 from soilsat.optical.process import OpticalSettings, l2a_on_grid
 from soilsat.optical.safe import Product, read_band, read_metadata
 from soilsat.optical.stac_item import COMMON_NAMES, harmonisation, item_product
@@ -277,6 +277,63 @@ def test_observations_pair_points_with_items_and_count_each_ones_bytes(safe):
     assert summary["bytes_per_observation"] == served / 2
     assert item_bytes({"assets": {"a": {"file:size": 3}, "b": {"file:size": 4}}}) == 7
     assert item_bytes({"assets": {"a": {"file:size": 3}, "b": {}}}) is None  # unknown, not under-counted
+
+
+# chips sharing the demo product's files: two overlapping (their blocks shared), one apart
+GROUPED = {"centre": (8.95, 55.95), "beside": (8.9505, 55.9502), "north_west": (8.941, 55.957), "east": (8.958, 55.947)}
+COST_ATTRS = ("bytes_read", "remote_reads")
+
+
+def _per_chip_reads(item: dict, chips: dict, settings: OpticalSettings) -> dict[str, xr.Dataset]:
+    """Each chip read as before grouping: the item's Product, GDAL environment and files anew for every chip."""
+    out = {}
+    for name, chip in chips.items():
+        product, keys = item_product(item)
+        with remote_env(keys, None):
+            out[name] = l2a_on_grid(product, chip, settings, windowed=True)
+    return out
+
+
+def test_an_items_chips_read_together_equal_chips_read_one_by_one(safe):
+    _, product = safe
+    chips = {n: chip_grid(n, lon, lat, SHAPE) for n, (lon, lat) in GROUPED.items()}
+    with serve_stac() as api:
+        item = earth_search_item(api, product, {"earthsearch:boa_offset_applied": True})
+        one_by_one = _per_chip_reads(item, chips, OPTICAL)
+    with serve_stac() as api:
+        item = earth_search_item(api, product, {"earthsearch:boa_offset_applied": True})
+        alone = l2a_chip(item, chips["centre"], OPTICAL)
+        first_alone = sum(api.sent.values())
+    with serve_stac() as api:
+        item = earth_search_item(api, product, {"earthsearch:boa_offset_applied": True})
+        together = l2a_chips(item, chips, OPTICAL)
+        served = sum(api.sent.values())
+    assert list(together) == list(chips)
+    for name, chip in together.items():
+        assert chip.attrs["stac_item"] == item["id"]
+        assert np.isfinite(chip["B04"].values).mean() > 0.5, name
+        # bit for bit: every variable, coordinate and attribute but what the read cost
+        xr.testing.assert_identical(chip.drop_attrs(deep=False), one_by_one[name].drop_attrs(deep=False))
+        kept = {k: v for k, v in chip.attrs.items() if k not in (*COST_ATTRS, "stac_item")}
+        assert kept == one_by_one[name].attrs, name
+    # each range belongs to the chip that read it, the files' headers to the first: the sum is what was served
+    costs = {name: chip.attrs["bytes_read"] for name, chip in together.items()}
+    assert sum(costs.values()) == served
+    assert costs["centre"] == alone.attrs["bytes_read"] == first_alone  # the first chip costs what it costs alone
+    assert costs["beside"] < costs["centre"]  # its blocks and the headers were read already
+
+
+def test_a_failing_chip_names_the_item_and_asset_and_no_chip_of_the_item_is_returned(safe):
+    _, product = safe
+    chips = {n: chip_grid(n, lon, lat, SHAPE) for n, (lon, lat) in GROUPED.items()}
+    chips["buenos_aires"] = chip_grid("buenos_aires", -58.38, -34.6, SHAPE)  # outside the item's files
+    with serve_stac() as api:
+        item = earth_search_item(api, product, {"earthsearch:boa_offset_applied": True})
+        with pytest.raises(ProductError, match=f"STAC item {item['id']} .*, asset \\w+: does not overlap the grid"):
+            l2a_chips(item, chips, OPTICAL)
+        points = {**GROUPED, "buenos_aires": (8.95, 55.95)}  # paired with the item: its chip is read from it
+        with pytest.raises(ProductError, match=f"STAC item {item['id']} "):
+            read_observations([item], chips, points, OPTICAL)
 
 
 def test_s3_reads_are_counted_as_the_server_sends_them(large_cog):

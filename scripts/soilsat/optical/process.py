@@ -22,7 +22,7 @@ from rasterio.warp import reproject
 from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
 from soilsat.optical import indices, masks
-from soilsat.optical.safe import Product, read_band, read_metadata
+from soilsat.optical.safe import OpenFiles, Product, read_band, read_metadata
 from soilsat.remote_files import is_remote
 from soilsat.settings import Settings
 
@@ -109,10 +109,12 @@ def to_grid(
     return out
 
 
-def _probability(product: Product, name: str, grid: StudyGrid, resampling: str, windowed: bool) -> np.ndarray | None:
+def _probability(
+    product: Product, name: str, grid: StudyGrid, resampling: str, windowed: bool, files: OpenFiles | None
+) -> np.ndarray | None:
     """A cloud/snow probability mask on the grid, or None for products that have none (old baselines)."""
     try:
-        band = read_band(product, name, cover=grid if windowed else None)
+        band = read_band(product, name, cover=grid if windowed else None, files=files)
         return to_grid(band, grid, resampling, dtype="int16", fill=0)
     except ProductError:
         if name in product.mask_files and _listed(product, name):
@@ -126,22 +128,27 @@ def l2a_on_grid(
     settings: OpticalSettings,
     aoi_margin_m: float = 0.0,
     windowed: bool = False,
+    files: OpenFiles | None = None,
     **overrides: Any,
 ) -> xr.Dataset:
     """Reflectances, NDVI/NDWI/NBR2/EVI, bare-soil and validity masks of an L2A product on a grid.
 
     `overrides` replace single fields of `settings`; `aoi_margin_m` is the grid margin left
     out of the valid fraction; `windowed` reads only the window of each file that covers the
-    grid (a chip's pixels from a remote file) instead of the whole file.
+    grid (a chip's pixels from a remote file) instead of the whole file; `files` keeps each file open for the
+    next grid read from the same product (opened at its first read, closed by the caller).
     """
     s = dataclasses.replace(settings, **overrides)
     product = safe_path if isinstance(safe_path, Product) else read_metadata(safe_path)
     if product.level != "L2A":
         raise ProductError(product.mtd, f"is a {product.level} product; atmospheric correction (L2A) is needed")
     cover = grid if windowed else None
-    refl = {b: to_grid(read_band(product, b, cover=cover), grid, s.resampling_reflectance) for b in s.needed_bands}
-    scl = to_grid(read_band(product, "SCL", cover=cover), grid, s.resampling_masks, dtype="int16", fill=0)
-    cloud, snow = (_probability(product, name, grid, s.resampling_masks, windowed) for name in PROBABILITY_MASKS)
+    refl = {
+        b: to_grid(read_band(product, b, cover=cover, files=files), grid, s.resampling_reflectance)
+        for b in s.needed_bands
+    }
+    scl = to_grid(read_band(product, "SCL", cover=cover, files=files), grid, s.resampling_masks, dtype="int16", fill=0)
+    cloud, snow = (_probability(product, name, grid, s.resampling_masks, windowed, files) for name in PROBABILITY_MASKS)
     valid = masks.clear_mask(scl, cloud, snow, s.scl_invalid, s.cloud_probability_max, s.snow_probability_max)
     valid = masks.dilate_invalid(valid, s.mask_dilation_px)
     for b in s.needed_bands:
