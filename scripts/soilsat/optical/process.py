@@ -22,7 +22,7 @@ from rasterio.warp import reproject
 from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
 from soilsat.optical import indices, masks
-from soilsat.optical.safe import OpenFiles, Product, read_band, read_metadata
+from soilsat.optical.safe import BandRaster, OpenFiles, Product, band_raster, read_metadata
 from soilsat.remote_files import is_remote
 from soilsat.settings import Settings
 
@@ -86,10 +86,13 @@ class OpticalSettings(Settings):
 
 
 def to_grid(
-    da: xr.DataArray, grid: StudyGrid, resampling: str, dtype: str = "float32", fill: float = np.nan
+    band: xr.DataArray | BandRaster, grid: StudyGrid, resampling: str, dtype: str = "float32", fill: float = np.nan
 ) -> np.ndarray:
-    """Warp a DataArray from read_band onto the study grid (fill outside its footprint)."""
-    src = da.values
+    """Warp a band from read_band (or band_raster) onto the study grid (fill outside its footprint)."""
+    if isinstance(band, BandRaster):
+        src, transform, crs = band.values, band.transform, band.crs
+    else:
+        src, transform, crs = band.values, Affine(*band.attrs["transform"]), band.attrs["crs"]
     if dtype != "float32":
         src = src.astype(dtype)
     out = np.full(grid.shape, fill, dtype=dtype)
@@ -97,8 +100,8 @@ def to_grid(
     reproject(
         src,
         out,
-        src_transform=Affine(*da.attrs["transform"]),
-        src_crs=CRS.from_user_input(da.attrs["crs"]),
+        src_transform=transform,
+        src_crs=CRS.from_user_input(crs),
         dst_transform=grid.transform,
         dst_crs=CRS.from_user_input(grid.crs),
         resampling=Resampling[resampling],
@@ -114,7 +117,7 @@ def _probability(
 ) -> np.ndarray | None:
     """A cloud/snow probability mask on the grid, or None for products that have none (old baselines)."""
     try:
-        band = read_band(product, name, cover=grid if windowed else None, files=files)
+        band = band_raster(product, name, cover=grid if windowed else None, files=files)
         return to_grid(band, grid, resampling, dtype="int16", fill=0)
     except ProductError:
         if name in product.mask_files and _listed(product, name):
@@ -144,10 +147,12 @@ def l2a_on_grid(
         raise ProductError(product.mtd, f"is a {product.level} product; atmospheric correction (L2A) is needed")
     cover = grid if windowed else None
     refl = {
-        b: to_grid(read_band(product, b, cover=cover, files=files), grid, s.resampling_reflectance)
+        b: to_grid(band_raster(product, b, cover=cover, files=files), grid, s.resampling_reflectance)
         for b in s.needed_bands
     }
-    scl = to_grid(read_band(product, "SCL", cover=cover, files=files), grid, s.resampling_masks, dtype="int16", fill=0)
+    scl = to_grid(
+        band_raster(product, "SCL", cover=cover, files=files), grid, s.resampling_masks, dtype="int16", fill=0
+    )
     cloud, snow = (_probability(product, name, grid, s.resampling_masks, windowed, files) for name in PROBABILITY_MASKS)
     valid = masks.clear_mask(scl, cloud, snow, s.scl_invalid, s.cloud_probability_max, s.snow_probability_max)
     valid = masks.dilate_invalid(valid, s.mask_dilation_px)

@@ -460,16 +460,25 @@ def _refuse_l2a_file(product: Product, band: str) -> None:
         )
 
 
-def read_band(
+@dataclasses.dataclass(frozen=True)
+class BandRaster:
+    """A band's numbers as read_band gives them, with the geotransform and CRS of the window read."""
+
+    values: np.ndarray
+    transform: Affine
+    crs: str
+    name: str
+    attrs: dict
+
+
+def band_raster(
     product: Product | str | os.PathLike,
     band: str,
     resolution: int | None = None,
     cover: StudyGrid | None = None,
     files: OpenFiles | None = None,
-) -> xr.DataArray:
-    """A band as reflectance, AOT as optical thickness or WVP in cm (float32, NaN for no data), each scaled by its
-    own quantification value; SCL and the MSK_* masks as stored integers. With `cover`, only the window of the
-    file that covers that grid (and a margin for resampling) is read; with `files`, from the file kept open there."""
+) -> BandRaster:
+    """A band's numbers as read_band scales them, without making them a DataArray (see read_band)."""
     if not isinstance(product, Product):
         product = read_metadata(product)
     _refuse_l2a_file(product, band)
@@ -483,7 +492,7 @@ def read_band(
         if path is None:
             raise ProductError(product.mtd, f"no granule for the quality mask {band}")
         data, transform, crs = _read_raster(product, path, cover, files)
-        return _as_dataarray(data, transform, crs, band, {"units": "%"})
+        return BandRaster(data, transform, crs, band, {"units": "%"})
     available = product.resolutions(band)
     if not available:
         raise ProductError(product.mtd, f"band {band} is not listed in the product metadata")
@@ -492,7 +501,7 @@ def read_band(
         raise ProductError(product.mtd, f"band {band} is not stored at {res} m (only {available})")
     data, transform, crs = _read_raster(product, product.band_files[(band, res)], cover, files)
     if band in UNQUANTIFIED:
-        return _as_dataarray(data, transform, crs, band, {"resolution": res})
+        return BandRaster(data, transform, crs, band, {"resolution": res})
     if band in QUANTIFIED:
         if band not in product.scales:
             raise ProductError(
@@ -504,7 +513,21 @@ def read_band(
         attrs = {"units": "1", "long_name": f"{band} reflectance"}
     values = (data.astype(np.float32) + np.float32(offset)) / np.float32(scale)
     values[data == 0] = np.nan
-    return _as_dataarray(values.astype(np.float32), transform, crs, band, {"resolution": res, **attrs})
+    return BandRaster(values.astype(np.float32), transform, crs, band, {"resolution": res, **attrs})
+
+
+def read_band(
+    product: Product | str | os.PathLike,
+    band: str,
+    resolution: int | None = None,
+    cover: StudyGrid | None = None,
+    files: OpenFiles | None = None,
+) -> xr.DataArray:
+    """A band as reflectance, AOT as optical thickness or WVP in cm (float32, NaN for no data), each scaled by its
+    own quantification value; SCL and the MSK_* masks as stored integers. With `cover`, only the window of the
+    file that covers that grid (and a margin for resampling) is read; with `files`, from the file kept open there."""
+    raster = band_raster(product, band, resolution, cover, files)
+    return _as_dataarray(raster.values, raster.transform, raster.crs, raster.name, raster.attrs)
 
 
 def summarize(path: str | os.PathLike) -> dict:
