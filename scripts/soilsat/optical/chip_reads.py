@@ -2,9 +2,11 @@
 in one operation.
 
 The item becomes the SAFE reader's Product (soilsat.optical.stac_item) once, in one GDAL environment
-(GDAL's /vsicurl/ or /vsis3/, soilsat.remote_files); each band, SCL and probability mask file is
-opened once, at its first read, and the SAFE route's l2a_on_grid puts the product on each chip in
-turn, reading only the window of each file that covers the chip from the open file.
+(GDAL's /vsicurl/ or /vsis3/, soilsat.remote_files). Each band, SCL and probability mask file is
+opened once, at its first read, and the window of it that covers each chip is read from the open
+file, chip after chip (soilsat.optical.process.read_l2a_windows); then the SAFE route puts each
+chip's windows on the chip as l2a_on_grid does (l2a_from_windows), after the reads, so its warps
+run without the debug messages that counting the reads switches on.
 
 Every range fetched is counted (soilsat.transfers) and belongs to the chip whose read fetched it:
 a file's header, fetched when the file is opened for the first chip, counts for that chip only;
@@ -24,8 +26,8 @@ import xarray as xr
 
 from soilsat.errors import ProductError
 from soilsat.grid import StudyGrid
-from soilsat.optical.process import OpticalSettings, l2a_on_grid
-from soilsat.optical.safe import OpenFiles
+from soilsat.optical.process import L2AWindows, OpticalSettings, l2a_from_windows, read_l2a_windows
+from soilsat.optical.safe import OpenFiles, Product
 from soilsat.optical.stac_item import item_name, item_product
 from soilsat.remote_faults import WholeFileAnswer, archive_problem, check_ranges
 from soilsat.remote_files import S3Archive, remote_env
@@ -55,6 +57,24 @@ def _with_cost(dataset: xr.Dataset, item: Mapping, chip: StudyGrid, cost: Transf
     return dataset
 
 
+def _read_windows(
+    item: Mapping, product: Product, keys: Mapping[str, str], chips: Mapping[str, StudyGrid], settings: OpticalSettings
+) -> dict[str, tuple[L2AWindows, Transfers]]:
+    """Each chip's windows of the item's files (each file opened once) and the ranges its reads fetched."""
+    read: dict[str, tuple[L2AWindows, Transfers]] = {}
+    with counting() as transfers, OpenFiles() as files:
+        for name, chip in chips.items():
+            first = len(transfers.reads)
+            try:
+                windows = read_l2a_windows(product, chip, settings, windowed=True, files=files)
+            except ProductError as e:
+                raise _named(e, item, keys, transfers) from None
+            cost = Transfers(reads=transfers.reads[first:])
+            check_ranges(item_name(item), cost)
+            read[name] = (windows, cost)
+    return read
+
+
 def l2a_chips(
     item: Mapping,
     chips: Mapping[str, StudyGrid],
@@ -63,20 +83,15 @@ def l2a_chips(
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, xr.Dataset]:
     """The L2A observation of a STAC item on each chip (by the chips' keys), as l2a_on_grid gives it, with
-    `bytes_read` and `remote_reads`: the item's files opened once, each chip's window read from them."""
+    `bytes_read` and `remote_reads`: the item's files opened once, each chip's windows read from them, then put on
+    the chips."""
     product, keys = item_product(item)
-    datasets: dict[str, xr.Dataset] = {}
-    with remote_env(keys, s3, environ), counting() as transfers, OpenFiles() as files:
-        for name, chip in chips.items():
-            first = len(transfers.reads)
-            try:
-                dataset = l2a_on_grid(product, chip, settings, windowed=True, files=files)
-            except ProductError as e:
-                raise _named(e, item, keys, transfers) from None
-            cost = Transfers(reads=transfers.reads[first:])
-            check_ranges(item_name(item), cost)
-            datasets[name] = _with_cost(dataset, item, chip, cost)
-    return datasets
+    with remote_env(keys, s3, environ):
+        read = _read_windows(item, product, keys, chips, settings)
+        return {
+            name: _with_cost(l2a_from_windows(product, chips[name], settings, windows), item, chips[name], cost)
+            for name, (windows, cost) in read.items()
+        }
 
 
 def l2a_chip(

@@ -112,17 +112,39 @@ def to_grid(
     return out
 
 
-def _probability(
-    product: Product, name: str, grid: StudyGrid, resampling: str, windowed: bool, files: OpenFiles | None
-) -> np.ndarray | None:
-    """A cloud/snow probability mask on the grid, or None for products that have none (old baselines)."""
+def _probability(product: Product, name: str, cover: StudyGrid | None, files: OpenFiles | None) -> BandRaster | None:
+    """A cloud/snow probability mask as read, or None for products that have none (old baselines)."""
     try:
-        band = band_raster(product, name, cover=grid if windowed else None, files=files)
-        return to_grid(band, grid, resampling, dtype="int16", fill=0)
+        return band_raster(product, name, cover=cover, files=files)
     except ProductError:
         if name in product.mask_files and _listed(product, name):
             raise
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class L2AWindows:
+    """What l2a_on_grid reads of an L2A product for a grid: the reflectance bands, SCL and probability masks (None
+    for a product without one), as stored, before they are put on the grid."""
+
+    reflectance: dict[str, BandRaster]
+    scl: BandRaster
+    cloud: BandRaster | None
+    snow: BandRaster | None
+
+
+def read_l2a_windows(
+    product: Product, grid: StudyGrid, settings: OpticalSettings, windowed: bool = False, files: OpenFiles | None = None
+) -> L2AWindows:
+    """The files of an L2A product that l2a_on_grid needs for a grid, read (only the window covering the grid if
+    `windowed`; from the files kept open in `files`, if given)."""
+    if product.level != "L2A":
+        raise ProductError(product.mtd, f"is a {product.level} product; atmospheric correction (L2A) is needed")
+    cover = grid if windowed else None
+    reflectance = {b: band_raster(product, b, cover=cover, files=files) for b in settings.needed_bands}
+    scl = band_raster(product, "SCL", cover=cover, files=files)
+    cloud, snow = (_probability(product, name, cover, files) for name in PROBABILITY_MASKS)
+    return L2AWindows(reflectance, scl, cloud, snow)
 
 
 def l2a_on_grid(
@@ -131,29 +153,30 @@ def l2a_on_grid(
     settings: OpticalSettings,
     aoi_margin_m: float = 0.0,
     windowed: bool = False,
-    files: OpenFiles | None = None,
     **overrides: Any,
 ) -> xr.Dataset:
     """Reflectances, NDVI/NDWI/NBR2/EVI, bare-soil and validity masks of an L2A product on a grid.
 
     `overrides` replace single fields of `settings`; `aoi_margin_m` is the grid margin left
     out of the valid fraction; `windowed` reads only the window of each file that covers the
-    grid (a chip's pixels from a remote file) instead of the whole file; `files` keeps each file open for the
-    next grid read from the same product (opened at its first read, closed by the caller).
+    grid (a chip's pixels from a remote file) instead of the whole file.
     """
     s = dataclasses.replace(settings, **overrides)
     product = safe_path if isinstance(safe_path, Product) else read_metadata(safe_path)
-    if product.level != "L2A":
-        raise ProductError(product.mtd, f"is a {product.level} product; atmospheric correction (L2A) is needed")
-    cover = grid if windowed else None
-    refl = {
-        b: to_grid(band_raster(product, b, cover=cover, files=files), grid, s.resampling_reflectance)
-        for b in s.needed_bands
-    }
-    scl = to_grid(
-        band_raster(product, "SCL", cover=cover, files=files), grid, s.resampling_masks, dtype="int16", fill=0
+    return l2a_from_windows(product, grid, s, read_l2a_windows(product, grid, s, windowed), aoi_margin_m)
+
+
+def l2a_from_windows(
+    product: Product, grid: StudyGrid, settings: OpticalSettings, windows: L2AWindows, aoi_margin_m: float = 0.0
+) -> xr.Dataset:
+    """l2a_on_grid's dataset from the files already read for the grid (read_l2a_windows)."""
+    s = settings
+    refl = {b: to_grid(windows.reflectance[b], grid, s.resampling_reflectance) for b in s.needed_bands}
+    scl = to_grid(windows.scl, grid, s.resampling_masks, dtype="int16", fill=0)
+    cloud, snow = (
+        None if mask is None else to_grid(mask, grid, s.resampling_masks, dtype="int16", fill=0)
+        for mask in (windows.cloud, windows.snow)
     )
-    cloud, snow = (_probability(product, name, grid, s.resampling_masks, windowed, files) for name in PROBABILITY_MASKS)
     valid = masks.clear_mask(scl, cloud, snow, s.scl_invalid, s.cloud_probability_max, s.snow_probability_max)
     valid = masks.dilate_invalid(valid, s.mask_dilation_px)
     for b in s.needed_bands:
