@@ -164,28 +164,30 @@ def test_harmonisation_comes_from_each_items_metadata(safe):
         harmonisation({"id": "bare", "properties": {}, "assets": {"red": {}}}, ["red"])
 
 
-def test_cdse_jp2_chip_on_s3_equals_the_safe_route(safe):
+def test_cdse_jp2_chips_on_s3_equal_the_safe_route(safe):
     zip_path, product = safe
-    chip = chip_grid("centre", 8.95, 55.95, SHAPE)
-    local = l2a_on_grid(zip_path, chip, OPTICAL)
+    chips = {name: chip_grid(name, lon, lat, SHAPE) for name, lon, lat in POINTS}
+    chip = chips["centre"]
+    local = {name: l2a_on_grid(zip_path, c, OPTICAL) for name, c in chips.items()}
     with moto_s3() as s3:
         item = cdse_item(s3, "good", product)
         loaded, _ = item_product(item)
         assert loaded.offsets["B04"] == -1000.0 and set(loaded.mask_files) == {"MSK_CLDPRB_20m", "MSK_SNWPRB_20m"}
         archive = S3Archive(s3.endpoint, https=False, region="us-east-1")
-        remote = l2a_chip(item, chip, OPTICAL, s3=archive, environ=s3.keys)
+        remote = l2a_chips(item, chips, OPTICAL, s3=archive, environ=s3.keys)  # the JP2s opened once for both
         # keys that S3 refuses: an error naming the item and the asset, and the keys to check (never their values)
         bad = cdse_item(s3, "other", product)
         refused = {"CDSE_S3_ACCESS_KEY": s3.keys["CDSE_S3_ACCESS_KEY"], "CDSE_S3_SECRET_KEY": "expired-secret"}
         with pytest.raises(ProductError) as caught:
-            l2a_chip(bad, chip, OPTICAL, s3=archive, environ=refused)
+            l2a_chips(bad, chips, OPTICAL, s3=archive, environ=refused)
         unknown = {"CDSE_S3_ACCESS_KEY": "AKIAEXPIREDKEY000000", "CDSE_S3_SECRET_KEY": "expired-secret"}
         with pytest.raises(ProductError, match="asset B02_10m: .*403.*the archive refused the S3 keys"):
             l2a_chip(bad, chip, OPTICAL, s3=archive, environ=unknown)
         with pytest.raises(ConfigError, match="set CDSE_S3_SECRET_KEY"):
             l2a_chip(bad, chip, OPTICAL, s3=archive, environ={"CDSE_S3_ACCESS_KEY": "x"})
-    _assert_same(remote, local)
-    assert remote.attrs["bytes_read"] > 0
+    for name in chips:
+        _assert_same(remote[name], local[name])
+    assert remote["centre"].attrs["bytes_read"] > 0
     message = str(caught.value)
     assert message.startswith(f"STAC item {bad['id']} (sentinel-2-l2a), asset ")
     assert "CDSE_S3_ACCESS_KEY and CDSE_S3_SECRET_KEY" in message and "expired-secret" not in message

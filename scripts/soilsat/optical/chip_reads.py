@@ -14,9 +14,10 @@ a block (or range) fetched for a chip counts for it, and a later chip that needs
 reads it from GDAL's cache at no cost. GDAL's /vsicurl/ reads ahead (doubling the range) when a
 read on an open file continues where its last one ended, so a chip's range may hold blocks a
 later chip uses: they count for the chip whose read fetched them. So the chips' bytes add up to
-what the archive served for the item. Each dataset carries its `bytes_read` and `remote_reads`; each range is logged at debug
-level, the sum per chip at info level. A failure names the item, the asset and what is wrong, with
-the keys to check when the archive refused them, and none of the item's chips is returned.
+what the archive served for the item. Each dataset carries its `bytes_read` and `remote_reads`;
+each range is logged at debug level, the sum per chip at info level. A failure names the item, the
+asset and what is wrong, with the keys to check when the archive refused them, and none of the
+item's chips is returned.
 """
 
 from __future__ import annotations
