@@ -22,7 +22,7 @@ from soilsat.demo.sentinel2 import write_products
 from soilsat.demo.world import RegionSpec, WorldSpec, make_world
 from soilsat.errors import ConfigError, ProductError
 from soilsat.optical.chip_observations import item_bytes, read_observations
-from soilsat.optical.chip_reads import WholeFileAnswer, l2a_chip
+from soilsat.optical.chip_reads import WholeFileAnswer, l2a_chip, l2a_chips
 from soilsat.optical.process import OpticalSettings, l2a_on_grid
 from soilsat.optical.safe import Product, read_band, read_metadata
 from soilsat.optical.stac_item import COMMON_NAMES, harmonisation, item_product
@@ -164,28 +164,30 @@ def test_harmonisation_comes_from_each_items_metadata(safe):
         harmonisation({"id": "bare", "properties": {}, "assets": {"red": {}}}, ["red"])
 
 
-def test_cdse_jp2_chip_on_s3_equals_the_safe_route(safe):
+def test_cdse_jp2_chips_on_s3_equal_the_safe_route(safe):
     zip_path, product = safe
-    chip = chip_grid("centre", 8.95, 55.95, SHAPE)
-    local = l2a_on_grid(zip_path, chip, OPTICAL)
+    chips = {name: chip_grid(name, lon, lat, SHAPE) for name, lon, lat in POINTS}
+    chip = chips["centre"]
+    local = {name: l2a_on_grid(zip_path, c, OPTICAL) for name, c in chips.items()}
     with moto_s3() as s3:
         item = cdse_item(s3, "good", product)
         loaded, _ = item_product(item)
         assert loaded.offsets["B04"] == -1000.0 and set(loaded.mask_files) == {"MSK_CLDPRB_20m", "MSK_SNWPRB_20m"}
         archive = S3Archive(s3.endpoint, https=False, region="us-east-1")
-        remote = l2a_chip(item, chip, OPTICAL, s3=archive, environ=s3.keys)
+        remote = l2a_chips(item, chips, OPTICAL, s3=archive, environ=s3.keys)  # the JP2s opened once for both
         # keys that S3 refuses: an error naming the item and the asset, and the keys to check (never their values)
         bad = cdse_item(s3, "other", product)
         refused = {"CDSE_S3_ACCESS_KEY": s3.keys["CDSE_S3_ACCESS_KEY"], "CDSE_S3_SECRET_KEY": "expired-secret"}
         with pytest.raises(ProductError) as caught:
-            l2a_chip(bad, chip, OPTICAL, s3=archive, environ=refused)
+            l2a_chips(bad, chips, OPTICAL, s3=archive, environ=refused)
         unknown = {"CDSE_S3_ACCESS_KEY": "AKIAEXPIREDKEY000000", "CDSE_S3_SECRET_KEY": "expired-secret"}
         with pytest.raises(ProductError, match="asset B02_10m: .*403.*the archive refused the S3 keys"):
             l2a_chip(bad, chip, OPTICAL, s3=archive, environ=unknown)
         with pytest.raises(ConfigError, match="set CDSE_S3_SECRET_KEY"):
             l2a_chip(bad, chip, OPTICAL, s3=archive, environ={"CDSE_S3_ACCESS_KEY": "x"})
-    _assert_same(remote, local)
-    assert remote.attrs["bytes_read"] > 0
+    for name in chips:
+        _assert_same(remote[name], local[name])
+    assert remote["centre"].attrs["bytes_read"] > 0
     message = str(caught.value)
     assert message.startswith(f"STAC item {bad['id']} (sentinel-2-l2a), asset ")
     assert "CDSE_S3_ACCESS_KEY and CDSE_S3_SECRET_KEY" in message and "expired-secret" not in message
@@ -277,6 +279,63 @@ def test_observations_pair_points_with_items_and_count_each_ones_bytes(safe):
     assert summary["bytes_per_observation"] == served / 2
     assert item_bytes({"assets": {"a": {"file:size": 3}, "b": {"file:size": 4}}}) == 7
     assert item_bytes({"assets": {"a": {"file:size": 3}, "b": {}}}) is None  # unknown, not under-counted
+
+
+# chips sharing the demo product's files: two overlapping (their blocks shared), one apart
+GROUPED = {"centre": (8.95, 55.95), "beside": (8.9505, 55.9502), "north_west": (8.941, 55.957), "east": (8.958, 55.947)}
+COST_ATTRS = ("bytes_read", "remote_reads")
+
+
+def _per_chip_reads(item: dict, chips: dict, settings: OpticalSettings) -> dict[str, xr.Dataset]:
+    """Each chip read as before grouping: the item's Product, GDAL environment and files anew for every chip."""
+    out = {}
+    for name, chip in chips.items():
+        product, keys = item_product(item)
+        with remote_env(keys, None):
+            out[name] = l2a_on_grid(product, chip, settings, windowed=True)
+    return out
+
+
+def test_an_items_chips_read_together_equal_chips_read_one_by_one(safe):
+    _, product = safe
+    chips = {n: chip_grid(n, lon, lat, SHAPE) for n, (lon, lat) in GROUPED.items()}
+    with serve_stac() as api:
+        item = earth_search_item(api, product, {"earthsearch:boa_offset_applied": True})
+        one_by_one = _per_chip_reads(item, chips, OPTICAL)
+    with serve_stac() as api:
+        item = earth_search_item(api, product, {"earthsearch:boa_offset_applied": True})
+        alone = l2a_chip(item, chips["centre"], OPTICAL)
+        first_alone = sum(api.sent.values())
+    with serve_stac() as api:
+        item = earth_search_item(api, product, {"earthsearch:boa_offset_applied": True})
+        together = l2a_chips(item, chips, OPTICAL)
+        served = sum(api.sent.values())
+    assert list(together) == list(chips)
+    for name, chip in together.items():
+        assert chip.attrs["stac_item"] == item["id"]
+        assert np.isfinite(chip["B04"].values).mean() > 0.5, name
+        # bit for bit: every variable, coordinate and attribute but what the read cost
+        xr.testing.assert_identical(chip.drop_attrs(deep=False), one_by_one[name].drop_attrs(deep=False))
+        kept = {k: v for k, v in chip.attrs.items() if k not in (*COST_ATTRS, "stac_item")}
+        assert kept == one_by_one[name].attrs, name
+    # each range belongs to the chip that read it, the files' headers to the first: the sum is what was served
+    costs = {name: chip.attrs["bytes_read"] for name, chip in together.items()}
+    assert sum(costs.values()) == served
+    assert costs["centre"] == alone.attrs["bytes_read"] == first_alone  # the first chip costs what it costs alone
+    assert costs["beside"] < costs["centre"]  # its blocks and the headers were read already
+
+
+def test_a_failing_chip_names_the_item_and_asset_and_no_chip_of_the_item_is_returned(safe):
+    _, product = safe
+    chips = {n: chip_grid(n, lon, lat, SHAPE) for n, (lon, lat) in GROUPED.items()}
+    chips["buenos_aires"] = chip_grid("buenos_aires", -58.38, -34.6, SHAPE)  # outside the item's files
+    with serve_stac() as api:
+        item = earth_search_item(api, product, {"earthsearch:boa_offset_applied": True})
+        with pytest.raises(ProductError, match=f"STAC item {item['id']} .*, asset \\w+: does not overlap the grid"):
+            l2a_chips(item, chips, OPTICAL)
+        points = {**GROUPED, "buenos_aires": (8.95, 55.95)}  # paired with the item: its chip is read from it
+        with pytest.raises(ProductError, match=f"STAC item {item['id']} "):
+            read_observations([item], chips, points, OPTICAL)
 
 
 def test_s3_reads_are_counted_as_the_server_sends_them(large_cog):

@@ -1,10 +1,14 @@
 """The Sentinel-2 observations of a point study's chips: every item over every point it holds, read by byte ranges,
 with what each point-observation cost on the wire and what downloading the whole products would have cost.
 
-A point-observation is one point's chip from one item. Its bytes are those GDAL fetched while
-reading it (soilsat.transfers): a file's header, fetched for the first chip read from it, counts
-for that chip only, as GDAL keeps it for the next. The whole-product cost of an item is the sum
-of its assets' `file:size` (the STAC file extension), unknown (None) when an asset does not state it.
+A point-observation is one point's chip from one item. The chips of one item are read in one
+operation (soilsat.optical.chip_reads.l2a_chips: the item's files opened once, each chip's window
+read from them), points in the order of `chips`. A point-observation's bytes are those GDAL fetched
+while reading its chip (soilsat.transfers): a file's header, fetched for the first chip read from
+it, counts for that chip only, and a block two chips share counts for the first that read it; the
+bytes of an item's point-observations add up to what its files served. The whole-product cost of an
+item is the sum of its assets' `file:size` (the STAC file extension), unknown (None) when an asset
+does not state it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from soilsat.grid import StudyGrid
-from soilsat.optical.chip_reads import l2a_chip
+from soilsat.optical.chip_reads import l2a_chips
 from soilsat.optical.process import OpticalSettings
 from soilsat.remote_files import S3Archive
 from soilsat.stac.search import matches
@@ -62,7 +66,8 @@ def read_observations(
     s3: S3Archive | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ChipObservations:
-    """Read every point's chip from every item whose footprint holds the point, in item order."""
+    """Read every point's chip from every item whose footprint holds the point, in item order, all the chips of an
+    item in one operation."""
     names = list(chips)
     paired = matches(list(items), names, [lonlat[n] for n in names])
     read: dict[str, dict[str, xr.Dataset]] = {n: {} for n in names}
@@ -73,8 +78,8 @@ def read_observations(
         if item_id not in paired:
             continue
         used.append(item)
-        for name in paired[item_id]:
-            chip = l2a_chip(item, chips[name], settings, s3=s3, environ=environ)
+        observed = l2a_chips(item, {name: chips[name] for name in paired[item_id]}, settings, s3=s3, environ=environ)
+        for name, chip in observed.items():
             read[name][item_id] = chip
             rows.append(
                 (

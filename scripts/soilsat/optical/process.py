@@ -22,7 +22,7 @@ from rasterio.warp import reproject
 from soilsat.errors import ConfigError, ProductError
 from soilsat.grid import StudyGrid
 from soilsat.optical import indices, masks
-from soilsat.optical.safe import Product, read_band, read_metadata
+from soilsat.optical.safe import BandRaster, OpenFiles, Product, band_raster, read_metadata
 from soilsat.remote_files import is_remote
 from soilsat.settings import Settings
 
@@ -86,10 +86,13 @@ class OpticalSettings(Settings):
 
 
 def to_grid(
-    da: xr.DataArray, grid: StudyGrid, resampling: str, dtype: str = "float32", fill: float = np.nan
+    band: xr.DataArray | BandRaster, grid: StudyGrid, resampling: str, dtype: str = "float32", fill: float = np.nan
 ) -> np.ndarray:
-    """Warp a DataArray from read_band onto the study grid (fill outside its footprint)."""
-    src = da.values
+    """Warp a band from read_band (or band_raster) onto the study grid (fill outside its footprint)."""
+    if isinstance(band, BandRaster):
+        src, transform, crs = band.values, band.transform, band.crs
+    else:
+        src, transform, crs = band.values, Affine(*band.attrs["transform"]), band.attrs["crs"]
     if dtype != "float32":
         src = src.astype(dtype)
     out = np.full(grid.shape, fill, dtype=dtype)
@@ -97,8 +100,8 @@ def to_grid(
     reproject(
         src,
         out,
-        src_transform=Affine(*da.attrs["transform"]),
-        src_crs=CRS.from_user_input(da.attrs["crs"]),
+        src_transform=transform,
+        src_crs=CRS.from_user_input(crs),
         dst_transform=grid.transform,
         dst_crs=CRS.from_user_input(grid.crs),
         resampling=Resampling[resampling],
@@ -109,15 +112,39 @@ def to_grid(
     return out
 
 
-def _probability(product: Product, name: str, grid: StudyGrid, resampling: str, windowed: bool) -> np.ndarray | None:
-    """A cloud/snow probability mask on the grid, or None for products that have none (old baselines)."""
+def _probability(product: Product, name: str, cover: StudyGrid | None, files: OpenFiles | None) -> BandRaster | None:
+    """A cloud/snow probability mask as read, or None for products that have none (old baselines)."""
     try:
-        band = read_band(product, name, cover=grid if windowed else None)
-        return to_grid(band, grid, resampling, dtype="int16", fill=0)
+        return band_raster(product, name, cover=cover, files=files)
     except ProductError:
         if name in product.mask_files and _listed(product, name):
             raise
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class L2AWindows:
+    """What l2a_on_grid reads of an L2A product for a grid: the reflectance bands, SCL and probability masks (None
+    for a product without one), as stored, before they are put on the grid."""
+
+    reflectance: dict[str, BandRaster]
+    scl: BandRaster
+    cloud: BandRaster | None
+    snow: BandRaster | None
+
+
+def read_l2a_windows(
+    product: Product, grid: StudyGrid, settings: OpticalSettings, windowed: bool = False, files: OpenFiles | None = None
+) -> L2AWindows:
+    """The files of an L2A product that l2a_on_grid needs for a grid, read (only the window covering the grid if
+    `windowed`; from the files kept open in `files`, if given)."""
+    if product.level != "L2A":
+        raise ProductError(product.mtd, f"is a {product.level} product; atmospheric correction (L2A) is needed")
+    cover = grid if windowed else None
+    reflectance = {b: band_raster(product, b, cover=cover, files=files) for b in settings.needed_bands}
+    scl = band_raster(product, "SCL", cover=cover, files=files)
+    cloud, snow = (_probability(product, name, cover, files) for name in PROBABILITY_MASKS)
+    return L2AWindows(reflectance, scl, cloud, snow)
 
 
 def l2a_on_grid(
@@ -136,12 +163,20 @@ def l2a_on_grid(
     """
     s = dataclasses.replace(settings, **overrides)
     product = safe_path if isinstance(safe_path, Product) else read_metadata(safe_path)
-    if product.level != "L2A":
-        raise ProductError(product.mtd, f"is a {product.level} product; atmospheric correction (L2A) is needed")
-    cover = grid if windowed else None
-    refl = {b: to_grid(read_band(product, b, cover=cover), grid, s.resampling_reflectance) for b in s.needed_bands}
-    scl = to_grid(read_band(product, "SCL", cover=cover), grid, s.resampling_masks, dtype="int16", fill=0)
-    cloud, snow = (_probability(product, name, grid, s.resampling_masks, windowed) for name in PROBABILITY_MASKS)
+    return l2a_from_windows(product, grid, s, read_l2a_windows(product, grid, s, windowed), aoi_margin_m)
+
+
+def l2a_from_windows(
+    product: Product, grid: StudyGrid, settings: OpticalSettings, windows: L2AWindows, aoi_margin_m: float = 0.0
+) -> xr.Dataset:
+    """l2a_on_grid's dataset from the files already read for the grid (read_l2a_windows)."""
+    s = settings
+    refl = {b: to_grid(windows.reflectance[b], grid, s.resampling_reflectance) for b in s.needed_bands}
+    scl = to_grid(windows.scl, grid, s.resampling_masks, dtype="int16", fill=0)
+    cloud, snow = (
+        None if mask is None else to_grid(mask, grid, s.resampling_masks, dtype="int16", fill=0)
+        for mask in (windows.cloud, windows.snow)
+    )
     valid = masks.clear_mask(scl, cloud, snow, s.scl_invalid, s.cloud_probability_max, s.snow_probability_max)
     valid = masks.dilate_invalid(valid, s.mask_dilation_px)
     for b in s.needed_bands:

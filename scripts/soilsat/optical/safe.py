@@ -28,6 +28,7 @@ from affine import Affine
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 from rasterio.errors import RasterioError
+from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
 from soilsat.errors import ProductError
@@ -366,9 +367,49 @@ def _chain(exc: BaseException | None) -> list[str]:
     return out
 
 
-def _read_raster(product: Product, gdal_path: str, cover: StudyGrid | None = None) -> tuple[np.ndarray, Affine, str]:
+class OpenFiles:
+    """Raster files opened once each, at their first read, and kept open for the windows read after it until
+    closed (several chips from one product without opening its files again)."""
+
+    def __init__(self) -> None:
+        self._datasets: dict[str, DatasetReader] = {}
+
+    def dataset(self, gdal_path: str) -> DatasetReader:
+        """The open dataset of a file, opened now if it is not open yet."""
+        if gdal_path not in self._datasets:
+            self._datasets[gdal_path] = rasterio.open(gdal_path)
+        return self._datasets[gdal_path]
+
+    def close(self) -> None:
+        """Close every file opened."""
+        datasets, self._datasets = list(self._datasets.values()), {}
+        for dataset in datasets:
+            dataset.close()
+
+    def __enter__(self) -> OpenFiles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _read_window(src: DatasetReader, cover: StudyGrid | None, where: str) -> tuple[np.ndarray, Affine, str]:
+    """Band 1 of an open raster (only the window covering `cover`, if given), its geotransform and CRS."""
+    crs = src.crs.to_string() if src.crs else ""
+    window = None if cover is None else covering_window(cover, crs, src.transform, src.shape)
+    if cover is not None and window is None:
+        raise ProductError(where, f"does not overlap the grid {cover.region} ({cover.crs})")
+    window = None if window is None else Window(window[1], window[0], window[3], window[2])
+    data = src.read(1, window=window)
+    transform = src.transform if window is None else src.window_transform(window)
+    return data, transform, crs
+
+
+def _read_raster(
+    product: Product, gdal_path: str, cover: StudyGrid | None = None, files: OpenFiles | None = None
+) -> tuple[np.ndarray, Affine, str]:
     """Read band 1 of a JP2 (only the window covering `cover`, if given) with its geotransform and CRS, as
-    ProductError on any failure.
+    ProductError on any failure; from the file open in `files` (opened there at its first read), if given.
 
     A JPEG 2000 decoder meets a damaged codestream with a warning and returns garbage, so
     any GDAL warning while decoding counts as a corrupt file.
@@ -380,14 +421,11 @@ def _read_raster(product: Product, gdal_path: str, cover: StudyGrid | None = Non
     gdal_log = logging.getLogger("rasterio._err")
     gdal_log.addHandler(collector)
     try:
-        with rasterio.open(gdal_path) as src:
-            crs = src.crs.to_string() if src.crs else ""
-            window = None if cover is None else covering_window(cover, crs, src.transform, src.shape)
-            if cover is not None and window is None:
-                raise ProductError(where, f"does not overlap the grid {cover.region} ({cover.crs})")
-            window = None if window is None else Window(window[1], window[0], window[3], window[2])
-            data = src.read(1, window=window)
-            transform = src.transform if window is None else src.window_transform(window)
+        if files is not None:
+            data, transform, crs = _read_window(files.dataset(gdal_path), cover, where)
+        else:
+            with rasterio.open(gdal_path) as src:
+                data, transform, crs = _read_window(src, cover, where)
     except (RasterioError, OSError, ValueError) as e:
         raise ProductError(where, f"unreadable raster ({gdal_reason(_chain(e), paths)})") from None
     finally:
@@ -422,12 +460,25 @@ def _refuse_l2a_file(product: Product, band: str) -> None:
         )
 
 
-def read_band(
-    product: Product | str | os.PathLike, band: str, resolution: int | None = None, cover: StudyGrid | None = None
-) -> xr.DataArray:
-    """A band as reflectance, AOT as optical thickness or WVP in cm (float32, NaN for no data), each scaled by its
-    own quantification value; SCL and the MSK_* masks as stored integers. With `cover`, only the window of the
-    file that covers that grid (and a margin for resampling) is read."""
+@dataclasses.dataclass(frozen=True)
+class BandRaster:
+    """A band's numbers as read_band gives them, with the geotransform and CRS of the window read."""
+
+    values: np.ndarray
+    transform: Affine
+    crs: str
+    name: str
+    attrs: dict
+
+
+def band_raster(
+    product: Product | str | os.PathLike,
+    band: str,
+    resolution: int | None = None,
+    cover: StudyGrid | None = None,
+    files: OpenFiles | None = None,
+) -> BandRaster:
+    """A band's numbers as read_band scales them, without making them a DataArray (see read_band)."""
     if not isinstance(product, Product):
         product = read_metadata(product)
     _refuse_l2a_file(product, band)
@@ -440,17 +491,17 @@ def read_band(
         path = product.mask_files.get(band)
         if path is None:
             raise ProductError(product.mtd, f"no granule for the quality mask {band}")
-        data, transform, crs = _read_raster(product, path, cover)
-        return _as_dataarray(data, transform, crs, band, {"units": "%"})
+        data, transform, crs = _read_raster(product, path, cover, files)
+        return BandRaster(data, transform, crs, band, {"units": "%"})
     available = product.resolutions(band)
     if not available:
         raise ProductError(product.mtd, f"band {band} is not listed in the product metadata")
     res = resolution if resolution is not None else available[0]
     if res not in available:
         raise ProductError(product.mtd, f"band {band} is not stored at {res} m (only {available})")
-    data, transform, crs = _read_raster(product, product.band_files[(band, res)], cover)
+    data, transform, crs = _read_raster(product, product.band_files[(band, res)], cover, files)
     if band in UNQUANTIFIED:
-        return _as_dataarray(data, transform, crs, band, {"resolution": res})
+        return BandRaster(data, transform, crs, band, {"resolution": res})
     if band in QUANTIFIED:
         if band not in product.scales:
             raise ProductError(
@@ -462,7 +513,21 @@ def read_band(
         attrs = {"units": "1", "long_name": f"{band} reflectance"}
     values = (data.astype(np.float32) + np.float32(offset)) / np.float32(scale)
     values[data == 0] = np.nan
-    return _as_dataarray(values.astype(np.float32), transform, crs, band, {"resolution": res, **attrs})
+    return BandRaster(values.astype(np.float32), transform, crs, band, {"resolution": res, **attrs})
+
+
+def read_band(
+    product: Product | str | os.PathLike,
+    band: str,
+    resolution: int | None = None,
+    cover: StudyGrid | None = None,
+    files: OpenFiles | None = None,
+) -> xr.DataArray:
+    """A band as reflectance, AOT as optical thickness or WVP in cm (float32, NaN for no data), each scaled by its
+    own quantification value; SCL and the MSK_* masks as stored integers. With `cover`, only the window of the
+    file that covers that grid (and a margin for resampling) is read; with `files`, from the file kept open there."""
+    raster = band_raster(product, band, resolution, cover, files)
+    return _as_dataarray(raster.values, raster.transform, raster.crs, raster.name, raster.attrs)
 
 
 def summarize(path: str | os.PathLike) -> dict:
