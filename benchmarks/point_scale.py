@@ -570,9 +570,12 @@ def _per_unit(run: Mapping) -> dict[str, float]:
     }
 
 
-def extrapolate(timed: Mapping, isolated: Mapping, days: float, a: Assumptions) -> dict:
+def extrapolate(
+    timed: Mapping, isolated: Mapping, days: float, a: Assumptions, full_size: Mapping | None = None
+) -> dict:
     """The published study (6,136 points x 3 years): time from the `timed` run's costs (the fewest points per
-    product), bytes and requests from the `isolated` run's (one point per product: nothing shared between chips)."""
+    product), bytes and requests from the `isolated` run's (one point per product: nothing shared between chips),
+    and, with `full_size` (full_size_s1), the bytes again with a Sentinel-1 chip priced on a full-size product."""
     t, iso = _per_unit(timed), _per_unit(isolated)
     if not isolated["s1_chips"]:  # no bare, paired observation among the isolated points: the timed run's chips
         iso["bytes_s1"], iso["first_s1"] = t["bytes_s1"], t["first_s1"]
@@ -593,6 +596,16 @@ def extrapolate(timed: Mapping, isolated: Mapping, days: float, a: Assumptions) 
     s1_chip = iso["bytes_s1"] - iso["first_s1"] + iso["first_s1"] / min(a.points_per_s1_product, points_per_job)
     s2_read, s1_read = FULL_POINTS * s2_per_point * s2_obs, FULL_POINTS * s1_per_point * s1_chip
     alone = FULL_POINTS * (s2_per_point * iso["bytes_s2"] + s1_per_point * iso["bytes_s1"])
+    full: dict[str, float] = {}
+    if full_size:
+        shared = min(a.points_per_s1_product, points_per_job)
+        chip = full_size["bytes_measurement_per_chip"] + full_size["bytes_metadata"] / shared
+        read = s2_read + FULL_POINTS * s1_per_point * chip
+        full = {
+            "bytes_per_s1_chip_full_size": chip,
+            "published_bytes_read_full_size_s1": read,
+            "published_bytes_ratio_full_size_s1": read / (s2_whole + s1_whole),
+        }
     return {
         "s2_observations_per_point": s2_per_point,
         "s1_chips_per_point": s1_per_point,
@@ -615,13 +628,84 @@ def extrapolate(timed: Mapping, isolated: Mapping, days: float, a: Assumptions) 
         "published_bytes_whole_products": s2_whole + s1_whole,
         "published_bytes_ratio": (s2_read + s1_read) / (s2_whole + s1_whole),
         "published_bytes_ratio_unshared": alone / (s2_whole + s1_whole),
+        **full,
+    }
+
+
+def footprint_points(safe: Path, n: int, seed: int = 11) -> pd.DataFrame:
+    """`n` points inside a GRD product's footprint: random mixtures of two tie points of its geolocation grid that lie
+    off the grid's edges (the footprint is convex)."""
+    from soilsat.sar.safe import open_product
+
+    with open_product(safe) as product:
+        geo = product.annotation("VV").geolocation
+    inner = geo[geo["line"].between(geo["line"].min(), geo["line"].max(), inclusive="neither")]
+    inner = inner[inner["pixel"].between(geo["pixel"].min(), geo["pixel"].max(), inclusive="neither")]
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, len(inner), n), rng.integers(0, len(inner), n)
+    u = rng.uniform(0.1, 0.9, n)
+    lon = u * inner["longitude"].to_numpy()[a] + (1 - u) * inner["longitude"].to_numpy()[b]
+    lat = u * inner["latitude"].to_numpy()[a] + (1 - u) * inner["latitude"].to_numpy()[b]
+    return pd.DataFrame({"point_id": [f"f{i:03d}" for i in range(n)], "lon": lon, "lat": lat})
+
+
+def full_size_s1(safe: Path, n: int, settings: Settings, shape: ChipShape = CHIP) -> dict:
+    """The Sentinel-1 chips of `n` points over a full-size GRD product (a SAFE folder, as benchmarks/s1_chain.py
+    builds one: ESA's metadata, uncompressed measurement TIFFs of one image line a strip), read in one call of the
+    workflow's radar_point_values from a loopback server, as one job reads a product's points: what a chip costs in
+    measurement rows and what the product's XMLs cost, against the product's size."""
+    from s1_chain import make_dem  # benchmarks/s1_chain.py: a smooth DEM around a grid
+
+    from soilsat.extract.chip_points import point_chips
+
+    points = footprint_points(safe, n)
+    chips = point_chips(points, shape)
+    files = {p.relative_to(safe).as_posix(): p.read_bytes() for p in sorted(safe.rglob("*")) if p.is_file()}
+    with tempfile.TemporaryDirectory(prefix="point_scale_dem_") as folder, serve_stac() as api:
+        dems = []
+        for name, chip in chips.items():
+            dems.append(Path(folder) / f"{name}.tif")
+            make_dem(safe, chip, dems[-1])
+        for rel, data in files.items():
+            api.add_file(f"/s1/{safe.name}/{rel}", data)
+        item = {
+            "id": safe.stem,
+            "properties": {"datetime": f"{safe.stem.split('_')[4][:8]}T00:00:00Z"},
+            "assets": {"safe": {"href": f"{api.url}/s1/{safe.name}", "file:size": sum(map(len, files.values()))}},
+        }
+        t0, c0 = time.perf_counter(), time.process_time()
+        values, costs = radar_point_values(
+            [item], {item["id"]: list(points["point_id"])}, points, shape, settings.sentinel1, [str(d) for d in dems]
+        )
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        sent, requests_made = dict(api.sent), len(api.requests)
+    measurement = sum(v for k, v in sent.items() if "/measurement/" in k)
+    metadata = sum(sent.values()) - measurement
+    assert int(costs["bytes_read"].sum()) == sum(sent.values()), "the chips' bytes differ from the server's"
+    return {
+        "product": safe.stem,
+        "product_bytes": sum(map(len, files.values())),
+        "chips": n,
+        "valid_chips": int(np.isfinite(values["VV"].to_numpy(dtype=float)).sum()),
+        "bytes_measurement_per_chip": measurement / n,
+        "bytes_metadata": metadata,
+        "bytes_read": measurement + metadata,
+        "requests": requests_made,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "s_per_chip": wall / n,
     }
 
 
 def benchmark(
-    archive: DemoArchive, counts: Sequence[int], assumptions: Assumptions, settings: Settings | None = None
+    archive: DemoArchive,
+    counts: Sequence[int],
+    assumptions: Assumptions,
+    settings: Settings | None = None,
+    full_size: tuple[Path, int] | None = None,
 ) -> dict:
-    """Every point count through the chain, the scaling exponent and the extrapolation: the benchmark's JSON."""
+    """Every point count through the chain, the scaling exponent and the extrapolation (with `full_size`, a full-size
+    GRD SAFE and a point count, the Sentinel-1 chips' bytes on it too): the benchmark's JSON."""
     settings = settings or load_settings()
     served = load_files(archive)
     counts = sorted(counts)
@@ -638,7 +722,8 @@ def benchmark(
     for run in runs:
         log.info("%s", json.dumps(run))
     walls = [r["wall_s"] for r in runs]
-    full = extrapolate(runs[0], isolated, archive.days, assumptions)
+    s1_full = full_size_s1(*full_size, settings) if full_size else None
+    full = extrapolate(runs[0], isolated, archive.days, assumptions, s1_full)
     return {
         "points": counts,
         "wall_s": [round(w, 3) for w in walls],
@@ -655,6 +740,7 @@ def benchmark(
         "s_per_point_observation": [round(r["s_per_point_observation"], 5) for r in runs],
         "runs": runs,
         "isolated": isolated,
+        "s1_full_size": s1_full,
         "warm_up_s": round(warm_up_s, 2),
         "cpu_s": [round(r["cpu_s"], 3) for r in runs],
         "scaling_exponent": round(scaling_exponent(counts, walls), 3) if len(counts) > 1 else None,
@@ -687,6 +773,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--days", type=int, default=20, help="length of the demo period")
     parser.add_argument("--tile-margin-km", type=float, default=5.0, help="Sentinel-2 tile beyond each region")
     parser.add_argument("--blocksize", type=int, default=256, help="COG tile side of the Sentinel-2 assets")
+    parser.add_argument(
+        "--full-size-s1",
+        type=Path,
+        default=None,
+        help="a folder holding (or to hold) benchmarks/s1_chain.py's full-size GRD SAFE: price Sentinel-1 chips on it",
+    )
+    parser.add_argument("--full-size-points", type=int, default=65, help="points read from the full-size product")
     for field in dataclasses.fields(Assumptions):
         parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default)
     args = parser.parse_args(argv)
@@ -705,7 +798,16 @@ def main(argv: Sequence[str] | None = None) -> dict:
         t0 = time.perf_counter()
         archive = build_archive(root, REGIONS, start, end, args.tile_margin_km * 1000, args.blocksize)
         build_s = time.perf_counter() - t0
-        result = benchmark(archive, args.points, assumptions)
+        full_size = None
+        if args.full_size_s1:
+            from s1_chain import FIXTURE, make_safe  # benchmarks/s1_chain.py
+
+            safe = args.full_size_s1 / FIXTURE.name
+            if not (safe / "measurement").is_dir():
+                args.full_size_s1.mkdir(parents=True, exist_ok=True)
+                safe = make_safe(args.full_size_s1)
+            full_size = (safe, args.full_size_points)
+        result = benchmark(archive, args.points, assumptions, full_size=full_size)
     result["archive_build_s"] = round(build_s, 1)  # writing (or, with --keep, reusing) the demo archive
     result["machine"] = result.pop("machine")  # last, as in every benchmark's JSON
     print(json.dumps(result))
