@@ -60,6 +60,12 @@ whole; GDAL's HEAD and first GET) shared by the points of a product that one job
     `--points-per-s1-product` points (6,136 points over the about 4 million km2 of the LUCAS 2009
     countries: about 15 in a 110 km tile, about 65 in a 250 x 170 km scene).
 
+With `--full-size-s1 DIR` (benchmarks/s1_chain.py's full-size GRD, built there if missing: ESA's S1B metadata and
+uncompressed measurement TIFFs of 16,705 x 26,102 samples, 1.75 GB), `--full-size-points` points over its footprint
+are read in one radar_point_values call from a loopback server (full_size_s1): the bytes of measurement lines a
+chip and of the XMLs on a product of the real size, and the published-scale ratio priced with them
+(`published_bytes_ratio_full_size_s1`), since the demo's products have small XMLs and narrow image lines.
+
 Run: `PYTHONPATH=scripts .venv/bin/python benchmarks/point_scale.py [--points 100 200 400] [--keep DIR]`
 """
 
