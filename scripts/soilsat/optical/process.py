@@ -14,7 +14,6 @@ from typing import Any, Self
 
 import numpy as np
 import xarray as xr
-from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
@@ -86,13 +85,10 @@ class OpticalSettings(Settings):
 
 
 def to_grid(
-    band: xr.DataArray | BandRaster, grid: StudyGrid, resampling: str, dtype: str = "float32", fill: float = np.nan
+    band: BandRaster, grid: StudyGrid, resampling: str, dtype: str = "float32", fill: float = np.nan
 ) -> np.ndarray:
-    """Warp a band from read_band (or band_raster) onto the study grid (fill outside its footprint)."""
-    if isinstance(band, BandRaster):
-        src, transform, crs = band.values, band.transform, band.crs
-    else:
-        src, transform, crs = band.values, Affine(*band.attrs["transform"]), band.attrs["crs"]
+    """Warp a band from band_raster onto the study grid (fill outside its footprint)."""
+    src, transform, crs = band.values, band.transform, band.crs
     if dtype != "float32":
         src = src.astype(dtype)
     out = np.full(grid.shape, fill, dtype=dtype)
