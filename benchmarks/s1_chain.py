@@ -18,8 +18,8 @@ product and grid, after the sigma0 chain: ``sigma0_s``, ``gamma0_s`` and their r
 The I/O floor, measured in the same child after the chains: the time to read every measurement pixel the
 chain reads (the image window of both polarisations, by the engine's own windowed reads in blocks of lines)
 plus the time to write a COG of the output's size and bands with the same GDAL options (the chain's own
-output rows, read back block by block outside the timing, through the same block writer). ``floor_ratio``
-is the chain's time over it (for each radiometry run).
+output rows, read back block by block outside the timing, through the same block writer), with the chain's
+allocator setting (soilsat.heap). ``floor_ratio`` is the chain's time over it (for each radiometry run).
 
 Keys: wall_s (of the --radiometry chain), sigma0_s, gamma0_s, gamma0_over_sigma0, io_floor_s (read_s +
 write_s), floor_ratio (and floor_ratio_sigma0 / floor_ratio_gamma0), peak_rss_gb, mpix_per_s (image pixels
@@ -162,12 +162,13 @@ def io_floor(safe: Path, window: list[int], output: Path, grid) -> dict[str, flo
     from rasterio.windows import Window
 
     from soilsat.cog_stream import cog_writer
+    from soilsat.heap import reused_heap
     from soilsat.sar.engine import BLOCK_LINES, GRID_BLOCK_ROWS, Measurement
     from soilsat.sar.safe import open_product
 
     r0, r1, c0, c1 = window
     t0 = time.perf_counter()
-    with open_product(safe) as product:
+    with reused_heap(), open_product(safe) as product:
         for pol in ("VV", "VH"):
             meas = Measurement(product, product.polarisation(pol))
             try:
@@ -177,7 +178,7 @@ def io_floor(safe: Path, window: list[int], output: Path, grid) -> dict[str, flo
                 meas.close()
     read_s = time.perf_counter() - t0
     write_s = 0.0
-    with rasterio.open(output) as src:
+    with reused_heap(), rasterio.open(output) as src:
         names = list(src.descriptions)
         tags = [src.tags(k + 1) for k in range(src.count)]
         target = output.with_name(output.stem + ".floor.tif")
@@ -220,6 +221,7 @@ def child(work: Path, grid_km: float, radiometry: str) -> dict:
             out = work / f"{name}_{kind}.tif"
             g = work / f"{name}_{kind}.graph.xml"
             graph.write_graph(g, graph.build_graph(safe, work / f".{name}.snap.tif", grid, dem, settings))
+            out.unlink(missing_ok=True)  # an earlier run's output (--keep): replacing it is no part of the chain
             t0 = time.perf_counter()
             result = engine.run_graph(g, grid, out)
             wall = time.perf_counter() - t0
