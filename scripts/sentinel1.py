@@ -54,7 +54,7 @@ with to_file(snakemake.log[0]) as log:
         with open_product(snakemake.input.product) as product:
             dataset.attrs.update(product_tags(product))
         write_dataset_cog(output, dataset, grid, tags=tags)
-        result = GraphOutput(mask=dataset["mask"].values, attrs=dataset.attrs)
+        result = GraphOutput.of_mask(dataset["mask"].values, dataset.attrs)
     else:
         set_threads(snakemake.threads)
         result = run_graph(snakemake.output.graph, grid, output, orbit_files=orbits, tags=tags)

@@ -54,8 +54,8 @@ def outputs(world, tmp_path_factory):
     for rec in world[2]:
         g = make_graph(world, out_dir, rec=rec)
         out = out_dir / f"{rec['name']}.tif"
-        engine.run_graph(g, region.grid, out, tags={"region": region.grid.region})
-        done.append((rec, out, g))
+        result = engine.run_graph(g, region.grid, out, tags={"region": region.grid.region})
+        done.append((rec, out, g, result))
     return done
 
 
@@ -85,9 +85,26 @@ def _field_means(region, image: np.ndarray) -> np.ndarray:
     return ndimage.mean(image.astype(float), labels=np.where(interior, labels, -1), index=big)
 
 
+def test_valid_fraction_is_the_mask_bands(outputs):
+    fractions = []
+    for _, out, _, result in outputs:
+        with rasterio.open(out) as src:
+            mask = src.read(src.descriptions.index("mask") + 1)
+        assert result.grid_pixels == mask.size
+        assert result.valid_pixels == np.count_nonzero(mask == 1)
+        fractions.append(result.valid_fraction)
+    assert 0.5 < min(fractions) <= max(fractions) <= 1.0
+
+
+def test_valid_fraction_of_a_mask_engine_snap_returns():
+    result = engine.GraphOutput.of_mask(np.array([[0, 1, 1], [2, 3, 1]], np.uint8), {"engine": "snap"})
+    assert (result.valid_pixels, result.grid_pixels, result.valid_fraction) == (3, 6, 0.5)
+    assert engine.GraphOutput(0, 0, {}).valid_fraction == 0.0
+
+
 def test_output_cog_layout_and_tags(world, outputs):
     region = world[1]
-    for rec, out, g in outputs:
+    for rec, out, g, _ in outputs:
         with rasterio.open(out) as src:
             assert src.descriptions == ("sigma0_VV", "sigma0_VH", "incidence_angle", "local_incidence_angle", "mask")
             assert src.crs.to_epsg() == region.grid.epsg and src.shape == region.grid.shape
@@ -111,7 +128,7 @@ def test_output_cog_layout_and_tags(world, outputs):
 
 def test_sigma0_against_the_truth_over_fields(world, outputs):
     root, region, _ = world
-    for rec, out, _ in outputs:
+    for rec, out, _, _ in outputs:
         ours = read_bands(out)
         truth = read_bands(root / "truth" / "sentinel1" / f"{rec['name']}_t.tif")
         for pol in ("VV", "VH"):
@@ -127,7 +144,7 @@ def test_sigma0_against_the_truth_over_fields(world, outputs):
 
 def test_geolocation_within_half_a_pixel(world, outputs):
     root = world[0]
-    for rec, out, _ in outputs:
+    for rec, out, _, _ in outputs:
         ours = read_bands(out)["sigma0_VV"]
         truth = read_bands(root / "truth" / "sentinel1" / f"{rec['name']}_t.tif")["sigma0_VV"]
         dy, dx = _xcorr_offset(10 * np.log10(truth), 10 * np.log10(np.maximum(ours, 1e-6)))
