@@ -27,7 +27,10 @@ KEEP_FREED = 2**31 - 1  # the largest trim threshold mallopt takes: up to 2 GiB 
 
 def glibc() -> ctypes.CDLL | None:
     """The process's C library when it is glibc (which has mallopt and malloc_trim), else None."""
-    libc = ctypes.CDLL(None)
+    try:
+        libc = ctypes.CDLL(None)
+    except (OSError, TypeError):  # no C library to load by that name (Windows)
+        return None
     return libc if hasattr(libc, "gnu_get_libc_version") and hasattr(libc, "mallopt") else None
 
 
