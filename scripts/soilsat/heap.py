@@ -3,9 +3,9 @@
 glibc maps every allocation above its mmap threshold (at most 32 MB) afresh and unmaps it when freed, so
 the kernel zero-fills its pages again at each use. A chain that streams a grid block by block allocates
 arrays of that size for every block (a 512-row block of a footprint-wide 10 m grid is 44 MB a float32
-band): on a 100 km grid the zero-filling took a fifth of the Sentinel-1 chain's CPU time. With mmap off
-and the heap untrimmed, a freed block's memory serves the next block's arrays as it is. On other C
-libraries these settings do not exist and nothing changes.
+band): on a 100 km grid the zero-filling took a quarter of the Sentinel-1 chain's busy CPU time. With mmap
+off and freed memory kept (up to 2 GiB at the top of the heap), a freed block's memory serves the next
+block's arrays as it is. On other C libraries these settings do not exist and nothing changes.
 """
 
 from __future__ import annotations
