@@ -31,14 +31,16 @@ def glibc() -> ctypes.CDLL | None:
         libc = ctypes.CDLL(None)
     except (OSError, TypeError):  # no C library to load by that name (Windows)
         return None
-    return libc if hasattr(libc, "gnu_get_libc_version") and hasattr(libc, "mallopt") else None
+    if not (hasattr(libc, "gnu_get_libc_version") and hasattr(libc, "mallopt")):
+        return None
+    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return libc
 
 
 def set_heap_reuse(libc: ctypes.CDLL, reuse: bool) -> bool:
     """Switch large allocations to the untrimmed heap (`reuse`) or back to glibc's defaults; whether glibc took
     both settings."""
     mmap_max, trim = (0, KEEP_FREED) if reuse else (DEFAULT_MMAP_MAX, DEFAULT_TRIM_THRESHOLD)
-    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     return bool(libc.mallopt(M_MMAP_MAX, mmap_max)) and bool(libc.mallopt(M_TRIM_THRESHOLD, trim))
 
 

@@ -724,14 +724,15 @@ def run_graph(
         ) as dst,
     ):
         mask_band = list(attrs).index("mask")
-        valid = [0]
+        valid = 0
 
         def write(g0: int, g1: int, stack: np.ndarray) -> None:
-            valid[0] += int(np.count_nonzero(stack[mask_band] == terrain.MASK_VALID))
+            nonlocal valid
+            valid += int(np.count_nonzero(stack[mask_band] == terrain.MASK_VALID))
             dst.write(g0, stack)
 
         out_attrs = stream_chain(spec, grid, write, orbit_files, block_lines)
         merged = {k: v for k, v in out_attrs.items() if isinstance(v, (str, int, float))}
         merged.update(tags or {})
         dst.update_tags(**{k: str(v) for k, v in merged.items()})
-    return GraphOutput(valid[0], grid.height * grid.width, out_attrs)
+    return GraphOutput(valid, grid.height * grid.width, out_attrs)
